@@ -1,0 +1,195 @@
+//! The directory: users, service principals, groups, resources and grants — with the history
+//! the lock rule needs (memberships and grants that began and ended, every change of a grant's
+//! expiry and override, every change of a resource's default policy).
+
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+use crate::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
+use crate::policy::{Policy, PolicyOverride};
+use crate::values::{Email, Name, Role};
+
+/// A person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// The id, also the token's `sub`.
+    pub id: UserId,
+    /// Where notifications go.
+    pub email: Email,
+    /// How the person is shown.
+    pub display_name: Name,
+    /// `member`, `admin`, `devops_admin` or `access_reviewer`.
+    pub role: Role,
+    /// An inactive user is denied everywhere and never emailed.
+    pub active: bool,
+    /// When the user was created.
+    pub created_at: Timestamp,
+}
+
+/// A gateway's identity: role `gateway`, no rights.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServicePrincipal {
+    /// The id, also the token's `sub`.
+    pub id: PrincipalId,
+    /// A label for people.
+    pub name: Name,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// Who is calling, as the directory knows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    /// The principal's id.
+    pub id: PrincipalId,
+    /// The role from the directory (`gateway` for a service principal).
+    pub role: Role,
+    /// Whether the principal may act at all.
+    pub active: bool,
+}
+
+/// A named set of users.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    /// The id.
+    pub id: GroupId,
+    /// The name.
+    pub name: Name,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// Something users reach through a gateway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resource {
+    /// The id.
+    pub id: ResourceId,
+    /// The name.
+    pub name: Name,
+    /// Where it is reached (a URL or a host); the block page continues there when it is a URL.
+    pub address: String,
+    /// The default policy, inherited by each grant field it does not override.
+    pub policy: Policy,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+/// A half-open span of time `[start, end)`; `end` unset means it still holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    /// The first instant in force.
+    pub start: Timestamp,
+    /// The first instant no longer in force.
+    pub end: Option<Timestamp>,
+}
+
+impl Span {
+    /// A span from `start` that still holds.
+    #[must_use]
+    pub fn from(start: Timestamp) -> Self {
+        Self { start, end: None }
+    }
+
+    /// Whether `t` falls in the span.
+    #[must_use]
+    pub fn contains(&self, t: Timestamp) -> bool {
+        self.start <= t && self.end.is_none_or(|e| t < e)
+    }
+}
+
+/// A value that took effect at an instant: one entry of a history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timed<T> {
+    /// When the value took effect.
+    pub at: Timestamp,
+    /// The value.
+    pub value: T,
+}
+
+/// The value in force at `t` in a history ordered by time (later entries at the same instant
+/// win).
+#[must_use]
+pub fn value_at<T: Copy>(history: &[Timed<T>], t: Timestamp) -> Option<T> {
+    history
+        .iter()
+        .take_while(|e| e.at <= t)
+        .last()
+        .map(|e| e.value)
+}
+
+/// A grant: one span of a group's access to a resource, with the history of its expiry and of
+/// its policy override.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grant {
+    /// The id of this span of access.
+    pub id: GrantId,
+    /// The group that has access.
+    pub group: GroupId,
+    /// The resource it reaches.
+    pub resource: ResourceId,
+    /// When the grant was created and (if it was removed) when it ended.
+    pub span: Span,
+    /// Every value `expires_at` took, in order, from the grant's creation on.
+    pub expiry: Vec<Timed<Option<Timestamp>>>,
+    /// Every value the override took, in order, from the grant's creation on.
+    pub overrides: Vec<Timed<PolicyOverride>>,
+}
+
+impl Grant {
+    /// The expiry in force at `t`.
+    #[must_use]
+    pub fn expires_at(&self, t: Timestamp) -> Option<Timestamp> {
+        value_at(&self.expiry, t).flatten()
+    }
+
+    /// The expiry set now (the last one recorded).
+    #[must_use]
+    pub fn current_expiry(&self) -> Option<Timestamp> {
+        self.expiry.last().and_then(|e| e.value)
+    }
+
+    /// The override set now (the last one recorded).
+    #[must_use]
+    pub fn current_override(&self) -> PolicyOverride {
+        self.overrides.last().map(|e| e.value).unwrap_or_default()
+    }
+
+    /// The override in force at `t`.
+    #[must_use]
+    pub fn override_at(&self, t: Timestamp) -> PolicyOverride {
+        value_at(&self.overrides, t).unwrap_or_default()
+    }
+
+    /// Whether the grant gives access at `t`: created, not removed, not expired.
+    #[must_use]
+    pub fn gives_access_at(&self, t: Timestamp) -> bool {
+        self.span.contains(t) && self.expires_at(t).is_none_or(|e| t < e)
+    }
+}
+
+/// One group through which a user may hold a right: the user's memberships of the group and
+/// the group's grants on the resource, with their history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathFacts {
+    /// The group.
+    pub group: GroupId,
+    /// The user's memberships of the group, in order.
+    pub memberships: Vec<Span>,
+    /// The group's grants on the resource, in order.
+    pub grants: Vec<Grant>,
+}
+
+/// Everything the lock rule needs to know about one user's right on one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RightFacts {
+    /// The user.
+    pub user: UserId,
+    /// The resource.
+    pub resource: ResourceId,
+    /// Whether the user is active now.
+    pub user_active: bool,
+    /// Every default policy the resource had, in order, from its creation on.
+    pub resource_policy: Vec<Timed<Policy>>,
+    /// Each group through which the user held or holds a path to the resource.
+    pub paths: Vec<PathFacts>,
+}

@@ -1,0 +1,66 @@
+//! Errors of the core: validation failures at the edge and failures of the use cases.
+
+/// A value given at the edge that is not acceptable, naming the field, what was given and what
+/// is allowed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid {field}: {message}")]
+pub struct ValidationError {
+    /// The field at fault, as the API names it (`auto_lock_after`, `reason`, ...).
+    pub field: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+impl ValidationError {
+    /// A rejection of `field` with a message that says what is allowed.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The same rejection reported under another field name (a nested field, say).
+    #[must_use]
+    pub fn in_field(mut self, field: impl Into<String>) -> Self {
+        self.field = field.into();
+        self
+    }
+}
+
+/// The failure of a use case. Each surface maps these in exactly one place (HTTP: problem+json).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Bad input: nothing was changed.
+    #[error(transparent)]
+    Invalid(#[from] ValidationError),
+    /// The object does not exist, or the caller may not know that it does.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// The caller may not do this.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// The request conflicts with the current state (not locked, already resolved, exists).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The store failed; the operation may be retried.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// A store failure, as every adapter reports it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write found the state changed since it was read: read again and retry.
+    #[error("concurrent modification: {0}")]
+    Conflict(String),
+    /// A write would break a uniqueness rule (an id that exists, a second open request).
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    /// The backend failed (I/O, throttling, a transaction cancelled for another reason).
+    #[error("backend: {0}")]
+    Backend(String),
+}
+
+/// Shorthand for results of the use cases.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

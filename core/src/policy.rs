@@ -1,0 +1,373 @@
+//! Policies: how long a right may stay unused before it locks, and how a locked user gets back.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use crate::ValidationError;
+
+const MIN_HOURS: u32 = 24;
+const MAX_HOURS: u32 = 365 * 24;
+const ALLOWED: &str =
+    "a whole number of hours from 24h to 365d written like \"30d\" or \"36h\", or \"never\"";
+
+/// The auto-lock duration of a policy: a whole number of hours from 24 h to 365 d, or never.
+///
+/// Parsed from `"30d"`, `"36h"` or `"never"`; displayed as `Nd` when the hours divide by 24
+/// and `Nh` otherwise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum AutoLockAfter {
+    /// The policy never locks.
+    Never,
+    /// Lock after this many hours without use.
+    Hours(u32),
+}
+
+impl AutoLockAfter {
+    /// The durations the console offers: 1, 7, 30, 60 and 90 days.
+    pub const CONSOLE_PRESETS: [AutoLockAfter; 5] = [
+        AutoLockAfter::Hours(24),
+        AutoLockAfter::Hours(7 * 24),
+        AutoLockAfter::Hours(30 * 24),
+        AutoLockAfter::Hours(60 * 24),
+        AutoLockAfter::Hours(90 * 24),
+    ];
+
+    /// A duration of `days` days.
+    pub fn days(days: u32) -> Result<Self, ValidationError> {
+        Self::hours(days.saturating_mul(24))
+    }
+
+    /// A duration of `hours` hours, within 24 h ..= 365 d.
+    pub fn hours(hours: u32) -> Result<Self, ValidationError> {
+        if (MIN_HOURS..=MAX_HOURS).contains(&hours) {
+            Ok(Self::Hours(hours))
+        } else {
+            Err(ValidationError::new(
+                "auto_lock_after",
+                format!("{hours}h is out of range; allowed is {ALLOWED}"),
+            ))
+        }
+    }
+
+    /// Parses `"30d"`, `"36h"` or `"never"`.
+    pub fn parse(text: &str) -> Result<Self, ValidationError> {
+        let invalid = || {
+            ValidationError::new(
+                "auto_lock_after",
+                format!("{text:?} is not allowed; allowed is {ALLOWED}"),
+            )
+        };
+        if text == "never" {
+            return Ok(Self::Never);
+        }
+        let (number, unit) = text.split_at(text.len().saturating_sub(1));
+        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) || number.len() > 6 {
+            return Err(invalid());
+        }
+        let n: u32 = number.parse().map_err(|_| invalid())?;
+        let hours = match unit {
+            "d" => n.checked_mul(24).ok_or_else(invalid)?,
+            "h" => n,
+            _ => return Err(invalid()),
+        };
+        Self::hours(hours).map_err(|_| invalid())
+    }
+
+    /// The duration, or `None` for never.
+    #[must_use]
+    pub fn duration(self) -> Option<chrono::Duration> {
+        match self {
+            Self::Never => None,
+            Self::Hours(h) => Some(chrono::Duration::hours(i64::from(h))),
+        }
+    }
+
+    /// Whether the console offers this value.
+    #[must_use]
+    pub fn is_console_preset(self) -> bool {
+        Self::CONSOLE_PRESETS.contains(&self)
+    }
+}
+
+impl fmt::Display for AutoLockAfter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Never => f.write_str("never"),
+            Self::Hours(h) if h % 24 == 0 => write!(f, "{}d", h / 24),
+            Self::Hours(h) => write!(f, "{h}h"),
+        }
+    }
+}
+
+impl TryFrom<String> for AutoLockAfter {
+    type Error = ValidationError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<AutoLockAfter> for String {
+    fn from(value: AutoLockAfter) -> String {
+        value.to_string()
+    }
+}
+
+/// How a locked user gets back in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApprovalMode {
+    /// An approver approves a request, or an admin unlocks.
+    Manual,
+    /// The user states a reason and continues.
+    Automatic,
+}
+
+impl ApprovalMode {
+    /// Parses `manual` or `automatic`.
+    pub fn parse(text: &str) -> Result<Self, ValidationError> {
+        match text {
+            "manual" => Ok(Self::Manual),
+            "automatic" => Ok(Self::Automatic),
+            _ => Err(ValidationError::new(
+                "approval",
+                format!("{text:?} is not allowed; allowed are \"manual\" and \"automatic\""),
+            )),
+        }
+    }
+
+    /// The wire name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Manual => "manual",
+            Self::Automatic => "automatic",
+        }
+    }
+}
+
+impl fmt::Display for ApprovalMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A complete policy: a resource's default, or a grant's effective policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Policy {
+    /// When an unused right locks.
+    pub auto_lock_after: AutoLockAfter,
+    /// How a locked user gets back in.
+    pub approval: ApprovalMode,
+}
+
+/// A grant's per-field override: `None` inherits the resource default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub struct PolicyOverride {
+    /// Overrides the default's duration when set.
+    pub auto_lock_after: Option<AutoLockAfter>,
+    /// Overrides the default's approval method when set.
+    pub approval: Option<ApprovalMode>,
+}
+
+impl PolicyOverride {
+    /// The policy in effect for a grant with this override over `default`.
+    #[must_use]
+    pub fn over(self, default: Policy) -> Policy {
+        Policy {
+            auto_lock_after: self.auto_lock_after.unwrap_or(default.auto_lock_after),
+            approval: self.approval.unwrap_or(default.approval),
+        }
+    }
+}
+
+/// An edit of one override field: keep what it was, inherit the default, or set a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FieldPatch<T> {
+    /// The field was omitted: it keeps what it was.
+    #[default]
+    Keep,
+    /// The field was `null`: it inherits the resource default.
+    Inherit,
+    /// The field overrides the default with this value.
+    Set(T),
+}
+
+impl<T: Copy> FieldPatch<T> {
+    fn apply(self, current: Option<T>) -> Option<T> {
+        match self {
+            Self::Keep => current,
+            Self::Inherit => None,
+            Self::Set(v) => Some(v),
+        }
+    }
+}
+
+/// An edit of a grant's override, field by field (omitted keeps, `null` inherits, a value
+/// overrides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OverridePatch {
+    /// The edit of `auto_lock_after`.
+    pub auto_lock_after: FieldPatch<AutoLockAfter>,
+    /// The edit of `approval`.
+    pub approval: FieldPatch<ApprovalMode>,
+}
+
+impl OverridePatch {
+    /// Parses a JSON object whose only fields are `auto_lock_after` and `approval`.
+    pub fn from_json(value: &serde_json::Value) -> Result<Self, ValidationError> {
+        let object = value
+            .as_object()
+            .ok_or_else(|| ValidationError::new("body", "must be a JSON object"))?;
+        if let Some(unknown) = object
+            .keys()
+            .find(|k| *k != "auto_lock_after" && *k != "approval")
+        {
+            return Err(ValidationError::new(
+                unknown.as_str(),
+                "is not a policy field; allowed are \"auto_lock_after\" and \"approval\"",
+            ));
+        }
+        let auto_lock_after = match object.get("auto_lock_after") {
+            None => FieldPatch::Keep,
+            Some(serde_json::Value::Null) => FieldPatch::Inherit,
+            Some(serde_json::Value::String(s)) => FieldPatch::Set(AutoLockAfter::parse(s)?),
+            Some(other) => {
+                return Err(ValidationError::new(
+                    "auto_lock_after",
+                    format!("{other} is not allowed; allowed is {ALLOWED}, or null to inherit"),
+                ));
+            }
+        };
+        let approval = match object.get("approval") {
+            None => FieldPatch::Keep,
+            Some(serde_json::Value::Null) => FieldPatch::Inherit,
+            Some(serde_json::Value::String(s)) => FieldPatch::Set(ApprovalMode::parse(s)?),
+            Some(other) => {
+                return Err(ValidationError::new(
+                    "approval",
+                    format!(
+                        "{other} is not allowed; allowed are \"manual\", \"automatic\", or null to inherit"
+                    ),
+                ));
+            }
+        };
+        Ok(Self {
+            auto_lock_after,
+            approval,
+        })
+    }
+
+    /// The override after this edit.
+    #[must_use]
+    pub fn apply(self, current: PolicyOverride) -> PolicyOverride {
+        PolicyOverride {
+            auto_lock_after: self.auto_lock_after.apply(current.auto_lock_after),
+            approval: self.approval.apply(current.approval),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn durations_parse_and_display_canonically() {
+        assert_eq!(
+            AutoLockAfter::parse("30d").unwrap(),
+            AutoLockAfter::Hours(720)
+        );
+        assert_eq!(AutoLockAfter::parse("36h").unwrap().to_string(), "36h");
+        assert_eq!(AutoLockAfter::parse("48h").unwrap().to_string(), "2d");
+        assert_eq!(AutoLockAfter::parse("24h").unwrap().to_string(), "1d");
+        assert_eq!(AutoLockAfter::parse("365d").unwrap().to_string(), "365d");
+        assert_eq!(AutoLockAfter::parse("never").unwrap(), AutoLockAfter::Never);
+    }
+
+    #[test]
+    fn durations_outside_the_range_or_malformed_are_rejected_with_the_allowed_values() {
+        for bad in [
+            "23h",
+            "0d",
+            "366d",
+            "8761h",
+            "1.5d",
+            "30",
+            "d",
+            "30m",
+            "-1d",
+            " 30d",
+            "30D",
+            "",
+            "9999999999d",
+        ] {
+            let err = AutoLockAfter::parse(bad).unwrap_err();
+            assert_eq!(err.field, "auto_lock_after", "{bad}");
+            assert!(err.message.contains("allowed is"), "{bad}: {}", err.message);
+        }
+    }
+
+    #[test]
+    fn console_presets_are_the_five_documented_days() {
+        let shown: Vec<String> = AutoLockAfter::CONSOLE_PRESETS
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(shown, ["1d", "7d", "30d", "60d", "90d"]);
+        assert!(AutoLockAfter::parse("7d").unwrap().is_console_preset());
+        assert!(!AutoLockAfter::parse("36h").unwrap().is_console_preset());
+    }
+
+    #[test]
+    fn an_override_edit_keeps_omitted_fields_inherits_null_and_sets_values() {
+        let current = PolicyOverride {
+            auto_lock_after: Some(AutoLockAfter::Hours(720)),
+            approval: Some(ApprovalMode::Automatic),
+        };
+        let patch = OverridePatch::from_json(&json!({"approval": null})).unwrap();
+        assert_eq!(
+            patch.apply(current),
+            PolicyOverride {
+                auto_lock_after: Some(AutoLockAfter::Hours(720)),
+                approval: None
+            }
+        );
+        let patch = OverridePatch::from_json(&json!({"auto_lock_after": "7d"})).unwrap();
+        assert_eq!(
+            patch.apply(current).auto_lock_after,
+            Some(AutoLockAfter::Hours(168))
+        );
+        assert_eq!(patch.apply(current).approval, Some(ApprovalMode::Automatic));
+    }
+
+    #[test]
+    fn an_override_edit_names_the_field_at_fault() {
+        let err = OverridePatch::from_json(&json!({"approval": "sometimes"})).unwrap_err();
+        assert_eq!(err.field, "approval");
+        let err = OverridePatch::from_json(&json!({"auto_lock_after": 30})).unwrap_err();
+        assert_eq!(err.field, "auto_lock_after");
+        let err = OverridePatch::from_json(&json!({"duration": "7d"})).unwrap_err();
+        assert_eq!(err.field, "duration");
+    }
+
+    #[test]
+    fn the_effective_policy_takes_each_overridden_field_and_inherits_the_rest() {
+        let default = Policy {
+            auto_lock_after: AutoLockAfter::Hours(168),
+            approval: ApprovalMode::Manual,
+        };
+        let o = PolicyOverride {
+            auto_lock_after: None,
+            approval: Some(ApprovalMode::Automatic),
+        };
+        assert_eq!(
+            o.over(default),
+            Policy {
+                auto_lock_after: AutoLockAfter::Hours(168),
+                approval: ApprovalMode::Automatic
+            }
+        );
+    }
+}

@@ -1,0 +1,1441 @@
+//! The use cases. Each one checks who may do it, computes the change with the pure lock rule
+//! and request state machine, and commits the state change together with its audit entries and
+//! domain events, so that no caller can forget either. A commit that meets a concurrent change
+//! is recomputed from a fresh read.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::Timestamp;
+use crate::ValidationError;
+use crate::audit::{AuditAction, AuditEntry};
+use crate::directory::{
+    Grant, Group, Principal, Resource, RightFacts, ServicePrincipal, Span, Timed, User,
+};
+use crate::error::{Error, Result, StoreError};
+use crate::events::{DomainEvent, OutboxEntry};
+use crate::ids::{EventId, GrantId, GroupId, PrincipalId, RequestId, ResourceId, UserId};
+use crate::lock::{
+    AccessEvent, ActivePath, DenyReason, Effect, EventOutcome, Right, RightState, UnlockKind, Usage,
+};
+use crate::policy::{ApprovalMode, AutoLockAfter, OverridePatch, Policy, PolicyOverride};
+use crate::ports::{Changeset, DirectoryChange, RequestWrite, Store, UsageWrite, Versioned};
+use crate::request::{
+    AccessRequest, CancelReason, RequestStatus, Resolution, ResolveError, Verdict,
+};
+use crate::values::{Email, Name, Reason, Role};
+
+const MAX_ATTEMPTS: usize = 8;
+
+/// What an actor needs for a use case (DESIGN §6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Capability {
+    /// Decisions and access events: gateways.
+    Gateway,
+    /// Own rights and requests: any user.
+    OwnRights,
+    /// All requests, the directory, rights of anyone, reports: approvers.
+    Review,
+    /// Policies, preview, unlock, audit log: admins and DevOps admins.
+    Operate,
+    /// Directory edits, settings, webhook deliveries: admins.
+    Administer,
+}
+
+/// Checks that `actor` is active and holds `capability`.
+pub fn require(actor: &Principal, capability: Capability) -> Result<()> {
+    let allowed = actor.active
+        && match capability {
+            Capability::Gateway => actor.role == Role::Gateway,
+            Capability::OwnRights => actor.role != Role::Gateway,
+            Capability::Review => actor.role.is_approver(),
+            Capability::Operate => actor.role.can_unlock(),
+            Capability::Administer => actor.role.is_admin(),
+        };
+    if allowed {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!(
+            "role {} may not do this",
+            actor.role
+        )))
+    }
+}
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// The id; generated when absent.
+    pub id: Option<UserId>,
+    /// The address.
+    pub email: Email,
+    /// The name.
+    pub display_name: Name,
+    /// A user role (not `gateway`).
+    pub role: Role,
+}
+
+/// A resource to create.
+#[derive(Debug, Clone)]
+pub struct NewResource {
+    /// The id; generated when absent.
+    pub id: Option<ResourceId>,
+    /// The name.
+    pub name: Name,
+    /// Where it is reached.
+    pub address: String,
+    /// The default policy.
+    pub policy: Policy,
+}
+
+/// A grant to create.
+#[derive(Debug, Clone)]
+pub struct NewGrant {
+    /// The group.
+    pub group: GroupId,
+    /// The resource.
+    pub resource: ResourceId,
+    /// When it expires, if ever.
+    pub expires_at: Option<Timestamp>,
+    /// Its override.
+    pub policy_override: PolicyOverride,
+}
+
+/// An edit of a resource's default policy: each field given replaces, each omitted keeps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PolicyPatch {
+    /// The new duration.
+    pub auto_lock_after: Option<AutoLockAfter>,
+    /// The new approval method.
+    pub approval: Option<ApprovalMode>,
+}
+
+/// One access event of a batch.
+#[derive(Debug, Clone)]
+pub struct EventInput {
+    /// Who accessed.
+    pub user: UserId,
+    /// What.
+    pub resource: ResourceId,
+    /// The event.
+    pub event: AccessEvent,
+}
+
+/// What became of one event of a batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventResult {
+    /// The event.
+    pub event_id: EventId,
+    /// `counted`, `denied`, `late_ignored`, `future` or `unknown`.
+    pub outcome: &'static str,
+    /// Why it was denied or not applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+}
+
+impl EventResult {
+    fn new(event_id: EventId, outcome: EventOutcome) -> Self {
+        let (outcome, reason) = match outcome {
+            EventOutcome::Counted => ("counted", None),
+            EventOutcome::Denied(r) => ("denied", Some(r.as_str())),
+            EventOutcome::LateIgnored => ("late_ignored", Some("more than 24 hours late")),
+            EventOutcome::Future => ("future", Some("stamped more than 5 minutes in the future")),
+        };
+        Self {
+            event_id,
+            outcome,
+            reason,
+        }
+    }
+}
+
+/// A gateway's answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// Whether the user may reach the resource now.
+    pub allow: bool,
+    /// The state of the right.
+    pub state: RightState,
+    /// Why not, when denied.
+    pub reason: Option<DenyReason>,
+}
+
+/// One right as a user or an approver sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RightView {
+    /// The user.
+    pub user: UserId,
+    /// The resource.
+    pub resource: ResourceId,
+    /// The state now.
+    pub state: RightState,
+    /// The paths in force now.
+    pub paths: Vec<ActivePath>,
+    /// The latest counted access.
+    pub last_access: Option<Timestamp>,
+    /// The open request, if any.
+    pub open_request: Option<RequestId>,
+}
+
+/// What a sweep run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    /// Rights looked at.
+    pub examined: usize,
+    /// Locks recorded.
+    pub locked: usize,
+    /// Requests cancelled (no path left, user deactivated).
+    pub cancelled: usize,
+}
+
+/// A filed request and whether it is new.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filed {
+    /// The request as stored.
+    pub request: AccessRequest,
+    /// False when a repeated submission returned the open request.
+    pub created: bool,
+}
+
+/// The use cases over a store.
+#[derive(Clone)]
+pub struct Autolock {
+    store: Arc<dyn Store>,
+}
+
+impl std::fmt::Debug for Autolock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Autolock").finish_non_exhaustive()
+    }
+}
+
+/// The state of one right read for a change, and the changes that go with it.
+struct Work {
+    facts: RightFacts,
+    version: u64,
+    before: Usage,
+    usage: Usage,
+    changes: Changeset,
+}
+
+impl Work {
+    fn right(&self) -> Right<'_> {
+        Right::new(&self.facts)
+    }
+
+    fn finish(mut self) -> Changeset {
+        if self.usage != self.before {
+            self.changes.usage.push(UsageWrite {
+                user: self.facts.user.clone(),
+                resource: self.facts.resource.clone(),
+                expected_version: self.version,
+                usage: self.usage,
+            });
+        }
+        self.changes
+    }
+
+    fn audit(
+        &mut self,
+        action: AuditAction,
+        at: Timestamp,
+        actor: Option<PrincipalId>,
+        details: serde_json::Value,
+    ) -> &mut AuditEntry {
+        let mut entry = AuditEntry::new(action, at, actor);
+        entry.user = Some(self.facts.user.clone());
+        entry.resource = Some(self.facts.resource.clone());
+        entry.details = details;
+        self.changes.audit.push(entry);
+        self.changes.audit.last_mut().expect("just pushed")
+    }
+
+    fn publish(&mut self, event: DomainEvent, at: Timestamp) {
+        self.changes.outbox.push(OutboxEntry::new(event, at));
+    }
+}
+
+fn approval_now(right: &Right<'_>, at: Timestamp) -> ApprovalMode {
+    if right
+        .timeline
+        .paths_at(at)
+        .iter()
+        .any(|p| p.policy.approval == ApprovalMode::Automatic)
+    {
+        ApprovalMode::Automatic
+    } else {
+        ApprovalMode::Manual
+    }
+}
+
+fn check_address(address: &str) -> Result<String> {
+    let trimmed = address.trim();
+    if trimmed.is_empty() || trimmed.len() > 2048 || trimmed.chars().any(char::is_control) {
+        return Err(ValidationError::new(
+            "address",
+            "must be 1 to 2048 printable characters (a URL or a host)",
+        )
+        .into());
+    }
+    Ok(trimmed.to_owned())
+}
+
+impl Autolock {
+    /// The use cases over `store`.
+    #[must_use]
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    /// The store, for reads the surfaces make directly.
+    #[must_use]
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// The principal behind an authenticated id, active or not; `Forbidden` when unknown.
+    pub async fn principal(&self, id: &PrincipalId) -> Result<Principal> {
+        self.store
+            .principal(id)
+            .await?
+            .ok_or_else(|| Error::Forbidden(format!("{id} is not in the directory")))
+    }
+
+    async fn retry<T, F, Fut>(&self, mut attempt: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match attempt().await {
+                Err(Error::Store(StoreError::Conflict(_))) if tries < MAX_ATTEMPTS => {}
+                other => return other,
+            }
+        }
+    }
+
+    async fn load(&self, user: &UserId, resource: &ResourceId) -> Result<Work> {
+        let facts = self.store.right_facts(user, resource).await?;
+        let Versioned { value, version } = self.store.usage(user, resource).await?;
+        Ok(Work {
+            facts,
+            version,
+            before: value.clone(),
+            usage: value,
+            changes: Changeset::default(),
+        })
+    }
+
+    /// Takes an effect of the lock rule into the work: its usage, and the audit entries and
+    /// events of a recorded lock or a revert (which cancels the open request).
+    async fn take_effect(&self, work: &mut Work, effect: Effect, now: Timestamp) -> Result<()> {
+        if let Some(usage) = effect.usage {
+            work.usage = usage;
+        }
+        if let Some(reverted) = effect.reverted {
+            work.audit(
+                AuditAction::Reverted,
+                now,
+                None,
+                serde_json::json!({"reverted_lock": reverted, "recounted_events": effect.recounted}),
+            );
+            self.cancel_open(work, CancelReason::Reverted, now).await?;
+        }
+        if let Some(locked_at) = effect.locked {
+            let approval = approval_now(&work.right(), locked_at);
+            work.audit(
+                AuditAction::Locked,
+                now,
+                None,
+                serde_json::json!({"locked_at": locked_at, "approval": approval}),
+            );
+            work.publish(
+                DomainEvent::AccessLocked {
+                    user: work.facts.user.clone(),
+                    resource: work.facts.resource.clone(),
+                    locked_at,
+                    approval,
+                },
+                now,
+            );
+        }
+        Ok(())
+    }
+
+    async fn cancel_open(
+        &self,
+        work: &mut Work,
+        reason: CancelReason,
+        now: Timestamp,
+    ) -> Result<()> {
+        let Some(id) = work.usage.open_request.take() else {
+            return Ok(());
+        };
+        if let Some(request) = self
+            .store
+            .request(&id)
+            .await?
+            .filter(AccessRequest::is_open)
+        {
+            let cancelled = request.cancelled(reason, now);
+            work.audit(
+                AuditAction::RequestResolved,
+                now,
+                None,
+                serde_json::json!({"status": "cancelled", "cancel_reason": reason}),
+            )
+            .request = Some(id);
+            work.publish(
+                DomainEvent::RequestResolved {
+                    request: cancelled.clone(),
+                },
+                now,
+            );
+            work.changes.requests.push(RequestWrite::Update {
+                request: cancelled,
+                expected: RequestStatus::Open,
+            });
+        }
+        let next_due = work.right().next_due(&work.usage, now);
+        work.usage.next_due = next_due;
+        Ok(())
+    }
+
+    /// Brings one right up to date at `now`: records a lock that has occurred, cancels an open
+    /// request whose user has no path left or is deactivated, reschedules the sweep. Returns
+    /// (locks recorded, requests cancelled).
+    pub async fn refresh_right(
+        &self,
+        user: &UserId,
+        resource: &ResourceId,
+        now: Timestamp,
+    ) -> Result<(usize, usize)> {
+        self.retry(|| async {
+            let mut work = self.load(user, resource).await?;
+            let effect = work.right().settle(&work.usage, now);
+            let locked = usize::from(effect.locked.is_some());
+            self.take_effect(&mut work, effect, now).await?;
+            let mut cancelled = 0;
+            if work.usage.open_request.is_some() {
+                let reason = if !work.facts.user_active {
+                    Some(CancelReason::Deactivated)
+                } else if work.right().timeline.paths_at(now).is_empty() {
+                    Some(CancelReason::NoPath)
+                } else {
+                    None
+                };
+                if let Some(reason) = reason {
+                    self.cancel_open(&mut work, reason, now).await?;
+                    cancelled = 1;
+                }
+            }
+            let changes = work.finish();
+            if !changes.is_empty() {
+                self.store.commit(changes).await?;
+            }
+            Ok((locked, cancelled))
+        })
+        .await
+    }
+
+    async fn refresh_rights(
+        &self,
+        rights: impl IntoIterator<Item = (UserId, ResourceId)>,
+        now: Timestamp,
+    ) -> Result<()> {
+        for (user, resource) in rights {
+            self.refresh_right(&user, &resource, now).await?;
+        }
+        Ok(())
+    }
+
+    /// The sweep: records the locks due by `now`, in a bounded batch. Rights left over stay due
+    /// for the next run; two overlapping runs are safe.
+    pub async fn sweep(&self, now: Timestamp, limit: usize) -> Result<SweepReport> {
+        let mut report = SweepReport::default();
+        for (user, resource) in self.store.due(now, limit).await? {
+            let (locked, cancelled) = self.refresh_right(&user, &resource, now).await?;
+            report.examined += 1;
+            report.locked += locked;
+            report.cancelled += cancelled;
+        }
+        Ok(report)
+    }
+
+    // ---- directory -------------------------------------------------------------------------
+
+    /// Creates a user (admin).
+    pub async fn create_user(
+        &self,
+        actor: &Principal,
+        new: NewUser,
+        now: Timestamp,
+    ) -> Result<User> {
+        require(actor, Capability::Administer)?;
+        if new.role == Role::Gateway {
+            return Err(ValidationError::new("role", "\"gateway\" is for service principals; allowed are \"member\", \"admin\", \"devops_admin\", \"access_reviewer\"").into());
+        }
+        let user = User {
+            id: new.id.unwrap_or_else(UserId::generate),
+            email: new.email,
+            display_name: new.display_name,
+            role: new.role,
+            active: true,
+            created_at: now,
+        };
+        self.commit_directory(DirectoryChange::CreateUser(user.clone()))
+            .await?;
+        Ok(user)
+    }
+
+    /// Changes a user's role, name or email (admin).
+    pub async fn update_user(&self, actor: &Principal, user: User) -> Result<User> {
+        require(actor, Capability::Administer)?;
+        if user.role == Role::Gateway {
+            return Err(
+                ValidationError::new("role", "\"gateway\" is for service principals").into(),
+            );
+        }
+        self.commit_directory(DirectoryChange::UpdateUser(user.clone()))
+            .await?;
+        Ok(user)
+    }
+
+    /// Activates or deactivates a user (admin); deactivation cancels their open requests.
+    pub async fn set_user_active(
+        &self,
+        actor: &Principal,
+        id: &UserId,
+        active: bool,
+        now: Timestamp,
+    ) -> Result<User> {
+        require(actor, Capability::Administer)?;
+        let mut user = self
+            .store
+            .user(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("user {id}")))?;
+        if user.active != active {
+            user.active = active;
+            self.commit_directory(DirectoryChange::UpdateUser(user.clone()))
+                .await?;
+            let resources = self.store.resources_of_user(id).await?;
+            self.refresh_rights(resources.into_iter().map(|r| (id.clone(), r)), now)
+                .await?;
+        }
+        Ok(user)
+    }
+
+    /// Creates a gateway's service principal (admin).
+    pub async fn create_service_principal(
+        &self,
+        actor: &Principal,
+        id: Option<PrincipalId>,
+        name: Name,
+        now: Timestamp,
+    ) -> Result<ServicePrincipal> {
+        require(actor, Capability::Administer)?;
+        let sp = ServicePrincipal {
+            id: id.unwrap_or_else(PrincipalId::generate),
+            name,
+            created_at: now,
+        };
+        self.commit_directory(DirectoryChange::CreateServicePrincipal(sp.clone()))
+            .await?;
+        Ok(sp)
+    }
+
+    /// Creates a group (admin).
+    pub async fn create_group(
+        &self,
+        actor: &Principal,
+        id: Option<GroupId>,
+        name: Name,
+        now: Timestamp,
+    ) -> Result<Group> {
+        require(actor, Capability::Administer)?;
+        let group = Group {
+            id: id.unwrap_or_else(GroupId::generate),
+            name,
+            created_at: now,
+        };
+        self.commit_directory(DirectoryChange::CreateGroup(group.clone()))
+            .await?;
+        Ok(group)
+    }
+
+    /// Creates a resource with its default policy (admin).
+    pub async fn create_resource(
+        &self,
+        actor: &Principal,
+        new: NewResource,
+        now: Timestamp,
+    ) -> Result<Resource> {
+        require(actor, Capability::Administer)?;
+        let resource = Resource {
+            id: new.id.unwrap_or_else(ResourceId::generate),
+            name: new.name,
+            address: check_address(&new.address)?,
+            policy: new.policy,
+            created_at: now,
+        };
+        self.commit_directory(DirectoryChange::CreateResource(resource.clone()))
+            .await?;
+        Ok(resource)
+    }
+
+    async fn commit_directory(&self, change: DirectoryChange) -> Result<()> {
+        let changes = Changeset {
+            directory: vec![change],
+            ..Changeset::default()
+        };
+        match self.store.commit(changes).await {
+            Err(StoreError::AlreadyExists(what)) => {
+                Err(Error::Conflict(format!("{what} already exists")))
+            }
+            Err(StoreError::Conflict(what)) => Err(Error::Conflict(what)),
+            other => Ok(other?),
+        }
+    }
+
+    async fn existing_user(&self, id: &UserId) -> Result<User> {
+        self.store
+            .user(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("user {id}")))
+    }
+
+    async fn existing_group(&self, id: &GroupId) -> Result<Group> {
+        self.store
+            .group(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("group {id}")))
+    }
+
+    async fn existing_resource(&self, id: &ResourceId) -> Result<Resource> {
+        self.store
+            .resource(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("resource {id}")))
+    }
+
+    async fn current_grant_by_id(&self, id: &GrantId) -> Result<Grant> {
+        self.store
+            .grant(id)
+            .await?
+            .filter(|g| g.span.end.is_none())
+            .ok_or_else(|| Error::NotFound(format!("grant {id}")))
+    }
+
+    async fn rights_through_group(
+        &self,
+        user: &UserId,
+        group: &GroupId,
+    ) -> Result<Vec<(UserId, ResourceId)>> {
+        let grants = self.store.grants_of_group(group).await?;
+        Ok(grants
+            .into_iter()
+            .map(|g| (user.clone(), g.resource))
+            .collect())
+    }
+
+    /// Adds a user to a group (admin).
+    pub async fn add_member(
+        &self,
+        actor: &Principal,
+        group: &GroupId,
+        user: &UserId,
+        now: Timestamp,
+    ) -> Result<()> {
+        require(actor, Capability::Administer)?;
+        self.existing_group(group).await?;
+        self.existing_user(user).await?;
+        self.commit_directory(DirectoryChange::AddMembership {
+            user: user.clone(),
+            group: group.clone(),
+            at: now,
+        })
+        .await?;
+        let rights = self.rights_through_group(user, group).await?;
+        self.refresh_rights(rights, now).await
+    }
+
+    /// Removes a user from a group (admin); their open requests on rights left with no path are
+    /// cancelled.
+    pub async fn remove_member(
+        &self,
+        actor: &Principal,
+        group: &GroupId,
+        user: &UserId,
+        now: Timestamp,
+    ) -> Result<()> {
+        require(actor, Capability::Administer)?;
+        self.existing_group(group).await?;
+        self.commit_directory(DirectoryChange::EndMembership {
+            user: user.clone(),
+            group: group.clone(),
+            at: now,
+        })
+        .await?;
+        let rights = self.rights_through_group(user, group).await?;
+        self.refresh_rights(rights, now).await
+    }
+
+    /// Grants a group access to a resource (admin).
+    pub async fn create_grant(
+        &self,
+        actor: &Principal,
+        new: NewGrant,
+        now: Timestamp,
+    ) -> Result<Grant> {
+        require(actor, Capability::Administer)?;
+        self.existing_group(&new.group).await?;
+        self.existing_resource(&new.resource).await?;
+        check_expiry(new.expires_at, now)?;
+        let grant = Grant {
+            id: GrantId::generate(),
+            group: new.group.clone(),
+            resource: new.resource.clone(),
+            span: Span::from(now),
+            expiry: vec![Timed {
+                at: now,
+                value: new.expires_at,
+            }],
+            overrides: vec![Timed {
+                at: now,
+                value: new.policy_override,
+            }],
+        };
+        self.commit_directory(DirectoryChange::CreateGrant(grant.clone()))
+            .await?;
+        self.refresh_grant_rights(&grant, now).await?;
+        Ok(grant)
+    }
+
+    async fn refresh_grant_rights(&self, grant: &Grant, now: Timestamp) -> Result<()> {
+        let members = self.store.members(&grant.group).await?;
+        self.refresh_rights(
+            members.into_iter().map(|u| (u, grant.resource.clone())),
+            now,
+        )
+        .await
+    }
+
+    /// Removes a grant (admin).
+    pub async fn remove_grant(
+        &self,
+        actor: &Principal,
+        id: &GrantId,
+        now: Timestamp,
+    ) -> Result<()> {
+        require(actor, Capability::Administer)?;
+        let grant = self.current_grant_by_id(id).await?;
+        self.commit_directory(DirectoryChange::EndGrant {
+            grant: id.clone(),
+            at: now,
+        })
+        .await?;
+        self.refresh_grant_rights(&grant, now).await
+    }
+
+    /// Sets or clears a grant's expiry (admin). An expiry must lie in the future.
+    pub async fn set_grant_expiry(
+        &self,
+        actor: &Principal,
+        id: &GrantId,
+        expires_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<Grant> {
+        require(actor, Capability::Administer)?;
+        check_expiry(expires_at, now)?;
+        let grant = self.current_grant_by_id(id).await?;
+        self.commit_directory(DirectoryChange::SetGrantExpiry {
+            grant: id.clone(),
+            at: now,
+            expires_at,
+        })
+        .await?;
+        self.refresh_grant_rights(&grant, now).await?;
+        self.current_grant_by_id(id).await
+    }
+
+    /// Edits a resource's default policy (admin, DevOps admin). A no-op edit records nothing.
+    pub async fn set_resource_policy(
+        &self,
+        actor: &Principal,
+        id: &ResourceId,
+        patch: PolicyPatch,
+        now: Timestamp,
+    ) -> Result<Resource> {
+        require(actor, Capability::Operate)?;
+        let resource = self.existing_resource(id).await?;
+        let before = resource.policy;
+        let after = Policy {
+            auto_lock_after: patch.auto_lock_after.unwrap_or(before.auto_lock_after),
+            approval: patch.approval.unwrap_or(before.approval),
+        };
+        if before == after {
+            return Ok(resource);
+        }
+        let mut changes = Changeset {
+            directory: vec![DirectoryChange::SetResourcePolicy {
+                resource: id.clone(),
+                at: now,
+                policy: after,
+            }],
+            ..Changeset::default()
+        };
+        policy_audit(&mut changes, actor, now, before, after, |e| {
+            e.resource = Some(id.clone())
+        });
+        changes.outbox.push(OutboxEntry::new(
+            DomainEvent::PolicyChanged {
+                resource: id.clone(),
+                grant: None,
+                before,
+                after,
+                by: actor.id.clone(),
+                at: now,
+            },
+            now,
+        ));
+        self.store.commit(changes).await?;
+        let users = self.store.users_of_resource(id).await?;
+        self.refresh_rights(users.into_iter().map(|u| (u, id.clone())), now)
+            .await?;
+        self.existing_resource(id).await
+    }
+
+    /// Edits a grant's override field by field (admin, DevOps admin). A no-op edit records
+    /// nothing.
+    pub async fn set_grant_override(
+        &self,
+        actor: &Principal,
+        id: &GrantId,
+        patch: OverridePatch,
+        now: Timestamp,
+    ) -> Result<Grant> {
+        require(actor, Capability::Operate)?;
+        let grant = self.current_grant_by_id(id).await?;
+        let resource = self.existing_resource(&grant.resource).await?;
+        let current = grant.current_override();
+        let next = patch.apply(current);
+        if next == current {
+            return Ok(grant);
+        }
+        let (before, after) = (current.over(resource.policy), next.over(resource.policy));
+        let mut changes = Changeset {
+            directory: vec![DirectoryChange::SetGrantOverride {
+                grant: id.clone(),
+                at: now,
+                value: next,
+            }],
+            ..Changeset::default()
+        };
+        let mut entries = Vec::new();
+        if current.auto_lock_after != next.auto_lock_after {
+            entries.push((AuditAction::PolicyDurationChanged, serde_json::json!({
+                "before": current.auto_lock_after, "after": next.auto_lock_after,
+                "effective_before": before.auto_lock_after, "effective_after": after.auto_lock_after,
+            })));
+        }
+        if current.approval != next.approval {
+            entries.push((
+                AuditAction::PolicyApprovalChanged,
+                serde_json::json!({
+                    "before": current.approval, "after": next.approval,
+                    "effective_before": before.approval, "effective_after": after.approval,
+                }),
+            ));
+        }
+        for (action, details) in entries {
+            let mut entry = AuditEntry::new(action, now, Some(actor.id.clone()));
+            entry.resource = Some(grant.resource.clone());
+            entry.group = Some(grant.group.clone());
+            entry.grant = Some(id.clone());
+            entry.details = details;
+            changes.audit.push(entry);
+        }
+        changes.outbox.push(OutboxEntry::new(
+            DomainEvent::PolicyChanged {
+                resource: grant.resource.clone(),
+                grant: Some(id.clone()),
+                before,
+                after,
+                by: actor.id.clone(),
+                at: now,
+            },
+            now,
+        ));
+        self.store.commit(changes).await?;
+        self.refresh_grant_rights(&grant, now).await?;
+        self.current_grant_by_id(id).await
+    }
+
+    // ---- gateways --------------------------------------------------------------------------
+
+    /// Applies a batch of access events (gateways). Each right is written once, with the latest
+    /// access; an event that changes nothing costs no write.
+    pub async fn record_events(
+        &self,
+        actor: &Principal,
+        batch: Vec<EventInput>,
+        now: Timestamp,
+    ) -> Result<Vec<EventResult>> {
+        require(actor, Capability::Gateway)?;
+        let mut results: Vec<Option<EventResult>> = vec![None; batch.len()];
+        let mut by_right: BTreeMap<(UserId, ResourceId), Vec<(usize, AccessEvent)>> =
+            BTreeMap::new();
+        for (i, input) in batch.into_iter().enumerate() {
+            by_right
+                .entry((input.user, input.resource))
+                .or_default()
+                .push((i, input.event));
+        }
+        for ((user, resource), mut events) in by_right {
+            events.sort_by(|a, b| {
+                a.1.accessed_at
+                    .cmp(&b.1.accessed_at)
+                    .then_with(|| a.1.event_id.cmp(&b.1.event_id))
+            });
+            if self.store.user(&user).await?.is_none()
+                || self.store.resource(&resource).await?.is_none()
+            {
+                for (i, event) in events {
+                    results[i] = Some(EventResult {
+                        event_id: event.event_id,
+                        outcome: "unknown",
+                        reason: Some("unknown user or resource"),
+                    });
+                }
+                continue;
+            }
+            let outcomes = self
+                .retry(|| async {
+                    let mut work = self.load(&user, &resource).await?;
+                    let mut outcomes = Vec::with_capacity(events.len());
+                    for (i, event) in &events {
+                        let (outcome, effect) = work.right().apply_event(&work.usage, event, now);
+                        if outcome == EventOutcome::LateIgnored {
+                            let entry = work.audit(
+                                AuditAction::LateIgnored,
+                                now,
+                                Some(actor.id.clone()),
+                                serde_json::json!({
+                                    "event_id": event.event_id, "accessed_at": event.accessed_at,
+                                }),
+                            );
+                            entry.id =
+                                format!("late_ignored:{}:{}:{}", user, resource, event.event_id);
+                        }
+                        self.take_effect(&mut work, effect, now).await?;
+                        outcomes.push((*i, EventResult::new(event.event_id.clone(), outcome)));
+                    }
+                    let changes = work.finish();
+                    if !changes.is_empty() {
+                        self.store.commit(changes).await?;
+                    }
+                    Ok(outcomes)
+                })
+                .await?;
+            for (i, result) in outcomes {
+                results[i] = Some(result);
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.expect("every event has a result"))
+            .collect())
+    }
+
+    /// The gateway's question: may `user` reach `resource` now? With `record`, the access is
+    /// also counted (when allowed). A lock found here is recorded.
+    pub async fn decide(
+        &self,
+        actor: &Principal,
+        user: &UserId,
+        resource: &ResourceId,
+        record: bool,
+        now: Timestamp,
+    ) -> Result<Decision> {
+        require(actor, Capability::Gateway)?;
+        if self.store.user(user).await?.is_none() || self.store.resource(resource).await?.is_none()
+        {
+            return Ok(Decision {
+                allow: false,
+                state: RightState::NoAccess,
+                reason: Some(DenyReason::NoAccess),
+            });
+        }
+        if record {
+            let event = AccessEvent {
+                event_id: EventId::parse(format!("check:{}", uuid::Uuid::new_v4().simple()))?,
+                accessed_at: now,
+            };
+            self.record_events(
+                actor,
+                vec![EventInput {
+                    user: user.clone(),
+                    resource: resource.clone(),
+                    event,
+                }],
+                now,
+            )
+            .await?;
+        } else {
+            self.refresh_right(user, resource, now).await?;
+        }
+        let work = self.load(user, resource).await?;
+        let state = work.right().state(&work.usage, now);
+        let reason = match state {
+            RightState::Active { .. } => None,
+            RightState::Locked { .. } => Some(DenyReason::Locked),
+            RightState::NoAccess => Some(DenyReason::NoAccess),
+            RightState::Expired => Some(DenyReason::Expired),
+            RightState::Inactive => Some(DenyReason::Inactive),
+        };
+        Ok(Decision {
+            allow: reason.is_none(),
+            state,
+            reason,
+        })
+    }
+
+    // ---- rights ----------------------------------------------------------------------------
+
+    /// A right as seen now. Members see only their own: another's is `NotFound`.
+    pub async fn right(
+        &self,
+        actor: &Principal,
+        user: &UserId,
+        resource: &ResourceId,
+        now: Timestamp,
+    ) -> Result<RightView> {
+        self.check_sees_user(actor, user)?;
+        let work = self.load(user, resource).await?;
+        Ok(view(&work, now))
+    }
+
+    /// Every right a user holds or held. Members see only their own.
+    pub async fn rights_of_user(
+        &self,
+        actor: &Principal,
+        user: &UserId,
+        now: Timestamp,
+    ) -> Result<Vec<RightView>> {
+        self.check_sees_user(actor, user)?;
+        self.existing_user(user).await?;
+        let mut views = Vec::new();
+        for resource in self.store.resources_of_user(user).await? {
+            views.push(view(&self.load(user, &resource).await?, now));
+        }
+        Ok(views)
+    }
+
+    /// Every right on a resource (approvers).
+    pub async fn rights_of_resource(
+        &self,
+        actor: &Principal,
+        resource: &ResourceId,
+        now: Timestamp,
+    ) -> Result<Vec<RightView>> {
+        require(actor, Capability::Review)?;
+        self.existing_resource(resource).await?;
+        let mut views = Vec::new();
+        for user in self.store.users_of_resource(resource).await? {
+            views.push(view(&self.load(&user, resource).await?, now));
+        }
+        Ok(views)
+    }
+
+    fn check_sees_user(&self, actor: &Principal, user: &UserId) -> Result<()> {
+        if actor.active
+            && (actor.id == *user && actor.role != Role::Gateway || actor.role.is_approver())
+        {
+            Ok(())
+        } else {
+            Err(Error::NotFound(format!("user {user}")))
+        }
+    }
+
+    // ---- unlock and requests ---------------------------------------------------------------
+
+    /// Lifts a user's lock on a resource (admin, DevOps admin; never oneself). 409 when the
+    /// right is not locked. Resolves the user's open request on it as approved.
+    pub async fn unlock(
+        &self,
+        actor: &Principal,
+        user: &UserId,
+        resource: &ResourceId,
+        now: Timestamp,
+    ) -> Result<RightView> {
+        require(actor, Capability::Operate)?;
+        if actor.id == *user {
+            return Err(Error::Forbidden("nobody unlocks themselves".into()));
+        }
+        self.existing_user(user).await?;
+        self.existing_resource(resource).await?;
+        self.retry(|| async {
+            let mut work = self.load(user, resource).await?;
+            let effect = work
+                .right()
+                .unlock(&work.usage, now, actor.id.clone(), UnlockKind::AdminUnlock)
+                .ok_or_else(|| {
+                    Error::Conflict(format!("{user} is not locked out of {resource}"))
+                })?;
+            self.lift(&mut work, effect, actor, UnlockKind::AdminUnlock, now)
+                .await?;
+            if let Some(id) = work.usage.open_request.take() {
+                if let Some(request) = self
+                    .store
+                    .request(&id)
+                    .await?
+                    .filter(AccessRequest::is_open)
+                {
+                    let approved = request.closed(RequestStatus::Approved, actor.id.clone(), now);
+                    self.resolution_records(&mut work, &approved, actor, now);
+                    work.changes.requests.push(RequestWrite::Update {
+                        request: approved,
+                        expected: RequestStatus::Open,
+                    });
+                }
+            }
+            let result = view(&work, now);
+            self.store.commit(work.finish()).await?;
+            Ok(result)
+        })
+        .await
+    }
+
+    async fn lift(
+        &self,
+        work: &mut Work,
+        effect: Effect,
+        actor: &Principal,
+        kind: UnlockKind,
+        now: Timestamp,
+    ) -> Result<()> {
+        let lifted = work
+            .right()
+            .state_ignoring_activity_flag(&work.usage, now)
+            .locked_at();
+        self.take_effect(work, effect, now).await?;
+        work.audit(
+            AuditAction::Unlocked,
+            now,
+            Some(actor.id.clone()),
+            serde_json::json!({"kind": kind, "lifted_lock": lifted}),
+        );
+        work.publish(
+            DomainEvent::AccessUnlocked {
+                user: work.facts.user.clone(),
+                resource: work.facts.resource.clone(),
+                at: now,
+                by: actor.id.clone(),
+                kind,
+            },
+            now,
+        );
+        Ok(())
+    }
+
+    fn resolution_records(
+        &self,
+        work: &mut Work,
+        request: &AccessRequest,
+        actor: &Principal,
+        now: Timestamp,
+    ) {
+        work.audit(
+            AuditAction::RequestResolved,
+            now,
+            Some(actor.id.clone()),
+            serde_json::json!({"status": request.status}),
+        )
+        .request = Some(request.id.clone());
+        work.publish(
+            DomainEvent::RequestResolved {
+                request: request.clone(),
+            },
+            now,
+        );
+    }
+
+    /// Files a request for a locked right (the locked user). Automatic approval stores it
+    /// resolved and unlocks at once; manual approval opens it, or updates the reason of the
+    /// open one and returns it.
+    pub async fn file_request(
+        &self,
+        actor: &Principal,
+        resource: &ResourceId,
+        reason: Reason,
+        now: Timestamp,
+    ) -> Result<Filed> {
+        require(actor, Capability::OwnRights)?;
+        let user = actor.id.clone();
+        self.existing_resource(resource).await?;
+        self.retry(|| async {
+            let mut work = self.load(&user, resource).await?;
+            let RightState::Locked {
+                locked_at,
+                approval,
+            } = work.right().state(&work.usage, now)
+            else {
+                return Err(Error::Conflict(format!(
+                    "{user} is not locked out of {resource}"
+                )));
+            };
+            let settled = work.right().settle(&work.usage, now);
+            self.take_effect(&mut work, settled, now).await?;
+            let open = match &work.usage.open_request {
+                Some(id) => self.store.request(id).await?.filter(AccessRequest::is_open),
+                None => None,
+            };
+            let filed = match approval {
+                ApprovalMode::Automatic => {
+                    let request = AccessRequest {
+                        id: RequestId::generate(),
+                        user: user.clone(),
+                        resource: resource.clone(),
+                        reason: reason.clone(),
+                        approval,
+                        locked_at,
+                        status: RequestStatus::AutoApproved,
+                        requested_at: now,
+                        resolved_at: Some(now),
+                        resolved_by: Some(user.clone()),
+                        cancel_reason: None,
+                    };
+                    let effect = work
+                        .right()
+                        .unlock(&work.usage, now, user.clone(), UnlockKind::AutomaticRequest)
+                        .ok_or_else(|| Error::Conflict("not locked".into()))?;
+                    self.lift(&mut work, effect, actor, UnlockKind::AutomaticRequest, now)
+                        .await?;
+                    work.audit(
+                        AuditAction::RequestCreated,
+                        now,
+                        Some(user.clone()),
+                        serde_json::json!({"status": "auto_approved"}),
+                    )
+                    .request = Some(request.id.clone());
+                    work.publish(
+                        DomainEvent::RequestCreated {
+                            request: request.clone(),
+                        },
+                        now,
+                    );
+                    self.resolution_records(&mut work, &request, actor, now);
+                    if let Some(open) = open {
+                        let resolved = open.closed(RequestStatus::AutoApproved, user.clone(), now);
+                        self.resolution_records(&mut work, &resolved, actor, now);
+                        work.changes.requests.push(RequestWrite::Update {
+                            request: resolved,
+                            expected: RequestStatus::Open,
+                        });
+                    }
+                    work.usage.open_request = None;
+                    work.changes
+                        .requests
+                        .push(RequestWrite::Create(request.clone()));
+                    Filed {
+                        request,
+                        created: true,
+                    }
+                }
+                ApprovalMode::Manual => match open {
+                    Some(open) => {
+                        if open.reason != reason {
+                            let updated = AccessRequest {
+                                reason: reason.clone(),
+                                ..open.clone()
+                            };
+                            work.audit(
+                                AuditAction::RequestReasonUpdated,
+                                now,
+                                Some(user.clone()),
+                                serde_json::json!({}),
+                            )
+                            .request = Some(open.id.clone());
+                            work.changes.requests.push(RequestWrite::Update {
+                                request: updated.clone(),
+                                expected: RequestStatus::Open,
+                            });
+                            Filed {
+                                request: updated,
+                                created: false,
+                            }
+                        } else {
+                            Filed {
+                                request: open,
+                                created: false,
+                            }
+                        }
+                    }
+                    None => {
+                        let request = AccessRequest {
+                            id: RequestId::generate(),
+                            user: user.clone(),
+                            resource: resource.clone(),
+                            reason: reason.clone(),
+                            approval,
+                            locked_at,
+                            status: RequestStatus::Open,
+                            requested_at: now,
+                            resolved_at: None,
+                            resolved_by: None,
+                            cancel_reason: None,
+                        };
+                        work.usage.open_request = Some(request.id.clone());
+                        work.usage.next_due = work.right().next_due(&work.usage, now);
+                        work.audit(
+                            AuditAction::RequestCreated,
+                            now,
+                            Some(user.clone()),
+                            serde_json::json!({"status": "open"}),
+                        )
+                        .request = Some(request.id.clone());
+                        work.publish(
+                            DomainEvent::RequestCreated {
+                                request: request.clone(),
+                            },
+                            now,
+                        );
+                        work.changes
+                            .requests
+                            .push(RequestWrite::Create(request.clone()));
+                        Filed {
+                            request,
+                            created: true,
+                        }
+                    }
+                },
+            };
+            let changes = work.finish();
+            if !changes.is_empty() {
+                self.store.commit(changes).await?;
+            }
+            Ok(filed)
+        })
+        .await
+    }
+
+    /// Approves or denies a request (approvers, never their own). A second approver gets a
+    /// conflict; the same actor repeating the same verdict gets the stored result.
+    pub async fn resolve(
+        &self,
+        actor: &Principal,
+        id: &RequestId,
+        verdict: Verdict,
+        now: Timestamp,
+    ) -> Result<AccessRequest> {
+        require(actor, Capability::Review)?;
+        self.retry(|| async {
+            let request = self
+                .store
+                .request(id)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("request {id}")))?;
+            let resolved = match request.resolve(actor, verdict, now) {
+                Ok(Resolution::Repeated) => return Ok(request),
+                Ok(Resolution::Resolved(resolved)) => resolved,
+                Err(ResolveError::Forbidden(why)) => return Err(Error::Forbidden(why.into())),
+                Err(e @ ResolveError::AlreadyResolved(_)) => {
+                    return Err(Error::Conflict(e.to_string()));
+                }
+            };
+            let mut work = self.load(&request.user, &request.resource).await?;
+            if work.usage.open_request.as_ref() == Some(id) {
+                work.usage.open_request = None;
+            }
+            if verdict == Verdict::Approve {
+                if let Some(effect) = work.right().unlock(
+                    &work.usage,
+                    now,
+                    actor.id.clone(),
+                    UnlockKind::ApprovedRequest,
+                ) {
+                    self.lift(&mut work, effect, actor, UnlockKind::ApprovedRequest, now)
+                        .await?;
+                }
+            }
+            work.usage.next_due = work.right().next_due(&work.usage, now);
+            self.resolution_records(&mut work, &resolved, actor, now);
+            work.changes.requests.push(RequestWrite::Update {
+                request: resolved.clone(),
+                expected: RequestStatus::Open,
+            });
+            self.store.commit(work.finish()).await?;
+            Ok(resolved)
+        })
+        .await
+    }
+
+    /// A request, as its requester or an approver sees it; anyone else gets `NotFound`.
+    pub async fn request(&self, actor: &Principal, id: &RequestId) -> Result<AccessRequest> {
+        let request = self
+            .store
+            .request(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("request {id}")))?;
+        self.check_sees_user(actor, &request.user)
+            .map_err(|_| Error::NotFound(format!("request {id}")))?;
+        Ok(request)
+    }
+}
+
+fn check_expiry(expires_at: Option<Timestamp>, now: Timestamp) -> Result<()> {
+    match expires_at {
+        Some(e) if e <= now => {
+            Err(ValidationError::new("expires_at", "must lie in the future").into())
+        }
+        _ => Ok(()),
+    }
+}
+
+fn policy_audit(
+    changes: &mut Changeset,
+    actor: &Principal,
+    now: Timestamp,
+    before: Policy,
+    after: Policy,
+    target: impl Fn(&mut AuditEntry),
+) {
+    if before.auto_lock_after != after.auto_lock_after {
+        let mut entry = AuditEntry::new(
+            AuditAction::PolicyDurationChanged,
+            now,
+            Some(actor.id.clone()),
+        );
+        entry.details =
+            serde_json::json!({"before": before.auto_lock_after, "after": after.auto_lock_after});
+        target(&mut entry);
+        changes.audit.push(entry);
+    }
+    if before.approval != after.approval {
+        let mut entry = AuditEntry::new(
+            AuditAction::PolicyApprovalChanged,
+            now,
+            Some(actor.id.clone()),
+        );
+        entry.details = serde_json::json!({"before": before.approval, "after": after.approval});
+        target(&mut entry);
+        changes.audit.push(entry);
+    }
+}
+
+fn view(work: &Work, now: Timestamp) -> RightView {
+    let right = work.right();
+    RightView {
+        user: work.facts.user.clone(),
+        resource: work.facts.resource.clone(),
+        state: right.state(&work.usage, now),
+        paths: right.timeline.paths_at(now).to_vec(),
+        last_access: work.usage.last_access,
+        open_request: work.usage.open_request.clone(),
+    }
+}

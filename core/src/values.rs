@@ -1,0 +1,260 @@
+//! Validated values built at the edge: reasons, email addresses, roles, names.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use crate::ValidationError;
+
+/// The reason a locked user gives for regaining access: trimmed, 1..=1000 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Reason(String);
+
+impl Reason {
+    /// Trims `text` and accepts it when 1..=1000 characters remain.
+    pub fn parse(text: &str) -> Result<Self, ValidationError> {
+        let trimmed = text.trim();
+        let len = trimmed.chars().count();
+        if len == 0 || len > 1000 {
+            return Err(ValidationError::new(
+                "reason",
+                format!("has {len} characters after trimming; allowed are 1 to 1000"),
+            ));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    /// The reason text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Reason {
+    type Error = ValidationError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Reason> for String {
+    fn from(r: Reason) -> String {
+        r.0
+    }
+}
+
+/// An email address: one `@`, a non-empty local part, a dotted domain, no spaces, at most 254
+/// characters. (Deliverability is the mail system's business.)
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Email(String);
+
+impl Email {
+    /// Parses an address.
+    pub fn parse(text: &str) -> Result<Self, ValidationError> {
+        let bad = || {
+            ValidationError::new(
+                "email",
+                format!("{text:?} is not an email address like \"name@example.com\""),
+            )
+        };
+        if text.len() > 254 || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(bad());
+        }
+        let (local, domain) = text.split_once('@').ok_or_else(bad)?;
+        if local.is_empty()
+            || domain.contains('@')
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+            || domain.contains("..")
+        {
+            return Err(bad());
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    /// The address.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Email {
+    type Error = ValidationError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Email> for String {
+    fn from(e: Email) -> String {
+        e.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A display name: trimmed, 1..=200 characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Name(String);
+
+impl Name {
+    /// Trims and accepts 1..=200 characters.
+    pub fn parse(text: &str) -> Result<Self, ValidationError> {
+        let trimmed = text.trim();
+        let len = trimmed.chars().count();
+        if len == 0 || len > 200 || trimmed.chars().any(char::is_control) {
+            return Err(ValidationError::new(
+                "name",
+                format!("{text:?} is not allowed; allowed are 1 to 200 printable characters"),
+            ));
+        }
+        Ok(Self(trimmed.to_owned()))
+    }
+
+    /// The name.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Name {
+    type Error = ValidationError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<Name> for String {
+    fn from(n: Name) -> String {
+        n.0
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A principal's role. Users hold one of the first four; service principals hold `gateway`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// A user with no administrative rights.
+    Member,
+    /// Full administration.
+    Admin,
+    /// Policies, unlocks, requests and the audit log.
+    DevopsAdmin,
+    /// Requests and read access.
+    AccessReviewer,
+    /// A gateway's service principal: decisions and access events only.
+    Gateway,
+}
+
+impl Role {
+    /// Every role, in the order of the authorization table.
+    pub const ALL: [Role; 5] = [
+        Role::Member,
+        Role::AccessReviewer,
+        Role::DevopsAdmin,
+        Role::Admin,
+        Role::Gateway,
+    ];
+
+    /// Parses a wire name.
+    pub fn parse(text: &str) -> Result<Self, ValidationError> {
+        Self::ALL.into_iter().find(|r| r.as_str() == text).ok_or_else(|| {
+            ValidationError::new(
+                "role",
+                format!(
+                    "{text:?} is not allowed; allowed are \"member\", \"admin\", \"devops_admin\", \"access_reviewer\" (and \"gateway\" for service principals)"
+                ),
+            )
+        })
+    }
+
+    /// The wire name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Member => "member",
+            Self::Admin => "admin",
+            Self::DevopsAdmin => "devops_admin",
+            Self::AccessReviewer => "access_reviewer",
+            Self::Gateway => "gateway",
+        }
+    }
+
+    /// May approve and deny requests (never one's own), read the directory and reports.
+    #[must_use]
+    pub fn is_approver(self) -> bool {
+        matches!(self, Self::Admin | Self::DevopsAdmin | Self::AccessReviewer)
+    }
+
+    /// May edit policies and unlock users (never oneself), read the audit log.
+    #[must_use]
+    pub fn can_unlock(self) -> bool {
+        matches!(self, Self::Admin | Self::DevopsAdmin)
+    }
+
+    /// May edit the directory and the settings.
+    #[must_use]
+    pub fn is_admin(self) -> bool {
+        self == Self::Admin
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reasons_are_trimmed_and_bounded() {
+        assert_eq!(Reason::parse("  need it \n").unwrap().as_str(), "need it");
+        assert_eq!(Reason::parse("   ").unwrap_err().field, "reason");
+        assert!(Reason::parse(&"é".repeat(1000)).is_ok());
+        assert!(Reason::parse(&"é".repeat(1001)).is_err());
+    }
+
+    #[test]
+    fn emails_need_a_local_part_and_a_dotted_domain() {
+        assert!(Email::parse("john.doe@acme.example.com").is_ok());
+        for bad in [
+            "john",
+            "@acme.com",
+            "john@acme",
+            "john@@acme.com",
+            "jo hn@acme.com",
+            "john@.com",
+            "john@acme..com",
+        ] {
+            assert_eq!(Email::parse(bad).unwrap_err().field, "email", "{bad}");
+        }
+    }
+
+    #[test]
+    fn roles_round_trip_and_reject_unknown_names() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.as_str()).unwrap(), role);
+        }
+        let err = Role::parse("root").unwrap_err();
+        assert!(err.message.contains("devops_admin"));
+    }
+}

@@ -1,0 +1,160 @@
+//! Builders for the facts of one right, on a pinned timeline measured in hours from `T0`.
+#![allow(dead_code)]
+
+use autolock_core::Timestamp;
+use autolock_core::directory::{Grant, PathFacts, RightFacts, Span, Timed};
+use autolock_core::ids::{EventId, GrantId, GroupId, ResourceId, UserId};
+use autolock_core::lock::{AccessEvent, EventOutcome, Right, Usage};
+use autolock_core::policy::{ApprovalMode, AutoLockAfter, Policy, PolicyOverride};
+use chrono::{DateTime, Duration};
+
+/// The instant `hours` hours after 2026-01-01T00:00:00Z.
+pub fn h(hours: i64) -> Timestamp {
+    DateTime::from_timestamp(1_767_225_600, 0).unwrap() + Duration::hours(hours)
+}
+
+/// `days` days after T0.
+pub fn d(days: i64) -> Timestamp {
+    h(days * 24)
+}
+
+pub const SECOND: Duration = Duration::seconds(1);
+
+pub fn dur(text: &str) -> AutoLockAfter {
+    AutoLockAfter::parse(text).unwrap()
+}
+
+pub fn policy(duration: &str, approval: ApprovalMode) -> Policy {
+    Policy {
+        auto_lock_after: dur(duration),
+        approval,
+    }
+}
+
+pub fn manual(duration: &str) -> Policy {
+    policy(duration, ApprovalMode::Manual)
+}
+
+pub fn automatic(duration: &str) -> Policy {
+    policy(duration, ApprovalMode::Automatic)
+}
+
+pub fn no_override() -> PolicyOverride {
+    PolicyOverride::default()
+}
+
+pub fn override_duration(text: &str) -> PolicyOverride {
+    PolicyOverride {
+        auto_lock_after: Some(dur(text)),
+        approval: None,
+    }
+}
+
+/// A grant from `start`, never expiring, with no override.
+pub fn grant(id: &str, start: Timestamp) -> Grant {
+    Grant {
+        id: GrantId::parse(id).unwrap(),
+        group: GroupId::parse("g").unwrap(),
+        resource: ResourceId::parse("r").unwrap(),
+        span: Span::from(start),
+        expiry: vec![Timed {
+            at: start,
+            value: None,
+        }],
+        overrides: vec![Timed {
+            at: start,
+            value: no_override(),
+        }],
+    }
+}
+
+pub struct FactsBuilder {
+    pub facts: RightFacts,
+}
+
+/// Facts of user `u` on resource `r` whose default policy is `default` from T0.
+pub fn facts(default: Policy) -> FactsBuilder {
+    FactsBuilder {
+        facts: RightFacts {
+            user: UserId::parse("u").unwrap(),
+            resource: ResourceId::parse("r").unwrap(),
+            user_active: true,
+            resource_policy: vec![Timed {
+                at: h(0),
+                value: default,
+            }],
+            paths: Vec::new(),
+        },
+    }
+}
+
+impl FactsBuilder {
+    /// A path through group `group`: memberships and grants as given.
+    pub fn path(mut self, group: &str, memberships: Vec<Span>, grants: Vec<Grant>) -> Self {
+        let group = GroupId::parse(group).unwrap();
+        let grants = grants
+            .into_iter()
+            .map(|g| Grant {
+                group: group.clone(),
+                ..g
+            })
+            .collect();
+        self.facts.paths.push(PathFacts {
+            group,
+            memberships,
+            grants,
+        });
+        self
+    }
+
+    /// A path through `group`, member and granted from `start`, nothing else.
+    pub fn simple_path(self, group: &str, start: Timestamp) -> Self {
+        let id = format!("{group}-grant");
+        self.path(group, vec![Span::from(start)], vec![grant(&id, start)])
+    }
+
+    /// The resource default changes at `at`.
+    pub fn default_changes(mut self, at: Timestamp, to: Policy) -> Self {
+        self.facts.resource_policy.push(Timed { at, value: to });
+        self
+    }
+
+    pub fn inactive(mut self) -> Self {
+        self.facts.user_active = false;
+        self
+    }
+
+    pub fn build(self) -> RightFacts {
+        self.facts
+    }
+}
+
+pub fn event(id: &str, at: Timestamp) -> AccessEvent {
+    AccessEvent {
+        event_id: EventId::parse(id).unwrap(),
+        accessed_at: at,
+    }
+}
+
+/// Applies events one after the other (each at its `now`), returning the outcomes and the final
+/// usage.
+pub fn apply_all(
+    right: &Right<'_>,
+    start: Usage,
+    events: &[(AccessEvent, Timestamp)],
+) -> (Vec<EventOutcome>, Usage) {
+    let mut usage = start;
+    let mut outcomes = Vec::new();
+    for (e, now) in events {
+        let (outcome, effect) = right.apply_event(&usage, e, *now);
+        outcomes.push(outcome);
+        if let Some(u) = effect.usage {
+            usage = u;
+        }
+    }
+    (outcomes, usage)
+}
+
+pub fn span(start: Timestamp, end: Option<Timestamp>) -> Span {
+    Span { start, end }
+}

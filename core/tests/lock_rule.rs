@@ -1,0 +1,659 @@
+//! A reference reading of DESIGN §2, one test per rule, on a pinned clock.
+
+mod common;
+
+use autolock_core::directory::Timed;
+use autolock_core::ids::PrincipalId;
+use autolock_core::lock::{DenyReason, EventOutcome, Right, RightState, UnlockKind, Usage};
+use autolock_core::policy::{ApprovalMode, PolicyOverride};
+use common::*;
+
+fn admin() -> PrincipalId {
+    PrincipalId::parse("ada").unwrap()
+}
+
+fn used_at(at: autolock_core::Timestamp) -> Usage {
+    Usage {
+        last_access: Some(at),
+        ..Usage::default()
+    }
+}
+
+fn locked(locked_at: autolock_core::Timestamp, approval: ApprovalMode) -> RightState {
+    RightState::Locked {
+        locked_at,
+        approval,
+    }
+}
+
+// §2.4 — at the boundary second the path is closed.
+#[test]
+fn the_lock_happens_exactly_at_the_boundary_second_and_not_one_second_before() {
+    let f = facts(manual("7d")).simple_path("g", h(0)).build();
+    let right = Right::new(&f);
+    let usage = used_at(h(10));
+    let boundary = h(10) + chrono::Duration::days(7);
+    assert_eq!(
+        right.state(&usage, boundary - SECOND),
+        RightState::Active {
+            next_lock: Some(boundary)
+        }
+    );
+    assert_eq!(
+        right.state(&usage, boundary),
+        locked(boundary, ApprovalMode::Manual)
+    );
+}
+
+// §2.2 + §2.3 — with no activity at all, the path's start is `since`.
+#[test]
+fn a_right_never_used_locks_its_duration_after_the_path_began() {
+    let f = facts(manual("1d")).simple_path("g", h(5)).build();
+    let right = Right::new(&f);
+    assert_eq!(
+        right.state(&Usage::default(), h(28)),
+        RightState::Active {
+            next_lock: Some(h(29))
+        }
+    );
+    assert_eq!(
+        right.state(&Usage::default(), h(29)),
+        locked(h(29), ApprovalMode::Manual)
+    );
+}
+
+// §2.4 — "never" does not lock.
+#[test]
+fn a_never_policy_never_locks() {
+    let f = facts(manual("never")).simple_path("g", h(0)).build();
+    let right = Right::new(&f);
+    assert_eq!(
+        right.state(&Usage::default(), d(3000)),
+        RightState::Active { next_lock: None }
+    );
+}
+
+// §2.5 — locked only when every path is closed; §2.6 — approval of the current paths.
+#[test]
+fn a_user_in_two_groups_is_locked_only_when_both_paths_are_closed() {
+    let mut b = facts(manual("7d"))
+        .simple_path("short", h(0))
+        .simple_path("long", h(0));
+    b.facts.paths[1].grants[0].overrides[0].value = PolicyOverride {
+        auto_lock_after: Some(dur("30d")),
+        approval: Some(ApprovalMode::Automatic),
+    };
+    let f = b.build();
+    let right = Right::new(&f);
+    let usage = used_at(h(0));
+    assert!(
+        matches!(right.state(&usage, d(8)), RightState::Active { .. }),
+        "the 30-day path is still open"
+    );
+    assert_eq!(
+        right.state(&usage, d(30) - SECOND),
+        RightState::Active {
+            next_lock: Some(d(30))
+        }
+    );
+    assert_eq!(
+        right.state(&usage, d(30)),
+        locked(d(30), ApprovalMode::Automatic)
+    );
+}
+
+#[test]
+fn the_approval_is_manual_when_every_current_path_is_manual() {
+    let f = facts(automatic("7d"))
+        .simple_path("a", h(0))
+        .simple_path("b", h(0))
+        .build();
+    let mut f2 = f.clone();
+    for p in &mut f2.paths {
+        p.grants[0].overrides[0].value.approval = Some(ApprovalMode::Manual);
+    }
+    assert_eq!(
+        Right::new(&f).state(&used_at(h(0)), d(7)),
+        locked(d(7), ApprovalMode::Automatic)
+    );
+    assert_eq!(
+        Right::new(&f2).state(&used_at(h(0)), d(7)),
+        locked(d(7), ApprovalMode::Manual)
+    );
+}
+
+// §2.1 + §2.6 — an expired grant gives `expired`, a removed one `no_access`.
+#[test]
+fn an_expired_grant_gives_expired_not_locked() {
+    let mut g = grant("g1", h(0));
+    g.expiry[0].value = Some(d(3));
+    let f = facts(manual("7d"))
+        .path("g", vec![span(h(0), None)], vec![g])
+        .build();
+    let right = Right::new(&f);
+    assert!(matches!(
+        right.state(&Usage::default(), d(3) - SECOND),
+        RightState::Active { .. }
+    ));
+    assert_eq!(right.state(&Usage::default(), d(3)), RightState::Expired);
+    assert_eq!(
+        right.state(&Usage::default(), d(30)),
+        RightState::Expired,
+        "never locked: no path to close"
+    );
+}
+
+#[test]
+fn a_removed_grant_or_membership_gives_no_access() {
+    let mut g = grant("g1", h(0));
+    g.span.end = Some(d(2));
+    let f = facts(manual("7d"))
+        .path("g", vec![span(h(0), None)], vec![g])
+        .build();
+    assert_eq!(
+        Right::new(&f).state(&Usage::default(), d(2)),
+        RightState::NoAccess
+    );
+    let f = facts(manual("7d"))
+        .path("g", vec![span(h(0), Some(d(2)))], vec![grant("g1", h(0))])
+        .build();
+    assert_eq!(
+        Right::new(&f).state(&Usage::default(), d(2)),
+        RightState::NoAccess
+    );
+    let f = facts(manual("7d")).build();
+    assert_eq!(
+        Right::new(&f).state(&Usage::default(), d(2)),
+        RightState::NoAccess
+    );
+}
+
+// §2.2 — the grace rule: a shorter duration locks no sooner than the new duration after the change.
+#[test]
+fn a_shorter_duration_never_locks_sooner_than_the_new_duration_after_the_change() {
+    let f = facts(manual("30d"))
+        .simple_path("g", h(0))
+        .default_changes(d(20), manual("7d"))
+        .build();
+    let right = Right::new(&f);
+    let usage = used_at(h(0));
+    assert!(
+        matches!(right.state(&usage, d(20)), RightState::Active { .. }),
+        "not locked at the change"
+    );
+    assert_eq!(
+        right.state(&usage, d(27) - SECOND),
+        RightState::Active {
+            next_lock: Some(d(27))
+        }
+    );
+    assert_eq!(
+        right.state(&usage, d(27)),
+        locked(d(27), ApprovalMode::Manual)
+    );
+}
+
+#[test]
+fn a_grant_override_change_starts_its_own_grace() {
+    let mut g = grant("g1", h(0));
+    g.overrides.push(Timed {
+        at: d(10),
+        value: override_duration("2d"),
+    });
+    let f = facts(manual("30d"))
+        .path("g", vec![span(h(0), None)], vec![g])
+        .build();
+    let right = Right::new(&f);
+    assert_eq!(
+        right.state(&used_at(h(0)), d(12)),
+        locked(d(12), ApprovalMode::Manual)
+    );
+    // Activity after the change counts from itself.
+    assert_eq!(
+        right.state(&used_at(d(11)), d(13)),
+        locked(d(13), ApprovalMode::Manual)
+    );
+}
+
+// §2.2 — approval-only, no-op and overridden-default edits do not move `since`.
+#[test]
+fn approval_only_no_op_and_overridden_default_edits_do_not_move_since() {
+    // Approval-only edit of the default at day 5: the lock stays at day 7.
+    let f = facts(manual("7d"))
+        .simple_path("g", h(0))
+        .default_changes(d(5), automatic("7d"))
+        .build();
+    assert_eq!(
+        Right::new(&f).state(&Usage::default(), d(7)),
+        locked(d(7), ApprovalMode::Automatic)
+    );
+    // A no-op edit (same policy again).
+    let f = facts(manual("7d"))
+        .simple_path("g", h(0))
+        .default_changes(d(5), manual("7d"))
+        .build();
+    assert_eq!(
+        Right::new(&f).state(&Usage::default(), d(7)),
+        locked(d(7), ApprovalMode::Manual)
+    );
+    // A default edit that the grant overrides.
+    let mut g = grant("g1", h(0));
+    g.overrides[0].value = override_duration("7d");
+    let f = facts(manual("30d"))
+        .path("g", vec![span(h(0), None)], vec![g])
+        .default_changes(d(5), manual("60d"))
+        .build();
+    assert_eq!(
+        Right::new(&f).state(&Usage::default(), d(7)),
+        locked(d(7), ApprovalMode::Manual)
+    );
+}
+
+// §2.2 — a change to or from "never" moves `since`.
+#[test]
+fn a_change_from_never_to_a_duration_counts_from_the_change() {
+    let f = facts(manual("never"))
+        .simple_path("g", h(0))
+        .default_changes(d(100), manual("7d"))
+        .build();
+    let right = Right::new(&f);
+    assert!(matches!(
+        right.state(&used_at(h(0)), d(106)),
+        RightState::Active { .. }
+    ));
+    assert_eq!(
+        right.state(&used_at(h(0)), d(107)),
+        locked(d(107), ApprovalMode::Manual)
+    );
+}
+
+#[test]
+fn a_change_to_never_and_back_counts_from_the_return() {
+    let f = facts(manual("7d"))
+        .simple_path("g", h(0))
+        .default_changes(d(3), manual("never"))
+        .default_changes(d(20), manual("7d"))
+        .build();
+    assert_eq!(
+        Right::new(&f).state(&used_at(h(0)), d(27)),
+        locked(d(27), ApprovalMode::Manual)
+    );
+}
+
+// §2.2 — a path that ends and later returns starts a new span.
+#[test]
+fn a_membership_that_returns_starts_a_new_span() {
+    let f = facts(manual("7d"))
+        .path(
+            "g",
+            vec![span(h(0), Some(d(5))), span(d(10), None)],
+            vec![grant("g1", h(0))],
+        )
+        .build();
+    let right = Right::new(&f);
+    assert_eq!(right.state(&used_at(h(0)), d(8)), RightState::NoAccess);
+    assert_eq!(
+        right.state(&used_at(h(0)), d(16)),
+        RightState::Active {
+            next_lock: Some(d(17))
+        }
+    );
+    assert_eq!(
+        right.state(&used_at(h(0)), d(17)),
+        locked(d(17), ApprovalMode::Manual)
+    );
+}
+
+#[test]
+fn an_expired_grant_renewed_later_starts_a_new_span_and_one_renewed_in_time_does_not() {
+    let mut late = grant("g1", h(0));
+    late.expiry[0].value = Some(d(5));
+    late.expiry.push(Timed {
+        at: d(9),
+        value: Some(d(100)),
+    });
+    let f = facts(manual("7d"))
+        .path("g", vec![span(h(0), None)], vec![late])
+        .build();
+    assert_eq!(
+        Right::new(&f).state(&used_at(h(0)), d(15)),
+        RightState::Active {
+            next_lock: Some(d(16))
+        }
+    );
+
+    let mut in_time = grant("g1", h(0));
+    in_time.expiry[0].value = Some(d(5));
+    in_time.expiry.push(Timed {
+        at: d(4),
+        value: Some(d(100)),
+    });
+    let f = facts(manual("7d"))
+        .path("g", vec![span(h(0), None)], vec![in_time])
+        .build();
+    assert_eq!(
+        Right::new(&f).state(&used_at(h(0)), d(7)),
+        locked(d(7), ApprovalMode::Manual)
+    );
+}
+
+#[test]
+fn a_grant_recreated_after_removal_starts_a_new_span() {
+    let mut first = grant("g1", h(0));
+    first.span.end = Some(d(2));
+    let second = grant("g2", d(6));
+    let f = facts(manual("7d"))
+        .path("g", vec![span(h(0), None)], vec![first, second])
+        .build();
+    assert_eq!(
+        Right::new(&f).state(&used_at(h(0)), d(12)),
+        RightState::Active {
+            next_lock: Some(d(13))
+        }
+    );
+}
+
+// §2.5 — policy edits, new paths and periods with no path never lift a lock.
+#[test]
+fn policy_edits_and_new_paths_never_lift_a_lock() {
+    let f = facts(manual("7d"))
+        .simple_path("g", h(0))
+        .default_changes(d(8), manual("never"))
+        .simple_path("late", d(9))
+        .build();
+    let right = Right::new(&f);
+    assert_eq!(
+        right.state(&used_at(h(0)), d(10)),
+        locked(d(7), ApprovalMode::Manual)
+    );
+}
+
+#[test]
+fn a_lock_survives_a_period_with_no_path() {
+    let f = facts(manual("7d"))
+        .path(
+            "g",
+            vec![span(h(0), Some(d(8))), span(d(12), None)],
+            vec![grant("g1", h(0))],
+        )
+        .build();
+    let right = Right::new(&f);
+    assert_eq!(
+        right.state(&used_at(h(0)), d(7)),
+        locked(d(7), ApprovalMode::Manual)
+    );
+    assert_eq!(right.state(&used_at(h(0)), d(9)), RightState::NoAccess);
+    assert_eq!(
+        right.state(&used_at(h(0)), d(12)),
+        locked(d(7), ApprovalMode::Manual)
+    );
+}
+
+// §2.5 — recording the lock later never moves it.
+#[test]
+fn the_sweep_records_the_lock_at_its_instant_whenever_it_runs() {
+    let f = facts(manual("1d")).simple_path("g", h(0)).build();
+    let right = Right::new(&f);
+    let usage = used_at(h(1));
+    let early = right.settle(&usage, h(20));
+    assert_eq!(early.locked, None);
+    assert_eq!(early.usage.unwrap().next_due, Some(h(25)));
+    let late = right.settle(&usage, h(90));
+    assert_eq!(late.locked, Some(h(25)));
+    let recorded = late.usage.unwrap();
+    assert_eq!(recorded.lock, Some(h(25)));
+    assert_eq!(
+        right.settle(&recorded, h(95)).usage,
+        None,
+        "settling again changes nothing"
+    );
+}
+
+// §2.6 — an inactive user is denied with reason inactive whatever the state.
+#[test]
+fn an_inactive_user_is_inactive_whatever_the_state() {
+    let f = facts(manual("7d"))
+        .simple_path("g", h(0))
+        .inactive()
+        .build();
+    let right = Right::new(&f);
+    assert_eq!(right.state(&Usage::default(), h(1)), RightState::Inactive);
+    let (outcome, effect) = right.apply_event(&Usage::default(), &event("e1", h(1)), h(1));
+    assert_eq!(outcome, EventOutcome::Denied(DenyReason::Inactive));
+    assert_eq!(effect.usage, None);
+}
+
+// §2.7 — events.
+#[test]
+fn a_counted_event_moves_the_last_access_and_postpones_the_lock() {
+    let f = facts(manual("1d")).simple_path("g", h(0)).build();
+    let right = Right::new(&f);
+    let (outcome, effect) = right.apply_event(&Usage::default(), &event("e1", h(20)), h(20));
+    assert_eq!(outcome, EventOutcome::Counted);
+    let usage = effect.usage.unwrap();
+    assert_eq!(usage.last_access, Some(h(20)));
+    assert_eq!(usage.next_due, Some(h(44)));
+    assert_eq!(
+        right.state(&usage, h(43)),
+        RightState::Active {
+            next_lock: Some(h(44))
+        }
+    );
+}
+
+#[test]
+fn an_event_after_the_lock_instant_does_not_count() {
+    let f = facts(manual("1d")).simple_path("g", h(0)).build();
+    let right = Right::new(&f);
+    let (outcome, effect) = right.apply_event(&used_at(h(0)), &event("e1", h(24)), h(24));
+    assert_eq!(outcome, EventOutcome::Denied(DenyReason::Locked));
+    let usage = effect.usage.unwrap();
+    assert_eq!(usage.last_access, Some(h(0)));
+    assert_eq!(
+        usage.lock,
+        Some(h(24)),
+        "the event found the lock and recorded it"
+    );
+    assert_eq!(effect.locked, Some(h(24)));
+    assert_eq!(usage.denied.len(), 1, "kept as a denied attempt");
+}
+
+#[test]
+fn duplicates_change_nothing() {
+    let f = facts(manual("1d")).simple_path("g", h(0)).build();
+    let right = Right::new(&f);
+    let (_, first) = right.apply_event(&Usage::default(), &event("e1", h(5)), h(5));
+    let usage = first.usage.unwrap();
+    let (outcome, again) = right.apply_event(&usage, &event("e1", h(5)), h(6));
+    assert_eq!(outcome, EventOutcome::Counted);
+    assert_eq!(again.usage, None);
+    // A denied attempt repeated is kept once.
+    let (_, denied) = right.apply_event(&usage, &event("late", h(30)), h(30));
+    let usage = denied.usage.unwrap();
+    let (_, again) = right.apply_event(&usage, &event("late", h(30)), h(31));
+    assert_eq!(again.usage, None);
+}
+
+#[test]
+fn an_event_more_than_24_hours_late_is_ignored_and_one_from_the_future_rejected() {
+    let f = facts(manual("7d")).simple_path("g", h(0)).build();
+    let right = Right::new(&f);
+    let now = d(3);
+    let (outcome, effect) = right.apply_event(
+        &Usage::default(),
+        &event("old", now - chrono::Duration::hours(24) - SECOND),
+        now,
+    );
+    assert_eq!(outcome, EventOutcome::LateIgnored);
+    assert_eq!(effect.usage, None);
+    let (outcome, _) = right.apply_event(
+        &Usage::default(),
+        &event("edge", now - chrono::Duration::hours(24)),
+        now,
+    );
+    assert_eq!(
+        outcome,
+        EventOutcome::Counted,
+        "exactly 24 h late still applies"
+    );
+    let (outcome, effect) = right.apply_event(
+        &Usage::default(),
+        &event("soon", now + chrono::Duration::minutes(5) + SECOND),
+        now,
+    );
+    assert_eq!(outcome, EventOutcome::Future);
+    assert_eq!(effect.usage, None);
+    let (outcome, _) = right.apply_event(
+        &Usage::default(),
+        &event("skew", now + chrono::Duration::minutes(5)),
+        now,
+    );
+    assert_eq!(
+        outcome,
+        EventOutcome::Counted,
+        "5 minutes of clock skew is tolerated"
+    );
+}
+
+#[test]
+fn a_late_event_that_proves_a_lock_wrong_reverts_it_and_recounts_the_denied_attempts() {
+    let f = facts(manual("1d")).simple_path("g", h(0)).build();
+    let right = Right::new(&f);
+    // Used at 0; locked at 24; attempts at 25 and 26 denied and kept.
+    let (outcomes, usage) = apply_all(
+        &right,
+        used_at(h(0)),
+        &[(event("a25", h(25)), h(25)), (event("a26", h(26)), h(26))],
+    );
+    assert_eq!(outcomes, [EventOutcome::Denied(DenyReason::Locked); 2]);
+    assert_eq!(usage.lock, Some(h(24)));
+    // An access at 23 arrives at 27: it counts, proves the lock at 24 wrong, and the attempts
+    // at 25 and 26 count again.
+    let (outcome, effect) = right.apply_event(&usage, &event("a23", h(23)), h(27));
+    assert_eq!(outcome, EventOutcome::Counted);
+    assert_eq!(effect.reverted, Some(h(24)));
+    assert_eq!(effect.recounted.len(), 2);
+    let usage = effect.usage.unwrap();
+    assert_eq!(usage.lock, None);
+    assert_eq!(usage.last_access, Some(h(26)));
+    assert!(usage.denied.is_empty());
+    assert_eq!(
+        right.state(&usage, h(27)),
+        RightState::Active {
+            next_lock: Some(h(50))
+        }
+    );
+}
+
+#[test]
+fn a_revert_computes_the_new_lock_from_then_on() {
+    let f = facts(manual("1d")).simple_path("g", h(0)).build();
+    let right = Right::new(&f);
+    let usage = Usage {
+        last_access: Some(h(0)),
+        lock: Some(h(24)),
+        ..Usage::default()
+    };
+    // An access at 1 arrives 24 hours late, at 25: the lock moves from 24 to 25, which is now.
+    let (outcome, effect) = right.apply_event(&usage, &event("a1", h(1)), h(25));
+    assert_eq!(outcome, EventOutcome::Counted);
+    assert_eq!(effect.reverted, Some(h(24)));
+    assert_eq!(effect.locked, Some(h(25)));
+    assert_eq!(effect.usage.unwrap().lock, Some(h(25)));
+}
+
+#[test]
+fn an_event_older_than_the_last_activity_changes_nothing() {
+    let f = facts(manual("1d")).simple_path("g", h(0)).build();
+    let right = Right::new(&f);
+    let (outcome, effect) = right.apply_event(&used_at(h(10)), &event("old", h(5)), h(11));
+    assert_eq!(outcome, EventOutcome::Counted);
+    assert_eq!(effect.usage, None, "an older counted access costs no write");
+}
+
+#[test]
+fn an_event_with_no_path_is_denied_with_the_reason() {
+    let mut g = grant("g1", h(0));
+    g.expiry[0].value = Some(h(10));
+    let f = facts(manual("7d"))
+        .path("g", vec![span(h(0), None)], vec![g])
+        .build();
+    let right = Right::new(&f);
+    let (outcome, effect) = right.apply_event(&Usage::default(), &event("e", h(11)), h(11));
+    assert_eq!(outcome, EventOutcome::Denied(DenyReason::Expired));
+    assert_eq!(effect.usage, None);
+}
+
+// §2.8 — unlock.
+#[test]
+fn an_unlock_lifts_the_lock_and_counts_as_activity() {
+    let f = facts(manual("1d")).simple_path("g", h(0)).build();
+    let right = Right::new(&f);
+    let usage = Usage {
+        last_access: Some(h(0)),
+        lock: Some(h(24)),
+        ..Usage::default()
+    };
+    let effect = right
+        .unlock(&usage, h(30), admin(), UnlockKind::AdminUnlock)
+        .unwrap();
+    let usage = effect.usage.unwrap();
+    assert_eq!(usage.lock, None);
+    assert_eq!(usage.last_activity(), Some(h(30)));
+    assert_eq!(
+        usage.last_person_unlock.as_ref().unwrap().lifted_lock,
+        h(24)
+    );
+    assert_eq!(
+        right.state(&usage, h(53)),
+        RightState::Active {
+            next_lock: Some(h(54))
+        }
+    );
+    assert_eq!(
+        right.state(&usage, h(54)),
+        locked(h(54), ApprovalMode::Manual)
+    );
+    // An event during the lifted lock, arriving late, stays denied and moves nothing.
+    let (outcome, effect) = right.apply_event(&usage, &event("during", h(26)), h(31));
+    assert_eq!(outcome, EventOutcome::Denied(DenyReason::Locked));
+    assert_eq!(effect.usage, None);
+}
+
+#[test]
+fn unlocking_a_right_that_is_not_locked_is_refused() {
+    let f = facts(manual("1d")).simple_path("g", h(0)).build();
+    assert!(
+        Right::new(&f)
+            .unlock(&used_at(h(0)), h(10), admin(), UnlockKind::AdminUnlock)
+            .is_none()
+    );
+}
+
+#[test]
+fn an_unlock_records_a_lock_nobody_had_recorded_yet() {
+    let f = facts(manual("1d")).simple_path("g", h(0)).build();
+    let effect = Right::new(&f)
+        .unlock(&used_at(h(0)), h(30), admin(), UnlockKind::AdminUnlock)
+        .unwrap();
+    assert_eq!(effect.locked, Some(h(24)));
+}
+
+#[test]
+fn an_automatic_request_unlock_is_not_a_person_unlock() {
+    let f = facts(automatic("1d")).simple_path("g", h(0)).build();
+    let effect = Right::new(&f)
+        .unlock(
+            &used_at(h(0)),
+            h(30),
+            PrincipalId::parse("u").unwrap(),
+            UnlockKind::AutomaticRequest,
+        )
+        .unwrap();
+    let usage = effect.usage.unwrap();
+    assert_eq!(
+        usage.last_unlock.unwrap().kind,
+        UnlockKind::AutomaticRequest
+    );
+    assert_eq!(usage.last_person_unlock, None);
+}
