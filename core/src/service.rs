@@ -790,7 +790,7 @@ impl Autolock {
             ..Changeset::default()
         };
         policy_audit(&mut changes, actor, now, before, after, |e| {
-            e.resource = Some(id.clone())
+            e.resource = Some(id.clone());
         });
         changes.outbox.push(OutboxEntry::new(
             DomainEvent::PolicyChanged {

@@ -1,1 +1,46 @@
+//! Cross-crate test support: the store contract suite, written once and instantiated for every
+//! store with [`store_contract_tests!`], and a seeded world for end-to-end flows.
 
+pub mod contract;
+pub mod world;
+
+/// Instantiates the whole store contract suite for a store. `$factory` is an async expression
+/// giving a fresh, empty `Arc<dyn Store>` each time it is evaluated.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($factory:expr) => {
+        $crate::store_contract_tests!(@each $factory;
+            directory_creates_and_rejects_duplicates,
+            directory_keeps_membership_and_grant_history,
+            directory_lists_page_by_cursor,
+            usage_writes_are_conditioned_on_the_version,
+            lock_index_returns_due_rights_earliest_first,
+            requests_resolve_once_and_list_by_state,
+            audit_entries_are_kept_once_and_filtered,
+            outbox_entries_are_kept_once_until_delivered,
+            settings_default_and_replace,
+            a_changeset_with_a_failed_condition_writes_nothing,
+            race_two_approvers_one_wins,
+            race_sweep_and_access_event_agree_on_the_timestamp,
+            flow_manual_request_approved,
+            flow_manual_request_denied_and_repeated_submission,
+            flow_automatic_request_unlocks_at_once,
+            flow_admin_unlock_resolves_the_open_request,
+            flow_revert_cancels_the_open_request,
+            flow_losing_every_path_or_deactivation_cancels,
+            flow_policy_changes_are_audited_with_grace,
+            flow_access_event_batch_results,
+            flow_nobody_unlocks_themselves_and_approvers_never_their_own,
+            flow_sweep_is_bounded_and_resumable,
+        );
+    };
+    (@each $factory:expr; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $name() {
+                let store: std::sync::Arc<dyn autolock_core::ports::Store> = $factory.await;
+                $crate::contract::$name(store).await;
+            }
+        )*
+    };
+}

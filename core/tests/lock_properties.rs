@@ -1,0 +1,261 @@
+//! Property tests of the lock rule (DESIGN §2), on whole-hour timelines.
+
+mod common;
+
+use autolock_core::Timestamp;
+use autolock_core::directory::{RightFacts, Timed, value_at};
+use autolock_core::lock::{EventOutcome, Right, RightState, Usage};
+use autolock_core::policy::{AutoLockAfter, Policy, PolicyOverride};
+use common::*;
+use proptest::prelude::*;
+
+fn duration() -> impl Strategy<Value = AutoLockAfter> {
+    prop_oneof![
+        4 => (24u32..=40).prop_map(AutoLockAfter::Hours),
+        1 => Just(AutoLockAfter::Never),
+    ]
+}
+
+fn approval() -> impl Strategy<Value = autolock_core::policy::ApprovalMode> {
+    prop_oneof![
+        Just(autolock_core::policy::ApprovalMode::Manual),
+        Just(autolock_core::policy::ApprovalMode::Automatic)
+    ]
+}
+
+/// One or two paths with whole-hour memberships (possibly broken), grant overrides changing
+/// over time, and resource default changes: the whole of the temporal model.
+fn scenario() -> impl Strategy<Value = RightFacts> {
+    let path = (
+        0i64..10,                                    // membership start
+        proptest::option::of((10i64..60, 0i64..20)), // a break: (end, gap)
+        proptest::collection::vec((0i64..70, proptest::option::of(duration())), 0..3), // override changes
+    );
+    (
+        duration(),
+        approval(),
+        proptest::collection::vec((1i64..70, duration()), 0..3), // default changes
+        proptest::collection::vec(path, 1..3),
+    )
+        .prop_map(|(d0, a0, default_changes, paths)| {
+            let mut b = facts(Policy {
+                auto_lock_after: d0,
+                approval: a0,
+            });
+            let mut changes = default_changes;
+            changes.sort_by_key(|c| c.0);
+            for (at, dur) in changes {
+                b = b.default_changes(
+                    h(at),
+                    Policy {
+                        auto_lock_after: dur,
+                        approval: a0,
+                    },
+                );
+            }
+            for (i, (start, brk, mut overrides)) in paths.into_iter().enumerate() {
+                let memberships = match brk {
+                    Some((end, gap)) if end > start => {
+                        vec![span(h(start), Some(h(end))), span(h(end + gap), None)]
+                    }
+                    _ => vec![span(h(start), None)],
+                };
+                let mut g = grant(&format!("grant{i}"), h(0));
+                overrides.sort_by_key(|o| o.0);
+                for (at, value) in overrides {
+                    g.overrides.push(Timed {
+                        at: h(at),
+                        value: PolicyOverride {
+                            auto_lock_after: value,
+                            approval: None,
+                        },
+                    });
+                }
+                b = b.path(&format!("g{i}"), memberships, vec![g]);
+            }
+            b.build()
+        })
+}
+
+/// An independent reading of DESIGN §2.1-§2.5 by scanning hour by hour: the first whole hour
+/// after `la` at which the user has a path and none is open.
+fn brute_force_next_lock(f: &RightFacts, la: Option<Timestamp>, horizon: i64) -> Option<Timestamp> {
+    let mut since: Vec<Option<(Timestamp, AutoLockAfter)>> = vec![None; f.paths.len()];
+    for hour in 0..=horizon {
+        let t = h(hour);
+        let default = value_at(&f.resource_policy, t).unwrap();
+        let mut any = false;
+        let mut all_closed = true;
+        for (i, p) in f.paths.iter().enumerate() {
+            let grant = &p.grants[0];
+            let in_force = p.memberships.iter().any(|m| m.contains(t)) && grant.gives_access_at(t);
+            if !in_force {
+                since[i] = None;
+                continue;
+            }
+            let d = grant.override_at(t).over(default).auto_lock_after;
+            let s = match since[i] {
+                Some((s, prev)) if prev == d => s,
+                _ => t,
+            };
+            since[i] = Some((s, d));
+            any = true;
+            let start = la.map_or(s, |la| la.max(s));
+            if d.duration().is_none_or(|dd| t < start + dd) {
+                all_closed = false;
+            }
+        }
+        if any && all_closed && la.is_none_or(|la| t > la) {
+            return Some(t);
+        }
+    }
+    None
+}
+
+fn lock_instant(right: &Right<'_>, usage: &Usage) -> Option<Timestamp> {
+    right.timeline.next_lock(usage.last_activity())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn the_lock_instant_matches_an_hour_by_hour_reading(f in scenario(), la in proptest::option::of(0i64..60)) {
+        let right = Right::new(&f);
+        let la = la.map(h);
+        let expected = brute_force_next_lock(&f, la, 200);
+        let got = right.timeline.next_lock(la).filter(|l| *l <= h(200));
+        prop_assert_eq!(got, expected);
+    }
+
+    #[test]
+    fn the_lock_happens_at_the_boundary_second_and_not_one_second_before(f in scenario(), la in 0i64..60) {
+        let right = Right::new(&f);
+        let usage = Usage { last_access: Some(h(la)), ..Usage::default() };
+        if let Some(l) = lock_instant(&right, &usage) {
+            let at = right.state(&usage, l);
+            prop_assert_eq!(at.locked_at(), Some(l));
+            let before = right.state(&usage, l - SECOND);
+            prop_assert!(!matches!(before, RightState::Locked { .. }), "locked one second early: {:?}", before);
+        }
+    }
+
+    #[test]
+    fn any_permutation_and_duplication_of_events_gives_the_same_final_state(
+        f in scenario(),
+        hours in proptest::collection::vec(16i64..=40, 1..8),
+        order in any::<proptest::sample::Index>(),
+        dupes in proptest::collection::vec(any::<proptest::sample::Index>(), 0..4),
+    ) {
+        let right = Right::new(&f);
+        let now = h(40);
+        let events: Vec<_> = hours.iter().enumerate().map(|(i, x)| event(&format!("e{i}"), h(*x))).collect();
+        let start = Usage { last_access: Some(h(0)), ..Usage::default() };
+
+        let mut sorted = events.clone();
+        sorted.sort_by_key(|e| e.accessed_at);
+        let mut shuffled = events.clone();
+        let n = shuffled.len();
+        shuffled.rotate_left(order.index(n));
+        shuffled.reverse();
+        for d in &dupes {
+            let e = events[d.index(n)].clone();
+            shuffled.insert(d.index(shuffled.len() + 1), e);
+        }
+        let at_now = |evs: &[autolock_core::lock::AccessEvent]| evs.iter().map(|e| (e.clone(), now)).collect::<Vec<_>>();
+        let (_, a) = apply_all(&right, start.clone(), &at_now(&sorted));
+        let (_, b) = apply_all(&right, start, &at_now(&shuffled));
+        prop_assert_eq!(a.last_access, b.last_access);
+        prop_assert_eq!(a.lock, b.lock);
+        prop_assert_eq!(right.state(&a, now), right.state(&b, now));
+
+        // And the result is the definition's: fold the events in timestamp order.
+        let mut la = Some(h(0));
+        for e in &sorted {
+            let lock = right.timeline.next_lock(la);
+            if !right.timeline.paths_at(e.accessed_at).is_empty() && lock.is_none_or(|l| e.accessed_at < l) {
+                la = la.max(Some(e.accessed_at));
+            }
+        }
+        prop_assert_eq!(a.last_activity(), la);
+    }
+
+    #[test]
+    fn more_usage_never_makes_a_lock_come_sooner(
+        f in scenario(),
+        base in proptest::collection::vec(16i64..=40, 0..5),
+        extra in proptest::collection::vec(16i64..=40, 1..5),
+    ) {
+        let right = Right::new(&f);
+        let now = h(40);
+        let start = Usage { last_access: Some(h(0)), ..Usage::default() };
+        let evs = |hs: &[i64], tag: &str| hs.iter().enumerate().map(|(i, x)| (event(&format!("{tag}{i}"), h(*x)), now)).collect::<Vec<_>>();
+        let (_, less) = apply_all(&right, start.clone(), &evs(&base, "b"));
+        let mut all = evs(&base, "b");
+        all.extend(evs(&extra, "x"));
+        let (_, more) = apply_all(&right, start, &all);
+        let l_less = lock_instant(&right, &less);
+        let l_more = lock_instant(&right, &more);
+        match (l_less, l_more) {
+            (Some(a), Some(b)) => prop_assert!(b >= a, "lock {} came sooner than {}", b, a),
+            (None, Some(b)) => prop_assert!(false, "more usage created a lock at {}", b),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn policy_edits_and_new_paths_never_lift_a_lock(
+        d0 in 24u32..=40,
+        edits in proptest::collection::vec((1i64..50, duration()), 1..4),
+        new_paths in proptest::collection::vec(1i64..50, 0..3),
+    ) {
+        let base = facts(manual("1d")).default_changes(h(0), Policy { auto_lock_after: AutoLockAfter::Hours(d0), approval: autolock_core::policy::ApprovalMode::Manual });
+        let mut b = base.simple_path("g", h(0));
+        let lock = h(i64::from(d0));
+        let mut edits = edits;
+        edits.sort_by_key(|e| e.0);
+        for (after, dur) in edits {
+            b = b.default_changes(lock + chrono::Duration::hours(after), Policy { auto_lock_after: dur, approval: autolock_core::policy::ApprovalMode::Manual });
+        }
+        for (i, after) in new_paths.into_iter().enumerate() {
+            b = b.simple_path(&format!("new{i}"), lock + chrono::Duration::hours(after));
+        }
+        let f = b.build();
+        let right = Right::new(&f);
+        let usage = Usage::default();
+        for hour in 0..120 {
+            let t = lock + chrono::Duration::hours(hour);
+            prop_assert_eq!(right.state(&usage, t).locked_at(), Some(lock), "at +{}h", hour);
+        }
+    }
+
+    #[test]
+    fn a_shorter_duration_never_locks_anyone_sooner_than_the_new_duration_after_the_change(
+        old in 48u32..=200, new in 24u32..=47, la in 0i64..40, change in 0i64..47,
+    ) {
+        let f = facts(Policy { auto_lock_after: AutoLockAfter::Hours(old), approval: autolock_core::policy::ApprovalMode::Manual })
+            .simple_path("g", h(0))
+            .default_changes(h(change), Policy { auto_lock_after: AutoLockAfter::Hours(new), approval: autolock_core::policy::ApprovalMode::Manual })
+            .build();
+        let right = Right::new(&f);
+        let usage = Usage { last_access: Some(h(la)), ..Usage::default() };
+        let l = lock_instant(&right, &usage).expect("a finite policy locks");
+        let grace_end = h(change) + chrono::Duration::hours(i64::from(new));
+        prop_assert!(l >= grace_end, "locked at {} before {}", l, grace_end);
+    }
+
+    #[test]
+    fn a_late_counted_event_never_leaves_a_recorded_lock_that_it_disproved(
+        f in scenario(), la in 0i64..16, late in 16i64..40, now in 40i64..=40,
+    ) {
+        let right = Right::new(&f);
+        let start = Usage { last_access: Some(h(la)), ..Usage::default() };
+        let settled = right.settle(&start, h(now)).usage.unwrap_or(start);
+        let (outcome, effect) = right.apply_event(&settled, &event("late", h(late)), h(now));
+        let after = effect.usage.unwrap_or_else(|| settled.clone());
+        if outcome == EventOutcome::Counted {
+            let expected = right.timeline.next_lock(after.last_activity()).filter(|l| *l <= h(now));
+            prop_assert_eq!(after.lock, expected);
+        }
+    }
+}

@@ -1,0 +1,1770 @@
+//! The store contract suite: what every store must do, written once. Each function takes a
+//! fresh, empty store; [`crate::store_contract_tests!`] makes a test of each.
+#![allow(clippy::missing_panics_doc, clippy::too_many_lines)]
+
+use std::sync::Arc;
+
+use autolock_core::Error;
+use autolock_core::audit::{AuditAction, AuditEntry, AuditFilter};
+use autolock_core::directory::{Group, Resource, ServicePrincipal, Span, Timed, User};
+use autolock_core::error::StoreError;
+use autolock_core::events::{DomainEvent, OutboxEntry};
+use autolock_core::ids::{EventId, GrantId, GroupId, RequestId, ResourceId, UserId};
+use autolock_core::lock::{AccessEvent, RightState, Usage};
+use autolock_core::policy::{ApprovalMode, AutoLockAfter, OverridePatch, Policy, PolicyOverride};
+use autolock_core::ports::{
+    Changeset, DirectoryChange, PageRequest, RequestFilter, RequestWrite, Settings, Store,
+    UsageWrite,
+};
+use autolock_core::request::{AccessRequest, CancelReason, RequestStatus, Verdict};
+use autolock_core::service::{EventInput, PolicyPatch};
+use autolock_core::values::{Email, Name, Reason, Role};
+
+use crate::world::{World, d, h, id};
+
+fn user(uid: &str, role: Role) -> User {
+    User {
+        id: id(uid),
+        email: Email::parse(&format!("{uid}@example.com")).unwrap(),
+        display_name: Name::parse(uid).unwrap(),
+        role,
+        active: true,
+        created_at: h(0),
+    }
+}
+
+fn one(change: DirectoryChange) -> Changeset {
+    Changeset {
+        directory: vec![change],
+        ..Changeset::default()
+    }
+}
+
+fn manual_7d() -> Policy {
+    Policy {
+        auto_lock_after: AutoLockAfter::Hours(168),
+        approval: ApprovalMode::Manual,
+    }
+}
+
+fn resource(rid: &str) -> Resource {
+    Resource {
+        id: id(rid),
+        name: Name::parse(rid).unwrap(),
+        address: format!("https://{rid}.example.com"),
+        policy: manual_7d(),
+        created_at: h(0),
+    }
+}
+
+fn request(rid: &str, user: &str, at: chrono::DateTime<chrono::Utc>) -> AccessRequest {
+    AccessRequest {
+        id: id(rid),
+        user: id(user),
+        resource: id("gitlab"),
+        reason: Reason::parse("need it").unwrap(),
+        approval: ApprovalMode::Manual,
+        locked_at: h(0),
+        status: RequestStatus::Open,
+        requested_at: at,
+        resolved_at: None,
+        resolved_by: None,
+        cancel_reason: None,
+    }
+}
+
+fn reason(text: &str) -> Reason {
+    Reason::parse(text).unwrap()
+}
+
+fn event(eid: &str, at: chrono::DateTime<chrono::Utc>) -> AccessEvent {
+    AccessEvent {
+        event_id: id::<EventId>(eid),
+        accessed_at: at,
+    }
+}
+
+// ---- directory ---------------------------------------------------------------------------------
+
+pub async fn directory_creates_and_rejects_duplicates(store: Arc<dyn Store>) {
+    store
+        .commit(one(DirectoryChange::CreateUser(user(
+            "ann",
+            Role::AccessReviewer,
+        ))))
+        .await
+        .unwrap();
+    let sp = ServicePrincipal {
+        id: id("gw"),
+        name: Name::parse("gw").unwrap(),
+        created_at: h(0),
+    };
+    store
+        .commit(one(DirectoryChange::CreateServicePrincipal(sp.clone())))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .commit(one(DirectoryChange::CreateUser(user("ann", Role::Member))))
+            .await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert!(
+        matches!(
+            store
+                .commit(one(DirectoryChange::CreateUser(user("gw", Role::Member))))
+                .await,
+            Err(StoreError::AlreadyExists(_)),
+        ),
+        "a user may not take a service principal's id"
+    );
+    assert!(matches!(
+        store
+            .commit(one(DirectoryChange::CreateServicePrincipal(sp.clone())))
+            .await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+
+    let ann = store.principal(&id("ann")).await.unwrap().unwrap();
+    assert_eq!((ann.role, ann.active), (Role::AccessReviewer, true));
+    assert_eq!(
+        store.principal(&id("gw")).await.unwrap().unwrap().role,
+        Role::Gateway
+    );
+    assert_eq!(store.principal(&id("nobody")).await.unwrap(), None);
+    assert_eq!(store.service_principal(&id("gw")).await.unwrap(), Some(sp));
+
+    let mut updated = user("ann", Role::Admin);
+    updated.active = false;
+    store
+        .commit(one(DirectoryChange::UpdateUser(updated.clone())))
+        .await
+        .unwrap();
+    assert_eq!(store.user(&id("ann")).await.unwrap(), Some(updated));
+    assert!(
+        store
+            .active_users_with_roles(&[Role::Admin])
+            .await
+            .unwrap()
+            .is_empty(),
+        "inactive users are left out"
+    );
+
+    let group = Group {
+        id: id("eng"),
+        name: Name::parse("Eng").unwrap(),
+        created_at: h(0),
+    };
+    store
+        .commit(one(DirectoryChange::CreateGroup(group.clone())))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .commit(one(DirectoryChange::CreateGroup(group.clone())))
+            .await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(store.group(&id("eng")).await.unwrap(), Some(group));
+
+    store
+        .commit(one(DirectoryChange::CreateResource(resource("gitlab"))))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .commit(one(DirectoryChange::CreateResource(resource("gitlab"))))
+            .await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(
+        store.resource(&id("gitlab")).await.unwrap(),
+        Some(resource("gitlab"))
+    );
+    assert_eq!(store.resource(&id("nope")).await.unwrap(), None);
+}
+
+pub async fn directory_keeps_membership_and_grant_history(store: Arc<dyn Store>) {
+    store
+        .commit(one(DirectoryChange::CreateUser(user("bob", Role::Member))))
+        .await
+        .unwrap();
+    store
+        .commit(one(DirectoryChange::CreateGroup(Group {
+            id: id("eng"),
+            name: Name::parse("Eng").unwrap(),
+            created_at: h(0),
+        })))
+        .await
+        .unwrap();
+    store
+        .commit(one(DirectoryChange::CreateResource(resource("gitlab"))))
+        .await
+        .unwrap();
+    let (bob, eng, gitlab): (UserId, GroupId, ResourceId) = (id("bob"), id("eng"), id("gitlab"));
+
+    store
+        .commit(one(DirectoryChange::AddMembership {
+            user: bob.clone(),
+            group: eng.clone(),
+            at: h(1),
+        }))
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            store
+                .commit(one(DirectoryChange::AddMembership {
+                    user: bob.clone(),
+                    group: eng.clone(),
+                    at: h(2)
+                }))
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "one current membership"
+    );
+    store
+        .commit(one(DirectoryChange::EndMembership {
+            user: bob.clone(),
+            group: eng.clone(),
+            at: h(3),
+        }))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .commit(one(DirectoryChange::EndMembership {
+                user: bob.clone(),
+                group: eng.clone(),
+                at: h(4)
+            }))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .commit(one(DirectoryChange::AddMembership {
+            user: bob.clone(),
+            group: eng.clone(),
+            at: h(5),
+        }))
+        .await
+        .unwrap();
+    assert_eq!(store.members(&eng).await.unwrap(), vec![bob.clone()]);
+    assert_eq!(store.groups_of_user(&bob).await.unwrap(), vec![eng.clone()]);
+
+    let grant = autolock_core::directory::Grant {
+        id: id("g1"),
+        group: eng.clone(),
+        resource: gitlab.clone(),
+        span: Span::from(h(2)),
+        expiry: vec![Timed {
+            at: h(2),
+            value: Some(d(30)),
+        }],
+        overrides: vec![Timed {
+            at: h(2),
+            value: PolicyOverride::default(),
+        }],
+    };
+    store
+        .commit(one(DirectoryChange::CreateGrant(grant.clone())))
+        .await
+        .unwrap();
+    let twin = autolock_core::directory::Grant {
+        id: id("g2"),
+        ..grant.clone()
+    };
+    assert!(matches!(
+        store.commit(one(DirectoryChange::CreateGrant(twin))).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    let o = PolicyOverride {
+        auto_lock_after: Some(AutoLockAfter::Hours(720)),
+        approval: None,
+    };
+    store
+        .commit(one(DirectoryChange::SetGrantOverride {
+            grant: id("g1"),
+            at: h(6),
+            value: o,
+        }))
+        .await
+        .unwrap();
+    store
+        .commit(one(DirectoryChange::SetGrantExpiry {
+            grant: id("g1"),
+            at: h(7),
+            expires_at: None,
+        }))
+        .await
+        .unwrap();
+    let auto = Policy {
+        auto_lock_after: AutoLockAfter::Hours(168),
+        approval: ApprovalMode::Automatic,
+    };
+    store
+        .commit(one(DirectoryChange::SetResourcePolicy {
+            resource: gitlab.clone(),
+            at: h(8),
+            policy: auto,
+        }))
+        .await
+        .unwrap();
+    assert_eq!(store.resource(&gitlab).await.unwrap().unwrap().policy, auto);
+
+    let facts = store.right_facts(&bob, &gitlab).await.unwrap();
+    assert!(facts.user_active);
+    assert_eq!(
+        facts.resource_policy,
+        vec![
+            Timed {
+                at: h(0),
+                value: manual_7d()
+            },
+            Timed {
+                at: h(8),
+                value: auto
+            }
+        ]
+    );
+    assert_eq!(facts.paths.len(), 1);
+    let path = &facts.paths[0];
+    assert_eq!(
+        path.memberships,
+        vec![
+            Span {
+                start: h(1),
+                end: Some(h(3))
+            },
+            Span::from(h(5))
+        ]
+    );
+    assert_eq!(path.grants.len(), 1);
+    assert_eq!(
+        path.grants[0].expiry,
+        vec![
+            Timed {
+                at: h(2),
+                value: Some(d(30))
+            },
+            Timed {
+                at: h(7),
+                value: None
+            }
+        ]
+    );
+    assert_eq!(
+        path.grants[0].overrides,
+        vec![
+            Timed {
+                at: h(2),
+                value: PolicyOverride::default()
+            },
+            Timed { at: h(6), value: o }
+        ]
+    );
+    assert_eq!(
+        store
+            .current_grant(&eng, &gitlab)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        id::<GrantId>("g1")
+    );
+    assert_eq!(store.grants_of_resource(&gitlab).await.unwrap().len(), 1);
+    assert_eq!(store.grants_of_group(&eng).await.unwrap().len(), 1);
+
+    store
+        .commit(one(DirectoryChange::EndGrant {
+            grant: id("g1"),
+            at: h(9),
+        }))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .commit(one(DirectoryChange::EndGrant {
+                grant: id("g1"),
+                at: h(10)
+            }))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(
+        matches!(
+            store
+                .commit(one(DirectoryChange::SetGrantExpiry {
+                    grant: id("g1"),
+                    at: h(10),
+                    expires_at: None
+                }))
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a removed grant takes no edits"
+    );
+    assert_eq!(store.current_grant(&eng, &gitlab).await.unwrap(), None);
+    assert_eq!(
+        store.grant(&id("g1")).await.unwrap().unwrap().span.end,
+        Some(h(9))
+    );
+    // Re-created: a second grant in the history.
+    let again = autolock_core::directory::Grant {
+        id: id("g3"),
+        span: Span::from(h(12)),
+        ..grant
+    };
+    store
+        .commit(one(DirectoryChange::CreateGrant(again)))
+        .await
+        .unwrap();
+    let facts = store.right_facts(&bob, &gitlab).await.unwrap();
+    assert_eq!(
+        facts.paths[0]
+            .grants
+            .iter()
+            .map(|g| g.id.to_string())
+            .collect::<Vec<_>>(),
+        ["g1", "g3"]
+    );
+    assert_eq!(
+        store.resources_of_user(&bob).await.unwrap(),
+        vec![gitlab.clone()]
+    );
+    assert_eq!(store.users_of_resource(&gitlab).await.unwrap(), vec![bob]);
+}
+
+pub async fn directory_lists_page_by_cursor(store: Arc<dyn Store>) {
+    for i in 0..7 {
+        store
+            .commit(one(DirectoryChange::CreateUser(user(
+                &format!("u{i}"),
+                Role::Member,
+            ))))
+            .await
+            .unwrap();
+        store
+            .commit(one(DirectoryChange::CreateResource(resource(&format!(
+                "r{i}"
+            )))))
+            .await
+            .unwrap();
+        store
+            .commit(one(DirectoryChange::CreateGroup(Group {
+                id: id(&format!("g{i}")),
+                name: Name::parse("g").unwrap(),
+                created_at: h(0),
+            })))
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(3);
+    loop {
+        let p = store.users(&page).await.unwrap();
+        assert!(p.items.len() <= 3);
+        seen.extend(p.items.into_iter().map(|u| u.id.to_string()));
+        match p.next {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["u0", "u1", "u2", "u3", "u4", "u5", "u6"]);
+    let first = store.resources(&PageRequest::first(5)).await.unwrap();
+    assert_eq!(first.items.len(), 5);
+    let rest = store
+        .resources(&PageRequest {
+            after: first.next,
+            limit: 5,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.items
+            .iter()
+            .map(|r| r.id.to_string())
+            .collect::<Vec<_>>(),
+        ["r5", "r6"]
+    );
+    assert_eq!(rest.next, None);
+    assert_eq!(
+        store
+            .groups(&PageRequest::first(100))
+            .await
+            .unwrap()
+            .items
+            .len(),
+        7
+    );
+}
+
+// ---- usage and the lock index ------------------------------------------------------------------
+
+pub async fn usage_writes_are_conditioned_on_the_version(store: Arc<dyn Store>) {
+    let (u, r): (UserId, ResourceId) = (id("bob"), id("gitlab"));
+    let read = store.usage(&u, &r).await.unwrap();
+    assert_eq!((read.version, read.value), (0, Usage::default()));
+    let first = Usage {
+        last_access: Some(h(5)),
+        next_due: Some(h(100)),
+        ..Usage::default()
+    };
+    let write = |version, usage: &Usage| Changeset {
+        usage: vec![UsageWrite {
+            user: u.clone(),
+            resource: r.clone(),
+            expected_version: version,
+            usage: usage.clone(),
+        }],
+        ..Changeset::default()
+    };
+    store.commit(write(0, &first)).await.unwrap();
+    assert!(
+        matches!(
+            store.commit(write(0, &first)).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a second create loses"
+    );
+    let read = store.usage(&u, &r).await.unwrap();
+    assert_eq!(read.value, first);
+    let second = Usage {
+        last_access: Some(h(6)),
+        ..first.clone()
+    };
+    store.commit(write(read.version, &second)).await.unwrap();
+    assert!(
+        matches!(
+            store.commit(write(read.version, &second)).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "a stale version loses"
+    );
+    assert_eq!(
+        store.usage(&u, &r).await.unwrap().value.last_access,
+        Some(h(6))
+    );
+}
+
+pub async fn lock_index_returns_due_rights_earliest_first(store: Arc<dyn Store>) {
+    let mut changes = Changeset::default();
+    for (user, due) in [
+        ("a", Some(h(30))),
+        ("b", Some(h(10))),
+        ("c", None),
+        ("d", Some(h(20))),
+        ("e", Some(h(50))),
+    ] {
+        changes.usage.push(UsageWrite {
+            user: id(user),
+            resource: id("r"),
+            expected_version: 0,
+            usage: Usage {
+                next_due: due,
+                ..Usage::default()
+            },
+        });
+    }
+    store.commit(changes).await.unwrap();
+    let due = store.due(h(30), 10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|(u, _)| u.to_string()).collect::<Vec<_>>(),
+        ["b", "d", "a"]
+    );
+    assert_eq!(store.due(h(30), 2).await.unwrap().len(), 2, "bounded");
+    assert!(store.due(h(9), 10).await.unwrap().is_empty());
+}
+
+// ---- requests ----------------------------------------------------------------------------------
+
+pub async fn requests_resolve_once_and_list_by_state(store: Arc<dyn Store>) {
+    let create = |r: AccessRequest| Changeset {
+        requests: vec![RequestWrite::Create(r)],
+        ..Changeset::default()
+    };
+    for (rid, u, hour) in [("r1", "bob", 1), ("r2", "carol", 2), ("r3", "bob", 3)] {
+        store
+            .commit(create(request(rid, u, h(hour))))
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        store.commit(create(request("r1", "bob", h(9)))).await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert_eq!(store.count_open().await.unwrap(), 3);
+
+    let approved = request("r1", "bob", h(1)).closed(RequestStatus::Approved, id("rita"), h(10));
+    let update = |r: AccessRequest| Changeset {
+        requests: vec![RequestWrite::Update {
+            request: r,
+            expected: RequestStatus::Open,
+        }],
+        ..Changeset::default()
+    };
+    store.commit(update(approved.clone())).await.unwrap();
+    let denied = request("r1", "bob", h(1)).closed(RequestStatus::Denied, id("ada"), h(11));
+    assert!(
+        matches!(
+            store.commit(update(denied)).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "resolves once"
+    );
+    assert_eq!(store.request(&id("r1")).await.unwrap(), Some(approved));
+    store
+        .commit(update(
+            request("r2", "carol", h(2)).cancelled(CancelReason::NoPath, h(12)),
+        ))
+        .await
+        .unwrap();
+
+    assert_eq!(store.count_open().await.unwrap(), 1);
+    let open = store
+        .open_requests(&RequestFilter::default(), &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        open.items
+            .iter()
+            .map(|r| r.id.to_string())
+            .collect::<Vec<_>>(),
+        ["r3"]
+    );
+    let resolved = store
+        .resolved_requests(h(0), &RequestFilter::default(), &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        resolved
+            .items
+            .iter()
+            .map(|r| r.id.to_string())
+            .collect::<Vec<_>>(),
+        ["r2", "r1"],
+        "newest first"
+    );
+    let recent = store
+        .resolved_requests(h(11), &RequestFilter::default(), &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(recent.items.len(), 1, "only those resolved since");
+    let bobs = RequestFilter {
+        user: Some(id("bob")),
+        resource: None,
+    };
+    assert_eq!(
+        store
+            .resolved_requests(h(0), &bobs, &PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .len(),
+        1
+    );
+    let other = RequestFilter {
+        user: None,
+        resource: Some(id("jira")),
+    };
+    assert!(
+        store
+            .open_requests(&other, &PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+
+    // Paging open requests.
+    for i in 0..5 {
+        store
+            .commit(create(request(&format!("p{i}"), "dan", h(20 + i))))
+            .await
+            .unwrap();
+    }
+    let dans = RequestFilter {
+        user: Some(id("dan")),
+        resource: None,
+    };
+    let first = store
+        .open_requests(&dans, &PageRequest::first(2))
+        .await
+        .unwrap();
+    let second = store
+        .open_requests(
+            &dans,
+            &PageRequest {
+                after: first.next.clone(),
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
+    let third = store
+        .open_requests(
+            &dans,
+            &PageRequest {
+                after: second.next.clone(),
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
+    let all: Vec<String> = [first.items, second.items, third.items]
+        .concat()
+        .into_iter()
+        .map(|r| r.id.to_string())
+        .collect();
+    assert_eq!(all, ["p0", "p1", "p2", "p3", "p4"]);
+    assert_eq!(third.next, None);
+}
+
+// ---- audit, outbox, settings -------------------------------------------------------------------
+
+pub async fn audit_entries_are_kept_once_and_filtered(store: Arc<dyn Store>) {
+    let mut a = AuditEntry::new(AuditAction::Locked, h(1), None);
+    a.user = Some(id("bob"));
+    a.resource = Some(id("gitlab"));
+    let mut b = AuditEntry::new(AuditAction::Unlocked, h(2), Some(id("ada")));
+    b.user = Some(id("bob"));
+    b.resource = Some(id("gitlab"));
+    let mut c = AuditEntry::new(AuditAction::PolicyDurationChanged, h(3), Some(id("dev")));
+    c.resource = Some(id("jira"));
+    let audit = |entries: Vec<AuditEntry>| Changeset {
+        audit: entries,
+        ..Changeset::default()
+    };
+    store
+        .commit(audit(vec![a.clone(), b.clone(), c.clone()]))
+        .await
+        .unwrap();
+    store.commit(audit(vec![a.clone()])).await.unwrap();
+    let all = store
+        .audit(&AuditFilter::default(), &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        all.items,
+        vec![a.clone(), b.clone(), c.clone()],
+        "kept once, oldest first"
+    );
+
+    let ids = |f: AuditFilter| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .audit(&f, &PageRequest::default())
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|e| e.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        ids(AuditFilter {
+            actor: Some(id("ada")),
+            ..AuditFilter::default()
+        })
+        .await,
+        [b.id.clone()]
+    );
+    assert_eq!(
+        ids(AuditFilter {
+            target: Some("gitlab".into()),
+            ..AuditFilter::default()
+        })
+        .await,
+        [a.id.clone(), b.id.clone()]
+    );
+    assert_eq!(
+        ids(AuditFilter {
+            target: Some("gitla".into()),
+            ..AuditFilter::default()
+        })
+        .await,
+        Vec::<String>::new(),
+        "whole ids only"
+    );
+    assert_eq!(
+        ids(AuditFilter {
+            action: Some(AuditAction::PolicyDurationChanged),
+            ..AuditFilter::default()
+        })
+        .await,
+        [c.id.clone()]
+    );
+    assert_eq!(
+        ids(AuditFilter {
+            from: Some(h(2)),
+            to: Some(h(3)),
+            ..AuditFilter::default()
+        })
+        .await,
+        [b.id.clone()]
+    );
+
+    let first = store
+        .audit(&AuditFilter::default(), &PageRequest::first(2))
+        .await
+        .unwrap();
+    let rest = store
+        .audit(
+            &AuditFilter::default(),
+            &PageRequest {
+                after: first.next.clone(),
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (first.items.len(), rest.items.len(), rest.next),
+        (2, 1, None)
+    );
+}
+
+pub async fn outbox_entries_are_kept_once_until_delivered(store: Arc<dyn Store>) {
+    let e1 = OutboxEntry::new(
+        DomainEvent::LockWarning {
+            user: id("bob"),
+            resource: id("gitlab"),
+            lock_at: h(9),
+        },
+        h(1),
+    );
+    let e2 = OutboxEntry::new(
+        DomainEvent::LockWarning {
+            user: id("carol"),
+            resource: id("gitlab"),
+            lock_at: h(9),
+        },
+        h(2),
+    );
+    let outbox = |entries: Vec<OutboxEntry>| Changeset {
+        outbox: entries,
+        ..Changeset::default()
+    };
+    store
+        .commit(outbox(vec![e1.clone(), e2.clone()]))
+        .await
+        .unwrap();
+    store.commit(outbox(vec![e1.clone()])).await.unwrap();
+    assert_eq!(
+        store.pending(10).await.unwrap(),
+        vec![e1.clone(), e2.clone()]
+    );
+    assert_eq!(store.pending(1).await.unwrap(), vec![e1.clone()]);
+    store.mark_delivered(&e1.id).await.unwrap();
+    store.mark_delivered(&e1.id).await.unwrap();
+    assert_eq!(store.pending(10).await.unwrap(), vec![e2]);
+}
+
+pub async fn settings_default_and_replace(store: Arc<dyn Store>) {
+    assert_eq!(
+        store.settings().await.unwrap(),
+        Settings {
+            emails_enabled: true,
+            email_roles: vec![Role::Admin]
+        }
+    );
+    let s = Settings {
+        emails_enabled: false,
+        email_roles: vec![Role::AccessReviewer, Role::DevopsAdmin],
+    };
+    store.put_settings(&s).await.unwrap();
+    assert_eq!(store.settings().await.unwrap(), s);
+}
+
+pub async fn a_changeset_with_a_failed_condition_writes_nothing(store: Arc<dyn Store>) {
+    store
+        .commit(Changeset {
+            requests: vec![RequestWrite::Create(request("r1", "bob", h(1)))],
+            ..Changeset::default()
+        })
+        .await
+        .unwrap();
+    let entry = AuditEntry::new(AuditAction::RequestResolved, h(2), Some(id("ada")));
+    let doomed = Changeset {
+        usage: vec![UsageWrite {
+            user: id("bob"),
+            resource: id("gitlab"),
+            expected_version: 0,
+            usage: Usage {
+                last_access: Some(h(2)),
+                ..Usage::default()
+            },
+        }],
+        requests: vec![RequestWrite::Update {
+            request: request("r1", "bob", h(1)).closed(RequestStatus::Approved, id("ada"), h(2)),
+            expected: RequestStatus::Denied,
+        }],
+        audit: vec![entry],
+        outbox: vec![OutboxEntry::new(
+            DomainEvent::LockWarning {
+                user: id("bob"),
+                resource: id("gitlab"),
+                lock_at: h(9),
+            },
+            h(2),
+        )],
+        ..Changeset::default()
+    };
+    assert!(matches!(
+        store.commit(doomed).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store
+            .usage(&id("bob"), &id("gitlab"))
+            .await
+            .unwrap()
+            .version,
+        0,
+        "no usage written"
+    );
+    assert!(store.request(&id("r1")).await.unwrap().unwrap().is_open());
+    assert!(
+        store
+            .audit(&AuditFilter::default(), &PageRequest::default())
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(store.pending(10).await.unwrap().is_empty());
+}
+
+// ---- races -------------------------------------------------------------------------------------
+
+async fn locked_bob_with_open_request(w: &World) -> RequestId {
+    let filed = w
+        .app
+        .file_request(&w.bob, &w.gitlab, reason("release day"), d(8))
+        .await
+        .unwrap();
+    assert!(filed.created);
+    assert_eq!(filed.request.status, RequestStatus::Open);
+    filed.request.id
+}
+
+pub async fn race_two_approvers_one_wins(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    for round in 0..6 {
+        let member = add_member(&w, &format!("racer{round}")).await;
+        let rid = w
+            .app
+            .file_request(&member, &w.gitlab, reason("release day"), d(8))
+            .await
+            .unwrap()
+            .request
+            .id;
+        let (a, b) = tokio::join!(
+            w.app.resolve(&w.reviewer, &rid, Verdict::Approve, d(9)),
+            w.app.resolve(&w.devops, &rid, Verdict::Deny, d(9)),
+        );
+        let (winner, stored, verdict) = match (a, b) {
+            (Ok(r), Err(Error::Conflict(_))) => (&w.reviewer, r, Verdict::Approve),
+            (Err(Error::Conflict(_)), Ok(r)) => (&w.devops, r, Verdict::Deny),
+            other => panic!("exactly one approver must win: {other:?}"),
+        };
+        let repeat = w.app.resolve(winner, &rid, verdict, d(10)).await.unwrap();
+        assert_eq!(repeat, stored, "the winner's repeat gets the stored result");
+        let state = w
+            .app
+            .right(&w.admin, &member.id, &w.gitlab, d(10))
+            .await
+            .unwrap()
+            .state;
+        match verdict {
+            Verdict::Approve => assert!(matches!(state, RightState::Active { .. }), "{state:?}"),
+            Verdict::Deny => assert!(matches!(state, RightState::Locked { .. }), "{state:?}"),
+        }
+        let filter = AuditFilter {
+            action: Some(AuditAction::RequestResolved),
+            target: Some(rid.to_string()),
+            ..AuditFilter::default()
+        };
+        assert_eq!(
+            w.store()
+                .audit(&filter, &PageRequest::default())
+                .await
+                .unwrap()
+                .items
+                .len(),
+            1,
+            "one resolution audited"
+        );
+    }
+}
+
+/// A new member of `eng` since T0 (so locked from day 7 on).
+async fn add_member(w: &World, uid: &str) -> autolock_core::directory::Principal {
+    let user: UserId = id(uid);
+    let new = autolock_core::service::NewUser {
+        id: Some(user.clone()),
+        email: Email::parse(&format!("{uid}@example.com")).unwrap(),
+        display_name: Name::parse(uid).unwrap(),
+        role: Role::Member,
+    };
+    w.app.create_user(&w.admin, new, h(0)).await.unwrap();
+    w.app
+        .add_member(&w.admin, &w.eng, &user, h(0))
+        .await
+        .unwrap();
+    autolock_core::directory::Principal {
+        id: user,
+        role: Role::Member,
+        active: true,
+    }
+}
+
+pub async fn race_sweep_and_access_event_agree_on_the_timestamp(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    let bob = w.bob_id();
+    let carol = w.carol.id.clone();
+    // Bob's right locks at day 7 exactly. Sweep at day 7 + 1h while an access stamped just
+    // before the lock lands; Carol's, stamped just after, must be denied whichever write wins.
+    let before = d(7) - chrono::Duration::seconds(1);
+    let after = d(7);
+    let now = d(7) + chrono::Duration::hours(1);
+    let events = vec![
+        EventInput {
+            user: bob.clone(),
+            resource: w.gitlab.clone(),
+            event: event("bob-before", before),
+        },
+        EventInput {
+            user: carol.clone(),
+            resource: w.gitlab.clone(),
+            event: event("carol-after", after),
+        },
+    ];
+    let (sweep, recorded) = tokio::join!(
+        w.app.sweep(now, 100),
+        w.app.record_events(&w.gateway, events, now)
+    );
+    sweep.unwrap();
+    let results = recorded.unwrap();
+    assert_eq!(results[0].outcome, "counted");
+    assert_eq!(
+        (results[1].outcome, results[1].reason),
+        ("denied", Some("locked"))
+    );
+    let bob_state = w.app.right(&w.admin, &bob, &w.gitlab, now).await.unwrap();
+    assert_eq!(
+        bob_state.state,
+        RightState::Active {
+            next_lock: Some(before + chrono::Duration::days(7))
+        }
+    );
+    let carol_state = w.app.right(&w.admin, &carol, &w.gitlab, now).await.unwrap();
+    assert_eq!(carol_state.state.locked_at(), Some(d(7)));
+    // Settled: the sweep finds nothing more to record, and the recorded lock is Carol's alone.
+    w.app.sweep(now, 100).await.unwrap();
+    assert_eq!(
+        w.store().usage(&bob, &w.gitlab).await.unwrap().value.lock,
+        None
+    );
+    assert_eq!(
+        w.store().usage(&carol, &w.gitlab).await.unwrap().value.lock,
+        Some(d(7))
+    );
+}
+
+// ---- flows through the use cases ---------------------------------------------------------------
+
+async fn audit_actions(w: &World) -> Vec<&'static str> {
+    w.store()
+        .audit(&AuditFilter::default(), &PageRequest::first(1000))
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| e.action.as_str())
+        .collect()
+}
+
+pub async fn flow_manual_request_approved(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    let decision = w
+        .app
+        .decide(
+            &w.gateway,
+            &w.bob_id(),
+            &w.gitlab,
+            false,
+            d(7) - chrono::Duration::seconds(1),
+        )
+        .await
+        .unwrap();
+    assert!(decision.allow);
+    let decision = w
+        .app
+        .decide(&w.gateway, &w.bob_id(), &w.gitlab, true, d(8))
+        .await
+        .unwrap();
+    assert!(!decision.allow);
+    assert_eq!(
+        decision.state,
+        RightState::Locked {
+            locked_at: d(7),
+            approval: ApprovalMode::Manual
+        }
+    );
+    let rid = locked_bob_with_open_request(&w).await;
+    assert_eq!(w.store().count_open().await.unwrap(), 1);
+    let approved = w
+        .app
+        .resolve(&w.reviewer, &rid, Verdict::Approve, d(9))
+        .await
+        .unwrap();
+    assert_eq!(
+        (approved.status, approved.resolved_by.clone()),
+        (RequestStatus::Approved, Some(w.reviewer.id.clone()))
+    );
+    assert_eq!(w.store().count_open().await.unwrap(), 0);
+    let decision = w
+        .app
+        .decide(&w.gateway, &w.bob_id(), &w.gitlab, true, d(9))
+        .await
+        .unwrap();
+    assert!(decision.allow, "approval unlocks");
+    let usage = w.store().usage(&w.bob_id(), &w.gitlab).await.unwrap().value;
+    let unlock = usage.last_person_unlock.unwrap();
+    assert_eq!(
+        (unlock.by, unlock.at, unlock.lifted_lock),
+        (w.reviewer.id.clone(), d(9), d(7))
+    );
+    let actions = audit_actions(&w).await;
+    for expected in [
+        "access.locked",
+        "request.created",
+        "access.unlocked",
+        "request.resolved",
+    ] {
+        assert!(
+            actions.contains(&expected),
+            "{expected} missing from {actions:?}"
+        );
+    }
+    let events: Vec<&str> = w
+        .store()
+        .pending(100)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.event.name())
+        .collect();
+    for expected in [
+        "access.locked",
+        "request.created",
+        "request.resolved",
+        "access.unlocked",
+    ] {
+        assert!(
+            events.contains(&expected),
+            "{expected} missing from the outbox {events:?}"
+        );
+    }
+}
+
+pub async fn flow_manual_request_denied_and_repeated_submission(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    let rid = locked_bob_with_open_request(&w).await;
+    let created_events = w
+        .store()
+        .pending(100)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.event.name() == "request.created")
+        .count();
+    let again = w
+        .app
+        .file_request(
+            &w.bob,
+            &w.gitlab,
+            reason("  still release day, please "),
+            d(8) + chrono::Duration::hours(2),
+        )
+        .await
+        .unwrap();
+    assert!(!again.created);
+    assert_eq!(again.request.id, rid, "the open request is returned");
+    assert_eq!(again.request.reason.as_str(), "still release day, please");
+    assert_eq!(
+        again.request.requested_at,
+        d(8),
+        "requested_at does not move"
+    );
+    assert_eq!(
+        w.store()
+            .request(&rid)
+            .await
+            .unwrap()
+            .unwrap()
+            .reason
+            .as_str(),
+        "still release day, please"
+    );
+    let after = w
+        .store()
+        .pending(100)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|e| e.event.name() == "request.created")
+        .count();
+    assert_eq!(after, created_events, "no new notification");
+    assert!(audit_actions(&w).await.contains(&"request.reason_updated"));
+
+    let denied = w
+        .app
+        .resolve(&w.admin, &rid, Verdict::Deny, d(9))
+        .await
+        .unwrap();
+    assert_eq!(denied.status, RequestStatus::Denied);
+    assert!(
+        !w.app
+            .decide(&w.gateway, &w.bob_id(), &w.gitlab, false, d(9))
+            .await
+            .unwrap()
+            .allow,
+        "deny keeps it locked"
+    );
+    assert!(matches!(
+        w.app
+            .resolve(&w.reviewer, &rid, Verdict::Approve, d(9))
+            .await,
+        Err(Error::Conflict(_))
+    ));
+    // After a denial a new request may be filed.
+    let next = w
+        .app
+        .file_request(&w.bob, &w.gitlab, reason("again"), d(10))
+        .await
+        .unwrap();
+    assert!(next.created);
+    assert_ne!(next.request.id, rid);
+}
+
+pub async fn flow_automatic_request_unlocks_at_once(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    let grant = w
+        .store()
+        .current_grant(&w.eng, &w.gitlab)
+        .await
+        .unwrap()
+        .unwrap();
+    // Before the change, Bob opens a manual request (locked at day 7).
+    let open = locked_bob_with_open_request(&w).await;
+    let patch = OverridePatch::from_json(&serde_json::json!({"approval": "automatic"})).unwrap();
+    w.app
+        .set_grant_override(
+            &w.devops,
+            &grant.id,
+            patch,
+            d(8) + chrono::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    let decision = w
+        .app
+        .decide(
+            &w.gateway,
+            &w.bob_id(),
+            &w.gitlab,
+            false,
+            d(8) + chrono::Duration::hours(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        decision.state,
+        RightState::Locked {
+            locked_at: d(7),
+            approval: ApprovalMode::Automatic
+        }
+    );
+    let filed = w
+        .app
+        .file_request(
+            &w.bob,
+            &w.gitlab,
+            reason("on call"),
+            d(8) + chrono::Duration::hours(3),
+        )
+        .await
+        .unwrap();
+    assert_eq!(filed.request.status, RequestStatus::AutoApproved);
+    assert!(
+        w.app
+            .decide(
+                &w.gateway,
+                &w.bob_id(),
+                &w.gitlab,
+                false,
+                d(8) + chrono::Duration::hours(3)
+            )
+            .await
+            .unwrap()
+            .allow
+    );
+    let previous = w.store().request(&open).await.unwrap().unwrap();
+    assert_eq!(
+        previous.status,
+        RequestStatus::AutoApproved,
+        "the open request is resolved the same way"
+    );
+    let resolved = w
+        .store()
+        .resolved_requests(d(0), &RequestFilter::default(), &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(resolved.items.len(), 2, "both show on the resolved list");
+    let usage = w.store().usage(&w.bob_id(), &w.gitlab).await.unwrap().value;
+    assert_eq!(
+        usage.last_person_unlock, None,
+        "an automatic request is not a person's unlock"
+    );
+    assert_eq!(
+        usage.last_unlock.unwrap().kind,
+        autolock_core::lock::UnlockKind::AutomaticRequest
+    );
+    // Not locked any more: filing again is a conflict.
+    assert!(matches!(
+        w.app
+            .file_request(
+                &w.bob,
+                &w.gitlab,
+                reason("x"),
+                d(8) + chrono::Duration::hours(4)
+            )
+            .await,
+        Err(Error::Conflict(_))
+    ));
+}
+
+pub async fn flow_admin_unlock_resolves_the_open_request(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    let rid = locked_bob_with_open_request(&w).await;
+    let view = w
+        .app
+        .unlock(&w.devops, &w.bob_id(), &w.gitlab, d(9))
+        .await
+        .unwrap();
+    assert!(matches!(view.state, RightState::Active { .. }));
+    let request = w.store().request(&rid).await.unwrap().unwrap();
+    assert_eq!(
+        (request.status, request.resolved_by),
+        (RequestStatus::Approved, Some(w.devops.id.clone()))
+    );
+    assert!(
+        matches!(
+            w.app.unlock(&w.devops, &w.bob_id(), &w.gitlab, d(9)).await,
+            Err(Error::Conflict(_))
+        ),
+        "not locked: 409"
+    );
+    assert!(
+        matches!(
+            w.app
+                .unlock(&w.reviewer, &w.bob_id(), &w.gitlab, d(20))
+                .await,
+            Err(Error::Forbidden(_))
+        ),
+        "reviewers do not unlock"
+    );
+    let usage = w.store().usage(&w.bob_id(), &w.gitlab).await.unwrap().value;
+    assert_eq!(
+        usage.last_person_unlock.unwrap().kind,
+        autolock_core::lock::UnlockKind::AdminUnlock
+    );
+}
+
+pub async fn flow_revert_cancels_the_open_request(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    // Bob used gitlab at day 6 (the gateway was offline), locked at day 7 per autolock's record.
+    let now = d(7) + chrono::Duration::hours(1);
+    w.app.sweep(now, 100).await.unwrap();
+    let filed = w
+        .app
+        .file_request(&w.bob, &w.gitlab, reason("locked?"), now)
+        .await
+        .unwrap();
+    let late = vec![EventInput {
+        user: w.bob_id(),
+        resource: w.gitlab.clone(),
+        event: event("late-1", d(6) + chrono::Duration::hours(12)),
+    }];
+    let results = w
+        .app
+        .record_events(&w.gateway, late, now + chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(results[0].outcome, "counted");
+    let request = w.store().request(&filed.request.id).await.unwrap().unwrap();
+    assert_eq!(
+        (request.status, request.cancel_reason),
+        (RequestStatus::Cancelled, Some(CancelReason::Reverted))
+    );
+    assert!(
+        w.app
+            .decide(
+                &w.gateway,
+                &w.bob_id(),
+                &w.gitlab,
+                false,
+                now + chrono::Duration::hours(1)
+            )
+            .await
+            .unwrap()
+            .allow
+    );
+    assert!(audit_actions(&w).await.contains(&"access.reverted"));
+}
+
+pub async fn flow_losing_every_path_or_deactivation_cancels(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    let rid = locked_bob_with_open_request(&w).await;
+    w.app
+        .remove_member(&w.admin, &w.eng, &w.bob_id(), d(9))
+        .await
+        .unwrap();
+    let request = w.store().request(&rid).await.unwrap().unwrap();
+    assert_eq!(
+        (request.status, request.cancel_reason),
+        (RequestStatus::Cancelled, Some(CancelReason::NoPath))
+    );
+    assert_eq!(
+        w.app
+            .decide(&w.gateway, &w.bob_id(), &w.gitlab, false, d(9))
+            .await
+            .unwrap()
+            .state,
+        RightState::NoAccess
+    );
+    // Re-added: the lock survived the period with no path.
+    w.app
+        .add_member(&w.admin, &w.eng, &w.bob_id(), d(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.app
+            .decide(&w.gateway, &w.bob_id(), &w.gitlab, false, d(10))
+            .await
+            .unwrap()
+            .state
+            .locked_at(),
+        Some(d(7))
+    );
+
+    let carols = w
+        .app
+        .file_request(&w.carol, &w.gitlab, reason("me too"), d(10))
+        .await
+        .unwrap()
+        .request
+        .id;
+    w.app
+        .set_user_active(&w.admin, &w.carol.id, false, d(11))
+        .await
+        .unwrap();
+    let request = w.store().request(&carols).await.unwrap().unwrap();
+    assert_eq!(request.cancel_reason, Some(CancelReason::Deactivated));
+    let decision = w
+        .app
+        .decide(&w.gateway, &w.carol.id, &w.gitlab, false, d(11))
+        .await
+        .unwrap();
+    assert_eq!(
+        (decision.allow, decision.state),
+        (false, RightState::Inactive)
+    );
+}
+
+pub async fn flow_policy_changes_are_audited_with_grace(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    let thirty = PolicyPatch {
+        auto_lock_after: Some(AutoLockAfter::Hours(720)),
+        approval: None,
+    };
+    w.app
+        .set_resource_policy(&w.admin, &w.gitlab, thirty, d(1))
+        .await
+        .unwrap();
+    // Shortened to 1 day at day 20 with Bob idle since day 0: he locks at day 21, not at once.
+    let one_day = PolicyPatch {
+        auto_lock_after: Some(AutoLockAfter::Hours(24)),
+        approval: Some(ApprovalMode::Automatic),
+    };
+    w.app
+        .set_resource_policy(&w.devops, &w.gitlab, one_day, d(20))
+        .await
+        .unwrap();
+    assert!(
+        w.app
+            .decide(&w.gateway, &w.bob_id(), &w.gitlab, false, d(20))
+            .await
+            .unwrap()
+            .allow
+    );
+    assert_eq!(
+        w.app
+            .decide(&w.gateway, &w.bob_id(), &w.gitlab, false, d(21))
+            .await
+            .unwrap()
+            .state
+            .locked_at(),
+        Some(d(21))
+    );
+    // A no-op edit records nothing.
+    w.app
+        .set_resource_policy(&w.devops, &w.gitlab, one_day, d(22))
+        .await
+        .unwrap();
+    let changes = w
+        .store()
+        .audit(
+            &AuditFilter {
+                target: Some("gitlab".into()),
+                action: Some(AuditAction::PolicyDurationChanged),
+                ..AuditFilter::default()
+            },
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(changes.items.len(), 2);
+    assert_eq!(
+        changes.items[1].details,
+        serde_json::json!({"before": "30d", "after": "1d"})
+    );
+    assert_eq!(changes.items[1].actor, Some(w.devops.id.clone()));
+    let approval = w
+        .store()
+        .audit(
+            &AuditFilter {
+                action: Some(AuditAction::PolicyApprovalChanged),
+                ..AuditFilter::default()
+            },
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        approval.items[0].details,
+        serde_json::json!({"before": "manual", "after": "automatic"})
+    );
+    assert!(matches!(
+        w.app
+            .set_resource_policy(&w.reviewer, &w.gitlab, thirty, d(23))
+            .await,
+        Err(Error::Forbidden(_))
+    ));
+}
+
+pub async fn flow_access_event_batch_results(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    let now = d(3);
+    let input = |eid: &str, user: &str, at| EventInput {
+        user: id(user),
+        resource: w.gitlab.clone(),
+        event: event(eid, at),
+    };
+    let results = w
+        .app
+        .record_events(
+            &w.gateway,
+            vec![
+                input("e1", "bob", d(2)),
+                input("e2", "bob", d(3) - chrono::Duration::hours(25)),
+                input("e3", "bob", d(3) + chrono::Duration::minutes(6)),
+                input("e4", "nobody", d(2)),
+                input("e1", "bob", d(2)),
+                input("e5", "ada", d(2)),
+            ],
+            now,
+        )
+        .await
+        .unwrap();
+    let outcomes: Vec<(&str, Option<&str>)> =
+        results.iter().map(|r| (r.outcome, r.reason)).collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("counted", None),
+            ("late_ignored", Some("more than 24 hours late")),
+            ("future", Some("stamped more than 5 minutes in the future")),
+            ("unknown", Some("unknown user or resource")),
+            ("counted", None),
+            ("denied", Some("no_access")),
+        ]
+    );
+    assert_eq!(
+        w.store()
+            .usage(&w.bob_id(), &w.gitlab)
+            .await
+            .unwrap()
+            .value
+            .last_access,
+        Some(d(2))
+    );
+    let late = w
+        .store()
+        .audit(
+            &AuditFilter {
+                action: Some(AuditAction::LateIgnored),
+                ..AuditFilter::default()
+            },
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(late.items.len(), 1);
+    // Replaying the batch writes no second late_ignored entry and moves nothing.
+    let version = w
+        .store()
+        .usage(&w.bob_id(), &w.gitlab)
+        .await
+        .unwrap()
+        .version;
+    w.app
+        .record_events(
+            &w.gateway,
+            vec![
+                input("e1", "bob", d(2)),
+                input("e2", "bob", d(3) - chrono::Duration::hours(25)),
+            ],
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        w.store()
+            .usage(&w.bob_id(), &w.gitlab)
+            .await
+            .unwrap()
+            .version,
+        version,
+        "no write"
+    );
+    let late = w
+        .store()
+        .audit(
+            &AuditFilter {
+                action: Some(AuditAction::LateIgnored),
+                ..AuditFilter::default()
+            },
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(late.items.len(), 1);
+    assert!(
+        matches!(
+            w.app.record_events(&w.admin, vec![], now).await,
+            Err(Error::Forbidden(_))
+        ),
+        "only gateways report"
+    );
+}
+
+pub async fn flow_nobody_unlocks_themselves_and_approvers_never_their_own(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    // The DevOps admin is in eng too and gets locked.
+    w.app
+        .add_member(&w.admin, &w.eng, &w.devops.id, h(0))
+        .await
+        .unwrap();
+    assert!(matches!(
+        w.app.unlock(&w.devops, &w.devops.id, &w.gitlab, d(8)).await,
+        Err(Error::Forbidden(_))
+    ));
+    let own = w
+        .app
+        .file_request(&w.devops, &w.gitlab, reason("mine"), d(8))
+        .await
+        .unwrap()
+        .request
+        .id;
+    assert!(matches!(
+        w.app.resolve(&w.devops, &own, Verdict::Approve, d(8)).await,
+        Err(Error::Forbidden(_))
+    ));
+    assert!(
+        matches!(
+            w.app.resolve(&w.bob, &own, Verdict::Approve, d(8)).await,
+            Err(Error::Forbidden(_))
+        ),
+        "members do not approve"
+    );
+    // Members see only their own requests: another's is not found.
+    assert!(matches!(
+        w.app.request(&w.bob, &own).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(w.app.request(&w.reviewer, &own).await.is_ok());
+    assert!(matches!(
+        w.app.rights_of_user(&w.bob, &w.devops.id, d(8)).await,
+        Err(Error::NotFound(_))
+    ));
+    assert_eq!(
+        w.app
+            .rights_of_user(&w.bob, &w.bob_id(), d(8))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    w.app
+        .resolve(&w.admin, &own, Verdict::Approve, d(8))
+        .await
+        .unwrap();
+}
+
+pub async fn flow_sweep_is_bounded_and_resumable(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    for i in 0..5 {
+        add_member(&w, &format!("m{i}")).await;
+    }
+    // Seven members lock at day 7. Two runs of three and one of one record them all once.
+    let first = w.app.sweep(d(8), 3).await.unwrap();
+    assert_eq!((first.examined, first.locked), (3, 3));
+    let (second, overlapping) = tokio::join!(w.app.sweep(d(8), 3), w.app.sweep(d(8), 3));
+    let (second, overlapping) = (second.unwrap(), overlapping.unwrap());
+    let third = w.app.sweep(d(8), 3).await.unwrap();
+    assert_eq!(
+        first.locked + second.locked + overlapping.locked + third.locked,
+        7,
+        "each lock recorded once"
+    );
+    assert_eq!(
+        w.app.sweep(d(8), 3).await.unwrap().examined,
+        0,
+        "nothing left due"
+    );
+    let locks = w
+        .store()
+        .audit(
+            &AuditFilter {
+                action: Some(AuditAction::Locked),
+                ..AuditFilter::default()
+            },
+            &PageRequest::first(100),
+        )
+        .await
+        .unwrap();
+    assert_eq!(locks.items.len(), 7);
+    assert!(
+        locks
+            .items
+            .iter()
+            .all(|e| e.details["locked_at"] == serde_json::json!(d(7))),
+        "recorded at the lock instant"
+    );
+}

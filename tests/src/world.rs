@@ -1,0 +1,189 @@
+//! A seeded directory for flows: an admin, a DevOps admin, an access reviewer, two members, a
+//! gateway, a resource with a 7-day manual default, a group granted on it.
+
+use std::sync::Arc;
+
+use autolock_core::Timestamp;
+use autolock_core::directory::{Principal, User};
+use autolock_core::ids::{GroupId, PrincipalId, ResourceId, UserId};
+use autolock_core::policy::{ApprovalMode, AutoLockAfter, Policy, PolicyOverride};
+use autolock_core::ports::{Changeset, DirectoryChange, Store};
+use autolock_core::service::{Autolock, NewGrant, NewResource, NewUser};
+use autolock_core::values::{Email, Name, Role};
+use chrono::{DateTime, Duration};
+
+/// The instant `hours` hours after 2026-01-01T00:00:00Z.
+#[must_use]
+pub fn h(hours: i64) -> Timestamp {
+    DateTime::from_timestamp(1_767_225_600, 0).expect("valid") + Duration::hours(hours)
+}
+
+/// `days` days after the start.
+#[must_use]
+pub fn d(days: i64) -> Timestamp {
+    h(days * 24)
+}
+
+/// A parsed id.
+#[must_use]
+pub fn id<T: std::str::FromStr>(s: &str) -> T
+where
+    T::Err: std::fmt::Debug,
+{
+    s.parse().expect("valid id")
+}
+
+/// The seeded world.
+#[derive(Debug)]
+pub struct World {
+    /// The use cases.
+    pub app: Autolock,
+    /// role admin.
+    pub admin: Principal,
+    /// role devops_admin.
+    pub devops: Principal,
+    /// role access_reviewer.
+    pub reviewer: Principal,
+    /// a member in group `eng`.
+    pub bob: Principal,
+    /// a member in group `eng` too.
+    pub carol: Principal,
+    /// the gateway.
+    pub gateway: Principal,
+    /// resource `gitlab`, 7d manual.
+    pub gitlab: ResourceId,
+    /// group `eng`, granted on gitlab without override.
+    pub eng: GroupId,
+}
+
+fn principal(id: &str, role: Role) -> Principal {
+    Principal {
+        id: PrincipalId::parse(id).expect("valid"),
+        role,
+        active: true,
+    }
+}
+
+/// Writes the first admin straight into the store (every later change goes through the use
+/// cases).
+pub async fn bootstrap_admin(store: &Arc<dyn Store>, at: Timestamp) -> Principal {
+    let admin = User {
+        id: id("ada"),
+        email: Email::parse("ada@example.com").expect("valid"),
+        display_name: Name::parse("Ada Admin").expect("valid"),
+        role: Role::Admin,
+        active: true,
+        created_at: at,
+    };
+    store
+        .commit(Changeset {
+            directory: vec![DirectoryChange::CreateUser(admin)],
+            ..Changeset::default()
+        })
+        .await
+        .expect("bootstrap admin");
+    principal("ada", Role::Admin)
+}
+
+impl World {
+    /// Seeds the world at T0 in `store`.
+    pub async fn seed(store: Arc<dyn Store>) -> Self {
+        let t0 = h(0);
+        let admin = bootstrap_admin(&store, t0).await;
+        let app = Autolock::new(store);
+        for (uid, name, role) in [
+            ("dev", "Dee Vops", Role::DevopsAdmin),
+            ("rita", "Rita Reviewer", Role::AccessReviewer),
+            ("bob", "Bob Member", Role::Member),
+            ("carol", "Carol Member", Role::Member),
+        ] {
+            app.create_user(
+                &admin,
+                NewUser {
+                    id: Some(id(uid)),
+                    email: Email::parse(&format!("{uid}@example.com")).expect("valid"),
+                    display_name: Name::parse(name).expect("valid"),
+                    role,
+                },
+                t0,
+            )
+            .await
+            .expect("create user");
+        }
+        app.create_service_principal(
+            &admin,
+            Some(id("gw")),
+            Name::parse("Gateway").expect("valid"),
+            t0,
+        )
+        .await
+        .expect("create gateway");
+        let gitlab = app
+            .create_resource(
+                &admin,
+                NewResource {
+                    id: Some(id("gitlab")),
+                    name: Name::parse("Gitlab").expect("valid"),
+                    address: "https://gitlab.example.com".into(),
+                    policy: Policy {
+                        auto_lock_after: AutoLockAfter::Hours(7 * 24),
+                        approval: ApprovalMode::Manual,
+                    },
+                },
+                t0,
+            )
+            .await
+            .expect("create resource")
+            .id;
+        let eng = app
+            .create_group(
+                &admin,
+                Some(id("eng")),
+                Name::parse("Engineering").expect("valid"),
+                t0,
+            )
+            .await
+            .expect("group")
+            .id;
+        app.create_grant(
+            &admin,
+            NewGrant {
+                group: eng.clone(),
+                resource: gitlab.clone(),
+                expires_at: None,
+                policy_override: PolicyOverride::default(),
+            },
+            t0,
+        )
+        .await
+        .expect("grant");
+        for u in ["bob", "carol"] {
+            app.add_member(&admin, &eng, &id::<UserId>(u), t0)
+                .await
+                .expect("member");
+        }
+        Self {
+            app,
+            admin,
+            devops: principal("dev", Role::DevopsAdmin),
+            reviewer: principal("rita", Role::AccessReviewer),
+            bob: principal("bob", Role::Member),
+            carol: principal("carol", Role::Member),
+            gateway: principal("gw", Role::Gateway),
+            gitlab,
+            eng,
+        }
+    }
+
+    /// The store.
+    #[must_use]
+    pub fn store(&self) -> &Arc<dyn Store> {
+        self.app.store()
+    }
+
+    /// Bob's user id.
+    #[must_use]
+    pub fn bob_id(&self) -> UserId {
+        self.bob.id.clone()
+    }
+}
