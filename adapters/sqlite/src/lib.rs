@@ -1193,3 +1193,50 @@ fn apply(tx: &Transaction<'_>, changes: &Changeset) -> StoreResult<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_file_database_is_in_wal_mode_and_keeps_its_data_across_opens() {
+        let dir = std::env::temp_dir().join(format!("autolock-sqlite-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("autolock.db");
+        let _ = std::fs::remove_file(&path);
+        {
+            let store = SqliteStore::open(&path).unwrap();
+            let mode: String = store
+                .read(|c| c.pragma_query_value(None, "journal_mode", |r| r.get(0)))
+                .await
+                .unwrap();
+            assert_eq!(mode, "wal");
+            let settings = Settings {
+                emails_enabled: false,
+                email_roles: vec![Role::DevopsAdmin],
+            };
+            store.put_settings(&settings).await.unwrap();
+        }
+        let reopened = SqliteStore::open(&path).unwrap();
+        assert_eq!(
+            reopened.settings().await.unwrap().email_roles,
+            vec![Role::DevopsAdmin]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_database_from_a_newer_build_is_refused() {
+        let dir = std::env::temp_dir().join(format!("autolock-sqlite-new-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("autolock.db");
+        let _ = std::fs::remove_file(&path);
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        let err = SqliteStore::open(&path).unwrap_err();
+        assert!(err.to_string().contains("newer"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
