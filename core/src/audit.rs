@@ -1,11 +1,13 @@
 //! The audit log, category `access` (DESIGN §5): who did what to whom, and when.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
 use crate::ids::{GrantId, GroupId, PrincipalId, RequestId, ResourceId, UserId};
 
 /// What happened.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum AuditAction {
     /// A policy's auto-lock duration changed (resource default or grant override).
@@ -75,12 +77,13 @@ impl AuditAction {
 
 /// One audit entry. Entries keep who, what and when for good; they never hold a request's
 /// reason text.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     /// The id; an entry written twice with one id is kept once.
     pub id: String,
     /// When it happened.
-    pub at: Timestamp,
+    pub at: DateTime<Utc>,
     /// The category: always `access` here.
     pub category: String,
     /// What happened.
@@ -135,9 +138,9 @@ impl AuditEntry {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AuditFilter {
     /// At or after.
-    pub from: Option<Timestamp>,
+    pub from: Option<DateTime<Utc>>,
     /// Before.
-    pub to: Option<Timestamp>,
+    pub to: Option<DateTime<Utc>>,
     /// Done by.
     pub actor: Option<PrincipalId>,
     /// Concerning this id (user, resource, group, grant or request).

@@ -2,6 +2,7 @@
 //! the lock rule needs (memberships and grants that began and ended, every change of a grant's
 //! expiry and override, every change of a resource's default policy).
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
@@ -10,6 +11,7 @@ use crate::policy::{Policy, PolicyOverride};
 use crate::values::{Email, Name, Role};
 
 /// A person.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
     /// The id, also the token's `sub`.
@@ -23,10 +25,11 @@ pub struct User {
     /// An inactive user is denied everywhere and never emailed.
     pub active: bool,
     /// When the user was created.
-    pub created_at: Timestamp,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A gateway's identity: role `gateway`, no rights.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServicePrincipal {
     /// The id, also the token's `sub`.
@@ -34,10 +37,11 @@ pub struct ServicePrincipal {
     /// A label for people.
     pub name: Name,
     /// When it was created.
-    pub created_at: Timestamp,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Who is calling, as the directory knows them.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Principal {
     /// The principal's id.
@@ -49,6 +53,7 @@ pub struct Principal {
 }
 
 /// A named set of users.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Group {
     /// The id.
@@ -56,10 +61,11 @@ pub struct Group {
     /// The name.
     pub name: Name,
     /// When it was created.
-    pub created_at: Timestamp,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Something users reach through a gateway.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resource {
     /// The id.
@@ -71,16 +77,17 @@ pub struct Resource {
     /// The default policy, inherited by each grant field it does not override.
     pub policy: Policy,
     /// When it was created.
-    pub created_at: Timestamp,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A half-open span of time `[start, end)`; `end` unset means it still holds.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Span {
     /// The first instant in force.
-    pub start: Timestamp,
+    pub start: DateTime<Utc>,
     /// The first instant no longer in force.
-    pub end: Option<Timestamp>,
+    pub end: Option<DateTime<Utc>>,
 }
 
 impl Span {
@@ -101,7 +108,7 @@ impl Span {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Timed<T> {
     /// When the value took effect.
-    pub at: Timestamp,
+    pub at: DateTime<Utc>,
     /// The value.
     pub value: T,
 }
@@ -130,7 +137,7 @@ pub struct Grant {
     /// When the grant was created and (if it was removed) when it ended.
     pub span: Span,
     /// Every value `expires_at` took, in order, from the grant's creation on.
-    pub expiry: Vec<Timed<Option<Timestamp>>>,
+    pub expiry: Vec<Timed<Option<DateTime<Utc>>>>,
     /// Every value the override took, in order, from the grant's creation on.
     pub overrides: Vec<Timed<PolicyOverride>>,
 }

@@ -1,6 +1,7 @@
 //! Domain events (DESIGN §7), written to the outbox with the state change that caused them and
 //! published to the event bus by the notifier.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
@@ -21,7 +22,7 @@ pub enum DomainEvent {
         /// The resource.
         resource: ResourceId,
         /// The lock instant.
-        locked_at: Timestamp,
+        locked_at: DateTime<Utc>,
         /// How the user gets back in.
         approval: ApprovalMode,
     },
@@ -33,7 +34,7 @@ pub enum DomainEvent {
         /// The resource.
         resource: ResourceId,
         /// When.
-        at: Timestamp,
+        at: DateTime<Utc>,
         /// Who.
         by: PrincipalId,
         /// How.
@@ -65,7 +66,7 @@ pub enum DomainEvent {
         /// Who changed it.
         by: PrincipalId,
         /// When.
-        at: Timestamp,
+        at: DateTime<Utc>,
     },
     /// A right will lock soon unless used.
     #[serde(rename = "lock.warning")]
@@ -75,7 +76,7 @@ pub enum DomainEvent {
         /// The resource.
         resource: ResourceId,
         /// The lock instant.
-        lock_at: Timestamp,
+        lock_at: DateTime<Utc>,
     },
 }
 
@@ -100,7 +101,7 @@ pub struct OutboxEntry {
     /// The id; an entry written twice with one id is kept once.
     pub id: String,
     /// When it was written.
-    pub at: Timestamp,
+    pub at: DateTime<Utc>,
     /// The event.
     pub event: DomainEvent,
 }

@@ -13,6 +13,8 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod lock;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod policy;
 pub mod ports;
 pub mod request;

@@ -8,6 +8,7 @@
 //! from `L` whether or not anything has recorded it, and recording it never moves it.
 
 use chrono::Duration;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
@@ -24,6 +25,7 @@ pub const DENIED_RETENTION: Duration = Duration::hours(48);
 
 /// One path of a right during a segment of time: the grant it goes through, its effective
 /// policy and its `since`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivePath {
     /// The group the user holds the right through.
@@ -32,7 +34,7 @@ pub struct ActivePath {
     pub grant: GrantId,
     /// The later of the start of the path's unbroken span and the last change of its
     /// effective duration.
-    pub since: Timestamp,
+    pub since: DateTime<Utc>,
     /// The effective policy.
     pub policy: Policy,
 }
@@ -48,7 +50,7 @@ impl ActivePath {
 
 #[derive(Debug, Clone)]
 struct Segment {
-    start: Timestamp,
+    start: DateTime<Utc>,
     paths: Vec<ActivePath>,
     last_end_by_expiry: bool,
 }
@@ -196,6 +198,7 @@ impl Timeline {
 }
 
 /// Why an access is denied.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DenyReason {
@@ -223,18 +226,19 @@ impl DenyReason {
 }
 
 /// The state of a right at an instant (DESIGN §2.6).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum RightState {
     /// The user may reach the resource. `next_lock` is when it locks without further use.
     Active {
         /// The lock instant if nothing happens in between.
-        next_lock: Option<Timestamp>,
+        next_lock: Option<DateTime<Utc>>,
     },
     /// Locked since `locked_at`; getting back in goes by `approval`.
     Locked {
         /// The lock instant.
-        locked_at: Timestamp,
+        locked_at: DateTime<Utc>,
         /// `automatic` if any current path is automatic, else `manual`.
         approval: ApprovalMode,
     },
@@ -270,6 +274,7 @@ impl RightState {
 }
 
 /// How a lock was lifted by a person or a request.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum UnlockKind {
@@ -300,16 +305,17 @@ impl UnlockKind {
 }
 
 /// An unlock that happened.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnlockRecord {
     /// When.
-    pub at: Timestamp,
+    pub at: DateTime<Utc>,
     /// Who: the admin, the approver, or the requester for an automatic request.
     pub by: PrincipalId,
     /// How.
     pub kind: UnlockKind,
     /// The lock instant of the lock it lifted.
-    pub lifted_lock: Timestamp,
+    pub lifted_lock: DateTime<Utc>,
 }
 
 /// An access that was denied because the right was locked, kept for [`DENIED_RETENTION`] so that
@@ -319,24 +325,24 @@ pub struct DeniedAttempt {
     /// The event's id.
     pub event_id: EventId,
     /// When the access happened.
-    pub at: Timestamp,
+    pub at: DateTime<Utc>,
 }
 
 /// What autolock remembers of the use of one right.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
     /// The latest counted access.
-    pub last_access: Option<Timestamp>,
+    pub last_access: Option<DateTime<Utc>>,
     /// The latest unlock.
     pub last_unlock: Option<UnlockRecord>,
     /// The latest unlock by a person (admin unlock or approved request), for reports.
     pub last_person_unlock: Option<UnlockRecord>,
     /// The lock in force as recorded (by the sweep, a decision, an event or a request).
-    pub lock: Option<Timestamp>,
+    pub lock: Option<DateTime<Utc>>,
     /// Recent attempts denied by the lock in force.
     pub denied: Vec<DeniedAttempt>,
     /// When the sweep should look at this right next (a lock to record, a request to cancel).
-    pub next_due: Option<Timestamp>,
+    pub next_due: Option<DateTime<Utc>>,
     /// The open access request on this right, if any (at most one).
     pub open_request: Option<RequestId>,
 }
@@ -356,7 +362,7 @@ pub struct AccessEvent {
     /// The gateway's id for the event; duplicates change nothing.
     pub event_id: EventId,
     /// When the access happened.
-    pub accessed_at: Timestamp,
+    pub accessed_at: DateTime<Utc>,
 }
 
 /// What an access event did.
@@ -380,9 +386,9 @@ pub struct Effect {
     /// The usage to write, or `None` when nothing changed.
     pub usage: Option<Usage>,
     /// A recorded lock (its instant) that a late counted event proved wrong and lifted.
-    pub reverted: Option<Timestamp>,
+    pub reverted: Option<DateTime<Utc>>,
     /// A lock recorded now (its instant), not recorded before.
-    pub locked: Option<Timestamp>,
+    pub locked: Option<DateTime<Utc>>,
     /// Denied attempts that the revert made valid and that now count.
     pub recounted: Vec<EventId>,
 }

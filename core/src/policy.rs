@@ -114,6 +114,7 @@ impl From<AutoLockAfter> for String {
 }
 
 /// How a locked user gets back in.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ApprovalMode {
@@ -153,6 +154,7 @@ impl fmt::Display for ApprovalMode {
 }
 
 /// A complete policy: a resource's default, or a grant's effective policy.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Policy {
     /// When an unused right locks.
@@ -162,6 +164,7 @@ pub struct Policy {
 }
 
 /// A grant's per-field override: `None` inherits the resource default.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub struct PolicyOverride {
     /// Overrides the default's duration when set.

@@ -8,6 +8,7 @@
 //! nothing.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
@@ -150,7 +151,7 @@ pub trait RequestReader: Send + Sync {
     /// Requests resolved at or after `since`, newest first.
     async fn resolved_requests(
         &self,
-        since: Timestamp,
+        since: DateTime<Utc>,
         filter: &RequestFilter,
         page: &PageRequest,
     ) -> StoreResult<Page<AccessRequest>>;
@@ -179,6 +180,7 @@ pub trait OutboxReader: Send + Sync {
 }
 
 /// Notification settings (DESIGN §4).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Settings {
     /// Whether approvers are emailed about new open requests.
@@ -225,7 +227,7 @@ pub enum DirectoryChange {
         /// The resource.
         resource: ResourceId,
         /// When.
-        at: Timestamp,
+        at: DateTime<Utc>,
         /// The new default.
         policy: Policy,
     },
@@ -236,7 +238,7 @@ pub enum DirectoryChange {
         /// The group.
         group: GroupId,
         /// When.
-        at: Timestamp,
+        at: DateTime<Utc>,
     },
     /// Ends a membership; fails when not a member.
     EndMembership {
@@ -245,7 +247,7 @@ pub enum DirectoryChange {
         /// The group.
         group: GroupId,
         /// When.
-        at: Timestamp,
+        at: DateTime<Utc>,
     },
     /// Creates a grant (its first expiry and override entries at its start); fails when the
     /// group already has a grant on the resource.
@@ -255,23 +257,23 @@ pub enum DirectoryChange {
         /// The grant.
         grant: GrantId,
         /// When.
-        at: Timestamp,
+        at: DateTime<Utc>,
     },
     /// Records a new expiry of a grant not removed.
     SetGrantExpiry {
         /// The grant.
         grant: GrantId,
         /// When.
-        at: Timestamp,
+        at: DateTime<Utc>,
         /// The new expiry, or none.
-        expires_at: Option<Timestamp>,
+        expires_at: Option<DateTime<Utc>>,
     },
     /// Records a new override of a grant not removed.
     SetGrantOverride {
         /// The grant.
         grant: GrantId,
         /// When.
-        at: Timestamp,
+        at: DateTime<Utc>,
         /// The new override.
         value: PolicyOverride,
     },
@@ -317,6 +319,18 @@ pub struct Changeset {
     pub audit: Vec<AuditEntry>,
     /// Outbox entries; one whose id is stored already is skipped.
     pub outbox: Vec<OutboxEntry>,
+    /// Single-use links consumed by this change; one consumed before fails the whole change
+    /// with [`StoreError::AlreadyExists`].
+    pub consumed_links: Vec<ConsumedLink>,
+}
+
+/// A single-use link (the block page's) marked used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumedLink {
+    /// The link's id (a digest of it).
+    pub id: String,
+    /// When the link expires: the record may be dropped after that.
+    pub expires_at: DateTime<Utc>,
 }
 
 impl Changeset {
@@ -328,6 +342,7 @@ impl Changeset {
             && self.requests.is_empty()
             && self.audit.is_empty()
             && self.outbox.is_empty()
+            && self.consumed_links.is_empty()
     }
 }
 
@@ -368,4 +383,63 @@ impl<T> Store for T where
 pub trait Clock: Send + Sync {
     /// Now.
     fn now(&self) -> Timestamp;
+
+    /// The clock as a manual one, when it is.
+    fn as_manual(&self) -> Option<&ManualClock> {
+        None
+    }
+}
+
+/// A clock that moves only when told to, and only forward: for demos and black-box tests.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: std::sync::Mutex<Timestamp>,
+}
+
+impl ManualClock {
+    /// A clock showing `start`.
+    #[must_use]
+    pub fn new(start: Timestamp) -> Self {
+        Self {
+            now: std::sync::Mutex::new(start),
+        }
+    }
+
+    /// Moves the clock to `to`; refuses to move it backward.
+    pub fn set(&self, to: Timestamp) -> Result<Timestamp, crate::ValidationError> {
+        let mut now = self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if to < *now {
+            return Err(crate::ValidationError::new(
+                "to",
+                format!("{to} is before the clock's {now}; time only moves forward"),
+            ));
+        }
+        *now = to;
+        Ok(to)
+    }
+
+    /// Moves the clock forward by `by` (not negative).
+    pub fn advance(&self, by: chrono::Duration) -> Result<Timestamp, crate::ValidationError> {
+        if by < chrono::Duration::zero() {
+            return Err(crate::ValidationError::new("by", "time only moves forward"));
+        }
+        let to = self.now() + by;
+        self.set(to)
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn as_manual(&self) -> Option<&ManualClock> {
+        Some(self)
+    }
 }

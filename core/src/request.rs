@@ -1,6 +1,7 @@
 //! Access requests and their state machine (DESIGN §3):
 //! `open` -> `approved` | `denied` | `cancelled`, or stored already `auto_approved`.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
@@ -10,6 +11,7 @@ use crate::policy::ApprovalMode;
 use crate::values::Reason;
 
 /// Where a request stands.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RequestStatus {
@@ -53,6 +55,7 @@ impl RequestStatus {
 }
 
 /// Why a request was cancelled.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CancelReason {
@@ -65,6 +68,7 @@ pub enum CancelReason {
 }
 
 /// An approver's verdict.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
@@ -84,6 +88,7 @@ impl Verdict {
 }
 
 /// A locked user's request to regain a right.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessRequest {
     /// The id.
@@ -97,13 +102,13 @@ pub struct AccessRequest {
     /// The approval method in force when it was filed.
     pub approval: ApprovalMode,
     /// The instant of the lock it asks to lift.
-    pub locked_at: Timestamp,
+    pub locked_at: DateTime<Utc>,
     /// Where it stands.
     pub status: RequestStatus,
     /// When it was filed (a repeated submission does not move it).
-    pub requested_at: Timestamp,
+    pub requested_at: DateTime<Utc>,
     /// When it was resolved.
-    pub resolved_at: Option<Timestamp>,
+    pub resolved_at: Option<DateTime<Utc>>,
     /// Who resolved it (the approver, the admin who unlocked, the requester when automatic).
     pub resolved_by: Option<PrincipalId>,
     /// Why it was cancelled.
@@ -144,7 +149,7 @@ impl AccessRequest {
         &self,
         actor: &Principal,
         verdict: Verdict,
-        at: Timestamp,
+        at: DateTime<Utc>,
     ) -> Result<Resolution, ResolveError> {
         if !actor.active || !actor.role.is_approver() {
             return Err(ResolveError::Forbidden(

@@ -3,6 +3,7 @@
 //! domain events, so that no caller can forget either. A commit that meets a concurrent change
 //! is recomputed from a fresh read.
 
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -21,7 +22,9 @@ use crate::lock::{
     AccessEvent, ActivePath, DenyReason, Effect, EventOutcome, Right, RightState, UnlockKind, Usage,
 };
 use crate::policy::{ApprovalMode, AutoLockAfter, OverridePatch, Policy, PolicyOverride};
-use crate::ports::{Changeset, DirectoryChange, RequestWrite, Store, UsageWrite, Versioned};
+use crate::ports::{
+    Changeset, ConsumedLink, DirectoryChange, RequestWrite, Store, UsageWrite, Versioned,
+};
 use crate::request::{
     AccessRequest, CancelReason, RequestStatus, Resolution, ResolveError, Verdict,
 };
@@ -98,7 +101,7 @@ pub struct NewGrant {
     /// The resource.
     pub resource: ResourceId,
     /// When it expires, if ever.
-    pub expires_at: Option<Timestamp>,
+    pub expires_at: Option<DateTime<Utc>>,
     /// Its override.
     pub policy_override: PolicyOverride,
 }
@@ -124,6 +127,7 @@ pub struct EventInput {
 }
 
 /// What became of one event of a batch.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EventResult {
     /// The event.
@@ -152,6 +156,7 @@ impl EventResult {
 }
 
 /// A gateway's answer.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Decision {
     /// Whether the user may reach the resource now.
@@ -163,6 +168,7 @@ pub struct Decision {
 }
 
 /// One right as a user or an approver sees it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RightView {
     /// The user.
@@ -174,12 +180,13 @@ pub struct RightView {
     /// The paths in force now.
     pub paths: Vec<ActivePath>,
     /// The latest counted access.
-    pub last_access: Option<Timestamp>,
+    pub last_access: Option<DateTime<Utc>>,
     /// The open request, if any.
     pub open_request: Option<RequestId>,
 }
 
 /// What a sweep run did.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SweepReport {
     /// Rights looked at.
@@ -1175,6 +1182,20 @@ impl Autolock {
         reason: Reason,
         now: Timestamp,
     ) -> Result<Filed> {
+        self.file_request_via(actor, resource, reason, None, now)
+            .await
+    }
+
+    /// Files a request through a single-use link (the block page), consuming the link in the
+    /// same commit: a second submission through it is a conflict.
+    pub async fn file_request_via(
+        &self,
+        actor: &Principal,
+        resource: &ResourceId,
+        reason: Reason,
+        link: Option<ConsumedLink>,
+        now: Timestamp,
+    ) -> Result<Filed> {
         require(actor, Capability::OwnRights)?;
         let user = actor.id.clone();
         self.existing_resource(resource).await?;
@@ -1315,9 +1336,13 @@ impl Autolock {
                     }
                 },
             };
-            let changes = work.finish();
-            if !changes.is_empty() {
-                self.store.commit(changes).await?;
+            let mut changes = work.finish();
+            changes.consumed_links.extend(link.clone());
+            match self.store.commit(changes).await {
+                Err(StoreError::AlreadyExists(_)) if link.is_some() => {
+                    return Err(Error::Conflict("this link was used already".into()));
+                }
+                other => other?,
             }
             Ok(filed)
         })
@@ -1400,7 +1425,7 @@ fn check_expiry(expires_at: Option<Timestamp>, now: Timestamp) -> Result<()> {
 fn policy_audit(
     changes: &mut Changeset,
     actor: &Principal,
-    now: Timestamp,
+    now: DateTime<Utc>,
     before: Policy,
     after: Policy,
     target: impl Fn(&mut AuditEntry),

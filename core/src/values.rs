@@ -147,6 +147,7 @@ impl fmt::Display for Name {
 }
 
 /// A principal's role. Users hold one of the first four; service principals hold `gateway`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {

@@ -1184,6 +1184,17 @@ fn apply(tx: &Transaction<'_>, changes: &Changeset) -> StoreResult<()> {
         )
         .map_err(backend)?;
     }
+    for link in &changes.consumed_links {
+        let n = tx
+            .execute(
+                "INSERT INTO consumed_links (id, expires_at) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+                params![link.id, micros(link.expires_at)],
+            )
+            .map_err(backend)?;
+        if n == 0 {
+            return Err(StoreError::AlreadyExists(format!("link {}", link.id)));
+        }
+    }
     for o in &changes.outbox {
         tx.execute(
             "INSERT INTO outbox (id, at, data) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING",

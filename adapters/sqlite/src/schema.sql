@@ -109,3 +109,7 @@ CREATE TABLE settings (
     key TEXT PRIMARY KEY,
     data TEXT NOT NULL
 );
+CREATE TABLE consumed_links (
+    id TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+);
