@@ -475,6 +475,38 @@ impl Autolock {
 
     // ---- directory -------------------------------------------------------------------------
 
+    /// Creates the first admin of an empty directory; refused once any user exists.
+    pub async fn bootstrap_admin(
+        &self,
+        id: UserId,
+        email: Email,
+        display_name: Name,
+        now: Timestamp,
+    ) -> Result<User> {
+        if !self
+            .store
+            .users(&crate::ports::PageRequest::first(1))
+            .await?
+            .items
+            .is_empty()
+        {
+            return Err(Error::Conflict(
+                "the directory has users already: admins create users".into(),
+            ));
+        }
+        let user = User {
+            id,
+            email,
+            display_name,
+            role: Role::Admin,
+            active: true,
+            created_at: now,
+        };
+        self.commit_directory(DirectoryChange::CreateUser(user.clone()))
+            .await?;
+        Ok(user)
+    }
+
     /// Creates a user (admin).
     pub async fn create_user(
         &self,

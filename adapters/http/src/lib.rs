@@ -1,1 +1,188 @@
+//! autolock-http: the HTTP surface as one axum [`Router`] — the JSON API under `/v1`, the block
+//! page and the OpenAPI document — over the core use cases. It has no AWS dependency: the local
+//! runtime serves it with `axum::serve`, the API Lambda with `lambda_http`.
 
+pub mod auth;
+pub mod block;
+pub mod extract;
+pub mod openapi;
+pub mod problem;
+pub mod routes;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+
+use autolock_core::Timestamp;
+use autolock_core::ports::Clock;
+use autolock_core::service::Autolock;
+
+pub use auth::{Authenticator, Caller, Hs256};
+pub use block::LinkSigner;
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Deployment settings the HTTP surface needs (DESIGN §4).
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Where autolock's own block page is served, e.g. `https://autolock.acme.example.com`.
+    pub public_base_url: String,
+    /// The admin console that links point at.
+    pub console_base_url: String,
+}
+
+/// The real clock.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        chrono::Utc::now()
+    }
+}
+
+struct Inner {
+    app: Autolock,
+    clock: Arc<dyn Clock>,
+    auth: Arc<dyn Authenticator>,
+    links: LinkSigner,
+    config: HttpConfig,
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.0.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    /// The state of a router.
+    #[must_use]
+    pub fn new(
+        app: Autolock,
+        clock: Arc<dyn Clock>,
+        auth: Arc<dyn Authenticator>,
+        links: LinkSigner,
+        config: HttpConfig,
+    ) -> Self {
+        Self(Arc::new(Inner {
+            app,
+            clock,
+            auth,
+            links,
+            config,
+        }))
+    }
+
+    /// The use cases.
+    #[must_use]
+    pub fn app(&self) -> &Autolock {
+        &self.0.app
+    }
+
+    /// Now, by autolock's clock.
+    #[must_use]
+    pub fn now(&self) -> Timestamp {
+        self.0.clock.now()
+    }
+
+    /// The clock.
+    #[must_use]
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.0.clock
+    }
+
+    /// The authenticator.
+    #[must_use]
+    pub fn auth(&self) -> &dyn Authenticator {
+        self.0.auth.as_ref()
+    }
+
+    /// The block-link signer.
+    #[must_use]
+    pub fn links(&self) -> &LinkSigner {
+        &self.0.links
+    }
+
+    /// The deployment settings.
+    #[must_use]
+    pub fn config(&self) -> &HttpConfig {
+        &self.0.config
+    }
+}
+
+/// The whole HTTP surface. The clock route exists only when the clock is a manual one.
+pub fn router(state: AppState) -> Router {
+    use routes::*;
+    let mut v1 = Router::new()
+        .route("/me", get(me))
+        .route("/users", get(list_users).post(create_user))
+        .route("/users/{user_id}", get(get_user).patch(patch_user))
+        .route("/users/{user_id}/rights", get(user_rights))
+        .route("/users/{user_id}/rights/{resource_id}", get(user_right))
+        .route("/users/{user_id}/rights/{resource_id}/unlock", post(unlock))
+        .route("/service-principals", post(create_service_principal))
+        .route(
+            "/service-principals/{principal_id}",
+            get(get_service_principal),
+        )
+        .route("/groups", get(list_groups).post(create_group))
+        .route("/groups/{group_id}", get(get_group))
+        .route(
+            "/groups/{group_id}/members/{user_id}",
+            axum::routing::put(add_member).delete(remove_member),
+        )
+        .route("/resources", get(list_resources).post(create_resource))
+        .route("/resources/{resource_id}", get(get_resource))
+        .route(
+            "/resources/{resource_id}/policy",
+            axum::routing::patch(patch_resource_policy),
+        )
+        .route("/resources/{resource_id}/rights", get(resource_rights))
+        .route(
+            "/resources/{resource_id}/grants",
+            get(list_grants).post(create_grant),
+        )
+        .route(
+            "/grants/{grant_id}",
+            get(get_grant).patch(patch_grant).delete(delete_grant),
+        )
+        .route(
+            "/grants/{grant_id}/policy",
+            axum::routing::patch(patch_grant_policy),
+        )
+        .route("/access/check", post(check))
+        .route("/access-events", post(access_events))
+        .route("/access-requests", get(list_requests).post(file_request))
+        .route("/access-requests/count", get(count_requests))
+        .route("/access-requests/{request_id}", get(get_request))
+        .route("/access-requests/{request_id}/approve", post(approve))
+        .route("/access-requests/{request_id}/deny", post(deny))
+        .route(
+            "/settings/notifications",
+            get(get_settings).put(put_settings),
+        )
+        .route("/audit", get(audit))
+        .route("/openapi.json", get(openapi::serve));
+    if state.clock().as_manual().is_some() {
+        v1 = v1
+            .route("/clock", get(get_clock))
+            .route("/clock/advance", post(advance_clock));
+    }
+    Router::new()
+        .nest("/v1", v1)
+        .route("/block/{token}", get(block::show).post(block::submit))
+        .route("/healthz", get(|| async { "ok" }))
+        .fallback(|| async { problem::ApiError::not_found("route") })
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}

@@ -1,1 +1,186 @@
-fn main() {}
+//! The `autolock` binary: wires configuration, the SQLite store, the router and the sweep.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use autolock_core::ports::{Clock, Store};
+use autolock_core::service::Autolock;
+use autolock_http::{Hs256, HttpConfig};
+use autolock_local::config::{Cli, ClockKind, Command, ServeArgs, check_base_url};
+use autolock_local::{demo, state};
+use autolock_sqlite::SqliteStore;
+
+fn open(db: &std::path::Path) -> Result<Arc<dyn Store>, String> {
+    SqliteStore::open(db)
+        .map(|s| Arc::new(s) as Arc<dyn Store>)
+        .map_err(|e| format!("cannot open {}: {e}", db.display()))
+}
+
+fn now_secs() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
+    let secret = args.secret.resolve(demo_mode)?;
+    let tokens = Hs256::new(secret.as_bytes())?;
+    let link_key = args
+        .link_key
+        .clone()
+        .unwrap_or_else(|| format!("block-links:{secret}"));
+    let public = check_base_url(
+        "--public-base-url",
+        &args
+            .public_base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", args.listen)),
+    )?;
+    let console = check_base_url(
+        "--console-base-url",
+        &args
+            .console_base_url
+            .clone()
+            .unwrap_or_else(|| public.clone()),
+    )?;
+    let start = match args.clock {
+        ClockKind::Manual => Some(args.start.unwrap_or_else(chrono::Utc::now)),
+        ClockKind::System if args.start.is_some() => {
+            return Err("--start goes with --clock manual".into());
+        }
+        ClockKind::System => None,
+    };
+    let clock: Arc<dyn Clock> = autolock_local::clock(start);
+    let store = open(&args.store.db)?;
+    let app = Autolock::new(Arc::clone(&store));
+
+    if demo_mode {
+        if demo::is_empty(&app).await.map_err(|e| e.to_string())? {
+            demo::seed(&app, clock.now())
+                .await
+                .map_err(|e| format!("seeding the demo: {e}"))?;
+            tracing::info!(db = %args.store.db.display(), "seeded the demo directory");
+        }
+        let grant = demo::contractors_gitlab_grant(&app)
+            .await
+            .map_err(|e| format!("the demo directory is not the demo's: {e}"))?;
+        let exp = now_secs() + 30 * 86_400;
+        let env = demo::env_file(&public, |id| tokens.mint(id, now_secs(), Some(exp)), &grant);
+        std::fs::write(&args.demo_env, &env)
+            .map_err(|e| format!("cannot write {}: {e}", args.demo_env.display()))?;
+        println!(
+            "{}",
+            demo::describe(&args.demo_env.display().to_string(), &public)
+        );
+    }
+
+    let http = HttpConfig {
+        public_base_url: public.clone(),
+        console_base_url: console,
+    };
+    let router = autolock_http::router(state(
+        Arc::clone(&store),
+        Arc::clone(&clock),
+        tokens,
+        link_key.as_bytes(),
+        http,
+    ));
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    tracing::info!(listen = %args.listen, clock = ?args.clock, "serving");
+
+    let sweeper = {
+        let app = app.clone();
+        let clock = Arc::clone(&clock);
+        let every = args.sweep_interval;
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                match app.sweep(clock.now(), 1000).await {
+                    Ok(r) if r.examined > 0 => tracing::info!(
+                        examined = r.examined,
+                        locked = r.locked,
+                        cancelled = r.cancelled,
+                        "sweep"
+                    ),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "sweep failed; retrying next tick"),
+                }
+            }
+        })
+    };
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down");
+        })
+        .await
+        .map_err(|e| e.to_string())?;
+    sweeper.abort();
+    Ok(())
+}
+
+async fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(args) => {
+            let demo_mode = args.demo;
+            serve(*args, demo_mode).await
+        }
+        Command::Demo(args) => serve(*args, true).await,
+        Command::Token(args) => {
+            let tokens = Hs256::new(args.secret.resolve(false)?.as_bytes())?;
+            let sub = autolock_core::ids::PrincipalId::parse(args.user.as_str())
+                .map_err(|e| e.to_string())?;
+            let ttl = i64::try_from(args.ttl.as_secs()).map_err(|e| e.to_string())?;
+            println!("{}", tokens.mint(&sub, now_secs(), Some(now_secs() + ttl)));
+            Ok(())
+        }
+        Command::Sweep(args) => {
+            let app = Autolock::new(open(&args.store.db)?);
+            let report = app
+                .sweep(chrono::Utc::now(), args.limit)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{}",
+                serde_json::to_string(&report).map_err(|e| e.to_string())?
+            );
+            Ok(())
+        }
+        Command::Bootstrap(args) => {
+            let app = Autolock::new(open(&args.store.db)?);
+            let email =
+                autolock_core::values::Email::parse(&args.email).map_err(|e| e.to_string())?;
+            let name = autolock_core::values::Name::parse(&args.name).map_err(|e| e.to_string())?;
+            let id =
+                autolock_core::ids::UserId::parse(args.id.as_str()).map_err(|e| e.to_string())?;
+            let user = app
+                .bootstrap_admin(id, email, name, chrono::Utc::now())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("created admin {}", user.id);
+            Ok(())
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("AUTOLOCK_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("autolock: {message}");
+            ExitCode::from(2)
+        }
+    }
+}

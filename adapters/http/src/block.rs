@@ -1,0 +1,428 @@
+//! The block page: where a gateway sends a locked user. A signed link names the user, the
+//! resource and an expiry (one hour); `GET` shows why access is locked and a reason form,
+//! `POST` files the request — once per link. Plain HTML, no JavaScript.
+
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use autolock_core::Timestamp;
+use autolock_core::ids::{ResourceId, UserId};
+use autolock_core::lock::RightState;
+use autolock_core::policy::ApprovalMode;
+use autolock_core::ports::ConsumedLink;
+use autolock_core::request::RequestStatus;
+use autolock_core::values::Reason;
+use autolock_core::{Error, ValidationError};
+
+use crate::AppState;
+
+/// How long a block link stays valid.
+pub const LINK_TTL: chrono::Duration = chrono::Duration::hours(1);
+
+/// What a block link says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlockLink {
+    /// The user.
+    #[serde(rename = "u")]
+    pub user: UserId,
+    /// The resource.
+    #[serde(rename = "r")]
+    pub resource: ResourceId,
+    /// Expiry, seconds since the epoch (autolock's clock).
+    #[serde(rename = "e")]
+    pub expires: i64,
+}
+
+/// Signs and verifies block links with a key of the deployment.
+#[derive(Clone)]
+pub struct LinkSigner {
+    key: Vec<u8>,
+}
+
+impl std::fmt::Debug for LinkSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LinkSigner(..)")
+    }
+}
+
+/// Why a link is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkError {
+    /// Malformed or not signed by this deployment.
+    Invalid,
+    /// Past its hour.
+    Expired,
+}
+
+impl LinkSigner {
+    /// A signer with `key`.
+    #[must_use]
+    pub fn new(key: &[u8]) -> Self {
+        Self { key: key.to_vec() }
+    }
+
+    fn mac(&self, payload: &str) -> Vec<u8> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(b"autolock-block-link.");
+        mac.update(payload.as_bytes());
+        mac.finalize().into_bytes().to_vec()
+    }
+
+    /// A link token for (user, resource), valid for an hour from `now`.
+    #[must_use]
+    pub fn sign(&self, user: &UserId, resource: &ResourceId, now: Timestamp) -> String {
+        let link = BlockLink {
+            user: user.clone(),
+            resource: resource.clone(),
+            expires: (now + LINK_TTL).timestamp(),
+        };
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&link).expect("serializes"));
+        let signature = URL_SAFE_NO_PAD.encode(self.mac(&payload));
+        format!("{payload}.{signature}")
+    }
+
+    /// The link a token stands for, if it is ours and not expired at `now`.
+    pub fn verify(&self, token: &str, now: Timestamp) -> Result<BlockLink, LinkError> {
+        let (payload, signature) = token.split_once('.').ok_or(LinkError::Invalid)?;
+        let signature = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| LinkError::Invalid)?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(b"autolock-block-link.");
+        mac.update(payload.as_bytes());
+        mac.verify_slice(&signature)
+            .map_err(|_| LinkError::Invalid)?;
+        let link: BlockLink = URL_SAFE_NO_PAD
+            .decode(payload)
+            .ok()
+            .and_then(|p| serde_json::from_slice(&p).ok())
+            .ok_or(LinkError::Invalid)?;
+        if now.timestamp() >= link.expires {
+            return Err(LinkError::Expired);
+        }
+        Ok(link)
+    }
+}
+
+/// Escapes text for HTML.
+#[must_use]
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · autolock</title>
+<style>
+body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; background: #f4f5f7; color: #1f2328; margin: 0; }}
+main {{ max-width: 34rem; margin: 4rem auto; background: #fff; border-radius: 12px; padding: 2rem 2.25rem; box-shadow: 0 1px 3px rgba(0,0,0,.12); }}
+h1 {{ font-size: 1.4rem; margin: 0 0 .75rem; }}
+p {{ line-height: 1.5; }}
+.badge {{ display: inline-block; font-size: .8rem; padding: .15rem .55rem; border-radius: 999px; background: #fff1e5; color: #9a4b00; font-weight: 600; }}
+.muted {{ color: #59636e; font-size: .9rem; }}
+label {{ display: block; font-weight: 600; margin: 1.25rem 0 .4rem; }}
+textarea {{ width: 100%; box-sizing: border-box; min-height: 6rem; padding: .6rem; font: inherit; border: 1px solid #d1d9e0; border-radius: 8px; }}
+button {{ margin-top: 1rem; background: #1f6feb; color: #fff; border: 0; border-radius: 8px; padding: .6rem 1.2rem; font: inherit; font-weight: 600; cursor: pointer; }}
+.error {{ color: #b42318; font-weight: 600; }}
+</style>
+</head>
+<body><main>
+{body}
+</main></body>
+</html>
+"#,
+        title = escape(title),
+    );
+    (status, Html(html)).into_response()
+}
+
+fn message(status: StatusCode, title: &str, text: &str) -> Response {
+    page(
+        status,
+        title,
+        &format!("<h1>{}</h1>\n<p>{}</p>", escape(title), escape(text)),
+    )
+}
+
+fn link_problem(e: LinkError) -> Response {
+    match e {
+        LinkError::Invalid => message(
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "This link is not valid. Reach the resource again to get a new one.",
+        ),
+        LinkError::Expired => message(
+            StatusCode::GONE,
+            "Link expired",
+            "This link has expired. Reach the resource again to get a new one.",
+        ),
+    }
+}
+
+fn since_text(t: Timestamp) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+async fn render_form(
+    state: &AppState,
+    token: &str,
+    link: &BlockLink,
+    error: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let app = state.app();
+    let now = state.now();
+    let Ok(Some(resource)) = app.store().resource(&link.resource).await else {
+        return message(
+            StatusCode::NOT_FOUND,
+            "Resource not found",
+            "The resource of this link no longer exists.",
+        );
+    };
+    let Ok(Some(principal)) = app.store().principal(&link.user).await else {
+        return message(
+            StatusCode::NOT_FOUND,
+            "User not found",
+            "The user of this link no longer exists.",
+        );
+    };
+    let view = match app.right(&principal, &link.user, &link.resource, now).await {
+        Ok(v) => v,
+        Err(e) => {
+            tracing::error!(error = %e, "block page");
+            return message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Try again in a moment.",
+            );
+        }
+    };
+    let name = escape(resource.name.as_str());
+    let RightState::Locked {
+        locked_at,
+        approval,
+    } = view.state
+    else {
+        let text = match view.state {
+            RightState::Active { .. } => format!(
+                "Your access to {} is active: reconnect to continue.",
+                resource.name
+            ),
+            RightState::Inactive => "Your account is deactivated.".to_owned(),
+            _ => format!("You do not have access to {}.", resource.name),
+        };
+        return message(StatusCode::OK, "Access is not locked", &text);
+    };
+    let durations: Vec<String> = view
+        .paths
+        .iter()
+        .map(|p| p.policy.auto_lock_after.to_string())
+        .collect();
+    let last_use = view.last_access.map_or_else(
+        || "never used it".to_owned(),
+        |t| format!("last used it on {}", since_text(t)),
+    );
+    let (method, action) = match approval {
+        ApprovalMode::Automatic => (
+            "Automatic approval: state why you need access and you will continue to the resource at once.",
+            "Continue",
+        ),
+        ApprovalMode::Manual => (
+            "Manual approval: your request goes to the approvers, and you will be emailed when it is decided.",
+            "Send request",
+        ),
+    };
+    let error_html = error
+        .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, escape(e)))
+        .unwrap_or_default();
+    let body = format!(
+        r#"<span class="badge">Locked</span>
+<h1>Your access to {name} is locked</h1>
+<p>Access locks after a period without use (auto-lock after {durations}). You {last_use}; access locked on {locked}.</p>
+<p class="muted">{method}</p>
+{error_html}
+<form method="post" action="/block/{token}">
+<label for="reason">Why do you need access to {name}?</label>
+<textarea id="reason" name="reason" maxlength="1000" required></textarea>
+<button type="submit">{action}</button>
+</form>"#,
+        durations = escape(&durations.join(" / ")),
+        last_use = escape(&last_use),
+        locked = escape(&since_text(locked_at)),
+        token = escape(token),
+    );
+    page(
+        status,
+        &format!("Access to {} is locked", resource.name),
+        &body,
+    )
+}
+
+/// `GET /block/{token}`: why access is locked, and the reason form.
+pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match state.links().verify(&token, state.now()) {
+        Ok(link) => render_form(&state, &token, &link, None, StatusCode::OK).await,
+        Err(e) => link_problem(e),
+    }
+}
+
+/// The block page's form.
+#[derive(Debug, Deserialize)]
+pub struct ReasonForm {
+    /// The reason text.
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// `POST /block/{token}`: files the request, once per link.
+pub async fn submit(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    axum::Form(form): axum::Form<ReasonForm>,
+) -> Response {
+    let now = state.now();
+    let link = match state.links().verify(&token, now) {
+        Ok(link) => link,
+        Err(e) => return link_problem(e),
+    };
+    let reason = match Reason::parse(&form.reason) {
+        Ok(r) => r,
+        Err(ValidationError { message, .. }) => {
+            let text = format!("Please give a reason: it {message}.");
+            return render_form(&state, &token, &link, Some(&text), StatusCode::BAD_REQUEST).await;
+        }
+    };
+    let app = state.app();
+    let (Ok(Some(principal)), Ok(Some(resource))) = (
+        app.store().principal(&link.user).await,
+        app.store().resource(&link.resource).await,
+    ) else {
+        return message(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "The user or resource of this link no longer exists.",
+        );
+    };
+    let consumed = ConsumedLink {
+        id: token.rsplit('.').next().unwrap_or_default().to_owned(),
+        expires_at: chrono::DateTime::from_timestamp(link.expires, 0).unwrap_or(now),
+    };
+    match app
+        .file_request_via(&principal, &link.resource, reason, Some(consumed), now)
+        .await
+    {
+        Ok(filed) if filed.request.status == RequestStatus::AutoApproved => {
+            let address = resource.address.trim();
+            if address.starts_with("https://") || address.starts_with("http://") {
+                (
+                    StatusCode::SEE_OTHER,
+                    [(header::LOCATION, address.to_owned())],
+                )
+                    .into_response()
+            } else {
+                message(
+                    StatusCode::OK,
+                    "Access restored",
+                    &format!(
+                        "Access to {} is restored: reconnect to continue.",
+                        resource.name
+                    ),
+                )
+            }
+        }
+        Ok(_) => message(
+            StatusCode::OK,
+            "Request sent",
+            &format!(
+                "Your request for access to {} was sent to the approvers. You will be emailed when it is decided.",
+                resource.name
+            ),
+        ),
+        Err(Error::Conflict(why)) if why.contains("link") => message(
+            StatusCode::CONFLICT,
+            "Link already used",
+            "This link was used already. Reach the resource again to get a new one.",
+        ),
+        Err(Error::Conflict(_)) => message(
+            StatusCode::CONFLICT,
+            "Access is not locked",
+            "Your access is not locked any more: reconnect to continue.",
+        ),
+        Err(e) => {
+            tracing::error!(error = %e, "block page submission");
+            message(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Try again in a moment.",
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: i64) -> Timestamp {
+        chrono::DateTime::from_timestamp(1_767_225_600 + s, 0).unwrap()
+    }
+
+    #[test]
+    fn links_name_user_and_resource_expire_after_an_hour_and_resist_tampering() {
+        let signer = LinkSigner::new(b"key");
+        let (bob, gitlab): (UserId, ResourceId) =
+            ("bob".parse().unwrap(), "gitlab".parse().unwrap());
+        let token = signer.sign(&bob, &gitlab, t(0));
+        let link = signer.verify(&token, t(3599)).unwrap();
+        assert_eq!((link.user, link.resource), (bob.clone(), gitlab.clone()));
+        assert_eq!(signer.verify(&token, t(3600)), Err(LinkError::Expired));
+        let other: ResourceId = "jira".parse().unwrap();
+        let forged_payload = URL_SAFE_NO_PAD.encode(
+            serde_json::to_vec(&BlockLink {
+                user: bob,
+                resource: other,
+                expires: t(3600).timestamp(),
+            })
+            .unwrap(),
+        );
+        let signature = token.split_once('.').unwrap().1;
+        assert_eq!(
+            signer.verify(&format!("{forged_payload}.{signature}"), t(1)),
+            Err(LinkError::Invalid)
+        );
+        assert_eq!(
+            LinkSigner::new(b"other").verify(&token, t(1)),
+            Err(LinkError::Invalid)
+        );
+    }
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            escape(r#"<a href="x">'&'</a>"#),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+}

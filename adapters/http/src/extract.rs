@@ -1,0 +1,145 @@
+//! Extractors that turn bad input into problems naming the field: JSON bodies, query strings.
+
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use crate::problem::ApiError;
+
+/// A JSON body, deserialized with the path of the field at fault in the error.
+#[derive(Debug)]
+pub struct Body<T>(pub T);
+
+fn field_of(path: &serde_path_to_error::Path) -> String {
+    let p = path.to_string();
+    if p == "." || p.is_empty() {
+        "body".to_owned()
+    } else {
+        p
+    }
+}
+
+/// Parses JSON bytes into `T`, naming the field at fault.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = field_of(e.path());
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        // Validation errors of our values say which field and what is allowed already.
+        let detail = message
+            .split(" at line ")
+            .next()
+            .unwrap_or(&message)
+            .to_owned();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::invalid("body", format!("not valid JSON: {detail}"))
+        } else {
+            ApiError::invalid(field, detail)
+        }
+    })
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !is_json {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "send the body as Content-Type: application/json",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::new(e.status(), "body", e.body_text()))?;
+        parse_json(&bytes).map(Body)
+    }
+}
+
+/// A query string, naming the parameter at fault.
+#[derive(Debug)]
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded_deserializer(query);
+        de.map(Params)
+    }
+}
+
+fn serde_urlencoded_deserializer<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    // Parse into a JSON object of strings first, so that one path-aware deserializer serves
+    // bodies and query strings alike.
+    let mut map = serde_json::Map::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| {
+            percent_decode(&s.replace('+', " "))
+                .ok_or_else(|| ApiError::invalid(k.to_owned(), "bad percent-encoding"))
+        };
+        let (k, v) = (decode(k)?, decode(v)?);
+        map.insert(k, serde_json::Value::String(v));
+    }
+    let value = serde_json::Value::Object(map);
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let field = field_of(e.path());
+        ApiError::invalid(field, e.into_inner().to_string())
+    })
+}
+
+/// Decodes `%XX` escapes; `None` on a malformed escape or bytes that are not UTF-8.
+#[must_use]
+pub fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// Deserializes a number given as a query-string text.
+pub mod number_text {
+    use serde::{Deserialize, Deserializer};
+
+    /// An optional `u32` written as text.
+    pub fn option_u32<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.map(|t| {
+            t.parse::<u32>()
+                .map_err(|_| serde::de::Error::custom(format!("{t:?} is not a whole number")))
+        })
+        .transpose()
+    }
+
+    /// An optional `bool` written as text.
+    pub fn option_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+        let text: Option<String> = Option::deserialize(d)?;
+        text.map(|t| match t.as_str() {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err(serde::de::Error::custom(format!(
+                "{t:?} is not true or false"
+            ))),
+        })
+        .transpose()
+    }
+}

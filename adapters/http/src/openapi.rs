@@ -1,0 +1,54 @@
+//! The OpenAPI document, generated from the handlers' annotations and the types' schemas.
+
+use axum::Json;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::routes;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+        openapi.security = Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
+}
+
+/// The API description.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(title = "autolock", description = "Usage-based auto-lock for access rights.", version = "1"),
+    modifiers(&BearerAuth),
+    paths(
+        routes::me, routes::list_users, routes::create_user, routes::get_user, routes::patch_user,
+        routes::user_rights, routes::user_right, routes::unlock,
+        routes::create_service_principal, routes::get_service_principal,
+        routes::list_groups, routes::create_group, routes::get_group, routes::add_member, routes::remove_member,
+        routes::list_resources, routes::create_resource, routes::get_resource, routes::patch_resource_policy,
+        routes::resource_rights, routes::list_grants, routes::create_grant,
+        routes::get_grant, routes::patch_grant, routes::delete_grant, routes::patch_grant_policy,
+        routes::check, routes::access_events,
+        routes::file_request, routes::list_requests, routes::count_requests, routes::get_request, routes::approve, routes::deny,
+        routes::get_settings, routes::put_settings, routes::audit, routes::get_clock, routes::advance_clock,
+    ),
+    components(schemas(crate::problem::Problem))
+)]
+pub struct ApiDoc;
+
+/// `GET /v1/openapi.json`.
+pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
+    Json(ApiDoc::openapi())
+}

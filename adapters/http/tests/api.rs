@@ -1,0 +1,348 @@
+//! The JSON API through its router: problems name the field, lists page, decisions carry the
+//! block link, the OpenAPI document covers every route.
+
+mod common;
+
+use autolock_tests::world::{d, h};
+use axum::http::{Method, StatusCode};
+use common::Harness;
+use serde_json::json;
+
+#[tokio::test]
+async fn bad_input_is_a_problem_naming_the_field_and_changes_nothing() {
+    let t = Harness::new(h(1)).await;
+    let admin = t.world.admin.clone();
+    let r = t
+        .call(
+            Method::PATCH,
+            "/v1/resources/gitlab/policy",
+            Some(&admin),
+            Some(json!({"auto_lock_after": "2h"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.content_type, "application/problem+json");
+    let p = r.json();
+    assert_eq!(p["field"], "auto_lock_after");
+    assert!(p["detail"].as_str().unwrap().contains("allowed is"), "{p}");
+    assert_eq!(p["status"], 400);
+    let r = t
+        .call(
+            Method::PATCH,
+            "/v1/resources/gitlab/policy",
+            Some(&admin),
+            Some(json!({"approval": "sometimes"})),
+        )
+        .await;
+    assert_eq!(r.json()["field"], "approval");
+    let r = t
+        .call(
+            Method::PATCH,
+            "/v1/resources/gitlab/policy",
+            Some(&admin),
+            Some(json!({"duration": "7d"})),
+        )
+        .await;
+    assert_eq!(r.json()["field"], "duration", "unknown fields are named");
+    let resource = t.get("/v1/resources/gitlab", &admin).await.json();
+    assert_eq!(
+        resource["policy"],
+        json!({"auto_lock_after": "7d", "approval": "manual"}),
+        "unchanged"
+    );
+    let audit = t.get("/v1/audit", &admin).await.json();
+    assert!(
+        audit["items"].as_array().unwrap().is_empty(),
+        "nothing audited"
+    );
+
+    let r = t.post("/v1/access-events", &t.world.gateway.clone(), json!({"events": [
+        {"event_id": "e1", "user_id": "bob", "resource_id": "gitlab", "accessed_at": "2026-01-01T00:30:00Z"},
+        {"event_id": "e2", "user_id": "bob", "resource_id": "gitlab", "accessed_at": "yesterday"}
+    ]})).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["field"], "events[1].accessed_at");
+    let usage = t
+        .world
+        .store()
+        .usage(&t.world.bob_id(), &t.world.gitlab)
+        .await
+        .unwrap();
+    assert_eq!(
+        usage.value.last_access, None,
+        "the valid event of a rejected batch was not applied"
+    );
+
+    let r = t
+        .post(
+            "/v1/access-requests",
+            &t.world.bob.clone(),
+            json!({"resource_id": "gitlab", "reason": "   "}),
+        )
+        .await;
+    assert_eq!(r.json()["field"], "reason");
+    let r = t
+        .call(
+            Method::POST,
+            "/v1/users",
+            Some(&admin),
+            Some(json!({"email": "x@example.com", "display_name": "X", "role": "root"})),
+        )
+        .await;
+    assert_eq!(r.json()["field"], "role");
+    let r = t.get("/v1/users?limit=0", &admin).await;
+    assert_eq!(r.json()["field"], "limit");
+    let r = t.get("/v1/audit?action=access.exploded", &admin).await;
+    assert_eq!(r.json()["field"], "action");
+    let r = t.call(Method::POST, "/v1/users", Some(&admin), None).await;
+    assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let t = Harness::new(h(1)).await;
+    let huge = "x".repeat(autolock_http::MAX_BODY_BYTES + 1);
+    let r = t
+        .post(
+            "/v1/access-requests",
+            &t.world.bob.clone(),
+            json!({"resource_id": "gitlab", "reason": huge}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn lists_page_with_opaque_cursors() {
+    let t = Harness::new(h(1)).await;
+    let admin = t.world.admin.clone();
+    let mut seen = Vec::new();
+    let mut path = "/v1/users?limit=2".to_owned();
+    loop {
+        let page = t.get(&path, &admin).await.json();
+        for u in page["items"].as_array().unwrap() {
+            seen.push(u["id"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => path = format!("/v1/users?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["ada", "bob", "carol", "dev", "rita"]);
+    let r = t.get("/v1/users?cursor=not-ours!", &admin).await;
+    assert_eq!(r.json()["field"], "cursor");
+}
+
+#[tokio::test]
+async fn a_locked_decision_carries_a_block_link_and_record_counts_the_access() {
+    let t = Harness::new(d(6)).await;
+    let gw = t.world.gateway.clone();
+    let r = t
+        .post(
+            "/v1/access/check",
+            &gw,
+            json!({"user_id": "bob", "resource_id": "gitlab", "record": true}),
+        )
+        .await
+        .json();
+    assert_eq!(r["decision"], "allow");
+    assert_eq!(
+        r["state"]["next_lock"], "2026-01-14T00:00:00Z",
+        "the recorded access moved the lock"
+    );
+    t.clock.set(d(8)).unwrap();
+    let r = t
+        .post(
+            "/v1/access/check",
+            &gw,
+            json!({"user_id": "carol", "resource_id": "gitlab"}),
+        )
+        .await
+        .json();
+    assert_eq!(
+        (
+            r["decision"].as_str(),
+            r["reason"].as_str(),
+            r["approval"].as_str()
+        ),
+        (Some("deny"), Some("locked"), Some("manual"))
+    );
+    assert_eq!(r["locked_at"], "2026-01-08T00:00:00Z");
+    assert!(
+        r["block_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://autolock.test/block/")
+    );
+    let r = t
+        .post(
+            "/v1/access/check",
+            &gw,
+            json!({"user_id": "bob", "resource_id": "gitlab"}),
+        )
+        .await
+        .json();
+    assert_eq!(r["decision"], "allow");
+    assert!(r.get("block_url").is_none());
+    let r = t
+        .post(
+            "/v1/access/check",
+            &gw,
+            json!({"user_id": "nobody", "resource_id": "gitlab"}),
+        )
+        .await
+        .json();
+    assert_eq!(
+        (r["decision"].as_str(), r["reason"].as_str()),
+        (Some("deny"), Some("no_access"))
+    );
+}
+
+#[tokio::test]
+async fn grants_are_created_and_overridden_field_by_field() {
+    let t = Harness::new(h(1)).await;
+    let admin = t.world.admin.clone();
+    t.post("/v1/groups", &admin, json!({"id": "ops", "name": "Ops"}))
+        .await;
+    let r = t.post("/v1/resources/gitlab/grants", &admin, json!({"group_id": "ops", "expires_at": "2026-06-01T00:00:00Z", "policy_override": {"approval": "automatic"}})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let g = r.json();
+    assert_eq!(
+        g["effective_policy"],
+        json!({"auto_lock_after": "7d", "approval": "automatic"})
+    );
+    assert_eq!(g["inherited"], json!(["auto_lock_after"]));
+    let id = g["id"].as_str().unwrap().to_owned();
+    let again = t
+        .post(
+            "/v1/resources/gitlab/grants",
+            &admin,
+            json!({"group_id": "ops"}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let r = t
+        .call(
+            Method::PATCH,
+            &format!("/v1/grants/{id}/policy"),
+            Some(&admin),
+            Some(json!({"auto_lock_after": "36h"})),
+        )
+        .await
+        .json();
+    assert_eq!(
+        r["policy_override"],
+        json!({"auto_lock_after": "36h", "approval": "automatic"}),
+        "approval kept"
+    );
+    let r = t
+        .call(
+            Method::PATCH,
+            &format!("/v1/grants/{id}/policy"),
+            Some(&admin),
+            Some(json!({"approval": null})),
+        )
+        .await
+        .json();
+    assert_eq!(
+        r["effective_policy"],
+        json!({"auto_lock_after": "36h", "approval": "manual"}),
+        "null inherits"
+    );
+    let r = t
+        .call(
+            Method::PATCH,
+            &format!("/v1/grants/{id}"),
+            Some(&admin),
+            Some(json!({"expires_at": "2020-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(r.json()["field"], "expires_at");
+    let r = t
+        .call(
+            Method::PATCH,
+            &format!("/v1/grants/{id}"),
+            Some(&admin),
+            Some(json!({"expires_at": null})),
+        )
+        .await
+        .json();
+    assert_eq!(r["expires_at"], serde_json::Value::Null);
+    let r = t
+        .call(
+            Method::DELETE,
+            &format!("/v1/grants/{id}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        t.call(
+            Method::DELETE,
+            &format!("/v1/grants/{id}"),
+            Some(&admin),
+            None
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_clock_route_moves_time_forward_only() {
+    let t = Harness::new(h(0)).await;
+    let admin = t.world.admin.clone();
+    let r = t
+        .post("/v1/clock/advance", &admin, json!({"by": "8d"}))
+        .await
+        .json();
+    assert_eq!(r["now"], "2026-01-09T00:00:00Z");
+    let r = t
+        .post(
+            "/v1/clock/advance",
+            &admin,
+            json!({"to": "2026-01-02T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json()["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("to"))
+    );
+    let r = t
+        .post("/v1/clock/advance", &admin, json!({"by": "-1d"}))
+        .await;
+    assert_eq!(r.json()["field"], "by");
+}
+
+#[tokio::test]
+async fn the_openapi_document_covers_every_route_and_needs_no_token() {
+    let t = Harness::new(h(0)).await;
+    let r = t.get_anonymous("/v1/openapi.json").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let doc = r.json();
+    assert_eq!(
+        doc["openapi"].as_str().map(|v| v.starts_with("3.")),
+        Some(true)
+    );
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/v1/users",
+        "/v1/users/{user_id}/rights",
+        "/v1/users/{user_id}/rights/{resource_id}/unlock",
+        "/v1/groups/{group_id}/members/{user_id}",
+        "/v1/resources/{resource_id}/policy",
+        "/v1/grants/{grant_id}/policy",
+        "/v1/access/check",
+        "/v1/access-events",
+        "/v1/access-requests",
+        "/v1/access-requests/count",
+        "/v1/access-requests/{request_id}/approve",
+        "/v1/settings/notifications",
+        "/v1/audit",
+    ] {
+        assert!(paths.contains_key(path), "{path} missing");
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}

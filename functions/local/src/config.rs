@@ -1,0 +1,214 @@
+//! Command line and environment.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The secret `serve --demo` uses when none is configured (never for real use).
+pub const DEMO_SECRET: &str = "autolock-demo-secret-do-not-use-in-production";
+
+/// autolock: usage-based auto-lock for access rights, in one local process.
+#[derive(Debug, Parser)]
+#[command(name = "autolock", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serves the API and the block page, and runs the sweep on an interval.
+    Serve(Box<ServeArgs>),
+    /// The same as `serve --demo`.
+    Demo(Box<ServeArgs>),
+    /// Prints a bearer token for a user or a service principal.
+    Token(TokenArgs),
+    /// Records the locks that are due, once, and exits.
+    Sweep(SweepArgs),
+    /// Creates the first admin of an empty directory.
+    Bootstrap(BootstrapArgs),
+}
+
+/// `bootstrap`.
+#[derive(Debug, Args)]
+pub struct BootstrapArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The admin's id (the token's `sub`).
+    #[arg(long)]
+    pub id: String,
+    /// The admin's email address.
+    #[arg(long)]
+    pub email: String,
+    /// The admin's display name.
+    #[arg(long)]
+    pub name: String,
+}
+
+/// Which clock the server runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClockKind {
+    /// Real time.
+    System,
+    /// Starts at `--start` and moves only through `POST /v1/clock/advance` (admin).
+    Manual,
+}
+
+/// Where the data lives.
+#[derive(Debug, Args)]
+pub struct StoreArgs {
+    /// The SQLite database file (created when missing).
+    #[arg(long, env = "AUTOLOCK_DB", default_value = "autolock.db")]
+    pub db: PathBuf,
+}
+
+/// The secret that signs bearer tokens.
+#[derive(Debug, Args)]
+pub struct SecretArgs {
+    /// The HS256 secret for bearer tokens (at least 16 bytes).
+    #[arg(
+        long = "token-secret",
+        env = "AUTOLOCK_TOKEN_SECRET",
+        hide_env_values = true
+    )]
+    pub token_secret: Option<String>,
+}
+
+/// `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    #[command(flatten)]
+    pub secret: SecretArgs,
+    /// Where to listen.
+    #[arg(long, env = "AUTOLOCK_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// How often the sweep runs, e.g. `60s`, `5m`.
+    #[arg(long, env = "AUTOLOCK_SWEEP_INTERVAL", default_value = "60s", value_parser = parse_interval)]
+    pub sweep_interval: Duration,
+    /// Where the block page is served (links in decisions point here). Default: http://<listen>.
+    #[arg(long, env = "AUTOLOCK_PUBLIC_BASE_URL")]
+    pub public_base_url: Option<String>,
+    /// The admin console that links point at. Default: the public base URL.
+    #[arg(long, env = "AUTOLOCK_CONSOLE_BASE_URL")]
+    pub console_base_url: Option<String>,
+    /// The key that signs block-page links. Default: derived from the token secret.
+    #[arg(long = "link-key", env = "AUTOLOCK_LINK_KEY", hide_env_values = true)]
+    pub link_key: Option<String>,
+    /// The clock.
+    #[arg(long, env = "AUTOLOCK_CLOCK", value_enum, default_value = "system")]
+    pub clock: ClockKind,
+    /// The manual clock's start, RFC 3339 (with `--clock manual`; default: now).
+    #[arg(long, env = "AUTOLOCK_CLOCK_START")]
+    pub start: Option<chrono::DateTime<chrono::Utc>>,
+    /// Seeds a demo directory into an empty database and prints tokens and curl commands.
+    #[arg(long)]
+    pub demo: bool,
+    /// With `--demo`: where to write the shell variables (tokens, ids) of the demo.
+    #[arg(long, default_value = "autolock-demo.env")]
+    pub demo_env: PathBuf,
+}
+
+/// `token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub secret: SecretArgs,
+    /// The user or service principal id (the token's `sub`).
+    #[arg(long)]
+    pub user: String,
+    /// How long the token is valid, e.g. `12h`, `30d`.
+    #[arg(long, default_value = "12h", value_parser = parse_interval)]
+    pub ttl: Duration,
+}
+
+/// `sweep`.
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// At most this many rights per run.
+    #[arg(long, default_value_t = 1000)]
+    pub limit: usize,
+}
+
+/// Parses `90s`, `5m`, `12h`, `30d`.
+pub fn parse_interval(text: &str) -> Result<Duration, String> {
+    let bad = || format!("{text:?} is not a duration like 60s, 5m, 12h or 30d");
+    let (n, unit) = text.split_at(text.len().checked_sub(1).ok_or_else(bad)?);
+    let n: u64 = n.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86_400,
+        _ => return Err(bad()),
+    };
+    if secs == 0 {
+        return Err(format!("{text:?} must be longer than zero"));
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+impl SecretArgs {
+    /// The configured secret, the demo's when `demo`, or a clear error.
+    pub fn resolve(&self, demo: bool) -> Result<String, String> {
+        match (&self.token_secret, demo) {
+            (Some(s), _) if s.len() >= 16 => Ok(s.clone()),
+            (Some(_), _) => Err("--token-secret (AUTOLOCK_TOKEN_SECRET) must be at least 16 bytes".into()),
+            (None, true) => Ok(DEMO_SECRET.into()),
+            (None, false) => Err("set --token-secret or AUTOLOCK_TOKEN_SECRET (at least 16 bytes): it signs bearer tokens".into()),
+        }
+    }
+}
+
+/// Checks that a base URL is an absolute http(s) URL without a trailing path quirk.
+pub fn check_base_url(flag: &str, url: &str) -> Result<String, String> {
+    let trimmed = url.trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
+            Ok(trimmed.to_owned())
+        }
+        _ => Err(format!(
+            "{flag} must be an http(s) URL like https://autolock.example.com, not {url:?}"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_and_base_urls_are_checked() {
+        assert_eq!(parse_interval("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_interval("2d"), Ok(Duration::from_secs(172_800)));
+        assert!(parse_interval("0s").is_err());
+        assert!(parse_interval("5 m").is_err());
+        assert_eq!(
+            check_base_url("--public-base-url", "https://a.example.com/"),
+            Ok("https://a.example.com".into())
+        );
+        assert!(
+            check_base_url("--public-base-url", "ftp://x")
+                .unwrap_err()
+                .contains("--public-base-url")
+        );
+        let secret = SecretArgs { token_secret: None };
+        assert!(
+            secret
+                .resolve(false)
+                .unwrap_err()
+                .contains("AUTOLOCK_TOKEN_SECRET")
+        );
+        assert_eq!(secret.resolve(true).unwrap(), DEMO_SECRET);
+    }
+}

@@ -1,0 +1,254 @@
+//! The demo directory: users of every role, groups, resources with different policies and an
+//! override, and a usage history such that some rights are already locked and one request is
+//! open when the clock reaches `start`.
+
+use std::fmt::Write as _;
+
+use autolock_core::Error;
+use autolock_core::Timestamp;
+use autolock_core::directory::Principal;
+use autolock_core::error::Result;
+use autolock_core::ids::{EventId, GrantId, GroupId, PrincipalId, ResourceId, UserId};
+use autolock_core::lock::AccessEvent;
+use autolock_core::policy::{ApprovalMode, AutoLockAfter, Policy, PolicyOverride};
+use autolock_core::service::{Autolock, EventInput, NewGrant, NewResource, NewUser};
+use autolock_core::values::{Email, Name, Reason, Role};
+use chrono::Duration;
+
+/// The people of the demo, with their roles: (id, name, role).
+pub const PEOPLE: [(&str, &str, Role); 7] = [
+    ("ada", "Ada Admin", Role::Admin),
+    ("dev", "Dee Vops", Role::DevopsAdmin),
+    ("rita", "Rita Reviewer", Role::AccessReviewer),
+    ("bob", "Bob Builder", Role::Member),
+    ("carol", "Carol Contractor", Role::Member),
+    ("dave", "Dave Dormant", Role::Member),
+    ("erin", "Erin Oncall", Role::Member),
+];
+
+/// The gateway's service principal.
+pub const GATEWAY: &str = "gateway";
+
+fn parsed<T: std::str::FromStr<Err = autolock_core::ValidationError>>(s: &str) -> T {
+    s.parse()
+        .unwrap_or_else(|e| panic!("demo value {s:?}: {e}"))
+}
+
+fn principal(id: &str, role: Role) -> Principal {
+    Principal {
+        id: parsed(id),
+        role,
+        active: true,
+    }
+}
+
+/// Whether the directory is empty (the demo seeds only then).
+pub async fn is_empty(app: &Autolock) -> Result<bool> {
+    Ok(app
+        .store()
+        .users(&autolock_core::ports::PageRequest::first(1))
+        .await?
+        .items
+        .is_empty())
+}
+
+/// Seeds the demo so that it reads as described at `start`.
+pub async fn seed(app: &Autolock, start: Timestamp) -> Result<()> {
+    let t0 = start - Duration::days(40);
+    let admin = principal("ada", Role::Admin);
+    let gateway = principal(GATEWAY, Role::Gateway);
+    app.bootstrap_admin(
+        parsed("ada"),
+        Email::parse("ada@example.com")?,
+        Name::parse("Ada Admin")?,
+        t0,
+    )
+    .await?;
+    for (id, name, role) in &PEOPLE[1..] {
+        let new = NewUser {
+            id: Some(parsed(id)),
+            email: Email::parse(&format!("{id}@example.com"))?,
+            display_name: Name::parse(name)?,
+            role: *role,
+        };
+        app.create_user(&admin, new, t0).await?;
+    }
+    app.create_service_principal(
+        &admin,
+        Some(parsed(GATEWAY)),
+        Name::parse("Demo gateway")?,
+        t0,
+    )
+    .await?;
+
+    let policy = |days: u32, approval| Policy {
+        auto_lock_after: AutoLockAfter::Hours(days * 24),
+        approval,
+    };
+    for (id, name, address, p) in [
+        (
+            "gitlab",
+            "Gitlab",
+            "https://gitlab.example.com",
+            policy(30, ApprovalMode::Manual),
+        ),
+        (
+            "grafana",
+            "Grafana",
+            "https://grafana.example.com",
+            policy(7, ApprovalMode::Automatic),
+        ),
+        (
+            "prod-db",
+            "Production database",
+            "prod-db.internal:5432",
+            policy(1, ApprovalMode::Manual),
+        ),
+    ] {
+        let new = NewResource {
+            id: Some(parsed(id)),
+            name: Name::parse(name)?,
+            address: address.into(),
+            policy: p,
+        };
+        app.create_resource(&admin, new, t0).await?;
+    }
+    for (id, name, members) in [
+        ("engineering", "Engineering", &["bob", "dave", "erin"][..]),
+        ("contractors", "Contractors", &["carol"][..]),
+        ("oncall", "On-call", &["bob", "erin"][..]),
+    ] {
+        let group: GroupId = parsed(id);
+        app.create_group(&admin, Some(group.clone()), Name::parse(name)?, t0)
+            .await?;
+        for m in members {
+            app.add_member(&admin, &group, &parsed(m), t0).await?;
+        }
+    }
+    for (group, resource, o) in [
+        ("engineering", "gitlab", PolicyOverride::default()),
+        ("contractors", "gitlab", PolicyOverride::default()),
+        ("engineering", "grafana", PolicyOverride::default()),
+        (
+            "oncall",
+            "prod-db",
+            PolicyOverride {
+                auto_lock_after: Some(AutoLockAfter::Hours(48)),
+                approval: None,
+            },
+        ),
+    ] {
+        let expires_at = (group == "contractors").then(|| start + Duration::days(90));
+        app.create_grant(
+            &admin,
+            NewGrant {
+                group: parsed(group),
+                resource: parsed(resource),
+                expires_at,
+                policy_override: o,
+            },
+            t0,
+        )
+        .await?;
+    }
+
+    // Usage, reported as it happened.
+    let mut n = 0;
+    for (user, resource, at) in [
+        ("bob", "gitlab", start - Duration::hours(1)),
+        ("bob", "grafana", start - Duration::days(2)),
+        ("bob", "prod-db", start - Duration::hours(20)),
+        ("carol", "gitlab", start - Duration::days(3)),
+        ("erin", "gitlab", start - Duration::days(1)),
+    ] {
+        n += 1;
+        let event = AccessEvent {
+            event_id: EventId::parse(format!("demo-{n}"))?,
+            accessed_at: at,
+        };
+        app.record_events(
+            &gateway,
+            vec![EventInput {
+                user: parsed(user),
+                resource: parsed(resource),
+                event,
+            }],
+            at,
+        )
+        .await?;
+    }
+    // Dave never used anything: locked on gitlab (30 d) and grafana (7 d). Erin never used
+    // prod-db since she joined on-call (2 d): locked; she asked to get back in.
+    let erin = principal("erin", Role::Member);
+    app.file_request(
+        &erin,
+        &parsed("prod-db"),
+        Reason::parse("Investigating the overnight replication alert")?,
+        start - Duration::days(1),
+    )
+    .await?;
+    app.sweep(start, 10_000).await?;
+    Ok(())
+}
+
+/// The grant of contractors on gitlab (the walk-through overrides its policy).
+pub async fn contractors_gitlab_grant(app: &Autolock) -> Result<GrantId> {
+    let grant = app
+        .store()
+        .current_grant(&parsed("contractors"), &parsed::<ResourceId>("gitlab"))
+        .await?
+        .ok_or_else(|| Error::NotFound("grant of contractors on gitlab".into()))?;
+    Ok(grant.id)
+}
+
+/// Shell lines that export a token per demo principal, the API address and the grant id.
+#[must_use]
+pub fn env_file(base_url: &str, token: impl Fn(&PrincipalId) -> String, grant: &GrantId) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "export AUTOLOCK={base_url}");
+    for (id, var) in [
+        ("ada", "ADMIN"),
+        ("dev", "DEVOPS"),
+        ("rita", "REVIEWER"),
+        ("bob", "BOB"),
+        ("carol", "CAROL"),
+        ("dave", "DAVE"),
+        ("erin", "ERIN"),
+        (GATEWAY, "GATEWAY"),
+    ] {
+        let _ = writeln!(out, "export {var}={}", token(&parsed(id)));
+    }
+    let _ = writeln!(out, "export CONTRACTORS_GITLAB_GRANT={grant}");
+    out
+}
+
+/// Who is who, for the console.
+#[must_use]
+pub fn describe(env_path: &str, base_url: &str) -> String {
+    format!(
+        r#"
+autolock demo is ready at {base_url}
+
+  people  ada (admin), dev (devops_admin), rita (access_reviewer),
+          bob, carol, dave, erin (members); gateway (service principal)
+  state   dave is locked out of gitlab and grafana (never used them);
+          erin is locked out of prod-db and has an open request
+
+Tokens and ids are in {env_path}. In another shell:
+
+  . ./{env_path}
+  curl -s -H "Authorization: Bearer $GATEWAY" -H 'Content-Type: application/json' \
+       -d '{{"user_id":"dave","resource_id":"gitlab"}}' $AUTOLOCK/v1/access/check
+  curl -s -H "Authorization: Bearer $REVIEWER" $AUTOLOCK/v1/access-requests
+  curl -s -H "Authorization: Bearer $ADMIN" "$AUTOLOCK/v1/audit?target=dave"
+
+The README walks through the rest.
+"#
+    )
+}
+
+/// The user ids of the demo.
+#[must_use]
+pub fn user_ids() -> Vec<UserId> {
+    PEOPLE.iter().map(|(id, _, _)| parsed(id)).collect()
+}
