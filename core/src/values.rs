@@ -222,6 +222,19 @@ impl fmt::Display for Role {
     }
 }
 
+macro_rules! from_str {
+    ($($ty:ty),*) => {$(
+        impl std::str::FromStr for $ty {
+            type Err = ValidationError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Self::parse(s)
+            }
+        }
+    )*};
+}
+
+from_str!(Reason, Email, Name, Role);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -181,6 +181,15 @@ fn link_problem(e: LinkError) -> Response {
     }
 }
 
+fn human(d: autolock_core::policy::AutoLockAfter) -> String {
+    match d {
+        autolock_core::policy::AutoLockAfter::Never => "never".to_owned(),
+        autolock_core::policy::AutoLockAfter::Hours(24) => "1 day".to_owned(),
+        autolock_core::policy::AutoLockAfter::Hours(h) if h % 24 == 0 => format!("{} days", h / 24),
+        autolock_core::policy::AutoLockAfter::Hours(h) => format!("{h} hours"),
+    }
+}
+
 fn since_text(t: Timestamp) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
@@ -238,7 +247,7 @@ async fn render_form(
     let durations: Vec<String> = view
         .paths
         .iter()
-        .map(|p| p.policy.auto_lock_after.to_string())
+        .map(|p| human(p.policy.auto_lock_after))
         .collect();
     let last_use = view.last_access.map_or_else(
         || "never used it".to_owned(),

@@ -152,16 +152,24 @@ pub async fn seed(app: &Autolock, start: Timestamp) -> Result<()> {
         .await?;
     }
 
-    // Usage, reported as it happened.
-    let mut n = 0;
-    for (user, resource, at) in [
-        ("bob", "gitlab", start - Duration::hours(1)),
-        ("bob", "grafana", start - Duration::days(2)),
-        ("bob", "prod-db", start - Duration::hours(20)),
-        ("carol", "gitlab", start - Duration::days(3)),
-        ("erin", "gitlab", start - Duration::days(1)),
+    // Usage, reported as it happened: bob and erin work on gitlab every few days, bob looks at
+    // grafana and is on call on prod-db daily, carol (a contractor) drops by now and then.
+    let mut events = Vec::new();
+    for (user, resource, every_hours) in [
+        ("bob", "gitlab", 4 * 24),
+        ("bob", "grafana", 3 * 24),
+        ("bob", "prod-db", 20),
+        ("carol", "gitlab", 9 * 24),
+        ("erin", "gitlab", 5 * 24),
     ] {
-        n += 1;
+        let mut at = start - Duration::hours(1);
+        while at > t0 {
+            events.push((at, user, resource));
+            at -= Duration::hours(every_hours);
+        }
+    }
+    events.sort_by_key(|e| e.0);
+    for (n, (at, user, resource)) in events.into_iter().enumerate() {
         let event = AccessEvent {
             event_id: EventId::parse(format!("demo-{n}"))?,
             accessed_at: at,
