@@ -31,6 +31,8 @@ pub enum Command {
     Sweep(SweepArgs),
     /// Creates the first admin of an empty directory.
     Bootstrap(BootstrapArgs),
+    /// Prints the OpenAPI document of the HTTP API.
+    Openapi,
 }
 
 /// `bootstrap`.

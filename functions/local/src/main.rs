@@ -150,6 +150,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Openapi => {
+            let doc = <autolock_http::openapi::ApiDoc as utoipa::OpenApi>::openapi();
+            println!("{}", doc.to_pretty_json().map_err(|e| e.to_string())?);
+            Ok(())
+        }
         Command::Bootstrap(args) => {
             let app = Autolock::new(open(&args.store.db)?);
             let email =
