@@ -176,7 +176,7 @@ pub trait OutboxReader: Send + Sync {
     /// Up to `limit` entries not yet marked delivered, oldest first.
     async fn pending(&self, limit: usize) -> StoreResult<Vec<OutboxEntry>>;
     /// Marks an entry delivered; marking twice is harmless.
-    async fn mark_delivered(&self, id: &str) -> StoreResult<()>;
+    async fn mark_delivered(&self, entry: &OutboxEntry) -> StoreResult<()>;
 }
 
 /// Notification settings (DESIGN §4).

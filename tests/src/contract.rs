@@ -84,6 +84,33 @@ fn event(eid: &str, at: chrono::DateTime<chrono::Utc>) -> AccessEvent {
     }
 }
 
+/// What a store factory gives: a store, with or without a teardown handle.
+pub trait WithHandle {
+    /// The teardown handle.
+    type Handle;
+    /// The store and the handle.
+    fn split(self) -> (Arc<dyn Store>, Self::Handle);
+}
+
+impl WithHandle for Arc<dyn Store> {
+    type Handle = ();
+    fn split(self) -> (Arc<dyn Store>, ()) {
+        (self, ())
+    }
+}
+
+impl<H> WithHandle for (Arc<dyn Store>, H) {
+    type Handle = H;
+    fn split(self) -> (Arc<dyn Store>, H) {
+        self
+    }
+}
+
+/// Splits a factory's result into the store and its teardown handle.
+pub fn with_handle<W: WithHandle>(made: W) -> (Arc<dyn Store>, W::Handle) {
+    made.split()
+}
+
 // ---- directory ---------------------------------------------------------------------------------
 
 pub async fn directory_creates_and_rejects_duplicates(store: Arc<dyn Store>) {
@@ -858,8 +885,8 @@ pub async fn outbox_entries_are_kept_once_until_delivered(store: Arc<dyn Store>)
         vec![e1.clone(), e2.clone()]
     );
     assert_eq!(store.pending(1).await.unwrap(), vec![e1.clone()]);
-    store.mark_delivered(&e1.id).await.unwrap();
-    store.mark_delivered(&e1.id).await.unwrap();
+    store.mark_delivered(&e1).await.unwrap();
+    store.mark_delivered(&e1).await.unwrap();
     assert_eq!(store.pending(10).await.unwrap(), vec![e2]);
 }
 

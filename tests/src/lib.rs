@@ -6,10 +6,16 @@ pub mod world;
 
 /// Instantiates the whole store contract suite for a store. `$factory` is an async expression
 /// giving a fresh, empty `Arc<dyn Store>` each time it is evaluated.
+///
+/// With `teardown`, `$factory` gives `(store, handle)` and `$teardown(handle)` runs after each
+/// test, passed or failed (to remove the tables of a DynamoDB store, say).
 #[macro_export]
 macro_rules! store_contract_tests {
     ($factory:expr) => {
-        $crate::store_contract_tests!(@each $factory;
+        $crate::store_contract_tests!($factory, teardown = |_: ()| async {});
+    };
+    ($factory:expr, teardown = $teardown:expr) => {
+        $crate::store_contract_tests!(@each $factory, $teardown;
             directory_creates_and_rejects_duplicates,
             directory_keeps_membership_and_grant_history,
             directory_lists_page_by_cursor,
@@ -34,12 +40,16 @@ macro_rules! store_contract_tests {
             flow_sweep_is_bounded_and_resumable,
         );
     };
-    (@each $factory:expr; $($name:ident),* $(,)?) => {
+    (@each $factory:expr, $teardown:expr; $($name:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                let store: std::sync::Arc<dyn autolock_core::ports::Store> = $factory.await;
-                $crate::contract::$name(store).await;
+                let (store, handle) = $crate::contract::with_handle($factory.await);
+                let result = tokio::spawn($crate::contract::$name(store)).await;
+                ($teardown)(handle).await;
+                if let Err(e) = result {
+                    std::panic::resume_unwind(e.into_panic());
+                }
             }
         )*
     };

@@ -804,11 +804,11 @@ impl OutboxReader for SqliteStore {
         .await
     }
 
-    async fn mark_delivered(&self, id: &str) -> StoreResult<()> {
-        let id = id.to_owned();
+    async fn mark_delivered(&self, entry: &OutboxEntry) -> StoreResult<()> {
+        let id = entry.id.clone();
         self.read(move |c| {
             c.execute(
-                "UPDATE outbox SET delivered_at = CAST(strftime('%s','now') AS INTEGER) * 1000000 WHERE id = ?1 AND delivered_at IS NULL",
+                "UPDATE outbox SET delivered_at = at WHERE id = ?1 AND delivered_at IS NULL",
                 [id],
             )
             .map(|_| ())
