@@ -379,6 +379,13 @@ impl<T> Store for T where
 {
 }
 
+/// Publishes domain events (to an event bus). Used by the outbox relay.
+#[async_trait]
+pub trait EventPublisher: Send + Sync {
+    /// Publishes the entries; answers the ids of those published (others are retried later).
+    async fn publish(&self, entries: &[OutboxEntry]) -> StoreResult<Vec<String>>;
+}
+
 /// The time. The core never reads the clock itself.
 pub trait Clock: Send + Sync {
     /// Now.

@@ -473,6 +473,24 @@ impl Autolock {
         Ok(report)
     }
 
+    /// The outbox relay: publishes up to `limit` pending domain events and marks those
+    /// published delivered. Returns how many were published; the rest stay pending.
+    pub async fn relay(
+        &self,
+        publisher: &dyn crate::ports::EventPublisher,
+        limit: usize,
+    ) -> Result<usize> {
+        let pending = self.store.pending(limit).await?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let published = publisher.publish(&pending).await?;
+        for entry in pending.iter().filter(|e| published.contains(&e.id)) {
+            self.store.mark_delivered(entry).await?;
+        }
+        Ok(published.len())
+    }
+
     // ---- directory -------------------------------------------------------------------------
 
     /// Creates the first admin of an empty directory; refused once any user exists.

@@ -1,8 +1,9 @@
-//! autolock-aws: the AWS SDK configuration shared by the AWS adapters and functions.
+//! autolock-aws: what the AWS adapters and functions share — the SDK configuration with one
+//! TLS stack (hyper 1 with rustls on ring), reading required settings from the environment, and
+//! the functions' log format.
 //!
-//! One HTTPS client (hyper 1 with rustls on ring) built once, and the standard configuration
-//! chain: region, credentials and endpoints come from the environment, so the same code talks to
-//! AWS, to LocalStack or to local emulators when `AWS_ENDPOINT_URL` /
+//! Region, credentials and endpoints come from the standard environment, so the same code talks
+//! to AWS, to LocalStack or to local emulators when `AWS_ENDPOINT_URL` /
 //! `AWS_ENDPOINT_URL_<SERVICE>` point at them.
 
 use aws_config::{BehaviorVersion, SdkConfig};
@@ -18,4 +19,25 @@ pub async fn sdk_config() -> SdkConfig {
         .http_client(http)
         .load()
         .await
+}
+
+/// A required environment variable, or an error naming it.
+pub fn required(name: &str) -> Result<String, String> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => Ok(v),
+        _ => Err(format!("set the environment variable {name}")),
+    }
+}
+
+/// Logs for CloudWatch: no colours, no timestamps (CloudWatch adds them), level from
+/// `RUST_LOG` (default info).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+        .try_init();
 }

@@ -25,6 +25,7 @@
 
 pub mod keys;
 mod tables;
+pub mod testing;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -75,8 +76,6 @@ pub struct DynamoStore {
     tables: TableNames,
 }
 
-// Taken by value so that it serves `map_err` directly.
-#[allow(clippy::needless_pass_by_value)]
 fn backend<E: std::error::Error + 'static, R: std::fmt::Debug>(e: SdkError<E, R>) -> StoreError {
     StoreError::Backend(DisplayErrorContext(&e).to_string())
 }
@@ -144,7 +143,11 @@ fn item(
 }
 
 /// The parts of an expression as the SDK builders take them.
-type Split = (Option<String>, Option<HashMap<String, String>>, Option<HashMap<String, AttributeValue>>);
+type Split = (
+    Option<String>,
+    Option<HashMap<String, String>>,
+    Option<HashMap<String, AttributeValue>>,
+);
 
 /// A condition expression with its names and values.
 #[derive(Default)]

@@ -1,0 +1,34 @@
+//! The API function's configuration, read once from the environment.
+
+use autolock_aws::required;
+use autolock_dynamodb::TableNames;
+
+/// Everything the API function needs to know.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The three tables.
+    pub tables: TableNames,
+    /// Where the block page is served (this API's public URL).
+    pub public_base_url: String,
+    /// The admin console that links point at.
+    pub console_base_url: String,
+    /// The key that signs block-page links.
+    pub block_link_key: String,
+}
+
+impl Config {
+    /// Reads `POLICIES_TABLE`, `USAGE_TABLE`, `REQUESTS_TABLE`, `PUBLIC_BASE_URL`,
+    /// `CONSOLE_BASE_URL` and `BLOCK_LINK_KEY`, failing on the first one missing.
+    pub fn from_env() -> Result<Self, String> {
+        Ok(Self {
+            tables: TableNames {
+                policies: required("POLICIES_TABLE")?,
+                usage: required("USAGE_TABLE")?,
+                requests: required("REQUESTS_TABLE")?,
+            },
+            public_base_url: required("PUBLIC_BASE_URL")?,
+            console_base_url: required("CONSOLE_BASE_URL")?,
+            block_link_key: required("BLOCK_LINK_KEY")?,
+        })
+    }
+}

@@ -1,0 +1,50 @@
+//! The handler: the same axum router as the local runtime, with the caller's identity taken
+//! only from the claims API Gateway's JWT authorizer validated.
+
+use std::sync::Arc;
+
+use axum::http::request::Parts;
+use lambda_http::request::RequestContext;
+
+use autolock_core::ids::PrincipalId;
+use autolock_core::ports::Store;
+use autolock_core::service::Autolock;
+use autolock_http::{AppState, Authenticator, HttpConfig, LinkSigner, SystemClock};
+
+use crate::config::Config;
+
+/// Trusts the `sub` claim of API Gateway's JWT authorizer, and nothing else.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuthorizerClaims;
+
+impl Authenticator for AuthorizerClaims {
+    fn authenticate(&self, parts: &Parts) -> Result<PrincipalId, String> {
+        let Some(RequestContext::ApiGatewayV2(context)) = parts.extensions.get::<RequestContext>()
+        else {
+            return Err("no API Gateway request context".into());
+        };
+        let sub = context
+            .authorizer
+            .as_ref()
+            .and_then(|a| a.jwt.as_ref())
+            .and_then(|jwt| jwt.claims.get("sub"))
+            .ok_or("the authorizer passed no sub claim")?;
+        PrincipalId::parse(sub.as_str()).map_err(|e| e.to_string())
+    }
+}
+
+/// The router over `store` as configured.
+pub fn router(store: Arc<dyn Store>, config: &Config) -> axum::Router {
+    let http = HttpConfig {
+        public_base_url: config.public_base_url.clone(),
+        console_base_url: config.console_base_url.clone(),
+    };
+    let state = AppState::new(
+        Autolock::new(store),
+        Arc::new(SystemClock),
+        Arc::new(AuthorizerClaims),
+        LinkSigner::new(config.block_link_key.as_bytes()),
+        http,
+    );
+    autolock_http::router(state)
+}

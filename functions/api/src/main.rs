@@ -1,0 +1,18 @@
+//! Wires the API function: tracing, configuration, the DynamoDB store, the router.
+
+use std::sync::Arc;
+
+use autolock_api::{config::Config, handler};
+use autolock_dynamodb::DynamoStore;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    autolock_aws::init_tracing();
+    let config = Config::from_env()?;
+    let sdk = autolock_aws::sdk_config().await;
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        config.tables.clone(),
+    ));
+    lambda_http::run(handler::router(store, &config)).await
+}

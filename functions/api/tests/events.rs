@@ -1,0 +1,96 @@
+//! The sample API Gateway v2 requests of `events/` through the API handler, on DynamoDB.
+
+use std::sync::Arc;
+
+use autolock_api::config::Config;
+use autolock_api::handler::router;
+use autolock_tests::world::World;
+use axum::http::StatusCode;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+async fn call(app: &axum::Router, sample: &str) -> (StatusCode, Value) {
+    let request = lambda_http::request::from_str(sample).expect("sample request parses");
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn every_sample_request_is_served_with_identity_from_the_authorizer_only() {
+    let (store, teardown) = autolock_dynamodb::testing::fresh().await;
+    let store = Arc::new(store);
+    World::seed(store.clone()).await;
+    let config = Config {
+        tables: store.tables().clone(),
+        public_base_url: "https://autolock.acme.example.com".into(),
+        console_base_url: "https://console.acme.example.com".into(),
+        block_link_key: "test-link-key".into(),
+    };
+    let app = router(store, &config);
+
+    // Bob has been idle since the seed (2026-01-01): on the real clock his right is locked.
+    let (status, rights) = call(&app, include_str!("../../../events/api-get-rights.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(rights["items"][0]["resource"], "gitlab");
+    assert_eq!(rights["items"][0]["state"]["state"], "locked");
+
+    let (status, check) = call(&app, include_str!("../../../events/api-post-check.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (check["decision"].as_str(), check["reason"].as_str()),
+        (Some("deny"), Some("locked"))
+    );
+    assert!(
+        check["block_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://autolock.acme.example.com/block/")
+    );
+
+    let (status, filed) = call(
+        &app,
+        include_str!("../../../events/api-post-access-request.json"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{filed}");
+    assert_eq!(filed["status"], "open");
+
+    let (status, open) = call(
+        &app,
+        include_str!("../../../events/api-get-open-requests.json"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(open["items"][0]["id"], filed["id"]);
+
+    let (status, doc) = call(&app, include_str!("../../../events/api-get-openapi.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["paths"]["/v1/access/check"].is_object());
+
+    let (status, problem) = call(
+        &app,
+        include_str!("../../../events/api-get-rights-foreign.json"),
+    )
+    .await;
+    assert_eq!(
+        (status, problem["status"].as_u64()),
+        (StatusCode::NOT_FOUND, Some(404))
+    );
+
+    // Without the authorizer's claims nobody is anybody, whatever the headers say.
+    let mut unauthorized: Value =
+        serde_json::from_str(include_str!("../../../events/api-get-rights.json")).unwrap();
+    unauthorized["requestContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authorizer");
+    let (status, _) = call(&app, &unauthorized.to_string()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    teardown.run().await;
+}

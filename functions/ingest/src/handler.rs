@@ -1,0 +1,95 @@
+//! The handler: one EventBridge `Resource Accessed` event in, the access recorded. Replays are
+//! harmless (an event that changes nothing writes nothing). A malformed event is refused with a
+//! non-retryable error and parked, with its reason, in the dead-letter queue; a store failure is
+//! retryable and goes back to Lambda's retries.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use autolock_core::Timestamp;
+use autolock_core::directory::Principal;
+use autolock_core::service::{Autolock, EventResult};
+use autolock_core::values::Role;
+use autolock_eventbridge::{Malformed, parse_access};
+
+/// The identity ingestion acts as: a gateway.
+#[must_use]
+pub fn ingest_principal() -> Principal {
+    Principal {
+        id: "eventbridge-ingest".parse().expect("valid id"),
+        role: Role::Gateway,
+        active: true,
+    }
+}
+
+/// Why an event was not recorded.
+#[derive(Debug)]
+pub enum IngestError {
+    /// It will never succeed: park it.
+    Malformed(Malformed),
+    /// The store failed: retry.
+    Retryable(autolock_core::Error),
+}
+
+impl std::fmt::Display for IngestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Malformed(m) => write!(f, "{m}"),
+            Self::Retryable(e) => write!(f, "retryable: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for IngestError {}
+
+impl IngestError {
+    /// Whether trying again may succeed.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Retryable(_))
+    }
+}
+
+/// What a dead-lettered event carries.
+#[derive(Debug, Serialize)]
+pub struct DeadLetter<'a> {
+    /// Why it was refused.
+    pub reason: String,
+    /// The event as received.
+    pub event: &'a Value,
+}
+
+/// Parks a malformed event in the dead-letter queue with its reason.
+pub async fn park(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    malformed: &Malformed,
+    event: &Value,
+) -> Result<(), String> {
+    let body = serde_json::to_string(&DeadLetter {
+        reason: malformed.reason.clone(),
+        event,
+    })
+    .map_err(|e| e.to_string())?;
+    sqs.send_message()
+        .queue_url(queue_url)
+        .message_body(body)
+        .send()
+        .await
+        .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())?;
+    Ok(())
+}
+
+/// Records one access event.
+pub async fn handle(
+    app: &Autolock,
+    event: &Value,
+    now: Timestamp,
+) -> Result<EventResult, IngestError> {
+    let input = parse_access(event).map_err(IngestError::Malformed)?;
+    let mut results = app
+        .record_events(&ingest_principal(), vec![input], now)
+        .await
+        .map_err(IngestError::Retryable)?;
+    Ok(results.remove(0))
+}

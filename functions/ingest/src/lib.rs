@@ -1,0 +1,4 @@
+//! The ingestion Lambda: configuration and the handler.
+
+pub mod config;
+pub mod handler;

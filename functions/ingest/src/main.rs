@@ -1,0 +1,37 @@
+//! Wires the ingestion function: tracing, configuration, the DynamoDB store, the SQS client for
+//! the dead-letter queue, then the handler per event.
+
+use std::sync::Arc;
+
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
+
+use autolock_core::service::Autolock;
+use autolock_dynamodb::DynamoStore;
+use autolock_ingest::config::Config;
+use autolock_ingest::handler::{IngestError, handle, park};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    autolock_aws::init_tracing();
+    let config = Config::from_env()?;
+    let sdk = autolock_aws::sdk_config().await;
+    let app = Autolock::new(Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        config.tables.clone(),
+    )));
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let (app, sqs, config) = (&app, &sqs, &config);
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        match handle(app, &event.payload, chrono::Utc::now()).await {
+            Ok(result) => Ok(serde_json::to_value(result)?),
+            Err(IngestError::Malformed(m)) => {
+                tracing::warn!(reason = %m.reason, "malformed access event parked in the dead-letter queue");
+                park(sqs, &config.dead_letter_queue_url, &m, &event.payload).await?;
+                Ok(serde_json::json!({"outcome": "dead_lettered", "reason": m.reason}))
+            }
+            Err(e @ IngestError::Retryable(_)) => Err(Error::from(e)),
+        }
+    }))
+    .await
+}

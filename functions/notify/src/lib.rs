@@ -1,0 +1,3 @@
+//! The notifier Lambda: the handler and its senders.
+
+pub mod handler;

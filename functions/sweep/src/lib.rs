@@ -1,0 +1,4 @@
+//! The sweep Lambda: configuration and the handler.
+
+pub mod config;
+pub mod handler;

@@ -1,0 +1,125 @@
+//! The scheduled event of `events/` through the sweep handler, on DynamoDB, with the domain
+//! events published to the emulated bus and read back through an SQS target.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use autolock_eventbridge::BusPublisher;
+use autolock_sweep::handler::handle;
+use autolock_tests::world::World;
+use serde_json::Value;
+
+#[tokio::test]
+async fn a_scheduled_run_records_due_locks_and_publishes_access_locked() {
+    let scheduled: Value =
+        serde_json::from_str(include_str!("../../../events/sweep-scheduled.json")).unwrap();
+    assert_eq!(scheduled["detail-type"], "Scheduled Event");
+    let now: autolock_core::Timestamp = scheduled["time"].as_str().unwrap().parse().unwrap();
+
+    let sdk = autolock_aws::sdk_config().await;
+    let events = aws_sdk_eventbridge::Client::new(&sdk);
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let suffix = autolock_core::ids::GroupId::generate();
+    let bus = format!("autolock-test-{suffix}");
+    events.create_event_bus().name(&bus).send().await.unwrap();
+    let queue = sqs
+        .create_queue()
+        .queue_name(format!("autolock-test-{suffix}"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    let arn = sqs
+        .get_queue_attributes()
+        .queue_url(&queue)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone();
+    events
+        .put_rule()
+        .name("all-autolock")
+        .event_bus_name(&bus)
+        .event_pattern(r#"{"source": ["autolock"]}"#)
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule("all-autolock")
+        .event_bus_name(&bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let (store, teardown) = autolock_dynamodb::testing::fresh().await;
+    let w = World::seed(Arc::new(store)).await;
+    let publisher = BusPublisher::new(events.clone(), bus.clone());
+    let report = handle(&w.app, &publisher, now, 1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        (report.locked, report.published, report.stopped_for_time),
+        (2, 2, false),
+        "bob and carol lock at day 7: {report:?}"
+    );
+    assert!(
+        w.store().pending(10).await.unwrap().is_empty(),
+        "the outbox is relayed"
+    );
+    let again = handle(&w.app, &publisher, now, 1, Duration::from_secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.locked, again.published),
+        (0, 0),
+        "an overlapping or repeated run records nothing twice"
+    );
+
+    let mut received = Vec::new();
+    for _ in 0..10 {
+        let out = sqs
+            .receive_message()
+            .queue_url(&queue)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        received.extend(out.messages.unwrap_or_default());
+        if received.len() >= 2 {
+            break;
+        }
+    }
+    let mut locked: Vec<String> = received
+        .iter()
+        .map(|m| serde_json::from_str::<Value>(m.body.as_deref().unwrap()).unwrap())
+        .map(|e| {
+            assert_eq!(e["detail-type"], "access.locked");
+            let entry = autolock_eventbridge::from_envelope(&e).unwrap();
+            match entry.event {
+                autolock_core::events::DomainEvent::AccessLocked {
+                    user, locked_at, ..
+                } => {
+                    assert_eq!(locked_at, autolock_tests::world::d(7));
+                    user.to_string()
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        })
+        .collect();
+    locked.sort();
+    assert_eq!(locked, ["bob", "carol"]);
+    teardown.run().await;
+}
