@@ -173,7 +173,7 @@ impl EventPublisher for BusPublisher {
                 {
                     match result {
                         Some(r) if r.error_code.is_none() && r.event_id.is_some() => {
-                            published.push(entry.id.clone())
+                            published.push(entry.id.clone());
                         }
                         Some(r) => {
                             tracing::warn!(id = %entry.id, code = ?r.error_code, message = ?r.error_message, "event not published");
