@@ -76,8 +76,8 @@ fn index(
         .map_err(build_err)
 }
 
-/// Creates the three tables (on-demand), waits until they are active, and turns on the
-/// requests' TTL.
+/// Creates the three tables (on-demand), waits until they are active, and turns on the TTL of
+/// the policies (consumed links) and requests (resolved requests) tables.
 pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), StoreError> {
     use ScalarAttributeType::{N, S};
     client
@@ -135,19 +135,20 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), St
     for table in [&names.policies, &names.usage, &names.requests] {
         wait_active(client, table).await?;
     }
-    client
-        .update_time_to_live()
-        .table_name(&names.requests)
-        .time_to_live_specification(
-            TimeToLiveSpecification::builder()
-                .enabled(true)
-                .attribute_name("ttl")
-                .build()
-                .map_err(build_err)?,
-        )
-        .send()
-        .await
-        .map_err(backend)?;
+    for table in [&names.policies, &names.requests] {
+        let ttl = TimeToLiveSpecification::builder()
+            .enabled(true)
+            .attribute_name("ttl")
+            .build()
+            .map_err(build_err)?;
+        client
+            .update_time_to_live()
+            .table_name(table)
+            .time_to_live_specification(ttl)
+            .send()
+            .await
+            .map_err(backend)?;
+    }
     Ok(())
 }
 
