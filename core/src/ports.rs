@@ -175,8 +175,8 @@ pub trait AuditReader: Send + Sync {
 pub trait OutboxReader: Send + Sync {
     /// Up to `limit` entries not yet marked delivered, oldest first.
     async fn pending(&self, limit: usize) -> StoreResult<Vec<OutboxEntry>>;
-    /// Marks an entry delivered; marking twice is harmless.
-    async fn mark_delivered(&self, entry: &OutboxEntry) -> StoreResult<()>;
+    /// Marks entries delivered; marking twice is harmless.
+    async fn mark_delivered(&self, entries: &[OutboxEntry]) -> StoreResult<()>;
 }
 
 /// Notification settings (DESIGN §4).

@@ -210,6 +210,7 @@ pub struct Filed {
 #[derive(Clone)]
 pub struct Autolock {
     store: Arc<dyn Store>,
+    coalesce: Option<chrono::Duration>,
 }
 
 impl std::fmt::Debug for Autolock {
@@ -293,7 +294,24 @@ impl Autolock {
     /// The use cases over `store`.
     #[must_use]
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self {
+            store,
+            coalesce: None,
+        }
+    }
+
+    /// The longest coalescing window allowed.
+    pub const MAX_COALESCE: chrono::Duration = chrono::Duration::hours(1);
+
+    /// Coalesces usage writes (DESIGN §9; off by default): a counted access less than `window`
+    /// after the stored last access, that changes nothing else, is not written. Locks may then
+    /// come up to `window` early — the price of fewer writes. At most one hour.
+    pub fn with_coalescing(mut self, window: chrono::Duration) -> Result<Self> {
+        if window < chrono::Duration::zero() || window > Self::MAX_COALESCE {
+            return Err(ValidationError::new("coalesce", "must be from 0 to 1 hour").into());
+        }
+        self.coalesce = (window > chrono::Duration::zero()).then_some(window);
+        Ok(self)
     }
 
     /// The store, for reads the surfaces make directly.
@@ -485,10 +503,12 @@ impl Autolock {
             return Ok(0);
         }
         let published = publisher.publish(&pending).await?;
-        for entry in pending.iter().filter(|e| published.contains(&e.id)) {
-            self.store.mark_delivered(entry).await?;
-        }
-        Ok(published.len())
+        let delivered: Vec<_> = pending
+            .into_iter()
+            .filter(|e| published.contains(&e.id))
+            .collect();
+        self.store.mark_delivered(&delivered).await?;
+        Ok(delivered.len())
     }
 
     // ---- directory -------------------------------------------------------------------------
@@ -992,6 +1012,7 @@ impl Autolock {
                         self.take_effect(&mut work, effect, now).await?;
                         outcomes.push((*i, EventResult::new(event.event_id.clone(), outcome)));
                     }
+                    self.coalesce_usage(&mut work);
                     let changes = work.finish();
                     if !changes.is_empty() {
                         self.store.commit(changes).await?;
@@ -1007,6 +1028,30 @@ impl Autolock {
             .into_iter()
             .map(|r| r.expect("every event has a result"))
             .collect())
+    }
+
+    /// Drops a usage write that only moves the last access forward by less than the coalescing
+    /// window (and records nothing else).
+    fn coalesce_usage(&self, work: &mut Work) {
+        let (Some(window), Some(previous)) = (self.coalesce, work.before.last_access) else {
+            return;
+        };
+        let only_access_moved = Usage {
+            last_access: work.before.last_access,
+            next_due: work.before.next_due,
+            ..work.usage.clone()
+        } == work.before;
+        let close = work
+            .usage
+            .last_access
+            .is_some_and(|a| a - previous < window);
+        if only_access_moved
+            && close
+            && work.changes.audit.is_empty()
+            && work.changes.outbox.is_empty()
+        {
+            work.usage = work.before.clone();
+        }
     }
 
     /// The gateway's question: may `user` reach `resource` now? With `record`, the access is

@@ -885,9 +885,37 @@ pub async fn outbox_entries_are_kept_once_until_delivered(store: Arc<dyn Store>)
         vec![e1.clone(), e2.clone()]
     );
     assert_eq!(store.pending(1).await.unwrap(), vec![e1.clone()]);
-    store.mark_delivered(&e1).await.unwrap();
-    store.mark_delivered(&e1).await.unwrap();
+    store
+        .mark_delivered(std::slice::from_ref(&e1))
+        .await
+        .unwrap();
+    store
+        .mark_delivered(std::slice::from_ref(&e1))
+        .await
+        .unwrap();
     assert_eq!(store.pending(10).await.unwrap(), vec![e2]);
+
+    // Many at once: more than one store batch (DynamoDB writes 25 per batch).
+    let many: Vec<OutboxEntry> = (0..60)
+        .map(|i| {
+            OutboxEntry::new(
+                DomainEvent::LockWarning {
+                    user: id("bob"),
+                    resource: id("gitlab"),
+                    lock_at: h(9),
+                },
+                h(10) + chrono::Duration::seconds(i),
+            )
+        })
+        .collect();
+    store.commit(outbox(many.clone())).await.unwrap();
+    assert_eq!(store.pending(100).await.unwrap().len(), 61);
+    store.mark_delivered(&many).await.unwrap();
+    assert_eq!(
+        store.pending(100).await.unwrap().len(),
+        1,
+        "all 60 marked delivered"
+    );
 }
 
 pub async fn settings_default_and_replace(store: Arc<dyn Store>) {

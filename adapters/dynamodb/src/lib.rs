@@ -34,8 +34,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, Select, TransactWriteItem,
-    Update,
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, KeysAndAttributes, Put, Select,
+    TransactWriteItem, Update, WriteRequest,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -64,6 +64,8 @@ pub use tables::{TableNames, create_tables, delete_tables};
 pub const RESOLVED_RETENTION_DAYS: i64 = 90;
 /// DynamoDB's limits, enforced in our code.
 pub const TRANSACTION_LIMIT: usize = 100;
+/// BatchWriteItem takes at most this many writes.
+pub const BATCH_WRITE_LIMIT: usize = 25;
 /// BatchGetItem takes at most this many keys.
 pub const BATCH_GET_LIMIT: usize = 100;
 
@@ -423,6 +425,39 @@ impl DynamoStore {
             }
         }
         Ok(found)
+    }
+
+    /// Writes in chunks of 25 (DynamoDB refuses more per BatchWriteItem), retrying unprocessed
+    /// items with backoff.
+    async fn batch_write(&self, table: &str, writes: Vec<WriteRequest>) -> StoreResult<()> {
+        for chunk in writes.chunks(BATCH_WRITE_LIMIT) {
+            let mut pending = chunk.to_vec();
+            let mut attempt = 0u32;
+            while !pending.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(table, pending)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(table))
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    attempt += 1;
+                    if attempt > 8 {
+                        return Err(StoreError::Backend(
+                            "batch write: items left unprocessed after 8 attempts".into(),
+                        ));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(6)))
+                        .await;
+                }
+            }
+        }
+        Ok(())
     }
 
     async fn run(&self, tx: Tx) -> StoreResult<()> {
@@ -1164,18 +1199,19 @@ impl OutboxReader for DynamoStore {
         p.items.iter().map(doc).collect()
     }
 
-    async fn mark_delivered(&self, entry: &OutboxEntry) -> StoreResult<()> {
-        self.client
-            .delete_item()
-            .table_name(&self.tables.policies)
-            .set_key(Some(key(
-                "OUTBOX",
-                format!("{}#{}", keys::at(entry.at), entry.id),
-            )))
-            .send()
-            .await
-            .map_err(backend)?;
-        Ok(())
+    async fn mark_delivered(&self, entries: &[OutboxEntry]) -> StoreResult<()> {
+        let deletes = entries
+            .iter()
+            .map(|e| {
+                let key = key("OUTBOX", format!("{}#{}", keys::at(e.at), e.id));
+                DeleteRequest::builder()
+                    .set_key(Some(key))
+                    .build()
+                    .map(|d| WriteRequest::builder().delete_request(d).build())
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(build_err)?;
+        self.batch_write(&self.tables.policies, deletes).await
     }
 }
 

@@ -804,14 +804,18 @@ impl OutboxReader for SqliteStore {
         .await
     }
 
-    async fn mark_delivered(&self, entry: &OutboxEntry) -> StoreResult<()> {
-        let id = entry.id.clone();
-        self.read(move |c| {
-            c.execute(
-                "UPDATE outbox SET delivered_at = at WHERE id = ?1 AND delivered_at IS NULL",
-                [id],
-            )
-            .map(|_| ())
+    async fn mark_delivered(&self, entries: &[OutboxEntry]) -> StoreResult<()> {
+        let ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
+        self.with(move |c| {
+            let tx = c.transaction().map_err(backend)?;
+            for id in ids {
+                tx.execute(
+                    "UPDATE outbox SET delivered_at = at WHERE id = ?1 AND delivered_at IS NULL",
+                    [id],
+                )
+                .map_err(backend)?;
+            }
+            tx.commit().map_err(backend)
         })
         .await
     }

@@ -16,10 +16,8 @@ async fn main() -> Result<(), Error> {
     autolock_aws::init_tracing();
     let config = Config::from_env()?;
     let sdk = autolock_aws::sdk_config().await;
-    let app = Autolock::new(Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        config.tables.clone(),
-    )));
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.tables.clone());
+    let app = Autolock::new(Arc::new(store)).with_coalescing(config.coalesce)?;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let (app, sqs, config) = (&app, &sqs, &config);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

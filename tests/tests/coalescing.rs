@@ -1,0 +1,89 @@
+//! The optional coalescing window of usage writes (DESIGN §9), on the SQLite store.
+
+use std::sync::Arc;
+
+use autolock_core::ids::EventId;
+use autolock_core::lock::AccessEvent;
+use autolock_core::service::{Autolock, EventInput};
+use autolock_tests::world::{World, d};
+use chrono::Duration;
+
+fn input(w: &World, id: &str, at: autolock_core::Timestamp) -> Vec<EventInput> {
+    vec![EventInput {
+        user: w.bob_id(),
+        resource: w.gitlab.clone(),
+        event: AccessEvent {
+            event_id: EventId::parse(id).unwrap(),
+            accessed_at: at,
+        },
+    }]
+}
+
+#[tokio::test]
+async fn accesses_within_the_window_are_not_written_and_the_lock_comes_at_most_that_early() {
+    let w = World::seed(Arc::new(autolock_sqlite::SqliteStore::in_memory().unwrap())).await;
+    let app = Autolock::new(Arc::clone(w.store()))
+        .with_coalescing(Duration::minutes(10))
+        .unwrap();
+    let t = d(1);
+    app.record_events(&w.gateway, input(&w, "a", t), t)
+        .await
+        .unwrap();
+    let first = w.store().usage(&w.bob_id(), &w.gitlab).await.unwrap();
+    assert_eq!(
+        first.value.last_access,
+        Some(t),
+        "the first access is written"
+    );
+
+    let soon = t + Duration::minutes(9);
+    let results = app
+        .record_events(&w.gateway, input(&w, "b", soon), soon)
+        .await
+        .unwrap();
+    assert_eq!(results[0].outcome, "counted");
+    let after = w.store().usage(&w.bob_id(), &w.gitlab).await.unwrap();
+    assert_eq!(
+        (after.version, after.value.last_access),
+        (first.version, Some(t)),
+        "coalesced: no write"
+    );
+
+    let later = t + Duration::minutes(11);
+    app.record_events(&w.gateway, input(&w, "c", later), later)
+        .await
+        .unwrap();
+    assert_eq!(
+        w.store()
+            .usage(&w.bob_id(), &w.gitlab)
+            .await
+            .unwrap()
+            .value
+            .last_access,
+        Some(later),
+        "outside the window: written"
+    );
+
+    // Without coalescing every forward move is written.
+    let exact = Autolock::new(Arc::clone(w.store()));
+    let next = later + Duration::minutes(1);
+    exact
+        .record_events(&w.gateway, input(&w, "d", next), next)
+        .await
+        .unwrap();
+    assert_eq!(
+        w.store()
+            .usage(&w.bob_id(), &w.gitlab)
+            .await
+            .unwrap()
+            .value
+            .last_access,
+        Some(next)
+    );
+    assert!(
+        Autolock::new(Arc::clone(w.store()))
+            .with_coalescing(Duration::minutes(61))
+            .is_err(),
+        "bounded to an hour"
+    );
+}
