@@ -13,6 +13,7 @@ pub mod error;
 pub mod events;
 pub mod ids;
 pub mod lock;
+pub mod notify;
 #[cfg(feature = "openapi")]
 mod openapi;
 pub mod policy;

@@ -205,6 +205,13 @@ pub trait SettingsStore: Send + Sync {
     async fn settings(&self) -> StoreResult<Settings>;
     /// Replaces the settings.
     async fn put_settings(&self, settings: &Settings) -> StoreResult<()>;
+    /// The webhook, if one is set.
+    async fn webhook(&self) -> StoreResult<Option<crate::notify::WebhookSettings>>;
+    /// Sets or removes the webhook.
+    async fn put_webhook(
+        &self,
+        webhook: Option<&crate::notify::WebhookSettings>,
+    ) -> StoreResult<()>;
 }
 
 /// A change of the directory. Each is checked against the current state: creating what exists
@@ -363,6 +370,7 @@ pub trait Store:
     + AuditReader
     + OutboxReader
     + SettingsStore
+    + crate::notify::DeliveryStore
     + Committer
 {
 }
@@ -375,6 +383,7 @@ impl<T> Store for T where
         + AuditReader
         + OutboxReader
         + SettingsStore
+        + crate::notify::DeliveryStore
         + Committer
 {
 }

@@ -1823,3 +1823,151 @@ pub async fn flow_sweep_is_bounded_and_resumable(store: Arc<dyn Store>) {
         "recorded at the lock instant"
     );
 }
+
+// ---- notification deliveries and the webhook setting ---------------------------------------------
+
+fn delivery(
+    id: &str,
+    channel: autolock_core::notify::Channel,
+    created: chrono::DateTime<chrono::Utc>,
+) -> autolock_core::notify::Delivery {
+    use autolock_core::notify::{Content, Delivery, DeliveryStatus, EmailMessage, WebhookMessage};
+    let content = match channel {
+        autolock_core::notify::Channel::Email => Content::Email(EmailMessage {
+            to: Email::parse("rita@example.com").unwrap(),
+            subject: "s".into(),
+            text: "t".into(),
+            html: "<p>h</p>".into(),
+        }),
+        autolock_core::notify::Channel::Webhook => Content::Webhook(WebhookMessage {
+            id: format!("msg_{id}"),
+            body: "{}".into(),
+        }),
+    };
+    Delivery {
+        id: id.to_owned(),
+        event_id: "e".into(),
+        channel,
+        recipient: "r".into(),
+        content,
+        status: DeliveryStatus::Pending,
+        attempts: Vec::new(),
+        next_attempt_at: Some(created + chrono::Duration::minutes(2)),
+        created_at: created,
+    }
+}
+
+pub async fn deliveries_are_created_once_retried_when_due_and_listed(store: Arc<dyn Store>) {
+    use autolock_core::notify::{Attempt, Channel, DeliveryStatus};
+    let first = delivery(
+        "ev1:webhook:https://hooks.example.com/a",
+        Channel::Webhook,
+        h(1),
+    );
+    assert!(store.create_delivery(&first).await.unwrap());
+    assert!(
+        !store.create_delivery(&first).await.unwrap(),
+        "one delivery per (event, channel, recipient)"
+    );
+    let email = delivery("ev1:email:rita@example.com", Channel::Email, h(2));
+    assert!(store.create_delivery(&email).await.unwrap());
+    assert!(
+        store.due_deliveries(h(1), 10).await.unwrap().is_empty(),
+        "leased to its creator first"
+    );
+    let due = store.due_deliveries(h(3), 10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        [first.id.as_str(), email.id.as_str()]
+    );
+
+    let mut failed_once = first.clone();
+    failed_once.attempts.push(Attempt {
+        at: h(1),
+        status: Some(500),
+        latency_ms: 12,
+        error: None,
+    });
+    failed_once.next_attempt_at = Some(h(5));
+    store.update_delivery(&failed_once).await.unwrap();
+    let mut sent = email.clone();
+    sent.attempts.push(Attempt {
+        at: h(2),
+        status: None,
+        latency_ms: 3,
+        error: None,
+    });
+    sent.status = DeliveryStatus::Sent;
+    sent.next_attempt_at = None;
+    store.update_delivery(&sent).await.unwrap();
+    assert!(store.due_deliveries(h(4), 10).await.unwrap().is_empty());
+    assert_eq!(
+        store.due_deliveries(h(5), 10).await.unwrap(),
+        vec![failed_once.clone()]
+    );
+    assert_eq!(store.delivery(&sent.id).await.unwrap(), Some(sent));
+
+    for i in 0..4 {
+        store
+            .create_delivery(&delivery(
+                &format!("ev{i}x:webhook:https://hooks.example.com/a"),
+                Channel::Webhook,
+                h(10 + i),
+            ))
+            .await
+            .unwrap();
+    }
+    let page = store
+        .deliveries(Channel::Webhook, &PageRequest::first(3))
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items.iter().map(|d| d.created_at).collect::<Vec<_>>(),
+        [h(13), h(12), h(11)],
+        "newest first"
+    );
+    let rest = store
+        .deliveries(
+            Channel::Webhook,
+            &PageRequest {
+                after: page.next,
+                limit: 3,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.items.iter().map(|d| d.created_at).collect::<Vec<_>>(),
+        [h(10), h(1)]
+    );
+    assert_eq!(rest.next, None);
+    assert_eq!(
+        rest.items[1].attempts[0].status,
+        Some(500),
+        "attempts are kept"
+    );
+}
+
+pub async fn the_webhook_setting_is_set_replaced_and_removed(store: Arc<dyn Store>) {
+    use autolock_core::notify::WebhookSettings;
+    assert_eq!(store.webhook().await.unwrap(), None);
+    let hook = WebhookSettings {
+        url: "https://hooks.example.com/a".into(),
+        secret: "whsec_abc".into(),
+    };
+    store.put_webhook(Some(&hook)).await.unwrap();
+    assert_eq!(store.webhook().await.unwrap(), Some(hook.clone()));
+    let other = WebhookSettings {
+        url: "https://hooks.example.com/b".into(),
+        secret: "whsec_def".into(),
+    };
+    store.put_webhook(Some(&other)).await.unwrap();
+    assert_eq!(store.webhook().await.unwrap(), Some(other));
+    store.put_webhook(None).await.unwrap();
+    assert_eq!(store.webhook().await.unwrap(), None);
+    assert_eq!(
+        store.settings().await.unwrap(),
+        Settings::default(),
+        "the email settings are apart"
+    );
+}

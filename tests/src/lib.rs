@@ -38,6 +38,8 @@ macro_rules! store_contract_tests {
             flow_access_event_batch_results,
             flow_nobody_unlocks_themselves_and_approvers_never_their_own,
             flow_sweep_is_bounded_and_resumable,
+            deliveries_are_created_once_retried_when_due_and_listed,
+            the_webhook_setting_is_set_replaced_and_removed,
         );
     };
     (@each $factory:expr, $teardown:expr; $($name:ident),* $(,)?) => {

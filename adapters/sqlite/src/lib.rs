@@ -22,6 +22,7 @@ use autolock_core::error::StoreError;
 use autolock_core::events::OutboxEntry;
 use autolock_core::ids::{GrantId, GroupId, PrincipalId, RequestId, ResourceId, UserId};
 use autolock_core::lock::Usage;
+use autolock_core::notify::{Channel, Delivery, DeliveryStatus, DeliveryStore, WebhookSettings};
 use autolock_core::policy::{ApprovalMode, AutoLockAfter, Policy, PolicyOverride};
 use autolock_core::ports::{
     AuditReader, Changeset, Committer, DirectoryChange, DirectoryReader, LockIndex, OutboxReader,
@@ -31,8 +32,10 @@ use autolock_core::ports::{
 use autolock_core::request::AccessRequest;
 use autolock_core::values::{Email, Name, Role};
 
-const SCHEMA_VERSION: i64 = 1;
-const SCHEMA: &str = include_str!("schema.sql");
+/// The migrations, in order: migration `n` brings the schema to version `n + 1`.
+const MIGRATIONS: [&str; 2] = [include_str!("schema.sql"), include_str!("schema_v2.sql")];
+#[allow(clippy::cast_possible_wrap)]
+const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// The embedded store.
 #[derive(Clone, Debug)]
@@ -98,19 +101,21 @@ impl SqliteStore {
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(backend)?;
-        match version {
-            0 => {
-                conn.execute_batch(&format!(
-                    "BEGIN; {SCHEMA} PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;"
-                ))
-                .map_err(backend)?;
-            }
-            SCHEMA_VERSION => {}
-            other => {
-                return Err(StoreError::Backend(format!(
-                    "database schema version {other} is newer than this build ({SCHEMA_VERSION})"
-                )));
-            }
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Backend(format!(
+                "database schema version {version} is newer than this build ({SCHEMA_VERSION})"
+            )));
+        }
+        for (done, migration) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(version).unwrap_or(0))
+        {
+            conn.execute_batch(&format!(
+                "BEGIN; {migration} PRAGMA user_version = {}; COMMIT;",
+                done + 1
+            ))
+            .map_err(backend)?;
         }
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
@@ -840,6 +845,30 @@ impl SettingsStore for SqliteStore {
         }
     }
 
+    async fn webhook(&self) -> StoreResult<Option<WebhookSettings>> {
+        let data: Option<String> = self
+            .read(|c| {
+                c.query_row("SELECT data FROM settings WHERE key = 'webhook'", [], |r| {
+                    r.get(0)
+                })
+                .optional()
+            })
+            .await?;
+        data.map(|d| serde_json::from_str(&d).map_err(backend))
+            .transpose()
+    }
+
+    async fn put_webhook(&self, webhook: Option<&WebhookSettings>) -> StoreResult<()> {
+        let data = webhook.map(encode).transpose()?;
+        self.read(move |c| match data {
+            Some(d) => c
+                .execute("INSERT INTO settings (key, data) VALUES ('webhook', ?1) ON CONFLICT (key) DO UPDATE SET data = excluded.data", [d])
+                .map(|_| ()),
+            None => c.execute("DELETE FROM settings WHERE key = 'webhook'", []).map(|_| ()),
+        })
+        .await
+    }
+
     async fn put_settings(&self, settings: &Settings) -> StoreResult<()> {
         let data = encode(settings)?;
         self.read(move |c| {
@@ -850,6 +879,99 @@ impl SettingsStore for SqliteStore {
             .map(|_| ())
         })
         .await
+    }
+}
+
+fn delivery_status(s: DeliveryStatus) -> &'static str {
+    match s {
+        DeliveryStatus::Pending => "pending",
+        DeliveryStatus::Sent => "sent",
+        DeliveryStatus::Failed => "failed",
+    }
+}
+
+#[async_trait]
+impl DeliveryStore for SqliteStore {
+    async fn create_delivery(&self, d: &Delivery) -> StoreResult<bool> {
+        let (id, channel, status, next, created, data) = (
+            d.id.clone(),
+            d.channel.as_str(),
+            delivery_status(d.status),
+            d.next_attempt_at.map(micros),
+            micros(d.created_at),
+            encode(d)?,
+        );
+        self.read(move |c| {
+            c.execute(
+                "INSERT INTO deliveries (id, channel, status, next_attempt_at, created_at, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (id) DO NOTHING",
+                params![id, channel, status, next, created, data],
+            )
+            .map(|n| n == 1)
+        })
+        .await
+    }
+
+    async fn update_delivery(&self, d: &Delivery) -> StoreResult<()> {
+        let (id, status, next, data) = (
+            d.id.clone(),
+            delivery_status(d.status),
+            d.next_attempt_at.map(micros),
+            encode(d)?,
+        );
+        self.read(move |c| {
+            c.execute(
+                "UPDATE deliveries SET status = ?2, next_attempt_at = ?3, data = ?4 WHERE id = ?1",
+                params![id, status, next, data],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn delivery(&self, id: &str) -> StoreResult<Option<Delivery>> {
+        let id = id.to_owned();
+        self.read(move |c| {
+            c.query_row("SELECT data FROM deliveries WHERE id = ?1", [id], |r| {
+                decode(&r.get::<_, String>(0)?)
+            })
+            .optional()
+        })
+        .await
+    }
+
+    async fn due_deliveries(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<Delivery>> {
+        let (now, limit) = (micros(now), i64::try_from(limit).unwrap_or(i64::MAX));
+        self.read(move |c| {
+            let mut s = c.prepare(
+                "SELECT data FROM deliveries WHERE status = 'pending' AND next_attempt_at <= ?1 ORDER BY next_attempt_at, id LIMIT ?2",
+            )?;
+            s.query_map(params![now, limit], |r| decode::<Delivery>(&r.get::<_, String>(0)?))?.collect()
+        })
+        .await
+    }
+
+    async fn deliveries(
+        &self,
+        channel: Channel,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Delivery>> {
+        let before = split_cursor(page.after.as_deref())?;
+        let (limit, n) = (page.effective_limit(), limit_plus_one(page));
+        let channel = channel.as_str();
+        let items = self
+            .read(move |c| {
+                let (before_at, before_id) = before.unzip();
+                let mut s = c.prepare(
+                    "SELECT data FROM deliveries WHERE channel = ?1 AND (?2 IS NULL OR (created_at, id) < (?2, ?3))
+                     ORDER BY created_at DESC, id DESC LIMIT ?4",
+                )?;
+                s.query_map(params![channel, before_at, before_id, n], |r| decode::<Delivery>(&r.get::<_, String>(0)?))?.collect()
+            })
+            .await?;
+        Ok(page_of(items, limit, |d| {
+            format!("{}:{}", micros(d.created_at), d.id)
+        }))
     }
 }
 
