@@ -447,7 +447,7 @@ impl<T: crate::ports::DirectoryReader + crate::ports::SettingsStore + DeliverySt
 /// Turns domain events into deliveries and delivers them.
 #[derive(Clone)]
 pub struct Notifier {
-    store: std::sync::Arc<dyn NotifyStore>,
+    store: std::sync::Arc<dyn crate::ports::Store>,
     email: std::sync::Arc<dyn EmailSender>,
     webhook: std::sync::Arc<dyn WebhookSender>,
     console_base_url: String,
@@ -481,7 +481,7 @@ impl Notifier {
     /// A notifier over a store and senders; links point at `console_base_url`.
     #[must_use]
     pub fn new(
-        store: std::sync::Arc<dyn NotifyStore>,
+        store: std::sync::Arc<dyn crate::ports::Store>,
         email: std::sync::Arc<dyn EmailSender>,
         webhook: std::sync::Arc<dyn WebhookSender>,
         console_base_url: impl Into<String>,

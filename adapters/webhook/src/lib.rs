@@ -1,0 +1,319 @@
+//! autolock-webhook: delivers webhook messages the Standard Webhooks way.
+//!
+//! Each POST carries `webhook-id` (the same on every retry of one message), `webhook-timestamp`
+//! (real time, seconds) and `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`
+//! keyed with the decoded secret. Redirects are never followed (a 3xx is a failed attempt). The
+//! target must be https and must not resolve to a loopback, private, link-local, shared or
+//! metadata address — checked when connecting, on the addresses actually dialled — unless local
+//! targets are allowed (http and loopback, for the local runtime and tests).
+
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime};
+
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::Name;
+use hyper_util::rt::TokioExecutor;
+use sha2::Sha256;
+
+use autolock_core::notify::{WebhookMessage, WebhookResponse, WebhookSender, WebhookSettings};
+
+/// Whether `ip` may be dialled when local targets are not allowed.
+#[must_use]
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local() // 169.254/16, the cloud metadata address among them
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1])) // shared (CGNAT) 100.64/10
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments
+                || o[0] >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let s = v6.segments();
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (s[0] & 0xfe00) == 0xfc00 // unique local fc00::/7 (fd00:ec2::254, metadata, among them)
+                || (s[0] & 0xffc0) == 0xfe80 // link-local
+                || (s[0] == 0x2001 && s[1] == 0x0db8)) // documentation
+        }
+    }
+}
+
+/// Resolves names and refuses the addresses a webhook must not reach.
+#[derive(Clone, Debug)]
+pub struct GuardedResolver {
+    allow_local: bool,
+}
+
+type Addrs = std::vec::IntoIter<SocketAddr>;
+
+impl tower_service::Service<Name> for GuardedResolver {
+    type Response = Addrs;
+    type Error = std::io::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Addrs, std::io::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        let allow_local = self.allow_local;
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let resolved: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let allowed: Vec<SocketAddr> = resolved
+                .iter()
+                .copied()
+                .filter(|a| allow_local || is_public(a.ip()))
+                .collect();
+            if allowed.is_empty() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    format!(
+                        "{host} resolves only to addresses webhooks may not reach ({resolved:?})"
+                    ),
+                ));
+            }
+            Ok(allowed.into_iter())
+        })
+    }
+}
+
+/// The signature header value for a message at `timestamp` with `secret` (`whsec_...`).
+pub fn sign(secret: &str, id: &str, timestamp: u64, body: &str) -> Result<String, String> {
+    let key = STANDARD
+        .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
+        .map_err(|_| "the webhook secret is not whsec_ + base64".to_owned())?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|e| e.to_string())?;
+    mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+    Ok(format!(
+        "v1,{}",
+        STANDARD.encode(mac.finalize().into_bytes())
+    ))
+}
+
+/// What a receiver does: whether `signature` (one or more space-separated `v1,...`) signs the
+/// message with `secret`.
+#[must_use]
+pub fn verify(secret: &str, id: &str, timestamp: u64, body: &str, signature: &str) -> bool {
+    let Ok(expected) = sign(secret, id, timestamp, body) else {
+        return false;
+    };
+    signature
+        .split(' ')
+        .any(|candidate| constant_time_eq(candidate.as_bytes(), expected.as_bytes()))
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The sender.
+#[derive(Clone, Debug)]
+pub struct HttpWebhookSender {
+    client: Client<hyper_rustls::HttpsConnector<HttpConnector<GuardedResolver>>, Full<Bytes>>,
+    allow_local: bool,
+    timeout: Duration,
+}
+
+impl HttpWebhookSender {
+    /// A sender; `allow_local` admits http and loopback/private targets (local runtime, tests).
+    pub fn new(allow_local: bool, timeout: Duration) -> Result<Self, String> {
+        let mut http = HttpConnector::new_with_resolver(GuardedResolver { allow_local });
+        http.enforce_http(false);
+        http.set_connect_timeout(Some(timeout));
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()
+            .map_err(|e| format!("TLS roots: {e}"))?
+            .https_or_http()
+            .enable_http1()
+            .wrap_connector(http);
+        Ok(Self {
+            client: Client::builder(TokioExecutor::new()).build(https),
+            allow_local,
+            timeout,
+        })
+    }
+
+    fn check_url(&self, url: &str) -> Result<hyper::Uri, String> {
+        let uri: hyper::Uri = url.parse().map_err(|_| format!("{url:?} is not a URL"))?;
+        match uri.scheme_str() {
+            Some("https") => {}
+            Some("http") if self.allow_local => {}
+            _ => return Err(format!("{url:?}: webhooks must use https")),
+        }
+        // An address literal is dialled without resolution: check it here, as the resolver
+        // checks names.
+        let host = uri
+            .host()
+            .unwrap_or_default()
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            if !self.allow_local && !is_public(ip) {
+                return Err(format!("{host} is an address webhooks may not reach"));
+            }
+        }
+        Ok(uri)
+    }
+
+    /// Checks a webhook URL as the settings route does: https (or http when local targets are
+    /// allowed) with a host.
+    pub fn validate_url(&self, url: &str) -> Result<(), String> {
+        let uri = self.check_url(url)?;
+        if uri.host().is_none_or(str::is_empty) {
+            return Err(format!("{url:?} has no host"));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl WebhookSender for HttpWebhookSender {
+    async fn send(&self, hook: &WebhookSettings, message: &WebhookMessage) -> WebhookResponse {
+        let started = Instant::now();
+        let failed = |error: String, started: Instant| WebhookResponse {
+            status: None,
+            retry_after: None,
+            latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            error: Some(error),
+        };
+        let uri = match self.check_url(&hook.url) {
+            Ok(u) => u,
+            Err(e) => return failed(e, started),
+        };
+        let timestamp = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let signature = match sign(&hook.secret, &message.id, timestamp, &message.body) {
+            Ok(s) => s,
+            Err(e) => return failed(e, started),
+        };
+        let request = hyper::Request::post(uri)
+            .header("content-type", "application/json")
+            .header("user-agent", "autolock-webhook/1")
+            .header("webhook-id", &message.id)
+            .header("webhook-timestamp", timestamp.to_string())
+            .header("webhook-signature", signature)
+            .body(Full::new(Bytes::from(message.body.clone())));
+        let request = match request {
+            Ok(r) => r,
+            Err(e) => return failed(e.to_string(), started),
+        };
+        let result = tokio::time::timeout(self.timeout, async {
+            let response = self.client.request(request).await?;
+            let status = response.status().as_u16();
+            let retry_after = response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse().ok());
+            // Drain a little of the body so the connection can be reused; ignore its content.
+            let _ =
+                tokio::time::timeout(Duration::from_secs(1), response.into_body().collect()).await;
+            Ok::<_, hyper_util::client::legacy::Error>((status, retry_after))
+        })
+        .await;
+        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        match result {
+            Ok(Ok((status, retry_after))) => WebhookResponse {
+                status: Some(status),
+                retry_after,
+                latency_ms,
+                error: None,
+            },
+            Ok(Err(e)) => {
+                let mut error = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    error = format!("{error}: {s}");
+                    source = s.source();
+                }
+                WebhookResponse {
+                    status: None,
+                    retry_after: None,
+                    latency_ms,
+                    error: Some(error),
+                }
+            }
+            Err(_) => WebhookResponse {
+                status: None,
+                retry_after: None,
+                latency_ms,
+                error: Some(format!("no answer within {:?}", self.timeout)),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_private_link_local_shared_and_metadata_addresses_are_refused() {
+        for blocked in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00:ec2::254",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
+            assert!(!is_public(blocked.parse().unwrap()), "{blocked}");
+        }
+        for open in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
+            assert!(is_public(open.parse().unwrap()), "{open}");
+        }
+    }
+
+    #[test]
+    fn signatures_follow_standard_webhooks() {
+        // The example of the Standard Webhooks specification.
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        let body = r#"{"test": 2432232314}"#;
+        let sig = sign(secret, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1_614_265_330, body).unwrap();
+        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+        assert!(verify(
+            secret,
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1_614_265_330,
+            body,
+            &format!("v1,bogus {sig}")
+        ));
+        assert!(!verify(
+            secret,
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1_614_265_331,
+            body,
+            &sig
+        ));
+    }
+}
