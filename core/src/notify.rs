@@ -30,6 +30,7 @@ pub struct WebhookSettings {
 }
 
 /// How a message travels.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Channel {
@@ -51,6 +52,7 @@ impl Channel {
 }
 
 /// An email with a text and an HTML part.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailMessage {
     /// The recipient.
@@ -64,6 +66,7 @@ pub struct EmailMessage {
 }
 
 /// A webhook message: its id (the same on every retry) and its exact body.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookMessage {
     /// `webhook-id`.
@@ -73,6 +76,7 @@ pub struct WebhookMessage {
 }
 
 /// What a delivery carries.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "channel", rename_all = "snake_case")]
 pub enum Content {
@@ -83,6 +87,7 @@ pub enum Content {
 }
 
 /// Where a delivery stands.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
@@ -95,10 +100,11 @@ pub enum DeliveryStatus {
 }
 
 /// One try.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attempt {
     /// When.
-    pub at: Timestamp,
+    pub at: DateTime<Utc>,
     /// The HTTP status answered, if any.
     pub status: Option<u16>,
     /// How long it took.
@@ -108,6 +114,7 @@ pub struct Attempt {
 }
 
 /// One message to one recipient through one channel, with every attempt.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Delivery {
     /// `<event id>:<channel>:<recipient>`: one per (event, channel, recipient).
@@ -125,9 +132,9 @@ pub struct Delivery {
     /// Every attempt, in order.
     pub attempts: Vec<Attempt>,
     /// When a pending delivery is tried next.
-    pub next_attempt_at: Option<Timestamp>,
+    pub next_attempt_at: Option<DateTime<Utc>>,
     /// When it was created.
-    pub created_at: Timestamp,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Delivery records.
@@ -227,6 +234,31 @@ pub fn backoff(n: usize, jitter: f64, retry_after: Option<u64>) -> Option<Durati
 /// How long a new delivery is left to the notifier that created it before the retry loop may
 /// take it over (it was created just before its first attempt).
 pub const LEASE: Duration = Duration::minutes(2);
+
+/// Checks a webhook URL: https with a host (http too when local targets are allowed). Where
+/// the host resolves to is checked again when connecting.
+pub fn validate_webhook_url(
+    url: &str,
+    allow_local: bool,
+) -> std::result::Result<(), crate::ValidationError> {
+    let bad = |why: &str| crate::ValidationError::new("url", format!("{url:?} {why}"));
+    let rest = match url.split_once("://") {
+        Some(("https", rest)) => rest,
+        Some(("http", rest)) if allow_local => rest,
+        _ => {
+            return Err(bad(if allow_local {
+                "must be an http(s) URL"
+            } else {
+                "must be an https URL"
+            }));
+        }
+    };
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if host.is_empty() || host.contains(char::is_whitespace) || url.len() > 2048 {
+        return Err(bad("has no valid host"));
+    }
+    Ok(())
+}
 
 /// Generates a webhook secret: `whsec_` + base64 of 32 random bytes.
 #[must_use]

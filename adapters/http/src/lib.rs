@@ -32,6 +32,8 @@ pub struct HttpConfig {
     pub public_base_url: String,
     /// The admin console that links point at.
     pub console_base_url: String,
+    /// Whether webhooks may target http and local addresses (the local runtime, tests).
+    pub allow_local_webhooks: bool,
 }
 
 /// The real clock.
@@ -44,7 +46,9 @@ impl Clock for SystemClock {
     }
 }
 
+#[derive(Clone)]
 struct Inner {
+    notifier: Option<autolock_core::notify::Notifier>,
     app: Autolock,
     clock: Arc<dyn Clock>,
     auth: Arc<dyn Authenticator>,
@@ -75,12 +79,27 @@ impl AppState {
         config: HttpConfig,
     ) -> Self {
         Self(Arc::new(Inner {
+            notifier: None,
             app,
             clock,
             auth,
             links,
             config,
         }))
+    }
+
+    /// The same state with a notifier (for the webhook test route).
+    #[must_use]
+    pub fn with_notifier(self, notifier: autolock_core::notify::Notifier) -> Self {
+        let mut inner = Arc::unwrap_or_clone(self.0);
+        inner.notifier = Some(notifier);
+        Self(Arc::new(inner))
+    }
+
+    /// The notifier, when one is wired.
+    #[must_use]
+    pub fn notifier(&self) -> Option<&autolock_core::notify::Notifier> {
+        self.0.notifier.as_ref()
     }
 
     /// The use cases.

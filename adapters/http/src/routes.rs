@@ -1101,6 +1101,107 @@ pub async fn put_settings(
     Ok(Json(settings))
 }
 
+/// The webhook as shown: its URL (the secret is shown once, when set).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookView {
+    /// Where deliveries are POSTed.
+    pub url: String,
+    /// The signing secret (`whsec_...`): only in the answer that set it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// A webhook to set.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutWebhook {
+    /// An https URL.
+    pub url: String,
+}
+
+/// The webhook (admin).
+#[utoipa::path(get, path = "/v1/settings/webhook", tag = "settings", responses((status = 200, body = WebhookView), (status = 404, body = crate::problem::Problem)))]
+pub async fn get_webhook(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<WebhookView>> {
+    require(&caller, Capability::Administer)?;
+    let hook = s
+        .app()
+        .store()
+        .webhook()
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))?;
+    Ok(Json(WebhookView {
+        url: hook.url,
+        secret: None,
+    }))
+}
+
+/// Sets the webhook (admin): a new signing secret is generated and shown in this answer only.
+#[utoipa::path(put, path = "/v1/settings/webhook", tag = "settings", request_body = PutWebhook, responses((status = 200, body = WebhookView)))]
+pub async fn put_webhook(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    Body(b): Body<PutWebhook>,
+) -> ApiResult<Json<WebhookView>> {
+    require(&caller, Capability::Administer)?;
+    autolock_core::notify::validate_webhook_url(&b.url, s.config().allow_local_webhooks)?;
+    let hook = autolock_core::notify::WebhookSettings {
+        url: b.url,
+        secret: autolock_core::notify::generate_secret(),
+    };
+    s.app().store().put_webhook(Some(&hook)).await?;
+    Ok(Json(WebhookView {
+        url: hook.url,
+        secret: Some(hook.secret),
+    }))
+}
+
+/// Removes the webhook (admin).
+#[utoipa::path(delete, path = "/v1/settings/webhook", tag = "settings", responses((status = 204)))]
+pub async fn delete_webhook(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<StatusCode> {
+    require(&caller, Capability::Administer)?;
+    s.app().store().put_webhook(None).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sends a test delivery to the webhook now and answers it with its attempt (admin).
+#[utoipa::path(post, path = "/v1/settings/webhook/test", tag = "settings", responses((status = 200, body = autolock_core::notify::Delivery)))]
+pub async fn test_webhook(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<autolock_core::notify::Delivery>> {
+    require(&caller, Capability::Administer)?;
+    let notifier = s.notifier().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no-notifier",
+            "this deployment sends no notifications from the API",
+        )
+    })?;
+    Ok(Json(notifier.send_test(s.now()).await?))
+}
+
+/// Webhook deliveries with every attempt, newest first (admin).
+#[utoipa::path(get, path = "/v1/webhook-deliveries", tag = "settings", params(Paging), responses((status = 200, body = List<autolock_core::notify::Delivery>)))]
+pub async fn list_webhook_deliveries(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    Params(p): Params<Paging>,
+) -> ApiResult<Json<List<autolock_core::notify::Delivery>>> {
+    require(&caller, Capability::Administer)?;
+    let page = s
+        .app()
+        .store()
+        .deliveries(autolock_core::notify::Channel::Webhook, &p.page()?)
+        .await?;
+    Ok(Json(List::from_page(page, |d| d)))
+}
+
 /// Audit filters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]

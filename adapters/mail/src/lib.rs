@@ -12,13 +12,22 @@ use autolock_core::notify::{EmailError, EmailMessage, EmailSender};
 
 /// Builds the MIME message of an email.
 pub fn build(from: &Mailbox, email: &EmailMessage) -> Result<Message, EmailError> {
-    let to: Mailbox = email.to.as_str().parse().map_err(|e| EmailError { retryable: false, message: format!("recipient: {e}") })?;
+    let to: Mailbox = email.to.as_str().parse().map_err(|e| EmailError {
+        retryable: false,
+        message: format!("recipient: {e}"),
+    })?;
     Message::builder()
         .from(from.clone())
         .to(to)
         .subject(email.subject.clone())
-        .multipart(MultiPart::alternative_plain_html(email.text.clone(), email.html.clone()))
-        .map_err(|e| EmailError { retryable: false, message: e.to_string() })
+        .multipart(MultiPart::alternative_plain_html(
+            email.text.clone(),
+            email.html.clone(),
+        ))
+        .map_err(|e| EmailError {
+            retryable: false,
+            message: e.to_string(),
+        })
 }
 
 /// Writes each email to `<dir>/<n>-<recipient>.eml`.
@@ -32,8 +41,14 @@ impl SpoolSender {
     /// A spool in `dir` (created when missing), sending as `from`.
     pub fn new(dir: impl Into<PathBuf>, from: &str) -> Result<Self, String> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create the mail spool {}: {e}", dir.display()))?;
-        Ok(Self { dir, from: from.parse().map_err(|e| format!("sender address {from:?}: {e}"))? })
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create the mail spool {}: {e}", dir.display()))?;
+        Ok(Self {
+            dir,
+            from: from
+                .parse()
+                .map_err(|e| format!("sender address {from:?}: {e}"))?,
+        })
     }
 }
 
@@ -41,12 +56,28 @@ impl SpoolSender {
 impl EmailSender for SpoolSender {
     async fn send(&self, email: &EmailMessage) -> Result<(), EmailError> {
         let message = build(&self.from, email)?;
-        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-        let safe: String = email.to.as_str().chars().map(|c| if c.is_ascii_alphanumeric() || c == '@' || c == '.' { c } else { '_' }).collect();
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let safe: String = email
+            .to
+            .as_str()
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '@' || c == '.' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
         let path = self.dir.join(format!("{stamp}-{safe}.eml"));
         tokio::fs::write(&path, message.formatted())
             .await
-            .map_err(|e| EmailError { retryable: true, message: format!("writing {}: {e}", path.display()) })
+            .map_err(|e| EmailError {
+                retryable: true,
+                message: format!("writing {}: {e}", path.display()),
+            })
     }
 }
 
@@ -59,7 +90,9 @@ pub struct SmtpSender {
 
 impl std::fmt::Debug for SmtpSender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmtpSender").field("from", &self.from).finish_non_exhaustive()
+        f.debug_struct("SmtpSender")
+            .field("from", &self.from)
+            .finish_non_exhaustive()
     }
 }
 
@@ -70,7 +103,12 @@ impl SmtpSender {
             .port(port)
             .timeout(Some(std::time::Duration::from_secs(10)))
             .build();
-        Ok(Self { transport, from: from.parse().map_err(|e| format!("sender address {from:?}: {e}"))? })
+        Ok(Self {
+            transport,
+            from: from
+                .parse()
+                .map_err(|e| format!("sender address {from:?}: {e}"))?,
+        })
     }
 }
 
@@ -78,9 +116,13 @@ impl SmtpSender {
 impl EmailSender for SmtpSender {
     async fn send(&self, email: &EmailMessage) -> Result<(), EmailError> {
         let message = build(&self.from, email)?;
-        self.transport.send(message).await.map(|_| ()).map_err(|e| EmailError {
-            retryable: !e.is_permanent(),
-            message: e.to_string(),
-        })
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| EmailError {
+                retryable: !e.is_permanent(),
+                message: e.to_string(),
+            })
     }
 }

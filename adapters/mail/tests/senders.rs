@@ -19,7 +19,10 @@ async fn the_spool_writes_a_text_and_an_html_part() {
     let _ = std::fs::remove_dir_all(&dir);
     let spool = SpoolSender::new(&dir, "autolock <autolock@acme.example.com>").unwrap();
     spool.send(&message()).await.unwrap();
-    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(files.len(), 1);
     let eml = std::fs::read_to_string(&files[0]).unwrap();
     assert!(eml.contains("To: rita@example.com"), "{eml}");
@@ -77,7 +80,10 @@ async fn smtp_delivers_to_the_relay() {
     smtp.send(&message()).await.unwrap();
     let (rcpt, data) = server.await.unwrap();
     assert_eq!(rcpt, ["rita@example.com"]);
-    assert!(data.contains("Subject: Access request: Bob asks to regain Gitlab"), "{data}");
+    assert!(
+        data.contains("Subject: Access request: Bob asks to regain Gitlab"),
+        "{data}"
+    );
     assert!(data.contains("text/plain") && data.contains("text/html"));
 }
 

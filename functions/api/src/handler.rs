@@ -38,6 +38,7 @@ pub fn router(store: Arc<dyn Store>, config: &Config) -> axum::Router {
     let http = HttpConfig {
         public_base_url: config.public_base_url.clone(),
         console_base_url: config.console_base_url.clone(),
+        allow_local_webhooks: false,
     };
     let state = AppState::new(
         Autolock::new(store),

@@ -114,6 +114,36 @@ pub struct ServeArgs {
     /// With `--demo`: where to write the shell variables (tokens, ids) of the demo.
     #[arg(long, default_value = "autolock-demo.env")]
     pub demo_env: PathBuf,
+    /// How notification emails go out.
+    #[arg(long, env = "AUTOLOCK_EMAIL", value_enum, default_value = "spool")]
+    pub email: EmailKind,
+    /// With `--email spool`: the folder each email is written to as an `.eml` file.
+    #[arg(long, env = "AUTOLOCK_MAIL_SPOOL", default_value = "autolock-mail")]
+    pub mail_spool: PathBuf,
+    /// With `--email smtp`: the relay, `host:port`.
+    #[arg(long, env = "AUTOLOCK_SMTP")]
+    pub smtp: Option<String>,
+    /// The sender address of notification emails.
+    #[arg(
+        long,
+        env = "AUTOLOCK_MAIL_FROM",
+        default_value = "autolock <autolock@autolock.local>"
+    )]
+    pub mail_from: String,
+    /// Lets webhooks target http and local addresses (on with `--demo`).
+    #[arg(long, env = "AUTOLOCK_ALLOW_LOCAL_WEBHOOKS")]
+    pub allow_local_webhooks: bool,
+}
+
+/// How emails go out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EmailKind {
+    /// Not at all (deliveries fail, visibly).
+    Off,
+    /// Written to a folder.
+    Spool,
+    /// Through an SMTP relay.
+    Smtp,
 }
 
 /// `token`.

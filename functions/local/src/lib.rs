@@ -6,7 +6,11 @@ pub mod demo;
 
 use std::sync::Arc;
 
-use autolock_core::ports::{Clock, ManualClock, Store};
+use async_trait::async_trait;
+
+use autolock_core::events::OutboxEntry;
+use autolock_core::notify::{EmailError, EmailMessage, EmailSender, Notifier};
+use autolock_core::ports::{Clock, EventPublisher, ManualClock, Store, StoreResult};
 use autolock_core::service::Autolock;
 use autolock_http::{AppState, Hs256, HttpConfig, LinkSigner, SystemClock};
 
@@ -34,5 +38,57 @@ pub fn clock(manual_start: Option<autolock_core::Timestamp>) -> Arc<dyn Clock> {
     match manual_start {
         Some(start) => Arc::new(ManualClock::new(start)),
         None => Arc::new(SystemClock),
+    }
+}
+
+/// The local runtime's outbox relay: instead of a bus, each domain event goes straight to the
+/// notifier. An event whose handling fails stays in the outbox and is tried again.
+#[derive(Clone)]
+pub struct LocalRelay {
+    notifier: Notifier,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for LocalRelay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalRelay").finish_non_exhaustive()
+    }
+}
+
+impl LocalRelay {
+    /// A relay into `notifier`, on `clock`.
+    #[must_use]
+    pub fn new(notifier: Notifier, clock: Arc<dyn Clock>) -> Self {
+        Self { notifier, clock }
+    }
+}
+
+#[async_trait]
+impl EventPublisher for LocalRelay {
+    async fn publish(&self, entries: &[OutboxEntry]) -> StoreResult<Vec<String>> {
+        let mut done = Vec::with_capacity(entries.len());
+        for entry in entries {
+            match self.notifier.handle(entry, self.clock.now()).await {
+                Ok(_) => done.push(entry.id.clone()),
+                Err(e) => {
+                    tracing::warn!(id = %entry.id, error = %e, "notification handling failed; will retry");
+                }
+            }
+        }
+        Ok(done)
+    }
+}
+
+/// The email sender of `--email off`: every email fails, visibly, in the delivery records.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EmailOff;
+
+#[async_trait]
+impl EmailSender for EmailOff {
+    async fn send(&self, _: &EmailMessage) -> Result<(), EmailError> {
+        Err(EmailError {
+            retryable: false,
+            message: "email is off in this deployment (--email off)".into(),
+        })
     }
 }

@@ -6,12 +6,15 @@ use std::sync::Arc;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+use autolock_core::notify::{EmailSender, Notifier};
 use autolock_core::ports::{Clock, Store};
 use autolock_core::service::Autolock;
 use autolock_http::{Hs256, HttpConfig};
-use autolock_local::config::{Cli, ClockKind, Command, ServeArgs, check_base_url};
-use autolock_local::{demo, state};
+use autolock_local::config::{Cli, ClockKind, Command, EmailKind, ServeArgs, check_base_url};
+use autolock_local::{EmailOff, LocalRelay, demo, state};
+use autolock_mail::{SmtpSender, SpoolSender};
 use autolock_sqlite::SqliteStore;
+use autolock_webhook::HttpWebhookSender;
 
 fn open(db: &std::path::Path) -> Result<Arc<dyn Store>, String> {
     SqliteStore::open(db)
@@ -21,6 +24,31 @@ fn open(db: &std::path::Path) -> Result<Arc<dyn Store>, String> {
 
 fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
+}
+
+fn notifier(
+    args: &ServeArgs,
+    store: Arc<dyn Store>,
+    console: &str,
+    allow_local: bool,
+) -> Result<Notifier, String> {
+    let email: Arc<dyn EmailSender> = match args.email {
+        EmailKind::Off => Arc::new(EmailOff),
+        EmailKind::Spool => Arc::new(SpoolSender::new(&args.mail_spool, &args.mail_from)?),
+        EmailKind::Smtp => {
+            let relay = args
+                .smtp
+                .as_deref()
+                .ok_or("--email smtp needs --smtp host:port (AUTOLOCK_SMTP)")?;
+            let (host, port) = relay.rsplit_once(':').ok_or("--smtp must be host:port")?;
+            let port = port
+                .parse()
+                .map_err(|_| format!("--smtp port {port:?} is not a number"))?;
+            Arc::new(SmtpSender::new(host, port, &args.mail_from)?)
+        }
+    };
+    let webhook = HttpWebhookSender::new(allow_local, std::time::Duration::from_secs(10))?;
+    Ok(Notifier::new(store, email, Arc::new(webhook), console))
 }
 
 async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
@@ -75,17 +103,23 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
         );
     }
 
+    let allow_local_webhooks = args.allow_local_webhooks || demo_mode;
+    let notifier = notifier(&args, Arc::clone(&store), &console, allow_local_webhooks)?;
     let http = HttpConfig {
         public_base_url: public.clone(),
         console_base_url: console,
+        allow_local_webhooks,
     };
-    let router = autolock_http::router(state(
+    let state = state(
         Arc::clone(&store),
         Arc::clone(&clock),
         tokens,
         link_key.as_bytes(),
         http,
-    ));
+    )
+    .with_notifier(notifier.clone());
+    let router = autolock_http::router(state);
+    let relay = LocalRelay::new(notifier.clone(), Arc::clone(&clock));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -108,6 +142,12 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
                     ),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "sweep failed; retrying next tick"),
+                }
+                if let Err(e) = app.relay(&relay, 100).await {
+                    tracing::warn!(error = %e, "outbox relay failed; retrying next tick");
+                }
+                if let Err(e) = notifier.retry_due(clock.now(), 100).await {
+                    tracing::warn!(error = %e, "delivery retries failed; retrying next tick");
                 }
             }
         })
