@@ -189,6 +189,21 @@ pub trait EmailSender: Send + Sync {
     async fn send(&self, email: &EmailMessage) -> std::result::Result<(), EmailError>;
 }
 
+/// The email sender of a deployment that sends none: every email fails, visibly, in the
+/// delivery records.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EmailDisabled;
+
+#[async_trait]
+impl EmailSender for EmailDisabled {
+    async fn send(&self, _: &EmailMessage) -> std::result::Result<(), EmailError> {
+        Err(EmailError {
+            retryable: false,
+            message: "email is off in this deployment".into(),
+        })
+    }
+}
+
 /// What an HTTP status means for a webhook delivery (DESIGN §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {

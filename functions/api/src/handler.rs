@@ -34,6 +34,11 @@ impl Authenticator for AuthorizerClaims {
 }
 
 /// The router over `store` as configured.
+fn webhook_sender() -> autolock_webhook::HttpWebhookSender {
+    autolock_webhook::HttpWebhookSender::new(false, std::time::Duration::from_secs(10))
+        .expect("the platform's TLS roots load")
+}
+
 pub fn router(store: Arc<dyn Store>, config: &Config) -> axum::Router {
     let http = HttpConfig {
         public_base_url: config.public_base_url.clone(),
@@ -41,11 +46,17 @@ pub fn router(store: Arc<dyn Store>, config: &Config) -> axum::Router {
         allow_local_webhooks: false,
     };
     let state = AppState::new(
-        Autolock::new(store),
+        Autolock::new(Arc::clone(&store)),
         Arc::new(SystemClock),
         Arc::new(AuthorizerClaims),
         LinkSigner::new(config.block_link_key.as_bytes()),
         http,
     );
-    autolock_http::router(state)
+    let notifier = autolock_core::notify::Notifier::new(
+        Arc::clone(&store),
+        Arc::new(autolock_core::notify::EmailDisabled),
+        Arc::new(webhook_sender()),
+        config.console_base_url.clone(),
+    );
+    autolock_http::router(state.with_notifier(notifier))
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use autolock_core::events::OutboxEntry;
-use autolock_core::notify::{EmailError, EmailMessage, EmailSender, Notifier};
+use autolock_core::notify::Notifier;
 use autolock_core::ports::{Clock, EventPublisher, ManualClock, Store, StoreResult};
 use autolock_core::service::Autolock;
 use autolock_http::{AppState, Hs256, HttpConfig, LinkSigner, SystemClock};
@@ -76,19 +76,5 @@ impl EventPublisher for LocalRelay {
             }
         }
         Ok(done)
-    }
-}
-
-/// The email sender of `--email off`: every email fails, visibly, in the delivery records.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct EmailOff;
-
-#[async_trait]
-impl EmailSender for EmailOff {
-    async fn send(&self, _: &EmailMessage) -> Result<(), EmailError> {
-        Err(EmailError {
-            retryable: false,
-            message: "email is off in this deployment (--email off)".into(),
-        })
     }
 }

@@ -11,7 +11,7 @@ use autolock_core::ports::{Clock, Store};
 use autolock_core::service::Autolock;
 use autolock_http::{Hs256, HttpConfig};
 use autolock_local::config::{Cli, ClockKind, Command, EmailKind, ServeArgs, check_base_url};
-use autolock_local::{EmailOff, LocalRelay, demo, state};
+use autolock_local::{LocalRelay, demo, state};
 use autolock_mail::{SmtpSender, SpoolSender};
 use autolock_sqlite::SqliteStore;
 use autolock_webhook::HttpWebhookSender;
@@ -33,7 +33,7 @@ fn notifier(
     allow_local: bool,
 ) -> Result<Notifier, String> {
     let email: Arc<dyn EmailSender> = match args.email {
-        EmailKind::Off => Arc::new(EmailOff),
+        EmailKind::Off => Arc::new(autolock_core::notify::EmailDisabled),
         EmailKind::Spool => Arc::new(SpoolSender::new(&args.mail_spool, &args.mail_from)?),
         EmailKind::Smtp => {
             let relay = args

@@ -1,69 +1,72 @@
-//! The handler: one domain event from the bus in, handed to the sender. Until the e-mail and
-//! webhook senders are wired here, the sender only logs what it would send.
+//! The handler: a domain event from the bus becomes deliveries (once per event, channel and
+//! recipient, so a redelivered event sends nothing twice); the scheduled tick retries the
+//! deliveries that are due.
 
-use std::sync::Mutex;
-
-use async_trait::async_trait;
+use serde::Serialize;
 use serde_json::Value;
 
-use autolock_core::events::OutboxEntry;
+use autolock_core::Timestamp;
+use autolock_core::notify::{Handled, Notifier};
 use autolock_eventbridge::{Malformed, from_envelope};
 
-/// Sends what a domain event calls for.
-#[async_trait]
-pub trait Sender: Send + Sync {
-    /// Handles one event; an error is retried by Lambda.
-    async fn send(&self, entry: &OutboxEntry) -> Result<(), String>;
+/// What one invocation did.
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    /// A domain event was handled.
+    Event {
+        /// Its name.
+        event: &'static str,
+        /// The deliveries.
+        handled: Handled,
+    },
+    /// Due deliveries were retried.
+    Retries {
+        /// How many.
+        attempted: usize,
+    },
 }
 
-/// A sender that only logs (and remembers, for tests) what it was given.
-#[derive(Debug, Default)]
-pub struct LogOnly {
-    seen: Mutex<Vec<String>>,
-}
-
-impl LogOnly {
-    /// The names of the events seen, in order.
-    #[must_use]
-    pub fn seen(&self) -> Vec<String> {
-        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-}
-
-#[async_trait]
-impl Sender for LogOnly {
-    async fn send(&self, entry: &OutboxEntry) -> Result<(), String> {
-        tracing::info!(id = %entry.id, event = entry.event.name(), "domain event (log-only sender)");
-        if let Ok(mut seen) = self.seen.lock() {
-            seen.push(entry.event.name().to_owned());
-        }
-        Ok(())
-    }
-}
-
-/// Handles one EventBridge envelope carrying a domain event.
-pub async fn handle(sender: &dyn Sender, envelope: &Value) -> Result<&'static str, HandleError> {
-    let entry = from_envelope(envelope).map_err(HandleError::Malformed)?;
-    sender.send(&entry).await.map_err(HandleError::Send)?;
-    Ok(entry.event.name())
-}
-
-/// Why a domain event was not handled.
+/// Why an invocation failed.
 #[derive(Debug)]
 pub enum HandleError {
-    /// Not one of autolock's events.
+    /// Not one of autolock's events: retrying will not help.
     Malformed(Malformed),
-    /// The sender failed (retryable).
-    Send(String),
+    /// The store failed: retry.
+    Retryable(autolock_core::Error),
 }
 
 impl std::fmt::Display for HandleError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Malformed(m) => write!(f, "{m}"),
-            Self::Send(e) => write!(f, "sending failed: {e}"),
+            Self::Retryable(e) => write!(f, "retryable: {e}"),
         }
     }
 }
 
 impl std::error::Error for HandleError {}
+
+/// Handles one EventBridge envelope: a scheduled tick or a domain event.
+pub async fn handle(
+    notifier: &Notifier,
+    envelope: &Value,
+    now: Timestamp,
+) -> Result<Outcome, HandleError> {
+    if envelope.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+        let attempted = notifier
+            .retry_due(now, 100)
+            .await
+            .map_err(HandleError::Retryable)?;
+        return Ok(Outcome::Retries { attempted });
+    }
+    let entry = from_envelope(envelope).map_err(HandleError::Malformed)?;
+    let handled = notifier
+        .handle(&entry, now)
+        .await
+        .map_err(HandleError::Retryable)?;
+    Ok(Outcome::Event {
+        event: entry.event.name(),
+        handled,
+    })
+}

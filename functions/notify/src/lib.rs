@@ -1,3 +1,4 @@
-//! The notifier Lambda: the handler and its senders.
+//! The notifier Lambda: configuration and the handler.
 
+pub mod config;
 pub mod handler;

@@ -1,18 +1,43 @@
-//! Wires the notifier function: tracing, the sender, then the handler per event.
+//! Wires the notifier function: tracing, configuration, the DynamoDB store, the SES and webhook
+//! senders, then the handler per event.
+
+use std::sync::Arc;
+use std::time::Duration;
 
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
-use autolock_notify::handler::{LogOnly, handle};
+use autolock_core::notify::Notifier;
+use autolock_dynamodb::DynamoStore;
+use autolock_notify::config::Config;
+use autolock_notify::handler::handle;
+use autolock_ses::SesSender;
+use autolock_webhook::HttpWebhookSender;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     autolock_aws::init_tracing();
-    let sender = LogOnly::default();
-    let sender = &sender;
+    let config = Config::from_env()?;
+    let sdk = autolock_aws::sdk_config().await;
+    let store = Arc::new(DynamoStore::new(
+        aws_sdk_dynamodb::Client::new(&sdk),
+        config.tables.clone(),
+    ));
+    let email = SesSender::new(
+        aws_sdk_sesv2::Client::new(&sdk),
+        config.sender_address.clone(),
+    );
+    let webhook = HttpWebhookSender::new(config.allow_local_webhooks, Duration::from_secs(10))?;
+    let notifier = Notifier::new(
+        store,
+        Arc::new(email),
+        Arc::new(webhook),
+        config.console_base_url.clone(),
+    );
+    let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        let name = handle(sender, &event.payload).await?;
-        Ok::<_, Error>(serde_json::json!({"handled": name}))
+        let outcome = handle(notifier, &event.payload, chrono::Utc::now()).await?;
+        Ok::<_, Error>(serde_json::to_value(outcome)?)
     }))
     .await
 }

@@ -1,0 +1,34 @@
+//! The notifier's configuration, read once from the environment.
+
+use autolock_aws::required;
+use autolock_dynamodb::TableNames;
+
+/// Everything the notifier needs to know.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The three tables.
+    pub tables: TableNames,
+    /// The From address of emails (of a verified SES identity).
+    pub sender_address: String,
+    /// The admin console that links point at.
+    pub console_base_url: String,
+    /// Whether webhooks may target http and local addresses (never on AWS by default).
+    pub allow_local_webhooks: bool,
+}
+
+impl Config {
+    /// Reads `POLICIES_TABLE`, `USAGE_TABLE`, `REQUESTS_TABLE`, `SENDER_ADDRESS`,
+    /// `CONSOLE_BASE_URL` and the optional `ALLOW_LOCAL_WEBHOOKS` (`true` to allow).
+    pub fn from_env() -> Result<Self, String> {
+        Ok(Self {
+            tables: TableNames {
+                policies: required("POLICIES_TABLE")?,
+                usage: required("USAGE_TABLE")?,
+                requests: required("REQUESTS_TABLE")?,
+            },
+            sender_address: required("SENDER_ADDRESS")?,
+            console_base_url: required("CONSOLE_BASE_URL")?,
+            allow_local_webhooks: std::env::var("ALLOW_LOCAL_WEBHOOKS").is_ok_and(|v| v == "true"),
+        })
+    }
+}
