@@ -345,6 +345,9 @@ pub struct Usage {
     pub next_due: Option<DateTime<Utc>>,
     /// The open access request on this right, if any (at most one).
     pub open_request: Option<RequestId>,
+    /// The lock instant the user was last warned of (at most one warning per lock instant).
+    #[serde(default)]
+    pub warned_for: Option<DateTime<Utc>>,
 }
 
 impl Usage {

@@ -211,6 +211,7 @@ pub struct Filed {
 pub struct Autolock {
     store: Arc<dyn Store>,
     coalesce: Option<chrono::Duration>,
+    warn_before: Option<chrono::Duration>,
 }
 
 impl std::fmt::Debug for Autolock {
@@ -297,7 +298,72 @@ impl Autolock {
         Self {
             store,
             coalesce: None,
+            warn_before: None,
         }
+    }
+
+    /// Warns users `days` days before a lock (DESIGN §4; off by default): a `lock.warning`
+    /// event, at most one per user, resource and lock instant, and none when the warning period
+    /// is not shorter than the duration that locks or when every path ends first.
+    pub fn with_lock_warnings(mut self, days: u32) -> Result<Self> {
+        if days > 365 {
+            return Err(ValidationError::new("lock_warning_days", "must be 0 (off) to 365").into());
+        }
+        self.warn_before = (days > 0).then(|| chrono::Duration::days(i64::from(days)));
+        Ok(self)
+    }
+
+    /// Applies the lock-warning rule to a right about to be written: emits the warning when
+    /// it is due and moves `next_due` to the next warning instant when that comes first.
+    fn schedule_warning(&self, work: &mut Work, now: Timestamp) {
+        let Some(before) = self.warn_before else {
+            return;
+        };
+        let (lock, base_due) = {
+            let right = work.right();
+            let RightState::Active {
+                next_lock: Some(lock),
+            } = right.state(&work.usage, now)
+            else {
+                return;
+            };
+            let binding = right
+                .timeline
+                .paths_at(now)
+                .iter()
+                .filter_map(|p| p.policy.auto_lock_after.duration())
+                .max();
+            let ends_first = right
+                .timeline
+                .all_paths_end_after(now)
+                .is_some_and(|end| end <= lock);
+            if work.usage.warned_for == Some(lock)
+                || binding.is_none_or(|d| before >= d)
+                || ends_first
+            {
+                return;
+            }
+            (lock, right.next_due(&work.usage, now))
+        };
+        let warn_at = lock - before;
+        if now >= warn_at {
+            work.usage.warned_for = Some(lock);
+            work.usage.next_due = base_due;
+            let event = DomainEvent::LockWarning {
+                user: work.facts.user.clone(),
+                resource: work.facts.resource.clone(),
+                lock_at: lock,
+            };
+            work.publish(event, now);
+        } else {
+            work.usage.next_due = Some(base_due.map_or(warn_at, |d| d.min(warn_at)));
+        }
+    }
+
+    /// The changes of a right's work, with the warning rule applied.
+    fn finish(&self, mut work: Work, now: Timestamp) -> Changeset {
+        self.schedule_warning(&mut work, now);
+        work.finish()
     }
 
     /// The longest coalescing window allowed.
@@ -458,7 +524,7 @@ impl Autolock {
                     cancelled = 1;
                 }
             }
-            let changes = work.finish();
+            let changes = self.finish(work, now);
             if !changes.is_empty() {
                 self.store.commit(changes).await?;
             }
@@ -1013,7 +1079,7 @@ impl Autolock {
                         outcomes.push((*i, EventResult::new(event.event_id.clone(), outcome)));
                     }
                     self.coalesce_usage(&mut work);
-                    let changes = work.finish();
+                    let changes = self.finish(work, now);
                     if !changes.is_empty() {
                         self.store.commit(changes).await?;
                     }
@@ -1207,7 +1273,7 @@ impl Autolock {
                 }
             }
             let result = view(&work, now);
-            self.store.commit(work.finish()).await?;
+            self.store.commit(self.finish(work, now)).await?;
             Ok(result)
         })
         .await
@@ -1431,7 +1497,7 @@ impl Autolock {
                     }
                 },
             };
-            let mut changes = work.finish();
+            let mut changes = self.finish(work, now);
             changes.consumed_links.extend(link.clone());
             match self.store.commit(changes).await {
                 Err(StoreError::AlreadyExists(_)) if link.is_some() => {
@@ -1489,7 +1555,7 @@ impl Autolock {
                 request: resolved.clone(),
                 expected: RequestStatus::Open,
             });
-            self.store.commit(work.finish()).await?;
+            self.store.commit(self.finish(work, now)).await?;
             Ok(resolved)
         })
         .await

@@ -29,6 +29,17 @@ pub fn required(name: &str) -> Result<String, String> {
     }
 }
 
+/// The optional `LOCK_WARNING_DAYS` (0 or unset: no lock warnings).
+pub fn lock_warning_days() -> Result<u32, String> {
+    match std::env::var("LOCK_WARNING_DAYS") {
+        Ok(v) if !v.trim().is_empty() => v
+            .trim()
+            .parse()
+            .map_err(|_| format!("LOCK_WARNING_DAYS must be a whole number of days, not {v:?}")),
+        _ => Ok(0),
+    }
+}
+
 /// Logs for CloudWatch: no colours, no timestamps (CloudWatch adds them), level from
 /// `RUST_LOG` (default info).
 pub fn init_tracing() {

@@ -14,11 +14,14 @@ pub struct Config {
     pub console_base_url: String,
     /// The key that signs block-page links.
     pub block_link_key: String,
+    /// Days of warning before a lock (0: none).
+    pub lock_warning_days: u32,
 }
 
 impl Config {
     /// Reads `POLICIES_TABLE`, `USAGE_TABLE`, `REQUESTS_TABLE`, `PUBLIC_BASE_URL`,
-    /// `CONSOLE_BASE_URL` and `BLOCK_LINK_KEY`, failing on the first one missing.
+    /// `CONSOLE_BASE_URL`, `BLOCK_LINK_KEY` and the optional `LOCK_WARNING_DAYS` (0 to 365),
+    /// failing on the first one missing or wrong.
     pub fn from_env() -> Result<Self, String> {
         Ok(Self {
             tables: TableNames {
@@ -29,6 +32,13 @@ impl Config {
             public_base_url: required("PUBLIC_BASE_URL")?,
             console_base_url: required("CONSOLE_BASE_URL")?,
             block_link_key: required("BLOCK_LINK_KEY")?,
+            lock_warning_days: autolock_aws::lock_warning_days().and_then(|d| {
+                if d <= 365 {
+                    Ok(d)
+                } else {
+                    Err("LOCK_WARNING_DAYS must be 0 to 365".into())
+                }
+            })?,
         })
     }
 }

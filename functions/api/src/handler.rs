@@ -46,7 +46,9 @@ pub fn router(store: Arc<dyn Store>, config: &Config) -> axum::Router {
         allow_local_webhooks: false,
     };
     let state = AppState::new(
-        Autolock::new(Arc::clone(&store)),
+        Autolock::new(Arc::clone(&store))
+            .with_lock_warnings(config.lock_warning_days)
+            .expect("LOCK_WARNING_DAYS was checked"),
         Arc::new(SystemClock),
         Arc::new(AuthorizerClaims),
         LinkSigner::new(config.block_link_key.as_bytes()),

@@ -31,6 +31,7 @@ async fn every_sample_request_is_served_with_identity_from_the_authorizer_only()
         public_base_url: "https://autolock.acme.example.com".into(),
         console_base_url: "https://console.acme.example.com".into(),
         block_link_key: "test-link-key".into(),
+        lock_warning_days: 0,
     };
     let app = router(store, &config);
 

@@ -17,7 +17,9 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let sdk = autolock_aws::sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.tables.clone());
-    let app = Autolock::new(Arc::new(store)).with_coalescing(config.coalesce)?;
+    let app = Autolock::new(Arc::new(store))
+        .with_coalescing(config.coalesce)?
+        .with_lock_warnings(autolock_aws::lock_warning_days()?)?;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let (app, sqs, config) = (&app, &sqs, &config);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -130,6 +130,9 @@ pub struct ServeArgs {
         default_value = "autolock <autolock@autolock.local>"
     )]
     pub mail_from: String,
+    /// Warns users this many days before a lock (0: no warnings).
+    #[arg(long, env = "AUTOLOCK_LOCK_WARNING_DAYS", default_value_t = 0)]
+    pub lock_warning_days: u32,
     /// Lets webhooks target http and local addresses (on with `--demo`).
     #[arg(long, env = "AUTOLOCK_ALLOW_LOCAL_WEBHOOKS")]
     pub allow_local_webhooks: bool,

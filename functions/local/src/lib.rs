@@ -10,21 +10,21 @@ use async_trait::async_trait;
 
 use autolock_core::events::OutboxEntry;
 use autolock_core::notify::Notifier;
-use autolock_core::ports::{Clock, EventPublisher, ManualClock, Store, StoreResult};
+use autolock_core::ports::{Clock, EventPublisher, ManualClock, StoreResult};
 use autolock_core::service::Autolock;
 use autolock_http::{AppState, Hs256, HttpConfig, LinkSigner, SystemClock};
 
-/// Builds the router's state from a store, a clock and the secrets.
+/// Builds the router's state from the use cases, a clock and the secrets.
 #[must_use]
 pub fn state(
-    store: Arc<dyn Store>,
+    app: Autolock,
     clock: Arc<dyn Clock>,
     tokens: Hs256,
     link_key: &[u8],
     http: HttpConfig,
 ) -> AppState {
     AppState::new(
-        Autolock::new(store),
+        app,
         clock,
         Arc::new(tokens),
         LinkSigner::new(link_key),

@@ -81,7 +81,9 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
     };
     let clock: Arc<dyn Clock> = autolock_local::clock(start);
     let store = open(&args.store.db)?;
-    let app = Autolock::new(Arc::clone(&store));
+    let app = Autolock::new(Arc::clone(&store))
+        .with_lock_warnings(args.lock_warning_days)
+        .map_err(|e| format!("--lock-warning-days: {e}"))?;
 
     if demo_mode {
         if demo::is_empty(&app).await.map_err(|e| e.to_string())? {
@@ -111,7 +113,7 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
         allow_local_webhooks,
     };
     let state = state(
-        Arc::clone(&store),
+        app.clone(),
         Arc::clone(&clock),
         tokens,
         link_key.as_bytes(),

@@ -90,7 +90,7 @@ async fn the_readme_walk_through() {
         allow_local_webhooks: false,
     };
     let state = autolock_local::state(
-        store,
+        Autolock::new(store),
         Arc::clone(&clock) as Arc<dyn Clock>,
         tokens.clone(),
         b"links",

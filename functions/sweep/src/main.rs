@@ -17,10 +17,9 @@ async fn main() -> Result<(), Error> {
     autolock_aws::init_tracing();
     let config = Config::from_env()?;
     let sdk = autolock_aws::sdk_config().await;
-    let app = Autolock::new(Arc::new(DynamoStore::new(
-        aws_sdk_dynamodb::Client::new(&sdk),
-        config.tables.clone(),
-    )));
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.tables.clone());
+    let app =
+        Autolock::new(Arc::new(store)).with_lock_warnings(autolock_aws::lock_warning_days()?)?;
     let publisher = BusPublisher::new(
         aws_sdk_eventbridge::Client::new(&sdk),
         config.event_bus_name.clone(),
