@@ -190,6 +190,12 @@ pub fn router(state: AppState) -> Router {
             "/settings/notifications",
             get(get_settings).put(put_settings),
         )
+        .route(
+            "/settings/webhook",
+            get(get_webhook).put(put_webhook).delete(delete_webhook),
+        )
+        .route("/settings/webhook/test", post(test_webhook))
+        .route("/webhook-deliveries", get(list_webhook_deliveries))
         .route("/audit", get(audit))
         .route("/openapi.json", get(openapi::serve));
     if state.clock().as_manual().is_some() {

@@ -340,6 +340,8 @@ async fn the_openapi_document_covers_every_route_and_needs_no_token() {
         "/v1/access-requests/count",
         "/v1/access-requests/{request_id}/approve",
         "/v1/settings/notifications",
+        "/v1/settings/webhook",
+        "/v1/webhook-deliveries",
         "/v1/audit",
     ] {
         assert!(paths.contains_key(path), "{path} missing");

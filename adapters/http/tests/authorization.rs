@@ -457,6 +457,27 @@ fn rows() -> Vec<Row> {
             [403, 403, 403, 200, 403],
         ),
         r(
+            "set the webhook",
+            M::PUT,
+            |_| "/v1/settings/webhook".into(),
+            Some(|_| json!({"url": "https://hooks.example.com/autolock"})),
+            [403, 403, 403, 200, 403],
+        ),
+        r(
+            "remove the webhook",
+            M::DELETE,
+            |_| "/v1/settings/webhook".into(),
+            None,
+            [403, 403, 403, 204, 403],
+        ),
+        r(
+            "webhook deliveries",
+            M::GET,
+            |_| "/v1/webhook-deliveries".into(),
+            None,
+            [403, 403, 403, 200, 403],
+        ),
+        r(
             "audit log",
             M::GET,
             |_| "/v1/audit".into(),

@@ -215,3 +215,174 @@ async fn approvers_and_the_webhook_hear_of_a_request_and_the_requester_of_the_ou
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+async fn call(
+    router: &axum::Router,
+    tokens: &autolock_http::Hs256,
+    who: &str,
+    method: &str,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    use tower::ServiceExt;
+    let mut b = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header(
+            "authorization",
+            format!("Bearer {}", tokens.mint(&who.parse().unwrap(), 0, None)),
+        );
+    let body = match body {
+        Some(v) => {
+            b = b.header("content-type", "application/json");
+            axum::body::Body::from(v.to_string())
+        }
+        None => axum::body::Body::empty(),
+    };
+    let response = router.clone().oneshot(b.body(body).unwrap()).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn admins_set_the_webhook_see_its_secret_once_send_a_test_and_list_deliveries() {
+    let w = World::seed(Arc::new(autolock_sqlite::SqliteStore::in_memory().unwrap())).await;
+    let (url, hits) = receiver().await;
+    let notifier = Notifier::new(
+        w.store().clone(),
+        Arc::new(autolock_core::notify::EmailDisabled),
+        Arc::new(HttpWebhookSender::new(true, Duration::from_secs(5)).unwrap()),
+        "https://console.acme.example.com",
+    );
+    let tokens = autolock_http::Hs256::new(b"notification-tests-secret").unwrap();
+    let build = |allow_local: bool| {
+        let http = autolock_http::HttpConfig {
+            public_base_url: "http://127.0.0.1:8080".into(),
+            console_base_url: "https://console.acme.example.com".into(),
+            allow_local_webhooks: allow_local,
+        };
+        let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(d(8)));
+        autolock_http::router(
+            autolock_local::state(w.app.clone(), clock, tokens.clone(), b"links", http)
+                .with_notifier(notifier.clone()),
+        )
+    };
+    let strict = build(false);
+    let (status, problem) = call(
+        &strict,
+        &tokens,
+        "ada",
+        "PUT",
+        "/v1/settings/webhook",
+        Some(serde_json::json!({"url": url})),
+    )
+    .await;
+    assert_eq!(
+        (status, problem["field"].as_str()),
+        (400, Some("url")),
+        "http is refused unless local targets are allowed"
+    );
+
+    let router = build(true);
+    let (status, set) = call(
+        &router,
+        &tokens,
+        "ada",
+        "PUT",
+        "/v1/settings/webhook",
+        Some(serde_json::json!({"url": url})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let secret = set["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"));
+    let (_, shown) = call(&router, &tokens, "ada", "GET", "/v1/settings/webhook", None).await;
+    assert_eq!(
+        shown,
+        serde_json::json!({"url": url}),
+        "the secret is shown once"
+    );
+    let (status, _) = call(
+        &router,
+        &tokens,
+        "rita",
+        "PUT",
+        "/v1/settings/webhook",
+        Some(serde_json::json!({"url": url})),
+    )
+    .await;
+    assert_eq!(status, 403, "admins only");
+
+    let (status, delivery) = call(
+        &router,
+        &tokens,
+        "ada",
+        "POST",
+        "/v1/settings/webhook/test",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (
+            status,
+            delivery["status"].as_str(),
+            delivery["attempts"][0]["status"].as_u64()
+        ),
+        (200, Some("sent"), Some(200))
+    );
+    let received = hits.lock().unwrap().clone();
+    let (headers, body) = &received[0];
+    let header = |n: &str| headers[n].to_str().unwrap().to_owned();
+    assert!(verify(
+        &secret,
+        &header("webhook-id"),
+        header("webhook-timestamp").parse().unwrap(),
+        body,
+        &header("webhook-signature")
+    ));
+    assert!(
+        body.contains(r#""reason":"This is a test access request.""#),
+        "{body}"
+    );
+
+    let (status, list) = call(
+        &router,
+        &tokens,
+        "ada",
+        "GET",
+        "/v1/webhook-deliveries",
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(list["items"][0]["id"], delivery["id"]);
+    assert!(list["items"][0]["attempts"][0]["latency_ms"].is_u64());
+    let (status, _) = call(
+        &router,
+        &tokens,
+        "dev",
+        "GET",
+        "/v1/webhook-deliveries",
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = call(
+        &router,
+        &tokens,
+        "ada",
+        "DELETE",
+        "/v1/settings/webhook",
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, _) = call(&router, &tokens, "ada", "GET", "/v1/settings/webhook", None).await;
+    assert_eq!(status, 404);
+}
