@@ -850,6 +850,92 @@ mod tests {
     }
 
     #[test]
+    fn emails_have_a_text_part_with_the_reason_and_the_link_and_an_escaped_html_part() {
+        let t = chrono::DateTime::from_timestamp(1_767_916_800, 0).unwrap();
+        let user = User {
+            id: "bob".parse().unwrap(),
+            email: "bob@example.com".parse().unwrap(),
+            display_name: "Bob <B>".parse().unwrap(),
+            role: Role::Member,
+            active: true,
+            created_at: t,
+        };
+        let resource = Resource {
+            id: "gitlab".parse().unwrap(),
+            name: "Gitlab".parse().unwrap(),
+            address: "https://gitlab.example.com".into(),
+            policy: crate::policy::Policy {
+                auto_lock_after: crate::policy::AutoLockAfter::Hours(168),
+                approval: crate::policy::ApprovalMode::Manual,
+            },
+            created_at: t,
+        };
+        let request = AccessRequest {
+            id: "r1".parse().unwrap(),
+            user: user.id.clone(),
+            resource: resource.id.clone(),
+            reason: "Release & hotfix".parse().unwrap(),
+            approval: crate::policy::ApprovalMode::Manual,
+            locked_at: t,
+            status: RequestStatus::Open,
+            requested_at: t,
+            resolved_at: None,
+            resolved_by: None,
+            cancel_reason: None,
+        };
+        let to: Email = "rita@example.com".parse().unwrap();
+        let m = new_request_email(
+            "https://console.example.com/",
+            &to,
+            &request,
+            &user,
+            &resource,
+        );
+        assert_eq!(m.subject, "Access request: Bob <B> asks to regain Gitlab");
+        assert!(m.text.contains("Reason: Release & hotfix"), "{}", m.text);
+        assert!(m.text.contains("Review the request: https://console.example.com/access-requests?user_id=bob&access_request_id=r1"), "{}", m.text);
+        assert!(
+            m.html.contains("Bob &lt;B&gt;") && m.html.contains("Release &amp; hotfix"),
+            "{}",
+            m.html
+        );
+        let approved = AccessRequest {
+            status: RequestStatus::Approved,
+            ..request.clone()
+        };
+        assert_eq!(
+            outcome_email(&user.email, &approved, &resource)
+                .unwrap()
+                .subject,
+            "Access to Gitlab restored"
+        );
+        let denied = AccessRequest {
+            status: RequestStatus::Denied,
+            ..request.clone()
+        };
+        assert!(
+            outcome_email(&user.email, &denied, &resource)
+                .unwrap()
+                .text
+                .contains("was denied")
+        );
+        let cancelled = AccessRequest {
+            status: RequestStatus::Cancelled,
+            ..request
+        };
+        assert_eq!(
+            outcome_email(&user.email, &cancelled, &resource),
+            None,
+            "nobody is emailed about a cancellation"
+        );
+        assert!(
+            warning_email(&user.email, &resource, t)
+                .text
+                .contains("2026-01-09 00:00 UTC")
+        );
+    }
+
+    #[test]
     fn the_webhook_body_has_exactly_the_fields_of_the_design_in_order() {
         let t = chrono::DateTime::parse_from_rfc3339("2024-04-15T04:02:28.359054Z")
             .unwrap()
