@@ -18,6 +18,7 @@ pub mod notify;
 mod openapi;
 pub mod policy;
 pub mod ports;
+pub mod report;
 pub mod request;
 pub mod service;
 pub mod values;

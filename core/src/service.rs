@@ -67,6 +67,90 @@ pub fn require(actor: &Principal, capability: Capability) -> Result<()> {
     }
 }
 
+/// A proposed policy to preview.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PreviewTarget {
+    /// A new default for a resource.
+    Resource(ResourceId, PolicyPatch),
+    /// A new override for a grant.
+    Grant(GrantId, OverridePatch),
+}
+
+/// One user's lock under a proposed policy.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PreviewLock {
+    /// The user.
+    pub user: UserId,
+    /// When the right would lock under the proposal (without further use).
+    pub lock_at: chrono::DateTime<chrono::Utc>,
+    /// When it locks under the current policy.
+    pub today: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// What a proposed policy would do.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Preview {
+    /// The resource.
+    pub resource: ResourceId,
+    /// Who would lock at once: nobody, by the grace rule.
+    pub lock_at_once: Vec<PreviewLock>,
+    /// Why nobody locks at once.
+    pub grace: &'static str,
+    /// Who would lock within a day (without further use).
+    pub within_1_day: Vec<PreviewLock>,
+    /// Within 7 days.
+    pub within_7_days: Vec<PreviewLock>,
+    /// Within 30 days.
+    pub within_30_days: Vec<PreviewLock>,
+}
+
+/// An auto-approved request, with its reason.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AutoApproved {
+    /// The request.
+    pub request: RequestId,
+    /// The requester.
+    pub user: UserId,
+    /// When.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Why.
+    pub reason: String,
+}
+
+/// Analytics of a resource over a window.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Analytics {
+    /// The resource.
+    pub resource: ResourceId,
+    /// The window's start.
+    pub from: chrono::DateTime<chrono::Utc>,
+    /// The window's end (excluded).
+    pub to: chrono::DateTime<chrono::Utc>,
+    /// Locks recorded in the window.
+    pub locks: usize,
+    /// Requests filed in the window, by status.
+    pub requests_by_outcome: std::collections::BTreeMap<&'static str, usize>,
+    /// The auto-approved ones, with reasons.
+    pub auto_approved: Vec<AutoApproved>,
+    /// Median seconds from filing to a person's approval or denial.
+    pub median_seconds_to_resolution: Option<i64>,
+}
+
+/// What a report is taken from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportScope {
+    /// Every right on a resource.
+    Resource(ResourceId),
+    /// Every right through a group.
+    Group(GroupId),
+    /// Every right of a user.
+    User(UserId),
+}
+
 /// A user to create.
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -1228,6 +1312,265 @@ impl Autolock {
         } else {
             Err(Error::NotFound(format!("user {user}")))
         }
+    }
+
+    // ---- reports ---------------------------------------------------------------------------
+
+    /// The rights a report covers, as (user, resource) pairs (approvers). `NotFound` when the
+    /// object does not exist.
+    pub async fn report_rights(
+        &self,
+        actor: &Principal,
+        scope: &ReportScope,
+    ) -> Result<Vec<(UserId, ResourceId)>> {
+        require(actor, Capability::Review)?;
+        Ok(match scope {
+            ReportScope::Resource(r) => {
+                self.existing_resource(r).await?;
+                self.store
+                    .users_of_resource(r)
+                    .await?
+                    .into_iter()
+                    .map(|u| (u, r.clone()))
+                    .collect()
+            }
+            ReportScope::Group(g) => {
+                self.existing_group(g).await?;
+                let resources: Vec<ResourceId> = self
+                    .store
+                    .grants_of_group(g)
+                    .await?
+                    .into_iter()
+                    .map(|gr| gr.resource)
+                    .collect();
+                let members = self.store.members(g).await?;
+                members
+                    .iter()
+                    .flat_map(|u| resources.iter().map(move |r| (u.clone(), r.clone())))
+                    .collect()
+            }
+            ReportScope::User(u) => {
+                self.existing_user(u).await?;
+                self.store
+                    .resources_of_user(u)
+                    .await?
+                    .into_iter()
+                    .map(|r| (u.clone(), r))
+                    .collect()
+            }
+        })
+    }
+
+    /// The report rows of one right at `now` (one per path in force), restricted to the
+    /// scope's group for a group report.
+    pub async fn report_rows(
+        &self,
+        scope: &ReportScope,
+        user: &User,
+        resource: &Resource,
+        now: Timestamp,
+    ) -> Result<Vec<crate::report::ReportRow>> {
+        let work = self.load(&user.id, &resource.id).await?;
+        let mut rows = crate::report::rows(&work.facts, &work.usage, user, resource, now);
+        if let ReportScope::Group(g) = scope {
+            rows.retain(|r| r.group_id == g.as_str());
+        }
+        Ok(rows)
+    }
+
+    /// What a proposed policy would do, nothing changed (admin, DevOps admin): who would lock
+    /// at once (nobody, by the grace rule) and who within 1, 7 and 30 days.
+    pub async fn preview(
+        &self,
+        actor: &Principal,
+        target: &PreviewTarget,
+        now: Timestamp,
+    ) -> Result<Preview> {
+        require(actor, Capability::Operate)?;
+        let (resource, users) = match target {
+            PreviewTarget::Resource(r, _) => {
+                self.existing_resource(r).await?;
+                (r.clone(), self.store.users_of_resource(r).await?)
+            }
+            PreviewTarget::Grant(g, _) => {
+                let grant = self.current_grant_by_id(g).await?;
+                (
+                    grant.resource.clone(),
+                    self.store.members(&grant.group).await?,
+                )
+            }
+        };
+        let mut preview = Preview {
+            resource: resource.clone(),
+            lock_at_once: Vec::new(),
+            grace: "a policy change never locks anyone sooner than the new duration after the change",
+            within_1_day: Vec::new(),
+            within_7_days: Vec::new(),
+            within_30_days: Vec::new(),
+        };
+        for user in users {
+            let work = self.load(&user, &resource).await?;
+            let current = work.right();
+            if !matches!(current.state(&work.usage, now), RightState::Active { .. }) {
+                continue;
+            }
+            let mut proposed = work.facts.clone();
+            match target {
+                PreviewTarget::Resource(_, patch) => {
+                    let Some(before) = crate::directory::value_at(&proposed.resource_policy, now)
+                    else {
+                        continue;
+                    };
+                    let after = Policy {
+                        auto_lock_after: patch.auto_lock_after.unwrap_or(before.auto_lock_after),
+                        approval: patch.approval.unwrap_or(before.approval),
+                    };
+                    proposed.resource_policy.push(Timed {
+                        at: now,
+                        value: after,
+                    });
+                }
+                PreviewTarget::Grant(id, patch) => {
+                    for g in proposed
+                        .paths
+                        .iter_mut()
+                        .flat_map(|p| p.grants.iter_mut())
+                        .filter(|g| g.id == *id)
+                    {
+                        let next = patch.apply(g.current_override());
+                        g.overrides.push(Timed {
+                            at: now,
+                            value: next,
+                        });
+                    }
+                }
+            }
+            let Some(lock_at) = Right::new(&proposed)
+                .timeline
+                .next_lock(work.usage.last_activity())
+            else {
+                continue;
+            };
+            let entry = PreviewLock {
+                user: user.clone(),
+                lock_at,
+                today: current.timeline.next_lock(work.usage.last_activity()),
+            };
+            let ahead = lock_at - now;
+            if lock_at <= now {
+                preview.lock_at_once.push(entry.clone());
+            }
+            if ahead <= chrono::Duration::days(1) {
+                preview.within_1_day.push(entry.clone());
+            }
+            if ahead <= chrono::Duration::days(7) {
+                preview.within_7_days.push(entry.clone());
+            }
+            if ahead <= chrono::Duration::days(30) {
+                preview.within_30_days.push(entry);
+            }
+        }
+        Ok(preview)
+    }
+
+    /// Analytics of a resource over `[from, to)`, at most 90 days (approvers): locks, requests by
+    /// outcome, auto-approved requests with their reasons, median time to a person's
+    /// resolution.
+    pub async fn analytics(
+        &self,
+        actor: &Principal,
+        resource: &ResourceId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Analytics> {
+        require(actor, Capability::Review)?;
+        self.existing_resource(resource).await?;
+        if to <= from || to - from > chrono::Duration::days(90) {
+            return Err(ValidationError::new(
+                "from",
+                "the window must be longer than zero and at most 90 days",
+            )
+            .into());
+        }
+        let mut locks = 0;
+        let filter = crate::audit::AuditFilter {
+            from: Some(from),
+            to: Some(to),
+            actor: None,
+            target: Some(resource.to_string()),
+            action: Some(AuditAction::Locked),
+        };
+        let mut page = crate::ports::PageRequest::first(1000);
+        loop {
+            let p = self.store.audit(&filter, &page).await?;
+            locks += p
+                .items
+                .iter()
+                .filter(|e| e.resource.as_ref() == Some(resource))
+                .count();
+            match p.next {
+                Some(n) => page.after = Some(n),
+                None => break,
+            }
+        }
+        let rf = crate::ports::RequestFilter {
+            user: None,
+            resource: Some(resource.clone()),
+        };
+        let mut requests = Vec::new();
+        for open in [true, false] {
+            let mut page = crate::ports::PageRequest::first(1000);
+            loop {
+                let p = if open {
+                    self.store.open_requests(&rf, &page).await?
+                } else {
+                    self.store.resolved_requests(from, &rf, &page).await?
+                };
+                requests.extend(
+                    p.items
+                        .into_iter()
+                        .filter(|r| r.requested_at >= from && r.requested_at < to),
+                );
+                match p.next {
+                    Some(n) => page.after = Some(n),
+                    None => break,
+                }
+            }
+        }
+        let mut by_outcome = std::collections::BTreeMap::new();
+        for r in &requests {
+            *by_outcome.entry(r.status.as_str()).or_insert(0usize) += 1;
+        }
+        let auto_approved = requests
+            .iter()
+            .filter(|r| r.status == RequestStatus::AutoApproved)
+            .map(|r| AutoApproved {
+                request: r.id.clone(),
+                user: r.user.clone(),
+                at: r.requested_at,
+                reason: r.reason.as_str().to_owned(),
+            })
+            .collect();
+        let mut durations: Vec<i64> = requests
+            .iter()
+            .filter(|r| matches!(r.status, RequestStatus::Approved | RequestStatus::Denied))
+            .filter_map(|r| r.resolved_at.map(|at| (at - r.requested_at).num_seconds()))
+            .collect();
+        durations.sort_unstable();
+        let median = match durations.len() {
+            0 => None,
+            n if n % 2 == 1 => Some(durations[n / 2]),
+            n => Some((durations[n / 2 - 1] + durations[n / 2]) / 2),
+        };
+        Ok(Analytics {
+            resource: resource.clone(),
+            from,
+            to,
+            locks,
+            requests_by_outcome: by_outcome,
+            auto_approved,
+            median_seconds_to_resolution: median,
+        })
     }
 
     // ---- unlock and requests ---------------------------------------------------------------

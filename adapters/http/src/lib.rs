@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod block;
+pub mod export;
 pub mod extract;
 pub mod openapi;
 pub mod problem;
@@ -197,6 +198,22 @@ pub fn router(state: AppState) -> Router {
         .route("/settings/webhook/test", post(test_webhook))
         .route("/webhook-deliveries", get(list_webhook_deliveries))
         .route("/audit", get(audit))
+        .route("/audit/export", get(export::audit_export))
+        .route(
+            "/resources/{resource_id}/policy/preview",
+            post(preview_resource_policy),
+        )
+        .route(
+            "/grants/{grant_id}/policy/preview",
+            post(preview_grant_policy),
+        )
+        .route("/resources/{resource_id}/analytics", get(analytics))
+        .route(
+            "/resources/{resource_id}/report",
+            get(export::resource_report),
+        )
+        .route("/groups/{group_id}/report", get(export::group_report))
+        .route("/users/{user_id}/report", get(export::user_report))
         .route("/openapi.json", get(openapi::serve));
     if state.clock().as_manual().is_some() {
         v1 = v1

@@ -42,7 +42,7 @@ impl Modify for BearerAuth {
         routes::get_grant, routes::patch_grant, routes::delete_grant, routes::patch_grant_policy,
         routes::check, routes::access_events,
         routes::file_request, routes::list_requests, routes::count_requests, routes::get_request, routes::approve, routes::deny,
-        routes::get_settings, routes::get_webhook, routes::put_webhook, routes::delete_webhook, routes::test_webhook, routes::list_webhook_deliveries, routes::put_settings, routes::audit, routes::get_clock, routes::advance_clock,
+        routes::get_settings, routes::get_webhook, routes::put_webhook, routes::delete_webhook, routes::test_webhook, routes::list_webhook_deliveries, routes::put_settings, routes::audit, routes::preview_resource_policy, routes::preview_grant_policy, routes::analytics, crate::export::resource_report, crate::export::group_report, crate::export::user_report, crate::export::audit_export, routes::get_clock, routes::advance_clock,
     ),
     components(schemas(crate::problem::Problem))
 )]

@@ -10,6 +10,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use autolock_core::Error;
@@ -1330,4 +1331,61 @@ pub async fn advance_clock(
         }
     };
     Ok(Json(ClockView { now }))
+}
+
+// ---- preview and analytics -----------------------------------------------------------------
+
+/// What a proposed resource default would do; nothing changes (admin, DevOps admin).
+#[utoipa::path(post, path = "/v1/resources/{resource_id}/policy/preview", tag = "policies", params(("resource_id" = String, Path)), request_body = PatchPolicy, responses((status = 200, body = autolock_core::service::Preview)))]
+pub async fn preview_resource_policy(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    Body(b): Body<PatchPolicy>,
+) -> ApiResult<Json<autolock_core::service::Preview>> {
+    let id = ResourceId::parse(id)?;
+    let patch = PolicyPatch {
+        auto_lock_after: b.auto_lock_after,
+        approval: b.approval,
+    };
+    let target = autolock_core::service::PreviewTarget::Resource(id, patch);
+    Ok(Json(s.app().preview(&caller, &target, s.now()).await?))
+}
+
+/// What a proposed grant override would do; nothing changes (admin, DevOps admin).
+#[utoipa::path(post, path = "/v1/grants/{grant_id}/policy/preview", tag = "policies", params(("grant_id" = String, Path)), request_body = PolicyOverride, responses((status = 200, body = autolock_core::service::Preview)))]
+pub async fn preview_grant_policy(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> ApiResult<Json<autolock_core::service::Preview>> {
+    let id = GrantId::parse(id)?;
+    let patch = OverridePatch::from_json(&parse_json::<Value>(&body)?)?;
+    let target = autolock_core::service::PreviewTarget::Grant(id, patch);
+    Ok(Json(s.app().preview(&caller, &target, s.now()).await?))
+}
+
+/// The analytics window.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WindowQuery {
+    /// Start (RFC 3339); default 30 days before `to`.
+    pub from: Option<DateTime<Utc>>,
+    /// End, excluded (RFC 3339); default now.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Analytics of a resource over a window of at most 90 days (approvers).
+#[utoipa::path(get, path = "/v1/resources/{resource_id}/analytics", tag = "reports", params(("resource_id" = String, Path), WindowQuery), responses((status = 200, body = autolock_core::service::Analytics)))]
+pub async fn analytics(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    Params(q): Params<WindowQuery>,
+) -> ApiResult<Json<autolock_core::service::Analytics>> {
+    let id = ResourceId::parse(id)?;
+    let to = q.to.unwrap_or_else(|| s.now());
+    let from = q.from.unwrap_or(to - chrono::Duration::days(30));
+    Ok(Json(s.app().analytics(&caller, &id, from, to).await?))
 }

@@ -33,6 +33,95 @@ pub enum Command {
     Bootstrap(BootstrapArgs),
     /// Prints the OpenAPI document of the HTTP API.
     Openapi,
+    /// Prints the report of a resource, a group or a user (CSV or JSON), streamed.
+    Report(ReportArgs),
+    /// Prints the audit log (CSV or JSON lines), streamed, with the filters of the API.
+    AuditExport(AuditExportArgs),
+    /// Prints the analytics of a resource over a window (JSON).
+    Analytics(AnalyticsArgs),
+    /// Prints what a proposed policy would do (JSON); nothing changes.
+    Preview(PreviewArgs),
+}
+
+/// `report`.
+#[derive(Debug, Args)]
+#[group(id = "scope", required = true, multiple = false)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// Every right on this resource.
+    #[arg(long, group = "scope")]
+    pub resource: Option<String>,
+    /// Every right through this group.
+    #[arg(long, group = "scope")]
+    pub group: Option<String>,
+    /// Every right of this user.
+    #[arg(long, group = "scope")]
+    pub user: Option<String>,
+    /// `csv` or `json`.
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+}
+
+/// `audit-export`.
+#[derive(Debug, Args)]
+pub struct AuditExportArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// `csv` or `jsonl`.
+    #[arg(long, default_value = "csv")]
+    pub format: String,
+    /// At or after (RFC 3339).
+    #[arg(long)]
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Before (RFC 3339).
+    #[arg(long)]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+    /// Done by this principal.
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Concerning this id.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Of this action, e.g. access.locked.
+    #[arg(long)]
+    pub action: Option<String>,
+}
+
+/// `analytics`.
+#[derive(Debug, Args)]
+pub struct AnalyticsArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The resource.
+    #[arg(long)]
+    pub resource: String,
+    /// Start (RFC 3339); default 30 days before `--to`.
+    #[arg(long)]
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    /// End (RFC 3339); default now.
+    #[arg(long)]
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// `preview`.
+#[derive(Debug, Args)]
+#[group(id = "target", required = true, multiple = false)]
+pub struct PreviewArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// A new default for this resource.
+    #[arg(long, group = "target")]
+    pub resource: Option<String>,
+    /// A new override for this grant.
+    #[arg(long, group = "target")]
+    pub grant: Option<String>,
+    /// The proposed duration, e.g. 7d.
+    #[arg(long)]
+    pub auto_lock_after: Option<String>,
+    /// The proposed approval method.
+    #[arg(long)]
+    pub approval: Option<String>,
 }
 
 /// `bootstrap`.

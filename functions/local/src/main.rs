@@ -6,9 +6,15 @@ use std::sync::Arc;
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+use autolock_core::ValidationError;
+use autolock_core::directory::Principal;
 use autolock_core::notify::{EmailSender, Notifier};
+use autolock_core::policy::{ApprovalMode, AutoLockAfter, FieldPatch, OverridePatch};
 use autolock_core::ports::{Clock, Store};
 use autolock_core::service::Autolock;
+use autolock_core::service::{PolicyPatch, PreviewTarget, ReportScope};
+use autolock_core::values::Role;
+use autolock_http::export::{self, Format};
 use autolock_http::{Hs256, HttpConfig};
 use autolock_local::config::{Cli, ClockKind, Command, EmailKind, ServeArgs, check_base_url};
 use autolock_local::{LocalRelay, demo, state};
@@ -197,6 +203,130 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{}", doc.to_pretty_json().map_err(|e| e.to_string())?);
             Ok(())
         }
+        Command::Report(args) => {
+            let app = Autolock::new(open(&args.store.db)?);
+            let scope = match (args.resource, args.group, args.user) {
+                (Some(r), _, _) => {
+                    ReportScope::Resource(r.parse().map_err(|e: ValidationError| e.to_string())?)
+                }
+                (_, Some(g), _) => {
+                    ReportScope::Group(g.parse().map_err(|e: ValidationError| e.to_string())?)
+                }
+                (_, _, Some(u)) => {
+                    ReportScope::User(u.parse().map_err(|e: ValidationError| e.to_string())?)
+                }
+                _ => return Err("give --resource, --group or --user".into()),
+            };
+            let fmt = match args.format.as_str() {
+                "csv" => Format::Csv,
+                "json" => Format::Json,
+                other => return Err(format!("--format {other:?}: allowed are csv and json")),
+            };
+            let rights = app
+                .report_rights(&cli_principal(), &scope)
+                .await
+                .map_err(|e| e.to_string())?;
+            stream_to_stdout(move |tx| async move {
+                export::write_report(&app, &scope, rights, chrono::Utc::now(), fmt, &tx).await
+            })
+            .await
+        }
+        Command::AuditExport(args) => {
+            let app = Autolock::new(open(&args.store.db)?);
+            let fmt = match args.format.as_str() {
+                "csv" => Format::Csv,
+                "jsonl" => Format::Json,
+                other => return Err(format!("--format {other:?}: allowed are csv and jsonl")),
+            };
+            let action = args
+                .action
+                .as_deref()
+                .map(|a| {
+                    autolock_core::audit::AuditAction::parse(a)
+                        .ok_or_else(|| format!("--action {a:?} is not an audit action"))
+                })
+                .transpose()?;
+            let actor = args
+                .actor
+                .map(|a| a.parse().map_err(|e: ValidationError| e.to_string()))
+                .transpose()?;
+            let filter = autolock_core::audit::AuditFilter {
+                from: args.from,
+                to: args.to,
+                actor,
+                target: args.target,
+                action,
+            };
+            stream_to_stdout(
+                move |tx| async move { export::write_audit(&app, filter, fmt, &tx).await },
+            )
+            .await
+        }
+        Command::Analytics(args) => {
+            let app = Autolock::new(open(&args.store.db)?);
+            let to = args.to.unwrap_or_else(chrono::Utc::now);
+            let from = args.from.unwrap_or(to - chrono::Duration::days(30));
+            let resource = args
+                .resource
+                .parse()
+                .map_err(|e: ValidationError| e.to_string())?;
+            let a = app
+                .analytics(&cli_principal(), &resource, from, to)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&a).map_err(|e| e.to_string())?
+            );
+            Ok(())
+        }
+        Command::Preview(args) => {
+            let app = Autolock::new(open(&args.store.db)?);
+            let duration = args
+                .auto_lock_after
+                .as_deref()
+                .map(AutoLockAfter::parse)
+                .transpose()
+                .map_err(|e| e.to_string())?;
+            let approval = args
+                .approval
+                .as_deref()
+                .map(ApprovalMode::parse)
+                .transpose()
+                .map_err(|e| e.to_string())?;
+            let target = match (args.resource, args.grant) {
+                (Some(r), _) => PreviewTarget::Resource(
+                    r.parse().map_err(|e: ValidationError| e.to_string())?,
+                    PolicyPatch {
+                        auto_lock_after: duration,
+                        approval,
+                    },
+                ),
+                (_, Some(g)) => {
+                    let mut patch = OverridePatch::default();
+                    if let Some(d) = duration {
+                        patch.auto_lock_after = FieldPatch::Set(d);
+                    }
+                    if let Some(a) = approval {
+                        patch.approval = FieldPatch::Set(a);
+                    }
+                    PreviewTarget::Grant(
+                        g.parse().map_err(|e: ValidationError| e.to_string())?,
+                        patch,
+                    )
+                }
+                _ => return Err("give --resource or --grant".into()),
+            };
+            let p = app
+                .preview(&cli_principal(), &target, chrono::Utc::now())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&p).map_err(|e| e.to_string())?
+            );
+            Ok(())
+        }
         Command::Bootstrap(args) => {
             let app = Autolock::new(open(&args.store.db)?);
             let email =
@@ -212,6 +342,33 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// The CLI works on the local database as an admin of its own.
+fn cli_principal() -> Principal {
+    Principal {
+        id: "autolock-cli".parse().expect("valid id"),
+        role: Role::Admin,
+        active: true,
+    }
+}
+
+/// Runs a streaming writer and copies what it writes to stdout as it comes.
+async fn stream_to_stdout<F, Fut>(writer: F) -> Result<(), String>
+where
+    F: FnOnce(tokio::sync::mpsc::Sender<Result<String, std::io::Error>>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    use std::io::Write;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
+    let task = tokio::spawn(writer(tx));
+    let mut out = std::io::stdout().lock();
+    while let Some(chunk) = rx.recv().await {
+        let chunk = chunk.map_err(|e| e.to_string())?;
+        out.write_all(chunk.as_bytes()).map_err(|e| e.to_string())?;
+    }
+    out.flush().map_err(|e| e.to_string())?;
+    task.await.map_err(|e| e.to_string())?
 }
 
 #[tokio::main]

@@ -1,0 +1,307 @@
+//! Reports, the audit export, analytics and the policy-change preview on a seeded directory,
+//! compared to the expected rows.
+
+mod common;
+
+use autolock_core::ids::EventId;
+use autolock_core::lock::AccessEvent;
+use autolock_core::policy::{ApprovalMode, AutoLockAfter, PolicyOverride};
+use autolock_core::request::Verdict;
+use autolock_core::service::{EventInput, NewGrant};
+use autolock_tests::world::{d, h};
+use axum::http::StatusCode;
+use common::Harness;
+use serde_json::json;
+
+/// Bob (eng) used gitlab at day 1, locked at day 8, asked at day 9, Rita approved two hours
+/// later. Carol is in eng (7 days, inherited) and ops (30 days, automatic, overridden; the grant
+/// expires at day 60). The clock reads day 10.
+async fn seeded() -> Harness {
+    let t = Harness::new(d(0)).await;
+    let w = &t.world;
+    w.app
+        .create_group(
+            &w.admin,
+            Some("ops".parse().unwrap()),
+            "Ops".parse().unwrap(),
+            h(0),
+        )
+        .await
+        .unwrap();
+    let o = PolicyOverride {
+        auto_lock_after: Some(AutoLockAfter::Hours(720)),
+        approval: Some(ApprovalMode::Automatic),
+    };
+    w.app
+        .create_grant(
+            &w.admin,
+            NewGrant {
+                group: "ops".parse().unwrap(),
+                resource: w.gitlab.clone(),
+                expires_at: Some(d(60)),
+                policy_override: o,
+            },
+            h(0),
+        )
+        .await
+        .unwrap();
+    w.app
+        .add_member(&w.admin, &"ops".parse().unwrap(), &w.carol.id, h(0))
+        .await
+        .unwrap();
+    let event = AccessEvent {
+        event_id: EventId::parse("e1").unwrap(),
+        accessed_at: d(1),
+    };
+    w.app
+        .record_events(
+            &w.gateway,
+            vec![EventInput {
+                user: w.bob_id(),
+                resource: w.gitlab.clone(),
+                event,
+            }],
+            d(1),
+        )
+        .await
+        .unwrap();
+    let filed = w
+        .app
+        .file_request(&w.bob, &w.gitlab, "Release, \"4.2\"".parse().unwrap(), d(9))
+        .await
+        .unwrap();
+    w.app
+        .resolve(
+            &w.reviewer,
+            &filed.request.id,
+            Verdict::Approve,
+            d(9) + chrono::Duration::hours(2),
+        )
+        .await
+        .unwrap();
+    t.clock.set(d(10)).unwrap();
+    t
+}
+
+const HEADER: &str = "resource_id,resource_name,group_id,policy_source,auto_lock_after,approval,expires_at,user_id,user_email,state,locked,locked_at,last_access,next_lock,last_unlock_by,last_unlock_at,last_unlock_kind";
+const BOB: &str = "gitlab,Gitlab,eng,inherited,7d,manual,,bob,bob@example.com,active,false,,2026-01-02T00:00:00Z,2026-01-17T02:00:00Z,rita,2026-01-10T02:00:00Z,approved_request";
+const CAROL_ENG: &str = "gitlab,Gitlab,eng,inherited,7d,manual,,carol,carol@example.com,active,false,,,2026-01-31T00:00:00Z,,,";
+const CAROL_OPS: &str = "gitlab,Gitlab,ops,override,30d,automatic,2026-03-02T00:00:00Z,carol,carol@example.com,active,false,,,2026-01-31T00:00:00Z,,,";
+
+fn lines(text: &str) -> Vec<&str> {
+    assert!(text.ends_with("\r\n"), "RFC 4180 records end with CRLF");
+    text.trim_end_matches("\r\n").split("\r\n").collect()
+}
+
+#[tokio::test]
+async fn reports_from_a_resource_a_group_and_a_user_list_every_path_with_its_policy_and_state() {
+    let t = seeded().await;
+    let rita = t.world.reviewer.clone();
+    let r = t.get("/v1/resources/gitlab/report", &rita).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.content_type, "text/csv; charset=utf-8");
+    assert_eq!(lines(&r.text()), [HEADER, BOB, CAROL_ENG, CAROL_OPS]);
+    assert_eq!(
+        lines(&t.get("/v1/groups/ops/report", &rita).await.text()),
+        [HEADER, CAROL_OPS]
+    );
+    assert_eq!(
+        lines(&t.get("/v1/users/carol/report", &rita).await.text()),
+        [HEADER, CAROL_ENG, CAROL_OPS]
+    );
+
+    let json = t
+        .get("/v1/resources/gitlab/report?format=json", &rita)
+        .await
+        .json();
+    let rows = json.as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["user_id"], "bob");
+    assert_eq!(rows[0]["last_unlock_kind"], "approved_request");
+    assert_eq!(rows[2]["policy_source"], "override");
+    assert_eq!(rows[2]["expires_at"], "2026-03-02T00:00:00Z");
+
+    assert_eq!(
+        t.get("/v1/resources/gitlab/report?format=xml", &rita)
+            .await
+            .json()["field"],
+        "format"
+    );
+    assert_eq!(
+        t.get("/v1/resources/gitlab/report", &t.world.bob.clone())
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        t.get("/v1/resources/nope/report", &rita).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn the_audit_export_gives_csv_and_json_lines_with_the_filters_of_the_list() {
+    let t = seeded().await;
+    let admin = t.world.admin.clone();
+    let listed = t.get("/v1/audit?limit=1000", &admin).await.json()["items"]
+        .as_array()
+        .unwrap()
+        .len();
+    let csv = t.get("/v1/audit/export", &admin).await;
+    let records = lines(&csv.text()).len();
+    assert_eq!(records, listed + 1, "a header and a record per entry");
+    assert!(
+        csv.text().starts_with(
+            "id,at,category,action,actor,user,resource,group,grant,request,details\r\n"
+        )
+    );
+    let jsonl = t
+        .get(
+            "/v1/audit/export?format=jsonl&action=request.resolved",
+            &admin,
+        )
+        .await;
+    let entries: Vec<serde_json::Value> = jsonl
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 1);
+    assert_eq!(
+        (
+            entries[0]["actor"].as_str(),
+            entries[0]["details"]["status"].as_str()
+        ),
+        (Some("rita"), Some("approved"))
+    );
+    assert!(
+        !jsonl.text().contains("Release"),
+        "audit entries never hold the reason text"
+    );
+    assert_eq!(
+        t.get("/v1/audit/export", &t.world.reviewer.clone())
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn analytics_count_locks_and_requests_and_give_the_median_resolution_time() {
+    let t = seeded().await;
+    let rita = t.world.reviewer.clone();
+    // Then eng turns automatic: Carol, locked at day 30, continues with a reason at day 31.
+    let w = &t.world;
+    let a = t
+        .get(
+            "/v1/resources/gitlab/analytics?from=2026-01-01T00:00:00Z&to=2026-01-11T00:00:00Z",
+            &rita,
+        )
+        .await
+        .json();
+    assert_eq!(a["locks"], 1, "bob's lock at day 8");
+    assert_eq!(a["requests_by_outcome"], json!({"approved": 1}));
+    assert_eq!(
+        a["median_seconds_to_resolution"], 7200,
+        "filed at day 9, approved two hours later"
+    );
+    assert_eq!(a["auto_approved"], json!([]));
+
+    let grant = w
+        .store()
+        .current_grant(&w.eng, &w.gitlab)
+        .await
+        .unwrap()
+        .unwrap();
+    let patch =
+        autolock_core::policy::OverridePatch::from_json(&json!({"approval": "automatic"})).unwrap();
+    w.app
+        .set_grant_override(&w.admin, &grant.id, patch, d(10))
+        .await
+        .unwrap();
+    w.app
+        .file_request(&w.carol, &w.gitlab, "on call".parse().unwrap(), d(31))
+        .await
+        .unwrap();
+    let a = t
+        .get(
+            "/v1/resources/gitlab/analytics?from=2026-01-01T00:00:00Z&to=2026-02-15T00:00:00Z",
+            &rita,
+        )
+        .await
+        .json();
+    assert_eq!(a["locks"], 2);
+    assert_eq!(
+        a["requests_by_outcome"],
+        json!({"approved": 1, "auto_approved": 1})
+    );
+    assert_eq!(
+        (
+            a["auto_approved"][0]["user"].as_str(),
+            a["auto_approved"][0]["reason"].as_str()
+        ),
+        (Some("carol"), Some("on call"))
+    );
+    let too_long = t
+        .get(
+            "/v1/resources/gitlab/analytics?from=2026-01-01T00:00:00Z&to=2026-04-15T00:00:00Z",
+            &rita,
+        )
+        .await;
+    assert_eq!(
+        (too_long.status, too_long.json()["field"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("from"))
+    );
+}
+
+#[tokio::test]
+async fn the_preview_says_nobody_locks_at_once_and_who_locks_within_1_7_and_30_days() {
+    let t = seeded().await;
+    let dev = t.world.devops.clone();
+    let p = t
+        .post(
+            "/v1/resources/gitlab/policy/preview",
+            &dev,
+            json!({"auto_lock_after": "1d"}),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK);
+    let p = p.json();
+    assert_eq!(p["lock_at_once"], json!([]));
+    assert!(
+        p["grace"]
+            .as_str()
+            .unwrap()
+            .contains("never locks anyone sooner")
+    );
+    let users = |k: &str| {
+        p[k].as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["user"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(users("within_1_day"), ["bob"]);
+    assert_eq!(p["within_1_day"][0]["lock_at"], "2026-01-12T00:00:00Z");
+    assert_eq!(users("within_7_days"), ["bob"]);
+    assert_eq!(
+        users("within_30_days"),
+        ["bob", "carol"],
+        "carol's 30-day override still holds her until day 30"
+    );
+    let resource = t.get("/v1/resources/gitlab", &dev).await.json();
+    assert_eq!(
+        resource["policy"]["auto_lock_after"], "7d",
+        "nothing changed"
+    );
+    assert_eq!(
+        t.post(
+            "/v1/resources/gitlab/policy/preview",
+            &t.world.reviewer.clone(),
+            json!({"auto_lock_after": "1d"})
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+}
