@@ -112,6 +112,12 @@ pub trait DirectoryReader: Send + Sync {
     async fn resources_of_user(&self, user: &UserId) -> StoreResult<Vec<ResourceId>>;
     /// The users who ever held a path to the resource.
     async fn users_of_resource(&self, resource: &ResourceId) -> StoreResult<Vec<UserId>>;
+    /// One page of the users who ever held a path to the resource, by id (for streaming).
+    async fn users_of_resource_page(
+        &self,
+        resource: &ResourceId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<UserId>>;
 }
 
 /// The usage of rights, read.

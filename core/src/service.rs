@@ -1316,23 +1316,25 @@ impl Autolock {
 
     // ---- reports ---------------------------------------------------------------------------
 
-    /// The rights a report covers, as (user, resource) pairs (approvers). `NotFound` when the
-    /// object does not exist.
+    /// One page of the rights a report covers, as (user, resource) pairs (approvers); pages
+    /// keep a report's memory flat. `NotFound` when the object does not exist.
     pub async fn report_rights(
         &self,
         actor: &Principal,
         scope: &ReportScope,
-    ) -> Result<Vec<(UserId, ResourceId)>> {
+        page: &crate::ports::PageRequest,
+    ) -> Result<crate::ports::Page<(UserId, ResourceId)>> {
         require(actor, Capability::Review)?;
-        Ok(match scope {
+        let all: Vec<(UserId, ResourceId)> = match scope {
             ReportScope::Resource(r) => {
-                self.existing_resource(r).await?;
-                self.store
-                    .users_of_resource(r)
-                    .await?
-                    .into_iter()
-                    .map(|u| (u, r.clone()))
-                    .collect()
+                if page.after.is_none() {
+                    self.existing_resource(r).await?;
+                }
+                let users = self.store.users_of_resource_page(r, page).await?;
+                return Ok(crate::ports::Page {
+                    items: users.items.into_iter().map(|u| (u, r.clone())).collect(),
+                    next: users.next,
+                });
             }
             ReportScope::Group(g) => {
                 self.existing_group(g).await?;
@@ -1358,6 +1360,11 @@ impl Autolock {
                     .map(|r| (u.clone(), r))
                     .collect()
             }
+        };
+        // Small scopes: one page holds them all.
+        Ok(crate::ports::Page {
+            items: all,
+            next: None,
         })
     }
 

@@ -1822,6 +1822,33 @@ pub async fn flow_sweep_is_bounded_and_resumable(store: Arc<dyn Store>) {
             .all(|e| e.details["locked_at"] == serde_json::json!(d(7))),
         "recorded at the lock instant"
     );
+    // The users of a resource page by id, as a streamed report reads them.
+    let mut seen = Vec::new();
+    let mut page = PageRequest::first(3);
+    loop {
+        let p = w
+            .store()
+            .users_of_resource_page(&w.gitlab, &page)
+            .await
+            .unwrap();
+        assert!(p.items.len() <= 3);
+        seen.extend(p.items.into_iter().map(|u| u.to_string()));
+        match p.next {
+            Some(next) => page.after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(
+        seen,
+        w.store()
+            .users_of_resource(&w.gitlab)
+            .await
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(seen.len(), 7);
 }
 
 // ---- notification deliveries and the webhook setting ---------------------------------------------

@@ -872,6 +872,26 @@ impl DirectoryReader for DynamoStore {
             .collect()
     }
 
+    async fn users_of_resource_page(
+        &self,
+        resource: &ResourceId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<UserId>> {
+        // The users of a resource come from the members of each group granted on it: merged in
+        // id order here, then cut to the page.
+        let after = page.after.clone().unwrap_or_default();
+        let mut users: Vec<UserId> = self
+            .users_of_resource(resource)
+            .await?
+            .into_iter()
+            .filter(|u| u.as_str() > after.as_str())
+            .collect();
+        let limit = page.effective_limit();
+        let next = (users.len() > limit).then(|| users[limit - 1].to_string());
+        users.truncate(limit);
+        Ok(Page { items: users, next })
+    }
+
     async fn users_of_resource(&self, resource: &ResourceId) -> StoreResult<Vec<UserId>> {
         let groups: BTreeSet<String> = self
             .grant_refs(keys::resource(resource.as_str()))

@@ -11,9 +11,10 @@ use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
 use autolock_core::audit::{AuditAction, AuditEntry, AuditFilter};
+use autolock_core::directory::Principal;
 use autolock_core::directory::{Resource, User};
 use autolock_core::ids::{GroupId, PrincipalId, ResourceId, UserId};
-use autolock_core::ports::PageRequest;
+use autolock_core::ports::{Page, PageRequest};
 use autolock_core::report::{CSV_HEADER, csv_record};
 use autolock_core::service::{Autolock, Capability, ReportScope, require};
 
@@ -66,11 +67,16 @@ fn download(
     response
 }
 
-/// Writes a report into `out`: the rows of every right of `scope`, a right at a time.
+/// The rights of a report per page.
+pub const REPORT_PAGE: u32 = 1000;
+
+/// Writes a report into `out`: the rows of every right of `scope`, a page of rights at a time
+/// from `first` on, so memory stays flat however many rights the report covers.
 pub async fn write_report(
     app: &Autolock,
+    actor: &Principal,
     scope: &ReportScope,
-    rights: Vec<(UserId, ResourceId)>,
+    first: Page<(UserId, ResourceId)>,
     now: autolock_core::Timestamp,
     fmt: Format,
     out: &Chunks,
@@ -84,47 +90,56 @@ pub async fn write_report(
         Format::Csv => send(csv_record(CSV_HEADER)).await?,
         Format::Json => send("[".to_owned()).await?,
     }
-    let mut first = true;
+    let mut first_row = true;
     let mut resource: Option<Resource> = None;
-    let mut user: Option<User> = None;
     let mut chunk = String::new();
-    for (user_id, resource_id) in rights {
-        if resource.as_ref().is_none_or(|r| r.id != resource_id) {
-            resource = app
-                .store()
-                .resource(&resource_id)
-                .await
-                .map_err(|e| e.to_string())?;
-        }
-        if user.as_ref().is_none_or(|u| u.id != user_id) {
-            user = app
+    let mut page = first;
+    loop {
+        for (user_id, resource_id) in std::mem::take(&mut page.items) {
+            if resource.as_ref().is_none_or(|r| r.id != resource_id) {
+                resource = app
+                    .store()
+                    .resource(&resource_id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            let user: Option<User> = app
                 .store()
                 .user(&user_id)
                 .await
                 .map_err(|e| e.to_string())?;
-        }
-        let (Some(r), Some(u)) = (&resource, &user) else {
-            continue;
-        };
-        for row in app
-            .report_rows(scope, u, r, now)
-            .await
-            .map_err(|e| e.to_string())?
-        {
-            match fmt {
-                Format::Csv => chunk.push_str(&row.to_csv()),
-                Format::Json => {
-                    if !first {
-                        chunk.push(',');
+            let (Some(r), Some(u)) = (&resource, &user) else {
+                continue;
+            };
+            for row in app
+                .report_rows(scope, u, r, now)
+                .await
+                .map_err(|e| e.to_string())?
+            {
+                match fmt {
+                    Format::Csv => chunk.push_str(&row.to_csv()),
+                    Format::Json => {
+                        if !first_row {
+                            chunk.push(',');
+                        }
+                        chunk.push_str(&serde_json::to_string(&row).map_err(|e| e.to_string())?);
                     }
-                    chunk.push_str(&serde_json::to_string(&row).map_err(|e| e.to_string())?);
                 }
+                first_row = false;
             }
-            first = false;
+            if chunk.len() > 32 * 1024 {
+                send(std::mem::take(&mut chunk)).await?;
+            }
         }
-        if chunk.len() > 32 * 1024 {
-            send(std::mem::take(&mut chunk)).await?;
-        }
+        let Some(after) = page.next.take() else { break };
+        let request = PageRequest {
+            after: Some(after),
+            limit: REPORT_PAGE,
+        };
+        page = app
+            .report_rights(actor, scope, &request)
+            .await
+            .map_err(|e| e.to_string())?;
     }
     if fmt == Format::Json {
         chunk.push(']');
@@ -140,12 +155,15 @@ async fn report(
     name: String,
 ) -> ApiResult<Response> {
     let fmt = format(q.format.as_deref(), "json")?;
-    let rights = s.app().report_rights(&caller, &scope).await?;
+    let first = s
+        .app()
+        .report_rights(&caller, &scope, &PageRequest::first(REPORT_PAGE))
+        .await?;
     let (tx, rx) = mpsc::channel(8);
     let now = s.now();
     let app = s.app().clone();
     tokio::spawn(async move {
-        if let Err(e) = write_report(&app, &scope, rights, now, fmt, &tx).await {
+        if let Err(e) = write_report(&app, &caller, &scope, first, now, fmt, &tx).await {
             tracing::warn!(error = %e, "report stream ended early");
             let _ = tx.send(Err(std::io::Error::other(e))).await;
         }

@@ -587,6 +587,21 @@ impl DirectoryReader for SqliteStore {
         .await
     }
 
+    async fn users_of_resource_page(
+        &self,
+        resource: &ResourceId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<UserId>> {
+        let items = self
+            .users_of_resource_after(
+                resource,
+                page.after.clone().unwrap_or_default(),
+                limit_plus_one(page),
+            )
+            .await?;
+        Ok(page_of(items, page.effective_limit(), ToString::to_string))
+    }
+
     async fn users_of_resource(&self, resource: &ResourceId) -> StoreResult<Vec<UserId>> {
         let r = resource.clone();
         self.read(move |c| {
@@ -595,6 +610,26 @@ impl DirectoryReader for SqliteStore {
                  WHERE g.resource_id = ?1 ORDER BY m.user_id",
             )?;
             s.query_map([r.as_str()], |r| parse(UserId::parse(r.get::<_, String>(0)?)))?.collect()
+        })
+        .await
+    }
+}
+
+impl SqliteStore {
+    async fn users_of_resource_after(
+        &self,
+        resource: &ResourceId,
+        after: String,
+        n: i64,
+    ) -> StoreResult<Vec<UserId>> {
+        let r = resource.clone();
+        self.read(move |c| {
+            let mut s = c.prepare(
+                "SELECT DISTINCT m.user_id FROM memberships m INDEXED BY memberships_by_user
+                 WHERE m.group_id IN (SELECT group_id FROM grants WHERE resource_id = ?1) AND m.user_id > ?2
+                 ORDER BY m.user_id LIMIT ?3",
+            )?;
+            s.query_map(params![r.as_str(), after, n], |r| parse(UserId::parse(r.get::<_, String>(0)?)))?.collect()
         })
         .await
     }

@@ -10,6 +10,7 @@ use autolock_core::ValidationError;
 use autolock_core::directory::Principal;
 use autolock_core::notify::{EmailSender, Notifier};
 use autolock_core::policy::{ApprovalMode, AutoLockAfter, FieldPatch, OverridePatch};
+use autolock_core::ports::PageRequest;
 use autolock_core::ports::{Clock, Store};
 use autolock_core::service::Autolock;
 use autolock_core::service::{PolicyPatch, PreviewTarget, ReportScope};
@@ -222,12 +223,25 @@ async fn run(cli: Cli) -> Result<(), String> {
                 "json" => Format::Json,
                 other => return Err(format!("--format {other:?}: allowed are csv and json")),
             };
-            let rights = app
-                .report_rights(&cli_principal(), &scope)
+            let first = app
+                .report_rights(
+                    &cli_principal(),
+                    &scope,
+                    &PageRequest::first(export::REPORT_PAGE),
+                )
                 .await
                 .map_err(|e| e.to_string())?;
             stream_to_stdout(move |tx| async move {
-                export::write_report(&app, &scope, rights, chrono::Utc::now(), fmt, &tx).await
+                export::write_report(
+                    &app,
+                    &cli_principal(),
+                    &scope,
+                    first,
+                    chrono::Utc::now(),
+                    fmt,
+                    &tx,
+                )
+                .await
             })
             .await
         }
