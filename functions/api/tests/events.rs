@@ -10,11 +10,24 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-async fn call(app: &axum::Router, sample: &str) -> (StatusCode, Value) {
+async fn raw(app: &axum::Router, sample: &str) -> (StatusCode, Vec<u8>) {
     let request = lambda_http::request::from_str(sample).expect("sample request parses");
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
-    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+}
+
+async fn call(app: &axum::Router, sample: &str) -> (StatusCode, Value) {
+    let (status, bytes) = raw(app, sample).await;
     (
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
@@ -83,6 +96,22 @@ async fn every_sample_request_is_served_with_identity_from_the_authorizer_only()
         (status, problem["status"].as_u64()),
         (StatusCode::NOT_FOUND, Some(404))
     );
+
+    // Rita downloads the resource's report, streamed from DynamoDB.
+    let (status, csv) = raw(
+        &app,
+        include_str!("../../../events/api-get-resource-report.json"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let csv = String::from_utf8(csv).unwrap();
+    let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
+    assert!(
+        lines[0].starts_with("resource_id,resource_name,group_id,policy_source,"),
+        "{csv}"
+    );
+    assert_eq!(lines.len(), 3, "a header, then bob and carol: {csv}");
+    assert!(lines[1].starts_with("gitlab,Gitlab,eng,inherited,7d,manual,,bob,bob@example.com,locked,true,2026-01-08T00:00:00Z,"), "{}", lines[1]);
 
     // Without the authorizer's claims nobody is anybody, whatever the headers say.
     let mut unauthorized: Value =
