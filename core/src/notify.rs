@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
 use crate::directory::{Resource, User};
-use crate::error::{Error, Result, StoreError};
+use crate::error::{Error, Result};
 use crate::events::{DomainEvent, OutboxEntry};
 use crate::ports::{Page, PageRequest, StoreResult};
 use crate::request::{AccessRequest, RequestStatus};
@@ -135,6 +135,29 @@ pub struct Delivery {
     pub next_attempt_at: Option<DateTime<Utc>>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+}
+
+impl Delivery {
+    /// A pending delivery of `content` to `recipient` for event `event_id`, leased to its
+    /// creator for its first attempt.
+    #[must_use]
+    pub fn new(event_id: &str, recipient: String, content: Content, now: Timestamp) -> Self {
+        let channel = match content {
+            Content::Email(_) => Channel::Email,
+            Content::Webhook(_) => Channel::Webhook,
+        };
+        Self {
+            id: format!("{event_id}:{}:{recipient}", channel.as_str()),
+            event_id: event_id.to_owned(),
+            channel,
+            recipient,
+            content,
+            status: DeliveryStatus::Pending,
+            attempts: Vec::new(),
+            next_attempt_at: Some(now + LEASE),
+            created_at: now,
+        }
+    }
 }
 
 /// Delivery records.
@@ -335,6 +358,34 @@ fn request_url(console: &str, user: &str, request: &str) -> String {
     format!("{console}/access-requests?user_id={user}&access_request_id={request}")
 }
 
+/// What the webhook body speaks of.
+struct BodySubject<'a> {
+    request_id: &'a str,
+    user_id: &'a str,
+    user_name: &'a str,
+    resource_id: &'a str,
+    resource_name: &'a str,
+    requested_at: DateTime<Utc>,
+    reason: &'a str,
+}
+
+fn access_request_body(console: &str, s: &BodySubject<'_>) -> String {
+    let console = console.trim_end_matches('/');
+    let body = AccessRequestBody {
+        version: "1",
+        kind: "ACCESS_REQUEST",
+        request_id: s.request_id,
+        request_url: request_url(console, s.user_id, s.request_id),
+        user_name: s.user_name,
+        user_url: format!("{console}/users/{}", s.user_id),
+        resource_name: s.resource_name,
+        resource_url: format!("{console}/resources/{}", s.resource_id),
+        requested_at: webhook_time(s.requested_at),
+        reason: s.reason,
+    };
+    serde_json::to_string(&body).expect("the body serializes")
+}
+
 /// The exact webhook body for a new open request.
 #[must_use]
 pub fn webhook_body(
@@ -343,20 +394,18 @@ pub fn webhook_body(
     user: &User,
     resource: &Resource,
 ) -> String {
-    let console = console.trim_end_matches('/');
-    let body = AccessRequestBody {
-        version: "1",
-        kind: "ACCESS_REQUEST",
-        request_id: request.id.as_str(),
-        request_url: request_url(console, user.id.as_str(), request.id.as_str()),
-        user_name: user.display_name.as_str(),
-        user_url: format!("{console}/users/{}", user.id),
-        resource_name: resource.name.as_str(),
-        resource_url: format!("{console}/resources/{}", resource.id),
-        requested_at: webhook_time(request.requested_at),
-        reason: request.reason.as_str(),
-    };
-    serde_json::to_string(&body).expect("the body serializes")
+    access_request_body(
+        console,
+        &BodySubject {
+            request_id: request.id.as_str(),
+            user_id: user.id.as_str(),
+            user_name: user.display_name.as_str(),
+            resource_id: resource.id.as_str(),
+            resource_name: resource.name.as_str(),
+            requested_at: request.requested_at,
+            reason: request.reason.as_str(),
+        },
+    )
 }
 
 /// Escapes text for HTML.
@@ -617,21 +666,7 @@ impl Notifier {
     pub async fn handle(&self, entry: &OutboxEntry, now: Timestamp) -> Result<Handled> {
         let mut handled = Handled::default();
         for (recipient, content) in self.plan(entry).await? {
-            let channel = match content {
-                Content::Email(_) => Channel::Email,
-                Content::Webhook(_) => Channel::Webhook,
-            };
-            let delivery = Delivery {
-                id: format!("{}:{}:{}", entry.id, channel.as_str(), recipient),
-                event_id: entry.id.clone(),
-                channel,
-                recipient,
-                content,
-                status: DeliveryStatus::Pending,
-                attempts: Vec::new(),
-                next_attempt_at: Some(now + LEASE),
-                created_at: now,
-            };
+            let delivery = Delivery::new(&entry.id, recipient, content, now);
             if !self.store.create_delivery(&delivery).await? {
                 handled.duplicates += 1;
                 continue;
@@ -753,35 +788,27 @@ impl Notifier {
             .await?
             .ok_or_else(|| Error::NotFound("webhook".into()))?;
         let id = format!("test{}", uuid::Uuid::new_v4().simple());
-        let console = self.console_base_url.trim_end_matches('/');
-        let body = AccessRequestBody {
-            version: "1",
-            kind: "ACCESS_REQUEST",
-            request_id: &id,
-            request_url: request_url(console, "test-user", &id),
-            user_name: "Test User",
-            user_url: format!("{console}/users/test-user"),
-            resource_name: "Test Resource",
-            resource_url: format!("{console}/resources/test-resource"),
-            requested_at: webhook_time(now),
-            reason: "This is a test access request.",
-        };
-        let body = serde_json::to_string(&body)
-            .map_err(|e| Error::Store(StoreError::Backend(e.to_string())))?;
-        let delivery = Delivery {
-            id: format!("{id}:webhook:{}", hook.url),
-            event_id: id.clone(),
-            channel: Channel::Webhook,
-            recipient: hook.url.clone(),
-            content: Content::Webhook(WebhookMessage {
+        let body = access_request_body(
+            &self.console_base_url,
+            &BodySubject {
+                request_id: &id,
+                user_id: "test-user",
+                user_name: "Test User",
+                resource_id: "test-resource",
+                resource_name: "Test Resource",
+                requested_at: now,
+                reason: "This is a test access request.",
+            },
+        );
+        let delivery = Delivery::new(
+            &id,
+            hook.url.clone(),
+            Content::Webhook(WebhookMessage {
                 id: format!("msg_{id}"),
                 body,
             }),
-            status: DeliveryStatus::Pending,
-            attempts: Vec::new(),
-            next_attempt_at: Some(now + LEASE),
-            created_at: now,
-        };
+            now,
+        );
         self.store.create_delivery(&delivery).await?;
         self.attempt(delivery, now).await
     }
@@ -849,19 +876,25 @@ mod tests {
         assert_eq!(base64_encode(b"fo"), "Zm8=");
     }
 
-    #[test]
-    fn emails_have_a_text_part_with_the_reason_and_the_link_and_an_escaped_html_part() {
-        let t = chrono::DateTime::from_timestamp(1_767_916_800, 0).unwrap();
+    /// A user, a resource and an open request of theirs, at `t`.
+    fn subject(
+        user: &str,
+        name: &str,
+        resource: &str,
+        request: &str,
+        reason: &str,
+        t: DateTime<Utc>,
+    ) -> (User, Resource, AccessRequest) {
         let user = User {
-            id: "bob".parse().unwrap(),
-            email: "bob@example.com".parse().unwrap(),
-            display_name: "Bob <B>".parse().unwrap(),
+            id: user.parse().unwrap(),
+            email: format!("{user}@example.com").parse().unwrap(),
+            display_name: name.parse().unwrap(),
             role: Role::Member,
             active: true,
             created_at: t,
         };
         let resource = Resource {
-            id: "gitlab".parse().unwrap(),
+            id: resource.parse().unwrap(),
             name: "Gitlab".parse().unwrap(),
             address: "https://gitlab.example.com".into(),
             policy: crate::policy::Policy {
@@ -871,10 +904,10 @@ mod tests {
             created_at: t,
         };
         let request = AccessRequest {
-            id: "r1".parse().unwrap(),
+            id: request.parse().unwrap(),
             user: user.id.clone(),
             resource: resource.id.clone(),
-            reason: "Release & hotfix".parse().unwrap(),
+            reason: reason.parse().unwrap(),
             approval: crate::policy::ApprovalMode::Manual,
             locked_at: t,
             status: RequestStatus::Open,
@@ -883,6 +916,14 @@ mod tests {
             resolved_by: None,
             cancel_reason: None,
         };
+        (user, resource, request)
+    }
+
+    #[test]
+    fn emails_have_a_text_part_with_the_reason_and_the_link_and_an_escaped_html_part() {
+        let t = chrono::DateTime::from_timestamp(1_767_916_800, 0).unwrap();
+        let (user, resource, request) =
+            subject("bob", "Bob <B>", "gitlab", "r1", "Release & hotfix", t);
         let to: Email = "rita@example.com".parse().unwrap();
         let m = new_request_email(
             "https://console.example.com/",
@@ -940,37 +981,14 @@ mod tests {
         let t = chrono::DateTime::parse_from_rfc3339("2024-04-15T04:02:28.359054Z")
             .unwrap()
             .with_timezone(&Utc);
-        let user = User {
-            id: "123".parse().unwrap(),
-            email: "john@acme.example.com".parse().unwrap(),
-            display_name: "John Doe".parse().unwrap(),
-            role: Role::Member,
-            active: true,
-            created_at: t,
-        };
-        let resource = Resource {
-            id: "XYZ".parse().unwrap(),
-            name: "Gitlab".parse().unwrap(),
-            address: "https://gitlab.example.com".into(),
-            policy: crate::policy::Policy {
-                auto_lock_after: crate::policy::AutoLockAfter::Hours(168),
-                approval: crate::policy::ApprovalMode::Manual,
-            },
-            created_at: t,
-        };
-        let request = AccessRequest {
-            id: "ABC".parse().unwrap(),
-            user: user.id.clone(),
-            resource: resource.id.clone(),
-            reason: "This is a test access request.".parse().unwrap(),
-            approval: crate::policy::ApprovalMode::Manual,
-            locked_at: t,
-            status: RequestStatus::Open,
-            requested_at: t,
-            resolved_at: None,
-            resolved_by: None,
-            cancel_reason: None,
-        };
+        let (user, resource, request) = subject(
+            "123",
+            "John Doe",
+            "XYZ",
+            "ABC",
+            "This is a test access request.",
+            t,
+        );
         let body = webhook_body("https://acme.example.com/", &request, &user, &resource);
         assert_eq!(
             body,

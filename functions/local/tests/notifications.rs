@@ -2,7 +2,7 @@
 //! the settings (spool) and the webhook received with the exact body -> approve -> requester
 //! emailed; a duplicate relay sends nothing twice.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use autolock_core::notify::{Notifier, WebhookSettings, generate_secret};
@@ -11,29 +11,9 @@ use autolock_core::request::Verdict;
 use autolock_core::values::Role;
 use autolock_local::LocalRelay;
 use autolock_mail::SpoolSender;
+use autolock_tests::webhook::receiver;
 use autolock_tests::world::{World, d};
 use autolock_webhook::{HttpWebhookSender, verify};
-
-type Hits = Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>>;
-
-async fn receiver() -> (String, Hits) {
-    let hits: Hits = Arc::default();
-    let h = Arc::clone(&hits);
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
-            let h = Arc::clone(&h);
-            async move {
-                h.lock().unwrap().push((headers, body));
-                axum::http::StatusCode::OK
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, hits)
-}
 
 fn spool_files(dir: &std::path::Path) -> Vec<String> {
     let mut files: Vec<String> = std::fs::read_dir(dir)

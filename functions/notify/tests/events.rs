@@ -180,21 +180,7 @@ async fn lock_request_approvers_and_webhook_approve_requester_on_the_emulators()
         .send()
         .await
         .unwrap();
-    let hits: Arc<Mutex<Vec<(axum::http::HeaderMap, String)>>> = Arc::default();
-    let h = Arc::clone(&hits);
-    let app = axum::Router::new().route(
-        "/hook",
-        axum::routing::post(move |headers: axum::http::HeaderMap, body: String| {
-            let h = Arc::clone(&h);
-            async move {
-                h.lock().unwrap().push((headers, body));
-                axum::http::StatusCode::OK
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let hook_url = format!("http://{}/hook", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (hook_url, hits) = autolock_tests::webhook::receiver().await;
 
     let (store, teardown) = autolock_dynamodb::testing::fresh().await;
     let w = World::seed(Arc::new(store)).await;
