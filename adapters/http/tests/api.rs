@@ -348,3 +348,34 @@ async fn the_openapi_document_covers_every_route_and_needs_no_token() {
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
+
+#[tokio::test]
+async fn the_clock_route_does_not_exist_on_the_real_clock() {
+    let t = Harness::new(h(0)).await;
+    let state = autolock_http::AppState::new(
+        t.world.app.clone(),
+        std::sync::Arc::new(autolock_http::SystemClock),
+        std::sync::Arc::new(t.tokens.clone()),
+        autolock_http::LinkSigner::new(b"k"),
+        autolock_http::HttpConfig {
+            public_base_url: common::PUBLIC.into(),
+            console_base_url: common::PUBLIC.into(),
+            allow_local_webhooks: false,
+        },
+    );
+    let real = Harness {
+        router: autolock_http::router(state),
+        ..t
+    };
+    let admin = real.world.admin.clone();
+    assert_eq!(
+        real.post("/v1/clock/advance", &admin, json!({"by": "8d"}))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        real.get("/v1/clock", &admin).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
