@@ -1,6 +1,7 @@
 //! Creates what the functions need on local emulators (or any account the environment points
-//! at): the three tables named `<prefix>-*`, seeded with the demo directory, and the ingestion
-//! dead-letter queue; then prints the environment the functions read, for `eval`.
+//! at): the three tables named `<prefix>-*`, seeded with the demo directory, the ingestion
+//! dead-letter queue and the SES sender identity; then prints the environment the functions
+//! read, for `eval`.
 //!
 //! ```sh
 //! eval "$(cargo run -q -p autolock-ingest --example local-setup -- autolock-local)"
@@ -51,5 +52,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "export PUBLIC_BASE_URL=http://127.0.0.1:9010/lambda-url/autolock-api CONSOLE_BASE_URL=http://127.0.0.1:9010"
     );
     println!("export BLOCK_LINK_KEY=local-block-link-key-not-for-production");
+    // The notifier sends as autolock@<prefix>.example.com: an SES identity the emulator knows.
+    let domain = format!("{prefix}.example.com");
+    let ses = aws_sdk_sesv2::Client::new(&sdk);
+    let known = ses.get_email_identity().email_identity(&domain).send().await.is_ok();
+    if !known {
+        ses.create_email_identity().email_identity(&domain).send().await?;
+    }
+    println!("export SENDER_ADDRESS=autolock@{domain}");
     Ok(())
 }
