@@ -1288,20 +1288,25 @@ impl Autolock {
         Ok(views)
     }
 
-    /// Every right on a resource (approvers).
+    /// One page of the rights on a resource, by user id (approvers).
     pub async fn rights_of_resource(
         &self,
         actor: &Principal,
         resource: &ResourceId,
+        page: &crate::ports::PageRequest,
         now: Timestamp,
-    ) -> Result<Vec<RightView>> {
+    ) -> Result<crate::ports::Page<RightView>> {
         require(actor, Capability::Review)?;
         self.existing_resource(resource).await?;
-        let mut views = Vec::new();
-        for user in self.store.users_of_resource(resource).await? {
+        let users = self.store.users_of_resource_page(resource, page).await?;
+        let mut views = Vec::with_capacity(users.items.len());
+        for user in users.items {
             views.push(view(&self.load(&user, resource).await?, now));
         }
-        Ok(views)
+        Ok(crate::ports::Page {
+            items: views,
+            next: users.next,
+        })
     }
 
     fn check_sees_user(&self, actor: &Principal, user: &UserId) -> Result<()> {

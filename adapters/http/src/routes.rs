@@ -529,16 +529,19 @@ pub async fn patch_resource_policy(
 }
 
 /// Every right on a resource (approvers).
-#[utoipa::path(get, path = "/v1/resources/{resource_id}/rights", tag = "rights", params(("resource_id" = String, Path)), responses((status = 200, body = List<RightView>)))]
+#[utoipa::path(get, path = "/v1/resources/{resource_id}/rights", tag = "rights", params(("resource_id" = String, Path), Paging), responses((status = 200, body = List<RightView>)))]
 pub async fn resource_rights(
     State(s): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
+    Params(p): Params<Paging>,
 ) -> ApiResult<Json<List<RightView>>> {
     let id = ResourceId::parse(id)?;
-    Ok(Json(List::of(
-        s.app().rights_of_resource(&caller, &id, s.now()).await?,
-    )))
+    let page = s
+        .app()
+        .rights_of_resource(&caller, &id, &p.page()?, s.now())
+        .await?;
+    Ok(Json(List::from_page(page, |v| v)))
 }
 
 /// A grant as the API shows it.

@@ -129,6 +129,24 @@ async fn lists_page_with_opaque_cursors() {
         }
     }
     assert_eq!(seen, ["ada", "bob", "carol", "dev", "rita"]);
+    let first = t
+        .get("/v1/resources/gitlab/rights?limit=1", &admin)
+        .await
+        .json();
+    assert_eq!(first["items"][0]["user"], "bob");
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = t
+        .get(
+            &format!("/v1/resources/gitlab/rights?limit=1&cursor={cursor}"),
+            &admin,
+        )
+        .await
+        .json();
+    assert_eq!(second["items"][0]["user"], "carol");
+    assert!(
+        second.get("next_cursor").is_none(),
+        "the resource's rights page too"
+    );
     let r = t.get("/v1/users?cursor=not-ours!", &admin).await;
     assert_eq!(r.json()["field"], "cursor");
 }

@@ -55,9 +55,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The notifier sends as autolock@<prefix>.example.com: an SES identity the emulator knows.
     let domain = format!("{prefix}.example.com");
     let ses = aws_sdk_sesv2::Client::new(&sdk);
-    let known = ses.get_email_identity().email_identity(&domain).send().await.is_ok();
+    let known = ses
+        .get_email_identity()
+        .email_identity(&domain)
+        .send()
+        .await
+        .is_ok();
     if !known {
-        ses.create_email_identity().email_identity(&domain).send().await?;
+        ses.create_email_identity()
+            .email_identity(&domain)
+            .send()
+            .await?;
     }
     println!("export SENDER_ADDRESS=autolock@{domain}");
     Ok(())
