@@ -36,7 +36,7 @@ impl Authenticator for AuthorizerClaims {
 /// The router over `store` as configured.
 fn webhook_sender() -> autolock_webhook::HttpWebhookSender {
     autolock_webhook::HttpWebhookSender::new(false, std::time::Duration::from_secs(10))
-        .expect("the platform's TLS roots load")
+        .expect("the webhook client builds")
 }
 
 pub fn router(store: Arc<dyn Store>, config: &Config) -> axum::Router {
