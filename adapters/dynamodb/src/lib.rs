@@ -878,19 +878,47 @@ impl DirectoryReader for DynamoStore {
         resource: &ResourceId,
         page: &PageRequest,
     ) -> StoreResult<Page<UserId>> {
-        // The users of a resource come from the members of each group granted on it: merged in
-        // id order here, then cut to the page.
+        // The members of each group granted on the resource, read from the group's `GM#` index
+        // partition in user order from the cursor on: the first `limit` users of the merge are
+        // among the first `limit + 1` distinct users of each group.
+        let limit = page.effective_limit();
         let after = page.after.clone().unwrap_or_default();
-        let mut users: Vec<UserId> = self
-            .users_of_resource(resource)
+        let groups: BTreeSet<String> = self
+            .grant_refs(keys::resource(resource.as_str()))
             .await?
             .into_iter()
-            .filter(|u| u.as_str() > after.as_str())
+            .map(|(g, _, _)| g)
             .collect();
-        let limit = page.effective_limit();
-        let next = (users.len() > limit).then(|| users[limit - 1].to_string());
+        let mut merged = BTreeSet::new();
+        for group in groups {
+            let q = Q::on(&self.tables.policies, "gsi1pk = :pk AND gsi1sk > :after")
+                .index("gsi1")
+                .value(":pk", s(format!("GM#{group}")))
+                .value(":after", s(format!("{after}#~")));
+            let mut distinct = BTreeSet::new();
+            let mut from = None;
+            loop {
+                let p = self
+                    .page(&q, from, Some(i32::try_from(limit + 1).unwrap_or(1001)))
+                    .await?;
+                for i in &p.items {
+                    distinct.insert(get_s(i, "user")?.to_owned());
+                }
+                if distinct.len() > limit || p.last.is_none() {
+                    break;
+                }
+                from = p.last;
+            }
+            merged.extend(distinct.into_iter().take(limit + 1));
+        }
+        let mut users: Vec<String> = merged.into_iter().take(limit + 1).collect();
+        let next = (users.len() > limit).then(|| users[limit - 1].clone());
         users.truncate(limit);
-        Ok(Page { items: users, next })
+        let items = users
+            .into_iter()
+            .map(|u| UserId::parse(u).map_err(|e| StoreError::Backend(e.to_string())))
+            .collect::<StoreResult<_>>()?;
+        Ok(Page { items, next })
     }
 
     async fn users_of_resource(&self, resource: &ResourceId) -> StoreResult<Vec<UserId>> {
