@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 use crate::events::{DomainEvent, OutboxEntry};
 use crate::ports::{Page, PageRequest, StoreResult};
 use crate::request::{AccessRequest, RequestStatus};
-use crate::values::{Email, Role};
+use crate::values::Email;
 
 /// A configured webhook. The secret is `whsec_` + base64 of 32 random bytes; the signing key is
 /// the decoded bytes.
@@ -591,19 +591,30 @@ impl Notifier {
     }
 
     async fn plan(&self, entry: &OutboxEntry) -> Result<Vec<(String, Content)>> {
+        let (user_id, resource_id) = match &entry.event {
+            DomainEvent::RequestCreated { request } if request.status == RequestStatus::Open => {
+                (&request.user, &request.resource)
+            }
+            DomainEvent::RequestResolved { request } => (&request.user, &request.resource),
+            DomainEvent::LockWarning { user, resource, .. } => (user, resource),
+            _ => return Ok(Vec::new()),
+        };
+        let (Some(user), Some(resource)) = (
+            self.store.user(user_id).await?,
+            self.store.resource(resource_id).await?,
+        ) else {
+            return Ok(Vec::new());
+        };
         let mut out = Vec::new();
         match &entry.event {
-            DomainEvent::RequestCreated { request } if request.status == RequestStatus::Open => {
-                let (Some(user), Some(resource)) = (
-                    self.store.user(&request.user).await?,
-                    self.store.resource(&request.resource).await?,
-                ) else {
-                    return Ok(out);
-                };
+            DomainEvent::RequestCreated { request } => {
                 let settings = self.store.settings().await?;
                 if settings.emails_enabled {
-                    let roles: Vec<Role> = settings.email_roles.clone();
-                    for approver in self.store.active_users_with_roles(&roles).await? {
+                    for approver in self
+                        .store
+                        .active_users_with_roles(&settings.email_roles)
+                        .await?
+                    {
                         if approver.id != request.user {
                             let message = new_request_email(
                                 &self.console_base_url,
@@ -627,34 +638,16 @@ impl Notifier {
                     ));
                 }
             }
-            DomainEvent::RequestResolved { request } => {
-                if let (Some(user), Some(resource)) = (
-                    self.store.user(&request.user).await?,
-                    self.store.resource(&request.resource).await?,
-                ) {
-                    if user.active {
-                        if let Some(message) = outcome_email(&user.email, request, &resource) {
-                            out.push((user.email.to_string(), Content::Email(message)));
-                        }
-                    }
+            DomainEvent::RequestResolved { request } if user.active => {
+                if let Some(message) = outcome_email(&user.email, request, &resource) {
+                    out.push((user.email.to_string(), Content::Email(message)));
                 }
             }
-            DomainEvent::LockWarning {
-                user,
-                resource,
-                lock_at,
-            } => {
-                if let (Some(user), Some(resource)) = (
-                    self.store.user(user).await?,
-                    self.store.resource(resource).await?,
-                ) {
-                    if user.active {
-                        out.push((
-                            user.email.to_string(),
-                            Content::Email(warning_email(&user.email, &resource, *lock_at)),
-                        ));
-                    }
-                }
+            DomainEvent::LockWarning { lock_at, .. } if user.active => {
+                out.push((
+                    user.email.to_string(),
+                    Content::Email(warning_email(&user.email, &resource, *lock_at)),
+                ));
             }
             _ => {}
         }
@@ -817,6 +810,7 @@ impl Notifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::Role;
 
     #[test]
     fn statuses_are_classified_as_the_design_says() {

@@ -1016,7 +1016,11 @@ impl Autolock {
             }],
             ..Changeset::default()
         };
-        policy_audit(&mut changes, actor, now, before, after, |e| {
+        let duration = (before.auto_lock_after != after.auto_lock_after)
+            .then(|| serde_json::json!({"before": before.auto_lock_after, "after": after.auto_lock_after}));
+        let approval = (before.approval != after.approval)
+            .then(|| serde_json::json!({"before": before.approval, "after": after.approval}));
+        policy_audit(&mut changes, actor, now, duration, approval, |e| {
             e.resource = Some(id.clone());
         });
         changes.outbox.push(OutboxEntry::new(
@@ -1063,30 +1067,23 @@ impl Autolock {
             }],
             ..Changeset::default()
         };
-        let mut entries = Vec::new();
-        if current.auto_lock_after != next.auto_lock_after {
-            entries.push((AuditAction::PolicyDurationChanged, serde_json::json!({
+        let duration = (current.auto_lock_after != next.auto_lock_after).then(|| {
+            serde_json::json!({
                 "before": current.auto_lock_after, "after": next.auto_lock_after,
                 "effective_before": before.auto_lock_after, "effective_after": after.auto_lock_after,
-            })));
-        }
-        if current.approval != next.approval {
-            entries.push((
-                AuditAction::PolicyApprovalChanged,
-                serde_json::json!({
-                    "before": current.approval, "after": next.approval,
-                    "effective_before": before.approval, "effective_after": after.approval,
-                }),
-            ));
-        }
-        for (action, details) in entries {
-            let mut entry = AuditEntry::new(action, now, Some(actor.id.clone()));
-            entry.resource = Some(grant.resource.clone());
-            entry.group = Some(grant.group.clone());
-            entry.grant = Some(id.clone());
-            entry.details = details;
-            changes.audit.push(entry);
-        }
+            })
+        });
+        let approval = (current.approval != next.approval).then(|| {
+            serde_json::json!({
+                "before": current.approval, "after": next.approval,
+                "effective_before": before.approval, "effective_after": after.approval,
+            })
+        });
+        policy_audit(&mut changes, actor, now, duration, approval, |e| {
+            e.resource = Some(grant.resource.clone());
+            e.group = Some(grant.group.clone());
+            e.grant = Some(id.clone());
+        });
         changes.outbox.push(OutboxEntry::new(
             DomainEvent::PolicyChanged {
                 resource: grant.resource.clone(),
@@ -1129,9 +1126,7 @@ impl Autolock {
                     .cmp(&b.1.accessed_at)
                     .then_with(|| a.1.event_id.cmp(&b.1.event_id))
             });
-            if self.store.user(&user).await?.is_none()
-                || self.store.resource(&resource).await?.is_none()
-            {
+            if !self.right_exists(&user, &resource).await? {
                 for (i, event) in events {
                     results[i] = Some(EventResult {
                         event_id: event.event_id,
@@ -1204,6 +1199,14 @@ impl Autolock {
         }
     }
 
+    /// Whether both the user and the resource of a right exist.
+    async fn right_exists(&self, user: &UserId, resource: &ResourceId) -> Result<bool> {
+        Ok(
+            self.store.user(user).await?.is_some()
+                && self.store.resource(resource).await?.is_some(),
+        )
+    }
+
     /// The gateway's question: may `user` reach `resource` now? With `record`, the access is
     /// also counted (when allowed). A lock found here is recorded.
     pub async fn decide(
@@ -1215,8 +1218,7 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<Decision> {
         require(actor, Capability::Gateway)?;
-        if self.store.user(user).await?.is_none() || self.store.resource(resource).await?.is_none()
-        {
+        if !self.right_exists(user, resource).await? {
             return Ok(Decision {
                 allow: false,
                 state: RightState::NoAccess,
@@ -1938,34 +1940,26 @@ fn check_expiry(expires_at: Option<Timestamp>, now: Timestamp) -> Result<()> {
     }
 }
 
+/// The audit entries of a policy edit: one per field whose value changed (`None`: unchanged),
+/// each with its details, its actor and its targets.
 fn policy_audit(
     changes: &mut Changeset,
     actor: &Principal,
     now: DateTime<Utc>,
-    before: Policy,
-    after: Policy,
+    duration: Option<serde_json::Value>,
+    approval: Option<serde_json::Value>,
     target: impl Fn(&mut AuditEntry),
 ) {
-    if before.auto_lock_after != after.auto_lock_after {
-        let mut entry = AuditEntry::new(
-            AuditAction::PolicyDurationChanged,
-            now,
-            Some(actor.id.clone()),
-        );
-        entry.details =
-            serde_json::json!({"before": before.auto_lock_after, "after": after.auto_lock_after});
-        target(&mut entry);
-        changes.audit.push(entry);
-    }
-    if before.approval != after.approval {
-        let mut entry = AuditEntry::new(
-            AuditAction::PolicyApprovalChanged,
-            now,
-            Some(actor.id.clone()),
-        );
-        entry.details = serde_json::json!({"before": before.approval, "after": after.approval});
-        target(&mut entry);
-        changes.audit.push(entry);
+    for (action, details) in [
+        (AuditAction::PolicyDurationChanged, duration),
+        (AuditAction::PolicyApprovalChanged, approval),
+    ] {
+        if let Some(details) = details {
+            let mut entry = AuditEntry::new(action, now, Some(actor.id.clone()));
+            entry.details = details;
+            target(&mut entry);
+            changes.audit.push(entry);
+        }
     }
 }
 
