@@ -193,10 +193,29 @@ pub struct RightFacts {
     pub user: UserId,
     /// The resource.
     pub resource: ResourceId,
-    /// Whether the user is active now.
-    pub user_active: bool,
+    /// Every value the user's active flag took, in order, from the user's creation on (empty
+    /// when the user does not exist). The flag is a temporal fact like the others: an event
+    /// stamped while the user was inactive is denied whenever it arrives.
+    pub activity: Vec<Timed<bool>>,
     /// Every default policy the resource had, in order, from its creation on.
     pub resource_policy: Vec<Timed<Policy>>,
     /// Each group through which the user held or holds a path to the resource.
     pub paths: Vec<PathFacts>,
+}
+
+impl RightFacts {
+    /// Whether the user was active at `t`.
+    #[must_use]
+    pub fn active_at(&self, t: Timestamp) -> bool {
+        value_at(&self.activity, t).unwrap_or(false)
+    }
+
+    /// The first instant in `[from, to]` at which the user was deactivated, if any.
+    #[must_use]
+    pub fn deactivated_between(&self, from: Timestamp, to: Timestamp) -> Option<Timestamp> {
+        self.activity
+            .iter()
+            .find(|e| !e.value && e.at >= from && e.at <= to)
+            .map(|e| e.at)
+    }
 }

@@ -40,12 +40,44 @@ pub enum Error {
     /// The caller may not do this.
     #[error("forbidden: {0}")]
     Forbidden(String),
-    /// The request conflicts with the current state (not locked, already resolved, exists).
-    #[error("conflict: {0}")]
-    Conflict(String),
+    /// The caller may not do this to themselves: unlock themselves, resolve their own request.
+    #[error("forbidden: {0}")]
+    ForbiddenSelf(String),
+    /// The request conflicts with the current state, of the kind given.
+    #[error("conflict: {1}")]
+    Conflict(Conflict, String),
     /// The store failed; the operation may be retried.
     #[error("store: {0}")]
     Store(#[from] StoreError),
+}
+
+/// What a request conflicts with. Each kind is a distinct problem type for clients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Conflict {
+    /// The right is not locked: nothing to unlock or request.
+    NotLocked,
+    /// The request was resolved already (approved, denied, auto-approved or cancelled).
+    AlreadyResolved,
+    /// The object exists already (an id taken, a grant of the group on the resource).
+    AlreadyExists,
+    /// A single-use link was used already.
+    LinkUsed,
+    /// The directory is not in a state that allows this (the first admin exists already).
+    State,
+}
+
+impl Conflict {
+    /// The wire name, as the problem type's last segment.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NotLocked => "not_locked",
+            Self::AlreadyResolved => "already_resolved",
+            Self::AlreadyExists => "already_exists",
+            Self::LinkUsed => "link_used",
+            Self::State => "conflict",
+        }
+    }
 }
 
 /// A store failure, as every adapter reports it.

@@ -15,6 +15,7 @@ use crate::Timestamp;
 use crate::directory::{RightFacts, value_at};
 use crate::ids::{EventId, GrantId, GroupId, PrincipalId, RequestId};
 use crate::policy::{ApprovalMode, AutoLockAfter, Policy};
+use crate::request::CancelReason;
 
 /// How late an access event may arrive and still be applied.
 pub const LATENESS_WINDOW: Duration = Duration::hours(24);
@@ -225,7 +226,8 @@ impl DenyReason {
     }
 }
 
-/// The state of a right at an instant (DESIGN §2.6).
+/// The state of a right at an instant (DESIGN §2.6). A deactivated user is denied with the reason
+/// [`DenyReason::Inactive`], but that is never a state: the right keeps its own.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
@@ -246,8 +248,6 @@ pub enum RightState {
     NoAccess,
     /// No path, the last one having ended by its expiry.
     Expired,
-    /// The user is deactivated.
-    Inactive,
 }
 
 impl RightState {
@@ -259,7 +259,6 @@ impl RightState {
             Self::Locked { .. } => "locked",
             Self::NoAccess => "no_access",
             Self::Expired => "expired",
-            Self::Inactive => "inactive",
         }
     }
 
@@ -348,7 +347,25 @@ pub struct Usage {
     /// The lock instant the user was last warned of (at most one warning per lock instant).
     #[serde(default)]
     pub warned_for: Option<DateTime<Utc>>,
+    /// Recent events that moved the last access, so that a re-delivery answers `duplicate`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen: Vec<SeenEvent>,
 }
+
+/// An access event that counted and was written, remembered for [`LATENESS_WINDOW`] (at most
+/// [`MAX_SEEN`] of them) so that a re-delivery answers `duplicate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenEvent {
+    /// The event's id.
+    pub event_id: EventId,
+    /// When the access happened.
+    pub at: DateTime<Utc>,
+}
+
+/// How many counted events a right remembers for duplicate detection.
+pub const MAX_SEEN: usize = 256;
+/// How many denied attempts a right keeps for a revert to count again.
+pub const MAX_DENIED: usize = 256;
 
 impl Usage {
     /// The latest counted activity: access or unlock.
@@ -356,6 +373,36 @@ impl Usage {
     pub fn last_activity(&self) -> Option<Timestamp> {
         let unlock = self.last_unlock.as_ref().map(|u| u.at);
         self.last_access.max(unlock)
+    }
+
+    /// Whether an event with this id was applied already (counted, or kept as a denied
+    /// attempt).
+    #[must_use]
+    pub fn has_seen(&self, id: &EventId) -> bool {
+        self.seen.iter().any(|e| e.event_id == *id) || self.denied.iter().any(|d| d.event_id == *id)
+    }
+
+    fn remember(&mut self, event: &AccessEvent) {
+        if !self.seen.iter().any(|e| e.event_id == event.event_id) {
+            self.seen.push(SeenEvent {
+                event_id: event.event_id.clone(),
+                at: event.accessed_at,
+            });
+        }
+    }
+
+    /// Drops what is too old to matter at `now`, and keeps the lists bounded.
+    fn prune(&mut self, now: Timestamp) {
+        self.denied.retain(|d| d.at >= now - DENIED_RETENTION);
+        if self.denied.len() > MAX_DENIED {
+            self.denied.sort_by_key(|d| std::cmp::Reverse(d.at));
+            self.denied.truncate(MAX_DENIED);
+        }
+        self.seen.retain(|e| e.at >= now - LATENESS_WINDOW);
+        if self.seen.len() > MAX_SEEN {
+            self.seen.sort_by_key(|e| std::cmp::Reverse(e.at));
+            self.seen.truncate(MAX_SEEN);
+        }
     }
 }
 
@@ -376,6 +423,8 @@ pub enum EventOutcome {
     Counted,
     /// The access was denied (and, when locked, kept as a denied attempt).
     Denied(DenyReason),
+    /// An event with this id was applied already: nothing changes.
+    Duplicate,
     /// More than 24 h late: not applied.
     LateIgnored,
     /// Stamped more than 5 minutes in the future: rejected.
@@ -416,17 +465,9 @@ impl<'a> Right<'a> {
     }
 
     /// The state at `t`, for `t` at or after the usage's last activity (now, typically).
+    /// Whether the user is active does not change it (see [`Self::deny_reason`]).
     #[must_use]
     pub fn state(&self, usage: &Usage, t: Timestamp) -> RightState {
-        if !self.facts.user_active {
-            return RightState::Inactive;
-        }
-        self.state_ignoring_activity_flag(usage, t)
-    }
-
-    /// The state at `t` as if the user were active (reports show both).
-    #[must_use]
-    pub fn state_ignoring_activity_flag(&self, usage: &Usage, t: Timestamp) -> RightState {
         let paths = self.timeline.paths_at(t);
         if paths.is_empty() {
             return match self.timeline.no_path_reason(t) {
@@ -434,19 +475,80 @@ impl<'a> Right<'a> {
                 _ => RightState::NoAccess,
             };
         }
-        match self.timeline.next_lock(usage.last_activity()) {
-            Some(locked_at) if locked_at <= t => RightState::Locked {
+        match self.lock_in_force(usage, t) {
+            Some(locked_at) => RightState::Locked {
                 locked_at,
-                approval: if paths
-                    .iter()
-                    .any(|p| p.policy.approval == ApprovalMode::Automatic)
-                {
-                    ApprovalMode::Automatic
-                } else {
-                    ApprovalMode::Manual
-                },
+                approval: self.approval_at(t),
             },
-            next_lock => RightState::Active { next_lock },
+            None => RightState::Active {
+                next_lock: self.timeline.next_lock(usage.last_activity()),
+            },
+        }
+    }
+
+    /// Why a gateway must refuse the user at `t` (DESIGN §2.6): `inactive` whatever the state
+    /// when the user is deactivated, else the state's reason; `None` when access is allowed.
+    #[must_use]
+    pub fn deny_reason(&self, state: &RightState, t: Timestamp) -> Option<DenyReason> {
+        if !self.facts.active_at(t) {
+            return Some(DenyReason::Inactive);
+        }
+        match state {
+            RightState::Active { .. } => None,
+            RightState::Locked { .. } => Some(DenyReason::Locked),
+            RightState::NoAccess => Some(DenyReason::NoAccess),
+            RightState::Expired => Some(DenyReason::Expired),
+        }
+    }
+
+    /// How a locked user gets back in at `t`: `automatic` if any path in force is automatic,
+    /// else `manual`.
+    #[must_use]
+    pub fn approval_at(&self, t: Timestamp) -> ApprovalMode {
+        if self
+            .timeline
+            .paths_at(t)
+            .iter()
+            .any(|p| p.policy.approval == ApprovalMode::Automatic)
+        {
+            ApprovalMode::Automatic
+        } else {
+            ApprovalMode::Manual
+        }
+    }
+
+    /// The lock in force at `t` (its instant), with or without a path at `t`: a lock kept
+    /// while the user has no path is in force too (DESIGN §2.5, §2.8).
+    #[must_use]
+    pub fn lock_in_force(&self, usage: &Usage, t: Timestamp) -> Option<Timestamp> {
+        self.timeline
+            .next_lock(usage.last_activity())
+            .filter(|l| *l <= t)
+    }
+
+    /// When an open request filed at `filed` is cancelled by the facts, at or before `now`: the
+    /// first instant after it at which the user holds no path, or is deactivated (DESIGN §3).
+    /// The cancellation takes that instant whether or not anything noticed it then.
+    #[must_use]
+    pub fn cancellation(
+        &self,
+        filed: Timestamp,
+        now: Timestamp,
+    ) -> Option<(CancelReason, Timestamp)> {
+        let no_path = if self.timeline.paths_at(filed).is_empty() {
+            Some(filed)
+        } else {
+            self.timeline.all_paths_end_after(filed)
+        }
+        .filter(|t| *t <= now)
+        .map(|t| (CancelReason::NoPath, t));
+        let deactivated = self
+            .facts
+            .deactivated_between(filed, now)
+            .map(|t| (CancelReason::Deactivated, t));
+        match (no_path, deactivated) {
+            (Some(a), Some(b)) => Some(if a.1 < b.1 { a } else { b }),
+            (a, b) => a.or(b),
         }
     }
 
@@ -473,17 +575,15 @@ impl<'a> Right<'a> {
         let mut next = usage.clone();
         let mut locked = None;
         if next.lock.is_none() {
-            if let Some(l) = self
-                .timeline
-                .next_lock(next.last_activity())
-                .filter(|l| *l <= now)
-            {
+            if let Some(l) = self.lock_in_force(&next, now) {
                 next.lock = Some(l);
                 locked = Some(l);
             }
         }
-        next.denied.retain(|d| d.at >= now - DENIED_RETENTION);
         next.next_due = self.next_due(&next, now);
+        if next != *usage {
+            next.prune(now);
+        }
         Effect {
             usage: (next != *usage).then_some(next),
             reverted: None,
@@ -493,7 +593,8 @@ impl<'a> Right<'a> {
     }
 
     /// Applies one access event (DESIGN §2.7). The outcome depends only on the set of events
-    /// applied, never on their arrival order.
+    /// applied, never on their arrival order; nothing (a lock, its audit entry) is recorded
+    /// before its instant, even for an event stamped ahead of `now`.
     #[must_use]
     pub fn apply_event(
         &self,
@@ -501,58 +602,74 @@ impl<'a> Right<'a> {
         event: &AccessEvent,
         now: Timestamp,
     ) -> (EventOutcome, Effect) {
-        let unchanged = || Effect {
-            usage: None,
-            reverted: None,
-            locked: None,
-            recounted: Vec::new(),
+        let unchanged = |outcome| {
+            (
+                outcome,
+                Effect {
+                    usage: None,
+                    reverted: None,
+                    locked: None,
+                    recounted: Vec::new(),
+                },
+            )
         };
         let e = event.accessed_at;
         if e > now + FUTURE_TOLERANCE {
-            return (EventOutcome::Future, unchanged());
+            return unchanged(EventOutcome::Future);
         }
         if e < now - LATENESS_WINDOW {
-            return (EventOutcome::LateIgnored, unchanged());
+            return unchanged(EventOutcome::LateIgnored);
         }
-        if !self.facts.user_active {
-            return (EventOutcome::Denied(DenyReason::Inactive), unchanged());
+        if usage.has_seen(&event.event_id) {
+            return unchanged(EventOutcome::Duplicate);
+        }
+        if !self.facts.active_at(e) {
+            return unchanged(EventOutcome::Denied(DenyReason::Inactive));
         }
         if self.timeline.paths_at(e).is_empty() {
-            return (
-                EventOutcome::Denied(self.timeline.no_path_reason(e)),
-                unchanged(),
-            );
+            return unchanged(EventOutcome::Denied(self.timeline.no_path_reason(e)));
         }
         let la = usage.last_activity();
         if la.is_some_and(|la| e <= la) {
-            // Older than what already counted: it cannot move the state. It was denied if it
-            // fell inside a lock that a later unlock lifted.
+            // Older than the last activity: it cannot move the lock. It was denied if it fell
+            // inside a lock that a later unlock lifted; otherwise it counts, and is the last
+            // access when it is later than the one recorded (an unlock came after it).
             let in_lifted_lock = usage
                 .last_unlock
                 .as_ref()
                 .is_some_and(|u| u.lifted_lock <= e && e < u.at);
-            let outcome = if in_lifted_lock {
-                EventOutcome::Denied(DenyReason::Locked)
-            } else {
-                EventOutcome::Counted
-            };
-            return (outcome, unchanged());
+            if in_lifted_lock {
+                return unchanged(EventOutcome::Denied(DenyReason::Locked));
+            }
+            if usage.last_access.is_some_and(|a| a >= e) {
+                return unchanged(EventOutcome::Counted);
+            }
+            let mut next = usage.clone();
+            next.last_access = Some(e);
+            next.remember(event);
+            next.prune(now);
+            return (
+                EventOutcome::Counted,
+                Effect {
+                    usage: Some(next),
+                    reverted: None,
+                    locked: None,
+                    recounted: Vec::new(),
+                },
+            );
         }
-        let lock = self.timeline.next_lock(la);
-        if lock.is_some_and(|l| l <= e) {
+        if let Some(lock) = self.timeline.next_lock(la).filter(|l| *l <= e) {
             let mut next = usage.clone();
             let mut locked = None;
-            if next.lock.is_none() {
-                next.lock = lock;
-                locked = lock;
+            if next.lock.is_none() && lock <= now {
+                next.lock = Some(lock);
+                locked = Some(lock);
             }
-            if !next.denied.iter().any(|d| d.event_id == event.event_id) {
-                next.denied.push(DeniedAttempt {
-                    event_id: event.event_id.clone(),
-                    at: e,
-                });
-            }
-            next.denied.retain(|d| d.at >= now - DENIED_RETENTION);
+            next.denied.push(DeniedAttempt {
+                event_id: event.event_id.clone(),
+                at: e,
+            });
+            next.prune(now);
             next.next_due = self.next_due(&next, now);
             let usage = (next != *usage).then_some(next);
             return (
@@ -575,27 +692,34 @@ impl<'a> Right<'a> {
             .sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.event_id.cmp(&b.event_id)));
         let mut still_denied = Vec::new();
         for attempt in std::mem::take(&mut next.denied) {
-            if attempt.at <= la {
-                // At or before the new last activity: it counts and changes nothing more.
-                if attempt.at >= e {
-                    recounted.push(attempt.event_id);
-                }
+            let counts = attempt.at <= la || {
+                let lock = self.timeline.next_lock(Some(la));
+                lock.is_none_or(|l| attempt.at < l)
+                    && !self.timeline.paths_at(attempt.at).is_empty()
+                    && self.facts.active_at(attempt.at)
+            };
+            if !counts {
+                still_denied.push(attempt);
                 continue;
             }
-            let lock = self.timeline.next_lock(Some(la));
-            if lock.is_none_or(|l| attempt.at < l) && !self.timeline.paths_at(attempt.at).is_empty()
-            {
-                la = attempt.at;
-                recounted.push(attempt.event_id);
-            } else {
-                still_denied.push(attempt);
+            // At or before the new last activity it counts and changes nothing more; after it,
+            // it moves the last activity on.
+            if attempt.at < e {
+                continue;
             }
+            la = la.max(attempt.at);
+            recounted.push(attempt.event_id.clone());
+            next.seen.push(SeenEvent {
+                event_id: attempt.event_id,
+                at: attempt.at,
+            });
         }
         next.denied = still_denied;
-        next.denied.retain(|d| d.at >= now - DENIED_RETENTION);
+        next.remember(event);
         next.last_access = Some(la);
+        next.prune(now);
 
-        let new_lock = self.timeline.next_lock(Some(la)).filter(|l| *l <= now);
+        let new_lock = self.lock_in_force(&next, now);
         let mut reverted = None;
         let mut locked = None;
         match (usage.lock, new_lock) {
@@ -619,7 +743,8 @@ impl<'a> Right<'a> {
         )
     }
 
-    /// Lifts the lock in force at `at` (DESIGN §2.8). `None` when the right is not locked then.
+    /// Lifts the lock in force at `at` (DESIGN §2.8), with or without a path at `at`. `None`
+    /// when the right is not locked then.
     #[must_use]
     pub fn unlock(
         &self,
@@ -628,10 +753,7 @@ impl<'a> Right<'a> {
         by: PrincipalId,
         kind: UnlockKind,
     ) -> Option<Effect> {
-        let RightState::Locked { locked_at, .. } = self.state_ignoring_activity_flag(usage, at)
-        else {
-            return None;
-        };
+        let locked_at = self.lock_in_force(usage, at)?;
         let record = UnlockRecord {
             at,
             by,

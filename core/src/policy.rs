@@ -163,6 +163,77 @@ pub struct Policy {
     pub approval: ApprovalMode,
 }
 
+impl Policy {
+    /// The default of a resource created without one: never locks, manual approval.
+    pub const NEW_RESOURCE: Policy = Policy {
+        auto_lock_after: AutoLockAfter::Never,
+        approval: ApprovalMode::Manual,
+    };
+}
+
+/// An edit of a resource's default policy: each field given replaces, each omitted keeps.
+/// `null` is refused, naming the field: a default has nothing to inherit (DESIGN §1).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyPatch {
+    /// The new duration.
+    #[serde(default, deserialize_with = "non_null::duration")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "30d"))]
+    pub auto_lock_after: Option<AutoLockAfter>,
+    /// The new approval method.
+    #[serde(default, deserialize_with = "non_null::approval")]
+    pub approval: Option<ApprovalMode>,
+}
+
+impl PolicyPatch {
+    /// The policy after this edit of `current`.
+    #[must_use]
+    pub fn apply(self, current: Policy) -> Policy {
+        Policy {
+            auto_lock_after: self.auto_lock_after.unwrap_or(current.auto_lock_after),
+            approval: self.approval.unwrap_or(current.approval),
+        }
+    }
+
+    /// A new resource's default policy: each field given, `"never"` and `manual` otherwise
+    /// (auto-lock is opted into).
+    #[must_use]
+    pub fn or_new_resource_default(self) -> Policy {
+        self.apply(Policy::NEW_RESOURCE)
+    }
+}
+
+/// Deserializers of fields that may be omitted but not `null`.
+mod non_null {
+    use serde::{Deserialize, Deserializer};
+
+    use super::{ALLOWED, ApprovalMode, AutoLockAfter};
+
+    fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+        allowed: &str,
+    ) -> Result<Option<T>, D::Error> {
+        Option::<T>::deserialize(d)?.map(Some).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "null is not allowed: a resource's default policy has nothing to inherit; allowed is {allowed}"
+            ))
+        })
+    }
+
+    pub(super) fn duration<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<AutoLockAfter>, D::Error> {
+        present(d, ALLOWED)
+    }
+
+    pub(super) fn approval<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<ApprovalMode>, D::Error> {
+        present(d, "\"manual\" or \"automatic\"")
+    }
+}
+
 /// A grant's per-field override: `None` inherits the resource default.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -353,6 +424,25 @@ mod tests {
         assert_eq!(err.field, "auto_lock_after");
         let err = OverridePatch::from_json(&json!({"duration": "7d"})).unwrap_err();
         assert_eq!(err.field, "duration");
+    }
+
+    #[test]
+    fn a_default_policy_edit_refuses_null_and_names_the_field() {
+        let err = serde_json::from_value::<PolicyPatch>(
+            json!({"auto_lock_after": null, "approval": "automatic"}),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("null is not allowed"), "{err}");
+        let err = serde_json::from_value::<PolicyPatch>(json!({"approval": null})).unwrap_err();
+        assert!(err.to_string().contains("\"manual\""), "{err}");
+        let patch: PolicyPatch = serde_json::from_value(json!({"approval": "automatic"})).unwrap();
+        assert_eq!(
+            patch.or_new_resource_default(),
+            Policy {
+                auto_lock_after: AutoLockAfter::Never,
+                approval: ApprovalMode::Automatic
+            }
+        );
     }
 
     #[test]

@@ -13,7 +13,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
 use crate::audit::{AuditEntry, AuditFilter};
-use crate::directory::{Grant, Group, Principal, Resource, RightFacts, ServicePrincipal, User};
+use crate::directory::{
+    Grant, Group, Principal, Resource, RightFacts, ServicePrincipal, Span, User,
+};
 use crate::error::StoreError;
 use crate::events::OutboxEntry;
 use crate::ids::{GrantId, GroupId, PrincipalId, RequestId, ResourceId, UserId};
@@ -104,6 +106,8 @@ pub trait DirectoryReader: Send + Sync {
     async fn grants_of_group(&self, group: &GroupId) -> StoreResult<Vec<Grant>>;
     /// The current members of a group.
     async fn members(&self, group: &GroupId) -> StoreResult<Vec<UserId>>;
+    /// The user's current membership of the group, if they are a member.
+    async fn membership(&self, user: &UserId, group: &GroupId) -> StoreResult<Option<Span>>;
     /// The groups a user is a member of now.
     async fn groups_of_user(&self, user: &UserId) -> StoreResult<Vec<GroupId>>;
     /// Everything the lock rule needs about (user, resource), history included.
@@ -227,8 +231,17 @@ pub trait SettingsStore: Send + Sync {
 pub enum DirectoryChange {
     /// Creates a user; fails when a user or service principal has the id.
     CreateUser(User),
-    /// Replaces a user's fields (the id stays).
+    /// Replaces a user's email, name and role (the id and the active flag stay).
     UpdateUser(User),
+    /// Sets a user's active flag and records the change in the flag's history.
+    SetUserActive {
+        /// The user.
+        user: UserId,
+        /// When.
+        at: DateTime<Utc>,
+        /// The new flag.
+        active: bool,
+    },
     /// Creates a service principal; fails when a user or service principal has the id.
     CreateServicePrincipal(ServicePrincipal),
     /// Creates a group.
@@ -244,7 +257,8 @@ pub enum DirectoryChange {
         /// The new default.
         policy: Policy,
     },
-    /// Makes a user a member of a group; fails when already a member.
+    /// Makes a user a member of a group; fails with [`StoreError::Conflict`] when already a
+    /// member.
     AddMembership {
         /// The user.
         user: UserId,
@@ -253,7 +267,7 @@ pub enum DirectoryChange {
         /// When.
         at: DateTime<Utc>,
     },
-    /// Ends a membership; fails when not a member.
+    /// Ends a membership; fails with [`StoreError::Conflict`] when not a member.
     EndMembership {
         /// The user.
         user: UserId,

@@ -6,12 +6,12 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::Timestamp;
-use crate::directory::RightFacts;
-use crate::directory::{Resource, User};
+use crate::directory::{Grant, Resource, RightFacts, User};
 use crate::lock::{Right, RightState, Usage};
-use crate::policy::{ApprovalMode, AutoLockAfter};
+use crate::policy::{AutoLockAfter, Policy};
 
-/// One row: a user's access to a resource through one group, and the state of the right.
+/// One row: a user's access to a resource through one group, and the state of the right; or,
+/// for a group with access but no members, the group's access alone (the user fields empty).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReportRow {
@@ -30,13 +30,15 @@ pub struct ReportRow {
     /// When the grant expires.
     pub expires_at: Option<DateTime<Utc>>,
     /// The user.
-    pub user_id: String,
+    pub user_id: Option<String>,
     /// The user's email.
-    pub user_email: String,
-    /// `active`, `locked`, `no_access`, `expired` or `inactive`.
-    pub state: &'static str,
+    pub user_email: Option<String>,
+    /// Whether the user is active (a deactivated user is denied whatever the state).
+    pub user_active: Option<bool>,
+    /// `active`, `locked`, `no_access` or `expired`.
+    pub state: Option<&'static str>,
     /// Whether the right is locked.
-    pub locked: bool,
+    pub locked: Option<bool>,
     /// Since when.
     pub locked_at: Option<DateTime<Utc>>,
     /// The latest counted access.
@@ -52,7 +54,7 @@ pub struct ReportRow {
 }
 
 /// The CSV header, in column order.
-pub const CSV_HEADER: [&str; 17] = [
+pub const CSV_HEADER: [&str; 18] = [
     "resource_id",
     "resource_name",
     "group_id",
@@ -62,6 +64,7 @@ pub const CSV_HEADER: [&str; 17] = [
     "expires_at",
     "user_id",
     "user_email",
+    "user_active",
     "state",
     "locked",
     "locked_at",
@@ -76,6 +79,45 @@ fn duration_text(d: AutoLockAfter) -> String {
     d.to_string()
 }
 
+fn grant_columns(grant: &Grant, default: Policy, now: Timestamp) -> ReportRow {
+    let o = grant.override_at(now);
+    let policy = o.over(default);
+    ReportRow {
+        resource_id: grant.resource.to_string(),
+        resource_name: String::new(),
+        group_id: grant.group.to_string(),
+        policy_source: if o.auto_lock_after.is_some() || o.approval.is_some() {
+            "override"
+        } else {
+            "inherited"
+        },
+        auto_lock_after: duration_text(policy.auto_lock_after),
+        approval: policy.approval.as_str(),
+        expires_at: grant.expires_at(now),
+        user_id: None,
+        user_email: None,
+        user_active: None,
+        state: None,
+        locked: None,
+        locked_at: None,
+        last_access: None,
+        next_lock: None,
+        last_unlock_by: None,
+        last_unlock_at: None,
+        last_unlock_kind: None,
+    }
+}
+
+/// The row of a group with access to `resource` through `grant` and no members: its access and
+/// policy, no user.
+#[must_use]
+pub fn group_row(grant: &Grant, resource: &Resource, now: Timestamp) -> ReportRow {
+    ReportRow {
+        resource_name: resource.name.to_string(),
+        ..grant_columns(grant, resource.policy, now)
+    }
+}
+
 /// The rows of one right at `now`: one per path in force.
 #[must_use]
 pub fn rows(
@@ -87,8 +129,7 @@ pub fn rows(
 ) -> Vec<ReportRow> {
     let right = Right::new(facts);
     let state = right.state(usage, now);
-    let underlying = right.state_ignoring_activity_flag(usage, now);
-    let (locked_at, next_lock) = match underlying {
+    let (locked_at, next_lock) = match state {
         RightState::Locked { locked_at, .. } => (Some(locked_at), None),
         RightState::Active { next_lock } => (None, next_lock),
         _ => (None, None),
@@ -98,38 +139,27 @@ pub fn rows(
         .timeline
         .paths_at(now)
         .iter()
-        .map(|path| {
+        .filter_map(|path| {
             let grant = facts
                 .paths
                 .iter()
                 .flat_map(|p| &p.grants)
-                .find(|g| g.id == path.grant);
-            let overridden = grant.is_some_and(|g| {
-                let o = g.override_at(now);
-                o.auto_lock_after.is_some() || o.approval.is_some()
-            });
-            ReportRow {
-                resource_id: resource.id.to_string(),
+                .find(|g| g.id == path.grant)?;
+            Some(ReportRow {
                 resource_name: resource.name.to_string(),
-                group_id: path.group.to_string(),
-                policy_source: if overridden { "override" } else { "inherited" },
-                auto_lock_after: duration_text(path.policy.auto_lock_after),
-                approval: match path.policy.approval {
-                    ApprovalMode::Manual => "manual",
-                    ApprovalMode::Automatic => "automatic",
-                },
-                expires_at: grant.and_then(|g| g.expires_at(now)),
-                user_id: user.id.to_string(),
-                user_email: user.email.to_string(),
-                state: state.name(),
-                locked: locked_at.is_some(),
+                user_id: Some(user.id.to_string()),
+                user_email: Some(user.email.to_string()),
+                user_active: Some(facts.active_at(now)),
+                state: Some(state.name()),
+                locked: Some(locked_at.is_some()),
                 locked_at,
                 last_access: usage.last_access,
                 next_lock,
                 last_unlock_by: unlock.map(|u| u.by.to_string()),
                 last_unlock_at: unlock.map(|u| u.at),
                 last_unlock_kind: unlock.map(|u| u.kind.as_str()),
-            }
+                ..grant_columns(grant, resource.policy, now)
+            })
         })
         .collect()
 }
@@ -165,7 +195,11 @@ impl ReportRow {
     /// The row as a CSV record, in [`CSV_HEADER`] order.
     #[must_use]
     pub fn to_csv(&self) -> String {
-        let locked = if self.locked { "true" } else { "false" };
+        let flag = |b: Option<bool>| match b {
+            Some(true) => "true",
+            Some(false) => "false",
+            None => "",
+        };
         let (expires, locked_at, last_access, next_lock, unlock_at) = (
             instant(self.expires_at),
             instant(self.locked_at),
@@ -181,10 +215,11 @@ impl ReportRow {
             &self.auto_lock_after,
             self.approval,
             &expires,
-            &self.user_id,
-            &self.user_email,
-            self.state,
-            locked,
+            self.user_id.as_deref().unwrap_or(""),
+            self.user_email.as_deref().unwrap_or(""),
+            flag(self.user_active),
+            self.state.unwrap_or(""),
+            flag(self.locked),
             &locked_at,
             &last_access,
             &next_lock,

@@ -118,9 +118,12 @@ pub struct AccessRequest {
 /// Why a resolution is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ResolveError {
-    /// The actor may not resolve requests, or it is their own.
+    /// The actor may not resolve requests.
     #[error("{0}")]
     Forbidden(&'static str),
+    /// It is the actor's own request.
+    #[error("{0}")]
+    OwnRequest(&'static str),
     /// It was resolved already, otherwise.
     #[error("request is already {0}")]
     AlreadyResolved(&'static str),
@@ -157,7 +160,9 @@ impl AccessRequest {
             ));
         }
         if actor.id == self.user {
-            return Err(ResolveError::Forbidden("nobody resolves their own request"));
+            return Err(ResolveError::OwnRequest(
+                "nobody resolves their own request",
+            ));
         }
         if !self.is_open() {
             if self.status == verdict.status() && self.resolved_by.as_ref() == Some(&actor.id) {
@@ -272,7 +277,7 @@ mod tests {
         let requester_as_admin = principal("bob", Role::Admin);
         assert!(matches!(
             open().resolve(&requester_as_admin, Verdict::Approve, at(1)),
-            Err(ResolveError::Forbidden(_))
+            Err(ResolveError::OwnRequest(_))
         ));
     }
 

@@ -15,13 +15,13 @@ use crate::audit::{AuditAction, AuditEntry};
 use crate::directory::{
     Grant, Group, Principal, Resource, RightFacts, ServicePrincipal, Span, Timed, User,
 };
-use crate::error::{Error, Result, StoreError};
+use crate::error::{Conflict, Error, Result, StoreError};
 use crate::events::{DomainEvent, OutboxEntry};
 use crate::ids::{EventId, GrantId, GroupId, PrincipalId, RequestId, ResourceId, UserId};
 use crate::lock::{
     AccessEvent, ActivePath, DenyReason, Effect, EventOutcome, Right, RightState, UnlockKind, Usage,
 };
-use crate::policy::{ApprovalMode, AutoLockAfter, OverridePatch, Policy, PolicyOverride};
+use crate::policy::{ApprovalMode, OverridePatch, Policy, PolicyOverride};
 use crate::ports::{
     Changeset, ConsumedLink, DirectoryChange, RequestWrite, Store, UsageWrite, Versioned,
 };
@@ -190,14 +190,7 @@ pub struct NewGrant {
     pub policy_override: PolicyOverride,
 }
 
-/// An edit of a resource's default policy: each field given replaces, each omitted keeps.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct PolicyPatch {
-    /// The new duration.
-    pub auto_lock_after: Option<AutoLockAfter>,
-    /// The new approval method.
-    pub approval: Option<ApprovalMode>,
-}
+pub use crate::policy::PolicyPatch;
 
 /// One access event of a batch.
 #[derive(Debug, Clone)]
@@ -210,31 +203,76 @@ pub struct EventInput {
     pub event: AccessEvent,
 }
 
+/// What became of one event, as a gateway reads it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventResultKind {
+    /// The access counted.
+    Counted,
+    /// The access was denied (see the reason).
+    Denied,
+    /// The event was applied already: nothing changed.
+    Duplicate,
+    /// More than 24 hours late: not applied.
+    LateIgnored,
+    /// Stamped more than 5 minutes ahead: rejected.
+    Future,
+    /// The user or the resource does not exist.
+    Unknown,
+}
+
+impl EventResultKind {
+    /// The wire name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Counted => "counted",
+            Self::Denied => "denied",
+            Self::Duplicate => "duplicate",
+            Self::LateIgnored => "late_ignored",
+            Self::Future => "future",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
 /// What became of one event of a batch.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EventResult {
     /// The event.
     pub event_id: EventId,
-    /// `counted`, `denied`, `late_ignored`, `future` or `unknown`.
-    pub outcome: &'static str,
+    /// What became of it.
+    pub outcome: EventResultKind,
     /// Why it was denied or not applied.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<&'static str>,
+    /// The recorded lock (its instant) that this event proved wrong and lifted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reverted_lock: Option<DateTime<Utc>>,
 }
 
 impl EventResult {
-    fn new(event_id: EventId, outcome: EventOutcome) -> Self {
+    fn new(event_id: EventId, outcome: EventOutcome, reverted_lock: Option<Timestamp>) -> Self {
         let (outcome, reason) = match outcome {
-            EventOutcome::Counted => ("counted", None),
-            EventOutcome::Denied(r) => ("denied", Some(r.as_str())),
-            EventOutcome::LateIgnored => ("late_ignored", Some("more than 24 hours late")),
-            EventOutcome::Future => ("future", Some("stamped more than 5 minutes in the future")),
+            EventOutcome::Counted => (EventResultKind::Counted, None),
+            EventOutcome::Denied(r) => (EventResultKind::Denied, Some(r.as_str())),
+            EventOutcome::Duplicate => (EventResultKind::Duplicate, None),
+            EventOutcome::LateIgnored => (
+                EventResultKind::LateIgnored,
+                Some("more than 24 hours late"),
+            ),
+            EventOutcome::Future => (
+                EventResultKind::Future,
+                Some("stamped more than 5 minutes in the future"),
+            ),
         };
         Self {
             event_id,
             outcome,
             reason,
+            reverted_lock,
         }
     }
 }
@@ -279,6 +317,29 @@ pub struct SweepReport {
     pub locked: usize,
     /// Requests cancelled (no path left, user deactivated).
     pub cancelled: usize,
+}
+
+/// A lifted lock: the right as it is now, and the lock instant lifted.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unlocked {
+    /// The right after the unlock.
+    #[serde(flatten)]
+    pub right: RightView,
+    /// The instant of the lock that was lifted.
+    pub lifted_lock: DateTime<Utc>,
+}
+
+/// A user's membership of a group.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Membership {
+    /// The group.
+    pub group_id: GroupId,
+    /// The member.
+    pub user_id: UserId,
+    /// When the current membership began.
+    pub joined_at: DateTime<Utc>,
 }
 
 /// A filed request and whether it is new.
@@ -347,19 +408,6 @@ impl Work {
 
     fn publish(&mut self, event: DomainEvent, at: Timestamp) {
         self.changes.outbox.push(OutboxEntry::new(event, at));
-    }
-}
-
-fn approval_now(right: &Right<'_>, at: Timestamp) -> ApprovalMode {
-    if right
-        .timeline
-        .paths_at(at)
-        .iter()
-        .any(|p| p.policy.approval == ApprovalMode::Automatic)
-    {
-        ApprovalMode::Automatic
-    } else {
-        ApprovalMode::Manual
     }
 }
 
@@ -518,10 +566,11 @@ impl Autolock {
                 None,
                 serde_json::json!({"reverted_lock": reverted, "recounted_events": effect.recounted}),
             );
-            self.cancel_open(work, CancelReason::Reverted, now).await?;
+            self.cancel_open(work, CancelReason::Reverted, now, now)
+                .await?;
         }
         if let Some(locked_at) = effect.locked {
-            let approval = approval_now(&work.right(), locked_at);
+            let approval = work.right().approval_at(locked_at);
             work.audit(
                 AuditAction::Locked,
                 now,
@@ -541,43 +590,89 @@ impl Autolock {
         Ok(())
     }
 
+    /// Cancels the open request of the right, as of `at` (the instant that caused it).
     async fn cancel_open(
         &self,
         work: &mut Work,
         reason: CancelReason,
+        at: Timestamp,
         now: Timestamp,
     ) -> Result<()> {
-        let Some(id) = work.usage.open_request.take() else {
+        let Some(id) = work.usage.open_request.clone() else {
             return Ok(());
         };
-        if let Some(request) = self
+        match self
             .store
             .request(&id)
             .await?
             .filter(AccessRequest::is_open)
         {
-            let cancelled = request.cancelled(reason, now);
-            work.audit(
-                AuditAction::RequestResolved,
-                now,
-                None,
-                serde_json::json!({"status": "cancelled", "cancel_reason": reason}),
-            )
-            .request = Some(id);
-            work.publish(
-                DomainEvent::RequestResolved {
-                    request: cancelled.clone(),
-                },
-                now,
-            );
-            work.changes.requests.push(RequestWrite::Update {
-                request: cancelled,
-                expected: RequestStatus::Open,
-            });
+            Some(request) => Self::cancel_request(work, &request, reason, at, now),
+            None => {
+                work.usage.open_request = None;
+                work.usage.next_due = work.right().next_due(&work.usage, now);
+            }
         }
-        let next_due = work.right().next_due(&work.usage, now);
-        work.usage.next_due = next_due;
         Ok(())
+    }
+
+    /// Cancels an open request of the right as of `at`, with its audit entry and event; the
+    /// requester is not emailed.
+    fn cancel_request(
+        work: &mut Work,
+        request: &AccessRequest,
+        reason: CancelReason,
+        at: Timestamp,
+        now: Timestamp,
+    ) {
+        let cancelled = request.cancelled(reason, at);
+        work.audit(
+            AuditAction::RequestResolved,
+            at,
+            None,
+            serde_json::json!({"status": "cancelled", "cancel_reason": reason}),
+        )
+        .request = Some(request.id.clone());
+        work.publish(
+            DomainEvent::RequestResolved {
+                request: cancelled.clone(),
+            },
+            now,
+        );
+        work.changes.requests.push(RequestWrite::Update {
+            request: cancelled,
+            expected: RequestStatus::Open,
+        });
+        if work.usage.open_request.as_ref() == Some(&request.id) {
+            work.usage.open_request = None;
+        }
+        work.usage.next_due = work.right().next_due(&work.usage, now);
+    }
+
+    /// Brings a right read for a change up to date at `now`: records a lock that has occurred
+    /// and cancels, as of the instant that caused it, an open request whose user has lost every
+    /// path or was deactivated since filing it. Returns (locks recorded, requests cancelled).
+    async fn settle(&self, work: &mut Work, now: Timestamp) -> Result<(usize, usize)> {
+        let effect = work.right().settle(&work.usage, now);
+        let locked = usize::from(effect.locked.is_some());
+        self.take_effect(work, effect, now).await?;
+        let Some(id) = work.usage.open_request.clone() else {
+            return Ok((locked, 0));
+        };
+        let Some(request) = self.store.request(&id).await? else {
+            return Ok((locked, 0));
+        };
+        if !request.is_open() {
+            work.usage.open_request = None;
+            return Ok((locked, 0));
+        }
+        match work.right().cancellation(request.requested_at, now) {
+            Some((reason, at)) => {
+                Self::cancel_request(work, &request, reason, at, now);
+                Ok((locked, 1))
+            }
+            None => Ok((locked, 0)),
+        }
     }
 
     /// Brings one right up to date at `now`: records a lock that has occurred, cancels an open
@@ -591,23 +686,7 @@ impl Autolock {
     ) -> Result<(usize, usize)> {
         self.retry(|| async {
             let mut work = self.load(user, resource).await?;
-            let effect = work.right().settle(&work.usage, now);
-            let locked = usize::from(effect.locked.is_some());
-            self.take_effect(&mut work, effect, now).await?;
-            let mut cancelled = 0;
-            if work.usage.open_request.is_some() {
-                let reason = if !work.facts.user_active {
-                    Some(CancelReason::Deactivated)
-                } else if work.right().timeline.paths_at(now).is_empty() {
-                    Some(CancelReason::NoPath)
-                } else {
-                    None
-                };
-                if let Some(reason) = reason {
-                    self.cancel_open(&mut work, reason, now).await?;
-                    cancelled = 1;
-                }
-            }
+            let (locked, cancelled) = self.settle(&mut work, now).await?;
             let changes = self.finish(work, now);
             if !changes.is_empty() {
                 self.store.commit(changes).await?;
@@ -679,6 +758,7 @@ impl Autolock {
             .is_empty()
         {
             return Err(Error::Conflict(
+                Conflict::State,
                 "the directory has users already: admins create users".into(),
             ));
         }
@@ -748,8 +828,12 @@ impl Autolock {
             .ok_or_else(|| Error::NotFound(format!("user {id}")))?;
         if user.active != active {
             user.active = active;
-            self.commit_directory(DirectoryChange::UpdateUser(user.clone()))
-                .await?;
+            self.commit_directory(DirectoryChange::SetUserActive {
+                user: id.clone(),
+                at: now,
+                active,
+            })
+            .await?;
             let resources = self.store.resources_of_user(id).await?;
             self.refresh_rights(resources.into_iter().map(|r| (id.clone(), r)), now)
                 .await?;
@@ -810,21 +894,39 @@ impl Autolock {
             policy: new.policy,
             created_at: now,
         };
-        self.commit_directory(DirectoryChange::CreateResource(resource.clone()))
-            .await?;
+        // The policy a resource is created with is a policy change like an edit.
+        let mut changes = Changeset {
+            directory: vec![DirectoryChange::CreateResource(resource.clone())],
+            ..Changeset::default()
+        };
+        let p = resource.policy;
+        policy_audit(
+            &mut changes,
+            actor,
+            now,
+            Some(serde_json::json!({"before": null, "after": p.auto_lock_after})),
+            Some(serde_json::json!({"before": null, "after": p.approval})),
+            |e| e.resource = Some(resource.id.clone()),
+        );
+        self.commit_changes(changes).await?;
         Ok(resource)
     }
 
     async fn commit_directory(&self, change: DirectoryChange) -> Result<()> {
-        let changes = Changeset {
+        self.commit_changes(Changeset {
             directory: vec![change],
             ..Changeset::default()
-        };
+        })
+        .await
+    }
+
+    async fn commit_changes(&self, changes: Changeset) -> Result<()> {
         match self.store.commit(changes).await {
-            Err(StoreError::AlreadyExists(what)) => {
-                Err(Error::Conflict(format!("{what} already exists")))
-            }
-            Err(StoreError::Conflict(what)) => Err(Error::Conflict(what)),
+            Err(StoreError::AlreadyExists(what)) => Err(Error::Conflict(
+                Conflict::AlreadyExists,
+                format!("{what} already exists"),
+            )),
+            Err(StoreError::Conflict(what)) => Err(Error::Conflict(Conflict::State, what)),
             other => Ok(other?),
         }
     }
@@ -850,6 +952,20 @@ impl Autolock {
             .ok_or_else(|| Error::NotFound(format!("resource {id}")))
     }
 
+    /// The current grant of `group` on `resource` (approvers).
+    pub async fn grant_of(
+        &self,
+        actor: &Principal,
+        resource: &ResourceId,
+        group: &GroupId,
+    ) -> Result<Grant> {
+        require(actor, Capability::Review)?;
+        self.store
+            .current_grant(group, resource)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("grant of {group} on {resource}")))
+    }
+
     async fn current_grant_by_id(&self, id: &GrantId) -> Result<Grant> {
         self.store
             .grant(id)
@@ -870,29 +986,51 @@ impl Autolock {
             .collect())
     }
 
-    /// Adds a user to a group (admin).
+    /// Adds a user to a group (admin). Adding a current member changes nothing: the answer is
+    /// the membership as it is, `joined_at` kept, and `false` (not created).
     pub async fn add_member(
         &self,
         actor: &Principal,
         group: &GroupId,
         user: &UserId,
         now: Timestamp,
-    ) -> Result<()> {
+    ) -> Result<(Membership, bool)> {
         require(actor, Capability::Administer)?;
         self.existing_group(group).await?;
         self.existing_user(user).await?;
-        self.commit_directory(DirectoryChange::AddMembership {
-            user: user.clone(),
-            group: group.clone(),
-            at: now,
-        })
-        .await?;
+        let membership = |joined_at| Membership {
+            group_id: group.clone(),
+            user_id: user.clone(),
+            joined_at,
+        };
+        if let Some(span) = self.store.membership(user, group).await? {
+            return Ok((membership(span.start), false));
+        }
+        let added = self
+            .store
+            .commit(Changeset {
+                directory: vec![DirectoryChange::AddMembership {
+                    user: user.clone(),
+                    group: group.clone(),
+                    at: now,
+                }],
+                ..Changeset::default()
+            })
+            .await;
+        if let Err(StoreError::Conflict(_)) = added {
+            // Added concurrently: answer the membership that won.
+            if let Some(span) = self.store.membership(user, group).await? {
+                return Ok((membership(span.start), false));
+            }
+        }
+        added?;
         let rights = self.rights_through_group(user, group).await?;
-        self.refresh_rights(rights, now).await
+        self.refresh_rights(rights, now).await?;
+        Ok((membership(now), true))
     }
 
     /// Removes a user from a group (admin); their open requests on rights left with no path are
-    /// cancelled.
+    /// cancelled. `NotFound` when the user is not a member.
     pub async fn remove_member(
         &self,
         actor: &Principal,
@@ -902,12 +1040,25 @@ impl Autolock {
     ) -> Result<()> {
         require(actor, Capability::Administer)?;
         self.existing_group(group).await?;
-        self.commit_directory(DirectoryChange::EndMembership {
-            user: user.clone(),
-            group: group.clone(),
-            at: now,
-        })
-        .await?;
+        let not_member = || Error::NotFound(format!("membership of {user} in {group}"));
+        if self.store.membership(user, group).await?.is_none() {
+            return Err(not_member());
+        }
+        let removed = self
+            .store
+            .commit(Changeset {
+                directory: vec![DirectoryChange::EndMembership {
+                    user: user.clone(),
+                    group: group.clone(),
+                    at: now,
+                }],
+                ..Changeset::default()
+            })
+            .await;
+        match removed {
+            Err(StoreError::Conflict(_)) => return Err(not_member()),
+            other => other?,
+        }
         let rights = self.rights_through_group(user, group).await?;
         self.refresh_rights(rights, now).await
     }
@@ -937,8 +1088,29 @@ impl Autolock {
                 value: new.policy_override,
             }],
         };
-        self.commit_directory(DirectoryChange::CreateGrant(grant.clone()))
-            .await?;
+        // Each field the grant overrides from its creation is audited like an edit.
+        let mut changes = Changeset {
+            directory: vec![DirectoryChange::CreateGrant(grant.clone())],
+            ..Changeset::default()
+        };
+        let o = new.policy_override;
+        policy_audit(
+            &mut changes,
+            actor,
+            now,
+            o.auto_lock_after.map(|d| {
+                serde_json::json!({"before": null, "after": d, "effective_before": null, "effective_after": d})
+            }),
+            o.approval.map(|a| {
+                serde_json::json!({"before": null, "after": a, "effective_before": null, "effective_after": a})
+            }),
+            |e| {
+                e.resource = Some(grant.resource.clone());
+                e.group = Some(grant.group.clone());
+                e.grant = Some(grant.id.clone());
+            },
+        );
+        self.commit_changes(changes).await?;
         self.refresh_grant_rights(&grant, now).await?;
         Ok(grant)
     }
@@ -1001,10 +1173,7 @@ impl Autolock {
         require(actor, Capability::Operate)?;
         let resource = self.existing_resource(id).await?;
         let before = resource.policy;
-        let after = Policy {
-            auto_lock_after: patch.auto_lock_after.unwrap_or(before.auto_lock_after),
-            approval: patch.approval.unwrap_or(before.approval),
-        };
+        let after = patch.apply(before);
         if before == after {
             return Ok(resource);
         }
@@ -1130,8 +1299,9 @@ impl Autolock {
                 for (i, event) in events {
                     results[i] = Some(EventResult {
                         event_id: event.event_id,
-                        outcome: "unknown",
+                        outcome: EventResultKind::Unknown,
                         reason: Some("unknown user or resource"),
+                        reverted_lock: None,
                     });
                 }
                 continue;
@@ -1154,8 +1324,12 @@ impl Autolock {
                             entry.id =
                                 format!("late_ignored:{}:{}:{}", user, resource, event.event_id);
                         }
+                        let reverted = effect.reverted;
                         self.take_effect(&mut work, effect, now).await?;
-                        outcomes.push((*i, EventResult::new(event.event_id.clone(), outcome)));
+                        outcomes.push((
+                            *i,
+                            EventResult::new(event.event_id.clone(), outcome, reverted),
+                        ));
                     }
                     self.coalesce_usage(&mut work);
                     let changes = self.finish(work, now);
@@ -1184,6 +1358,7 @@ impl Autolock {
         let only_access_moved = Usage {
             last_access: work.before.last_access,
             next_due: work.before.next_due,
+            seen: work.before.seen.clone(),
             ..work.usage.clone()
         } == work.before;
         let close = work
@@ -1244,14 +1419,9 @@ impl Autolock {
             self.refresh_right(user, resource, now).await?;
         }
         let work = self.load(user, resource).await?;
-        let state = work.right().state(&work.usage, now);
-        let reason = match state {
-            RightState::Active { .. } => None,
-            RightState::Locked { .. } => Some(DenyReason::Locked),
-            RightState::NoAccess => Some(DenyReason::NoAccess),
-            RightState::Expired => Some(DenyReason::Expired),
-            RightState::Inactive => Some(DenyReason::Inactive),
-        };
+        let right = work.right();
+        let state = right.state(&work.usage, now);
+        let reason = right.deny_reason(&state, now);
         Ok(Decision {
             allow: reason.is_none(),
             state,
@@ -1392,6 +1562,32 @@ impl Autolock {
         Ok(rows)
     }
 
+    /// The report rows of the groups in scope that have access and no members (approvers): their
+    /// access and policy, without a user, so that every group with access shows in a report.
+    pub async fn report_memberless_groups(
+        &self,
+        actor: &Principal,
+        scope: &ReportScope,
+        now: Timestamp,
+    ) -> Result<Vec<crate::report::ReportRow>> {
+        require(actor, Capability::Review)?;
+        let grants = match scope {
+            ReportScope::Resource(r) => self.store.grants_of_resource(r).await?,
+            ReportScope::Group(g) => self.store.grants_of_group(g).await?,
+            ReportScope::User(_) => return Ok(Vec::new()),
+        };
+        let mut rows = Vec::new();
+        for grant in grants {
+            if !grant.gives_access_at(now) || !self.store.members(&grant.group).await?.is_empty() {
+                continue;
+            }
+            if let Some(resource) = self.store.resource(&grant.resource).await? {
+                rows.push(crate::report::group_row(&grant, &resource, now));
+            }
+        }
+        Ok(rows)
+    }
+
     /// What a proposed policy would do, nothing changed (admin, DevOps admin): who would lock
     /// at once (nobody, by the grace rule) and who within 1, 7 and 30 days.
     pub async fn preview(
@@ -1435,10 +1631,7 @@ impl Autolock {
                     else {
                         continue;
                     };
-                    let after = Policy {
-                        auto_lock_after: patch.auto_lock_after.unwrap_or(before.auto_lock_after),
-                        approval: patch.approval.unwrap_or(before.approval),
-                    };
+                    let after = patch.apply(before);
                     proposed.resource_policy.push(Timed {
                         at: now,
                         value: after,
@@ -1589,30 +1782,39 @@ impl Autolock {
 
     // ---- unlock and requests ---------------------------------------------------------------
 
-    /// Lifts a user's lock on a resource (admin, DevOps admin; never oneself). 409 when the
-    /// right is not locked. Resolves the user's open request on it as approved.
+    /// Lifts a user's lock on a resource (admin, DevOps admin; never oneself), also a lock kept
+    /// while the user has no path. 409 when the right is not locked. Resolves the user's open
+    /// request on it as approved.
     pub async fn unlock(
         &self,
         actor: &Principal,
         user: &UserId,
         resource: &ResourceId,
         now: Timestamp,
-    ) -> Result<RightView> {
+    ) -> Result<Unlocked> {
         require(actor, Capability::Operate)?;
         if actor.id == *user {
-            return Err(Error::Forbidden("nobody unlocks themselves".into()));
+            return Err(Error::ForbiddenSelf("nobody unlocks themselves".into()));
         }
         self.existing_user(user).await?;
         self.existing_resource(resource).await?;
         self.retry(|| async {
             let mut work = self.load(user, resource).await?;
-            let effect = work
-                .right()
-                .unlock(&work.usage, now, actor.id.clone(), UnlockKind::AdminUnlock)
-                .ok_or_else(|| {
-                    Error::Conflict(format!("{user} is not locked out of {resource}"))
-                })?;
-            self.lift(&mut work, effect, actor, UnlockKind::AdminUnlock, now)
+            let (_, cancelled) = self.settle(&mut work, now).await?;
+            let Some(effect) =
+                work.right()
+                    .unlock(&work.usage, now, actor.id.clone(), UnlockKind::AdminUnlock)
+            else {
+                if cancelled > 0 {
+                    self.store.commit(self.finish(work, now)).await?;
+                }
+                return Err(Error::Conflict(
+                    Conflict::NotLocked,
+                    format!("{user} is not locked out of {resource}"),
+                ));
+            };
+            let lifted_lock = self
+                .lift(&mut work, effect, actor, UnlockKind::AdminUnlock, now)
                 .await?;
             if let Some(id) = work.usage.open_request.take() {
                 if let Some(request) = self
@@ -1629,13 +1831,18 @@ impl Autolock {
                     });
                 }
             }
-            let result = view(&work, now);
+            let result = Unlocked {
+                right: view(&work, now),
+                lifted_lock,
+            };
             self.store.commit(self.finish(work, now)).await?;
             Ok(result)
         })
         .await
     }
 
+    /// Takes an unlock's effect into the work with its audit entry and event; answers the
+    /// instant of the lock lifted.
     async fn lift(
         &self,
         work: &mut Work,
@@ -1643,11 +1850,11 @@ impl Autolock {
         actor: &Principal,
         kind: UnlockKind,
         now: Timestamp,
-    ) -> Result<()> {
+    ) -> Result<Timestamp> {
         let lifted = work
             .right()
-            .state_ignoring_activity_flag(&work.usage, now)
-            .locked_at();
+            .lock_in_force(&work.usage, now)
+            .ok_or_else(|| Error::Conflict(Conflict::NotLocked, "not locked".into()))?;
         self.take_effect(work, effect, now).await?;
         work.audit(
             AuditAction::Unlocked,
@@ -1665,7 +1872,7 @@ impl Autolock {
             },
             now,
         );
-        Ok(())
+        Ok(lifted)
     }
 
     fn resolution_records(
@@ -1724,12 +1931,12 @@ impl Autolock {
                 approval,
             } = work.right().state(&work.usage, now)
             else {
-                return Err(Error::Conflict(format!(
-                    "{user} is not locked out of {resource}"
-                )));
+                return Err(Error::Conflict(
+                    Conflict::NotLocked,
+                    format!("{user} is not locked out of {resource}"),
+                ));
             };
-            let settled = work.right().settle(&work.usage, now);
-            self.take_effect(&mut work, settled, now).await?;
+            self.settle(&mut work, now).await?;
             let open = match &work.usage.open_request {
                 Some(id) => self.store.request(id).await?.filter(AccessRequest::is_open),
                 None => None,
@@ -1752,7 +1959,7 @@ impl Autolock {
                     let effect = work
                         .right()
                         .unlock(&work.usage, now, user.clone(), UnlockKind::AutomaticRequest)
-                        .ok_or_else(|| Error::Conflict("not locked".into()))?;
+                        .ok_or_else(|| Error::Conflict(Conflict::NotLocked, "not locked".into()))?;
                     self.lift(&mut work, effect, actor, UnlockKind::AutomaticRequest, now)
                         .await?;
                     work.audit(
@@ -1858,7 +2065,10 @@ impl Autolock {
             changes.consumed_links.extend(link.clone());
             match self.store.commit(changes).await {
                 Err(StoreError::AlreadyExists(_)) if link.is_some() => {
-                    return Err(Error::Conflict("this link was used already".into()));
+                    return Err(Error::Conflict(
+                        Conflict::LinkUsed,
+                        "this link was used already".into(),
+                    ));
                 }
                 other => other?,
             }
@@ -1887,11 +2097,24 @@ impl Autolock {
                 Ok(Resolution::Repeated) => return Ok(request),
                 Ok(Resolution::Resolved(resolved)) => resolved,
                 Err(ResolveError::Forbidden(why)) => return Err(Error::Forbidden(why.into())),
+                Err(ResolveError::OwnRequest(why)) => {
+                    return Err(Error::ForbiddenSelf(why.into()));
+                }
                 Err(e @ ResolveError::AlreadyResolved(_)) => {
-                    return Err(Error::Conflict(e.to_string()));
+                    return Err(Error::Conflict(Conflict::AlreadyResolved, e.to_string()));
                 }
             };
             let mut work = self.load(&request.user, &request.resource).await?;
+            // Cancelled by the facts (every path ended, the user deactivated) before this
+            // verdict, whether or not anything noticed it then.
+            if let Some((reason, at)) = work.right().cancellation(request.requested_at, now) {
+                Self::cancel_request(&mut work, &request, reason, at, now);
+                self.store.commit(self.finish(work, now)).await?;
+                return Err(Error::Conflict(
+                    Conflict::AlreadyResolved,
+                    "request is already cancelled".into(),
+                ));
+            }
             if work.usage.open_request.as_ref() == Some(id) {
                 work.usage.open_request = None;
             }
@@ -1972,5 +2195,100 @@ fn view(work: &Work, now: Timestamp) -> RightView {
         paths: right.timeline.paths_at(now).to_vec(),
         last_access: work.usage.last_access,
         open_request: work.usage.open_request.clone(),
+    }
+}
+
+/// What one tick did.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TickReport {
+    /// Rights the sweep looked at.
+    pub examined: usize,
+    /// Locks recorded.
+    pub locked: usize,
+    /// Requests cancelled.
+    pub cancelled: usize,
+    /// Domain events published from the outbox.
+    pub published: usize,
+    /// Deliveries retried.
+    pub retried: usize,
+    /// Whether it stopped for time with work left (the rest stays due for the next tick).
+    pub stopped_for_time: bool,
+}
+
+/// The periodic work, the same wherever it runs (the sweep function, `autolock serve`,
+/// `autolock sweep`, a move of the manual clock): the sweep in bounded batches (locks due, lock
+/// warnings, cancellations), the outbox relay, and the retries of deliveries that are due.
+#[derive(Clone)]
+pub struct Ticker {
+    app: Autolock,
+    publisher: Arc<dyn crate::ports::EventPublisher>,
+    retries: Option<crate::notify::Notifier>,
+    batch: usize,
+}
+
+impl std::fmt::Debug for Ticker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticker")
+            .field("batch", &self.batch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ticker {
+    /// A tick over `app` that relays the outbox to `publisher`, `batch` rights at a time.
+    #[must_use]
+    pub fn new(
+        app: Autolock,
+        publisher: Arc<dyn crate::ports::EventPublisher>,
+        batch: usize,
+    ) -> Self {
+        Self {
+            app,
+            publisher,
+            retries: None,
+            batch: batch.max(1),
+        }
+    }
+
+    /// Also retries the deliveries of `notifier` that are due.
+    #[must_use]
+    pub fn with_retries(mut self, notifier: crate::notify::Notifier) -> Self {
+        self.retries = Some(notifier);
+        self
+    }
+
+    /// Runs one tick at `now`. `more_time` is asked between batches; when it answers false the
+    /// tick stops, and what is left stays due for the next one.
+    pub async fn tick(
+        &self,
+        now: Timestamp,
+        more_time: &(dyn Fn() -> bool + Send + Sync),
+    ) -> Result<TickReport> {
+        let mut report = TickReport::default();
+        loop {
+            let r = self.app.sweep(now, self.batch).await?;
+            report.examined += r.examined;
+            report.locked += r.locked;
+            report.cancelled += r.cancelled;
+            if r.examined < self.batch {
+                break;
+            }
+            if !more_time() {
+                report.stopped_for_time = true;
+                return Ok(report);
+            }
+        }
+        loop {
+            let published = self.app.relay(self.publisher.as_ref(), 100).await?;
+            report.published += published;
+            if published < 100 || !more_time() {
+                break;
+            }
+        }
+        if let Some(notifier) = &self.retries {
+            report.retried = notifier.retry_due(now, 100).await?;
+        }
+        Ok(report)
     }
 }

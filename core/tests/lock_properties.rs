@@ -4,7 +4,7 @@ mod common;
 
 use autolock_core::Timestamp;
 use autolock_core::directory::{RightFacts, Timed, value_at};
-use autolock_core::lock::{EventOutcome, Right, RightState, Usage};
+use autolock_core::lock::{DenyReason, EventOutcome, Right, RightState, Usage};
 use autolock_core::policy::{AutoLockAfter, Policy, PolicyOverride};
 use common::*;
 use proptest::prelude::*;
@@ -36,12 +36,22 @@ fn scenario() -> impl Strategy<Value = RightFacts> {
         approval(),
         proptest::collection::vec((1i64..70, duration()), 0..3), // default changes
         proptest::collection::vec(path, 1..3),
+        proptest::collection::vec((0i64..60, 1i64..20), 0..3), // deactivation periods
     )
-        .prop_map(|(d0, a0, default_changes, paths)| {
+        .prop_map(|(d0, a0, default_changes, paths, inactive)| {
             let mut b = facts(Policy {
                 auto_lock_after: d0,
                 approval: a0,
             });
+            let mut inactive = inactive;
+            inactive.sort_by_key(|p| p.0);
+            let mut until = i64::MIN;
+            for (from, len) in inactive {
+                if from > until {
+                    b = b.deactivated(h(from)).reactivated(h(from + len));
+                    until = from + len;
+                }
+            }
             let mut changes = default_changes;
             changes.sort_by_key(|c| c.0);
             for (at, dur) in changes {
@@ -143,12 +153,13 @@ proptest! {
     #[test]
     fn any_permutation_and_duplication_of_events_gives_the_same_final_state(
         f in scenario(),
-        hours in proptest::collection::vec(16i64..=40, 1..8),
+        hours in proptest::collection::vec(17i64..=40, 1..8),
         order in any::<proptest::sample::Index>(),
         dupes in proptest::collection::vec(any::<proptest::sample::Index>(), 0..4),
+        delays in proptest::collection::vec(0i64..=50, 12),
     ) {
         let right = Right::new(&f);
-        let now = h(40);
+        let end = h(40) + chrono::Duration::minutes(60);
         let events: Vec<_> = hours.iter().enumerate().map(|(i, x)| event(&format!("e{i}"), h(*x))).collect();
         let start = Usage { last_access: Some(h(0)), ..Usage::default() };
 
@@ -162,22 +173,87 @@ proptest! {
             let e = events[d.index(n)].clone();
             shuffled.insert(d.index(shuffled.len() + 1), e);
         }
-        let at_now = |evs: &[autolock_core::lock::AccessEvent]| evs.iter().map(|e| (e.clone(), now)).collect::<Vec<_>>();
-        let (_, a) = apply_all(&right, start.clone(), &at_now(&sorted));
-        let (_, b) = apply_all(&right, start, &at_now(&shuffled));
+        // In timestamp order, each event applied at its own instant; shuffled, each arrives
+        // late (never more than 24 hours), at an arrival clock that only moves forward.
+        let on_time: Vec<_> = sorted.iter().map(|e| (e.clone(), e.accessed_at)).collect();
+        let mut clock = h(40);
+        let late: Vec<_> = shuffled
+            .iter()
+            .zip(delays.iter().cycle())
+            .map(|(e, d)| {
+                clock = clock.max(e.accessed_at) + chrono::Duration::seconds(*d);
+                (e.clone(), clock.min(end))
+            })
+            .collect();
+        let (_, a) = apply_all(&right, start.clone(), &on_time);
+        let (outcomes, b) = apply_all(&right, start, &late);
+        let a = right.settle(&a, end).usage.unwrap_or(a);
+        let b = right.settle(&b, end).usage.unwrap_or(b);
         prop_assert_eq!(a.last_access, b.last_access);
         prop_assert_eq!(a.lock, b.lock);
-        prop_assert_eq!(right.state(&a, now), right.state(&b, now));
+        prop_assert_eq!(right.state(&a, end), right.state(&b, end));
 
-        // And the result is the definition's: fold the events in timestamp order.
+        // A re-delivery never contradicts the first answer: a counted event stays counted (or
+        // answers duplicate), an attempt kept as denied answers duplicate.
+        let mut first = std::collections::HashMap::new();
+        for ((e, _), outcome) in late.iter().zip(&outcomes) {
+            match first.get(&e.event_id) {
+                None => {
+                    first.insert(e.event_id.clone(), *outcome);
+                }
+                Some(EventOutcome::Counted) => prop_assert!(
+                    matches!(outcome, EventOutcome::Counted | EventOutcome::Duplicate),
+                    "{:?} counted, then answered {:?}", e, outcome
+                ),
+                Some(EventOutcome::Denied(DenyReason::Locked)) => {
+                    prop_assert_eq!(*outcome, EventOutcome::Duplicate);
+                }
+                Some(other) => prop_assert_eq!(outcome, other),
+            }
+        }
+
+        // And the result is the definition's: fold the events in timestamp order; an event
+        // counts iff the user is active and holds an open path at its instant.
         let mut la = Some(h(0));
         for e in &sorted {
+            let t = e.accessed_at;
             let lock = right.timeline.next_lock(la);
-            if !right.timeline.paths_at(e.accessed_at).is_empty() && lock.is_none_or(|l| e.accessed_at < l) {
-                la = la.max(Some(e.accessed_at));
+            if f.active_at(t) && !right.timeline.paths_at(t).is_empty() && lock.is_none_or(|l| t < l) {
+                la = la.max(Some(t));
             }
         }
         prop_assert_eq!(a.last_activity(), la);
+    }
+
+    #[test]
+    fn an_event_stamped_while_inactive_never_counts_and_one_stamped_while_active_always_can(
+        f in scenario(), at in 0i64..60, now in 60i64..=60,
+    ) {
+        let right = Right::new(&f);
+        let usage = Usage::default();
+        let (outcome, effect) = right.apply_event(&usage, &event("e", h(at)), h(now).min(h(at) + chrono::Duration::hours(23)));
+        if !f.active_at(h(at)) {
+            prop_assert_eq!(outcome, EventOutcome::Denied(DenyReason::Inactive));
+            prop_assert_eq!(effect.usage, None);
+        } else {
+            prop_assert_ne!(outcome, EventOutcome::Denied(DenyReason::Inactive));
+        }
+    }
+
+    #[test]
+    fn nothing_is_recorded_before_its_instant(
+        f in scenario(), la in 0i64..40, ahead in 0i64..=300, now in 0i64..60,
+    ) {
+        let right = Right::new(&f);
+        let now = h(now);
+        let usage = Usage { last_access: Some(h(la).min(now)), ..Usage::default() };
+        let (_, effect) = right.apply_event(&usage, &event("ahead", now + chrono::Duration::seconds(ahead)), now);
+        if let Some(l) = effect.locked {
+            prop_assert!(l <= now, "a lock at {} recorded at {}", l, now);
+        }
+        if let Some(u) = effect.usage {
+            prop_assert!(u.lock.is_none_or(|l| l <= now));
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ use autolock_core::directory::Timed;
 use autolock_core::ids::PrincipalId;
 use autolock_core::lock::{DenyReason, EventOutcome, Right, RightState, UnlockKind, Usage};
 use autolock_core::policy::{ApprovalMode, PolicyOverride};
+use autolock_core::request::CancelReason;
 use common::*;
 
 fn admin() -> PrincipalId {
@@ -409,18 +410,177 @@ fn the_sweep_records_the_lock_at_its_instant_whenever_it_runs() {
     );
 }
 
-// §2.6 — an inactive user is denied with reason inactive whatever the state.
+// §2.6 — `inactive` is a deny reason, never a state: the right keeps its own state.
 #[test]
-fn an_inactive_user_is_inactive_whatever_the_state() {
-    let f = facts(manual("7d"))
+fn an_inactive_user_is_denied_as_inactive_while_the_right_keeps_its_state() {
+    let f = facts(manual("1d"))
         .simple_path("g", h(0))
-        .inactive()
+        .deactivated(h(10))
         .build();
     let right = Right::new(&f);
-    assert_eq!(right.state(&Usage::default(), h(1)), RightState::Inactive);
-    let (outcome, effect) = right.apply_event(&Usage::default(), &event("e1", h(1)), h(1));
+    let active = right.state(&Usage::default(), h(11));
+    assert_eq!(
+        active,
+        RightState::Active {
+            next_lock: Some(h(24))
+        }
+    );
+    assert_eq!(
+        right.deny_reason(&active, h(11)),
+        Some(DenyReason::Inactive)
+    );
+    assert_eq!(right.deny_reason(&active, h(9)), None);
+    let locked_state = right.state(&Usage::default(), h(30));
+    assert_eq!(locked_state, locked(h(24), ApprovalMode::Manual));
+    assert_eq!(
+        right.deny_reason(&locked_state, h(30)),
+        Some(DenyReason::Inactive)
+    );
+}
+
+// §2.7 — the active flag is temporal: an event is judged by the flag at its own instant,
+// whenever it arrives.
+#[test]
+fn an_event_is_judged_by_the_active_flag_at_its_instant_not_at_its_arrival() {
+    let f = facts(manual("7d"))
+        .simple_path("g", h(0))
+        .deactivated(h(20))
+        .reactivated(h(30))
+        .build();
+    let right = Right::new(&f);
+    // Stamped while active, delivered after the deactivation: it counts.
+    let (outcome, effect) = right.apply_event(&Usage::default(), &event("a", h(19)), h(25));
+    assert_eq!(outcome, EventOutcome::Counted);
+    let usage = effect.usage.expect("the access is written");
+    assert_eq!(usage.last_access, Some(h(19)));
+    // Stamped while inactive, delivered after the reactivation: denied.
+    let (outcome, effect) = right.apply_event(&usage, &event("b", h(21)), h(31));
     assert_eq!(outcome, EventOutcome::Denied(DenyReason::Inactive));
     assert_eq!(effect.usage, None);
+    // The first, delivered again after the reactivation: a duplicate, not a denial.
+    let (outcome, effect) = right.apply_event(&usage, &event("a", h(19)), h(31));
+    assert_eq!(outcome, EventOutcome::Duplicate);
+    assert_eq!(effect.usage, None);
+}
+
+// §2.7 — a duplicate of a denied attempt changes nothing either.
+#[test]
+fn a_denied_attempt_delivered_again_is_a_duplicate() {
+    let f = facts(manual("1d")).simple_path("g", h(0)).build();
+    let right = Right::new(&f);
+    let (outcome, effect) = right.apply_event(&Usage::default(), &event("x", h(30)), h(30));
+    assert_eq!(outcome, EventOutcome::Denied(DenyReason::Locked));
+    let usage = effect.usage.unwrap();
+    let (outcome, effect) = right.apply_event(&usage, &event("x", h(30)), h(31));
+    assert_eq!(outcome, EventOutcome::Duplicate);
+    assert_eq!(effect.usage, None);
+}
+
+// §2.8 — a lock kept while the user has no path is in force: an unlock lifts it, and it does
+// not come back with the path.
+#[test]
+fn an_unlock_lifts_a_lock_kept_while_the_user_has_no_path() {
+    let f = facts(manual("1d"))
+        .path(
+            "g",
+            vec![span(h(0), Some(h(30))), span(h(50), None)],
+            vec![grant("g-grant", h(0))],
+        )
+        .build();
+    let right = Right::new(&f);
+    let usage = Usage::default();
+    assert_eq!(right.state(&usage, h(40)), RightState::NoAccess);
+    assert_eq!(right.lock_in_force(&usage, h(40)), Some(h(24)));
+    let effect = right
+        .unlock(&usage, h(40), admin(), UnlockKind::AdminUnlock)
+        .expect("the lock kept without a path is lifted");
+    let usage = effect.usage.unwrap();
+    assert_eq!(
+        usage.last_unlock.as_ref().map(|u| u.lifted_lock),
+        Some(h(24))
+    );
+    // Back in the group at 50h: a new span, active, the old lock gone.
+    assert_eq!(
+        right.state(&usage, h(51)),
+        RightState::Active {
+            next_lock: Some(h(74))
+        }
+    );
+}
+
+// §3 — an open request is cancelled at the instant that causes it, whenever that is noticed.
+#[test]
+fn an_open_request_is_cancelled_at_the_instant_its_last_path_ends_or_the_user_is_deactivated() {
+    let mut g = grant("g-grant", h(0));
+    g.expiry.push(Timed {
+        at: h(1),
+        value: Some(h(40)),
+    });
+    let f = facts(manual("1d"))
+        .path("g", vec![span(h(0), None)], vec![g])
+        .build();
+    let right = Right::new(&f);
+    assert_eq!(right.cancellation(h(30), h(39)), None);
+    assert_eq!(
+        right.cancellation(h(30), h(100)),
+        Some((CancelReason::NoPath, h(40)))
+    );
+    let f = facts(manual("1d"))
+        .simple_path("g", h(0))
+        .deactivated(h(35))
+        .build();
+    let right = Right::new(&f);
+    assert_eq!(right.cancellation(h(30), h(34)), None);
+    assert_eq!(
+        right.cancellation(h(30), h(36)),
+        Some((CancelReason::Deactivated, h(35)))
+    );
+}
+
+// §2.7 — `last_access` is the latest counted access, also when an unlock came after it.
+#[test]
+fn a_late_access_older_than_the_last_unlock_still_becomes_the_last_access() {
+    let f = facts(manual("1d")).simple_path("g", h(0)).build();
+    let right = Right::new(&f);
+    let usage = used_at(h(1));
+    let unlocked = right
+        .unlock(&usage, h(30), admin(), UnlockKind::AdminUnlock)
+        .unwrap()
+        .usage
+        .unwrap();
+    // Stamped at 20h (before the lock at 25h), delivered at 31h.
+    let (outcome, effect) = right.apply_event(&unlocked, &event("late", h(20)), h(31));
+    assert_eq!(outcome, EventOutcome::Counted);
+    let after = effect.usage.expect("the last access moves");
+    assert_eq!(after.last_access, Some(h(20)));
+    assert_eq!(
+        after.last_activity(),
+        Some(h(30)),
+        "the unlock is still the last activity"
+    );
+}
+
+// §2.7 — nothing before its instant: an event stamped ahead meets a lock that has not happened
+// yet; the lock is recorded at its own instant, not when the event arrives.
+#[test]
+fn an_event_stamped_ahead_never_records_a_lock_before_its_instant() {
+    let f = facts(manual("1d")).simple_path("g", h(0)).build();
+    let right = Right::new(&f);
+    let usage = used_at(h(0));
+    let now = h(24) - chrono::Duration::minutes(2);
+    let ahead = event("ahead", h(24) + chrono::Duration::minutes(2));
+    let (outcome, effect) = right.apply_event(&usage, &ahead, now);
+    assert_eq!(outcome, EventOutcome::Denied(DenyReason::Locked));
+    assert_eq!(effect.locked, None, "not recorded before 24h");
+    let usage = effect.usage.unwrap();
+    assert_eq!(usage.lock, None);
+    assert_eq!(
+        usage.next_due,
+        Some(h(24)),
+        "the sweep records it at its instant"
+    );
+    let settled = right.settle(&usage, h(24));
+    assert_eq!(settled.locked, Some(h(24)));
 }
 
 // §2.7 — events.
@@ -465,7 +625,7 @@ fn duplicates_change_nothing() {
     let (_, first) = right.apply_event(&Usage::default(), &event("e1", h(5)), h(5));
     let usage = first.usage.unwrap();
     let (outcome, again) = right.apply_event(&usage, &event("e1", h(5)), h(6));
-    assert_eq!(outcome, EventOutcome::Counted);
+    assert_eq!(outcome, EventOutcome::Duplicate);
     assert_eq!(again.usage, None);
     // A denied attempt repeated is kept once.
     let (_, denied) = right.apply_event(&usage, &event("late", h(30)), h(30));

@@ -10,7 +10,7 @@ use autolock_core::directory::{Group, Resource, ServicePrincipal, Span, Timed, U
 use autolock_core::error::StoreError;
 use autolock_core::events::{DomainEvent, OutboxEntry};
 use autolock_core::ids::{EventId, GrantId, GroupId, RequestId, ResourceId, UserId};
-use autolock_core::lock::{AccessEvent, RightState, Usage};
+use autolock_core::lock::{AccessEvent, DenyReason, RightState, Usage};
 use autolock_core::policy::{ApprovalMode, AutoLockAfter, OverridePatch, Policy, PolicyOverride};
 use autolock_core::ports::{
     Changeset, DirectoryChange, PageRequest, RequestFilter, RequestWrite, Settings, Store,
@@ -161,13 +161,23 @@ pub async fn directory_creates_and_rejects_duplicates(store: Arc<dyn Store>) {
     assert_eq!(store.principal(&id("nobody")).await.unwrap(), None);
     assert_eq!(store.service_principal(&id("gw")).await.unwrap(), Some(sp));
 
-    let mut updated = user("ann", Role::Admin);
-    updated.active = false;
+    store
+        .commit(one(DirectoryChange::SetUserActive {
+            user: id("ann"),
+            at: h(2),
+            active: false,
+        }))
+        .await
+        .unwrap();
+    // An edit of the other fields, computed from an older read, keeps the deactivation.
+    let updated = user("ann", Role::Admin);
     store
         .commit(one(DirectoryChange::UpdateUser(updated.clone())))
         .await
         .unwrap();
-    assert_eq!(store.user(&id("ann")).await.unwrap(), Some(updated));
+    let mut expected = updated;
+    expected.active = false;
+    assert_eq!(store.user(&id("ann")).await.unwrap(), Some(expected));
     assert!(
         store
             .active_users_with_roles(&[Role::Admin])
@@ -341,7 +351,7 @@ pub async fn directory_keeps_membership_and_grant_history(store: Arc<dyn Store>)
     assert_eq!(store.resource(&gitlab).await.unwrap().unwrap().policy, auto);
 
     let facts = store.right_facts(&bob, &gitlab).await.unwrap();
-    assert!(facts.user_active);
+    assert!(facts.active_at(h(8)));
     assert_eq!(
         facts.resource_policy,
         vec![
@@ -1022,8 +1032,8 @@ pub async fn race_two_approvers_one_wins(store: Arc<dyn Store>) {
             w.app.resolve(&w.devops, &rid, Verdict::Deny, d(9)),
         );
         let (winner, stored, verdict) = match (a, b) {
-            (Ok(r), Err(Error::Conflict(_))) => (&w.reviewer, r, Verdict::Approve),
-            (Err(Error::Conflict(_)), Ok(r)) => (&w.devops, r, Verdict::Deny),
+            (Ok(r), Err(Error::Conflict(..))) => (&w.reviewer, r, Verdict::Approve),
+            (Err(Error::Conflict(..)), Ok(r)) => (&w.devops, r, Verdict::Deny),
             other => panic!("exactly one approver must win: {other:?}"),
         };
         let repeat = w.app.resolve(winner, &rid, verdict, d(10)).await.unwrap();
@@ -1104,9 +1114,9 @@ pub async fn race_sweep_and_access_event_agree_on_the_timestamp(store: Arc<dyn S
     );
     sweep.unwrap();
     let results = recorded.unwrap();
-    assert_eq!(results[0].outcome, "counted");
+    assert_eq!(results[0].outcome.as_str(), "counted");
     assert_eq!(
-        (results[1].outcome, results[1].reason),
+        (results[1].outcome.as_str(), results[1].reason),
         ("denied", Some("locked"))
     );
     let bob_state = w.app.right(&w.admin, &bob, &w.gitlab, now).await.unwrap();
@@ -1295,7 +1305,7 @@ pub async fn flow_manual_request_denied_and_repeated_submission(store: Arc<dyn S
         w.app
             .resolve(&w.reviewer, &rid, Verdict::Approve, d(9))
             .await,
-        Err(Error::Conflict(_))
+        Err(Error::Conflict(..))
     ));
     // After a denial a new request may be filed.
     let next = w
@@ -1400,7 +1410,7 @@ pub async fn flow_automatic_request_unlocks_at_once(store: Arc<dyn Store>) {
                 d(8) + chrono::Duration::hours(4)
             )
             .await,
-        Err(Error::Conflict(_))
+        Err(Error::Conflict(..))
     ));
 }
 
@@ -1412,7 +1422,7 @@ pub async fn flow_admin_unlock_resolves_the_open_request(store: Arc<dyn Store>) 
         .unlock(&w.devops, &w.bob_id(), &w.gitlab, d(9))
         .await
         .unwrap();
-    assert!(matches!(view.state, RightState::Active { .. }));
+    assert!(matches!(view.right.state, RightState::Active { .. }));
     let request = w.store().request(&rid).await.unwrap().unwrap();
     assert_eq!(
         (request.status, request.resolved_by),
@@ -1421,7 +1431,7 @@ pub async fn flow_admin_unlock_resolves_the_open_request(store: Arc<dyn Store>) 
     assert!(
         matches!(
             w.app.unlock(&w.devops, &w.bob_id(), &w.gitlab, d(9)).await,
-            Err(Error::Conflict(_))
+            Err(Error::Conflict(..))
         ),
         "not locked: 409"
     );
@@ -1461,7 +1471,7 @@ pub async fn flow_revert_cancels_the_open_request(store: Arc<dyn Store>) {
         .record_events(&w.gateway, late, now + chrono::Duration::hours(1))
         .await
         .unwrap();
-    assert_eq!(results[0].outcome, "counted");
+    assert_eq!(results[0].outcome.as_str(), "counted");
     let request = w.store().request(&filed.request.id).await.unwrap().unwrap();
     assert_eq!(
         (request.status, request.cancel_reason),
@@ -1537,8 +1547,9 @@ pub async fn flow_losing_every_path_or_deactivation_cancels(store: Arc<dyn Store
         .await
         .unwrap();
     assert_eq!(
-        (decision.allow, decision.state),
-        (false, RightState::Inactive)
+        (decision.allow, decision.reason, decision.state.locked_at()),
+        (false, Some(DenyReason::Inactive), Some(d(7))),
+        "denied as inactive, the right still locked"
     );
 }
 
@@ -1594,12 +1605,18 @@ pub async fn flow_policy_changes_are_audited_with_grace(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    assert_eq!(changes.items.len(), 2);
+    // The duration set when the resource was created counts as a change too.
+    assert_eq!(changes.items.len(), 3);
     assert_eq!(
-        changes.items[1].details,
+        changes.items[0].details,
+        serde_json::json!({"before": null, "after": "7d"})
+    );
+    assert_eq!(changes.items[0].actor, Some(w.admin.id.clone()));
+    assert_eq!(
+        changes.items[2].details,
         serde_json::json!({"before": "30d", "after": "1d"})
     );
-    assert_eq!(changes.items[1].actor, Some(w.devops.id.clone()));
+    assert_eq!(changes.items[2].actor, Some(w.devops.id.clone()));
     let approval = w
         .store()
         .audit(
@@ -1613,6 +1630,10 @@ pub async fn flow_policy_changes_are_audited_with_grace(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!(
         approval.items[0].details,
+        serde_json::json!({"before": null, "after": "manual"})
+    );
+    assert_eq!(
+        approval.items[1].details,
         serde_json::json!({"before": "manual", "after": "automatic"})
     );
     assert!(matches!(
@@ -1647,8 +1668,10 @@ pub async fn flow_access_event_batch_results(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    let outcomes: Vec<(&str, Option<&str>)> =
-        results.iter().map(|r| (r.outcome, r.reason)).collect();
+    let outcomes: Vec<(&str, Option<&str>)> = results
+        .iter()
+        .map(|r| (r.outcome.as_str(), r.reason))
+        .collect();
     assert_eq!(
         outcomes,
         [
@@ -1656,7 +1679,7 @@ pub async fn flow_access_event_batch_results(store: Arc<dyn Store>) {
             ("late_ignored", Some("more than 24 hours late")),
             ("future", Some("stamped more than 5 minutes in the future")),
             ("unknown", Some("unknown user or resource")),
-            ("counted", None),
+            ("duplicate", None),
             ("denied", Some("no_access")),
         ]
     );
@@ -1738,7 +1761,7 @@ pub async fn flow_nobody_unlocks_themselves_and_approvers_never_their_own(store:
         .unwrap();
     assert!(matches!(
         w.app.unlock(&w.devops, &w.devops.id, &w.gitlab, d(8)).await,
-        Err(Error::Forbidden(_))
+        Err(Error::ForbiddenSelf(_))
     ));
     let own = w
         .app
@@ -1749,7 +1772,7 @@ pub async fn flow_nobody_unlocks_themselves_and_approvers_never_their_own(store:
         .id;
     assert!(matches!(
         w.app.resolve(&w.devops, &own, Verdict::Approve, d(8)).await,
-        Err(Error::Forbidden(_))
+        Err(Error::ForbiddenSelf(_))
     ));
     assert!(
         matches!(
@@ -1996,5 +2019,258 @@ pub async fn the_webhook_setting_is_set_replaced_and_removed(store: Arc<dyn Stor
         store.settings().await.unwrap(),
         Settings::default(),
         "the email settings are apart"
+    );
+}
+
+// ---- the lock rule's edge cases, through the use cases (DESIGN §2.6-§2.8, §3) ------------------
+
+/// The active flag is a temporal fact: an event is judged by the flag at its instant, whatever
+/// arrives first, and a re-delivered event that counted answers `duplicate`.
+pub async fn flow_the_active_flag_is_temporal(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    let bob = w.bob_id();
+    let one = |eid: &str, at| {
+        vec![EventInput {
+            user: bob.clone(),
+            resource: w.gitlab.clone(),
+            event: event(eid, at),
+        }]
+    };
+    w.app
+        .set_user_active(&w.admin, &bob, false, d(2))
+        .await
+        .unwrap();
+    // Stamped while active, delivered after the deactivation: counted.
+    let r = w
+        .app
+        .record_events(
+            &w.gateway,
+            one("before", d(2) - chrono::Duration::hours(1)),
+            d(2) + chrono::Duration::hours(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r[0].outcome.as_str(), "counted");
+    let facts = w.store().right_facts(&bob, &w.gitlab).await.unwrap();
+    assert!(facts.active_at(d(2) - chrono::Duration::hours(1)));
+    assert!(!facts.active_at(d(2)));
+    w.app
+        .set_user_active(&w.admin, &bob, true, d(2) + chrono::Duration::hours(6))
+        .await
+        .unwrap();
+    // Stamped while inactive, delivered after the reactivation: denied.
+    let r = w
+        .app
+        .record_events(
+            &w.gateway,
+            one("while-off", d(2) + chrono::Duration::hours(2)),
+            d(2) + chrono::Duration::hours(7),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (r[0].outcome.as_str(), r[0].reason),
+        ("denied", Some("inactive"))
+    );
+    // The first delivered again: a duplicate.
+    let r = w
+        .app
+        .record_events(
+            &w.gateway,
+            one("before", d(2) - chrono::Duration::hours(1)),
+            d(2) + chrono::Duration::hours(8),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r[0].outcome.as_str(), "duplicate");
+    let usage = w.store().usage(&bob, &w.gitlab).await.unwrap().value;
+    assert_eq!(usage.last_access, Some(d(2) - chrono::Duration::hours(1)));
+    // Deactivated, a decision says why and still shows the right's own state.
+    w.app
+        .set_user_active(&w.admin, &bob, false, d(4))
+        .await
+        .unwrap();
+    let decision = w
+        .app
+        .decide(&w.gateway, &bob, &w.gitlab, false, d(4))
+        .await
+        .unwrap();
+    assert!(!decision.allow);
+    assert_eq!(decision.reason, Some(DenyReason::Inactive));
+    assert!(matches!(decision.state, RightState::Active { .. }));
+    assert!(matches!(
+        w.app
+            .right(&w.admin, &bob, &w.gitlab, d(4))
+            .await
+            .unwrap()
+            .state,
+        RightState::Active { .. }
+    ));
+}
+
+/// A lock kept while the user has no path is in force: an unlock lifts it, and it does not come
+/// back with the path.
+pub async fn flow_an_unlock_lifts_a_lock_kept_without_a_path(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    let bob = w.bob_id();
+    w.app
+        .remove_member(&w.admin, &w.eng, &bob, d(8))
+        .await
+        .unwrap();
+    let unlocked = w
+        .app
+        .unlock(&w.devops, &bob, &w.gitlab, d(9))
+        .await
+        .unwrap();
+    assert_eq!(unlocked.lifted_lock, d(7));
+    assert_eq!(unlocked.right.state, RightState::NoAccess);
+    w.app
+        .add_member(&w.admin, &w.eng, &bob, d(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.app
+            .decide(&w.gateway, &bob, &w.gitlab, false, d(10))
+            .await
+            .unwrap()
+            .state,
+        RightState::Active {
+            next_lock: Some(d(17))
+        },
+        "a new span from the return, the old lock gone"
+    );
+    assert!(matches!(
+        w.app.unlock(&w.devops, &bob, &w.gitlab, d(10)).await,
+        Err(Error::Conflict(
+            autolock_core::error::Conflict::NotLocked,
+            _
+        ))
+    ));
+}
+
+/// An open request is cancelled at the instant the user's last path expires, whether or not
+/// anything ran then; a verdict after it answers a conflict and unlocks nothing.
+pub async fn flow_a_request_is_cancelled_at_the_instant_its_last_path_expires(
+    store: Arc<dyn Store>,
+) {
+    let w = World::seed(store).await;
+    let rid = locked_bob_with_open_request(&w).await;
+    let grant = w
+        .store()
+        .current_grant(&w.eng, &w.gitlab)
+        .await
+        .unwrap()
+        .unwrap();
+    w.app
+        .set_grant_expiry(&w.admin, &grant.id, Some(d(9)), d(8))
+        .await
+        .unwrap();
+    // Nothing ran at day 9. At day 10 the reviewer approves.
+    assert!(matches!(
+        w.app
+            .resolve(&w.reviewer, &rid, Verdict::Approve, d(10))
+            .await,
+        Err(Error::Conflict(
+            autolock_core::error::Conflict::AlreadyResolved,
+            _
+        ))
+    ));
+    let request = w.store().request(&rid).await.unwrap().unwrap();
+    assert_eq!(
+        (request.status, request.cancel_reason, request.resolved_at),
+        (
+            RequestStatus::Cancelled,
+            Some(CancelReason::NoPath),
+            Some(d(9))
+        )
+    );
+    let usage = w.store().usage(&w.bob_id(), &w.gitlab).await.unwrap().value;
+    assert_eq!(usage.open_request, None);
+    assert_eq!(usage.last_unlock, None, "nothing was unlocked");
+    // The sweep finds the same, at the same instant, for a request nobody touched.
+    let carols = w
+        .app
+        .file_request(&w.carol, &w.gitlab, reason("me too"), d(8))
+        .await
+        .unwrap()
+        .request
+        .id;
+    w.app.sweep(d(11), 100).await.unwrap();
+    let request = w.store().request(&carols).await.unwrap().unwrap();
+    assert_eq!(
+        (request.status, request.resolved_at),
+        (RequestStatus::Cancelled, Some(d(9)))
+    );
+}
+
+/// Adding a current member changes nothing (its `joined_at` kept); removing a non-member is
+/// not found.
+pub async fn flow_membership_edits_are_idempotent(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    let bob = w.bob_id();
+    let (again, created) = w
+        .app
+        .add_member(&w.admin, &w.eng, &bob, d(5))
+        .await
+        .unwrap();
+    assert!(!created);
+    assert_eq!(again.joined_at, h(0));
+    assert_eq!(
+        w.store()
+            .membership(&bob, &w.eng)
+            .await
+            .unwrap()
+            .map(|s| s.start),
+        Some(h(0))
+    );
+    w.app
+        .remove_member(&w.admin, &w.eng, &bob, d(5))
+        .await
+        .unwrap();
+    assert!(matches!(
+        w.app.remove_member(&w.admin, &w.eng, &bob, d(6)).await,
+        Err(Error::NotFound(_))
+    ));
+    let (back, created) = w
+        .app
+        .add_member(&w.admin, &w.eng, &bob, d(6))
+        .await
+        .unwrap();
+    assert!(created);
+    assert_eq!(back.joined_at, d(6));
+}
+
+/// `last_access` is the latest counted access, also when an unlock came after it.
+pub async fn flow_last_access_is_the_latest_counted_access_even_after_an_unlock(
+    store: Arc<dyn Store>,
+) {
+    let w = World::seed(store).await;
+    let bob = w.bob_id();
+    w.app
+        .unlock(
+            &w.devops,
+            &bob,
+            &w.gitlab,
+            d(7) + chrono::Duration::hours(2),
+        )
+        .await
+        .unwrap();
+    let late = vec![EventInput {
+        user: bob.clone(),
+        resource: w.gitlab.clone(),
+        event: event("late", d(7) - chrono::Duration::hours(1)),
+    }];
+    let r = w
+        .app
+        .record_events(&w.gateway, late, d(7) + chrono::Duration::hours(3))
+        .await
+        .unwrap();
+    assert_eq!(r[0].outcome.as_str(), "counted");
+    let usage = w.store().usage(&bob, &w.gitlab).await.unwrap().value;
+    assert_eq!(usage.last_access, Some(d(7) - chrono::Duration::hours(1)));
+    assert_eq!(
+        usage.last_activity(),
+        Some(d(7) + chrono::Duration::hours(2)),
+        "the unlock stays the last activity"
     );
 }

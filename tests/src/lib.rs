@@ -41,6 +41,11 @@ macro_rules! store_contract_tests {
             flow_sweep_is_bounded_and_resumable,
             deliveries_are_created_once_retried_when_due_and_listed,
             the_webhook_setting_is_set_replaced_and_removed,
+            flow_the_active_flag_is_temporal,
+            flow_an_unlock_lifts_a_lock_kept_without_a_path,
+            flow_a_request_is_cancelled_at_the_instant_its_last_path_expires,
+            flow_membership_edits_are_idempotent,
+            flow_last_access_is_the_latest_counted_access_even_after_an_unlock,
         );
     };
     (@each $factory:expr, $teardown:expr; $($name:ident),* $(,)?) => {

@@ -41,7 +41,7 @@ async fn accesses_within_the_window_are_not_written_and_the_lock_comes_at_most_t
         .record_events(&w.gateway, input(&w, "b", soon), soon)
         .await
         .unwrap();
-    assert_eq!(results[0].outcome, "counted");
+    assert_eq!(results[0].outcome.as_str(), "counted");
     let after = w.store().usage(&w.bob_id(), &w.gitlab).await.unwrap();
     assert_eq!(
         (after.version, after.value.last_access),

@@ -117,6 +117,16 @@ fn doc<T: DeserializeOwned>(item: &Item) -> StoreResult<T> {
         .map_err(|e| StoreError::Backend(format!("corrupt item: {e}")))
 }
 
+/// A user from its item: the document, with the active flag from its own attribute (written
+/// apart, so that an edit of the other fields never undoes a deactivation).
+fn user_doc(item: &Item) -> StoreResult<User> {
+    let mut user: User = doc(item)?;
+    if let Some(AttributeValue::Bool(active)) = item.get("active") {
+        user.active = *active;
+    }
+    Ok(user)
+}
+
 fn encode<T: Serialize>(value: &T) -> StoreResult<AttributeValue> {
     serde_json::to_string(value)
         .map(s)
@@ -579,6 +589,41 @@ impl DynamoStore {
         Ok(out)
     }
 
+    /// The history of a user's active flag: the `ACT#` items of the user's partition, read with
+    /// the user's own item in one query. Empty when the user does not exist.
+    async fn activity_of(&self, user: &UserId) -> StoreResult<Vec<Timed<bool>>> {
+        let items = self
+            .query_all(
+                Q::on(&self.tables.policies, "pk = :pk")
+                    .value(":pk", s(keys::principal(user.as_str()))),
+            )
+            .await?;
+        let mut history = Vec::new();
+        let mut current = None;
+        for i in &items {
+            let sk = get_s(i, "sk")?;
+            if sk == "P" {
+                if get_s(i, "kind")? == "user" {
+                    let u = user_doc(i)?;
+                    current = Some((u.created_at, u.active));
+                }
+            } else if sk.starts_with("ACT#") {
+                let at = instant(get_n(i, "at_us").unwrap_or_default())?;
+                let active = matches!(i.get("active"), Some(AttributeValue::Bool(true)));
+                history.push(Timed { at, value: active });
+            }
+        }
+        match current {
+            None => Ok(Vec::new()),
+            // Users written before the history was kept: their flag since their creation.
+            Some((created, active)) if history.is_empty() => Ok(vec![Timed {
+                at: created,
+                value: active,
+            }]),
+            Some(_) => Ok(history),
+        }
+    }
+
     /// The user's membership spans, by group.
     async fn memberships_of(&self, user: &str) -> StoreResult<HashMap<String, Vec<Span>>> {
         let items = self
@@ -601,10 +646,11 @@ impl DynamoStore {
         Ok(by_group)
     }
 
-    async fn list_type<T: DeserializeOwned>(
+    async fn list_type<T>(
         &self,
         kind: &str,
         page: &PageRequest,
+        decode: fn(&Item) -> StoreResult<T>,
     ) -> StoreResult<Page<T>> {
         let limit = page.effective_limit();
         let q = match &page.after {
@@ -637,7 +683,7 @@ impl DynamoStore {
             None
         };
         Ok(Page {
-            items: items.iter().map(doc).collect::<StoreResult<_>>()?,
+            items: items.iter().map(decode).collect::<StoreResult<_>>()?,
             next,
         })
     }
@@ -658,7 +704,7 @@ impl DirectoryReader for DynamoStore {
             return Ok(None);
         };
         Ok(Some(if get_s(&i, "kind")? == "user" {
-            let u: User = doc(&i)?;
+            let u = user_doc(&i)?;
             Principal {
                 id: u.id,
                 role: u.role,
@@ -681,13 +727,13 @@ impl DirectoryReader for DynamoStore {
             )
             .await?;
         match i {
-            Some(i) if get_s(&i, "kind")? == "user" => Ok(Some(doc(&i)?)),
+            Some(i) if get_s(&i, "kind")? == "user" => Ok(Some(user_doc(&i)?)),
             _ => Ok(None),
         }
     }
 
     async fn users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
-        self.list_type("USERS", page).await
+        self.list_type("USERS", page, user_doc).await
     }
 
     async fn active_users_with_roles(&self, roles: &[Role]) -> StoreResult<Vec<User>> {
@@ -698,7 +744,7 @@ impl DirectoryReader for DynamoStore {
                     .value(":pk", s("USERS")),
             )
             .await?;
-        let users: Vec<User> = items.iter().map(doc).collect::<StoreResult<_>>()?;
+        let users: Vec<User> = items.iter().map(user_doc).collect::<StoreResult<_>>()?;
         Ok(users
             .into_iter()
             .filter(|u| u.active && roles.contains(&u.role))
@@ -727,7 +773,7 @@ impl DirectoryReader for DynamoStore {
     }
 
     async fn groups(&self, page: &PageRequest) -> StoreResult<Page<Group>> {
-        self.list_type("GROUPS", page).await
+        self.list_type("GROUPS", page, doc).await
     }
 
     async fn resource(&self, id: &ResourceId) -> StoreResult<Option<Resource>> {
@@ -739,7 +785,7 @@ impl DirectoryReader for DynamoStore {
     }
 
     async fn resources(&self, page: &PageRequest) -> StoreResult<Page<Resource>> {
-        self.list_type("RESOURCES", page).await
+        self.list_type("RESOURCES", page, doc).await
     }
 
     async fn grant(&self, id: &GrantId) -> StoreResult<Option<Grant>> {
@@ -796,6 +842,18 @@ impl DirectoryReader for DynamoStore {
             .collect()
     }
 
+    async fn membership(&self, user: &UserId, group: &GroupId) -> StoreResult<Option<Span>> {
+        let marker = self
+            .get(
+                &self.tables.policies,
+                key(keys::user(user.as_str()), format!("CM#{group}")),
+            )
+            .await?;
+        marker
+            .map(|m| instant(get_n(&m, "start_us").unwrap_or_default()).map(Span::from))
+            .transpose()
+    }
+
     async fn groups_of_user(&self, user: &UserId) -> StoreResult<Vec<GroupId>> {
         let items = self
             .query_all(
@@ -813,7 +871,7 @@ impl DirectoryReader for DynamoStore {
     }
 
     async fn right_facts(&self, user: &UserId, resource: &ResourceId) -> StoreResult<RightFacts> {
-        let user_active = self.user(user).await?.is_some_and(|u| u.active);
+        let activity = self.activity_of(user).await?;
         let policies = self
             .query_all(
                 Q::on(&self.tables.policies, "pk = :pk AND begins_with(sk, :p)")
@@ -855,7 +913,7 @@ impl DirectoryReader for DynamoStore {
         Ok(RightFacts {
             user: user.clone(),
             resource: resource.clone(),
-            user_active,
+            activity,
             resource_policy,
             paths,
         })
@@ -1500,30 +1558,52 @@ impl Committer for DynamoStore {
                     );
                     tx.put(
                         p,
-                        i,
+                        i.into_iter()
+                            .chain([("active".to_owned(), AttributeValue::Bool(u.active))])
+                            .collect(),
                         Some(absent()),
                         exists_err(format!("principal {}", u.id)),
                     )?;
-                }
-                DirectoryChange::UpdateUser(u) => {
-                    let i = item(
-                        keys::principal(u.id.as_str()),
-                        "P",
-                        [
-                            ("kind", s("user")),
-                            ("doc", encode(u)?),
-                            ("gsi1pk", s("USERS")),
-                            ("gsi1sk", s(u.id.as_str())),
-                        ],
-                    );
-                    let cond = Cond::new("#k = :user")
-                        .name("#k", "kind")
-                        .value(":user", s("user"));
                     tx.put(
                         p,
-                        i,
-                        Some(cond),
+                        activity_item(&u.id, u.created_at, u.active, &next()),
+                        None,
+                        conflict("activity history"),
+                    )?;
+                }
+                DirectoryChange::UpdateUser(u) => {
+                    // The document only: the active flag is its own attribute.
+                    let update = Cond::new("SET #d = :d")
+                        .name("#d", "doc")
+                        .name("#k", "kind")
+                        .value(":d", encode(u)?)
+                        .value(":user", s("user"));
+                    tx.update(
+                        p,
+                        key(keys::principal(u.id.as_str()), "P"),
+                        update,
+                        Some("#k = :user"),
                         conflict(format!("user {} does not exist", u.id)),
+                    )?;
+                }
+                DirectoryChange::SetUserActive { user, at, active } => {
+                    let update = Cond::new("SET #a = :a")
+                        .name("#a", "active")
+                        .name("#k", "kind")
+                        .value(":a", AttributeValue::Bool(*active))
+                        .value(":user", s("user"));
+                    tx.update(
+                        p,
+                        key(keys::principal(user.as_str()), "P"),
+                        update,
+                        Some("#k = :user"),
+                        conflict(format!("user {user} does not exist")),
+                    )?;
+                    tx.put(
+                        p,
+                        activity_item(user, *at, *active, &next()),
+                        None,
+                        conflict("activity history"),
                     )?;
                 }
                 DirectoryChange::CreateServicePrincipal(sp) => {
@@ -1968,6 +2048,18 @@ impl Committer for DynamoStore {
         }
         self.run(tx).await
     }
+}
+
+/// An entry of a user's active-flag history.
+fn activity_item(user: &UserId, at: Timestamp, active: bool, seq: &str) -> Item {
+    item(
+        keys::principal(user.as_str()),
+        format!("ACT#{}#{seq}", keys::at(at)),
+        [
+            ("at_us", n(micros(at))),
+            ("active", AttributeValue::Bool(active)),
+        ],
+    )
 }
 
 fn uuid_suffix() -> String {

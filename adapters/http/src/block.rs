@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use autolock_core::Timestamp;
+use autolock_core::error::Conflict;
 use autolock_core::ids::{ResourceId, UserId};
 use autolock_core::lock::RightState;
 use autolock_core::policy::ApprovalMode;
@@ -217,6 +218,13 @@ async fn render_form(
             "The user of this link no longer exists.",
         );
     };
+    if !principal.active {
+        return message(
+            StatusCode::FORBIDDEN,
+            "Account deactivated",
+            "Your account is deactivated: ask an admin to reactivate it.",
+        );
+    }
     let view = match app.right(&principal, &link.user, &link.resource, now).await {
         Ok(v) => v,
         Err(e) => {
@@ -239,7 +247,6 @@ async fn render_form(
                 "Your access to {} is active: reconnect to continue.",
                 resource.name
             ),
-            RightState::Inactive => "Your account is deactivated.".to_owned(),
             _ => format!("You do not have access to {}.", resource.name),
         };
         return message(StatusCode::OK, "Access is not locked", &text);
@@ -369,15 +376,20 @@ pub async fn submit(
                 resource.name
             ),
         ),
-        Err(Error::Conflict(why)) if why.contains("link") => message(
+        Err(Error::Conflict(Conflict::LinkUsed, _)) => message(
             StatusCode::CONFLICT,
             "Link already used",
             "This link was used already. Reach the resource again to get a new one.",
         ),
-        Err(Error::Conflict(_)) => message(
+        Err(Error::Conflict(..)) => message(
             StatusCode::CONFLICT,
             "Access is not locked",
             "Your access is not locked any more: reconnect to continue.",
+        ),
+        Err(Error::Forbidden(_)) => message(
+            StatusCode::FORBIDDEN,
+            "Account deactivated",
+            "Your account is deactivated: ask an admin to reactivate it.",
         ),
         Err(e) => {
             tracing::error!(error = %e, "block page submission");

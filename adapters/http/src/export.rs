@@ -116,16 +116,7 @@ pub async fn write_report(
                 .await
                 .map_err(|e| e.to_string())?
             {
-                match fmt {
-                    Format::Csv => chunk.push_str(&row.to_csv()),
-                    Format::Json => {
-                        if !first_row {
-                            chunk.push(',');
-                        }
-                        chunk.push_str(&serde_json::to_string(&row).map_err(|e| e.to_string())?);
-                    }
-                }
-                first_row = false;
+                push_row(&mut chunk, &mut first_row, fmt, &row)?;
             }
             if chunk.len() > 32 * 1024 {
                 send(std::mem::take(&mut chunk)).await?;
@@ -141,10 +132,37 @@ pub async fn write_report(
             .await
             .map_err(|e| e.to_string())?;
     }
+    for row in app
+        .report_memberless_groups(actor, scope, now)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        push_row(&mut chunk, &mut first_row, fmt, &row)?;
+    }
     if fmt == Format::Json {
         chunk.push(']');
     }
     send(chunk).await
+}
+
+/// Appends one report row to `chunk` in `fmt`.
+fn push_row(
+    chunk: &mut String,
+    first_row: &mut bool,
+    fmt: Format,
+    row: &autolock_core::report::ReportRow,
+) -> Result<(), String> {
+    match fmt {
+        Format::Csv => chunk.push_str(&row.to_csv()),
+        Format::Json => {
+            if !*first_row {
+                chunk.push(',');
+            }
+            chunk.push_str(&serde_json::to_string(row).map_err(|e| e.to_string())?);
+        }
+    }
+    *first_row = false;
+    Ok(())
 }
 
 async fn report(

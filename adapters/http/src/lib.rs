@@ -50,6 +50,7 @@ impl Clock for SystemClock {
 #[derive(Clone)]
 struct Inner {
     notifier: Option<autolock_core::notify::Notifier>,
+    ticker: Option<autolock_core::service::Ticker>,
     app: Autolock,
     clock: Arc<dyn Clock>,
     auth: Arc<dyn Authenticator>,
@@ -81,6 +82,7 @@ impl AppState {
     ) -> Self {
         Self(Arc::new(Inner {
             notifier: None,
+            ticker: None,
             app,
             clock,
             auth,
@@ -95,6 +97,20 @@ impl AppState {
         let mut inner = Arc::unwrap_or_clone(self.0);
         inner.notifier = Some(notifier);
         Self(Arc::new(inner))
+    }
+
+    /// The same state with the tick that a move of the manual clock runs before answering.
+    #[must_use]
+    pub fn with_ticker(self, ticker: autolock_core::service::Ticker) -> Self {
+        let mut inner = Arc::unwrap_or_clone(self.0);
+        inner.ticker = Some(ticker);
+        Self(Arc::new(inner))
+    }
+
+    /// The tick, when one is wired.
+    #[must_use]
+    pub fn ticker(&self) -> Option<&autolock_core::service::Ticker> {
+        self.0.ticker.as_ref()
     }
 
     /// The notifier, when one is wired.
@@ -178,6 +194,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/grants/{grant_id}/policy",
+            axum::routing::patch(patch_grant_policy),
+        )
+        .route(
+            "/resources/{resource_id}/grants/{group_id}",
+            get(get_grant).patch(patch_grant).delete(delete_grant),
+        )
+        .route(
+            "/resources/{resource_id}/grants/{group_id}/policy",
             axum::routing::patch(patch_grant_policy),
         )
         .route("/access/check", post(check))

@@ -27,11 +27,59 @@ impl Modify for BearerAuth {
     }
 }
 
+/// A grant is also reached by its resource and group: the same operations under
+/// `/v1/resources/{resource_id}/grants/{group_id}`.
+struct GrantByGroup;
+
+impl Modify for GrantByGroup {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{Object, Required, Type};
+        let param = |name: &str, what: &str| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .description(Some(what))
+                .schema(Some(Object::with_type(Type::String)))
+                .build()
+        };
+        for (by_id, by_group) in [
+            (
+                "/v1/grants/{grant_id}",
+                "/v1/resources/{resource_id}/grants/{group_id}",
+            ),
+            (
+                "/v1/grants/{grant_id}/policy",
+                "/v1/resources/{resource_id}/grants/{group_id}/policy",
+            ),
+        ] {
+            let Some(mut item) = openapi.paths.paths.get(by_id).cloned() else {
+                continue;
+            };
+            for op in [&mut item.get, &mut item.patch, &mut item.delete]
+                .into_iter()
+                .flatten()
+            {
+                op.operation_id = op.operation_id.take().map(|id| format!("{id}_by_group"));
+                op.parameters = Some(vec![
+                    param("resource_id", "The resource."),
+                    param(
+                        "group_id",
+                        "The group whose current grant on the resource is meant.",
+                    ),
+                ]);
+            }
+            openapi.paths.paths.insert(by_group.to_owned(), item);
+        }
+    }
+}
+
 /// The API description.
 #[derive(Debug, OpenApi)]
 #[openapi(
     info(title = "autolock", description = "Usage-based auto-lock for access rights.", version = "1"),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &GrantByGroup),
     paths(
         routes::me, routes::list_users, routes::create_user, routes::get_user, routes::patch_user,
         routes::user_rights, routes::user_right, routes::unlock,

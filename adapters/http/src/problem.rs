@@ -8,6 +8,9 @@ use serde::Serialize;
 use autolock_core::error::StoreError;
 use autolock_core::{Error, ValidationError};
 
+/// The prefix of every problem type; the rest names the kind, e.g. `not_locked`.
+pub const PROBLEM_PREFIX: &str = "urn:autolock:problem:";
+
 /// A problem answer.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
@@ -33,7 +36,7 @@ impl ApiError {
     /// A problem of `status` with a kind slug and a detail.
     pub fn new(status: StatusCode, kind: &str, detail: impl Into<String>) -> Self {
         Self(Problem {
-            kind: format!("urn:autolock:problem:{kind}"),
+            kind: format!("{PROBLEM_PREFIX}{kind}"),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: detail.into(),
@@ -43,7 +46,7 @@ impl ApiError {
 
     /// A 400 naming `field`.
     pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
-        let mut e = Self::new(StatusCode::BAD_REQUEST, "invalid-field", detail);
+        let mut e = Self::new(StatusCode::BAD_REQUEST, "invalid_field", detail);
         e.0.field = Some(field.into());
         e
     }
@@ -57,7 +60,7 @@ impl ApiError {
     pub fn not_found(what: impl Into<String>) -> Self {
         Self::new(
             StatusCode::NOT_FOUND,
-            "not-found",
+            "not_found",
             format!("{} not found", what.into()),
         )
     }
@@ -75,11 +78,12 @@ impl From<Error> for ApiError {
             Error::Invalid(v) => v.into(),
             Error::NotFound(what) => Self::new(
                 StatusCode::NOT_FOUND,
-                "not-found",
+                "not_found",
                 format!("{what} not found"),
             ),
             Error::Forbidden(why) => Self::new(StatusCode::FORBIDDEN, "forbidden", why),
-            Error::Conflict(why) => Self::new(StatusCode::CONFLICT, "conflict", why),
+            Error::ForbiddenSelf(why) => Self::new(StatusCode::FORBIDDEN, "forbidden_self", why),
+            Error::Conflict(kind, why) => Self::new(StatusCode::CONFLICT, kind.as_str(), why),
             Error::Store(StoreError::Conflict(_)) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",

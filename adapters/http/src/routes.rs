@@ -18,12 +18,12 @@ use autolock_core::audit::{AuditAction, AuditEntry, AuditFilter};
 use autolock_core::directory::{Grant, Group, Principal, Resource, ServicePrincipal, User};
 use autolock_core::ids::{EventId, GrantId, GroupId, PrincipalId, RequestId, ResourceId, UserId};
 use autolock_core::lock::{AccessEvent, DenyReason, RightState};
-use autolock_core::policy::{ApprovalMode, AutoLockAfter, OverridePatch, Policy, PolicyOverride};
+use autolock_core::policy::{OverridePatch, Policy, PolicyOverride};
 use autolock_core::ports::{Page, PageRequest, RequestFilter, Settings};
 use autolock_core::request::{AccessRequest, Verdict};
 use autolock_core::service::{
-    Capability, EventInput, EventResult, NewGrant, NewResource, NewUser, PolicyPatch, RightView,
-    require,
+    Capability, EventInput, EventResult, Membership, NewGrant, NewResource, NewUser, PolicyPatch,
+    RightView, Unlocked, require,
 };
 use autolock_core::values::{Email, Name, Reason, Role};
 
@@ -254,13 +254,15 @@ pub async fn user_right(
     Ok(Json(s.app().right(&caller, &id, &resource, s.now()).await?))
 }
 
-/// Lifts a user's lock (admin, DevOps admin; never oneself). 409 when not locked.
-#[utoipa::path(post, path = "/v1/users/{user_id}/rights/{resource_id}/unlock", tag = "rights", params(("user_id" = String, Path), ("resource_id" = String, Path)), responses((status = 200, body = RightView), (status = 409, body = crate::problem::Problem)))]
+/// Lifts a user's lock (admin, DevOps admin; never oneself), also one kept while the user has no
+/// path; answers the right and the lock instant lifted. 409 `not_locked` when not locked, 403
+/// `forbidden_self` for oneself.
+#[utoipa::path(post, path = "/v1/users/{user_id}/rights/{resource_id}/unlock", tag = "rights", params(("user_id" = String, Path), ("resource_id" = String, Path)), responses((status = 200, body = Unlocked), (status = 403, body = crate::problem::Problem), (status = 409, body = crate::problem::Problem)))]
 pub async fn unlock(
     State(s): State<AppState>,
     Caller(caller): Caller,
     Path((id, resource)): Path<(String, String)>,
-) -> ApiResult<Json<RightView>> {
+) -> ApiResult<Json<Unlocked>> {
     let (id, resource) = (UserId::parse(id)?, ResourceId::parse(resource)?);
     Ok(Json(
         s.app().unlock(&caller, &id, &resource, s.now()).await?,
@@ -384,20 +386,26 @@ pub async fn get_group(
     }))
 }
 
-/// Adds a user to a group (admin).
-#[utoipa::path(put, path = "/v1/groups/{group_id}/members/{user_id}", tag = "directory", params(("group_id" = String, Path), ("user_id" = String, Path)), responses((status = 204), (status = 409, body = crate::problem::Problem)))]
+/// Adds a user to a group (admin): 201 with the new membership; 200 with the membership as it
+/// is (its `joined_at` kept) when the user is a member already.
+#[utoipa::path(put, path = "/v1/groups/{group_id}/members/{user_id}", tag = "directory", params(("group_id" = String, Path), ("user_id" = String, Path)), responses((status = 201, body = Membership), (status = 200, body = Membership)))]
 pub async fn add_member(
     State(s): State<AppState>,
     Caller(caller): Caller,
     Path((group, user)): Path<(String, String)>,
-) -> ApiResult<StatusCode> {
+) -> ApiResult<impl IntoResponse> {
     let (group, user) = (GroupId::parse(group)?, UserId::parse(user)?);
-    s.app().add_member(&caller, &group, &user, s.now()).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let (membership, created) = s.app().add_member(&caller, &group, &user, s.now()).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(membership)))
 }
 
-/// Removes a user from a group (admin).
-#[utoipa::path(delete, path = "/v1/groups/{group_id}/members/{user_id}", tag = "directory", params(("group_id" = String, Path), ("user_id" = String, Path)), responses((status = 204), (status = 409, body = crate::problem::Problem)))]
+/// Removes a user from a group (admin); 404 when the user is not a member.
+#[utoipa::path(delete, path = "/v1/groups/{group_id}/members/{user_id}", tag = "directory", params(("group_id" = String, Path), ("user_id" = String, Path)), responses((status = 204), (status = 404, body = crate::problem::Problem)))]
 pub async fn remove_member(
     State(s): State<AppState>,
     Caller(caller): Caller,
@@ -412,16 +420,6 @@ pub async fn remove_member(
 
 // ---- resources, policies and grants ------------------------------------------------------------
 
-/// A default policy as given to create a resource.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PolicyInput {
-    /// Default `30d`.
-    pub auto_lock_after: Option<AutoLockAfter>,
-    /// Default `manual`.
-    pub approval: Option<ApprovalMode>,
-}
-
 /// A resource to create.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -432,8 +430,9 @@ pub struct CreateResource {
     pub name: Name,
     /// Where it is reached: a URL (the block page continues there) or a host.
     pub address: String,
-    /// The default policy (`30d`, `manual` unless given).
-    pub policy: Option<PolicyInput>,
+    /// The default policy: each field omitted is `"never"` and `manual` (auto-lock is opted
+    /// into); `null` is refused.
+    pub policy: Option<PolicyPatch>,
 }
 
 /// Lists resources (approvers).
@@ -457,16 +456,7 @@ pub async fn create_resource(
     Caller(caller): Caller,
     Body(b): Body<CreateResource>,
 ) -> ApiResult<impl IntoResponse> {
-    let policy = b.policy.unwrap_or(PolicyInput {
-        auto_lock_after: None,
-        approval: None,
-    });
-    let policy = Policy {
-        auto_lock_after: policy
-            .auto_lock_after
-            .unwrap_or(AutoLockAfter::Hours(30 * 24)),
-        approval: policy.approval.unwrap_or(ApprovalMode::Manual),
-    };
+    let policy = b.policy.unwrap_or_default().or_new_resource_default();
     let r = s
         .app()
         .create_resource(
@@ -497,30 +487,16 @@ pub async fn get_resource(
     )?))
 }
 
-/// An edit of a resource's default policy: each field given replaces, each omitted keeps.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PatchPolicy {
-    /// New duration.
-    pub auto_lock_after: Option<AutoLockAfter>,
-    /// New approval method.
-    pub approval: Option<ApprovalMode>,
-}
-
 /// Edits a resource's default policy (admin, DevOps admin). Audited; nobody locks sooner than
 /// the new duration after the change.
-#[utoipa::path(patch, path = "/v1/resources/{resource_id}/policy", tag = "policies", params(("resource_id" = String, Path)), request_body = PatchPolicy, responses((status = 200, body = Resource)))]
+#[utoipa::path(patch, path = "/v1/resources/{resource_id}/policy", tag = "policies", params(("resource_id" = String, Path)), request_body = PolicyPatch, responses((status = 200, body = Resource)))]
 pub async fn patch_resource_policy(
     State(s): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-    Body(b): Body<PatchPolicy>,
+    Body(patch): Body<PolicyPatch>,
 ) -> ApiResult<Json<Resource>> {
     let id = ResourceId::parse(id)?;
-    let patch = PolicyPatch {
-        auto_lock_after: b.auto_lock_after,
-        approval: b.approval,
-    };
     Ok(Json(
         s.app()
             .set_resource_policy(&caller, &id, patch, s.now())
@@ -700,15 +676,37 @@ pub async fn create_grant(
     Ok((StatusCode::CREATED, Json(grant_view(&s, grant).await?)))
 }
 
+/// A grant named by its id (`/v1/grants/{grant_id}`) or by its resource and group
+/// (`/v1/resources/{resource_id}/grants/{group_id}`, the group's current grant on it).
+#[derive(Debug, Deserialize)]
+pub struct GrantPath {
+    grant_id: Option<String>,
+    resource_id: Option<String>,
+    group_id: Option<String>,
+}
+
+impl GrantPath {
+    async fn resolve(self, s: &AppState, caller: &Principal) -> ApiResult<GrantId> {
+        match (self.grant_id, self.resource_id, self.group_id) {
+            (Some(id), _, _) => Ok(GrantId::parse(id)?),
+            (None, Some(resource), Some(group)) => {
+                let (resource, group) = (ResourceId::parse(resource)?, GroupId::parse(group)?);
+                Ok(s.app().grant_of(caller, &resource, &group).await?.id)
+            }
+            _ => Err(ApiError::not_found("route")),
+        }
+    }
+}
+
 /// A grant (approvers).
 #[utoipa::path(get, path = "/v1/grants/{grant_id}", tag = "directory", params(("grant_id" = String, Path)), responses((status = 200, body = GrantView)))]
 pub async fn get_grant(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    Path(key): Path<GrantPath>,
 ) -> ApiResult<Json<GrantView>> {
     require(&caller, Capability::Review)?;
-    let id = GrantId::parse(id)?;
+    let id = key.resolve(&s, &caller).await?;
     let g = s
         .app()
         .store()
@@ -723,10 +721,10 @@ pub async fn get_grant(
 pub async fn patch_grant(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    Path(key): Path<GrantPath>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<GrantView>> {
-    let id = GrantId::parse(id)?;
+    let id = key.resolve(&s, &caller).await?;
     let raw: serde_json::Value = parse_json(&body)?;
     let object = raw
         .as_object()
@@ -756,9 +754,9 @@ pub async fn patch_grant(
 pub async fn delete_grant(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    Path(key): Path<GrantPath>,
 ) -> ApiResult<StatusCode> {
-    let id = GrantId::parse(id)?;
+    let id = key.resolve(&s, &caller).await?;
     s.app().remove_grant(&caller, &id, s.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -769,10 +767,10 @@ pub async fn delete_grant(
 pub async fn patch_grant_policy(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    Path(key): Path<GrantPath>,
     body: axum::body::Bytes,
 ) -> ApiResult<Json<GrantView>> {
-    let id = GrantId::parse(id)?;
+    let id = key.resolve(&s, &caller).await?;
     let raw: serde_json::Value = parse_json(&body)?;
     let patch = OverridePatch::from_json(&raw)?;
     let g = s
@@ -805,14 +803,8 @@ pub struct CheckResponse {
     /// Why not: `locked`, `no_access`, `expired`, `inactive`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<DenyReason>,
-    /// The state of the right.
+    /// The state of the right (when locked: since when, and how to get back in).
     pub state: RightState,
-    /// When locked: how to get back in.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub approval: Option<ApprovalMode>,
-    /// When locked: since when.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub locked_at: Option<DateTime<Utc>>,
     /// When locked: the signed block page link to send the user to (valid one hour).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub block_url: Option<String>,
@@ -830,27 +822,15 @@ pub async fn check(
         .app()
         .decide(&caller, &b.user_id, &b.resource_id, b.record, now)
         .await?;
-    let (approval, locked_at, block_url) = match d.state {
-        RightState::Locked {
-            locked_at,
-            approval,
-        } => {
-            let token = s.links().sign(&b.user_id, &b.resource_id, now);
-            let base = s.config().public_base_url.trim_end_matches('/');
-            (
-                Some(approval),
-                Some(locked_at),
-                Some(format!("{base}/block/{token}")),
-            )
-        }
-        _ => (None, None, None),
-    };
+    let block_url = (d.reason == Some(DenyReason::Locked)).then(|| {
+        let token = s.links().sign(&b.user_id, &b.resource_id, now);
+        let base = s.config().public_base_url.trim_end_matches('/');
+        format!("{base}/block/{token}")
+    });
     Ok(Json(CheckResponse {
         decision: if d.allow { "allow" } else { "deny" }.to_owned(),
         reason: d.reason,
         state: d.state,
-        approval,
-        locked_at,
         block_url,
     }))
 }
@@ -1183,7 +1163,7 @@ pub async fn test_webhook(
     let notifier = s.notifier().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "no-notifier",
+            "no_notifier",
             "this deployment sends no notifications from the API",
         )
     })?;
@@ -1272,12 +1252,18 @@ pub async fn audit(
 pub struct ClockView {
     /// Now, by autolock's clock.
     pub now: DateTime<Utc>,
+    /// What the tick run at the new instant did (after a move).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tick: Option<autolock_core::service::TickReport>,
 }
 
 /// The manual clock (only when the server runs with one).
 #[utoipa::path(get, path = "/v1/clock", tag = "clock", responses((status = 200, body = ClockView)))]
 pub async fn get_clock(State(s): State<AppState>, Caller(_caller): Caller) -> Json<ClockView> {
-    Json(ClockView { now: s.now() })
+    Json(ClockView {
+        now: s.now(),
+        tick: None,
+    })
 }
 
 /// How far to move the manual clock: `{"by": "8d"}` (units d, h, m, s) or `{"to": "..."}`.
@@ -1302,8 +1288,9 @@ fn parse_step(text: &str) -> Option<chrono::Duration> {
     }
 }
 
-/// Moves the manual clock forward (admin; only when the server runs with a manual clock). The
-/// sweep, decisions and events all see the moved time.
+/// Moves the manual clock forward (admin; only when the server runs with a manual clock), then
+/// runs the tick at the new instant (sweep, outbox, deliveries due) before answering, so the
+/// answer's world has its locks recorded and its notifications sent.
 #[utoipa::path(post, path = "/v1/clock/advance", tag = "clock", request_body = AdvanceClock, responses((status = 200, body = ClockView)))]
 pub async fn advance_clock(
     State(s): State<AppState>,
@@ -1333,24 +1320,24 @@ pub async fn advance_clock(
             ));
         }
     };
-    Ok(Json(ClockView { now }))
+    let tick = match s.ticker() {
+        Some(ticker) => Some(ticker.tick(now, &|| true).await?),
+        None => None,
+    };
+    Ok(Json(ClockView { now, tick }))
 }
 
 // ---- preview and analytics -----------------------------------------------------------------
 
 /// What a proposed resource default would do; nothing changes (admin, DevOps admin).
-#[utoipa::path(post, path = "/v1/resources/{resource_id}/policy/preview", tag = "policies", params(("resource_id" = String, Path)), request_body = PatchPolicy, responses((status = 200, body = autolock_core::service::Preview)))]
+#[utoipa::path(post, path = "/v1/resources/{resource_id}/policy/preview", tag = "policies", params(("resource_id" = String, Path)), request_body = PolicyPatch, responses((status = 200, body = autolock_core::service::Preview)))]
 pub async fn preview_resource_policy(
     State(s): State<AppState>,
     Caller(caller): Caller,
     Path(id): Path<String>,
-    Body(b): Body<PatchPolicy>,
+    Body(patch): Body<PolicyPatch>,
 ) -> ApiResult<Json<autolock_core::service::Preview>> {
     let id = ResourceId::parse(id)?;
-    let patch = PolicyPatch {
-        auto_lock_after: b.auto_lock_after,
-        approval: b.approval,
-    };
     let target = autolock_core::service::PreviewTarget::Resource(id, patch);
     Ok(Json(s.app().preview(&caller, &target, s.now()).await?))
 }

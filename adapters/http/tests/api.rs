@@ -12,6 +12,10 @@ use serde_json::json;
 async fn bad_input_is_a_problem_naming_the_field_and_changes_nothing() {
     let t = Harness::new(h(1)).await;
     let admin = t.world.admin.clone();
+    let audited_before = t.get("/v1/audit", &admin).await.json()["items"]
+        .as_array()
+        .unwrap()
+        .len();
     let r = t
         .call(
             Method::PATCH,
@@ -44,6 +48,26 @@ async fn bad_input_is_a_problem_naming_the_field_and_changes_nothing() {
         )
         .await;
     assert_eq!(r.json()["field"], "duration", "unknown fields are named");
+    // A resource's default has nothing to inherit: null is refused, naming the field, and the
+    // other field of the same edit is not applied either.
+    let r = t
+        .call(
+            Method::PATCH,
+            "/v1/resources/gitlab/policy",
+            Some(&admin),
+            Some(json!({"auto_lock_after": null, "approval": "automatic"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["field"], "auto_lock_after");
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("null is not allowed"),
+        "{}",
+        r.json()
+    );
     let resource = t.get("/v1/resources/gitlab", &admin).await.json();
     assert_eq!(
         resource["policy"],
@@ -51,8 +75,9 @@ async fn bad_input_is_a_problem_naming_the_field_and_changes_nothing() {
         "unchanged"
     );
     let audit = t.get("/v1/audit", &admin).await.json();
-    assert!(
-        audit["items"].as_array().unwrap().is_empty(),
+    assert_eq!(
+        audit["items"].as_array().unwrap().len(),
+        audited_before,
         "nothing audited"
     );
 
@@ -181,11 +206,15 @@ async fn a_locked_decision_carries_a_block_link_and_record_counts_the_access() {
         (
             r["decision"].as_str(),
             r["reason"].as_str(),
-            r["approval"].as_str()
+            r["state"]["approval"].as_str()
         ),
         (Some("deny"), Some("locked"), Some("manual"))
     );
-    assert_eq!(r["locked_at"], "2026-01-08T00:00:00Z");
+    assert_eq!(r["state"]["locked_at"], "2026-01-08T00:00:00Z");
+    assert!(
+        r.get("locked_at").is_none() && r.get("approval").is_none(),
+        "said once, in the state: {r}"
+    );
     assert!(
         r["block_url"]
             .as_str()
@@ -396,4 +425,285 @@ async fn the_clock_route_does_not_exist_on_the_real_clock() {
         real.get("/v1/clock", &admin).await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+fn problem_kind(r: &common::Reply) -> String {
+    r.json()["type"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches("urn:autolock:problem:")
+        .to_owned()
+}
+
+#[tokio::test]
+async fn conflicts_and_refusals_have_their_own_problem_types() {
+    let t = Harness::new(d(8)).await;
+    let (admin, dev, rita) = (
+        t.world.admin.clone(),
+        t.world.devops.clone(),
+        t.world.reviewer.clone(),
+    );
+    // Unlock answers with the lock it lifted; again, the right is not locked.
+    let r = t
+        .post("/v1/users/bob/rights/gitlab/unlock", &dev, json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["lifted_lock"], "2026-01-08T00:00:00Z");
+    assert_eq!(r.json()["state"]["state"], "active");
+    let r = t
+        .post("/v1/users/bob/rights/gitlab/unlock", &dev, json!({}))
+        .await;
+    assert_eq!(
+        (r.status, problem_kind(&r)),
+        (StatusCode::CONFLICT, "not_locked".to_owned())
+    );
+    let r = t
+        .post("/v1/users/dev/rights/gitlab/unlock", &dev, json!({}))
+        .await;
+    assert_eq!(
+        (r.status, problem_kind(&r)),
+        (StatusCode::FORBIDDEN, "forbidden_self".to_owned())
+    );
+    // A request resolved once; a second approver meets `already_resolved`.
+    let filed = t
+        .post(
+            "/v1/access-requests",
+            &t.world.carol.clone(),
+            json!({"resource_id": "gitlab", "reason": "release"}),
+        )
+        .await
+        .json();
+    let id = filed["id"].as_str().unwrap().to_owned();
+    let r = t
+        .post(
+            &format!("/v1/access-requests/{id}/approve"),
+            &rita,
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = t
+        .post(&format!("/v1/access-requests/{id}/deny"), &admin, json!({}))
+        .await;
+    assert_eq!(
+        (r.status, problem_kind(&r)),
+        (StatusCode::CONFLICT, "already_resolved".to_owned())
+    );
+    let r = t
+        .post("/v1/groups", &admin, json!({"id": "eng", "name": "Again"}))
+        .await;
+    assert_eq!(
+        (r.status, problem_kind(&r)),
+        (StatusCode::CONFLICT, "already_exists".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn memberships_are_idempotent_and_new_resources_do_not_lock_unasked() {
+    let t = Harness::new(d(1)).await;
+    let admin = t.world.admin.clone();
+    let first = t
+        .call(
+            Method::PUT,
+            "/v1/groups/eng/members/bob",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "bob is a member already");
+    assert_eq!(first.json()["joined_at"], "2026-01-01T00:00:00Z");
+    let r = t
+        .call(
+            Method::DELETE,
+            "/v1/groups/eng/members/rita",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.text());
+    let r = t
+        .call(
+            Method::PUT,
+            "/v1/groups/eng/members/rita",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(r.json()["joined_at"], "2026-01-02T00:00:00Z");
+
+    let r = t
+        .post(
+            "/v1/resources",
+            &admin,
+            json!({"id": "wiki", "name": "Wiki", "address": "https://wiki.test"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    assert_eq!(
+        r.json()["policy"],
+        json!({"auto_lock_after": "never", "approval": "manual"})
+    );
+    let r = t
+        .post(
+            "/v1/resources",
+            &admin,
+            json!({"id": "jira", "name": "Jira", "address": "https://jira.test", "policy": {"auto_lock_after": null}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["field"], "policy.auto_lock_after");
+    // The policy a resource is created with is audited like an edit.
+    let audit = t
+        .get(
+            "/v1/audit?target=wiki&action=policy.duration_changed",
+            &admin,
+        )
+        .await
+        .json();
+    assert_eq!(
+        audit["items"][0]["details"],
+        json!({"before": null, "after": "never"})
+    );
+}
+
+#[tokio::test]
+async fn event_results_say_duplicate_and_name_the_lock_they_reverted() {
+    let t = Harness::new(d(7) + chrono::Duration::hours(1)).await;
+    let gw = t.world.gateway.clone();
+    // The sweep records bob's lock at day 7.
+    t.world
+        .app
+        .sweep(d(7) + chrono::Duration::hours(1), 100)
+        .await
+        .unwrap();
+    let late = json!({"events": [
+        {"event_id": "late-1", "user_id": "bob", "resource_id": "gitlab", "accessed_at": "2026-01-07T23:00:00Z"}
+    ]});
+    let r = t.post("/v1/access-events", &gw, late.clone()).await.json();
+    assert_eq!(r["results"][0]["outcome"], "counted");
+    assert_eq!(r["results"][0]["reverted_lock"], "2026-01-08T00:00:00Z");
+    let r = t.post("/v1/access-events", &gw, late).await.json();
+    assert_eq!(r["results"][0]["outcome"], "duplicate");
+    assert!(r["results"][0].get("reverted_lock").is_none());
+}
+
+#[tokio::test]
+async fn an_inactive_user_is_denied_as_inactive_and_the_right_keeps_its_state() {
+    let t = Harness::new(d(8)).await;
+    let admin = t.world.admin.clone();
+    let r = t
+        .call(
+            Method::PATCH,
+            "/v1/users/carol",
+            Some(&admin),
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = t
+        .post(
+            "/v1/access/check",
+            &t.world.gateway.clone(),
+            json!({"user_id": "carol", "resource_id": "gitlab"}),
+        )
+        .await
+        .json();
+    assert_eq!(
+        (r["decision"].as_str(), r["reason"].as_str()),
+        (Some("deny"), Some("inactive"))
+    );
+    assert_eq!(r["state"]["state"], "locked");
+    assert_eq!(r["state"]["locked_at"], "2026-01-08T00:00:00Z");
+    assert!(r.get("block_url").is_none(), "an inactive user cannot ask");
+    let rights = t.get("/v1/users/carol/rights", &admin).await.json();
+    assert_eq!(rights["items"][0]["state"]["state"], "locked");
+}
+
+#[tokio::test]
+async fn a_grant_is_read_and_edited_by_its_resource_and_group() {
+    let t = Harness::new(d(1)).await;
+    let admin = t.world.admin.clone();
+    let by_pair = t.get("/v1/resources/gitlab/grants/eng", &admin).await;
+    assert_eq!(by_pair.status, StatusCode::OK);
+    let id = by_pair.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        t.get(&format!("/v1/grants/{id}"), &admin).await.json(),
+        by_pair.json()
+    );
+    let r = t
+        .call(
+            Method::PATCH,
+            "/v1/resources/gitlab/grants/eng/policy",
+            Some(&admin),
+            Some(json!({"auto_lock_after": "30d"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["effective_policy"]["auto_lock_after"], "30d");
+    let r = t
+        .call(
+            Method::PATCH,
+            "/v1/resources/gitlab/grants/eng",
+            Some(&admin),
+            Some(json!({"expires_at": "2026-03-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(r.json()["expires_at"], "2026-03-01T00:00:00Z");
+    let r = t.get("/v1/resources/gitlab/grants/nobody", &admin).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = t
+        .call(
+            Method::DELETE,
+            "/v1/resources/gitlab/grants/eng",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    let doc = t.get("/v1/openapi.json", &admin).await.json();
+    assert!(doc["paths"]["/v1/resources/{resource_id}/grants/{group_id}"]["patch"].is_object());
+}
+
+#[tokio::test]
+async fn a_report_lists_a_group_with_access_and_no_members() {
+    let t = Harness::new(d(1)).await;
+    let admin = t.world.admin.clone();
+    t.post(
+        "/v1/groups",
+        &admin,
+        json!({"id": "auditors", "name": "Auditors"}),
+    )
+    .await;
+    let r = t
+        .post(
+            "/v1/resources/gitlab/grants",
+            &admin,
+            json!({"group_id": "auditors", "policy_override": {"auto_lock_after": "90d"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let csv = t
+        .get("/v1/resources/gitlab/report", &t.world.reviewer.clone())
+        .await
+        .text();
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("gitlab,Gitlab,auditors,override,90d,manual,,,,")),
+        "{csv}"
+    );
+    let csv = t
+        .get("/v1/groups/auditors/report", &t.world.reviewer.clone())
+        .await
+        .text();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    // The override a grant is created with is audited like an edit.
+    let audit = t
+        .get(
+            "/v1/audit?target=auditors&action=policy.duration_changed",
+            &admin,
+        )
+        .await
+        .json();
+    assert_eq!(audit["items"][0]["details"]["after"], "90d");
 }

@@ -249,7 +249,7 @@ fn rows() -> Vec<Row> {
             M::PUT,
             |_| "/v1/groups/eng/members/newbie".into(),
             None,
-            [403, 403, 403, 204, 403],
+            [403, 403, 403, 201, 403],
         ),
         r(
             "remove member",

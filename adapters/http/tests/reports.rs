@@ -83,10 +83,10 @@ async fn seeded() -> Harness {
     t
 }
 
-const HEADER: &str = "resource_id,resource_name,group_id,policy_source,auto_lock_after,approval,expires_at,user_id,user_email,state,locked,locked_at,last_access,next_lock,last_unlock_by,last_unlock_at,last_unlock_kind";
-const BOB: &str = "gitlab,Gitlab,eng,inherited,7d,manual,,bob,bob@example.com,active,false,,2026-01-02T00:00:00Z,2026-01-17T02:00:00Z,rita,2026-01-10T02:00:00Z,approved_request";
-const CAROL_ENG: &str = "gitlab,Gitlab,eng,inherited,7d,manual,,carol,carol@example.com,active,false,,,2026-01-31T00:00:00Z,,,";
-const CAROL_OPS: &str = "gitlab,Gitlab,ops,override,30d,automatic,2026-03-02T00:00:00Z,carol,carol@example.com,active,false,,,2026-01-31T00:00:00Z,,,";
+const HEADER: &str = "resource_id,resource_name,group_id,policy_source,auto_lock_after,approval,expires_at,user_id,user_email,user_active,state,locked,locked_at,last_access,next_lock,last_unlock_by,last_unlock_at,last_unlock_kind";
+const BOB: &str = "gitlab,Gitlab,eng,inherited,7d,manual,,bob,bob@example.com,true,active,false,,2026-01-02T00:00:00Z,2026-01-17T02:00:00Z,rita,2026-01-10T02:00:00Z,approved_request";
+const CAROL_ENG: &str = "gitlab,Gitlab,eng,inherited,7d,manual,,carol,carol@example.com,true,active,false,,,2026-01-31T00:00:00Z,,,";
+const CAROL_OPS: &str = "gitlab,Gitlab,ops,override,30d,automatic,2026-03-02T00:00:00Z,carol,carol@example.com,true,active,false,,,2026-01-31T00:00:00Z,,,";
 
 fn lines(text: &str) -> Vec<&str> {
     assert!(text.ends_with("\r\n"), "RFC 4180 records end with CRLF");

@@ -33,7 +33,11 @@ use autolock_core::request::AccessRequest;
 use autolock_core::values::{Email, Name, Role};
 
 /// The migrations, in order: migration `n` brings the schema to version `n + 1`.
-const MIGRATIONS: [&str; 2] = [include_str!("schema.sql"), include_str!("schema_v2.sql")];
+const MIGRATIONS: [&str; 3] = [
+    include_str!("schema.sql"),
+    include_str!("schema_v2.sql"),
+    include_str!("schema_v3.sql"),
+];
 #[allow(clippy::cast_possible_wrap)]
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
@@ -526,6 +530,19 @@ impl DirectoryReader for SqliteStore {
         .await
     }
 
+    async fn membership(&self, user: &UserId, group: &GroupId) -> StoreResult<Option<Span>> {
+        let (u, g) = (user.clone(), group.clone());
+        self.read(move |c| {
+            c.query_row(
+                "SELECT start_at FROM memberships WHERE user_id = ?1 AND group_id = ?2 AND end_at IS NULL",
+                [u.as_str(), g.as_str()],
+                |r| Ok(Span::from(instant(r.get(0)?)?)),
+            )
+            .optional()
+        })
+        .await
+    }
+
     async fn groups_of_user(&self, user: &UserId) -> StoreResult<Vec<GroupId>> {
         let u = user.clone();
         self.read(move |c| {
@@ -538,10 +555,10 @@ impl DirectoryReader for SqliteStore {
     async fn right_facts(&self, user: &UserId, resource: &ResourceId) -> StoreResult<RightFacts> {
         let (user, resource) = (user.clone(), resource.clone());
         self.read(move |c| {
-            let user_active = c
-                .query_row("SELECT active FROM users WHERE id = ?1", [user.as_str()], |r| r.get::<_, bool>(0))
-                .optional()?
-                .unwrap_or(false);
+            let mut s = c.prepare_cached("SELECT at, active FROM user_activity WHERE user_id = ?1 ORDER BY seq")?;
+            let activity = s
+                .query_map([user.as_str()], |r| Ok(Timed { at: instant(r.get(0)?)?, value: r.get::<_, bool>(1)? }))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
             let mut s = c.prepare_cached("SELECT at, auto_lock_after, approval FROM resource_policies WHERE resource_id = ?1 ORDER BY seq")?;
             let resource_policy = s
                 .query_map([resource.as_str()], |r| {
@@ -570,7 +587,7 @@ impl DirectoryReader for SqliteStore {
                 )?;
                 paths.push(PathFacts { group: parse(GroupId::parse(group))?, memberships, grants });
             }
-            Ok(RightFacts { user, resource, user_active, resource_policy, paths })
+            Ok(RightFacts { user, resource, activity, resource_policy, paths })
         })
         .await
     }
@@ -1089,12 +1106,22 @@ fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) -> StoreResul
                 params![u.id.as_str(), u.email.as_str(), u.display_name.as_str(), u.role.as_str(), u.active, micros(u.created_at)],
             )
             .map_err(backend)?;
+            tx.execute(
+                "INSERT INTO user_activity (user_id, at, active) VALUES (?1, ?2, ?3)",
+                params![u.id.as_str(), micros(u.created_at), u.active],
+            )
+            .map_err(backend)?;
         }
         DirectoryChange::UpdateUser(u) => {
             let n = tx
                 .execute(
-                    "UPDATE users SET email = ?2, display_name = ?3, role = ?4, active = ?5 WHERE id = ?1",
-                    params![u.id.as_str(), u.email.as_str(), u.display_name.as_str(), u.role.as_str(), u.active],
+                    "UPDATE users SET email = ?2, display_name = ?3, role = ?4 WHERE id = ?1",
+                    params![
+                        u.id.as_str(),
+                        u.email.as_str(),
+                        u.display_name.as_str(),
+                        u.role.as_str()
+                    ],
                 )
                 .map_err(backend)?;
             if n == 0 {
@@ -1103,6 +1130,22 @@ fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) -> StoreResul
                     u.id
                 )));
             }
+        }
+        DirectoryChange::SetUserActive { user, at, active } => {
+            let n = tx
+                .execute(
+                    "UPDATE users SET active = ?2 WHERE id = ?1",
+                    params![user.as_str(), active],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(StoreError::Conflict(format!("user {user} does not exist")));
+            }
+            tx.execute(
+                "INSERT INTO user_activity (user_id, at, active) VALUES (?1, ?2, ?3)",
+                params![user.as_str(), micros(*at), active],
+            )
+            .map_err(backend)?;
         }
         DirectoryChange::CreateServicePrincipal(sp) => {
             if principal_exists(tx, sp.id.as_str())? {

@@ -78,7 +78,10 @@ pub fn facts(default: Policy) -> FactsBuilder {
         facts: RightFacts {
             user: UserId::parse("u").unwrap(),
             resource: ResourceId::parse("r").unwrap(),
-            user_active: true,
+            activity: vec![Timed {
+                at: h(-100_000),
+                value: true,
+            }],
             resource_policy: vec![Timed {
                 at: h(0),
                 value: default,
@@ -119,8 +122,20 @@ impl FactsBuilder {
         self
     }
 
-    pub fn inactive(mut self) -> Self {
-        self.facts.user_active = false;
+    /// The user is deactivated from before T0 on.
+    pub fn inactive(self) -> Self {
+        self.deactivated(h(-1))
+    }
+
+    /// The user is deactivated at `at`.
+    pub fn deactivated(mut self, at: Timestamp) -> Self {
+        self.facts.activity.push(Timed { at, value: false });
+        self
+    }
+
+    /// The user is reactivated at `at`.
+    pub fn reactivated(mut self, at: Timestamp) -> Self {
+        self.facts.activity.push(Timed { at, value: true });
         self
     }
 

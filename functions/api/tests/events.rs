@@ -111,7 +111,7 @@ async fn every_sample_request_is_served_with_identity_from_the_authorizer_only()
         "{csv}"
     );
     assert_eq!(lines.len(), 3, "a header, then bob and carol: {csv}");
-    assert!(lines[1].starts_with("gitlab,Gitlab,eng,inherited,7d,manual,,bob,bob@example.com,locked,true,2026-01-08T00:00:00Z,"), "{}", lines[1]);
+    assert!(lines[1].starts_with("gitlab,Gitlab,eng,inherited,7d,manual,,bob,bob@example.com,true,locked,true,2026-01-08T00:00:00Z,"), "{}", lines[1]);
 
     // Without the authorizer's claims nobody is anybody, whatever the headers say.
     let mut unauthorized: Value =

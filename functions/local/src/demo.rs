@@ -8,7 +8,7 @@ use autolock_core::Error;
 use autolock_core::Timestamp;
 use autolock_core::directory::Principal;
 use autolock_core::error::Result;
-use autolock_core::ids::{EventId, GrantId, GroupId, PrincipalId, ResourceId, UserId};
+use autolock_core::ids::{EventId, GroupId, PrincipalId, ResourceId, UserId};
 use autolock_core::lock::AccessEvent;
 use autolock_core::policy::{ApprovalMode, AutoLockAfter, Policy, PolicyOverride};
 use autolock_core::service::{Autolock, EventInput, NewGrant, NewResource, NewUser};
@@ -199,19 +199,19 @@ pub async fn seed(app: &Autolock, start: Timestamp) -> Result<()> {
     Ok(())
 }
 
-/// The grant of contractors on gitlab (the walk-through overrides its policy).
-pub async fn contractors_gitlab_grant(app: &Autolock) -> Result<GrantId> {
-    let grant = app
-        .store()
+/// Checks that the directory is the demo's: the walk-through edits the grant of contractors on
+/// gitlab.
+pub async fn check_seeded(app: &Autolock) -> Result<()> {
+    app.store()
         .current_grant(&parsed("contractors"), &parsed::<ResourceId>("gitlab"))
         .await?
-        .ok_or_else(|| Error::NotFound("grant of contractors on gitlab".into()))?;
-    Ok(grant.id)
+        .map(|_| ())
+        .ok_or_else(|| Error::NotFound("grant of contractors on gitlab".into()))
 }
 
-/// Shell lines that export a token per demo principal, the API address and the grant id.
+/// Shell lines that export a token per demo principal and the API address.
 #[must_use]
-pub fn env_file(base_url: &str, token: impl Fn(&PrincipalId) -> String, grant: &GrantId) -> String {
+pub fn env_file(base_url: &str, token: impl Fn(&PrincipalId) -> String) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "export AUTOLOCK={base_url}");
     for (id, var) in [
@@ -226,7 +226,6 @@ pub fn env_file(base_url: &str, token: impl Fn(&PrincipalId) -> String, grant: &
     ] {
         let _ = writeln!(out, "export {var}={}", token(&parsed(id)));
     }
-    let _ = writeln!(out, "export CONTRACTORS_GITLAB_GRANT={grant}");
     out
 }
 

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use autolock_core::events::OutboxEntry;
 use autolock_core::notify::Notifier;
 use autolock_core::ports::{Clock, EventPublisher, ManualClock, StoreResult};
-use autolock_core::service::Autolock;
+use autolock_core::service::{Autolock, Ticker};
 use autolock_http::{AppState, Hs256, HttpConfig, LinkSigner, SystemClock};
 
 /// Builds the router's state from the use cases, a clock and the secrets.
@@ -30,6 +30,24 @@ pub fn state(
         LinkSigner::new(link_key),
         http,
     )
+}
+
+/// The local runtime's parts, wired as `autolock serve` wires them: the router (with the tick
+/// that a move of the manual clock runs) and the tick the background loop runs.
+pub fn wire(
+    app: Autolock,
+    clock: Arc<dyn Clock>,
+    notifier: Notifier,
+    tokens: Hs256,
+    link_key: &[u8],
+    http: HttpConfig,
+) -> (axum::Router, Ticker) {
+    let relay = LocalRelay::new(notifier.clone(), Arc::clone(&clock));
+    let ticker = Ticker::new(app.clone(), Arc::new(relay), 1000).with_retries(notifier.clone());
+    let state = state(app, clock, tokens, link_key, http)
+        .with_notifier(notifier)
+        .with_ticker(ticker.clone());
+    (autolock_http::router(state), ticker)
 }
 
 /// The clock the configuration asks for.

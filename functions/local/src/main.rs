@@ -18,7 +18,7 @@ use autolock_core::values::Role;
 use autolock_http::export::{self, Format};
 use autolock_http::{Hs256, HttpConfig};
 use autolock_local::config::{Cli, ClockKind, Command, EmailKind, ServeArgs, check_base_url};
-use autolock_local::{LocalRelay, demo, state};
+use autolock_local::demo;
 use autolock_mail::{SmtpSender, SpoolSender};
 use autolock_sqlite::SqliteStore;
 use autolock_webhook::HttpWebhookSender;
@@ -99,11 +99,11 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
                 .map_err(|e| format!("seeding the demo: {e}"))?;
             tracing::info!(db = %args.store.db.display(), "seeded the demo directory");
         }
-        let grant = demo::contractors_gitlab_grant(&app)
+        demo::check_seeded(&app)
             .await
             .map_err(|e| format!("the demo directory is not the demo's: {e}"))?;
         let exp = now_secs() + 30 * 86_400;
-        let env = demo::env_file(&public, |id| tokens.mint(id, now_secs(), Some(exp)), &grant);
+        let env = demo::env_file(&public, |id| tokens.mint(id, now_secs(), Some(exp)));
         std::fs::write(&args.demo_env, &env)
             .map_err(|e| format!("cannot write {}: {e}", args.demo_env.display()))?;
         println!(
@@ -119,44 +119,32 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
         console_base_url: console,
         allow_local_webhooks,
     };
-    let state = state(
+    let (router, ticker) = autolock_local::wire(
         app.clone(),
         Arc::clone(&clock),
+        notifier,
         tokens,
         link_key.as_bytes(),
         http,
-    )
-    .with_notifier(notifier.clone());
-    let router = autolock_http::router(state);
-    let relay = LocalRelay::new(notifier.clone(), Arc::clone(&clock));
+    );
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     tracing::info!(listen = %args.listen, clock = ?args.clock, "serving");
 
     let sweeper = {
-        let app = app.clone();
         let clock = Arc::clone(&clock);
         let every = args.sweep_interval;
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
+            let mut interval = tokio::time::interval(every);
             loop {
-                tick.tick().await;
-                match app.sweep(clock.now(), 1000).await {
-                    Ok(r) if r.examined > 0 => tracing::info!(
-                        examined = r.examined,
-                        locked = r.locked,
-                        cancelled = r.cancelled,
-                        "sweep"
-                    ),
+                interval.tick().await;
+                match ticker.tick(clock.now(), &|| true).await {
+                    Ok(r) if r.examined + r.published + r.retried > 0 => {
+                        tracing::info!(?r, "tick");
+                    }
                     Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "sweep failed; retrying next tick"),
-                }
-                if let Err(e) = app.relay(&relay, 100).await {
-                    tracing::warn!(error = %e, "outbox relay failed; retrying next tick");
-                }
-                if let Err(e) = notifier.retry_due(clock.now(), 100).await {
-                    tracing::warn!(error = %e, "delivery retries failed; retrying next tick");
+                    Err(e) => tracing::warn!(error = %e, "tick failed; retrying next tick"),
                 }
             }
         })

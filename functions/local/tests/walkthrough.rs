@@ -80,9 +80,6 @@ async fn the_readme_walk_through() {
     demo::seed(&Autolock::new(Arc::clone(&store)), start)
         .await
         .unwrap();
-    let grant = demo::contractors_gitlab_grant(&Autolock::new(Arc::clone(&store)))
-        .await
-        .unwrap();
     let tokens = Hs256::new(b"walkthrough-secret-123").unwrap();
     let http = HttpConfig {
         public_base_url: "http://127.0.0.1:8080".into(),
@@ -138,7 +135,7 @@ async fn the_readme_walk_through() {
     let (status, g) = c
         .call(
             Method::PATCH,
-            &format!("/v1/grants/{grant}/policy"),
+            "/v1/resources/gitlab/grants/contractors/policy",
             "ada",
             Some(json!({"auto_lock_after": "30d", "approval": "automatic"})),
         )
@@ -171,12 +168,12 @@ async fn the_readme_walk_through() {
         (
             bob["decision"].as_str(),
             bob["reason"].as_str(),
-            bob["approval"].as_str()
+            bob["state"]["approval"].as_str()
         ),
         (Some("deny"), Some("locked"), Some("manual"))
     );
     assert_eq!(
-        bob["locked_at"], "2026-01-08T00:00:00Z",
+        bob["state"]["locked_at"], "2026-01-08T00:00:00Z",
         "7 days after the policy change (grace)"
     );
     let (_, carol) = c
