@@ -1,10 +1,16 @@
-//! The audit log, category `access` (DESIGN §5): who did what to whom, and when.
+//! The audit log, category `access` (docs/semantics.md §5): who did
+//! what to whom, and when. Entries are derived from domain events by one mapping,
+//! [`entries_of`], so that no change can be committed without its entries.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use serde_json::json;
+
 use crate::Timestamp;
+use crate::events::DomainEvent;
 use crate::ids::{GrantId, GroupId, PrincipalId, RequestId, ResourceId, UserId};
+use crate::request::RequestStatus;
 
 /// What happened.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -37,11 +43,17 @@ pub enum AuditAction {
     /// A request was approved, denied, auto-approved or cancelled.
     #[serde(rename = "request.resolved")]
     RequestResolved,
+    /// The webhook was set, replaced or removed.
+    #[serde(rename = "settings.webhook_changed")]
+    WebhookChanged,
+    /// The notification settings were replaced.
+    #[serde(rename = "settings.notifications_changed")]
+    NotificationsChanged,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 9] = [
+    pub const ALL: [AuditAction; 11] = [
         Self::PolicyDurationChanged,
         Self::PolicyApprovalChanged,
         Self::Locked,
@@ -51,6 +63,8 @@ impl AuditAction {
         Self::RequestCreated,
         Self::RequestReasonUpdated,
         Self::RequestResolved,
+        Self::WebhookChanged,
+        Self::NotificationsChanged,
     ];
 
     /// The wire name.
@@ -66,6 +80,8 @@ impl AuditAction {
             Self::RequestCreated => "request.created",
             Self::RequestReasonUpdated => "request.reason_updated",
             Self::RequestResolved => "request.resolved",
+            Self::WebhookChanged => "settings.webhook_changed",
+            Self::NotificationsChanged => "settings.notifications_changed",
         }
     }
 
@@ -161,5 +177,239 @@ impl AuditFilter {
                 .is_none_or(|a| entry.actor.as_ref() == Some(a))
             && self.target.as_deref().is_none_or(|t| entry.concerns(t))
             && self.action.is_none_or(|a| entry.action == a)
+    }
+}
+
+/// The audit entries of a domain event recorded at `at`: the one mapping from what happened to
+/// what the log keeps. A lock warning is not audited; a policy change gives one entry per field
+/// whose value changed.
+#[must_use]
+pub fn entries_of(event: &DomainEvent, at: Timestamp) -> Vec<AuditEntry> {
+    let entry = |action, actor: Option<&PrincipalId>, details| {
+        let mut e = AuditEntry::new(action, at, actor.cloned());
+        e.details = details;
+        e
+    };
+    let on_right = |mut e: AuditEntry, user: &UserId, resource: &ResourceId| {
+        e.user = Some(user.clone());
+        e.resource = Some(resource.clone());
+        e
+    };
+    match event {
+        DomainEvent::AccessLocked {
+            user,
+            resource,
+            locked_at,
+            approval,
+        } => vec![on_right(
+            entry(
+                AuditAction::Locked,
+                None,
+                json!({"locked_at": locked_at, "approval": approval}),
+            ),
+            user,
+            resource,
+        )],
+        DomainEvent::AccessUnlocked {
+            user,
+            resource,
+            by,
+            kind,
+            lifted_lock,
+            ..
+        } => vec![on_right(
+            entry(
+                AuditAction::Unlocked,
+                Some(by),
+                json!({"kind": kind, "lifted_lock": lifted_lock}),
+            ),
+            user,
+            resource,
+        )],
+        DomainEvent::AccessReverted {
+            user,
+            resource,
+            reverted_lock,
+            recounted,
+        } => vec![on_right(
+            entry(
+                AuditAction::Reverted,
+                None,
+                json!({"reverted_lock": reverted_lock, "recounted_events": recounted}),
+            ),
+            user,
+            resource,
+        )],
+        DomainEvent::LateIgnored {
+            user,
+            resource,
+            event_id,
+            accessed_at,
+            by,
+        } => {
+            let mut e = on_right(
+                entry(
+                    AuditAction::LateIgnored,
+                    Some(by),
+                    json!({"event_id": event_id, "accessed_at": accessed_at}),
+                ),
+                user,
+                resource,
+            );
+            // One entry per ignored event, however often it is delivered.
+            e.id = format!("late_ignored:{user}:{resource}:{event_id}");
+            vec![e]
+        }
+        DomainEvent::RequestCreated { request } => {
+            let mut e = on_right(
+                entry(
+                    AuditAction::RequestCreated,
+                    Some(&request.user),
+                    json!({"status": request.status}),
+                ),
+                &request.user,
+                &request.resource,
+            );
+            e.request = Some(request.id.clone());
+            vec![e]
+        }
+        DomainEvent::RequestReasonUpdated {
+            request,
+            user,
+            resource,
+        } => {
+            let mut e = on_right(
+                entry(AuditAction::RequestReasonUpdated, Some(user), json!({})),
+                user,
+                resource,
+            );
+            e.request = Some(request.clone());
+            vec![e]
+        }
+        DomainEvent::RequestResolved { request } => {
+            let details = match request.cancel_reason {
+                Some(reason) if request.status == RequestStatus::Cancelled => {
+                    json!({"status": request.status, "cancel_reason": reason})
+                }
+                _ => json!({"status": request.status}),
+            };
+            let mut e = on_right(
+                entry(
+                    AuditAction::RequestResolved,
+                    request.resolved_by.as_ref(),
+                    details,
+                ),
+                &request.user,
+                &request.resource,
+            );
+            // A cancellation takes the instant that caused it.
+            e.at = request.resolved_at.unwrap_or(at);
+            e.request = Some(request.id.clone());
+            vec![e]
+        }
+        DomainEvent::PolicyChanged(change) => policy_entries(change, at),
+        DomainEvent::LockWarning { .. } => Vec::new(),
+        DomainEvent::WebhookChanged { url, by } => {
+            vec![entry(
+                AuditAction::WebhookChanged,
+                Some(by),
+                json!({"url": url}),
+            )]
+        }
+        DomainEvent::NotificationsChanged {
+            emails_enabled,
+            email_roles,
+            by,
+        } => vec![entry(
+            AuditAction::NotificationsChanged,
+            Some(by),
+            json!({"emails_enabled": emails_enabled, "email_roles": email_roles}),
+        )],
+    }
+}
+
+/// One entry per policy field whose value changed: for a resource its default, for a grant its
+/// override (with the effective values beside it).
+fn policy_entries(c: &crate::events::PolicyChange, at: Timestamp) -> Vec<AuditEntry> {
+    let mut out = Vec::new();
+    let fields = [
+        (
+            AuditAction::PolicyDurationChanged,
+            c.before.map(|p| json!(p.auto_lock_after)),
+            json!(c.after.auto_lock_after),
+            c.override_before.map(|o| json!(o.auto_lock_after)),
+            c.override_after.map(|o| json!(o.auto_lock_after)),
+        ),
+        (
+            AuditAction::PolicyApprovalChanged,
+            c.before.map(|p| json!(p.approval)),
+            json!(c.after.approval),
+            c.override_before.map(|o| json!(o.approval)),
+            c.override_after.map(|o| json!(o.approval)),
+        ),
+    ];
+    for (action, before, after, o_before, o_after) in fields {
+        let before = before.unwrap_or(serde_json::Value::Null);
+        let details = match (&c.grant, o_after) {
+            // A grant: its override field, set or inherited, and the policy in effect.
+            (Some(_), Some(o_after)) => {
+                let o_before = o_before.unwrap_or(serde_json::Value::Null);
+                if o_before == o_after {
+                    continue;
+                }
+                json!({"before": o_before, "after": o_after,
+                       "effective_before": before, "effective_after": after})
+            }
+            _ => {
+                if before == after {
+                    continue;
+                }
+                json!({"before": before, "after": after})
+            }
+        };
+        let mut e = AuditEntry::new(action, at, Some(c.by.clone()));
+        e.details = details;
+        e.resource = Some(c.resource.clone());
+        e.group.clone_from(&c.group);
+        e.grant.clone_from(&c.grant);
+        out.push(e);
+    }
+    out
+}
+
+/// The columns of the audit log as CSV, in order.
+pub const AUDIT_CSV_HEADER: [&str; 11] = [
+    "id", "at", "category", "action", "actor", "user", "resource", "group", "grant", "request",
+    "details",
+];
+
+impl AuditEntry {
+    /// The entry as a CSV record (RFC 4180), in [`AUDIT_CSV_HEADER`] order.
+    #[must_use]
+    pub fn to_csv(&self) -> String {
+        let at = self.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        let opt = |v: Option<String>| v.unwrap_or_default();
+        let (actor, user, resource, group, grant, request) = (
+            opt(self.actor.as_ref().map(ToString::to_string)),
+            opt(self.user.as_ref().map(ToString::to_string)),
+            opt(self.resource.as_ref().map(ToString::to_string)),
+            opt(self.group.as_ref().map(ToString::to_string)),
+            opt(self.grant.as_ref().map(ToString::to_string)),
+            opt(self.request.as_ref().map(ToString::to_string)),
+        );
+        let details = self.details.to_string();
+        crate::report::csv_record([
+            self.id.as_str(),
+            &at,
+            &self.category,
+            self.action.as_str(),
+            &actor,
+            &user,
+            &resource,
+            &group,
+            &grant,
+            &request,
+            &details,
+        ])
     }
 }

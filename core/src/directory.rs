@@ -56,9 +56,7 @@ pub struct Principal {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Group {
-    /// The id.
     pub id: GroupId,
-    /// The name.
     pub name: Name,
     /// When it was created.
     pub created_at: DateTime<Utc>,
@@ -68,9 +66,7 @@ pub struct Group {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resource {
-    /// The id.
     pub id: ResourceId,
-    /// The name.
     pub name: Name,
     /// Where it is reached (a URL or a host); the block page continues there when it is a URL.
     pub address: String,
@@ -109,7 +105,6 @@ impl Span {
 pub struct Timed<T> {
     /// When the value took effect.
     pub at: DateTime<Utc>,
-    /// The value.
     pub value: T,
 }
 
@@ -178,7 +173,6 @@ impl Grant {
 /// the group's grants on the resource, with their history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PathFacts {
-    /// The group.
     pub group: GroupId,
     /// The user's memberships of the group, in order.
     pub memberships: Vec<Span>,
@@ -189,9 +183,7 @@ pub struct PathFacts {
 /// Everything the lock rule needs to know about one user's right on one resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RightFacts {
-    /// The user.
     pub user: UserId,
-    /// The resource.
     pub resource: ResourceId,
     /// Every value the user's active flag took, in order, from the user's creation on (empty
     /// when the user does not exist). The flag is a temporal fact like the others: an event

@@ -1,44 +1,66 @@
-//! Domain events (DESIGN §7), written to the outbox with the state change that caused them and
-//! published to the event bus by the notifier.
+//! Domain events: what happened, one type per kind with a dotted name. Every change a use case
+//! commits records its events; from each event come its audit entries (one mapping,
+//! [`crate::audit::entries_of`]) and, for the kinds others act on, an outbox entry that the
+//! relay publishes to the event bus (docs/architecture.md, "Data flow").
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
-use crate::ids::{GrantId, PrincipalId, ResourceId, UserId};
+use crate::ids::{EventId, GrantId, GroupId, PrincipalId, RequestId, ResourceId, UserId};
 use crate::lock::UnlockKind;
-use crate::policy::{ApprovalMode, Policy};
+use crate::policy::{ApprovalMode, Policy, PolicyOverride};
 use crate::request::AccessRequest;
 
-/// Something that happened that others may act on.
+/// Something that happened.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "detail")]
 pub enum DomainEvent {
     /// A right locked.
     #[serde(rename = "access.locked")]
     AccessLocked {
-        /// The user.
         user: UserId,
-        /// The resource.
         resource: ResourceId,
         /// The lock instant.
         locked_at: DateTime<Utc>,
         /// How the user gets back in.
         approval: ApprovalMode,
     },
-    /// A lock was lifted.
+    /// A lock was lifted by a person or a request.
     #[serde(rename = "access.unlocked")]
     AccessUnlocked {
-        /// The user.
         user: UserId,
-        /// The resource.
         resource: ResourceId,
         /// When.
         at: DateTime<Utc>,
-        /// Who.
+        /// Who: the admin, the approver, or the requester for an automatic request.
         by: PrincipalId,
         /// How.
         kind: UnlockKind,
+        /// The instant of the lock lifted.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        lifted_lock: Option<DateTime<Utc>>,
+    },
+    /// A late access event proved a recorded lock wrong and lifted it (not published).
+    #[serde(rename = "access.reverted")]
+    AccessReverted {
+        user: UserId,
+        resource: ResourceId,
+        /// The instant of the lock proved wrong.
+        reverted_lock: DateTime<Utc>,
+        /// The denied attempts that now count.
+        recounted: Vec<EventId>,
+    },
+    /// An access event more than 24 hours late was not applied (not published).
+    #[serde(rename = "event.late_ignored")]
+    LateIgnored {
+        user: UserId,
+        resource: ResourceId,
+        event_id: EventId,
+        /// Its instant.
+        accessed_at: DateTime<Utc>,
+        /// The gateway that reported it.
+        by: PrincipalId,
     },
     /// A request was filed (open or auto-approved).
     #[serde(rename = "request.created")]
@@ -46,52 +68,106 @@ pub enum DomainEvent {
         /// The request as filed.
         request: AccessRequest,
     },
-    /// A request was resolved.
+    /// A repeated submission changed an open request's reason (not published).
+    #[serde(rename = "request.reason_updated")]
+    RequestReasonUpdated {
+        request: RequestId,
+        /// Its requester.
+        user: UserId,
+        /// Its resource.
+        resource: ResourceId,
+    },
+    /// A request was approved, denied, auto-approved or cancelled.
     #[serde(rename = "request.resolved")]
     RequestResolved {
         /// The request as resolved.
         request: AccessRequest,
     },
-    /// A resource default or a grant's effective policy changed.
+    /// A resource's default or a grant's override was set (at creation) or changed.
     #[serde(rename = "policy.changed")]
-    PolicyChanged {
-        /// The resource.
-        resource: ResourceId,
-        /// The grant, when an override changed.
-        grant: Option<GrantId>,
-        /// The policy before.
-        before: Policy,
-        /// The policy after.
-        after: Policy,
-        /// Who changed it.
-        by: PrincipalId,
-        /// When.
-        at: DateTime<Utc>,
-    },
+    PolicyChanged(Box<PolicyChange>),
     /// A right will lock soon unless used.
     #[serde(rename = "lock.warning")]
     LockWarning {
-        /// The user.
         user: UserId,
-        /// The resource.
         resource: ResourceId,
         /// The lock instant.
         lock_at: DateTime<Utc>,
     },
+    /// The webhook was set, replaced or removed (not published).
+    #[serde(rename = "settings.webhook_changed")]
+    WebhookChanged {
+        /// The new URL, or `None` when removed.
+        url: Option<String>,
+        /// The admin.
+        by: PrincipalId,
+    },
+    /// The notification settings were replaced (not published).
+    #[serde(rename = "settings.notifications_changed")]
+    NotificationsChanged {
+        /// Whether approvers are emailed.
+        emails_enabled: bool,
+        /// Which roles.
+        email_roles: Vec<crate::values::Role>,
+        /// The admin.
+        by: PrincipalId,
+    },
+}
+
+/// A policy set or changed: on a resource (its default) or on a grant (its override).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyChange {
+    pub resource: ResourceId,
+    /// The group, for a grant's override.
+    pub group: Option<GroupId>,
+    /// The grant, for a grant's override.
+    pub grant: Option<GrantId>,
+    /// The policy in effect before (`None` at creation).
+    pub before: Option<Policy>,
+    /// The policy in effect after.
+    pub after: Policy,
+    /// For a grant: the override before (`None` at creation).
+    pub override_before: Option<PolicyOverride>,
+    /// For a grant: the override after.
+    pub override_after: Option<PolicyOverride>,
+    /// Who.
+    pub by: PrincipalId,
+    /// When.
+    pub at: DateTime<Utc>,
 }
 
 impl DomainEvent {
-    /// The dotted name, as `detail-type` on the bus.
+    /// The dotted name, as `detail-type` on the bus and the audit action.
     #[must_use]
     pub fn name(&self) -> &'static str {
         match self {
             Self::AccessLocked { .. } => "access.locked",
             Self::AccessUnlocked { .. } => "access.unlocked",
+            Self::AccessReverted { .. } => "access.reverted",
+            Self::LateIgnored { .. } => "event.late_ignored",
             Self::RequestCreated { .. } => "request.created",
+            Self::RequestReasonUpdated { .. } => "request.reason_updated",
             Self::RequestResolved { .. } => "request.resolved",
-            Self::PolicyChanged { .. } => "policy.changed",
+            Self::PolicyChanged(_) => "policy.changed",
             Self::LockWarning { .. } => "lock.warning",
+            Self::WebhookChanged { .. } => "settings.webhook_changed",
+            Self::NotificationsChanged { .. } => "settings.notifications_changed",
         }
+    }
+
+    /// Whether others act on it: then it goes to the outbox and the bus (docs/semantics.md,
+    /// "Surfaces"); the others are recorded in the audit log only.
+    #[must_use]
+    pub fn is_published(&self) -> bool {
+        matches!(
+            self,
+            Self::AccessLocked { .. }
+                | Self::AccessUnlocked { .. }
+                | Self::RequestCreated { .. }
+                | Self::RequestResolved { .. }
+                | Self::PolicyChanged(_)
+                | Self::LockWarning { .. }
+        )
     }
 }
 
@@ -102,7 +178,6 @@ pub struct OutboxEntry {
     pub id: String,
     /// When it was written.
     pub at: DateTime<Utc>,
-    /// The event.
     pub event: DomainEvent,
 }
 

@@ -8,6 +8,8 @@
 //! the [`ports::Clock`] port, and storage through the ports.
 
 pub mod audit;
+pub mod authz;
+pub mod delivery;
 pub mod directory;
 pub mod error;
 pub mod events;

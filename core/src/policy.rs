@@ -61,16 +61,9 @@ impl AutoLockAfter {
         if text == "never" {
             return Ok(Self::Never);
         }
-        let (number, unit) = text.split_at(text.len().saturating_sub(1));
-        if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) || number.len() > 6 {
-            return Err(invalid());
-        }
-        let n: u32 = number.parse().map_err(|_| invalid())?;
-        let hours = match unit {
-            "d" => n.checked_mul(24).ok_or_else(invalid)?,
-            "h" => n,
-            _ => return Err(invalid()),
-        };
+        let hours = crate::values::parse_duration(text, &['d', 'h'])
+            .and_then(|d| u32::try_from(d.num_hours()).ok())
+            .ok_or_else(invalid)?;
         Self::hours(hours).map_err(|_| invalid())
     }
 
@@ -172,7 +165,7 @@ impl Policy {
 }
 
 /// An edit of a resource's default policy: each field given replaces, each omitted keeps.
-/// `null` is refused, naming the field: a default has nothing to inherit (DESIGN §1).
+/// `null` is refused, naming the field: a default has nothing to inherit (docs/semantics.md §1).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -255,20 +248,23 @@ impl PolicyOverride {
     }
 }
 
-/// An edit of one override field: keep what it was, inherit the default, or set a value.
+/// An edit of one field: omitted keeps what it was, `null` clears it (a grant's override then
+/// inherits the resource default), a value sets it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FieldPatch<T> {
     /// The field was omitted: it keeps what it was.
     #[default]
     Keep,
-    /// The field was `null`: it inherits the resource default.
+    /// The field was `null`: it is cleared (an override field inherits the resource default).
     Inherit,
-    /// The field overrides the default with this value.
+    /// The field is set to this value.
     Set(T),
 }
 
 impl<T: Copy> FieldPatch<T> {
-    fn apply(self, current: Option<T>) -> Option<T> {
+    /// The value after this edit of `current`.
+    #[must_use]
+    pub fn apply(self, current: Option<T>) -> Option<T> {
         match self {
             Self::Keep => current,
             Self::Inherit => None,
@@ -277,61 +273,34 @@ impl<T: Copy> FieldPatch<T> {
     }
 }
 
+/// A present field: `null` or a value (an omitted one is [`FieldPatch::Keep`], by
+/// `#[serde(default)]`).
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for FieldPatch<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(match Option::<T>::deserialize(d)? {
+            None => Self::Inherit,
+            Some(v) => Self::Set(v),
+        })
+    }
+}
+
 /// An edit of a grant's override, field by field (omitted keeps, `null` inherits, a value
 /// overrides).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct OverridePatch {
     /// The edit of `auto_lock_after`.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "30d"))]
     pub auto_lock_after: FieldPatch<AutoLockAfter>,
     /// The edit of `approval`.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<ApprovalMode>))]
     pub approval: FieldPatch<ApprovalMode>,
 }
 
 impl OverridePatch {
-    /// Parses a JSON object whose only fields are `auto_lock_after` and `approval`.
-    pub fn from_json(value: &serde_json::Value) -> Result<Self, ValidationError> {
-        let object = value
-            .as_object()
-            .ok_or_else(|| ValidationError::new("body", "must be a JSON object"))?;
-        if let Some(unknown) = object
-            .keys()
-            .find(|k| *k != "auto_lock_after" && *k != "approval")
-        {
-            return Err(ValidationError::new(
-                unknown.as_str(),
-                "is not a policy field; allowed are \"auto_lock_after\" and \"approval\"",
-            ));
-        }
-        let auto_lock_after = match object.get("auto_lock_after") {
-            None => FieldPatch::Keep,
-            Some(serde_json::Value::Null) => FieldPatch::Inherit,
-            Some(serde_json::Value::String(s)) => FieldPatch::Set(AutoLockAfter::parse(s)?),
-            Some(other) => {
-                return Err(ValidationError::new(
-                    "auto_lock_after",
-                    format!("{other} is not allowed; allowed is {ALLOWED}, or null to inherit"),
-                ));
-            }
-        };
-        let approval = match object.get("approval") {
-            None => FieldPatch::Keep,
-            Some(serde_json::Value::Null) => FieldPatch::Inherit,
-            Some(serde_json::Value::String(s)) => FieldPatch::Set(ApprovalMode::parse(s)?),
-            Some(other) => {
-                return Err(ValidationError::new(
-                    "approval",
-                    format!(
-                        "{other} is not allowed; allowed are \"manual\", \"automatic\", or null to inherit"
-                    ),
-                ));
-            }
-        };
-        Ok(Self {
-            auto_lock_after,
-            approval,
-        })
-    }
-
     /// The override after this edit.
     #[must_use]
     pub fn apply(self, current: PolicyOverride) -> PolicyOverride {
@@ -376,6 +345,8 @@ mod tests {
             "30D",
             "",
             "9999999999d",
+            "7é",
+            "é",
         ] {
             let err = AutoLockAfter::parse(bad).unwrap_err();
             assert_eq!(err.field, "auto_lock_after", "{bad}");
@@ -400,7 +371,7 @@ mod tests {
             auto_lock_after: Some(AutoLockAfter::Hours(720)),
             approval: Some(ApprovalMode::Automatic),
         };
-        let patch = OverridePatch::from_json(&json!({"approval": null})).unwrap();
+        let patch: OverridePatch = serde_json::from_value(json!({"approval": null})).unwrap();
         assert_eq!(
             patch.apply(current),
             PolicyOverride {
@@ -408,7 +379,8 @@ mod tests {
                 approval: None
             }
         );
-        let patch = OverridePatch::from_json(&json!({"auto_lock_after": "7d"})).unwrap();
+        let patch: OverridePatch =
+            serde_json::from_value(json!({"auto_lock_after": "7d"})).unwrap();
         assert_eq!(
             patch.apply(current).auto_lock_after,
             Some(AutoLockAfter::Hours(168))
@@ -417,13 +389,17 @@ mod tests {
     }
 
     #[test]
-    fn an_override_edit_names_the_field_at_fault() {
-        let err = OverridePatch::from_json(&json!({"approval": "sometimes"})).unwrap_err();
-        assert_eq!(err.field, "approval");
-        let err = OverridePatch::from_json(&json!({"auto_lock_after": 30})).unwrap_err();
-        assert_eq!(err.field, "auto_lock_after");
-        let err = OverridePatch::from_json(&json!({"duration": "7d"})).unwrap_err();
-        assert_eq!(err.field, "duration");
+    fn an_override_edit_refuses_what_is_not_a_policy_field_or_value() {
+        for bad in [
+            json!({"approval": "sometimes"}),
+            json!({"auto_lock_after": 30}),
+            json!({"duration": "7d"}),
+        ] {
+            assert!(
+                serde_json::from_value::<OverridePatch>(bad.clone()).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

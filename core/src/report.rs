@@ -1,4 +1,4 @@
-//! Reports (DESIGN §5): who can reach what, under which policy, and who is locked — from a
+//! Reports (docs/semantics.md §5): who can reach what, under which policy, and who is locked — from a
 //! resource, a group or a user, one row per path (a user's access through one group), as CSV
 //! (RFC 4180) or JSON. Rows are produced one right at a time, so a report streams.
 
@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use crate::Timestamp;
-use crate::directory::{Grant, Resource, RightFacts, User};
+use crate::directory::{Grant, Resource, User};
 use crate::lock::{Right, RightState, Usage};
 use crate::policy::{AutoLockAfter, Policy};
 
@@ -15,7 +15,6 @@ use crate::policy::{AutoLockAfter, Policy};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReportRow {
-    /// The resource.
     pub resource_id: String,
     /// Its name.
     pub resource_name: String,
@@ -29,9 +28,7 @@ pub struct ReportRow {
     pub approval: &'static str,
     /// When the grant expires.
     pub expires_at: Option<DateTime<Utc>>,
-    /// The user.
     pub user_id: Option<String>,
-    /// The user's email.
     pub user_email: Option<String>,
     /// Whether the user is active (a deactivated user is denied whatever the state).
     pub user_active: Option<bool>,
@@ -121,13 +118,13 @@ pub fn group_row(grant: &Grant, resource: &Resource, now: Timestamp) -> ReportRo
 /// The rows of one right at `now`: one per path in force.
 #[must_use]
 pub fn rows(
-    facts: &RightFacts,
+    right: &Right,
     usage: &Usage,
     user: &User,
     resource: &Resource,
     now: Timestamp,
 ) -> Vec<ReportRow> {
-    let right = Right::new(facts);
+    let facts = &right.facts;
     let state = right.state(usage, now);
     let (locked_at, next_lock) = match state {
         RightState::Locked { locked_at, .. } => (Some(locked_at), None),

@@ -1,4 +1,4 @@
-//! Access requests and their state machine (DESIGN §3):
+//! Access requests and their state machine (docs/semantics.md §3):
 //! `open` -> `approved` | `denied` | `cancelled`, or stored already `auto_approved`.
 
 use chrono::{DateTime, Utc};
@@ -91,11 +91,9 @@ impl Verdict {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessRequest {
-    /// The id.
     pub id: RequestId,
     /// The requester.
     pub user: UserId,
-    /// The resource.
     pub resource: ResourceId,
     /// The requester's reason.
     pub reason: Reason,
@@ -145,7 +143,7 @@ impl AccessRequest {
         self.status == RequestStatus::Open
     }
 
-    /// An approver's verdict (DESIGN §3): approvers are active admins, DevOps admins and access
+    /// An approver's verdict (docs/semantics.md §3): approvers are active admins, DevOps admins and access
     /// reviewers, never the requester; a request resolves once; the same actor repeating the
     /// same verdict gets the stored result.
     pub fn resolve(
@@ -154,7 +152,7 @@ impl AccessRequest {
         verdict: Verdict,
         at: DateTime<Utc>,
     ) -> Result<Resolution, ResolveError> {
-        if !actor.active || !actor.role.is_approver() {
+        if !crate::authz::may(actor, crate::authz::Capability::Review) {
             return Err(ResolveError::Forbidden(
                 "only admins, DevOps admins and access reviewers resolve requests",
             ));

@@ -5,6 +5,29 @@ use std::fmt;
 
 use crate::ValidationError;
 
+/// A duration written as a whole number and a unit — `30d`, `36h`, `15m`, `30s` — with the
+/// units `allowed`: the one duration parser of autolock (policies, the manual clock, the
+/// command line). `None` for anything else, never a panic, whatever the text.
+#[must_use]
+pub fn parse_duration(text: &str, allowed: &[char]) -> Option<chrono::Duration> {
+    let unit = text.chars().next_back()?;
+    if !allowed.contains(&unit) {
+        return None;
+    }
+    let number = &text[..text.len() - unit.len_utf8()];
+    if number.is_empty() || number.len() > 9 || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let n: i64 = number.parse().ok()?;
+    match unit {
+        'd' => chrono::Duration::try_days(n),
+        'h' => chrono::Duration::try_hours(n),
+        'm' => chrono::Duration::try_minutes(n),
+        's' => chrono::Duration::try_seconds(n),
+        _ => None,
+    }
+}
+
 /// The reason a locked user gives for regaining access: trimmed, 1..=1000 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -197,23 +220,8 @@ impl Role {
         }
     }
 
-    /// May approve and deny requests (never one's own), read the directory and reports.
-    #[must_use]
-    pub fn is_approver(self) -> bool {
-        matches!(self, Self::Admin | Self::DevopsAdmin | Self::AccessReviewer)
-    }
-
-    /// May edit policies and unlock users (never oneself), read the audit log.
-    #[must_use]
-    pub fn can_unlock(self) -> bool {
-        matches!(self, Self::Admin | Self::DevopsAdmin)
-    }
-
-    /// May edit the directory and the settings.
-    #[must_use]
-    pub fn is_admin(self) -> bool {
-        self == Self::Admin
-    }
+    /// The roles that approve requests (and may be emailed about them).
+    pub const APPROVERS: [Role; 3] = [Role::Admin, Role::DevopsAdmin, Role::AccessReviewer];
 }
 
 impl fmt::Display for Role {
@@ -238,6 +246,31 @@ from_str!(Reason, Email, Name, Role);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_parse_whole_numbers_with_a_unit_and_nothing_else() {
+        let all = ['d', 'h', 'm', 's'];
+        assert_eq!(parse_duration("8d", &all), Some(chrono::Duration::days(8)));
+        assert_eq!(
+            parse_duration("15m", &all),
+            Some(chrono::Duration::minutes(15))
+        );
+        assert_eq!(parse_duration("15m", &['d', 'h']), None);
+        for bad in [
+            "",
+            "d",
+            "7é",
+            "é",
+            "-1d",
+            "1.5h",
+            "9999999999d",
+            " 1d",
+            "1 d",
+            "1D",
+        ] {
+            assert_eq!(parse_duration(bad, &all), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn reasons_are_trimmed_and_bounded() {

@@ -1,4 +1,4 @@
-//! Property tests of the lock rule (DESIGN §2), on whole-hour timelines.
+//! Property tests of the lock rule (docs/semantics.md §2), on whole-hour timelines.
 
 mod common;
 
@@ -87,7 +87,7 @@ fn scenario() -> impl Strategy<Value = RightFacts> {
         })
 }
 
-/// An independent reading of DESIGN §2.1-§2.5 by scanning hour by hour: the first whole hour
+/// An independent reading of docs/semantics.md §2.1-§2.5 by scanning hour by hour: the first whole hour
 /// after `la` at which the user has a path and none is open.
 fn brute_force_next_lock(f: &RightFacts, la: Option<Timestamp>, horizon: i64) -> Option<Timestamp> {
     let mut since: Vec<Option<(Timestamp, AutoLockAfter)>> = vec![None; f.paths.len()];
@@ -122,7 +122,7 @@ fn brute_force_next_lock(f: &RightFacts, la: Option<Timestamp>, horizon: i64) ->
     None
 }
 
-fn lock_instant(right: &Right<'_>, usage: &Usage) -> Option<Timestamp> {
+fn lock_instant(right: &Right, usage: &Usage) -> Option<Timestamp> {
     right.timeline.next_lock(usage.last_activity())
 }
 
@@ -131,7 +131,7 @@ proptest! {
 
     #[test]
     fn the_lock_instant_matches_an_hour_by_hour_reading(f in scenario(), la in proptest::option::of(0i64..60)) {
-        let right = Right::new(&f);
+        let right = Right::new(f.clone());
         let la = la.map(h);
         let expected = brute_force_next_lock(&f, la, 200);
         let got = right.timeline.next_lock(la).filter(|l| *l <= h(200));
@@ -140,7 +140,7 @@ proptest! {
 
     #[test]
     fn the_lock_happens_at_the_boundary_second_and_not_one_second_before(f in scenario(), la in 0i64..60) {
-        let right = Right::new(&f);
+        let right = Right::new(f.clone());
         let usage = Usage { last_access: Some(h(la)), ..Usage::default() };
         if let Some(l) = lock_instant(&right, &usage) {
             let at = right.state(&usage, l);
@@ -158,7 +158,7 @@ proptest! {
         dupes in proptest::collection::vec(any::<proptest::sample::Index>(), 0..4),
         delays in proptest::collection::vec(0i64..=50, 12),
     ) {
-        let right = Right::new(&f);
+        let right = Right::new(f.clone());
         let end = h(40) + chrono::Duration::minutes(60);
         let events: Vec<_> = hours.iter().enumerate().map(|(i, x)| event(&format!("e{i}"), h(*x))).collect();
         let start = Usage { last_access: Some(h(0)), ..Usage::default() };
@@ -229,7 +229,7 @@ proptest! {
     fn an_event_stamped_while_inactive_never_counts_and_one_stamped_while_active_always_can(
         f in scenario(), at in 0i64..60, now in 60i64..=60,
     ) {
-        let right = Right::new(&f);
+        let right = Right::new(f.clone());
         let usage = Usage::default();
         let (outcome, effect) = right.apply_event(&usage, &event("e", h(at)), h(now).min(h(at) + chrono::Duration::hours(23)));
         if !f.active_at(h(at)) {
@@ -244,7 +244,7 @@ proptest! {
     fn nothing_is_recorded_before_its_instant(
         f in scenario(), la in 0i64..40, ahead in 0i64..=300, now in 0i64..60,
     ) {
-        let right = Right::new(&f);
+        let right = Right::new(f.clone());
         let now = h(now);
         let usage = Usage { last_access: Some(h(la).min(now)), ..Usage::default() };
         let (_, effect) = right.apply_event(&usage, &event("ahead", now + chrono::Duration::seconds(ahead)), now);
@@ -262,7 +262,7 @@ proptest! {
         base in proptest::collection::vec(16i64..=40, 0..5),
         extra in proptest::collection::vec(16i64..=40, 1..5),
     ) {
-        let right = Right::new(&f);
+        let right = Right::new(f.clone());
         let now = h(40);
         let start = Usage { last_access: Some(h(0)), ..Usage::default() };
         let evs = |hs: &[i64], tag: &str| hs.iter().enumerate().map(|(i, x)| (event(&format!("{tag}{i}"), h(*x)), now)).collect::<Vec<_>>();
@@ -297,7 +297,7 @@ proptest! {
             b = b.simple_path(&format!("new{i}"), lock + chrono::Duration::hours(after));
         }
         let f = b.build();
-        let right = Right::new(&f);
+        let right = Right::new(f.clone());
         let usage = Usage::default();
         for hour in 0..120 {
             let t = lock + chrono::Duration::hours(hour);
@@ -313,7 +313,7 @@ proptest! {
             .simple_path("g", h(0))
             .default_changes(h(change), Policy { auto_lock_after: AutoLockAfter::Hours(new), approval: autolock_core::policy::ApprovalMode::Manual })
             .build();
-        let right = Right::new(&f);
+        let right = Right::new(f.clone());
         let usage = Usage { last_access: Some(h(la)), ..Usage::default() };
         let l = lock_instant(&right, &usage).expect("a finite policy locks");
         let grace_end = h(change) + chrono::Duration::hours(i64::from(new));
@@ -324,7 +324,7 @@ proptest! {
     fn a_late_counted_event_never_leaves_a_recorded_lock_that_it_disproved(
         f in scenario(), la in 0i64..16, late in 16i64..40, now in 40i64..=40,
     ) {
-        let right = Right::new(&f);
+        let right = Right::new(f.clone());
         let start = Usage { last_access: Some(h(la)), ..Usage::default() };
         let settled = right.settle(&start, h(now)).usage.unwrap_or(start);
         let (outcome, effect) = right.apply_event(&settled, &event("late", h(late)), h(now));

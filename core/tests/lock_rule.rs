@@ -1,4 +1,4 @@
-//! A reference reading of DESIGN §2, one test per rule, on a pinned clock.
+//! A reference reading of docs/semantics.md §2, one test per rule, on a pinned clock.
 
 mod common;
 
@@ -31,7 +31,7 @@ fn locked(locked_at: autolock_core::Timestamp, approval: ApprovalMode) -> RightS
 #[test]
 fn the_lock_happens_exactly_at_the_boundary_second_and_not_one_second_before() {
     let f = facts(manual("7d")).simple_path("g", h(0)).build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     let usage = used_at(h(10));
     let boundary = h(10) + chrono::Duration::days(7);
     assert_eq!(
@@ -50,7 +50,7 @@ fn the_lock_happens_exactly_at_the_boundary_second_and_not_one_second_before() {
 #[test]
 fn a_right_never_used_locks_its_duration_after_the_path_began() {
     let f = facts(manual("1d")).simple_path("g", h(5)).build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     assert_eq!(
         right.state(&Usage::default(), h(28)),
         RightState::Active {
@@ -67,7 +67,7 @@ fn a_right_never_used_locks_its_duration_after_the_path_began() {
 #[test]
 fn a_never_policy_never_locks() {
     let f = facts(manual("never")).simple_path("g", h(0)).build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     assert_eq!(
         right.state(&Usage::default(), d(3000)),
         RightState::Active { next_lock: None }
@@ -85,7 +85,7 @@ fn a_user_in_two_groups_is_locked_only_when_both_paths_are_closed() {
         approval: Some(ApprovalMode::Automatic),
     };
     let f = b.build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     let usage = used_at(h(0));
     assert!(
         matches!(right.state(&usage, d(8)), RightState::Active { .. }),
@@ -114,11 +114,11 @@ fn the_approval_is_manual_when_every_current_path_is_manual() {
         p.grants[0].overrides[0].value.approval = Some(ApprovalMode::Manual);
     }
     assert_eq!(
-        Right::new(&f).state(&used_at(h(0)), d(7)),
+        Right::new(f.clone()).state(&used_at(h(0)), d(7)),
         locked(d(7), ApprovalMode::Automatic)
     );
     assert_eq!(
-        Right::new(&f2).state(&used_at(h(0)), d(7)),
+        Right::new(f2.clone()).state(&used_at(h(0)), d(7)),
         locked(d(7), ApprovalMode::Manual)
     );
 }
@@ -131,7 +131,7 @@ fn an_expired_grant_gives_expired_not_locked() {
     let f = facts(manual("7d"))
         .path("g", vec![span(h(0), None)], vec![g])
         .build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     assert!(matches!(
         right.state(&Usage::default(), d(3) - SECOND),
         RightState::Active { .. }
@@ -152,19 +152,19 @@ fn a_removed_grant_or_membership_gives_no_access() {
         .path("g", vec![span(h(0), None)], vec![g])
         .build();
     assert_eq!(
-        Right::new(&f).state(&Usage::default(), d(2)),
+        Right::new(f.clone()).state(&Usage::default(), d(2)),
         RightState::NoAccess
     );
     let f = facts(manual("7d"))
         .path("g", vec![span(h(0), Some(d(2)))], vec![grant("g1", h(0))])
         .build();
     assert_eq!(
-        Right::new(&f).state(&Usage::default(), d(2)),
+        Right::new(f.clone()).state(&Usage::default(), d(2)),
         RightState::NoAccess
     );
     let f = facts(manual("7d")).build();
     assert_eq!(
-        Right::new(&f).state(&Usage::default(), d(2)),
+        Right::new(f.clone()).state(&Usage::default(), d(2)),
         RightState::NoAccess
     );
 }
@@ -176,7 +176,7 @@ fn a_shorter_duration_never_locks_sooner_than_the_new_duration_after_the_change(
         .simple_path("g", h(0))
         .default_changes(d(20), manual("7d"))
         .build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     let usage = used_at(h(0));
     assert!(
         matches!(right.state(&usage, d(20)), RightState::Active { .. }),
@@ -204,7 +204,7 @@ fn a_grant_override_change_starts_its_own_grace() {
     let f = facts(manual("30d"))
         .path("g", vec![span(h(0), None)], vec![g])
         .build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     assert_eq!(
         right.state(&used_at(h(0)), d(12)),
         locked(d(12), ApprovalMode::Manual)
@@ -225,7 +225,7 @@ fn approval_only_no_op_and_overridden_default_edits_do_not_move_since() {
         .default_changes(d(5), automatic("7d"))
         .build();
     assert_eq!(
-        Right::new(&f).state(&Usage::default(), d(7)),
+        Right::new(f.clone()).state(&Usage::default(), d(7)),
         locked(d(7), ApprovalMode::Automatic)
     );
     // A no-op edit (same policy again).
@@ -234,7 +234,7 @@ fn approval_only_no_op_and_overridden_default_edits_do_not_move_since() {
         .default_changes(d(5), manual("7d"))
         .build();
     assert_eq!(
-        Right::new(&f).state(&Usage::default(), d(7)),
+        Right::new(f.clone()).state(&Usage::default(), d(7)),
         locked(d(7), ApprovalMode::Manual)
     );
     // A default edit that the grant overrides.
@@ -245,7 +245,7 @@ fn approval_only_no_op_and_overridden_default_edits_do_not_move_since() {
         .default_changes(d(5), manual("60d"))
         .build();
     assert_eq!(
-        Right::new(&f).state(&Usage::default(), d(7)),
+        Right::new(f.clone()).state(&Usage::default(), d(7)),
         locked(d(7), ApprovalMode::Manual)
     );
 }
@@ -257,7 +257,7 @@ fn a_change_from_never_to_a_duration_counts_from_the_change() {
         .simple_path("g", h(0))
         .default_changes(d(100), manual("7d"))
         .build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     assert!(matches!(
         right.state(&used_at(h(0)), d(106)),
         RightState::Active { .. }
@@ -276,7 +276,7 @@ fn a_change_to_never_and_back_counts_from_the_return() {
         .default_changes(d(20), manual("7d"))
         .build();
     assert_eq!(
-        Right::new(&f).state(&used_at(h(0)), d(27)),
+        Right::new(f.clone()).state(&used_at(h(0)), d(27)),
         locked(d(27), ApprovalMode::Manual)
     );
 }
@@ -291,7 +291,7 @@ fn a_membership_that_returns_starts_a_new_span() {
             vec![grant("g1", h(0))],
         )
         .build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     assert_eq!(right.state(&used_at(h(0)), d(8)), RightState::NoAccess);
     assert_eq!(
         right.state(&used_at(h(0)), d(16)),
@@ -317,7 +317,7 @@ fn an_expired_grant_renewed_later_starts_a_new_span_and_one_renewed_in_time_does
         .path("g", vec![span(h(0), None)], vec![late])
         .build();
     assert_eq!(
-        Right::new(&f).state(&used_at(h(0)), d(15)),
+        Right::new(f.clone()).state(&used_at(h(0)), d(15)),
         RightState::Active {
             next_lock: Some(d(16))
         }
@@ -333,7 +333,7 @@ fn an_expired_grant_renewed_later_starts_a_new_span_and_one_renewed_in_time_does
         .path("g", vec![span(h(0), None)], vec![in_time])
         .build();
     assert_eq!(
-        Right::new(&f).state(&used_at(h(0)), d(7)),
+        Right::new(f.clone()).state(&used_at(h(0)), d(7)),
         locked(d(7), ApprovalMode::Manual)
     );
 }
@@ -347,7 +347,7 @@ fn a_grant_recreated_after_removal_starts_a_new_span() {
         .path("g", vec![span(h(0), None)], vec![first, second])
         .build();
     assert_eq!(
-        Right::new(&f).state(&used_at(h(0)), d(12)),
+        Right::new(f.clone()).state(&used_at(h(0)), d(12)),
         RightState::Active {
             next_lock: Some(d(13))
         }
@@ -362,7 +362,7 @@ fn policy_edits_and_new_paths_never_lift_a_lock() {
         .default_changes(d(8), manual("never"))
         .simple_path("late", d(9))
         .build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     assert_eq!(
         right.state(&used_at(h(0)), d(10)),
         locked(d(7), ApprovalMode::Manual)
@@ -378,7 +378,7 @@ fn a_lock_survives_a_period_with_no_path() {
             vec![grant("g1", h(0))],
         )
         .build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     assert_eq!(
         right.state(&used_at(h(0)), d(7)),
         locked(d(7), ApprovalMode::Manual)
@@ -394,7 +394,7 @@ fn a_lock_survives_a_period_with_no_path() {
 #[test]
 fn the_sweep_records_the_lock_at_its_instant_whenever_it_runs() {
     let f = facts(manual("1d")).simple_path("g", h(0)).build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     let usage = used_at(h(1));
     let early = right.settle(&usage, h(20));
     assert_eq!(early.locked, None);
@@ -417,7 +417,7 @@ fn an_inactive_user_is_denied_as_inactive_while_the_right_keeps_its_state() {
         .simple_path("g", h(0))
         .deactivated(h(10))
         .build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     let active = right.state(&Usage::default(), h(11));
     assert_eq!(
         active,
@@ -447,7 +447,7 @@ fn an_event_is_judged_by_the_active_flag_at_its_instant_not_at_its_arrival() {
         .deactivated(h(20))
         .reactivated(h(30))
         .build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     // Stamped while active, delivered after the deactivation: it counts.
     let (outcome, effect) = right.apply_event(&Usage::default(), &event("a", h(19)), h(25));
     assert_eq!(outcome, EventOutcome::Counted);
@@ -467,7 +467,7 @@ fn an_event_is_judged_by_the_active_flag_at_its_instant_not_at_its_arrival() {
 #[test]
 fn a_denied_attempt_delivered_again_is_a_duplicate() {
     let f = facts(manual("1d")).simple_path("g", h(0)).build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     let (outcome, effect) = right.apply_event(&Usage::default(), &event("x", h(30)), h(30));
     assert_eq!(outcome, EventOutcome::Denied(DenyReason::Locked));
     let usage = effect.usage.unwrap();
@@ -487,7 +487,7 @@ fn an_unlock_lifts_a_lock_kept_while_the_user_has_no_path() {
             vec![grant("g-grant", h(0))],
         )
         .build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     let usage = Usage::default();
     assert_eq!(right.state(&usage, h(40)), RightState::NoAccess);
     assert_eq!(right.lock_in_force(&usage, h(40)), Some(h(24)));
@@ -519,7 +519,7 @@ fn an_open_request_is_cancelled_at_the_instant_its_last_path_ends_or_the_user_is
     let f = facts(manual("1d"))
         .path("g", vec![span(h(0), None)], vec![g])
         .build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     assert_eq!(right.cancellation(h(30), h(39)), None);
     assert_eq!(
         right.cancellation(h(30), h(100)),
@@ -529,7 +529,7 @@ fn an_open_request_is_cancelled_at_the_instant_its_last_path_ends_or_the_user_is
         .simple_path("g", h(0))
         .deactivated(h(35))
         .build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     assert_eq!(right.cancellation(h(30), h(34)), None);
     assert_eq!(
         right.cancellation(h(30), h(36)),
@@ -541,7 +541,7 @@ fn an_open_request_is_cancelled_at_the_instant_its_last_path_ends_or_the_user_is
 #[test]
 fn a_late_access_older_than_the_last_unlock_still_becomes_the_last_access() {
     let f = facts(manual("1d")).simple_path("g", h(0)).build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     let usage = used_at(h(1));
     let unlocked = right
         .unlock(&usage, h(30), admin(), UnlockKind::AdminUnlock)
@@ -565,7 +565,7 @@ fn a_late_access_older_than_the_last_unlock_still_becomes_the_last_access() {
 #[test]
 fn an_event_stamped_ahead_never_records_a_lock_before_its_instant() {
     let f = facts(manual("1d")).simple_path("g", h(0)).build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     let usage = used_at(h(0));
     let now = h(24) - chrono::Duration::minutes(2);
     let ahead = event("ahead", h(24) + chrono::Duration::minutes(2));
@@ -587,7 +587,7 @@ fn an_event_stamped_ahead_never_records_a_lock_before_its_instant() {
 #[test]
 fn a_counted_event_moves_the_last_access_and_postpones_the_lock() {
     let f = facts(manual("1d")).simple_path("g", h(0)).build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     let (outcome, effect) = right.apply_event(&Usage::default(), &event("e1", h(20)), h(20));
     assert_eq!(outcome, EventOutcome::Counted);
     let usage = effect.usage.unwrap();
@@ -604,7 +604,7 @@ fn a_counted_event_moves_the_last_access_and_postpones_the_lock() {
 #[test]
 fn an_event_after_the_lock_instant_does_not_count() {
     let f = facts(manual("1d")).simple_path("g", h(0)).build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     let (outcome, effect) = right.apply_event(&used_at(h(0)), &event("e1", h(24)), h(24));
     assert_eq!(outcome, EventOutcome::Denied(DenyReason::Locked));
     let usage = effect.usage.unwrap();
@@ -621,7 +621,7 @@ fn an_event_after_the_lock_instant_does_not_count() {
 #[test]
 fn duplicates_change_nothing() {
     let f = facts(manual("1d")).simple_path("g", h(0)).build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     let (_, first) = right.apply_event(&Usage::default(), &event("e1", h(5)), h(5));
     let usage = first.usage.unwrap();
     let (outcome, again) = right.apply_event(&usage, &event("e1", h(5)), h(6));
@@ -637,7 +637,7 @@ fn duplicates_change_nothing() {
 #[test]
 fn an_event_more_than_24_hours_late_is_ignored_and_one_from_the_future_rejected() {
     let f = facts(manual("7d")).simple_path("g", h(0)).build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     let now = d(3);
     let (outcome, effect) = right.apply_event(
         &Usage::default(),
@@ -678,7 +678,7 @@ fn an_event_more_than_24_hours_late_is_ignored_and_one_from_the_future_rejected(
 #[test]
 fn a_late_event_that_proves_a_lock_wrong_reverts_it_and_recounts_the_denied_attempts() {
     let f = facts(manual("1d")).simple_path("g", h(0)).build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     // Used at 0; locked at 24; attempts at 25 and 26 denied and kept.
     let (outcomes, usage) = apply_all(
         &right,
@@ -708,7 +708,7 @@ fn a_late_event_that_proves_a_lock_wrong_reverts_it_and_recounts_the_denied_atte
 #[test]
 fn a_revert_computes_the_new_lock_from_then_on() {
     let f = facts(manual("1d")).simple_path("g", h(0)).build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     let usage = Usage {
         last_access: Some(h(0)),
         lock: Some(h(24)),
@@ -725,7 +725,7 @@ fn a_revert_computes_the_new_lock_from_then_on() {
 #[test]
 fn an_event_older_than_the_last_activity_changes_nothing() {
     let f = facts(manual("1d")).simple_path("g", h(0)).build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     let (outcome, effect) = right.apply_event(&used_at(h(10)), &event("old", h(5)), h(11));
     assert_eq!(outcome, EventOutcome::Counted);
     assert_eq!(effect.usage, None, "an older counted access costs no write");
@@ -738,7 +738,7 @@ fn an_event_with_no_path_is_denied_with_the_reason() {
     let f = facts(manual("7d"))
         .path("g", vec![span(h(0), None)], vec![g])
         .build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     let (outcome, effect) = right.apply_event(&Usage::default(), &event("e", h(11)), h(11));
     assert_eq!(outcome, EventOutcome::Denied(DenyReason::Expired));
     assert_eq!(effect.usage, None);
@@ -748,7 +748,7 @@ fn an_event_with_no_path_is_denied_with_the_reason() {
 #[test]
 fn an_unlock_lifts_the_lock_and_counts_as_activity() {
     let f = facts(manual("1d")).simple_path("g", h(0)).build();
-    let right = Right::new(&f);
+    let right = Right::new(f.clone());
     let usage = Usage {
         last_access: Some(h(0)),
         lock: Some(h(24)),
@@ -784,7 +784,7 @@ fn an_unlock_lifts_the_lock_and_counts_as_activity() {
 fn unlocking_a_right_that_is_not_locked_is_refused() {
     let f = facts(manual("1d")).simple_path("g", h(0)).build();
     assert!(
-        Right::new(&f)
+        Right::new(f.clone())
             .unlock(&used_at(h(0)), h(10), admin(), UnlockKind::AdminUnlock)
             .is_none()
     );
@@ -793,7 +793,7 @@ fn unlocking_a_right_that_is_not_locked_is_refused() {
 #[test]
 fn an_unlock_records_a_lock_nobody_had_recorded_yet() {
     let f = facts(manual("1d")).simple_path("g", h(0)).build();
-    let effect = Right::new(&f)
+    let effect = Right::new(f.clone())
         .unlock(&used_at(h(0)), h(30), admin(), UnlockKind::AdminUnlock)
         .unwrap();
     assert_eq!(effect.locked, Some(h(24)));
@@ -802,7 +802,7 @@ fn an_unlock_records_a_lock_nobody_had_recorded_yet() {
 #[test]
 fn an_automatic_request_unlock_is_not_a_person_unlock() {
     let f = facts(automatic("1d")).simple_path("g", h(0)).build();
-    let effect = Right::new(&f)
+    let effect = Right::new(f.clone())
         .unlock(
             &used_at(h(0)),
             h(30),

@@ -940,7 +940,7 @@ pub async fn settings_default_and_replace(store: Arc<dyn Store>) {
         emails_enabled: false,
         email_roles: vec![Role::AccessReviewer, Role::DevopsAdmin],
     };
-    store.put_settings(&s).await.unwrap();
+    crate::world::put_settings(&store, s.clone()).await;
     assert_eq!(store.settings().await.unwrap(), s);
 }
 
@@ -1327,7 +1327,9 @@ pub async fn flow_automatic_request_unlocks_at_once(store: Arc<dyn Store>) {
         .unwrap();
     // Before the change, Bob opens a manual request (locked at day 7).
     let open = locked_bob_with_open_request(&w).await;
-    let patch = OverridePatch::from_json(&serde_json::json!({"approval": "automatic"})).unwrap();
+    let patch =
+        serde_json::from_value::<OverridePatch>(serde_json::json!({"approval": "automatic"}))
+            .unwrap();
     w.app
         .set_grant_override(
             &w.devops,
@@ -1878,18 +1880,20 @@ pub async fn flow_sweep_is_bounded_and_resumable(store: Arc<dyn Store>) {
 
 fn delivery(
     id: &str,
-    channel: autolock_core::notify::Channel,
+    channel: autolock_core::delivery::Channel,
     created: chrono::DateTime<chrono::Utc>,
-) -> autolock_core::notify::Delivery {
-    use autolock_core::notify::{Content, Delivery, DeliveryStatus, EmailMessage, WebhookMessage};
+) -> autolock_core::delivery::Delivery {
+    use autolock_core::delivery::{
+        Content, Delivery, DeliveryStatus, EmailMessage, WebhookMessage,
+    };
     let content = match channel {
-        autolock_core::notify::Channel::Email => Content::Email(EmailMessage {
+        autolock_core::delivery::Channel::Email => Content::Email(EmailMessage {
             to: Email::parse("rita@example.com").unwrap(),
             subject: "s".into(),
             text: "t".into(),
             html: "<p>h</p>".into(),
         }),
-        autolock_core::notify::Channel::Webhook => Content::Webhook(WebhookMessage {
+        autolock_core::delivery::Channel::Webhook => Content::Webhook(WebhookMessage {
             id: format!("msg_{id}"),
             body: "{}".into(),
         }),
@@ -1908,7 +1912,7 @@ fn delivery(
 }
 
 pub async fn deliveries_are_created_once_retried_when_due_and_listed(store: Arc<dyn Store>) {
-    use autolock_core::notify::{Attempt, Channel, DeliveryStatus};
+    use autolock_core::delivery::{Attempt, Channel, DeliveryStatus};
     let first = delivery(
         "ev1:webhook:https://hooks.example.com/a",
         Channel::Webhook,
@@ -1999,21 +2003,15 @@ pub async fn deliveries_are_created_once_retried_when_due_and_listed(store: Arc<
 }
 
 pub async fn the_webhook_setting_is_set_replaced_and_removed(store: Arc<dyn Store>) {
-    use autolock_core::notify::WebhookSettings;
+    use crate::world::{put_webhook, webhook};
     assert_eq!(store.webhook().await.unwrap(), None);
-    let hook = WebhookSettings {
-        url: "https://hooks.example.com/a".into(),
-        secret: "whsec_abc".into(),
-    };
-    store.put_webhook(Some(&hook)).await.unwrap();
+    let hook = webhook("https://hooks.example.com/a");
+    put_webhook(&store, Some(hook.clone())).await;
     assert_eq!(store.webhook().await.unwrap(), Some(hook.clone()));
-    let other = WebhookSettings {
-        url: "https://hooks.example.com/b".into(),
-        secret: "whsec_def".into(),
-    };
-    store.put_webhook(Some(&other)).await.unwrap();
+    let other = webhook("https://hooks.example.com/b");
+    put_webhook(&store, Some(other.clone())).await;
     assert_eq!(store.webhook().await.unwrap(), Some(other));
-    store.put_webhook(None).await.unwrap();
+    put_webhook(&store, None).await;
     assert_eq!(store.webhook().await.unwrap(), None);
     assert_eq!(
         store.settings().await.unwrap(),
@@ -2022,7 +2020,7 @@ pub async fn the_webhook_setting_is_set_replaced_and_removed(store: Arc<dyn Stor
     );
 }
 
-// ---- the lock rule's edge cases, through the use cases (DESIGN §2.6-§2.8, §3) ------------------
+// ---- the lock rule's edge cases, through the use cases (docs/semantics.md §2.6-§2.8, §3) ------------------
 
 /// The active flag is a temporal fact: an event is judged by the flag at its instant, whatever
 /// arrives first, and a re-delivered event that counted answers `duplicate`.

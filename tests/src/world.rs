@@ -34,10 +34,11 @@ where
 }
 
 /// The seeded world.
-#[derive(Debug)]
 pub struct World {
     /// The use cases.
     pub app: Autolock,
+    /// The store under them, for tests to look at what was written.
+    pub store: Arc<dyn Store>,
     /// role admin.
     pub admin: Principal,
     /// role devops_admin.
@@ -85,12 +86,18 @@ pub async fn bootstrap_admin(store: &Arc<dyn Store>, at: Timestamp) -> Principal
     principal("ada", Role::Admin)
 }
 
+impl std::fmt::Debug for World {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("World").finish_non_exhaustive()
+    }
+}
+
 impl World {
     /// Seeds the world at T0 in `store`.
     pub async fn seed(store: Arc<dyn Store>) -> Self {
         let t0 = h(0);
         let admin = bootstrap_admin(&store, t0).await;
-        let app = Autolock::new(store);
+        let app = Autolock::new(Arc::clone(&store));
         for (uid, name, role) in [
             ("dev", "Dee Vops", Role::DevopsAdmin),
             ("rita", "Rita Reviewer", Role::AccessReviewer),
@@ -164,6 +171,7 @@ impl World {
         }
         Self {
             app,
+            store,
             admin,
             devops: principal("dev", Role::DevopsAdmin),
             reviewer: principal("rita", Role::AccessReviewer),
@@ -178,12 +186,46 @@ impl World {
     /// The store.
     #[must_use]
     pub fn store(&self) -> &Arc<dyn Store> {
-        self.app.store()
+        &self.store
     }
 
     /// Bob's user id.
     #[must_use]
     pub fn bob_id(&self) -> UserId {
         self.bob.id.clone()
+    }
+}
+
+/// Writes the notification settings straight into `store`.
+pub async fn put_settings(store: &Arc<dyn Store>, settings: autolock_core::ports::Settings) {
+    store
+        .commit(Changeset {
+            settings: vec![autolock_core::ports::SettingsWrite::Notifications(settings)],
+            ..Changeset::default()
+        })
+        .await
+        .expect("settings written");
+}
+
+/// Sets (or removes) the webhook straight in `store`.
+pub async fn put_webhook(
+    store: &Arc<dyn Store>,
+    hook: Option<autolock_core::delivery::WebhookSettings>,
+) {
+    store
+        .commit(Changeset {
+            settings: vec![autolock_core::ports::SettingsWrite::Webhook(hook)],
+            ..Changeset::default()
+        })
+        .await
+        .expect("webhook written");
+}
+
+/// A webhook to `url` with a fresh secret.
+#[must_use]
+pub fn webhook(url: &str) -> autolock_core::delivery::WebhookSettings {
+    autolock_core::delivery::WebhookSettings {
+        url: autolock_core::delivery::WebhookUrl::parse(url, true).expect("a webhook URL"),
+        secret: autolock_core::delivery::WebhookSecret::generate(),
     }
 }

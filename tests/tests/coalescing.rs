@@ -1,4 +1,4 @@
-//! The optional coalescing window of usage writes (DESIGN §9), on the SQLite store.
+//! The optional coalescing window of usage writes (docs/semantics.md §9), on the SQLite store.
 
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! Lock warnings (DESIGN §4): N days before the exact lock instant, at most once per lock
+//! Lock warnings (docs/semantics.md §4): N days before the exact lock instant, at most once per lock
 //! instant, none when N is not shorter than the duration or the grant expires first.
 
 use std::sync::Arc;

@@ -29,13 +29,15 @@ pub fn required(name: &str) -> Result<String, String> {
     }
 }
 
-/// The optional `LOCK_WARNING_DAYS` (0 or unset: no lock warnings).
+/// The optional `LOCK_WARNING_DAYS`, 0 (unset: no lock warnings) to 365.
 pub fn lock_warning_days() -> Result<u32, String> {
     match std::env::var("LOCK_WARNING_DAYS") {
         Ok(v) if !v.trim().is_empty() => v
             .trim()
             .parse()
-            .map_err(|_| format!("LOCK_WARNING_DAYS must be a whole number of days, not {v:?}")),
+            .ok()
+            .filter(|d| *d <= 365)
+            .ok_or_else(|| format!("LOCK_WARNING_DAYS must be 0 to 365 days, not {v:?}")),
         _ => Ok(0),
     }
 }

@@ -5,6 +5,7 @@
 //! | item | pk | sk | gsi1pk / gsi1sk |
 //! |---|---|---|---|
 //! | user or service principal | `P#<id>` | `P` | `USERS` / `<id>` (users only) |
+//! | a user's active-flag history | `P#<id>` | `ACT#<at>#<n>` | |
 //! | group | `G#<id>` | `G` | `GROUPS` / `<id>` |
 //! | resource (current policy inside) | `R#<id>` | `R` | `RESOURCES` / `<id>` |
 //! | resource policy history | `R#<id>` | `POL#<at>#<n>` | |
@@ -14,7 +15,7 @@
 //! | grant expiry / override history | `GR#<id>` | `EXP#<at>#<n>` / `OVR#<at>#<n>` | |
 //! | grant by group / by resource | `G#<group>` / `R#<resource>` | `GRANT#<resource or group>#<id>` | |
 //! | current grant (uniqueness) | `G#<group>` | `CG#<resource>` | |
-//! | settings | `SETTINGS` | `NOTIFICATIONS` | |
+//! | settings, webhook | `SETTINGS` | `NOTIFICATIONS`, `WEBHOOK` | |
 //! | audit entry | `AUDIT#<yyyy-mm>` | `<at>#<id>` | |
 //! | audit month / id marker | `AUDIT` / `AUDITID#<id>` | `MONTH#<yyyy-mm>` / `A` | |
 //! | outbox entry | `OUTBOX` | `<at>#<id>` | |

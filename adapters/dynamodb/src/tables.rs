@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
 
 use autolock_core::error::StoreError;
 
-use crate::{backend, build_err};
+use crate::item::{backend, build_err};
 
 /// The names of the three tables.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +31,15 @@ impl TableNames {
             usage: format!("{prefix}-usage"),
             requests: format!("{prefix}-requests"),
         }
+    }
+
+    /// Reads `POLICIES_TABLE`, `USAGE_TABLE` and `REQUESTS_TABLE`, naming the first missing.
+    pub fn from_env() -> Result<Self, String> {
+        Ok(Self {
+            policies: autolock_aws::required("POLICIES_TABLE")?,
+            usage: autolock_aws::required("USAGE_TABLE")?,
+            requests: autolock_aws::required("REQUESTS_TABLE")?,
+        })
     }
 }
 

@@ -19,7 +19,7 @@ use autolock_core::policy::{ApprovalMode, AutoLockAfter, Policy, PolicyOverride}
 use autolock_core::ports::{Changeset, Committer, DirectoryChange, Store, UsageWrite};
 use autolock_core::service::{Autolock, ReportScope};
 use autolock_core::values::Role;
-use autolock_http::export::{Format, REPORT_PAGE, write_report};
+use autolock_http::routes::downloads::{Format, write_report};
 use autolock_sqlite::SqliteStore;
 use chrono::{DateTime, Duration, Utc};
 
@@ -121,21 +121,12 @@ async fn report(path: &std::path::Path) {
     };
     let scope = ReportScope::Resource("gitlab".parse().unwrap());
     let started = Instant::now();
-    let first = app
-        .report_rights(
-            &admin,
-            &scope,
-            &autolock_core::ports::PageRequest::first(REPORT_PAGE),
-        )
-        .await
-        .unwrap();
     let (tx, mut rx) = tokio::sync::mpsc::channel(8);
     let writer = tokio::spawn(async move {
         write_report(
             &app,
             &admin,
             &scope,
-            first,
             t0() + Duration::days(40),
             Format::Csv,
             &tx,

@@ -152,7 +152,7 @@ impl FromRequestParts<AppState> for Caller {
             .authenticate(parts)
             .map_err(ApiError::unauthenticated)?;
         let principal =
-            state.app().store().principal(&id).await?.ok_or_else(|| {
+            state.app().principal(&id).await?.ok_or_else(|| {
                 ApiError::unauthenticated(format!("{id} is not in the directory"))
             })?;
         if !principal.active {

@@ -4,10 +4,11 @@
 
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
+use maud::{DOCTYPE, Markup, html};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
@@ -15,9 +16,10 @@ use autolock_core::Timestamp;
 use autolock_core::error::Conflict;
 use autolock_core::ids::{ResourceId, UserId};
 use autolock_core::lock::RightState;
-use autolock_core::policy::ApprovalMode;
+use autolock_core::policy::{ApprovalMode, AutoLockAfter};
 use autolock_core::ports::ConsumedLink;
 use autolock_core::request::RequestStatus;
+use autolock_core::service::BlockView;
 use autolock_core::values::Reason;
 use autolock_core::{Error, ValidationError};
 
@@ -29,10 +31,8 @@ pub const LINK_TTL: chrono::Duration = chrono::Duration::hours(1);
 /// What a block link says.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BlockLink {
-    /// The user.
     #[serde(rename = "u")]
     pub user: UserId,
-    /// The resource.
     #[serde(rename = "r")]
     pub resource: ResourceId,
     /// Expiry, seconds since the epoch (autolock's clock).
@@ -111,60 +111,56 @@ impl LinkSigner {
     }
 }
 
-/// Escapes text for HTML.
-#[must_use]
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+const STYLE: &str = r#"
+body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; background: #f4f5f7; color: #1f2328; margin: 0; }
+main { max-width: 34rem; margin: 4rem auto; background: #fff; border-radius: 12px; padding: 2rem 2.25rem; box-shadow: 0 1px 3px rgba(0,0,0,.12); }
+h1 { font-size: 1.4rem; margin: 0 0 .75rem; }
+p { line-height: 1.5; }
+.badge { display: inline-block; font-size: .8rem; padding: .15rem .55rem; border-radius: 999px; background: #fff1e5; color: #9a4b00; font-weight: 600; }
+.muted { color: #59636e; font-size: .9rem; }
+label { display: block; font-weight: 600; margin: 1.25rem 0 .4rem; }
+textarea { width: 100%; box-sizing: border-box; min-height: 6rem; padding: .6rem; font: inherit; border: 1px solid #d1d9e0; border-radius: 8px; }
+button { margin-top: 1rem; background: #1f6feb; color: #fff; border: 0; border-radius: 8px; padding: .6rem 1.2rem; font: inherit; font-weight: 600; cursor: pointer; }
+.error { color: #b42318; font-weight: 600; }
+"#;
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
-    let html = format!(
-        r#"<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · autolock</title>
-<style>
-body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; background: #f4f5f7; color: #1f2328; margin: 0; }}
-main {{ max-width: 34rem; margin: 4rem auto; background: #fff; border-radius: 12px; padding: 2rem 2.25rem; box-shadow: 0 1px 3px rgba(0,0,0,.12); }}
-h1 {{ font-size: 1.4rem; margin: 0 0 .75rem; }}
-p {{ line-height: 1.5; }}
-.badge {{ display: inline-block; font-size: .8rem; padding: .15rem .55rem; border-radius: 999px; background: #fff1e5; color: #9a4b00; font-weight: 600; }}
-.muted {{ color: #59636e; font-size: .9rem; }}
-label {{ display: block; font-weight: 600; margin: 1.25rem 0 .4rem; }}
-textarea {{ width: 100%; box-sizing: border-box; min-height: 6rem; padding: .6rem; font: inherit; border: 1px solid #d1d9e0; border-radius: 8px; }}
-button {{ margin-top: 1rem; background: #1f6feb; color: #fff; border: 0; border-radius: 8px; padding: .6rem 1.2rem; font: inherit; font-weight: 600; cursor: pointer; }}
-.error {{ color: #b42318; font-weight: 600; }}
-</style>
-</head>
-<body><main>
-{body}
-</main></body>
-</html>
-"#,
-        title = escape(title),
+/// A block page: bearer links, so nothing is cached, sent on as a referrer, or framed.
+fn page(status: StatusCode, title: &str, body: Markup) -> Response {
+    let html = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                meta name="viewport" content="width=device-width, initial-scale=1";
+                title { (title) " · autolock" }
+                style { (maud::PreEscaped(STYLE)) }
+            }
+            body { main { (body) } }
+        }
+    };
+    let mut response = (status, axum::response::Html(html.into_string())).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
     );
-    (status, Html(html)).into_response()
+    headers.insert(
+        header::REFERRER_POLICY,
+        header::HeaderValue::from_static("no-referrer"),
+    );
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        header::HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+    );
+    headers.insert(
+        header::X_FRAME_OPTIONS,
+        header::HeaderValue::from_static("DENY"),
+    );
+    response
 }
 
 fn message(status: StatusCode, title: &str, text: &str) -> Response {
-    page(
-        status,
-        title,
-        &format!("<h1>{}</h1>\n<p>{}</p>", escape(title), escape(text)),
-    )
+    page(status, title, html! { h1 { (title) } p { (text) } })
 }
 
 fn link_problem(e: LinkError) -> Response {
@@ -182,17 +178,42 @@ fn link_problem(e: LinkError) -> Response {
     }
 }
 
-fn human(d: autolock_core::policy::AutoLockAfter) -> String {
+fn human(d: AutoLockAfter) -> String {
     match d {
-        autolock_core::policy::AutoLockAfter::Never => "never".to_owned(),
-        autolock_core::policy::AutoLockAfter::Hours(24) => "1 day".to_owned(),
-        autolock_core::policy::AutoLockAfter::Hours(h) if h % 24 == 0 => format!("{} days", h / 24),
-        autolock_core::policy::AutoLockAfter::Hours(h) => format!("{h} hours"),
+        AutoLockAfter::Never => "never".to_owned(),
+        AutoLockAfter::Hours(24) => "1 day".to_owned(),
+        AutoLockAfter::Hours(h) if h % 24 == 0 => format!("{} days", h / 24),
+        AutoLockAfter::Hours(h) => format!("{h} hours"),
     }
 }
 
 fn since_text(t: Timestamp) -> String {
     t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+fn gone() -> Response {
+    message(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "The user or resource of this link no longer exists.",
+    )
+}
+
+fn deactivated() -> Response {
+    message(
+        StatusCode::FORBIDDEN,
+        "Account deactivated",
+        "Your account is deactivated: ask an admin to reactivate it.",
+    )
+}
+
+fn went_wrong(e: &Error) -> Response {
+    tracing::error!(error = %e, "block page");
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        "Try again in a moment.",
+    )
 }
 
 async fn render_form(
@@ -202,47 +223,23 @@ async fn render_form(
     error: Option<&str>,
     status: StatusCode,
 ) -> Response {
-    let app = state.app();
-    let now = state.now();
-    let Ok(Some(resource)) = app.store().resource(&link.resource).await else {
-        return message(
-            StatusCode::NOT_FOUND,
-            "Resource not found",
-            "The resource of this link no longer exists.",
-        );
+    let view = match state
+        .app()
+        .block_view(&link.user, &link.resource, state.now())
+        .await
+    {
+        Ok(BlockView::Right(b)) => (b.resource, b.right),
+        Ok(BlockView::Gone) => return gone(),
+        Ok(BlockView::Deactivated) => return deactivated(),
+        Err(e) => return went_wrong(&e),
     };
-    let Ok(Some(principal)) = app.store().principal(&link.user).await else {
-        return message(
-            StatusCode::NOT_FOUND,
-            "User not found",
-            "The user of this link no longer exists.",
-        );
-    };
-    if !principal.active {
-        return message(
-            StatusCode::FORBIDDEN,
-            "Account deactivated",
-            "Your account is deactivated: ask an admin to reactivate it.",
-        );
-    }
-    let view = match app.right(&principal, &link.user, &link.resource, now).await {
-        Ok(v) => v,
-        Err(e) => {
-            tracing::error!(error = %e, "block page");
-            return message(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "Try again in a moment.",
-            );
-        }
-    };
-    let name = escape(resource.name.as_str());
+    let (resource, right) = view;
     let RightState::Locked {
         locked_at,
         approval,
-    } = view.state
+    } = right.state
     else {
-        let text = match view.state {
+        let text = match right.state {
             RightState::Active { .. } => format!(
                 "Your access to {} is active: reconnect to continue.",
                 resource.name
@@ -251,12 +248,12 @@ async fn render_form(
         };
         return message(StatusCode::OK, "Access is not locked", &text);
     };
-    let durations: Vec<String> = view
+    let durations: Vec<String> = right
         .paths
         .iter()
         .map(|p| human(p.policy.auto_lock_after))
         .collect();
-    let last_use = view.last_access.map_or_else(
+    let last_use = right.last_access.map_or_else(
         || "never used it".to_owned(),
         |t| format!("last used it on {}", since_text(t)),
     );
@@ -270,30 +267,25 @@ async fn render_form(
             "Send request",
         ),
     };
-    let error_html = error
-        .map(|e| format!(r#"<p class="error" role="alert">{}</p>"#, escape(e)))
-        .unwrap_or_default();
-    let body = format!(
-        r#"<span class="badge">Locked</span>
-<h1>Your access to {name} is locked</h1>
-<p>Access locks after a period without use (auto-lock after {durations}). You {last_use}; access locked on {locked}.</p>
-<p class="muted">{method}</p>
-{error_html}
-<form method="post" action="/block/{token}">
-<label for="reason">Why do you need access to {name}?</label>
-<textarea id="reason" name="reason" maxlength="1000" required></textarea>
-<button type="submit">{action}</button>
-</form>"#,
-        durations = escape(&durations.join(" / ")),
-        last_use = escape(&last_use),
-        locked = escape(&since_text(locked_at)),
-        token = escape(token),
-    );
-    page(
-        status,
-        &format!("Access to {} is locked", resource.name),
-        &body,
-    )
+    let name = resource.name.as_str();
+    let body = html! {
+        span class="badge" { "Locked" }
+        h1 { "Your access to " (name) " is locked" }
+        p {
+            "Access locks after a period without use (auto-lock after " (durations.join(" / ")) "). "
+            "You " (last_use) "; access locked on " (since_text(locked_at)) "."
+        }
+        p class="muted" { (method) }
+        @if let Some(e) = error {
+            p class="error" role="alert" { (e) }
+        }
+        form method="post" action={ "/block/" (token) } {
+            label for="reason" { "Why do you need access to " (name) "?" }
+            textarea id="reason" name="reason" maxlength="1000" required {}
+            button type="submit" { (action) }
+        }
+    };
+    page(status, &format!("Access to {name} is locked"), body)
 }
 
 /// `GET /block/{token}`: why access is locked, and the reason form.
@@ -330,22 +322,22 @@ pub async fn submit(
             return render_form(&state, &token, &link, Some(&text), StatusCode::BAD_REQUEST).await;
         }
     };
-    let app = state.app();
-    let (Ok(Some(principal)), Ok(Some(resource))) = (
-        app.store().principal(&link.user).await,
-        app.store().resource(&link.resource).await,
-    ) else {
-        return message(
-            StatusCode::NOT_FOUND,
-            "Not found",
-            "The user or resource of this link no longer exists.",
-        );
+    let (principal, resource) = match state
+        .app()
+        .block_view(&link.user, &link.resource, now)
+        .await
+    {
+        Ok(BlockView::Right(b)) => (b.user, b.resource),
+        Ok(BlockView::Gone) => return gone(),
+        Ok(BlockView::Deactivated) => return deactivated(),
+        Err(e) => return went_wrong(&e),
     };
     let consumed = ConsumedLink {
         id: token.rsplit('.').next().unwrap_or_default().to_owned(),
         expires_at: chrono::DateTime::from_timestamp(link.expires, 0).unwrap_or(now),
     };
-    match app
+    match state
+        .app()
         .file_request_via(&principal, &link.resource, reason, Some(consumed), now)
         .await
     {
@@ -386,19 +378,8 @@ pub async fn submit(
             "Access is not locked",
             "Your access is not locked any more: reconnect to continue.",
         ),
-        Err(Error::Forbidden(_)) => message(
-            StatusCode::FORBIDDEN,
-            "Account deactivated",
-            "Your account is deactivated: ask an admin to reactivate it.",
-        ),
-        Err(e) => {
-            tracing::error!(error = %e, "block page submission");
-            message(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                "Try again in a moment.",
-            )
-        }
+        Err(Error::Forbidden(_)) => deactivated(),
+        Err(e) => went_wrong(&e),
     }
 }
 
@@ -436,14 +417,6 @@ mod tests {
         assert_eq!(
             LinkSigner::new(b"other").verify(&token, t(1)),
             Err(LinkError::Invalid)
-        );
-    }
-
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(
-            escape(r#"<a href="x">'&'</a>"#),
-            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
         );
     }
 }

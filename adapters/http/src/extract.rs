@@ -8,7 +8,7 @@ use crate::problem::ApiError;
 
 /// A JSON body, deserialized with the path of the field at fault in the error.
 #[derive(Debug)]
-pub struct Body<T>(pub T);
+pub struct JsonBody<T>(pub T);
 
 fn field_of(path: &serde_path_to_error::Path) -> String {
     let p = path.to_string();
@@ -40,7 +40,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -59,61 +59,35 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::new(e.status(), "body", e.body_text()))?;
-        parse_json(&bytes).map(Body)
+        parse_json(&bytes).map(JsonBody)
     }
 }
 
 /// A query string, naming the parameter at fault.
 #[derive(Debug)]
-pub struct Params<T>(pub T);
+pub struct Query<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let query = parts.uri.query().unwrap_or("");
         let de = serde_urlencoded_deserializer(query);
-        de.map(Params)
+        de.map(Query)
     }
 }
 
 fn serde_urlencoded_deserializer<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
     // Parse into a JSON object of strings first, so that one path-aware deserializer serves
     // bodies and query strings alike.
-    let mut map = serde_json::Map::new();
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |s: &str| {
-            percent_decode(&s.replace('+', " "))
-                .ok_or_else(|| ApiError::invalid(k.to_owned(), "bad percent-encoding"))
-        };
-        let (k, v) = (decode(k)?, decode(v)?);
-        map.insert(k, serde_json::Value::String(v));
-    }
+    let map: serde_json::Map<String, serde_json::Value> = form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), serde_json::Value::String(v.into_owned())))
+        .collect();
     let value = serde_json::Value::Object(map);
     serde_path_to_error::deserialize(value).map_err(|e| {
         let field = field_of(e.path());
         ApiError::invalid(field, e.into_inner().to_string())
     })
-}
-
-/// Decodes `%XX` escapes; `None` on a malformed escape or bytes that are not UTF-8.
-#[must_use]
-pub fn percent_decode(s: &str) -> Option<String> {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let hex = bytes.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).ok()
 }
 
 /// Deserializes a number given as a query-string text.

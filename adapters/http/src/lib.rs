@@ -4,7 +4,6 @@
 
 pub mod auth;
 pub mod block;
-pub mod export;
 pub mod extract;
 pub mod openapi;
 pub mod problem;
@@ -14,7 +13,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::get;
 
 use autolock_core::Timestamp;
 use autolock_core::ports::Clock;
@@ -26,15 +25,13 @@ pub use block::LinkSigner;
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// Deployment settings the HTTP surface needs (DESIGN §4).
+/// Deployment settings the HTTP surface needs (docs/semantics.md §4).
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
     /// Where autolock's own block page is served, e.g. `https://autolock.acme.example.com`.
     pub public_base_url: String,
     /// The admin console that links point at.
     pub console_base_url: String,
-    /// Whether webhooks may target http and local addresses (the local runtime, tests).
-    pub allow_local_webhooks: bool,
 }
 
 /// The real clock.
@@ -156,93 +153,12 @@ impl AppState {
     }
 }
 
-/// The whole HTTP surface. The clock route exists only when the clock is a manual one.
+/// The whole HTTP surface: the JSON API under `/v1` (with the clock routes only when the clock
+/// is a manual one), the block page, a health check.
 pub fn router(state: AppState) -> Router {
-    use routes::*;
-    let mut v1 = Router::new()
-        .route("/me", get(me))
-        .route("/users", get(list_users).post(create_user))
-        .route("/users/{user_id}", get(get_user).patch(patch_user))
-        .route("/users/{user_id}/rights", get(user_rights))
-        .route("/users/{user_id}/rights/{resource_id}", get(user_right))
-        .route("/users/{user_id}/rights/{resource_id}/unlock", post(unlock))
-        .route("/service-principals", post(create_service_principal))
-        .route(
-            "/service-principals/{principal_id}",
-            get(get_service_principal),
-        )
-        .route("/groups", get(list_groups).post(create_group))
-        .route("/groups/{group_id}", get(get_group))
-        .route(
-            "/groups/{group_id}/members/{user_id}",
-            axum::routing::put(add_member).delete(remove_member),
-        )
-        .route("/resources", get(list_resources).post(create_resource))
-        .route("/resources/{resource_id}", get(get_resource))
-        .route(
-            "/resources/{resource_id}/policy",
-            axum::routing::patch(patch_resource_policy),
-        )
-        .route("/resources/{resource_id}/rights", get(resource_rights))
-        .route(
-            "/resources/{resource_id}/grants",
-            get(list_grants).post(create_grant),
-        )
-        .route(
-            "/grants/{grant_id}",
-            get(get_grant).patch(patch_grant).delete(delete_grant),
-        )
-        .route(
-            "/grants/{grant_id}/policy",
-            axum::routing::patch(patch_grant_policy),
-        )
-        .route(
-            "/resources/{resource_id}/grants/{group_id}",
-            get(get_grant).patch(patch_grant).delete(delete_grant),
-        )
-        .route(
-            "/resources/{resource_id}/grants/{group_id}/policy",
-            axum::routing::patch(patch_grant_policy),
-        )
-        .route("/access/check", post(check))
-        .route("/access-events", post(access_events))
-        .route("/access-requests", get(list_requests).post(file_request))
-        .route("/access-requests/count", get(count_requests))
-        .route("/access-requests/{request_id}", get(get_request))
-        .route("/access-requests/{request_id}/approve", post(approve))
-        .route("/access-requests/{request_id}/deny", post(deny))
-        .route(
-            "/settings/notifications",
-            get(get_settings).put(put_settings),
-        )
-        .route(
-            "/settings/webhook",
-            get(get_webhook).put(put_webhook).delete(delete_webhook),
-        )
-        .route("/settings/webhook/test", post(test_webhook))
-        .route("/webhook-deliveries", get(list_webhook_deliveries))
-        .route("/audit", get(audit))
-        .route("/audit/export", get(export::audit_export))
-        .route(
-            "/resources/{resource_id}/policy/preview",
-            post(preview_resource_policy),
-        )
-        .route(
-            "/grants/{grant_id}/policy/preview",
-            post(preview_grant_policy),
-        )
-        .route("/resources/{resource_id}/analytics", get(analytics))
-        .route(
-            "/resources/{resource_id}/report",
-            get(export::resource_report),
-        )
-        .route("/groups/{group_id}/report", get(export::group_report))
-        .route("/users/{user_id}/report", get(export::user_report))
-        .route("/openapi.json", get(openapi::serve));
+    let mut v1 = routes::v1();
     if state.clock().as_manual().is_some() {
-        v1 = v1
-            .route("/clock", get(get_clock))
-            .route("/clock/advance", post(advance_clock));
+        v1 = v1.merge(routes::clock::routes());
     }
     Router::new()
         .nest("/v1", v1)

@@ -1,10 +1,11 @@
 //! The OpenAPI document, generated from the handlers' annotations and the types' schemas.
 
-use axum::Json;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes;
+use crate::routes::{
+    clock, directory, downloads, gateway, grants, requests, resources, rights, settings,
+};
 
 struct BearerAuth;
 
@@ -81,22 +82,43 @@ impl Modify for GrantByGroup {
     info(title = "autolock", description = "Usage-based auto-lock for access rights.", version = "1"),
     modifiers(&BearerAuth, &GrantByGroup),
     paths(
-        routes::me, routes::list_users, routes::create_user, routes::get_user, routes::patch_user,
-        routes::user_rights, routes::user_right, routes::unlock,
-        routes::create_service_principal, routes::get_service_principal,
-        routes::list_groups, routes::create_group, routes::get_group, routes::add_member, routes::remove_member,
-        routes::list_resources, routes::create_resource, routes::get_resource, routes::patch_resource_policy,
-        routes::resource_rights, routes::list_grants, routes::create_grant,
-        routes::get_grant, routes::patch_grant, routes::delete_grant, routes::patch_grant_policy,
-        routes::check, routes::access_events,
-        routes::file_request, routes::list_requests, routes::count_requests, routes::get_request, routes::approve, routes::deny,
-        routes::get_settings, routes::get_webhook, routes::put_webhook, routes::delete_webhook, routes::test_webhook, routes::list_webhook_deliveries, routes::put_settings, routes::audit, routes::preview_resource_policy, routes::preview_grant_policy, routes::analytics, crate::export::resource_report, crate::export::group_report, crate::export::user_report, crate::export::audit_export, routes::get_clock, routes::advance_clock,
+        directory::me, directory::list_users, directory::create_user, directory::get_user,
+        directory::patch_user, directory::create_service_principal,
+        directory::get_service_principal, directory::list_groups, directory::create_group,
+        directory::get_group, directory::add_member, directory::remove_member,
+        rights::user_rights, rights::user_right, rights::unlock, rights::resource_rights,
+        resources::list_resources, resources::create_resource, resources::get_resource,
+        resources::patch_resource_policy, resources::preview_resource_policy, resources::analytics,
+        grants::list_grants, grants::create_grant, grants::get_grant, grants::patch_grant,
+        grants::delete_grant, grants::patch_grant_policy, grants::preview_grant_policy,
+        gateway::check, gateway::access_events,
+        requests::file_request, requests::list_requests, requests::count_requests,
+        requests::get_request, requests::approve, requests::deny,
+        settings::get_settings, settings::put_settings, settings::get_webhook,
+        settings::put_webhook, settings::delete_webhook, settings::test_webhook,
+        settings::list_webhook_deliveries,
+        downloads::resource_report, downloads::group_report, downloads::user_report,
+        downloads::audit, downloads::audit_export,
+        clock::get_clock, clock::advance_clock,
     ),
     components(schemas(crate::problem::Problem))
 )]
 pub struct ApiDoc;
 
-/// `GET /v1/openapi.json`.
-pub async fn serve() -> Json<utoipa::openapi::OpenApi> {
-    Json(ApiDoc::openapi())
+/// The document, built once.
+static DOCUMENT: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    ApiDoc::openapi()
+        .to_json()
+        .expect("the OpenAPI document serializes")
+});
+
+/// `GET /v1/openapi.json`: served from memory.
+pub async fn serve() -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        DOCUMENT.as_str(),
+    )
 }

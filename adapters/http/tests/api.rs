@@ -407,7 +407,6 @@ async fn the_clock_route_does_not_exist_on_the_real_clock() {
         autolock_http::HttpConfig {
             public_base_url: common::PUBLIC.into(),
             console_base_url: common::PUBLIC.into(),
-            allow_local_webhooks: false,
         },
     );
     let real = Harness {

@@ -1,4 +1,4 @@
-//! DESIGN §6 as a matrix: every route, every role, own and foreign objects. Each cell runs on a
+//! docs/semantics.md §6 as a matrix: every route, every role, own and foreign objects. Each cell runs on a
 //! fresh world so that no cell's change leaks into another.
 //!
 //! The world at day 8: bob and carol (members), rita (access reviewer), dev (DevOps admin) and
@@ -584,7 +584,7 @@ async fn every_route_every_role_own_and_foreign() {
     }
     assert!(
         failures.is_empty(),
-        "{} cells disagree with DESIGN §6:\n{}",
+        "{} cells disagree with docs/semantics.md §6:\n{}",
         failures.len(),
         failures.join("\n")
     );

@@ -104,7 +104,7 @@ async fn automatic_approval_unlocks_and_continues_to_the_resource() {
         .set_grant_override(
             &w.admin,
             &grant.id,
-            OverridePatch::from_json(&json!({"approval": "automatic"})).unwrap(),
+            serde_json::from_value::<OverridePatch>(json!({"approval": "automatic"})).unwrap(),
             d(8),
         )
         .await

@@ -213,8 +213,10 @@ async fn analytics_count_locks_and_requests_and_give_the_median_resolution_time(
         .await
         .unwrap()
         .unwrap();
-    let patch =
-        autolock_core::policy::OverridePatch::from_json(&json!({"approval": "automatic"})).unwrap();
+    let patch = serde_json::from_value::<autolock_core::policy::OverridePatch>(
+        json!({"approval": "automatic"}),
+    )
+    .unwrap();
     w.app
         .set_grant_override(&w.admin, &grant.id, patch, d(10))
         .await

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use autolock_core::notify::{EmailError, EmailMessage, EmailSender};
+use autolock_core::delivery::EmailMessage;
+use autolock_core::ports::{EmailError, EmailSender};
 
 /// Builds the MIME message of an email.
 pub fn build(from: &Mailbox, email: &EmailMessage) -> Result<Message, EmailError> {

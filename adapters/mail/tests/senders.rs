@@ -1,6 +1,7 @@
 //! The spool and SMTP senders, SMTP against a minimal SMTP server on loopback.
 
-use autolock_core::notify::{EmailMessage, EmailSender};
+use autolock_core::delivery::EmailMessage;
+use autolock_core::ports::EmailSender;
 use autolock_mail::{SmtpSender, SpoolSender};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 

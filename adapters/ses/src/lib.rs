@@ -5,7 +5,8 @@ use aws_sdk_sesv2::Client;
 use aws_sdk_sesv2::error::DisplayErrorContext;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 
-use autolock_core::notify::{EmailError, EmailMessage, EmailSender};
+use autolock_core::delivery::EmailMessage;
+use autolock_core::ports::{EmailError, EmailSender};
 
 /// The SES sender.
 #[derive(Debug, Clone)]

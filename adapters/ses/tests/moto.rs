@@ -1,7 +1,8 @@
 //! The SES sender against the SES v2 emulator (moto's server, as `scripts/test` starts it),
 //! with the sent message read back from the emulator.
 
-use autolock_core::notify::{EmailMessage, EmailSender};
+use autolock_core::delivery::EmailMessage;
+use autolock_core::ports::EmailSender;
 use autolock_ses::SesSender;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 

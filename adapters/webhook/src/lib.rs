@@ -25,7 +25,8 @@ use hyper_util::client::legacy::connect::dns::Name;
 use hyper_util::rt::TokioExecutor;
 use sha2::Sha256;
 
-use autolock_core::notify::{WebhookMessage, WebhookResponse, WebhookSender, WebhookSettings};
+use autolock_core::delivery::{WebhookMessage, WebhookSettings};
+use autolock_core::ports::{WebhookResponse, WebhookSender};
 
 /// Whether `ip` may be dialled when local targets are not allowed.
 #[must_use]
@@ -101,13 +102,18 @@ impl tower_service::Service<Name> for GuardedResolver {
     }
 }
 
-/// The signature header value for a message at `timestamp` with `secret` (`whsec_...`).
-pub fn sign(secret: &str, id: &str, timestamp: u64, body: &str) -> Result<String, String> {
+fn keyed_mac(secret: &str, id: &str, timestamp: u64, body: &str) -> Result<Hmac<Sha256>, String> {
     let key = STANDARD
         .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
         .map_err(|_| "the webhook secret is not whsec_ + base64".to_owned())?;
     let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|e| e.to_string())?;
     mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
+    Ok(mac)
+}
+
+/// The signature header value for a message at `timestamp` with `secret` (`whsec_...`).
+pub fn sign(secret: &str, id: &str, timestamp: u64, body: &str) -> Result<String, String> {
+    let mac = keyed_mac(secret, id, timestamp, body)?;
     Ok(format!(
         "v1,{}",
         STANDARD.encode(mac.finalize().into_bytes())
@@ -115,19 +121,18 @@ pub fn sign(secret: &str, id: &str, timestamp: u64, body: &str) -> Result<String
 }
 
 /// What a receiver does: whether `signature` (one or more space-separated `v1,...`) signs the
-/// message with `secret`.
+/// message with `secret` (compared in constant time).
 #[must_use]
 pub fn verify(secret: &str, id: &str, timestamp: u64, body: &str, signature: &str) -> bool {
-    let Ok(expected) = sign(secret, id, timestamp, body) else {
-        return false;
-    };
-    signature
-        .split(' ')
-        .any(|candidate| constant_time_eq(candidate.as_bytes(), expected.as_bytes()))
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    signature.split(' ').any(|candidate| {
+        let Some(tag) = candidate
+            .strip_prefix("v1,")
+            .and_then(|b| STANDARD.decode(b).ok())
+        else {
+            return false;
+        };
+        keyed_mac(secret, id, timestamp, body).is_ok_and(|mac| mac.verify_slice(&tag).is_ok())
+    })
 }
 
 /// The sender.
@@ -200,14 +205,14 @@ impl WebhookSender for HttpWebhookSender {
             latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             error: Some(error),
         };
-        let uri = match self.check_url(&hook.url) {
+        let uri = match self.check_url(hook.url.as_str()) {
             Ok(u) => u,
             Err(e) => return failed(e, started),
         };
         let timestamp = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
-        let signature = match sign(&hook.secret, &message.id, timestamp, &message.body) {
+        let signature = match sign(hook.secret.reveal(), &message.id, timestamp, &message.body) {
             Ok(s) => s,
             Err(e) => return failed(e, started),
         };

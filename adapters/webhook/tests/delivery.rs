@@ -4,11 +4,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use autolock_core::notify::{
-    Channel, DeliveryStatus, EmailError, EmailMessage, EmailSender, Notifier, WebhookSettings,
-    generate_secret,
-};
+use autolock_core::delivery::{Channel, DeliveryStatus, EmailMessage, WebhookSettings};
+use autolock_core::notify::Notifier;
 use autolock_core::ports::PageRequest;
+use autolock_core::ports::{EmailError, EmailSender};
 use autolock_tests::world::{World, d};
 use autolock_webhook::{HttpWebhookSender, verify};
 use axum::extract::{Path, State};
@@ -79,14 +78,11 @@ async fn setup(
 ) {
     let (base, seen) = server().await;
     let w = World::seed(Arc::new(autolock_sqlite::SqliteStore::in_memory().unwrap())).await;
-    let hook = WebhookSettings {
-        url: format!("{base}/hook/{mode}"),
-        secret: generate_secret(),
-    };
-    w.store().put_webhook(Some(&hook)).await.unwrap();
+    let hook = autolock_tests::world::webhook(&format!("{base}/hook/{mode}"));
+    autolock_tests::world::put_webhook(w.store(), Some(hook.clone())).await;
     let mut settings = w.store().settings().await.unwrap();
     settings.emails_enabled = false;
-    w.store().put_settings(&settings).await.unwrap();
+    autolock_tests::world::put_settings(w.store(), settings.clone()).await;
     let sender = HttpWebhookSender::new(true, Duration::from_secs(1)).unwrap();
     let notifier = Notifier::new(
         w.store().clone(),
@@ -145,7 +141,7 @@ async fn a_new_request_is_posted_once_signed_with_the_exact_body() {
     );
     assert!(
         verify(
-            &hook.secret,
+            hook.secret.reveal(),
             id,
             ts,
             body,
@@ -371,15 +367,12 @@ async fn local_and_plain_http_targets_are_refused_unless_allowed() {
         format!("https://127.0.0.1:{port}/hook/ok"),
         format!("https://localhost:{port}/hook/ok"),
     ] {
-        let hook = WebhookSettings {
-            url: target.clone(),
-            secret: generate_secret(),
-        };
-        let message = autolock_core::notify::WebhookMessage {
+        let hook = autolock_tests::world::webhook(&target.clone());
+        let message = autolock_core::delivery::WebhookMessage {
             id: "msg_1".into(),
             body: "{}".into(),
         };
-        let r = autolock_core::notify::WebhookSender::send(&strict, &hook, &message).await;
+        let r = autolock_core::ports::WebhookSender::send(&strict, &hook, &message).await;
         assert_eq!(r.status, None, "{target}");
         assert!(
             r.error.as_deref().unwrap().contains("may not reach"),

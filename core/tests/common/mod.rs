@@ -154,7 +154,7 @@ pub fn event(id: &str, at: Timestamp) -> AccessEvent {
 /// Applies events one after the other (each at its `now`), returning the outcomes and the final
 /// usage.
 pub fn apply_all(
-    right: &Right<'_>,
+    right: &Right,
     start: Usage,
     events: &[(AccessEvent, Timestamp)],
 ) -> (Vec<EventOutcome>, Usage) {

@@ -24,21 +24,11 @@ impl Config {
     /// failing on the first one missing or wrong.
     pub fn from_env() -> Result<Self, String> {
         Ok(Self {
-            tables: TableNames {
-                policies: required("POLICIES_TABLE")?,
-                usage: required("USAGE_TABLE")?,
-                requests: required("REQUESTS_TABLE")?,
-            },
+            tables: TableNames::from_env()?,
             public_base_url: required("PUBLIC_BASE_URL")?,
             console_base_url: required("CONSOLE_BASE_URL")?,
             block_link_key: required("BLOCK_LINK_KEY")?,
-            lock_warning_days: autolock_aws::lock_warning_days().and_then(|d| {
-                if d <= 365 {
-                    Ok(d)
-                } else {
-                    Err("LOCK_WARNING_DAYS must be 0 to 365".into())
-                }
-            })?,
+            lock_warning_days: autolock_aws::lock_warning_days()?,
         })
     }
 }

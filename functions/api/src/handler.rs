@@ -43,7 +43,6 @@ pub fn router(store: Arc<dyn Store>, config: &Config) -> axum::Router {
     let http = HttpConfig {
         public_base_url: config.public_base_url.clone(),
         console_base_url: config.console_base_url.clone(),
-        allow_local_webhooks: false,
     };
     let state = AppState::new(
         Autolock::new(Arc::clone(&store))
@@ -56,7 +55,7 @@ pub fn router(store: Arc<dyn Store>, config: &Config) -> axum::Router {
     );
     let notifier = autolock_core::notify::Notifier::new(
         Arc::clone(&store),
-        Arc::new(autolock_core::notify::EmailDisabled),
+        Arc::new(autolock_core::ports::EmailDisabled),
         Arc::new(webhook_sender()),
         config.console_base_url.clone(),
     );

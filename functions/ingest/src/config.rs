@@ -10,13 +10,17 @@ pub struct Config {
     pub tables: TableNames,
     /// Where malformed events go, with their reason.
     pub dead_letter_queue_url: String,
-    /// The usage-write coalescing window (DESIGN §9), zero (off) unless set.
+    /// The usage-write coalescing window (docs/architecture.md, "Usage writes"), zero (off)
+    /// unless set.
     pub coalesce: chrono::Duration,
+    /// Days of warning before a lock (0: none).
+    pub lock_warning_days: u32,
 }
 
 impl Config {
     /// Reads `POLICIES_TABLE`, `USAGE_TABLE`, `REQUESTS_TABLE`, `DEAD_LETTER_QUEUE_URL` and the
-    /// optional `USAGE_COALESCE_SECONDS` (0 to 3600, default 0: every forward move is written).
+    /// optional `USAGE_COALESCE_SECONDS` (0 to 3600, default 0: every forward move is written)
+    /// and `LOCK_WARNING_DAYS` (0 to 365).
     pub fn from_env() -> Result<Self, String> {
         let seconds: i64 = match std::env::var("USAGE_COALESCE_SECONDS") {
             Ok(v) => v
@@ -28,12 +32,9 @@ impl Config {
         };
         Ok(Self {
             coalesce: chrono::Duration::seconds(seconds),
-            tables: TableNames {
-                policies: required("POLICIES_TABLE")?,
-                usage: required("USAGE_TABLE")?,
-                requests: required("REQUESTS_TABLE")?,
-            },
+            tables: TableNames::from_env()?,
             dead_letter_queue_url: required("DEAD_LETTER_QUEUE_URL")?,
+            lock_warning_days: autolock_aws::lock_warning_days()?,
         })
     }
 }

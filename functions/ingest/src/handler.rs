@@ -23,30 +23,39 @@ pub fn ingest_principal() -> Principal {
 }
 
 /// Why an event was not recorded.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     /// It will never succeed: park it.
+    #[error("{0}")]
     Malformed(Malformed),
     /// The store failed: retry.
+    #[error("retryable: {0}")]
     Retryable(autolock_core::Error),
+    /// The dead-letter queue refused it: retry, so that it is not lost.
+    #[error("parking in the dead-letter queue failed: {0}")]
+    Park(String),
 }
-
-impl std::fmt::Display for IngestError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Malformed(m) => write!(f, "{m}"),
-            Self::Retryable(e) => write!(f, "retryable: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for IngestError {}
 
 impl IngestError {
     /// Whether trying again may succeed.
     #[must_use]
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Retryable(_))
+        !matches!(self, Self::Malformed(_))
+    }
+}
+
+/// What Lambda records of a failed invocation: the kind, and whether a retry may help.
+impl From<IngestError> for lambda_runtime::Diagnostic {
+    fn from(e: IngestError) -> Self {
+        let error_type = match e {
+            IngestError::Malformed(_) => "Malformed",
+            IngestError::Retryable(_) => "Retryable",
+            IngestError::Park(_) => "ParkFailed",
+        };
+        Self {
+            error_type: error_type.into(),
+            error_message: e.to_string(),
+        }
     }
 }
 

@@ -19,18 +19,20 @@ async fn main() -> Result<(), Error> {
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.tables.clone());
     let app = Autolock::new(Arc::new(store))
         .with_coalescing(config.coalesce)?
-        .with_lock_warnings(autolock_aws::lock_warning_days()?)?;
+        .with_lock_warnings(config.lock_warning_days)?;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let (app, sqs, config) = (&app, &sqs, &config);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         match handle(app, &event.payload, chrono::Utc::now()).await {
-            Ok(result) => Ok(serde_json::to_value(result)?),
+            Ok(result) => Ok(serde_json::to_value(result).unwrap_or_default()),
             Err(IngestError::Malformed(m)) => {
                 tracing::warn!(reason = %m.reason, "malformed access event parked in the dead-letter queue");
-                park(sqs, &config.dead_letter_queue_url, &m, &event.payload).await?;
+                park(sqs, &config.dead_letter_queue_url, &m, &event.payload)
+                    .await
+                    .map_err(IngestError::Park)?;
                 Ok(serde_json::json!({"outcome": "dead_lettered", "reason": m.reason}))
             }
-            Err(e @ IngestError::Retryable(_)) => Err(Error::from(e)),
+            Err(e) => Err(e),
         }
     }))
     .await

@@ -27,7 +27,8 @@ pub enum Command {
     Demo(Box<ServeArgs>),
     /// Prints a bearer token for a user or a service principal.
     Token(TokenArgs),
-    /// Records the locks that are due, once, and exits.
+    /// Runs the tick once — records the locks that are due, sends the lock warnings and the
+    /// notifications waiting, retries the deliveries due — and exits.
     Sweep(SweepArgs),
     /// Creates the first admin of an empty directory.
     Bootstrap(BootstrapArgs),
@@ -93,7 +94,6 @@ pub struct AuditExportArgs {
 pub struct AnalyticsArgs {
     #[command(flatten)]
     pub store: StoreArgs,
-    /// The resource.
     #[arg(long)]
     pub resource: String,
     /// Start (RFC 3339); default 30 days before `--to`.
@@ -191,7 +191,6 @@ pub struct ServeArgs {
     /// The key that signs block-page links. Default: derived from the token secret.
     #[arg(long = "link-key", env = "AUTOLOCK_LINK_KEY", hide_env_values = true)]
     pub link_key: Option<String>,
-    /// The clock.
     #[arg(long, env = "AUTOLOCK_CLOCK", value_enum, default_value = "system")]
     pub clock: ClockKind,
     /// The manual clock's start, RFC 3339 (with `--clock manual`; default: now).
@@ -203,6 +202,13 @@ pub struct ServeArgs {
     /// With `--demo`: where to write the shell variables (tokens, ids) of the demo.
     #[arg(long, default_value = "autolock-demo.env")]
     pub demo_env: PathBuf,
+    #[command(flatten)]
+    pub notify: NotifyArgs,
+}
+
+/// How notifications go out, and when users are warned.
+#[derive(Debug, Clone, Args)]
+pub struct NotifyArgs {
     /// How notification emails go out.
     #[arg(long, env = "AUTOLOCK_EMAIL", value_enum, default_value = "spool")]
     pub email: EmailKind,
@@ -256,27 +262,28 @@ pub struct TokenArgs {
 pub struct SweepArgs {
     #[command(flatten)]
     pub store: StoreArgs,
-    /// At most this many rights per run.
+    #[command(flatten)]
+    pub notify: NotifyArgs,
+    /// The admin console that links in emails point at.
+    #[arg(
+        long,
+        env = "AUTOLOCK_CONSOLE_BASE_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub console_base_url: String,
+    /// Rights per batch.
     #[arg(long, default_value_t = 1000)]
     pub limit: usize,
 }
 
 /// Parses `90s`, `5m`, `12h`, `30d`.
 pub fn parse_interval(text: &str) -> Result<Duration, String> {
-    let bad = || format!("{text:?} is not a duration like 60s, 5m, 12h or 30d");
-    let (n, unit) = text.split_at(text.len().checked_sub(1).ok_or_else(bad)?);
-    let n: u64 = n.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
-        _ => return Err(bad()),
-    };
-    if secs == 0 {
-        return Err(format!("{text:?} must be longer than zero"));
+    let d = autolock_core::values::parse_duration(text, &['d', 'h', 'm', 's'])
+        .ok_or_else(|| format!("{text:?} is not a duration like 60s, 5m, 12h or 30d"))?;
+    match d.to_std() {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!("{text:?} must be longer than zero")),
     }
-    Ok(Duration::from_secs(secs))
 }
 
 impl SecretArgs {

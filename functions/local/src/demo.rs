@@ -4,7 +4,6 @@
 
 use std::fmt::Write as _;
 
-use autolock_core::Error;
 use autolock_core::Timestamp;
 use autolock_core::directory::Principal;
 use autolock_core::error::Result;
@@ -44,12 +43,7 @@ fn principal(id: &str, role: Role) -> Principal {
 
 /// Whether the directory is empty (the demo seeds only then).
 pub async fn is_empty(app: &Autolock) -> Result<bool> {
-    Ok(app
-        .store()
-        .users(&autolock_core::ports::PageRequest::first(1))
-        .await?
-        .items
-        .is_empty())
+    app.directory_is_empty().await
 }
 
 /// Seeds the demo so that it reads as described at `start`.
@@ -202,11 +196,14 @@ pub async fn seed(app: &Autolock, start: Timestamp) -> Result<()> {
 /// Checks that the directory is the demo's: the walk-through edits the grant of contractors on
 /// gitlab.
 pub async fn check_seeded(app: &Autolock) -> Result<()> {
-    app.store()
-        .current_grant(&parsed("contractors"), &parsed::<ResourceId>("gitlab"))
-        .await?
-        .map(|_| ())
-        .ok_or_else(|| Error::NotFound("grant of contractors on gitlab".into()))
+    let admin = principal("ada", Role::Admin);
+    app.grant_of(
+        &admin,
+        &parsed::<ResourceId>("gitlab"),
+        &parsed("contractors"),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// Shell lines that export a token per demo principal and the API address.

@@ -42,12 +42,19 @@ pub fn wire(
     link_key: &[u8],
     http: HttpConfig,
 ) -> (axum::Router, Ticker) {
-    let relay = LocalRelay::new(notifier.clone(), Arc::clone(&clock));
-    let ticker = Ticker::new(app.clone(), Arc::new(relay), 1000).with_retries(notifier.clone());
+    let ticker = ticker(app.clone(), Arc::clone(&clock), notifier.clone(), 1000);
     let state = state(app, clock, tokens, link_key, http)
         .with_notifier(notifier)
         .with_ticker(ticker.clone());
     (autolock_http::router(state), ticker)
+}
+
+/// The local runtime's tick: the sweep, the outbox relayed straight to the notifier, and the
+/// delivery retries — the same tick as the sweep function's, plus the notifier's retries.
+#[must_use]
+pub fn ticker(app: Autolock, clock: Arc<dyn Clock>, notifier: Notifier, batch: usize) -> Ticker {
+    let bus = NotifierBus::new(notifier.clone(), clock);
+    Ticker::new(app, Arc::new(bus), batch).with_retries(notifier)
 }
 
 /// The clock the configuration asks for.
@@ -59,21 +66,21 @@ pub fn clock(manual_start: Option<autolock_core::Timestamp>) -> Arc<dyn Clock> {
     }
 }
 
-/// The local runtime's outbox relay: instead of a bus, each domain event goes straight to the
+/// The local runtime's event bus: the outbox relay publishes each domain event straight to the
 /// notifier. An event whose handling fails stays in the outbox and is tried again.
 #[derive(Clone)]
-pub struct LocalRelay {
+pub struct NotifierBus {
     notifier: Notifier,
     clock: Arc<dyn Clock>,
 }
 
-impl std::fmt::Debug for LocalRelay {
+impl std::fmt::Debug for NotifierBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalRelay").finish_non_exhaustive()
+        f.debug_struct("NotifierBus").finish_non_exhaustive()
     }
 }
 
-impl LocalRelay {
+impl NotifierBus {
     /// A relay into `notifier`, on `clock`.
     #[must_use]
     pub fn new(notifier: Notifier, clock: Arc<dyn Clock>) -> Self {
@@ -82,7 +89,7 @@ impl LocalRelay {
 }
 
 #[async_trait]
-impl EventPublisher for LocalRelay {
+impl EventPublisher for NotifierBus {
     async fn publish(&self, entries: &[OutboxEntry]) -> StoreResult<Vec<String>> {
         let mut done = Vec::with_capacity(entries.len());
         for entry in entries {

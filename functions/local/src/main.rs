@@ -8,16 +8,18 @@ use tracing_subscriber::EnvFilter;
 
 use autolock_core::ValidationError;
 use autolock_core::directory::Principal;
-use autolock_core::notify::{EmailSender, Notifier};
+use autolock_core::notify::Notifier;
 use autolock_core::policy::{ApprovalMode, AutoLockAfter, FieldPatch, OverridePatch};
-use autolock_core::ports::PageRequest;
+use autolock_core::ports::EmailSender;
 use autolock_core::ports::{Clock, Store};
 use autolock_core::service::Autolock;
 use autolock_core::service::{PolicyPatch, PreviewTarget, ReportScope};
 use autolock_core::values::Role;
-use autolock_http::export::{self, Format};
+use autolock_http::routes::downloads::{self, Format};
 use autolock_http::{Hs256, HttpConfig};
-use autolock_local::config::{Cli, ClockKind, Command, EmailKind, ServeArgs, check_base_url};
+use autolock_local::config::{
+    Cli, ClockKind, Command, EmailKind, NotifyArgs, ServeArgs, check_base_url,
+};
 use autolock_local::demo;
 use autolock_mail::{SmtpSender, SpoolSender};
 use autolock_sqlite::SqliteStore;
@@ -34,13 +36,13 @@ fn now_secs() -> i64 {
 }
 
 fn notifier(
-    args: &ServeArgs,
+    args: &NotifyArgs,
     store: Arc<dyn Store>,
     console: &str,
     allow_local: bool,
 ) -> Result<Notifier, String> {
     let email: Arc<dyn EmailSender> = match args.email {
-        EmailKind::Off => Arc::new(autolock_core::notify::EmailDisabled),
+        EmailKind::Off => Arc::new(autolock_core::ports::EmailDisabled),
         EmailKind::Spool => Arc::new(SpoolSender::new(&args.mail_spool, &args.mail_from)?),
         EmailKind::Smtp => {
             let relay = args
@@ -89,7 +91,7 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
     let clock: Arc<dyn Clock> = autolock_local::clock(start);
     let store = open(&args.store.db)?;
     let app = Autolock::new(Arc::clone(&store))
-        .with_lock_warnings(args.lock_warning_days)
+        .with_lock_warnings(args.notify.lock_warning_days)
         .map_err(|e| format!("--lock-warning-days: {e}"))?;
 
     if demo_mode {
@@ -112,13 +114,18 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
         );
     }
 
-    let allow_local_webhooks = args.allow_local_webhooks || demo_mode;
-    let notifier = notifier(&args, Arc::clone(&store), &console, allow_local_webhooks)?;
+    let allow_local_webhooks = args.notify.allow_local_webhooks || demo_mode;
+    let notifier = notifier(
+        &args.notify,
+        Arc::clone(&store),
+        &console,
+        allow_local_webhooks,
+    )?;
     let http = HttpConfig {
         public_base_url: public.clone(),
         console_base_url: console,
-        allow_local_webhooks,
     };
+    let app = app.with_local_webhooks(allow_local_webhooks);
     let (router, ticker) = autolock_local::wire(
         app.clone(),
         Arc::clone(&clock),
@@ -176,9 +183,17 @@ async fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Sweep(args) => {
-            let app = Autolock::new(open(&args.store.db)?);
-            let report = app
-                .sweep(chrono::Utc::now(), args.limit)
+            let store = open(&args.store.db)?;
+            let console = check_base_url("--console-base-url", &args.console_base_url)?;
+            let allow_local = args.notify.allow_local_webhooks;
+            let notifier = notifier(&args.notify, Arc::clone(&store), &console, allow_local)?;
+            let app = Autolock::new(store)
+                .with_lock_warnings(args.notify.lock_warning_days)
+                .map_err(|e| format!("--lock-warning-days: {e}"))?;
+            let clock: Arc<dyn Clock> = autolock_local::clock(None);
+            let ticker = autolock_local::ticker(app, clock, notifier, args.limit);
+            let report = ticker
+                .tick(chrono::Utc::now(), &|| true)
                 .await
                 .map_err(|e| e.to_string())?;
             println!(
@@ -211,20 +226,11 @@ async fn run(cli: Cli) -> Result<(), String> {
                 "json" => Format::Json,
                 other => return Err(format!("--format {other:?}: allowed are csv and json")),
             };
-            let first = app
-                .report_rights(
-                    &cli_principal(),
-                    &scope,
-                    &PageRequest::first(export::REPORT_PAGE),
-                )
-                .await
-                .map_err(|e| e.to_string())?;
             stream_to_stdout(move |tx| async move {
-                export::write_report(
+                downloads::write_report(
                     &app,
                     &cli_principal(),
                     &scope,
-                    first,
                     chrono::Utc::now(),
                     fmt,
                     &tx,
@@ -259,9 +265,9 @@ async fn run(cli: Cli) -> Result<(), String> {
                 target: args.target,
                 action,
             };
-            stream_to_stdout(
-                move |tx| async move { export::write_audit(&app, filter, fmt, &tx).await },
-            )
+            stream_to_stdout(move |tx| async move {
+                downloads::write_audit(&app, &cli_principal(), filter, fmt, &tx).await
+            })
             .await
         }
         Command::Analytics(args) => {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use autolock_core::ids::PrincipalId;
-use autolock_core::notify::{Notifier, WebhookSettings, generate_secret};
+use autolock_core::notify::Notifier;
 use autolock_core::ports::{Clock, ManualClock};
 use autolock_http::{Hs256, HttpConfig};
 use autolock_tests::webhook::receiver;
@@ -52,17 +52,11 @@ async fn moving_the_manual_clock_records_locks_and_sends_notifications_before_an
     let w = World::seed(Arc::new(autolock_sqlite::SqliteStore::in_memory().unwrap())).await;
     let store = w.store().clone();
     let (url, hits) = receiver().await;
-    store
-        .put_webhook(Some(&WebhookSettings {
-            url,
-            secret: generate_secret(),
-        }))
-        .await
-        .unwrap();
+    autolock_tests::world::put_webhook(&store, Some(autolock_tests::world::webhook(&url))).await;
     let clock = Arc::new(ManualClock::new(h(1)));
     let notifier = Notifier::new(
         store.clone(),
-        Arc::new(autolock_core::notify::EmailDisabled),
+        Arc::new(autolock_core::ports::EmailDisabled),
         Arc::new(HttpWebhookSender::new(true, Duration::from_secs(5)).unwrap()),
         "https://console.test",
     );
@@ -76,7 +70,6 @@ async fn moving_the_manual_clock_records_locks_and_sends_notifications_before_an
         HttpConfig {
             public_base_url: "http://127.0.0.1:7300".into(),
             console_base_url: "https://console.test".into(),
-            allow_local_webhooks: true,
         },
     );
 

@@ -5,11 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use autolock_core::notify::{Notifier, WebhookSettings, generate_secret};
+use autolock_core::notify::Notifier;
 use autolock_core::ports::{Clock, ManualClock, Settings};
 use autolock_core::request::Verdict;
 use autolock_core::values::Role;
-use autolock_local::LocalRelay;
+use autolock_local::NotifierBus;
 use autolock_mail::SpoolSender;
 use autolock_tests::webhook::receiver;
 use autolock_tests::world::{World, d};
@@ -28,32 +28,25 @@ fn spool_files(dir: &std::path::Path) -> Vec<String> {
 async fn approvers_and_the_webhook_hear_of_a_request_and_the_requester_of_the_outcome() {
     let w = World::seed(Arc::new(autolock_sqlite::SqliteStore::in_memory().unwrap())).await;
     let store = w.store().clone();
-    store
-        .put_settings(&Settings {
+    autolock_tests::world::put_settings(
+        &store,
+        Settings {
             emails_enabled: true,
             email_roles: vec![Role::Admin, Role::AccessReviewer],
-        })
-        .await
-        .unwrap();
+        },
+    )
+    .await;
     let (url, hits) = receiver().await;
-    let hook = WebhookSettings {
-        url,
-        secret: generate_secret(),
-    };
-    store.put_webhook(Some(&hook)).await.unwrap();
+    let hook = autolock_tests::world::webhook(&url);
+    autolock_tests::world::put_webhook(&store, Some(hook.clone())).await;
     // Carol, an inactive admin, is never emailed.
+    let patch = autolock_core::service::UserPatch {
+        role: Some(Role::Admin),
+        active: Some(false),
+        ..Default::default()
+    };
     w.app
-        .update_user(
-            &w.admin,
-            autolock_core::directory::User {
-                role: Role::Admin,
-                ..store.user(&w.carol.id).await.unwrap().unwrap()
-            },
-        )
-        .await
-        .unwrap();
-    w.app
-        .set_user_active(&w.admin, &w.carol.id, false, d(0))
+        .patch_user(&w.admin, &w.carol.id, patch, d(0))
         .await
         .unwrap();
 
@@ -67,7 +60,7 @@ async fn approvers_and_the_webhook_hear_of_a_request_and_the_requester_of_the_ou
         "https://console.acme.example.com",
     );
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(d(8)));
-    let relay = LocalRelay::new(notifier.clone(), Arc::clone(&clock));
+    let relay = NotifierBus::new(notifier.clone(), Arc::clone(&clock));
 
     // Bob is locked since day 7 and asks.
     let filed = w
@@ -121,7 +114,7 @@ async fn approvers_and_the_webhook_hear_of_a_request_and_the_requester_of_the_ou
     let (headers, body) = &received[0];
     let header = |n: &str| headers[n].to_str().unwrap().to_owned();
     assert!(verify(
-        &hook.secret,
+        hook.secret.reveal(),
         &header("webhook-id"),
         header("webhook-timestamp").parse().unwrap(),
         body,
@@ -153,7 +146,10 @@ async fn approvers_and_the_webhook_hear_of_a_request_and_the_requester_of_the_ou
     // The same domain event again (a redelivery) sends nothing.
     let created = autolock_core::events::OutboxEntry {
         id: store
-            .deliveries(autolock_core::notify::Channel::Webhook, &Default::default())
+            .deliveries(
+                autolock_core::delivery::Channel::Webhook,
+                &Default::default(),
+            )
             .await
             .unwrap()
             .items[0]
@@ -236,7 +232,7 @@ async fn admins_set_the_webhook_see_its_secret_once_send_a_test_and_list_deliver
     let (url, hits) = receiver().await;
     let notifier = Notifier::new(
         w.store().clone(),
-        Arc::new(autolock_core::notify::EmailDisabled),
+        Arc::new(autolock_core::ports::EmailDisabled),
         Arc::new(HttpWebhookSender::new(true, Duration::from_secs(5)).unwrap()),
         "https://console.acme.example.com",
     );
@@ -245,11 +241,11 @@ async fn admins_set_the_webhook_see_its_secret_once_send_a_test_and_list_deliver
         let http = autolock_http::HttpConfig {
             public_base_url: "http://127.0.0.1:8080".into(),
             console_base_url: "https://console.acme.example.com".into(),
-            allow_local_webhooks: allow_local,
         };
         let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(d(8)));
+        let app = w.app.clone().with_local_webhooks(allow_local);
         autolock_http::router(
-            autolock_local::state(w.app.clone(), clock, tokens.clone(), b"links", http)
+            autolock_local::state(app, clock, tokens.clone(), b"links", http)
                 .with_notifier(notifier.clone()),
         )
     };

@@ -84,7 +84,6 @@ async fn the_readme_walk_through() {
     let http = HttpConfig {
         public_base_url: "http://127.0.0.1:8080".into(),
         console_base_url: "http://127.0.0.1:8080".into(),
-        allow_local_webhooks: false,
     };
     let state = autolock_local::state(
         Autolock::new(store),

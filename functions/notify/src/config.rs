@@ -21,11 +21,7 @@ impl Config {
     /// `CONSOLE_BASE_URL` and the optional `ALLOW_LOCAL_WEBHOOKS` (`true` to allow).
     pub fn from_env() -> Result<Self, String> {
         Ok(Self {
-            tables: TableNames {
-                policies: required("POLICIES_TABLE")?,
-                usage: required("USAGE_TABLE")?,
-                requests: required("REQUESTS_TABLE")?,
-            },
+            tables: TableNames::from_env()?,
             sender_address: required("SENDER_ADDRESS")?,
             console_base_url: required("CONSOLE_BASE_URL")?,
             allow_local_webhooks: std::env::var("ALLOW_LOCAL_WEBHOOKS").is_ok_and(|v| v == "true"),

@@ -28,24 +28,29 @@ pub enum Outcome {
 }
 
 /// Why an invocation failed.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum HandleError {
     /// Not one of autolock's events: retrying will not help.
+    #[error("{0}")]
     Malformed(Malformed),
     /// The store failed: retry.
+    #[error("retryable: {0}")]
     Retryable(autolock_core::Error),
 }
 
-impl std::fmt::Display for HandleError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Malformed(m) => write!(f, "{m}"),
-            Self::Retryable(e) => write!(f, "retryable: {e}"),
+/// What Lambda records of a failed invocation: the kind, and whether a retry may help.
+impl From<HandleError> for lambda_runtime::Diagnostic {
+    fn from(e: HandleError) -> Self {
+        let error_type = match e {
+            HandleError::Malformed(_) => "Malformed",
+            HandleError::Retryable(_) => "Retryable",
+        };
+        Self {
+            error_type: error_type.into(),
+            error_message: e.to_string(),
         }
     }
 }
-
-impl std::error::Error for HandleError {}
 
 /// Handles one EventBridge envelope: a scheduled tick or a domain event.
 pub async fn handle(

@@ -10,7 +10,7 @@ use serde_json::Value;
 use autolock_core::notify::Notifier;
 use autolock_dynamodb::DynamoStore;
 use autolock_notify::config::Config;
-use autolock_notify::handler::handle;
+use autolock_notify::handler::{HandleError, handle};
 use autolock_ses::SesSender;
 use autolock_webhook::HttpWebhookSender;
 
@@ -37,7 +37,7 @@ async fn main() -> Result<(), Error> {
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let outcome = handle(notifier, &event.payload, chrono::Utc::now()).await?;
-        Ok::<_, Error>(serde_json::to_value(outcome)?)
+        Ok::<_, HandleError>(serde_json::to_value(outcome).unwrap_or_default())
     }))
     .await
 }

@@ -6,11 +6,12 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use autolock_core::notify::{
-    EmailError, EmailMessage, EmailSender, Notifier, WebhookSettings, generate_secret,
-};
+use autolock_core::delivery::EmailMessage;
+use autolock_core::notify::Notifier;
 use autolock_core::ports::Settings;
-use autolock_core::request::Verdict;
+use autolock_core::ports::{Changeset, RequestWrite};
+use autolock_core::ports::{EmailError, EmailSender};
+use autolock_core::request::{AccessRequest, RequestStatus, Verdict};
 use autolock_core::values::Role;
 use autolock_eventbridge::BusPublisher;
 use autolock_notify::handler::{HandleError, Outcome, handle};
@@ -70,6 +71,24 @@ async fn every_sample_domain_event_is_handled() {
     ];
     for (sample, to) in samples {
         let envelope: Value = serde_json::from_str(sample).unwrap();
+        // The request an event names, as the store holds it when the event goes out: the
+        // notifier reads what it says from there, never from the event.
+        if let Some(request) = envelope["detail"]["event"]["detail"].get("request") {
+            let request: AccessRequest = serde_json::from_value(request.clone()).unwrap();
+            let write = if w.store().request(&request.id).await.unwrap().is_some() {
+                RequestWrite::Update {
+                    request,
+                    expected: RequestStatus::Open,
+                }
+            } else {
+                RequestWrite::Create(request)
+            };
+            let changes = Changeset {
+                requests: vec![write],
+                ..Changeset::default()
+            };
+            w.store().commit(changes).await.unwrap();
+        }
         let Outcome::Event { event, .. } = handle(&notifier, &envelope, d(9)).await.unwrap() else {
             panic!("an event")
         };
@@ -83,6 +102,16 @@ async fn every_sample_domain_event_is_handled() {
         handle(&notifier, &envelope, d(9)).await.unwrap();
         assert!(recorder.0.lock().unwrap().is_empty(), "{event} sent twice");
     }
+    // An event naming a request the store does not hold sends nothing, whatever it says.
+    let mut forged: Value =
+        serde_json::from_str(include_str!("../../../events/notify-request-created.json")).unwrap();
+    forged["detail"]["id"] = "forged-outbox-entry".into();
+    forged["detail"]["event"]["detail"]["request"]["id"] = "forged".into();
+    handle(&notifier, &forged, d(9)).await.unwrap();
+    assert!(
+        recorder.0.lock().unwrap().is_empty(),
+        "a forged event sent mail"
+    );
     let tick: Value =
         serde_json::from_str(include_str!("../../../events/sweep-scheduled.json")).unwrap();
     assert!(matches!(
@@ -184,18 +213,16 @@ async fn lock_request_approvers_and_webhook_approve_requester_on_the_emulators()
 
     let (store, teardown) = autolock_dynamodb::testing::fresh().await;
     let w = World::seed(Arc::new(store)).await;
-    w.store()
-        .put_settings(&Settings {
+    autolock_tests::world::put_settings(
+        w.store(),
+        Settings {
             emails_enabled: true,
             email_roles: vec![Role::AccessReviewer],
-        })
-        .await
-        .unwrap();
-    let hook = WebhookSettings {
-        url: hook_url,
-        secret: generate_secret(),
-    };
-    w.store().put_webhook(Some(&hook)).await.unwrap();
+        },
+    )
+    .await;
+    let hook = autolock_tests::world::webhook(&hook_url);
+    autolock_tests::world::put_webhook(w.store(), Some(hook.clone())).await;
     let notifier = Notifier::new(
         w.store().clone(),
         Arc::new(SesSender::new(ses.clone(), format!("autolock@{domain}"))),
@@ -282,7 +309,7 @@ async fn lock_request_approvers_and_webhook_approve_requester_on_the_emulators()
     let (headers, body) = &received[0];
     let header = |n: &str| headers[n].to_str().unwrap().to_owned();
     assert!(verify(
-        &hook.secret,
+        hook.secret.reveal(),
         &header("webhook-id"),
         header("webhook-timestamp").parse().unwrap(),
         body,

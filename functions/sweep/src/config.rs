@@ -12,11 +12,13 @@ pub struct Config {
     pub event_bus_name: String,
     /// Rights per batch.
     pub batch: usize,
+    /// Days of warning before a lock (0: none).
+    pub lock_warning_days: u32,
 }
 
 impl Config {
     /// Reads `POLICIES_TABLE`, `USAGE_TABLE`, `REQUESTS_TABLE`, `EVENT_BUS_NAME` and the optional
-    /// `SWEEP_BATCH` (default 200).
+    /// `SWEEP_BATCH` (default 200) and `LOCK_WARNING_DAYS` (0 to 365).
     pub fn from_env() -> Result<Self, String> {
         let batch = match std::env::var("SWEEP_BATCH") {
             Ok(v) => v
@@ -25,13 +27,10 @@ impl Config {
             Err(_) => 200,
         };
         Ok(Self {
-            tables: TableNames {
-                policies: required("POLICIES_TABLE")?,
-                usage: required("USAGE_TABLE")?,
-                requests: required("REQUESTS_TABLE")?,
-            },
+            tables: TableNames::from_env()?,
             event_bus_name: required("EVENT_BUS_NAME")?,
             batch,
+            lock_warning_days: autolock_aws::lock_warning_days()?,
         })
     }
 }

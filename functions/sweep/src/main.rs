@@ -1,4 +1,5 @@
-//! Wires the sweep function: tracing, configuration, the DynamoDB store, the bus publisher.
+//! Wires the sweep function: tracing, configuration, the DynamoDB store, the bus publisher, the
+//! tick; then the handler per scheduled run.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,11 +7,11 @@ use std::time::Duration;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
-use autolock_core::service::Autolock;
+use autolock_core::service::{Autolock, Ticker};
 use autolock_dynamodb::DynamoStore;
 use autolock_eventbridge::BusPublisher;
 use autolock_sweep::config::Config;
-use autolock_sweep::handler::handle;
+use autolock_sweep::handler::{SweepError, handle};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -18,13 +19,13 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let sdk = autolock_aws::sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.tables.clone());
-    let app =
-        Autolock::new(Arc::new(store)).with_lock_warnings(autolock_aws::lock_warning_days()?)?;
+    let app = Autolock::new(Arc::new(store)).with_lock_warnings(config.lock_warning_days)?;
     let publisher = BusPublisher::new(
         aws_sdk_eventbridge::Client::new(&sdk),
         config.event_bus_name.clone(),
     );
-    let (app, publisher, config) = (&app, &publisher, &config);
+    let ticker = Ticker::new(app, Arc::new(publisher), config.batch);
+    let ticker = &ticker;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         // Keep a margin before the function's deadline for the last batch to finish.
         let left = event
@@ -33,9 +34,9 @@ async fn main() -> Result<(), Error> {
             .duration_since(std::time::SystemTime::now())
             .unwrap_or_default();
         let budget = left.saturating_sub(Duration::from_secs(20));
-        let report = handle(app, publisher, chrono::Utc::now(), config.batch, budget).await?;
+        let report = handle(ticker, chrono::Utc::now(), budget).await?;
         tracing::info!(?report, "sweep run");
-        Ok::<_, Error>(serde_json::to_value(report)?)
+        Ok::<_, SweepError>(serde_json::to_value(report).unwrap_or_default())
     }))
     .await
 }

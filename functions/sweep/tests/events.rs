@@ -66,21 +66,18 @@ async fn a_scheduled_run_records_due_locks_and_publishes_access_locked() {
     let (store, teardown) = autolock_dynamodb::testing::fresh().await;
     let w = World::seed(Arc::new(store)).await;
     let publisher = BusPublisher::new(events.clone(), bus.clone());
-    let report = handle(&w.app, &publisher, now, 1, Duration::from_secs(60))
-        .await
-        .unwrap();
+    let ticker = autolock_core::service::Ticker::new(w.app.clone(), Arc::new(publisher), 1);
+    let report = handle(&ticker, now, Duration::from_secs(60)).await.unwrap();
     assert_eq!(
         (report.locked, report.published, report.stopped_for_time),
-        (2, 2, false),
-        "bob and carol lock at day 7: {report:?}"
+        (2, 3, false),
+        "bob and carol lock at day 7 (and gitlab's policy, set when it was created, goes out too): {report:?}"
     );
     assert!(
         w.store().pending(10).await.unwrap().is_empty(),
         "the outbox is relayed"
     );
-    let again = handle(&w.app, &publisher, now, 1, Duration::from_secs(60))
-        .await
-        .unwrap();
+    let again = handle(&ticker, now, Duration::from_secs(60)).await.unwrap();
     assert_eq!(
         (again.locked, again.published),
         (0, 0),
@@ -98,16 +95,25 @@ async fn a_scheduled_run_records_due_locks_and_publishes_access_locked() {
             .await
             .unwrap();
         received.extend(out.messages.unwrap_or_default());
-        if received.len() >= 2 {
+        if received.len() >= 3 {
             break;
         }
     }
-    let mut locked: Vec<String> = received
+    let envelopes: Vec<Value> = received
         .iter()
         .map(|m| serde_json::from_str::<Value>(m.body.as_deref().unwrap()).unwrap())
+        .collect();
+    let mut types: Vec<&str> = envelopes
+        .iter()
+        .map(|e| e["detail-type"].as_str().unwrap())
+        .collect();
+    types.sort_unstable();
+    assert_eq!(types, ["access.locked", "access.locked", "policy.changed"]);
+    let mut locked: Vec<String> = envelopes
+        .iter()
+        .filter(|e| e["detail-type"] == "access.locked")
         .map(|e| {
-            assert_eq!(e["detail-type"], "access.locked");
-            let entry = autolock_eventbridge::from_envelope(&e).unwrap();
+            let entry = autolock_eventbridge::from_envelope(e).unwrap();
             match entry.event {
                 autolock_core::events::DomainEvent::AccessLocked {
                     user, locked_at, ..

@@ -60,7 +60,6 @@ impl Harness {
             HttpConfig {
                 public_base_url: PUBLIC.into(),
                 console_base_url: "https://console.test".into(),
-                allow_local_webhooks: false,
             },
         );
         Self {

@@ -1,0 +1,144 @@
+//! Access requests, read: by id, open (the sparse `open` index), resolved (the `resolved`
+//! index, 90 days), counted.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::Select;
+
+use autolock_core::Timestamp;
+use autolock_core::ports::*;
+
+use crate::client::Q;
+use crate::item::*;
+use crate::{DynamoStore, keys};
+
+use autolock_core::ids::RequestId;
+use autolock_core::request::AccessRequest;
+
+#[async_trait]
+impl RequestReader for DynamoStore {
+    async fn request(&self, id: &RequestId) -> StoreResult<Option<AccessRequest>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.tables.requests)
+            .key("pk", s(id.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        out.item.as_ref().map(doc).transpose()
+    }
+
+    async fn open_requests(
+        &self,
+        filter: &RequestFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<AccessRequest>> {
+        let q = match &page.after {
+            Some(after) => Q::on(&self.tables.requests, "open_pk = :pk AND open_sk > :after")
+                .value(":after", s(after.clone())),
+            None => Q::on(&self.tables.requests, "open_pk = :pk"),
+        }
+        .index("open")
+        .value(":pk", s("OPEN"));
+        self.filtered_requests(q, filter, page, |r| {
+            format!("{}#{}", keys::at(r.requested_at), r.id)
+        })
+        .await
+    }
+
+    async fn resolved_requests(
+        &self,
+        since: Timestamp,
+        filter: &RequestFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<AccessRequest>> {
+        let before = page.after.clone().unwrap_or_else(|| "~".to_owned());
+        let q = Q::on(
+            &self.tables.requests,
+            "res_pk = :pk AND res_sk BETWEEN :since AND :before",
+        )
+        .index("resolved")
+        .value(":pk", s("RESOLVED"))
+        .value(":since", s(keys::at(since)))
+        .value(":before", s(before.clone()))
+        .backward();
+        let mut result = self
+            .filtered_requests(q, filter, page, |r| {
+                format!(
+                    "{}#{}",
+                    r.resolved_at.map(keys::at).unwrap_or_default(),
+                    r.id
+                )
+            })
+            .await?;
+        // BETWEEN is inclusive: drop the cursor item itself.
+        result.items.retain(|r| {
+            format!(
+                "{}#{}",
+                r.resolved_at.map(keys::at).unwrap_or_default(),
+                r.id
+            ) != before
+        });
+        Ok(result)
+    }
+
+    async fn count_open(&self) -> StoreResult<u64> {
+        let mut count = 0u64;
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.tables.requests)
+                .index_name("open")
+                .key_condition_expression("open_pk = :pk")
+                .expression_attribute_values(":pk", s("OPEN"))
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(backend)?;
+            count += u64::try_from(out.count).unwrap_or(0);
+            match out.last_evaluated_key {
+                Some(last) => start = Some(last),
+                None => return Ok(count),
+            }
+        }
+    }
+}
+
+impl DynamoStore {
+    async fn filtered_requests(
+        &self,
+        q: Q<'_>,
+        filter: &RequestFilter,
+        page: &PageRequest,
+        cursor: impl Fn(&AccessRequest) -> String,
+    ) -> StoreResult<Page<AccessRequest>> {
+        let limit = page.effective_limit();
+        let mut out: Vec<AccessRequest> = Vec::new();
+        let mut start = None;
+        loop {
+            let p = self
+                .page(&q, start, Some(i32::try_from(limit + 1).unwrap_or(1001)))
+                .await?;
+            for i in &p.items {
+                let r: AccessRequest = doc(i)?;
+                if filter.user.as_ref().is_none_or(|u| *u == r.user)
+                    && filter.resource.as_ref().is_none_or(|x| *x == r.resource)
+                {
+                    out.push(r);
+                }
+            }
+            if out.len() > limit || p.last.is_none() {
+                break;
+            }
+            start = p.last;
+        }
+        let more = out.len() > limit;
+        out.truncate(limit);
+        let next = if more { out.last().map(&cursor) } else { None };
+        Ok(Page { items: out, next })
+    }
+}

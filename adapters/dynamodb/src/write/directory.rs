@@ -1,0 +1,375 @@
+//! Directory changes: each a put or update conditioned on the state it expects (an id free, a
+//! membership or grant current or not, via marker items), with its history items.
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use autolock_core::directory::{Grant, Resource};
+use autolock_core::ports::{DirectoryChange, DirectoryReader, StoreResult};
+
+use super::{Seq, conflict, exists_err};
+use crate::item::*;
+use crate::tx::Tx;
+use crate::{DynamoStore, keys};
+
+/// Adds the writes of one directory change to `tx`.
+pub(super) async fn write(
+    store: &DynamoStore,
+    tx: &mut Tx,
+    change: &DirectoryChange,
+    seq: &mut Seq,
+) -> StoreResult<()> {
+    let p = &store.tables.policies;
+    match change {
+        DirectoryChange::CreateUser(u) => {
+            let i = item(
+                keys::principal(u.id.as_str()),
+                "P",
+                [
+                    ("kind", s("user")),
+                    ("doc", encode(u)?),
+                    ("gsi1pk", s("USERS")),
+                    ("gsi1sk", s(u.id.as_str())),
+                ],
+            );
+            tx.put(
+                p,
+                i.into_iter()
+                    .chain([("active".to_owned(), AttributeValue::Bool(u.active))])
+                    .collect(),
+                Some(absent()),
+                exists_err(format!("principal {}", u.id)),
+            )?;
+            tx.put(
+                p,
+                activity_item(&u.id, u.created_at, u.active, &seq.next()),
+                None,
+                conflict("activity history"),
+            )?;
+        }
+        DirectoryChange::UpdateUser(u) => {
+            // The document only: the active flag is its own attribute.
+            let update = Cond::new("SET #d = :d")
+                .name("#d", "doc")
+                .name("#k", "kind")
+                .value(":d", encode(u)?)
+                .value(":user", s("user"));
+            tx.update(
+                p,
+                key(keys::principal(u.id.as_str()), "P"),
+                update,
+                Some("#k = :user"),
+                conflict(format!("user {} does not exist", u.id)),
+            )?;
+        }
+        DirectoryChange::SetUserActive { user, at, active } => {
+            let update = Cond::new("SET #a = :a")
+                .name("#a", "active")
+                .name("#k", "kind")
+                .value(":a", AttributeValue::Bool(*active))
+                .value(":user", s("user"));
+            tx.update(
+                p,
+                key(keys::principal(user.as_str()), "P"),
+                update,
+                Some("#k = :user"),
+                conflict(format!("user {user} does not exist")),
+            )?;
+            tx.put(
+                p,
+                activity_item(user, *at, *active, &seq.next()),
+                None,
+                conflict("activity history"),
+            )?;
+        }
+        DirectoryChange::CreateServicePrincipal(sp) => {
+            let i = item(
+                keys::principal(sp.id.as_str()),
+                "P",
+                [("kind", s("sp")), ("doc", encode(sp)?)],
+            );
+            tx.put(
+                p,
+                i,
+                Some(absent()),
+                exists_err(format!("principal {}", sp.id)),
+            )?;
+        }
+        DirectoryChange::CreateGroup(g) => {
+            let i = item(
+                keys::group(g.id.as_str()),
+                "G",
+                [
+                    ("doc", encode(g)?),
+                    ("gsi1pk", s("GROUPS")),
+                    ("gsi1sk", s(g.id.as_str())),
+                ],
+            );
+            tx.put(p, i, Some(absent()), exists_err(format!("group {}", g.id)))?;
+        }
+        DirectoryChange::CreateResource(r) => {
+            let i = item(
+                keys::resource(r.id.as_str()),
+                "R",
+                [
+                    ("doc", encode(r)?),
+                    ("gsi1pk", s("RESOURCES")),
+                    ("gsi1sk", s(r.id.as_str())),
+                ],
+            );
+            tx.put(
+                p,
+                i,
+                Some(absent()),
+                exists_err(format!("resource {}", r.id)),
+            )?;
+            let h = item(
+                keys::resource(r.id.as_str()),
+                format!("POL#{}#{}", keys::at(r.created_at), seq.next()),
+                [
+                    ("doc", encode(&r.policy)?),
+                    ("at_us", n(micros(r.created_at))),
+                ],
+            );
+            tx.put(p, h, None, conflict("policy history"))?;
+        }
+        DirectoryChange::SetResourcePolicy {
+            resource,
+            at,
+            policy,
+        } => {
+            let update = Cond::new("SET #d = :d").name("#d", "doc");
+            let current = store
+                .resource(resource)
+                .await?
+                .ok_or_else(|| conflict(format!("resource {resource} does not exist")))?;
+            let updated = Resource {
+                policy: *policy,
+                ..current
+            };
+            tx.update(
+                p,
+                key(keys::resource(resource.as_str()), "R"),
+                update.value(":d", encode(&updated)?),
+                Some("attribute_exists(pk)"),
+                conflict(format!("resource {resource} does not exist")),
+            )?;
+            let h = item(
+                keys::resource(resource.as_str()),
+                format!("POL#{}#{}", keys::at(*at), seq.next()),
+                [("doc", encode(policy)?), ("at_us", n(micros(*at)))],
+            );
+            tx.put(p, h, None, conflict("policy history"))?;
+        }
+        DirectoryChange::AddMembership { user, group, at } => {
+            let marker = item(
+                keys::user(user.as_str()),
+                format!("CM#{group}"),
+                [("group", s(group.as_str())), ("start_us", n(micros(*at)))],
+            );
+            tx.put(
+                p,
+                marker,
+                Some(absent()),
+                conflict(format!("{user} is already a member of {group}")),
+            )?;
+            let span = item(
+                keys::user(user.as_str()),
+                format!("M#{group}#{}", keys::at(*at)),
+                [
+                    ("group", s(group.as_str())),
+                    ("user", s(user.as_str())),
+                    ("start_us", n(micros(*at))),
+                    ("gsi1pk", s(format!("GM#{group}"))),
+                    ("gsi1sk", s(format!("{user}#{}", keys::at(*at)))),
+                ],
+            );
+            tx.put(p, span, None, conflict("membership span"))?;
+        }
+        DirectoryChange::EndMembership { user, group, at } => {
+            let marker = store
+                .get(p, key(keys::user(user.as_str()), format!("CM#{group}")))
+                .await?
+                .ok_or_else(|| conflict(format!("{user} is not a member of {group}")))?;
+            let start = get_n(&marker, "start_us").unwrap_or_default();
+            let cond = Cond::new("#s = :s")
+                .name("#s", "start_us")
+                .value(":s", n(start));
+            tx.delete(
+                p,
+                key(keys::user(user.as_str()), format!("CM#{group}")),
+                cond,
+                conflict(format!("{user} is not a member of {group}")),
+            )?;
+            let update = Cond::new("SET #e = :e")
+                .name("#e", "end_us")
+                .value(":e", n(micros(*at)));
+            tx.update(
+                p,
+                key(
+                    keys::user(user.as_str()),
+                    format!("M#{group}#{}", keys::at(instant(start)?)),
+                ),
+                update,
+                None,
+                conflict("membership span"),
+            )?;
+        }
+        DirectoryChange::CreateGrant(g) => {
+            let (gid, group, resource) = (g.id.as_str(), g.group.as_str(), g.resource.as_str());
+            let marker = item(
+                keys::group(group),
+                format!("CG#{resource}"),
+                [("grant_id", s(gid))],
+            );
+            tx.put(
+                p,
+                marker,
+                Some(absent()),
+                exists_err(format!("grant of {group} on {resource}")),
+            )?;
+            let head = Grant {
+                expiry: Vec::new(),
+                overrides: Vec::new(),
+                ..g.clone()
+            };
+            tx.put(
+                p,
+                item(keys::grant(gid), "GR", [("doc", encode(&head)?)]),
+                Some(absent()),
+                exists_err(format!("grant {gid}")),
+            )?;
+            tx.put(
+                p,
+                item(
+                    keys::group(group),
+                    format!("GRANT#{resource}#{gid}"),
+                    [("other", s(resource)), ("grant_id", s(gid))],
+                ),
+                None,
+                conflict("grant index"),
+            )?;
+            tx.put(
+                p,
+                item(
+                    keys::resource(resource),
+                    format!("GRANT#{group}#{gid}"),
+                    [("other", s(group)), ("grant_id", s(gid))],
+                ),
+                None,
+                conflict("grant index"),
+            )?;
+            for e in &g.expiry {
+                tx.put(
+                    p,
+                    item(
+                        keys::grant(gid),
+                        format!("EXP#{}#{}", keys::at(e.at), seq.next()),
+                        [("doc", encode(&e.value)?), ("at_us", n(micros(e.at)))],
+                    ),
+                    None,
+                    conflict("grant history"),
+                )?;
+            }
+            for o in &g.overrides {
+                tx.put(
+                    p,
+                    item(
+                        keys::grant(gid),
+                        format!("OVR#{}#{}", keys::at(o.at), seq.next()),
+                        [("doc", encode(&o.value)?), ("at_us", n(micros(o.at)))],
+                    ),
+                    None,
+                    conflict("grant history"),
+                )?;
+            }
+        }
+        DirectoryChange::EndGrant { grant, at } => {
+            let g = store
+                .grant_by_id(grant.as_str())
+                .await?
+                .filter(|g| g.span.end.is_none())
+                .ok_or_else(|| conflict(format!("grant {grant} is removed or unknown")))?;
+            let (gid, group, resource) = (grant.as_str(), g.group.as_str(), g.resource.as_str());
+            let update = Cond::new("SET #e = :e")
+                .name("#e", "end_us")
+                .value(":e", n(micros(*at)));
+            tx.update(
+                p,
+                key(keys::grant(gid), "GR"),
+                update,
+                Some("attribute_not_exists(end_us)"),
+                conflict(format!("grant {grant} is removed or unknown")),
+            )?;
+            let cond = Cond::new("#g = :g")
+                .name("#g", "grant_id")
+                .value(":g", s(gid));
+            tx.delete(
+                p,
+                key(keys::group(group), format!("CG#{resource}")),
+                cond,
+                conflict(format!("grant {grant} is removed or unknown")),
+            )?;
+            for k in [
+                key(keys::group(group), format!("GRANT#{resource}#{gid}")),
+                key(keys::resource(resource), format!("GRANT#{group}#{gid}")),
+            ] {
+                tx.update(
+                    p,
+                    k,
+                    Cond::new("SET #x = :t")
+                        .name("#x", "ended")
+                        .value(":t", AttributeValue::Bool(true)),
+                    None,
+                    conflict("grant index"),
+                )?;
+            }
+        }
+        DirectoryChange::SetGrantExpiry {
+            grant,
+            at,
+            expires_at,
+        } => {
+            let cond = Cond::new("attribute_exists(#pk) AND attribute_not_exists(#e)")
+                .name("#pk", "pk")
+                .name("#e", "end_us");
+            tx.check(
+                p,
+                key(keys::grant(grant.as_str()), "GR"),
+                cond,
+                conflict(format!("grant {grant} is removed or unknown")),
+            )?;
+            tx.put(
+                p,
+                item(
+                    keys::grant(grant.as_str()),
+                    format!("EXP#{}#{}", keys::at(*at), seq.next()),
+                    [("doc", encode(expires_at)?), ("at_us", n(micros(*at)))],
+                ),
+                None,
+                conflict("grant history"),
+            )?;
+        }
+        DirectoryChange::SetGrantOverride { grant, at, value } => {
+            let cond = Cond::new("attribute_exists(#pk) AND attribute_not_exists(#e)")
+                .name("#pk", "pk")
+                .name("#e", "end_us");
+            tx.check(
+                p,
+                key(keys::grant(grant.as_str()), "GR"),
+                cond,
+                conflict(format!("grant {grant} is removed or unknown")),
+            )?;
+            tx.put(
+                p,
+                item(
+                    keys::grant(grant.as_str()),
+                    format!("OVR#{}#{}", keys::at(*at), seq.next()),
+                    [("doc", encode(value)?), ("at_us", n(micros(*at)))],
+                ),
+                None,
+                conflict("grant history"),
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! The admin's settings: notification roles, the webhook, the delivery log, a test send.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use autolock_core::delivery::{Channel, Delivery};
+use autolock_core::ports::Settings;
+
+use super::{List, Paging};
+use crate::AppState;
+use crate::auth::Caller;
+use crate::extract::{JsonBody, Query};
+use crate::problem::{ApiError, ApiResult};
+
+/// The routes of this area.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/settings/notifications",
+            get(get_settings).put(put_settings),
+        )
+        .route(
+            "/settings/webhook",
+            get(get_webhook).put(put_webhook).delete(delete_webhook),
+        )
+        .route("/settings/webhook/test", post(test_webhook))
+        .route("/webhook-deliveries", get(list_webhook_deliveries))
+}
+
+/// Notification settings (admin).
+#[utoipa::path(get, path = "/v1/settings/notifications", tag = "settings", responses((status = 200, body = Settings)))]
+pub async fn get_settings(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<Settings>> {
+    Ok(Json(s.app().notification_settings(&caller).await?))
+}
+
+/// Replaces the notification settings (admin): which roles are emailed about new requests.
+#[utoipa::path(put, path = "/v1/settings/notifications", tag = "settings", request_body = Settings, responses((status = 200, body = Settings)))]
+pub async fn put_settings(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    JsonBody(b): JsonBody<Settings>,
+) -> ApiResult<Json<Settings>> {
+    Ok(Json(
+        s.app()
+            .set_notification_settings(&caller, b, s.now())
+            .await?,
+    ))
+}
+
+/// The webhook as shown: its URL (the secret is shown once, when set).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookView {
+    /// Where deliveries are POSTed.
+    pub url: String,
+    /// The signing secret (`whsec_...`): only in the answer that set it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+}
+
+/// A webhook to set.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PutWebhook {
+    /// An https URL.
+    pub url: String,
+}
+
+/// The webhook (admin).
+#[utoipa::path(get, path = "/v1/settings/webhook", tag = "settings", responses((status = 200, body = WebhookView), (status = 404, body = crate::problem::Problem)))]
+pub async fn get_webhook(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<WebhookView>> {
+    let url = s
+        .app()
+        .webhook(&caller)
+        .await?
+        .ok_or_else(|| ApiError::not_found("webhook"))?;
+    Ok(Json(WebhookView {
+        url: url.to_string(),
+        secret: None,
+    }))
+}
+
+/// Sets the webhook (admin): a new signing secret is generated and shown in this answer only.
+#[utoipa::path(put, path = "/v1/settings/webhook", tag = "settings", request_body = PutWebhook, responses((status = 200, body = WebhookView)))]
+pub async fn put_webhook(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    JsonBody(b): JsonBody<PutWebhook>,
+) -> ApiResult<Json<WebhookView>> {
+    let hook = s.app().set_webhook(&caller, &b.url, s.now()).await?;
+    Ok(Json(WebhookView {
+        url: hook.url.to_string(),
+        secret: Some(hook.secret.reveal().to_owned()),
+    }))
+}
+
+/// Removes the webhook (admin).
+#[utoipa::path(delete, path = "/v1/settings/webhook", tag = "settings", responses((status = 204)))]
+pub async fn delete_webhook(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<StatusCode> {
+    s.app().remove_webhook(&caller, s.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sends a test delivery to the webhook now and answers it with its attempt (admin).
+#[utoipa::path(post, path = "/v1/settings/webhook/test", tag = "settings", responses((status = 200, body = Delivery)))]
+pub async fn test_webhook(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<Delivery>> {
+    let notifier = s.notifier().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no_notifier",
+            "this deployment sends no notifications from the API",
+        )
+    })?;
+    Ok(Json(
+        s.app()
+            .send_test_webhook(&caller, notifier, s.now())
+            .await?,
+    ))
+}
+
+/// Webhook deliveries with every attempt, newest first (admin).
+#[utoipa::path(get, path = "/v1/webhook-deliveries", tag = "settings", params(Paging), responses((status = 200, body = List<Delivery>)))]
+pub async fn list_webhook_deliveries(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    Query(p): Query<Paging>,
+) -> ApiResult<Json<List<Delivery>>> {
+    let page = s
+        .app()
+        .deliveries(&caller, Channel::Webhook, &p.page()?)
+        .await?;
+    Ok(Json(List::from_page(page)))
+}

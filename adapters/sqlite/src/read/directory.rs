@@ -1,0 +1,367 @@
+//! The directory, read: principals, groups, resources, grants, memberships, and the facts of a
+//! right with their history.
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+
+use autolock_core::directory::{
+    Grant, Group, PathFacts, Principal, Resource, RightFacts, ServicePrincipal, Span, Timed, User,
+};
+use autolock_core::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
+use autolock_core::ports::{DirectoryReader, Page, PageRequest, StoreResult};
+use autolock_core::values::{Name, Role};
+
+use crate::SqliteStore;
+use crate::rows::{
+    GRANT_COLUMNS, USER_COLUMNS, group_row, instant, limit_plus_one, load_grant_rows,
+    load_resource, page_of, parse, policy_from, user_row,
+};
+
+#[async_trait]
+impl DirectoryReader for SqliteStore {
+    async fn principal(&self, id: &PrincipalId) -> StoreResult<Option<Principal>> {
+        let id = id.clone();
+        self.read(move |c| {
+            if let Some(user) = c
+                .query_row(
+                    &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+                    [id.as_str()],
+                    user_row,
+                )
+                .optional()?
+            {
+                return Ok(Some(Principal {
+                    id: user.id,
+                    role: user.role,
+                    active: user.active,
+                }));
+            }
+            let sp: Option<String> = c
+                .query_row(
+                    "SELECT id FROM service_principals WHERE id = ?1",
+                    [id.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(sp.map(|_| Principal {
+                id,
+                role: Role::Gateway,
+                active: true,
+            }))
+        })
+        .await
+    }
+
+    async fn user(&self, id: &UserId) -> StoreResult<Option<User>> {
+        let id = id.clone();
+        self.read(move |c| {
+            c.query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+                [id.as_str()],
+                user_row,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
+        let (after, limit) = (
+            page.after.clone().unwrap_or_default(),
+            page.effective_limit(),
+        );
+        let n = limit_plus_one(page);
+        let items = self
+            .read(move |c| {
+                let mut s = c.prepare(&format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE id > ?1 ORDER BY id LIMIT ?2"
+                ))?;
+                s.query_map(params![after, n], user_row)?.collect()
+            })
+            .await?;
+        Ok(page_of(items, limit, |u| u.id.to_string()))
+    }
+
+    async fn active_users_with_roles(&self, roles: &[Role]) -> StoreResult<Vec<User>> {
+        let roles: Vec<Role> = roles.to_vec();
+        let users: Vec<User> = self
+            .read(move |c| {
+                let mut s = c.prepare(&format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE active = 1 ORDER BY id"
+                ))?;
+                s.query_map([], user_row)?.collect()
+            })
+            .await?;
+        Ok(users
+            .into_iter()
+            .filter(|u| roles.contains(&u.role))
+            .collect())
+    }
+
+    async fn service_principal(&self, id: &PrincipalId) -> StoreResult<Option<ServicePrincipal>> {
+        let id = id.clone();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT id, name, created_at FROM service_principals WHERE id = ?1",
+                [id.as_str()],
+                |r| {
+                    Ok(ServicePrincipal {
+                        id: parse(PrincipalId::parse(r.get::<_, String>(0)?))?,
+                        name: parse(Name::parse(&r.get::<_, String>(1)?))?,
+                        created_at: instant(r.get(2)?)?,
+                    })
+                },
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn group(&self, id: &GroupId) -> StoreResult<Option<Group>> {
+        let id = id.clone();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT id, name, created_at FROM groups WHERE id = ?1",
+                [id.as_str()],
+                group_row,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn groups(&self, page: &PageRequest) -> StoreResult<Page<Group>> {
+        let (after, limit) = (
+            page.after.clone().unwrap_or_default(),
+            page.effective_limit(),
+        );
+        let n = limit_plus_one(page);
+        let items = self
+            .read(move |c| {
+                let mut s = c.prepare(
+                    "SELECT id, name, created_at FROM groups WHERE id > ?1 ORDER BY id LIMIT ?2",
+                )?;
+                s.query_map(params![after, n], group_row)?.collect()
+            })
+            .await?;
+        Ok(page_of(items, limit, |g| g.id.to_string()))
+    }
+
+    async fn resource(&self, id: &ResourceId) -> StoreResult<Option<Resource>> {
+        let id = id.clone();
+        self.read(move |c| load_resource(c, id.as_str())).await
+    }
+
+    async fn resources(&self, page: &PageRequest) -> StoreResult<Page<Resource>> {
+        let (after, limit) = (
+            page.after.clone().unwrap_or_default(),
+            page.effective_limit(),
+        );
+        let n = limit_plus_one(page);
+        let items = self
+            .read(move |c| {
+                let mut s =
+                    c.prepare("SELECT id FROM resources WHERE id > ?1 ORDER BY id LIMIT ?2")?;
+                let ids = s
+                    .query_map(params![after, n], |r| r.get::<_, String>(0))?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let mut out = Vec::with_capacity(ids.len());
+                for id in ids {
+                    out.extend(load_resource(c, &id)?);
+                }
+                Ok(out)
+            })
+            .await?;
+        Ok(page_of(items, limit, |r| r.id.to_string()))
+    }
+
+    async fn grant(&self, id: &GrantId) -> StoreResult<Option<Grant>> {
+        let id = id.clone();
+        self.read(move |c| {
+            Ok(load_grant_rows(
+                c,
+                &format!("{GRANT_COLUMNS} WHERE id = ?1"),
+                &[&id.as_str()],
+            )?
+            .pop())
+        })
+        .await
+    }
+
+    async fn current_grant(
+        &self,
+        group: &GroupId,
+        resource: &ResourceId,
+    ) -> StoreResult<Option<Grant>> {
+        let (g, r) = (group.clone(), resource.clone());
+        self.read(move |c| {
+            Ok(load_grant_rows(
+                c,
+                &format!(
+                    "{GRANT_COLUMNS} WHERE group_id = ?1 AND resource_id = ?2 AND end_at IS NULL"
+                ),
+                &[&g.as_str(), &r.as_str()],
+            )?
+            .pop())
+        })
+        .await
+    }
+
+    async fn grants_of_resource(&self, resource: &ResourceId) -> StoreResult<Vec<Grant>> {
+        let r = resource.clone();
+        self.read(move |c| {
+            load_grant_rows(
+                c,
+                &format!(
+                    "{GRANT_COLUMNS} WHERE resource_id = ?1 AND end_at IS NULL ORDER BY group_id"
+                ),
+                &[&r.as_str()],
+            )
+        })
+        .await
+    }
+
+    async fn grants_of_group(&self, group: &GroupId) -> StoreResult<Vec<Grant>> {
+        let g = group.clone();
+        self.read(move |c| {
+            load_grant_rows(
+                c,
+                &format!(
+                    "{GRANT_COLUMNS} WHERE group_id = ?1 AND end_at IS NULL ORDER BY resource_id"
+                ),
+                &[&g.as_str()],
+            )
+        })
+        .await
+    }
+
+    async fn members(&self, group: &GroupId) -> StoreResult<Vec<UserId>> {
+        let g = group.clone();
+        self.read(move |c| {
+            let mut s = c.prepare("SELECT user_id FROM memberships WHERE group_id = ?1 AND end_at IS NULL ORDER BY user_id")?;
+            s.query_map([g.as_str()], |r| parse(UserId::parse(r.get::<_, String>(0)?)))?.collect()
+        })
+        .await
+    }
+
+    async fn membership(&self, user: &UserId, group: &GroupId) -> StoreResult<Option<Span>> {
+        let (u, g) = (user.clone(), group.clone());
+        self.read(move |c| {
+            c.query_row(
+                "SELECT start_at FROM memberships WHERE user_id = ?1 AND group_id = ?2 AND end_at IS NULL",
+                [u.as_str(), g.as_str()],
+                |r| Ok(Span::from(instant(r.get(0)?)?)),
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn groups_of_user(&self, user: &UserId) -> StoreResult<Vec<GroupId>> {
+        let u = user.clone();
+        self.read(move |c| {
+            let mut s = c.prepare("SELECT group_id FROM memberships WHERE user_id = ?1 AND end_at IS NULL ORDER BY group_id")?;
+            s.query_map([u.as_str()], |r| parse(GroupId::parse(r.get::<_, String>(0)?)))?.collect()
+        })
+        .await
+    }
+
+    async fn right_facts(&self, user: &UserId, resource: &ResourceId) -> StoreResult<RightFacts> {
+        let (user, resource) = (user.clone(), resource.clone());
+        self.read(move |c| {
+            let mut s = c.prepare_cached("SELECT at, active FROM user_activity WHERE user_id = ?1 ORDER BY seq")?;
+            let activity = s
+                .query_map([user.as_str()], |r| Ok(Timed { at: instant(r.get(0)?)?, value: r.get::<_, bool>(1)? }))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut s = c.prepare_cached("SELECT at, auto_lock_after, approval FROM resource_policies WHERE resource_id = ?1 ORDER BY seq")?;
+            let resource_policy = s
+                .query_map([resource.as_str()], |r| {
+                    Ok(Timed { at: instant(r.get(0)?)?, value: policy_from(&r.get::<_, String>(1)?, &r.get::<_, String>(2)?)? })
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut s = c.prepare_cached(
+                "SELECT DISTINCT g.group_id FROM grants g JOIN memberships m ON m.group_id = g.group_id
+                 WHERE g.resource_id = ?1 AND m.user_id = ?2 ORDER BY g.group_id",
+            )?;
+            let groups = s
+                .query_map([resource.as_str(), user.as_str()], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut paths = Vec::with_capacity(groups.len());
+            let mut ms = c.prepare_cached("SELECT start_at, end_at FROM memberships WHERE user_id = ?1 AND group_id = ?2 ORDER BY seq")?;
+            for group in groups {
+                let memberships = ms
+                    .query_map([user.as_str(), group.as_str()], |r| {
+                        Ok(Span { start: instant(r.get(0)?)?, end: r.get::<_, Option<i64>>(1)?.map(instant).transpose()? })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                let grants = load_grant_rows(
+                    c,
+                    &format!("{GRANT_COLUMNS} WHERE group_id = ?1 AND resource_id = ?2 ORDER BY seq"),
+                    &[&group.as_str(), &resource.as_str()],
+                )?;
+                paths.push(PathFacts { group: parse(GroupId::parse(group))?, memberships, grants });
+            }
+            Ok(RightFacts { user, resource, activity, resource_policy, paths })
+        })
+        .await
+    }
+
+    async fn resources_of_user(&self, user: &UserId) -> StoreResult<Vec<ResourceId>> {
+        let u = user.clone();
+        self.read(move |c| {
+            let mut s = c.prepare(
+                "SELECT DISTINCT g.resource_id FROM grants g JOIN memberships m ON m.group_id = g.group_id
+                 WHERE m.user_id = ?1 ORDER BY g.resource_id",
+            )?;
+            s.query_map([u.as_str()], |r| parse(ResourceId::parse(r.get::<_, String>(0)?)))?.collect()
+        })
+        .await
+    }
+
+    async fn users_of_resource_page(
+        &self,
+        resource: &ResourceId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<UserId>> {
+        let items = self
+            .users_of_resource_after(
+                resource,
+                page.after.clone().unwrap_or_default(),
+                limit_plus_one(page),
+            )
+            .await?;
+        Ok(page_of(items, page.effective_limit(), ToString::to_string))
+    }
+
+    async fn users_of_resource(&self, resource: &ResourceId) -> StoreResult<Vec<UserId>> {
+        let r = resource.clone();
+        self.read(move |c| {
+            let mut s = c.prepare(
+                "SELECT DISTINCT m.user_id FROM memberships m JOIN grants g ON g.group_id = m.group_id
+                 WHERE g.resource_id = ?1 ORDER BY m.user_id",
+            )?;
+            s.query_map([r.as_str()], |r| parse(UserId::parse(r.get::<_, String>(0)?)))?.collect()
+        })
+        .await
+    }
+}
+
+impl SqliteStore {
+    async fn users_of_resource_after(
+        &self,
+        resource: &ResourceId,
+        after: String,
+        n: i64,
+    ) -> StoreResult<Vec<UserId>> {
+        let r = resource.clone();
+        self.read(move |c| {
+            let mut s = c.prepare(
+                "SELECT DISTINCT m.user_id FROM memberships m INDEXED BY memberships_by_user
+                 WHERE m.group_id IN (SELECT group_id FROM grants WHERE resource_id = ?1) AND m.user_id > ?2
+                 ORDER BY m.user_id LIMIT ?3",
+            )?;
+            s.query_map(params![r.as_str(), after, n], |r| parse(UserId::parse(r.get::<_, String>(0)?)))?.collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,9 @@
+//! Reads: one module per port.
+
+mod audit;
+mod deliveries;
+mod directory;
+mod outbox;
+mod requests;
+mod settings;
+mod usage;

@@ -1,0 +1,57 @@
+//! The usage of rights and the sweep's index of rights due.
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, params};
+
+use autolock_core::Timestamp;
+use autolock_core::ids::{ResourceId, UserId};
+use autolock_core::lock::Usage;
+use autolock_core::ports::{LockIndex, StoreResult, UsageReader, Versioned};
+
+use crate::SqliteStore;
+use crate::rows::{decode, micros, parse};
+
+#[async_trait]
+impl UsageReader for SqliteStore {
+    async fn usage(&self, user: &UserId, resource: &ResourceId) -> StoreResult<Versioned<Usage>> {
+        let (u, r) = (user.clone(), resource.clone());
+        self.read(move |c| {
+            let row = c
+                .query_row(
+                    "SELECT version, data FROM usage WHERE user_id = ?1 AND resource_id = ?2",
+                    [u.as_str(), r.as_str()],
+                    |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
+                )
+                .optional()?;
+            Ok(match row {
+                Some((version, data)) => Versioned {
+                    value: decode(&data)?,
+                    version: u64::try_from(version).unwrap_or(0),
+                },
+                None => Versioned {
+                    value: Usage::default(),
+                    version: 0,
+                },
+            })
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl LockIndex for SqliteStore {
+    async fn due(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<(UserId, ResourceId)>> {
+        let (now, limit) = (micros(now), i64::try_from(limit).unwrap_or(i64::MAX));
+        self.read(move |c| {
+            let mut s = c.prepare(
+                "SELECT user_id, resource_id FROM usage WHERE next_due IS NOT NULL AND next_due <= ?1
+                 ORDER BY next_due, user_id, resource_id LIMIT ?2",
+            )?;
+            s.query_map(params![now, limit], |r| {
+                Ok((parse(UserId::parse(r.get::<_, String>(0)?))?, parse(ResourceId::parse(r.get::<_, String>(1)?))?))
+            })?
+            .collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,257 @@
+//! Directory changes: each checked against the current state (an id taken, a membership or
+//! grant that is or is not current), each written with its history.
+
+use rusqlite::{Transaction, params};
+
+use autolock_core::Timestamp;
+use autolock_core::error::StoreError;
+use autolock_core::ids::{GrantId, ResourceId};
+use autolock_core::policy::{ApprovalMode, Policy, PolicyOverride};
+use autolock_core::ports::{DirectoryChange, StoreResult};
+
+use super::exists;
+use crate::rows::{backend, micros};
+
+fn current_grant_exists(tx: &Transaction<'_>, grant: &GrantId) -> StoreResult<()> {
+    if exists(
+        tx,
+        "SELECT 1 FROM grants WHERE id = ?1 AND end_at IS NULL",
+        &[&grant.as_str()],
+    )? {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict(format!(
+            "grant {grant} is removed or unknown"
+        )))
+    }
+}
+
+fn insert_override(
+    tx: &Transaction<'_>,
+    grant: &GrantId,
+    at: Timestamp,
+    value: PolicyOverride,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO grant_overrides (grant_id, at, auto_lock_after, approval) VALUES (?1, ?2, ?3, ?4)",
+        params![grant.as_str(), micros(at), value.auto_lock_after.map(|d| d.to_string()), value.approval.map(ApprovalMode::as_str)],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn insert_policy(
+    tx: &Transaction<'_>,
+    resource: &ResourceId,
+    at: Timestamp,
+    policy: Policy,
+) -> StoreResult<()> {
+    tx.execute(
+        "INSERT INTO resource_policies (resource_id, at, auto_lock_after, approval) VALUES (?1, ?2, ?3, ?4)",
+        params![resource.as_str(), micros(at), policy.auto_lock_after.to_string(), policy.approval.as_str()],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+fn principal_exists(tx: &Transaction<'_>, id: &str) -> StoreResult<bool> {
+    Ok(exists(tx, "SELECT 1 FROM users WHERE id = ?1", &[&id])?
+        || exists(tx, "SELECT 1 FROM service_principals WHERE id = ?1", &[&id])?)
+}
+
+pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) -> StoreResult<()> {
+    match change {
+        DirectoryChange::CreateUser(u) => {
+            if principal_exists(tx, u.id.as_str())? {
+                return Err(StoreError::AlreadyExists(format!("principal {}", u.id)));
+            }
+            tx.execute(
+                "INSERT INTO users (id, email, display_name, role, active, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![u.id.as_str(), u.email.as_str(), u.display_name.as_str(), u.role.as_str(), u.active, micros(u.created_at)],
+            )
+            .map_err(backend)?;
+            tx.execute(
+                "INSERT INTO user_activity (user_id, at, active) VALUES (?1, ?2, ?3)",
+                params![u.id.as_str(), micros(u.created_at), u.active],
+            )
+            .map_err(backend)?;
+        }
+        DirectoryChange::UpdateUser(u) => {
+            let n = tx
+                .execute(
+                    "UPDATE users SET email = ?2, display_name = ?3, role = ?4 WHERE id = ?1",
+                    params![
+                        u.id.as_str(),
+                        u.email.as_str(),
+                        u.display_name.as_str(),
+                        u.role.as_str()
+                    ],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "user {} does not exist",
+                    u.id
+                )));
+            }
+        }
+        DirectoryChange::SetUserActive { user, at, active } => {
+            let n = tx
+                .execute(
+                    "UPDATE users SET active = ?2 WHERE id = ?1",
+                    params![user.as_str(), active],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(StoreError::Conflict(format!("user {user} does not exist")));
+            }
+            tx.execute(
+                "INSERT INTO user_activity (user_id, at, active) VALUES (?1, ?2, ?3)",
+                params![user.as_str(), micros(*at), active],
+            )
+            .map_err(backend)?;
+        }
+        DirectoryChange::CreateServicePrincipal(sp) => {
+            if principal_exists(tx, sp.id.as_str())? {
+                return Err(StoreError::AlreadyExists(format!("principal {}", sp.id)));
+            }
+            tx.execute(
+                "INSERT INTO service_principals (id, name, created_at) VALUES (?1, ?2, ?3)",
+                params![sp.id.as_str(), sp.name.as_str(), micros(sp.created_at)],
+            )
+            .map_err(backend)?;
+        }
+        DirectoryChange::CreateGroup(g) => {
+            if exists(tx, "SELECT 1 FROM groups WHERE id = ?1", &[&g.id.as_str()])? {
+                return Err(StoreError::AlreadyExists(format!("group {}", g.id)));
+            }
+            tx.execute(
+                "INSERT INTO groups (id, name, created_at) VALUES (?1, ?2, ?3)",
+                params![g.id.as_str(), g.name.as_str(), micros(g.created_at)],
+            )
+            .map_err(backend)?;
+        }
+        DirectoryChange::CreateResource(r) => {
+            if exists(
+                tx,
+                "SELECT 1 FROM resources WHERE id = ?1",
+                &[&r.id.as_str()],
+            )? {
+                return Err(StoreError::AlreadyExists(format!("resource {}", r.id)));
+            }
+            tx.execute(
+                "INSERT INTO resources (id, name, address, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    r.id.as_str(),
+                    r.name.as_str(),
+                    r.address,
+                    micros(r.created_at)
+                ],
+            )
+            .map_err(backend)?;
+            insert_policy(tx, &r.id, r.created_at, r.policy)?;
+        }
+        DirectoryChange::SetResourcePolicy {
+            resource,
+            at,
+            policy,
+        } => {
+            if !exists(
+                tx,
+                "SELECT 1 FROM resources WHERE id = ?1",
+                &[&resource.as_str()],
+            )? {
+                return Err(StoreError::Conflict(format!(
+                    "resource {resource} does not exist"
+                )));
+            }
+            insert_policy(tx, resource, *at, *policy)?;
+        }
+        DirectoryChange::AddMembership { user, group, at } => {
+            if exists(
+                tx,
+                "SELECT 1 FROM memberships WHERE user_id = ?1 AND group_id = ?2 AND end_at IS NULL",
+                &[&user.as_str(), &group.as_str()],
+            )? {
+                return Err(StoreError::Conflict(format!(
+                    "{user} is already a member of {group}"
+                )));
+            }
+            tx.execute(
+                "INSERT INTO memberships (user_id, group_id, start_at) VALUES (?1, ?2, ?3)",
+                params![user.as_str(), group.as_str(), micros(*at)],
+            )
+            .map_err(backend)?;
+        }
+        DirectoryChange::EndMembership { user, group, at } => {
+            let n = tx
+                .execute(
+                    "UPDATE memberships SET end_at = ?3 WHERE user_id = ?1 AND group_id = ?2 AND end_at IS NULL",
+                    params![user.as_str(), group.as_str(), micros(*at)],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "{user} is not a member of {group}"
+                )));
+            }
+        }
+        DirectoryChange::CreateGrant(g) => {
+            if exists(
+                tx,
+                "SELECT 1 FROM grants WHERE group_id = ?1 AND resource_id = ?2 AND end_at IS NULL",
+                &[&g.group.as_str(), &g.resource.as_str()],
+            )? {
+                return Err(StoreError::AlreadyExists(format!(
+                    "grant of {} on {}",
+                    g.group, g.resource
+                )));
+            }
+            tx.execute(
+                "INSERT INTO grants (id, group_id, resource_id, start_at, end_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![g.id.as_str(), g.group.as_str(), g.resource.as_str(), micros(g.span.start), g.span.end.map(micros)],
+            )
+            .map_err(backend)?;
+            for e in &g.expiry {
+                tx.execute(
+                    "INSERT INTO grant_expiry (grant_id, at, expires_at) VALUES (?1, ?2, ?3)",
+                    params![g.id.as_str(), micros(e.at), e.value.map(micros)],
+                )
+                .map_err(backend)?;
+            }
+            for o in &g.overrides {
+                insert_override(tx, &g.id, o.at, o.value)?;
+            }
+        }
+        DirectoryChange::EndGrant { grant, at } => {
+            let n = tx
+                .execute(
+                    "UPDATE grants SET end_at = ?2 WHERE id = ?1 AND end_at IS NULL",
+                    params![grant.as_str(), micros(*at)],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "grant {grant} is removed or unknown"
+                )));
+            }
+        }
+        DirectoryChange::SetGrantExpiry {
+            grant,
+            at,
+            expires_at,
+        } => {
+            current_grant_exists(tx, grant)?;
+            tx.execute(
+                "INSERT INTO grant_expiry (grant_id, at, expires_at) VALUES (?1, ?2, ?3)",
+                params![grant.as_str(), micros(*at), expires_at.map(micros)],
+            )
+            .map_err(backend)?;
+        }
+        DirectoryChange::SetGrantOverride { grant, at, value } => {
+            current_grant_exists(tx, grant)?;
+            insert_override(tx, grant, *at, *value)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,69 @@
+//! Writes kept once by id — audit entries, outbox entries, consumed links — and settings.
+
+use rusqlite::{Transaction, params};
+
+use autolock_core::audit::AuditEntry;
+use autolock_core::error::StoreError;
+use autolock_core::ports::{Changeset, SettingsWrite, StoreResult};
+
+use crate::rows::{backend, encode, micros};
+
+fn targets(e: &AuditEntry) -> String {
+    let ids = [
+        e.user.as_ref().map(ToString::to_string),
+        e.resource.as_ref().map(ToString::to_string),
+        e.group.as_ref().map(ToString::to_string),
+        e.grant.as_ref().map(ToString::to_string),
+        e.request.as_ref().map(ToString::to_string),
+    ];
+    let mut out = String::from(" ");
+    for id in ids.into_iter().flatten() {
+        out.push_str(&id);
+        out.push(' ');
+    }
+    out
+}
+
+/// Writes the audit entries, consumed links, outbox entries and settings of a change.
+pub(super) fn apply_log(tx: &Transaction<'_>, changes: &Changeset) -> StoreResult<()> {
+    for e in &changes.audit {
+        tx.execute(
+            "INSERT INTO audit (id, at, action, actor, targets, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
+            params![e.id, micros(e.at), e.action.as_str(), e.actor.as_ref().map(ToString::to_string), targets(e), encode(e)?],
+        )
+        .map_err(backend)?;
+    }
+    for link in &changes.consumed_links {
+        let n = tx
+            .execute(
+                "INSERT INTO consumed_links (id, expires_at) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
+                params![link.id, micros(link.expires_at)],
+            )
+            .map_err(backend)?;
+        if n == 0 {
+            return Err(StoreError::AlreadyExists(format!("link {}", link.id)));
+        }
+    }
+    for o in &changes.outbox {
+        tx.execute(
+            "INSERT INTO outbox (id, at, data) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING",
+            params![o.id, micros(o.at), encode(o)?],
+        )
+        .map_err(backend)?;
+    }
+    for s in &changes.settings {
+        let (key, data) = match s {
+            SettingsWrite::Notifications(settings) => ("notifications", Some(encode(settings)?)),
+            SettingsWrite::Webhook(hook) => ("webhook", hook.as_ref().map(encode).transpose()?),
+        };
+        match data {
+            Some(d) => tx.execute(
+                "INSERT INTO settings (key, data) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET data = excluded.data",
+                params![key, d],
+            ),
+            None => tx.execute("DELETE FROM settings WHERE key = ?1", [key]),
+        }
+        .map_err(backend)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! Writes: each [`Changeset`] is one SQLite transaction, with the conditions the DynamoDB
+//! store checks too. One writer per kind of change.
+
+mod directory;
+mod log;
+mod requests;
+mod usage;
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, Transaction};
+
+use autolock_core::ports::{Changeset, Committer, StoreResult};
+
+use crate::SqliteStore;
+use crate::rows::backend;
+
+#[async_trait]
+impl Committer for SqliteStore {
+    async fn commit(&self, changes: Changeset) -> StoreResult<()> {
+        self.with(move |c| {
+            let tx = c.transaction().map_err(backend)?;
+            apply(&tx, &changes)?;
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+}
+
+pub(crate) fn exists(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: &[&dyn rusqlite::ToSql],
+) -> StoreResult<bool> {
+    tx.query_row(sql, params, |_| Ok(()))
+        .optional()
+        .map(|o| o.is_some())
+        .map_err(backend)
+}
+
+fn apply(tx: &Transaction<'_>, changes: &Changeset) -> StoreResult<()> {
+    for change in &changes.directory {
+        directory::apply_directory(tx, change)?;
+    }
+    for w in &changes.usage {
+        usage::apply_usage(tx, w)?;
+    }
+    for w in &changes.requests {
+        requests::apply_request(tx, w)?;
+    }
+    log::apply_log(tx, changes)
+}

@@ -1,0 +1,35 @@
+//! Writes of a right's usage, conditioned on the version it was computed from.
+
+use rusqlite::{Transaction, params};
+
+use autolock_core::error::StoreError;
+use autolock_core::ports::{StoreResult, UsageWrite};
+
+use crate::rows::{backend, encode, micros};
+
+pub(super) fn apply_usage(tx: &Transaction<'_>, w: &UsageWrite) -> StoreResult<()> {
+    let data = encode(&w.usage)?;
+    let next_due = w.usage.next_due.map(micros);
+    let (u, r) = (w.user.as_str(), w.resource.as_str());
+    let version = i64::try_from(w.expected_version).map_err(backend)?;
+    let n = if version == 0 {
+        tx.execute(
+            "INSERT INTO usage (user_id, resource_id, version, next_due, data) VALUES (?1, ?2, 1, ?3, ?4)
+             ON CONFLICT (user_id, resource_id) DO NOTHING",
+            params![u, r, next_due, data],
+        )
+    } else {
+        tx.execute(
+            "UPDATE usage SET version = version + 1, next_due = ?4, data = ?5
+             WHERE user_id = ?1 AND resource_id = ?2 AND version = ?3",
+            params![u, r, version, next_due, data],
+        )
+    }
+    .map_err(backend)?;
+    if n == 0 {
+        return Err(StoreError::Conflict(format!(
+            "usage of {u} on {r} changed since version {version}"
+        )));
+    }
+    Ok(())
+}

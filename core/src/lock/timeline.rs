@@ -1,0 +1,187 @@
+//! The paths of one right over time, built once from its facts (docs/semantics.md §2.1-§2.2):
+//! which paths are in force in each segment between instants at which a fact changed, each with
+//! its effective policy and its `since`, and from them the first instant at which the user holds
+//! a path and none is open (the lock instant).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::DenyReason;
+use crate::Timestamp;
+use crate::directory::{RightFacts, value_at};
+use crate::ids::{GrantId, GroupId};
+use crate::policy::{AutoLockAfter, Policy};
+
+/// One path of a right during a segment of time: the grant it goes through, its effective
+/// policy and its `since`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivePath {
+    /// The group the user holds the right through.
+    pub group: GroupId,
+    /// The grant in force.
+    pub grant: GrantId,
+    /// The later of the start of the path's unbroken span and the last change of its
+    /// effective duration.
+    pub since: DateTime<Utc>,
+    /// The effective policy.
+    pub policy: Policy,
+}
+
+impl ActivePath {
+    /// The instant this path closes given the last activity, or `None` when it never does.
+    #[must_use]
+    pub fn closes_at(&self, last_activity: Option<Timestamp>) -> Option<Timestamp> {
+        let start = last_activity.map_or(self.since, |la| la.max(self.since));
+        self.policy.auto_lock_after.duration().map(|d| start + d)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Segment {
+    start: DateTime<Utc>,
+    paths: Vec<ActivePath>,
+    last_end_by_expiry: bool,
+}
+
+/// The paths of one right over time: piecewise constant between the instants at which a fact
+/// changed. Built once from the facts, then queried.
+#[derive(Debug, Clone)]
+pub struct Timeline {
+    segments: Vec<Segment>,
+}
+
+impl Timeline {
+    /// Builds the timeline of a right from its facts.
+    #[must_use]
+    pub fn build(facts: &RightFacts) -> Self {
+        let mut points: Vec<Timestamp> = facts.resource_policy.iter().map(|p| p.at).collect();
+        for path in &facts.paths {
+            for m in &path.memberships {
+                points.push(m.start);
+                points.extend(m.end);
+            }
+            for g in &path.grants {
+                points.push(g.span.start);
+                points.extend(g.span.end);
+                for e in &g.expiry {
+                    points.push(e.at);
+                    points.extend(e.value);
+                }
+                points.extend(g.overrides.iter().map(|o| o.at));
+            }
+        }
+        points.sort_unstable();
+        points.dedup();
+
+        // Per path: the `since` and duration of the previous segment while it was in force.
+        let mut previous: Vec<Option<(Timestamp, AutoLockAfter)>> = vec![None; facts.paths.len()];
+        let mut last_end_by_expiry = false;
+        let mut segments = Vec::with_capacity(points.len());
+        for at in points {
+            let default = value_at(&facts.resource_policy, at);
+            let mut paths = Vec::new();
+            let mut ended = false;
+            let mut ended_by_expiry = false;
+            for (i, path) in facts.paths.iter().enumerate() {
+                let member = path.memberships.iter().any(|m| m.contains(at));
+                let grant = path.grants.iter().rev().find(|g| g.span.contains(at));
+                let in_force = match (member, grant, default) {
+                    (true, Some(g), Some(default)) if g.gives_access_at(at) => Some((g, default)),
+                    _ => None,
+                };
+                if let Some((grant, default)) = in_force {
+                    let policy = grant.override_at(at).over(default);
+                    let since = match previous[i] {
+                        Some((since, duration)) if duration == policy.auto_lock_after => since,
+                        _ => at,
+                    };
+                    previous[i] = Some((since, policy.auto_lock_after));
+                    paths.push(ActivePath {
+                        group: path.group.clone(),
+                        grant: grant.id.clone(),
+                        since,
+                        policy,
+                    });
+                } else if previous[i].take().is_some() {
+                    ended = true;
+                    ended_by_expiry |= member && grant.is_some();
+                }
+            }
+            if ended {
+                last_end_by_expiry = ended_by_expiry;
+            }
+            segments.push(Segment {
+                start: at,
+                paths,
+                last_end_by_expiry,
+            });
+        }
+        Self { segments }
+    }
+
+    fn segment_index(&self, t: Timestamp) -> Option<usize> {
+        self.segments
+            .partition_point(|s| s.start <= t)
+            .checked_sub(1)
+    }
+
+    /// The paths in force at `t`.
+    #[must_use]
+    pub fn paths_at(&self, t: Timestamp) -> &[ActivePath] {
+        self.segment_index(t)
+            .map_or(&[], |i| &self.segments[i].paths)
+    }
+
+    /// Why there is no path at `t` (meaningful only when [`Self::paths_at`] is empty).
+    pub(crate) fn no_path_reason(&self, t: Timestamp) -> DenyReason {
+        match self.segment_index(t) {
+            Some(i) if self.segments[i].last_end_by_expiry => DenyReason::Expired,
+            _ => DenyReason::NoAccess,
+        }
+    }
+
+    /// The first instant after `last_activity` (or ever, without one) at which the user holds
+    /// at least one path and none of them is open: the lock instant. `None` when no lock ever
+    /// occurs under the facts known.
+    #[must_use]
+    pub fn next_lock(&self, last_activity: Option<Timestamp>) -> Option<Timestamp> {
+        for (i, segment) in self.segments.iter().enumerate() {
+            let end = self.segments.get(i + 1).map(|s| s.start);
+            if let (Some(la), Some(end)) = (last_activity, end) {
+                if end <= la {
+                    continue;
+                }
+            }
+            if segment.paths.is_empty() {
+                continue;
+            }
+            let mut candidate = segment.start;
+            let mut never = false;
+            for path in &segment.paths {
+                match path.closes_at(last_activity) {
+                    Some(close) => candidate = candidate.max(close),
+                    None => never = true,
+                }
+            }
+            if never {
+                continue;
+            }
+            if end.is_none_or(|e| candidate < e) {
+                return Some(candidate);
+            }
+        }
+        None
+    }
+
+    /// The first instant after `t` at which the user holds no path, if the facts known end
+    /// every path.
+    #[must_use]
+    pub fn all_paths_end_after(&self, t: Timestamp) -> Option<Timestamp> {
+        let from = self.segment_index(t).unwrap_or(0);
+        self.segments[from..]
+            .iter()
+            .find(|s| s.start > t && s.paths.is_empty())
+            .map(|s| s.start)
+    }
+}

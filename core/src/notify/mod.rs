@@ -1,0 +1,311 @@
+//! Notifications (docs/semantics.md §4): who hears about what, through which
+//! channel, once.
+//!
+//! The [`Notifier`] turns a domain event into messages — a new open request to the approvers of
+//! the roles the settings name (never the requester, never an inactive user) and to the
+//! webhook; an approved or denied request to the requester; a lock warning to the user —
+//! records a delivery for each before sending, so a duplicate event sends nothing twice, and
+//! retries failed deliveries with backoff. It trusts only what it reads from the store: an event
+//! names a request, the notifier loads it.
+
+pub mod messages;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::Timestamp;
+use crate::delivery::{
+    Attempt, AttemptOutcome, Content, Delivery, DeliveryStatus, WebhookMessage, backoff, classify,
+};
+use crate::error::{Error, Result};
+use crate::events::{DomainEvent, OutboxEntry};
+use crate::ports::{EmailSender, Store, WebhookSender};
+use crate::request::RequestStatus;
+
+pub use messages::{
+    BodySubject, Links, access_request_body, new_request_email, outcome_email, sign_in_email,
+    warning_email, webhook_body, webhook_time,
+};
+
+/// Turns domain events into deliveries and delivers them.
+#[derive(Clone)]
+pub struct Notifier {
+    store: Arc<dyn Store>,
+    email: Arc<dyn EmailSender>,
+    webhook: Arc<dyn WebhookSender>,
+    console_base_url: String,
+}
+
+impl std::fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Notifier")
+            .field("console_base_url", &self.console_base_url)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What handling one event did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Handled {
+    /// Deliveries created and attempted now.
+    pub attempted: usize,
+    /// Of those, delivered.
+    pub sent: usize,
+    /// Deliveries that existed already (a duplicate event): nothing sent.
+    pub duplicates: usize,
+}
+
+fn jitter() -> f64 {
+    let b = uuid::Uuid::new_v4().as_bytes()[0];
+    f64::from(b) / 127.5 - 1.0
+}
+
+impl Notifier {
+    /// A notifier over a store and senders; links point at `console_base_url`.
+    #[must_use]
+    pub fn new(
+        store: Arc<dyn Store>,
+        email: Arc<dyn EmailSender>,
+        webhook: Arc<dyn WebhookSender>,
+        console_base_url: impl Into<String>,
+    ) -> Self {
+        Self {
+            store,
+            email,
+            webhook,
+            console_base_url: console_base_url.into(),
+        }
+    }
+
+    async fn plan(&self, entry: &OutboxEntry) -> Result<Vec<(String, Content)>> {
+        // The event names what it speaks of; what is said comes from the store.
+        let (request, user_id, resource_id) = match &entry.event {
+            DomainEvent::RequestCreated { request } | DomainEvent::RequestResolved { request } => {
+                let Some(stored) = self.store.request(&request.id).await? else {
+                    return Ok(Vec::new());
+                };
+                let (u, r) = (stored.user.clone(), stored.resource.clone());
+                (Some(stored), u, r)
+            }
+            DomainEvent::LockWarning { user, resource, .. } => {
+                (None, user.clone(), resource.clone())
+            }
+            _ => return Ok(Vec::new()),
+        };
+        let (Some(user), Some(resource)) = (
+            self.store.user(&user_id).await?,
+            self.store.resource(&resource_id).await?,
+        ) else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        match &entry.event {
+            DomainEvent::RequestCreated { .. } => {
+                let Some(request) = request.filter(|r| r.status == RequestStatus::Open) else {
+                    return Ok(Vec::new());
+                };
+                let request = &request;
+                let settings = self.store.settings().await?;
+                if settings.emails_enabled {
+                    for approver in self
+                        .store
+                        .active_users_with_roles(&settings.email_roles)
+                        .await?
+                    {
+                        if approver.id != request.user {
+                            let message = new_request_email(
+                                &self.console_base_url,
+                                &approver.email,
+                                request,
+                                &user,
+                                &resource,
+                            );
+                            out.push((approver.email.to_string(), Content::Email(message)));
+                        }
+                    }
+                }
+                if let Some(hook) = self.store.webhook().await? {
+                    let body = webhook_body(&self.console_base_url, request, &user, &resource);
+                    out.push((
+                        hook.url.to_string(),
+                        Content::Webhook(WebhookMessage {
+                            id: format!("msg_{}", entry.id),
+                            body,
+                        }),
+                    ));
+                }
+            }
+            DomainEvent::RequestResolved { .. } if user.active => {
+                let Some(request) = request else {
+                    return Ok(Vec::new());
+                };
+                if let Some(message) = outcome_email(&user.email, &request, &resource) {
+                    out.push((user.email.to_string(), Content::Email(message)));
+                }
+            }
+            DomainEvent::LockWarning { lock_at, .. } if user.active => {
+                out.push((
+                    user.email.to_string(),
+                    Content::Email(warning_email(&user.email, &resource, *lock_at)),
+                ));
+            }
+            _ => {}
+        }
+        Ok(out)
+    }
+
+    /// Handles one domain event: a delivery per message, created once; only the notifier that
+    /// creates a delivery attempts it now, so a duplicate event sends nothing twice.
+    pub async fn handle(&self, entry: &OutboxEntry, now: Timestamp) -> Result<Handled> {
+        let mut handled = Handled::default();
+        for (recipient, content) in self.plan(entry).await? {
+            let delivery = Delivery::new(&entry.id, recipient, content, now);
+            if !self.store.create_delivery(&delivery).await? {
+                handled.duplicates += 1;
+                continue;
+            }
+            handled.attempted += 1;
+            if self.attempt(delivery, now).await?.status == DeliveryStatus::Sent {
+                handled.sent += 1;
+            }
+        }
+        Ok(handled)
+    }
+
+    /// Tries a delivery once and records the attempt.
+    pub async fn attempt(&self, mut delivery: Delivery, now: Timestamp) -> Result<Delivery> {
+        let (attempt, verdict, retry_after) = match &delivery.content {
+            Content::Email(message) => {
+                let started = std::time::Instant::now();
+                let result = self.email.send(message).await;
+                let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                match result {
+                    Ok(()) => (
+                        Attempt {
+                            at: now,
+                            status: None,
+                            latency_ms,
+                            error: None,
+                        },
+                        AttemptOutcome::Delivered,
+                        None,
+                    ),
+                    Err(e) => {
+                        let verdict = if e.retryable {
+                            AttemptOutcome::Retry
+                        } else {
+                            AttemptOutcome::Final
+                        };
+                        (
+                            Attempt {
+                                at: now,
+                                status: None,
+                                latency_ms,
+                                error: Some(e.message),
+                            },
+                            verdict,
+                            None,
+                        )
+                    }
+                }
+            }
+            Content::Webhook(message) => {
+                let Some(hook) = self
+                    .store
+                    .webhook()
+                    .await?
+                    .filter(|h| h.url.as_str() == delivery.recipient)
+                else {
+                    let attempt = Attempt {
+                        at: now,
+                        status: None,
+                        latency_ms: 0,
+                        error: Some("the webhook was removed or changed".into()),
+                    };
+                    delivery.attempts.push(attempt);
+                    delivery.status = DeliveryStatus::Failed;
+                    delivery.next_attempt_at = None;
+                    self.store.update_delivery(&delivery).await?;
+                    return Ok(delivery);
+                };
+                let r = self.webhook.send(&hook, message).await;
+                let attempt = Attempt {
+                    at: now,
+                    status: r.status,
+                    latency_ms: r.latency_ms,
+                    error: r.error.clone(),
+                };
+                (attempt, classify(r.status), r.retry_after)
+            }
+        };
+        delivery.attempts.push(attempt);
+        match verdict {
+            AttemptOutcome::Delivered => {
+                delivery.status = DeliveryStatus::Sent;
+                delivery.next_attempt_at = None;
+            }
+            AttemptOutcome::Final => {
+                delivery.status = DeliveryStatus::Failed;
+                delivery.next_attempt_at = None;
+            }
+            AttemptOutcome::Retry => {
+                match backoff(delivery.attempts.len(), jitter(), retry_after) {
+                    Some(pause) => {
+                        delivery.status = DeliveryStatus::Pending;
+                        delivery.next_attempt_at = Some(now + pause);
+                    }
+                    None => {
+                        delivery.status = DeliveryStatus::Failed;
+                        delivery.next_attempt_at = None;
+                    }
+                }
+            }
+        }
+        self.store.update_delivery(&delivery).await?;
+        Ok(delivery)
+    }
+
+    /// Retries the deliveries that are due; returns how many were attempted.
+    pub async fn retry_due(&self, now: Timestamp, limit: usize) -> Result<usize> {
+        let due = self.store.due_deliveries(now, limit).await?;
+        let n = due.len();
+        for delivery in due {
+            self.attempt(delivery, now).await?;
+        }
+        Ok(n)
+    }
+
+    /// Sends a test delivery to the configured webhook (admin's "send test").
+    pub async fn send_test(&self, now: Timestamp) -> Result<Delivery> {
+        let hook = self
+            .store
+            .webhook()
+            .await?
+            .ok_or_else(|| Error::NotFound("webhook".into()))?;
+        let id = format!("test{}", uuid::Uuid::new_v4().simple());
+        let body = access_request_body(
+            &self.console_base_url,
+            &BodySubject {
+                request_id: &id,
+                user_id: "test-user",
+                user_name: "Test User",
+                resource_id: "test-resource",
+                resource_name: "Test Resource",
+                requested_at: now,
+                reason: "This is a test access request.",
+            },
+        );
+        let delivery = Delivery::new(
+            &id,
+            hook.url.to_string(),
+            Content::Webhook(WebhookMessage {
+                id: format!("msg_{id}"),
+                body,
+            }),
+            now,
+        );
+        self.store.create_delivery(&delivery).await?;
+        self.attempt(delivery, now).await
+    }
+}

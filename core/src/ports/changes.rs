@@ -1,0 +1,174 @@
+//! Writes: every change goes through [`Committer::commit`] as one [`Changeset`], applied
+//! atomically with its conditions checked.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::StoreResult;
+use crate::audit::AuditEntry;
+use crate::directory::{Grant, Group, Resource, ServicePrincipal, User};
+use crate::events::OutboxEntry;
+use crate::ids::{GrantId, GroupId, ResourceId, UserId};
+use crate::lock::Usage;
+use crate::policy::{Policy, PolicyOverride};
+use crate::request::{AccessRequest, RequestStatus};
+
+/// A change of the directory. Each is checked against the current state: creating what exists
+/// or ending what is not current fails with [`StoreError::AlreadyExists`](crate::error::StoreError::AlreadyExists) /
+/// [`StoreError::Conflict`](crate::error::StoreError::Conflict).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirectoryChange {
+    /// Creates a user; fails when a user or service principal has the id.
+    CreateUser(User),
+    /// Replaces a user's email, name and role (the id and the active flag stay).
+    UpdateUser(User),
+    /// Sets a user's active flag and records the change in the flag's history.
+    SetUserActive {
+        user: UserId,
+        /// When.
+        at: DateTime<Utc>,
+        /// The new flag.
+        active: bool,
+    },
+    /// Creates a service principal; fails when a user or service principal has the id.
+    CreateServicePrincipal(ServicePrincipal),
+    /// Creates a group.
+    CreateGroup(Group),
+    /// Creates a resource; its policy history starts at its creation.
+    CreateResource(Resource),
+    /// Records a new default policy of a resource at an instant.
+    SetResourcePolicy {
+        resource: ResourceId,
+        /// When.
+        at: DateTime<Utc>,
+        /// The new default.
+        policy: Policy,
+    },
+    /// Makes a user a member of a group; fails with [`StoreError::Conflict`](crate::error::StoreError::Conflict) when already a
+    /// member.
+    AddMembership {
+        user: UserId,
+        group: GroupId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Ends a membership; fails with [`StoreError::Conflict`](crate::error::StoreError::Conflict) when not a member.
+    EndMembership {
+        user: UserId,
+        group: GroupId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Creates a grant (its first expiry and override entries at its start); fails when the
+    /// group already has a grant on the resource.
+    CreateGrant(Grant),
+    /// Removes a grant; fails when already removed.
+    EndGrant {
+        grant: GrantId,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// Records a new expiry of a grant not removed.
+    SetGrantExpiry {
+        grant: GrantId,
+        /// When.
+        at: DateTime<Utc>,
+        /// The new expiry, or none.
+        expires_at: Option<DateTime<Utc>>,
+    },
+    /// Records a new override of a grant not removed.
+    SetGrantOverride {
+        grant: GrantId,
+        /// When.
+        at: DateTime<Utc>,
+        /// The new override.
+        value: PolicyOverride,
+    },
+}
+
+/// A conditional write of one right's usage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageWrite {
+    pub user: UserId,
+    pub resource: ResourceId,
+    /// The version the new value was computed from (0: nothing stored yet).
+    pub expected_version: u64,
+    /// The new value.
+    pub usage: Usage,
+}
+
+/// A write of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RequestWrite {
+    /// Stores a new request; fails when the id exists.
+    Create(AccessRequest),
+    /// Replaces a request whose stored status is `expected`.
+    Update {
+        /// The new value.
+        request: AccessRequest,
+        /// The status it must have now.
+        expected: RequestStatus,
+    },
+}
+
+/// Writes that must agree, applied all or nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changeset {
+    /// Directory changes, in order.
+    pub directory: Vec<DirectoryChange>,
+    /// Usage writes, each conditioned on its version.
+    pub usage: Vec<UsageWrite>,
+    /// Request writes, each conditioned.
+    pub requests: Vec<RequestWrite>,
+    /// Audit entries; one whose id is stored already is skipped.
+    pub audit: Vec<AuditEntry>,
+    /// Outbox entries; one whose id is stored already is skipped.
+    pub outbox: Vec<OutboxEntry>,
+    /// Single-use links consumed by this change; one consumed before fails the whole change
+    /// with [`StoreError::AlreadyExists`](crate::error::StoreError::AlreadyExists).
+    pub consumed_links: Vec<ConsumedLink>,
+    /// Settings replaced.
+    pub settings: Vec<super::SettingsWrite>,
+}
+
+/// A single-use link (the block page's) marked used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsumedLink {
+    /// The link's id (a digest of it).
+    pub id: String,
+    /// When the link expires: the record may be dropped after that.
+    pub expires_at: DateTime<Utc>,
+}
+
+impl Changeset {
+    /// Whether there is nothing to write.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.directory.is_empty()
+            && self.usage.is_empty()
+            && self.requests.is_empty()
+            && self.audit.is_empty()
+            && self.outbox.is_empty()
+            && self.consumed_links.is_empty()
+            && self.settings.is_empty()
+    }
+}
+
+/// Applies changesets atomically.
+#[async_trait]
+pub trait Committer: Send + Sync {
+    /// Applies every write of `changes` or none; a failed condition gives
+    /// [`StoreError::Conflict`](crate::error::StoreError::Conflict) or [`StoreError::AlreadyExists`](crate::error::StoreError::AlreadyExists).
+    async fn commit(&self, changes: Changeset) -> StoreResult<()>;
+}
+
+impl Changeset {
+    /// Records a domain event recorded at `now`: its audit entries (one mapping:
+    /// [`crate::audit::entries_of`]), and its outbox entry when others act on it.
+    pub fn record(&mut self, event: crate::events::DomainEvent, now: chrono::DateTime<Utc>) {
+        self.audit.extend(crate::audit::entries_of(&event, now));
+        if event.is_published() {
+            self.outbox.push(OutboxEntry::new(event, now));
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! The time. The core never reads the clock itself: it takes `now`, or a [`Clock`].
+
+use crate::Timestamp;
+
+/// Now, as a deployment tells it.
+pub trait Clock: Send + Sync {
+    /// Now.
+    fn now(&self) -> Timestamp;
+
+    /// The clock as a manual one, when it is.
+    fn as_manual(&self) -> Option<&ManualClock> {
+        None
+    }
+}
+
+/// A clock that moves only when told to, and only forward: for demos and black-box tests.
+#[derive(Debug)]
+pub struct ManualClock {
+    now: std::sync::Mutex<Timestamp>,
+}
+
+impl ManualClock {
+    /// A clock showing `start`.
+    #[must_use]
+    pub fn new(start: Timestamp) -> Self {
+        Self {
+            now: std::sync::Mutex::new(start),
+        }
+    }
+
+    /// Moves the clock to `to`; refuses to move it backward.
+    pub fn set(&self, to: Timestamp) -> Result<Timestamp, crate::ValidationError> {
+        let mut now = self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if to < *now {
+            return Err(crate::ValidationError::new(
+                "to",
+                format!("{to} is before the clock's {now}; time only moves forward"),
+            ));
+        }
+        *now = to;
+        Ok(to)
+    }
+
+    /// Moves the clock forward by `by` (not negative).
+    pub fn advance(&self, by: chrono::Duration) -> Result<Timestamp, crate::ValidationError> {
+        if by < chrono::Duration::zero() {
+            return Err(crate::ValidationError::new("by", "time only moves forward"));
+        }
+        let to = self
+            .now()
+            .checked_add_signed(by)
+            .ok_or_else(|| crate::ValidationError::new("by", "moves the clock past its range"))?;
+        self.set(to)
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        *self
+            .now
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn as_manual(&self) -> Option<&ManualClock> {
+        Some(self)
+    }
+}

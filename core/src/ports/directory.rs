@@ -1,0 +1,64 @@
+//! The directory, read: principals, groups, resources, grants, memberships, and the facts of a
+//! right with their history.
+
+use async_trait::async_trait;
+
+use super::{Page, PageRequest, StoreResult};
+use crate::directory::{
+    Grant, Group, Principal, Resource, RightFacts, ServicePrincipal, Span, User,
+};
+use crate::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
+use crate::values::Role;
+
+/// The directory, read.
+#[async_trait]
+pub trait DirectoryReader: Send + Sync {
+    /// A user or a service principal, with the role the directory gives it.
+    async fn principal(&self, id: &PrincipalId) -> StoreResult<Option<Principal>>;
+    /// A user.
+    async fn user(&self, id: &UserId) -> StoreResult<Option<User>>;
+    /// Users by id.
+    async fn users(&self, page: &PageRequest) -> StoreResult<Page<User>>;
+    /// Active users holding any of `roles`.
+    async fn active_users_with_roles(&self, roles: &[Role]) -> StoreResult<Vec<User>>;
+    /// A service principal.
+    async fn service_principal(&self, id: &PrincipalId) -> StoreResult<Option<ServicePrincipal>>;
+    /// A group.
+    async fn group(&self, id: &GroupId) -> StoreResult<Option<Group>>;
+    /// Groups by id.
+    async fn groups(&self, page: &PageRequest) -> StoreResult<Page<Group>>;
+    /// A resource, with its current default policy.
+    async fn resource(&self, id: &ResourceId) -> StoreResult<Option<Resource>>;
+    /// Resources by id.
+    async fn resources(&self, page: &PageRequest) -> StoreResult<Page<Resource>>;
+    /// A grant with its history, current or ended.
+    async fn grant(&self, id: &GrantId) -> StoreResult<Option<Grant>>;
+    /// The grants not removed of a group on a resource (at most one).
+    async fn current_grant(
+        &self,
+        group: &GroupId,
+        resource: &ResourceId,
+    ) -> StoreResult<Option<Grant>>;
+    /// The grants not removed on a resource.
+    async fn grants_of_resource(&self, resource: &ResourceId) -> StoreResult<Vec<Grant>>;
+    /// The grants not removed of a group.
+    async fn grants_of_group(&self, group: &GroupId) -> StoreResult<Vec<Grant>>;
+    /// The current members of a group.
+    async fn members(&self, group: &GroupId) -> StoreResult<Vec<UserId>>;
+    /// The user's current membership of the group, if they are a member.
+    async fn membership(&self, user: &UserId, group: &GroupId) -> StoreResult<Option<Span>>;
+    /// The groups a user is a member of now.
+    async fn groups_of_user(&self, user: &UserId) -> StoreResult<Vec<GroupId>>;
+    /// Everything the lock rule needs about (user, resource), history included.
+    async fn right_facts(&self, user: &UserId, resource: &ResourceId) -> StoreResult<RightFacts>;
+    /// The resources the user ever held a path to.
+    async fn resources_of_user(&self, user: &UserId) -> StoreResult<Vec<ResourceId>>;
+    /// The users who ever held a path to the resource.
+    async fn users_of_resource(&self, resource: &ResourceId) -> StoreResult<Vec<UserId>>;
+    /// One page of the users who ever held a path to the resource, by id (for streaming).
+    async fn users_of_resource_page(
+        &self,
+        resource: &ResourceId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<UserId>>;
+}

@@ -1,0 +1,108 @@
+//! Ports: what the core needs from the outside, split by capability. Every store implements
+//! the store ports; a use case asks for the narrowest it needs.
+//!
+//! Reads go through the reader traits. Every write goes through [`Committer::commit`] as one
+//! [`Changeset`] that the store applies atomically, with its conditions checked: a usage write
+//! names the version it was computed from, a request update names the status it expects, so
+//! that a write computed from a stale read fails with [`StoreError::Conflict`] and changes
+//! nothing.
+//!
+//! [`StoreError::Conflict`]: crate::error::StoreError::Conflict
+
+mod audit;
+mod changes;
+mod clock;
+mod deliveries;
+mod directory;
+mod outbox;
+mod requests;
+mod senders;
+mod settings;
+mod usage;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::StoreError;
+
+pub use audit::AuditReader;
+pub use changes::{Changeset, Committer, ConsumedLink, DirectoryChange, RequestWrite, UsageWrite};
+pub use clock::{Clock, ManualClock};
+pub use deliveries::DeliveryStore;
+pub use directory::DirectoryReader;
+pub use outbox::{EventPublisher, OutboxReader};
+pub use requests::{RequestFilter, RequestReader};
+pub use senders::{EmailDisabled, EmailError, EmailSender, WebhookResponse, WebhookSender};
+pub use settings::{Settings, SettingsStore, SettingsWrite};
+pub use usage::{LockIndex, UsageReader};
+
+/// Store results.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// A page request: the cursor of the previous page (opaque) and a size.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageRequest {
+    /// The cursor returned with the previous page.
+    pub after: Option<String>,
+    /// At most this many items (stores cap it at 1000; 0 means 100).
+    pub limit: u32,
+}
+
+impl PageRequest {
+    /// The limit to apply: 1..=1000, 100 when unset.
+    #[must_use]
+    pub fn effective_limit(&self) -> usize {
+        match self.limit {
+            0 => 100,
+            n => n.min(1000) as usize,
+        }
+    }
+
+    /// The first page of `limit` items.
+    #[must_use]
+    pub fn first(limit: u32) -> Self {
+        Self { after: None, limit }
+    }
+}
+
+/// One page of a list, and the cursor of the next when there is more.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `after` to get the next page.
+    pub next: Option<String>,
+}
+
+/// A value with the version it was read at, for a conditional write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned<T> {
+    pub value: T,
+    /// 0 when nothing is stored yet.
+    pub version: u64,
+}
+
+/// Every port a store offers.
+pub trait Store:
+    DirectoryReader
+    + UsageReader
+    + LockIndex
+    + RequestReader
+    + AuditReader
+    + OutboxReader
+    + SettingsStore
+    + DeliveryStore
+    + Committer
+{
+}
+
+impl<T> Store for T where
+    T: DirectoryReader
+        + UsageReader
+        + LockIndex
+        + RequestReader
+        + AuditReader
+        + OutboxReader
+        + SettingsStore
+        + DeliveryStore
+        + Committer
+{
+}

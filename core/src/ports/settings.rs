@@ -1,0 +1,47 @@
+//! The notification settings and the webhook.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::StoreResult;
+use crate::delivery::WebhookSettings;
+use crate::values::Role;
+
+/// Notification settings (docs/semantics.md §4): which roles are emailed about
+/// new open requests, or emails off.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// Whether approvers are emailed about new open requests.
+    pub emails_enabled: bool,
+    /// Which roles are emailed.
+    pub email_roles: Vec<Role>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            emails_enabled: true,
+            email_roles: vec![Role::Admin],
+        }
+    }
+}
+
+/// The settings, read; they are written through a [`Changeset`](super::Changeset), with their
+/// audit entry.
+#[async_trait]
+pub trait SettingsStore: Send + Sync {
+    /// The settings, or the defaults.
+    async fn settings(&self) -> StoreResult<Settings>;
+    /// The webhook, if one is set.
+    async fn webhook(&self) -> StoreResult<Option<WebhookSettings>>;
+}
+
+/// A write of the settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SettingsWrite {
+    /// Replaces the notification settings.
+    Notifications(Settings),
+    /// Sets (or, with `None`, removes) the webhook.
+    Webhook(Option<WebhookSettings>),
+}

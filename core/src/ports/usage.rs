@@ -1,0 +1,22 @@
+//! The usage of rights and the sweep's index of rights due.
+
+use async_trait::async_trait;
+
+use super::{StoreResult, Versioned};
+use crate::Timestamp;
+use crate::ids::{ResourceId, UserId};
+use crate::lock::Usage;
+
+/// The usage of rights, read.
+#[async_trait]
+pub trait UsageReader: Send + Sync {
+    /// The usage of (user, resource) and its version; the default at version 0 when none.
+    async fn usage(&self, user: &UserId, resource: &ResourceId) -> StoreResult<Versioned<Usage>>;
+}
+
+/// The sweep's index: rights due for a look.
+#[async_trait]
+pub trait LockIndex: Send + Sync {
+    /// Up to `limit` rights whose `next_due` is at or before `now`, earliest first.
+    async fn due(&self, now: Timestamp, limit: usize) -> StoreResult<Vec<(UserId, ResourceId)>>;
+}

@@ -1,0 +1,490 @@
+//! The directory's use cases: users (and their active flag), service principals, groups and
+//! memberships, resources and grants. Every change that can alter a right refreshes the rights
+//! it touches, so their due instants and open requests follow at once.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+use crate::ValidationError;
+use crate::authz::{Capability, require};
+use crate::directory::{Grant, Group, Principal, Resource, ServicePrincipal, Span, Timed, User};
+use crate::error::{Conflict, Error, Result, StoreError};
+use crate::events::{DomainEvent, PolicyChange};
+use crate::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
+use crate::policy::{Policy, PolicyOverride};
+use crate::ports::{Changeset, DirectoryChange, PageRequest};
+use crate::values::{Email, Name, Role};
+
+use super::{Autolock, check_expiry};
+
+/// A user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// The id; generated when absent.
+    pub id: Option<UserId>,
+    /// Where notifications go.
+    pub email: Email,
+    /// How the person is shown.
+    pub display_name: Name,
+    /// A user role (not `gateway`).
+    pub role: Role,
+}
+
+/// An edit of a user: each field given replaces, each omitted keeps.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    /// A new address.
+    pub email: Option<Email>,
+    /// A new name.
+    pub display_name: Option<Name>,
+    /// A new role.
+    pub role: Option<Role>,
+    /// Deactivate (`false`) or reactivate (`true`).
+    pub active: Option<bool>,
+}
+
+/// A resource to create.
+#[derive(Debug, Clone)]
+pub struct NewResource {
+    /// The id; generated when absent.
+    pub id: Option<ResourceId>,
+    pub name: Name,
+    /// Where it is reached: a URL (the block page continues there) or a host.
+    pub address: String,
+    /// The default policy.
+    pub policy: Policy,
+}
+
+/// A grant to create.
+#[derive(Debug, Clone)]
+pub struct NewGrant {
+    /// The group to give access.
+    pub group: GroupId,
+    pub resource: ResourceId,
+    /// When it expires, if ever.
+    pub expires_at: Option<Timestamp>,
+    /// The fields that override the resource default.
+    pub policy_override: PolicyOverride,
+}
+
+/// A user's membership of a group.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Membership {
+    pub group_id: GroupId,
+    /// The member.
+    pub user_id: UserId,
+    /// When the current membership began.
+    pub joined_at: chrono::DateTime<chrono::Utc>,
+}
+
+fn check_address(address: &str) -> Result<String> {
+    let trimmed = address.trim();
+    if trimmed.is_empty() || trimmed.len() > 2048 || trimmed.chars().any(char::is_control) {
+        return Err(ValidationError::new(
+            "address",
+            "must be 1 to 2048 printable characters (a URL or a host)",
+        )
+        .into());
+    }
+    Ok(trimmed.to_owned())
+}
+
+fn user_role(role: Role) -> Result<Role> {
+    if role == Role::Gateway {
+        return Err(ValidationError::new(
+            "role",
+            "\"gateway\" is for service principals; allowed are \"member\", \"admin\", \"devops_admin\", \"access_reviewer\"",
+        )
+        .into());
+    }
+    Ok(role)
+}
+
+impl Autolock {
+    /// Whether the directory has no user yet (the first admin is bootstrapped only then).
+    pub async fn directory_is_empty(&self) -> Result<bool> {
+        Ok(self
+            .store
+            .users(&PageRequest::first(1))
+            .await?
+            .items
+            .is_empty())
+    }
+
+    /// Creates the first admin of an empty directory; refused once any user exists.
+    pub async fn bootstrap_admin(
+        &self,
+        id: UserId,
+        email: Email,
+        display_name: Name,
+        now: Timestamp,
+    ) -> Result<User> {
+        if !self.directory_is_empty().await? {
+            return Err(Error::Conflict(
+                Conflict::State,
+                "the directory has users already: admins create users".into(),
+            ));
+        }
+        let user = User {
+            id,
+            email,
+            display_name,
+            role: Role::Admin,
+            active: true,
+            created_at: now,
+        };
+        self.commit_directory(DirectoryChange::CreateUser(user.clone()))
+            .await?;
+        Ok(user)
+    }
+
+    /// Creates a user (admin).
+    pub async fn create_user(
+        &self,
+        actor: &Principal,
+        new: NewUser,
+        now: Timestamp,
+    ) -> Result<User> {
+        require(actor, Capability::Administer)?;
+        let user = User {
+            id: new.id.unwrap_or_else(UserId::generate),
+            email: new.email,
+            display_name: new.display_name,
+            role: user_role(new.role)?,
+            active: true,
+            created_at: now,
+        };
+        self.commit_directory(DirectoryChange::CreateUser(user.clone()))
+            .await?;
+        Ok(user)
+    }
+
+    /// Edits a user (admin): email, name and role replace what they were; `active` deactivates
+    /// (cancelling their open requests) or reactivates them.
+    pub async fn patch_user(
+        &self,
+        actor: &Principal,
+        id: &UserId,
+        patch: UserPatch,
+        now: Timestamp,
+    ) -> Result<User> {
+        require(actor, Capability::Administer)?;
+        let mut user = self.existing_user(id).await?;
+        if patch.email.is_some() || patch.display_name.is_some() || patch.role.is_some() {
+            user.email = patch.email.unwrap_or(user.email);
+            user.display_name = patch.display_name.unwrap_or(user.display_name);
+            user.role = user_role(patch.role.unwrap_or(user.role))?;
+            self.commit_directory(DirectoryChange::UpdateUser(user.clone()))
+                .await?;
+        }
+        if let Some(active) = patch.active {
+            user = self.set_user_active(actor, id, active, now).await?;
+        }
+        Ok(user)
+    }
+
+    /// Activates or deactivates a user (admin); deactivation cancels their open requests.
+    pub async fn set_user_active(
+        &self,
+        actor: &Principal,
+        id: &UserId,
+        active: bool,
+        now: Timestamp,
+    ) -> Result<User> {
+        require(actor, Capability::Administer)?;
+        let mut user = self.existing_user(id).await?;
+        if user.active != active {
+            user.active = active;
+            self.commit_directory(DirectoryChange::SetUserActive {
+                user: id.clone(),
+                at: now,
+                active,
+            })
+            .await?;
+            let resources = self.store.resources_of_user(id).await?;
+            self.refresh_rights(resources.into_iter().map(|r| (id.clone(), r)), now)
+                .await?;
+        }
+        Ok(user)
+    }
+
+    /// Creates a gateway's service principal (admin).
+    pub async fn create_service_principal(
+        &self,
+        actor: &Principal,
+        id: Option<PrincipalId>,
+        name: Name,
+        now: Timestamp,
+    ) -> Result<ServicePrincipal> {
+        require(actor, Capability::Administer)?;
+        let sp = ServicePrincipal {
+            id: id.unwrap_or_else(PrincipalId::generate),
+            name,
+            created_at: now,
+        };
+        self.commit_directory(DirectoryChange::CreateServicePrincipal(sp.clone()))
+            .await?;
+        Ok(sp)
+    }
+
+    /// Creates a group (admin).
+    pub async fn create_group(
+        &self,
+        actor: &Principal,
+        id: Option<GroupId>,
+        name: Name,
+        now: Timestamp,
+    ) -> Result<Group> {
+        require(actor, Capability::Administer)?;
+        let group = Group {
+            id: id.unwrap_or_else(GroupId::generate),
+            name,
+            created_at: now,
+        };
+        self.commit_directory(DirectoryChange::CreateGroup(group.clone()))
+            .await?;
+        Ok(group)
+    }
+
+    /// Creates a resource with its default policy (admin). The policy it is created with is a
+    /// policy change like an edit: audited and published.
+    pub async fn create_resource(
+        &self,
+        actor: &Principal,
+        new: NewResource,
+        now: Timestamp,
+    ) -> Result<Resource> {
+        require(actor, Capability::Administer)?;
+        let resource = Resource {
+            id: new.id.unwrap_or_else(ResourceId::generate),
+            name: new.name,
+            address: check_address(&new.address)?,
+            policy: new.policy,
+            created_at: now,
+        };
+        let mut changes = Changeset {
+            directory: vec![DirectoryChange::CreateResource(resource.clone())],
+            ..Changeset::default()
+        };
+        changes.record(
+            DomainEvent::PolicyChanged(Box::new(PolicyChange {
+                resource: resource.id.clone(),
+                group: None,
+                grant: None,
+                before: None,
+                after: resource.policy,
+                override_before: None,
+                override_after: None,
+                by: actor.id.clone(),
+                at: now,
+            })),
+            now,
+        );
+        self.commit_changes(changes).await?;
+        Ok(resource)
+    }
+
+    /// The current grant of `group` on `resource` (approvers).
+    pub async fn grant_of(
+        &self,
+        actor: &Principal,
+        resource: &ResourceId,
+        group: &GroupId,
+    ) -> Result<Grant> {
+        require(actor, Capability::Review)?;
+        self.store
+            .current_grant(group, resource)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("grant of {group} on {resource}")))
+    }
+
+    async fn rights_through_group(
+        &self,
+        user: &UserId,
+        group: &GroupId,
+    ) -> Result<Vec<(UserId, ResourceId)>> {
+        let grants = self.store.grants_of_group(group).await?;
+        Ok(grants
+            .into_iter()
+            .map(|g| (user.clone(), g.resource))
+            .collect())
+    }
+
+    /// Adds a user to a group (admin). Adding a current member changes nothing: the answer is
+    /// the membership as it is, `joined_at` kept, and `false` (not created).
+    pub async fn add_member(
+        &self,
+        actor: &Principal,
+        group: &GroupId,
+        user: &UserId,
+        now: Timestamp,
+    ) -> Result<(Membership, bool)> {
+        require(actor, Capability::Administer)?;
+        self.existing_group(group).await?;
+        self.existing_user(user).await?;
+        let membership = |joined_at| Membership {
+            group_id: group.clone(),
+            user_id: user.clone(),
+            joined_at,
+        };
+        if let Some(span) = self.store.membership(user, group).await? {
+            return Ok((membership(span.start), false));
+        }
+        let added = self
+            .store
+            .commit(Changeset {
+                directory: vec![DirectoryChange::AddMembership {
+                    user: user.clone(),
+                    group: group.clone(),
+                    at: now,
+                }],
+                ..Changeset::default()
+            })
+            .await;
+        if let Err(StoreError::Conflict(_)) = added {
+            // Added concurrently: answer the membership that won.
+            if let Some(span) = self.store.membership(user, group).await? {
+                return Ok((membership(span.start), false));
+            }
+        }
+        added?;
+        let rights = self.rights_through_group(user, group).await?;
+        self.refresh_rights(rights, now).await?;
+        Ok((membership(now), true))
+    }
+
+    /// Removes a user from a group (admin); their open requests on rights left with no path are
+    /// cancelled. `NotFound` when the user is not a member.
+    pub async fn remove_member(
+        &self,
+        actor: &Principal,
+        group: &GroupId,
+        user: &UserId,
+        now: Timestamp,
+    ) -> Result<()> {
+        require(actor, Capability::Administer)?;
+        self.existing_group(group).await?;
+        let not_member = || Error::NotFound(format!("membership of {user} in {group}"));
+        if self.store.membership(user, group).await?.is_none() {
+            return Err(not_member());
+        }
+        let removed = self
+            .store
+            .commit(Changeset {
+                directory: vec![DirectoryChange::EndMembership {
+                    user: user.clone(),
+                    group: group.clone(),
+                    at: now,
+                }],
+                ..Changeset::default()
+            })
+            .await;
+        match removed {
+            Err(StoreError::Conflict(_)) => return Err(not_member()),
+            other => other?,
+        }
+        let rights = self.rights_through_group(user, group).await?;
+        self.refresh_rights(rights, now).await
+    }
+
+    /// Grants a group access to a resource (admin). Each field the grant overrides from its
+    /// creation is a policy change like an edit.
+    pub async fn create_grant(
+        &self,
+        actor: &Principal,
+        new: NewGrant,
+        now: Timestamp,
+    ) -> Result<Grant> {
+        require(actor, Capability::Administer)?;
+        self.existing_group(&new.group).await?;
+        let resource = self.existing_resource(&new.resource).await?;
+        check_expiry(new.expires_at, now)?;
+        let grant = Grant {
+            id: GrantId::generate(),
+            group: new.group.clone(),
+            resource: new.resource.clone(),
+            span: Span::from(now),
+            expiry: vec![Timed {
+                at: now,
+                value: new.expires_at,
+            }],
+            overrides: vec![Timed {
+                at: now,
+                value: new.policy_override,
+            }],
+        };
+        let mut changes = Changeset {
+            directory: vec![DirectoryChange::CreateGrant(grant.clone())],
+            ..Changeset::default()
+        };
+        if new.policy_override != PolicyOverride::default() {
+            changes.record(
+                DomainEvent::PolicyChanged(Box::new(PolicyChange {
+                    resource: grant.resource.clone(),
+                    group: Some(grant.group.clone()),
+                    grant: Some(grant.id.clone()),
+                    before: None,
+                    after: new.policy_override.over(resource.policy),
+                    override_before: None,
+                    override_after: Some(new.policy_override),
+                    by: actor.id.clone(),
+                    at: now,
+                })),
+                now,
+            );
+        }
+        self.commit_changes(changes).await?;
+        self.refresh_grant_rights(&grant, now).await?;
+        Ok(grant)
+    }
+
+    pub(crate) async fn refresh_grant_rights(&self, grant: &Grant, now: Timestamp) -> Result<()> {
+        let members = self.store.members(&grant.group).await?;
+        self.refresh_rights(
+            members.into_iter().map(|u| (u, grant.resource.clone())),
+            now,
+        )
+        .await
+    }
+
+    /// Removes a grant (admin).
+    pub async fn remove_grant(
+        &self,
+        actor: &Principal,
+        id: &GrantId,
+        now: Timestamp,
+    ) -> Result<()> {
+        require(actor, Capability::Administer)?;
+        let grant = self.current_grant_by_id(id).await?;
+        self.commit_directory(DirectoryChange::EndGrant {
+            grant: id.clone(),
+            at: now,
+        })
+        .await?;
+        self.refresh_grant_rights(&grant, now).await
+    }
+
+    /// Sets or clears a grant's expiry (admin). An expiry must lie in the future.
+    pub async fn set_grant_expiry(
+        &self,
+        actor: &Principal,
+        id: &GrantId,
+        expires_at: Option<Timestamp>,
+        now: Timestamp,
+    ) -> Result<Grant> {
+        require(actor, Capability::Administer)?;
+        check_expiry(expires_at, now)?;
+        let grant = self.current_grant_by_id(id).await?;
+        self.commit_directory(DirectoryChange::SetGrantExpiry {
+            grant: id.clone(),
+            at: now,
+            expires_at,
+        })
+        .await?;
+        self.refresh_grant_rights(&grant, now).await?;
+        self.current_grant_by_id(id).await
+    }
+}

@@ -1,0 +1,240 @@
+//! The gateways' use cases: the decision on the connection path, and access events in batches
+//! (docs/semantics.md §2.7).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::Timestamp;
+use crate::authz::{Capability, require};
+use crate::directory::Principal;
+use crate::error::Result;
+use crate::events::DomainEvent;
+use crate::ids::{EventId, ResourceId, UserId};
+use crate::lock::{AccessEvent, DenyReason, EventOutcome, RightState};
+
+use super::Autolock;
+
+/// One access event of a batch.
+#[derive(Debug, Clone)]
+pub struct EventInput {
+    /// Who accessed.
+    pub user: UserId,
+    /// What.
+    pub resource: ResourceId,
+    pub event: AccessEvent,
+}
+
+/// What became of one event, as a gateway reads it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventResultKind {
+    /// The access counted.
+    Counted,
+    /// The access was denied (see the reason).
+    Denied,
+    /// The event was applied already: nothing changed.
+    Duplicate,
+    /// More than 24 hours late: not applied.
+    LateIgnored,
+    /// Stamped more than 5 minutes ahead: rejected.
+    Future,
+    /// The user or the resource does not exist.
+    Unknown,
+}
+
+impl EventResultKind {
+    /// The wire name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Counted => "counted",
+            Self::Denied => "denied",
+            Self::Duplicate => "duplicate",
+            Self::LateIgnored => "late_ignored",
+            Self::Future => "future",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+/// What became of one event of a batch.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EventResult {
+    pub event_id: EventId,
+    /// What became of it.
+    pub outcome: EventResultKind,
+    /// Why it was denied or not applied.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+    /// The recorded lock (its instant) that this event proved wrong and lifted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reverted_lock: Option<DateTime<Utc>>,
+}
+
+impl EventResult {
+    fn new(event_id: EventId, outcome: EventOutcome, reverted_lock: Option<Timestamp>) -> Self {
+        let (outcome, reason) = match outcome {
+            EventOutcome::Counted => (EventResultKind::Counted, None),
+            EventOutcome::Denied(r) => (EventResultKind::Denied, Some(r.as_str())),
+            EventOutcome::Duplicate => (EventResultKind::Duplicate, None),
+            EventOutcome::LateIgnored => (
+                EventResultKind::LateIgnored,
+                Some("more than 24 hours late"),
+            ),
+            EventOutcome::Future => (
+                EventResultKind::Future,
+                Some("stamped more than 5 minutes in the future"),
+            ),
+        };
+        Self {
+            event_id,
+            outcome,
+            reason,
+            reverted_lock,
+        }
+    }
+}
+
+/// A gateway's answer.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Decision {
+    /// Whether the user may reach the resource now.
+    pub allow: bool,
+    /// The state of the right.
+    pub state: RightState,
+    /// Why not, when denied.
+    pub reason: Option<DenyReason>,
+}
+
+impl Autolock {
+    /// Applies a batch of access events (gateways). Each right is written once, with the latest
+    /// access; an event that changes nothing costs no write.
+    pub async fn record_events(
+        &self,
+        actor: &Principal,
+        batch: Vec<EventInput>,
+        now: Timestamp,
+    ) -> Result<Vec<EventResult>> {
+        require(actor, Capability::Gateway)?;
+        let mut results: Vec<Option<EventResult>> = vec![None; batch.len()];
+        let mut by_right: BTreeMap<(UserId, ResourceId), Vec<(usize, AccessEvent)>> =
+            BTreeMap::new();
+        for (i, input) in batch.into_iter().enumerate() {
+            by_right
+                .entry((input.user, input.resource))
+                .or_default()
+                .push((i, input.event));
+        }
+        for ((user, resource), mut events) in by_right {
+            events.sort_by(|a, b| {
+                a.1.accessed_at
+                    .cmp(&b.1.accessed_at)
+                    .then_with(|| a.1.event_id.cmp(&b.1.event_id))
+            });
+            if !self.right_exists(&user, &resource).await? {
+                for (i, event) in events {
+                    results[i] = Some(EventResult {
+                        event_id: event.event_id,
+                        outcome: EventResultKind::Unknown,
+                        reason: Some("unknown user or resource"),
+                        reverted_lock: None,
+                    });
+                }
+                continue;
+            }
+            let outcomes = self
+                .retry(|| async {
+                    let mut tx = self.load(&user, &resource).await?;
+                    let mut outcomes = Vec::with_capacity(events.len());
+                    for (i, event) in &events {
+                        let (outcome, effect) = tx.right.apply_event(&tx.usage, event, now);
+                        if outcome == EventOutcome::LateIgnored {
+                            let late = DomainEvent::LateIgnored {
+                                user: user.clone(),
+                                resource: resource.clone(),
+                                event_id: event.event_id.clone(),
+                                accessed_at: event.accessed_at,
+                                by: actor.id.clone(),
+                            };
+                            tx.record(late, now);
+                        }
+                        let reverted = effect.reverted;
+                        self.take_effect(&mut tx, effect, now).await?;
+                        outcomes.push((
+                            *i,
+                            EventResult::new(event.event_id.clone(), outcome, reverted),
+                        ));
+                    }
+                    self.commit_tx(tx, now).await?;
+                    Ok(outcomes)
+                })
+                .await?;
+            for (i, result) in outcomes {
+                results[i] = Some(result);
+            }
+        }
+        Ok(results
+            .into_iter()
+            .map(|r| r.expect("every event has a result"))
+            .collect())
+    }
+
+    /// Whether both the user and the resource of a right exist.
+    async fn right_exists(&self, user: &UserId, resource: &ResourceId) -> Result<bool> {
+        Ok(
+            self.store.user(user).await?.is_some()
+                && self.store.resource(resource).await?.is_some(),
+        )
+    }
+
+    /// The gateway's question: may `user` reach `resource` now? With `record`, the access is
+    /// also counted (when allowed). A lock found here is recorded.
+    pub async fn decide(
+        &self,
+        actor: &Principal,
+        user: &UserId,
+        resource: &ResourceId,
+        record: bool,
+        now: Timestamp,
+    ) -> Result<Decision> {
+        require(actor, Capability::Gateway)?;
+        if !self.right_exists(user, resource).await? {
+            return Ok(Decision {
+                allow: false,
+                state: RightState::NoAccess,
+                reason: Some(DenyReason::NoAccess),
+            });
+        }
+        if record {
+            let event = AccessEvent {
+                event_id: EventId::parse(format!("check:{}", uuid::Uuid::new_v4().simple()))?,
+                accessed_at: now,
+            };
+            self.record_events(
+                actor,
+                vec![EventInput {
+                    user: user.clone(),
+                    resource: resource.clone(),
+                    event,
+                }],
+                now,
+            )
+            .await?;
+        } else {
+            self.refresh_right(user, resource, now).await?;
+        }
+        let tx = self.load(user, resource).await?;
+        let state = tx.right.state(&tx.usage, now);
+        let reason = tx.right.deny_reason(&state, now);
+        Ok(Decision {
+            allow: reason.is_none(),
+            state,
+            reason,
+        })
+    }
+}

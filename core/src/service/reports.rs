@@ -1,0 +1,314 @@
+//! Reports, analytics and the audit log (docs/semantics.md §5). A
+//! report is read a page of rights at a time, so that memory stays flat however many rights it
+//! covers.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::Timestamp;
+use crate::ValidationError;
+use crate::audit::{AuditAction, AuditEntry, AuditFilter};
+use crate::authz::{Capability, require};
+use crate::directory::{Principal, Resource, User};
+use crate::error::Result;
+use crate::ids::{GroupId, RequestId, ResourceId, UserId};
+use crate::ports::{Page, PageRequest, RequestFilter};
+use crate::report::{ReportRow, group_row, rows};
+use crate::request::RequestStatus;
+
+use super::Autolock;
+
+/// How many rights a page of a report covers.
+pub const REPORT_PAGE: u32 = 1000;
+
+/// An auto-approved request, with its reason.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AutoApproved {
+    pub request: RequestId,
+    /// The requester.
+    pub user: UserId,
+    /// When.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Why.
+    pub reason: String,
+}
+
+/// Analytics of a resource over a window.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Analytics {
+    pub resource: ResourceId,
+    /// The window's start.
+    pub from: chrono::DateTime<chrono::Utc>,
+    /// The window's end (excluded).
+    pub to: chrono::DateTime<chrono::Utc>,
+    /// Locks recorded in the window.
+    pub locks: usize,
+    /// Requests filed in the window, by status.
+    pub requests_by_outcome: std::collections::BTreeMap<&'static str, usize>,
+    /// The auto-approved ones, with reasons.
+    pub auto_approved: Vec<AutoApproved>,
+    /// Median seconds from filing to a person's approval or denial.
+    pub median_seconds_to_resolution: Option<i64>,
+}
+
+/// What a report is taken from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportScope {
+    /// Every right on a resource.
+    Resource(ResourceId),
+    /// Every right through a group.
+    Group(GroupId),
+    /// Every right of a user.
+    User(UserId),
+}
+
+/// A page of a report's rows, and the cursor of the next page when there is more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportPage {
+    pub rows: Vec<ReportRow>,
+    /// Pass as `after` for the next page.
+    pub next: Option<String>,
+}
+
+impl Autolock {
+    /// One page of a report (approvers): the rows of a page of the rights in scope, from the
+    /// cursor `after` on; the last page adds the groups in scope that have access and no
+    /// members. `NotFound` when the object does not exist.
+    pub async fn report_page(
+        &self,
+        actor: &Principal,
+        scope: &ReportScope,
+        after: Option<String>,
+        now: Timestamp,
+    ) -> Result<ReportPage> {
+        require(actor, Capability::Review)?;
+        let page = PageRequest {
+            after,
+            limit: REPORT_PAGE,
+        };
+        let rights = self.report_rights(scope, &page).await?;
+        let mut resources: HashMap<ResourceId, Resource> = HashMap::new();
+        let mut users: HashMap<UserId, User> = HashMap::new();
+        let mut out = Vec::new();
+        for (user_id, resource_id) in rights.items {
+            if !resources.contains_key(&resource_id) {
+                let Some(r) = self.store.resource(&resource_id).await? else {
+                    continue;
+                };
+                resources.insert(resource_id.clone(), r);
+            }
+            if !users.contains_key(&user_id) {
+                let Some(u) = self.store.user(&user_id).await? else {
+                    continue;
+                };
+                users.insert(user_id.clone(), u);
+            }
+            let tx = self.load(&user_id, &resource_id).await?;
+            let mut right_rows = rows(
+                &tx.right,
+                &tx.usage,
+                &users[&user_id],
+                &resources[&resource_id],
+                now,
+            );
+            if let ReportScope::Group(g) = scope {
+                right_rows.retain(|r| r.group_id == g.as_str());
+            }
+            out.extend(right_rows);
+        }
+        if rights.next.is_none() {
+            out.extend(self.memberless_group_rows(scope, now).await?);
+        }
+        Ok(ReportPage {
+            rows: out,
+            next: rights.next,
+        })
+    }
+
+    /// A page of the rights a report covers, as (user, resource) pairs.
+    async fn report_rights(
+        &self,
+        scope: &ReportScope,
+        page: &PageRequest,
+    ) -> Result<Page<(UserId, ResourceId)>> {
+        let all: Vec<(UserId, ResourceId)> = match scope {
+            ReportScope::Resource(r) => {
+                if page.after.is_none() {
+                    self.existing_resource(r).await?;
+                }
+                let users = self.store.users_of_resource_page(r, page).await?;
+                return Ok(Page {
+                    items: users.items.into_iter().map(|u| (u, r.clone())).collect(),
+                    next: users.next,
+                });
+            }
+            ReportScope::Group(g) => {
+                self.existing_group(g).await?;
+                let resources: Vec<ResourceId> = self
+                    .store
+                    .grants_of_group(g)
+                    .await?
+                    .into_iter()
+                    .map(|gr| gr.resource)
+                    .collect();
+                let members = self.store.members(g).await?;
+                members
+                    .iter()
+                    .flat_map(|u| resources.iter().map(move |r| (u.clone(), r.clone())))
+                    .collect()
+            }
+            ReportScope::User(u) => {
+                self.existing_user(u).await?;
+                self.store
+                    .resources_of_user(u)
+                    .await?
+                    .into_iter()
+                    .map(|r| (u.clone(), r))
+                    .collect()
+            }
+        };
+        // A group's or a user's rights: one page holds them all.
+        Ok(Page {
+            items: all,
+            next: None,
+        })
+    }
+
+    /// The rows of the groups in scope that have access and no members: their access and
+    /// policy without a user, so that every group with access shows in a report.
+    async fn memberless_group_rows(
+        &self,
+        scope: &ReportScope,
+        now: Timestamp,
+    ) -> Result<Vec<ReportRow>> {
+        let grants = match scope {
+            ReportScope::Resource(r) => self.store.grants_of_resource(r).await?,
+            ReportScope::Group(g) => self.store.grants_of_group(g).await?,
+            ReportScope::User(_) => return Ok(Vec::new()),
+        };
+        let mut out = Vec::new();
+        for grant in grants {
+            if !grant.gives_access_at(now) || !self.store.members(&grant.group).await?.is_empty() {
+                continue;
+            }
+            if let Some(resource) = self.store.resource(&grant.resource).await? {
+                out.push(group_row(&grant, &resource, now));
+            }
+        }
+        Ok(out)
+    }
+
+    /// A page of the audit log, oldest first (admin, DevOps admin).
+    pub async fn audit(
+        &self,
+        actor: &Principal,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> Result<Page<AuditEntry>> {
+        require(actor, Capability::Operate)?;
+        Ok(self.store.audit(filter, page).await?)
+    }
+
+    /// Analytics of a resource over `[from, to)`, at most 90 days (approvers): locks, requests by
+    /// outcome, auto-approved requests with their reasons, median time to a person's
+    /// resolution.
+    pub async fn analytics(
+        &self,
+        actor: &Principal,
+        resource: &ResourceId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Analytics> {
+        require(actor, Capability::Review)?;
+        self.existing_resource(resource).await?;
+        if to <= from || to - from > chrono::Duration::days(90) {
+            return Err(ValidationError::new(
+                "from",
+                "the window must be longer than zero and at most 90 days",
+            )
+            .into());
+        }
+        let mut locks = 0;
+        let filter = AuditFilter {
+            from: Some(from),
+            to: Some(to),
+            actor: None,
+            target: Some(resource.to_string()),
+            action: Some(AuditAction::Locked),
+        };
+        let mut page = PageRequest::first(1000);
+        loop {
+            let p = self.store.audit(&filter, &page).await?;
+            locks += p
+                .items
+                .iter()
+                .filter(|e| e.resource.as_ref() == Some(resource))
+                .count();
+            match p.next {
+                Some(n) => page.after = Some(n),
+                None => break,
+            }
+        }
+        let rf = RequestFilter {
+            user: None,
+            resource: Some(resource.clone()),
+        };
+        let mut requests = Vec::new();
+        for open in [true, false] {
+            let mut page = PageRequest::first(1000);
+            loop {
+                let p = if open {
+                    self.store.open_requests(&rf, &page).await?
+                } else {
+                    self.store.resolved_requests(from, &rf, &page).await?
+                };
+                requests.extend(
+                    p.items
+                        .into_iter()
+                        .filter(|r| r.requested_at >= from && r.requested_at < to),
+                );
+                match p.next {
+                    Some(n) => page.after = Some(n),
+                    None => break,
+                }
+            }
+        }
+        let mut by_outcome = std::collections::BTreeMap::new();
+        for r in &requests {
+            *by_outcome.entry(r.status.as_str()).or_insert(0usize) += 1;
+        }
+        let auto_approved = requests
+            .iter()
+            .filter(|r| r.status == RequestStatus::AutoApproved)
+            .map(|r| AutoApproved {
+                request: r.id.clone(),
+                user: r.user.clone(),
+                at: r.requested_at,
+                reason: r.reason.as_str().to_owned(),
+            })
+            .collect();
+        let mut durations: Vec<i64> = requests
+            .iter()
+            .filter(|r| matches!(r.status, RequestStatus::Approved | RequestStatus::Denied))
+            .filter_map(|r| r.resolved_at.map(|at| (at - r.requested_at).num_seconds()))
+            .collect();
+        durations.sort_unstable();
+        let median = match durations.len() {
+            0 => None,
+            n if n % 2 == 1 => Some(durations[n / 2]),
+            n => Some((durations[n / 2 - 1] + durations[n / 2]) / 2),
+        };
+        Ok(Analytics {
+            resource: resource.clone(),
+            from,
+            to,
+            locks,
+            requests_by_outcome: by_outcome,
+            auto_approved,
+            median_seconds_to_resolution: median,
+        })
+    }
+}

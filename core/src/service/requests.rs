@@ -1,0 +1,377 @@
+//! Access requests and unlocks (docs/semantics.md §3): an admin's unlock, a
+//! locked user's request (auto-approved at once, or open for an approver), an approver's
+//! verdict, and the lists and count approvers and requesters read.
+
+use serde::Serialize;
+
+use crate::Timestamp;
+use crate::authz::{Capability, may, require, require_sees_user};
+use crate::directory::Principal;
+use crate::error::{Conflict, Error, Result, StoreError};
+use crate::events::DomainEvent;
+use crate::ids::{RequestId, ResourceId, UserId};
+use crate::lock::{RightState, UnlockKind};
+use crate::policy::ApprovalMode;
+use crate::ports::{ConsumedLink, Page, PageRequest, RequestFilter, RequestWrite};
+use crate::request::{AccessRequest, RequestStatus, Resolution, ResolveError, Verdict};
+use crate::values::Reason;
+
+use super::Autolock;
+use super::views::{RightView, view};
+
+/// How long resolved requests stay listed.
+pub const RESOLVED_WINDOW: chrono::Duration = chrono::Duration::days(90);
+
+/// A lifted lock: the right as it is now, and the lock instant lifted.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Unlocked {
+    /// The right after the unlock.
+    #[serde(flatten)]
+    pub right: RightView,
+    /// The instant of the lock that was lifted.
+    pub lifted_lock: chrono::DateTime<chrono::Utc>,
+}
+
+/// A filed request and whether it is new.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Filed {
+    /// The request as stored.
+    pub request: AccessRequest,
+    /// False when a repeated submission returned the open request.
+    pub created: bool,
+}
+
+/// Which requests a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestList {
+    /// Open requests, oldest first.
+    Open,
+    /// Requests resolved within the last 90 days, newest first.
+    Resolved,
+}
+
+impl Autolock {
+    /// Lifts a user's lock on a resource (admin, DevOps admin; never oneself), also a lock kept
+    /// while the user has no path. A conflict when the right is not locked. Resolves the user's
+    /// open request on it as approved.
+    pub async fn unlock(
+        &self,
+        actor: &Principal,
+        user: &UserId,
+        resource: &ResourceId,
+        now: Timestamp,
+    ) -> Result<Unlocked> {
+        require(actor, Capability::Operate)?;
+        if actor.id == *user {
+            return Err(Error::ForbiddenSelf("nobody unlocks themselves".into()));
+        }
+        self.existing_user(user).await?;
+        self.existing_resource(resource).await?;
+        self.retry(|| async {
+            let mut tx = self.load(user, resource).await?;
+            let (_, cancelled) = self.settle(&mut tx, now).await?;
+            let Some(effect) =
+                tx.right
+                    .unlock(&tx.usage, now, actor.id.clone(), UnlockKind::AdminUnlock)
+            else {
+                if cancelled > 0 {
+                    self.commit_tx(tx, now).await?;
+                }
+                return Err(Error::Conflict(
+                    Conflict::NotLocked,
+                    format!("{user} is not locked out of {resource}"),
+                ));
+            };
+            let lifted_lock = self
+                .lift(&mut tx, effect, actor, UnlockKind::AdminUnlock, now)
+                .await?;
+            if let Some(id) = tx.usage.open_request.take() {
+                if let Some(request) = self
+                    .store
+                    .request(&id)
+                    .await?
+                    .filter(AccessRequest::is_open)
+                {
+                    let approved = request.closed(RequestStatus::Approved, actor.id.clone(), now);
+                    tx.resolved(&approved, now);
+                }
+            }
+            let result = Unlocked {
+                right: view(&tx, now),
+                lifted_lock,
+            };
+            self.commit_tx(tx, now).await?;
+            Ok(result)
+        })
+        .await
+    }
+
+    /// Files a request for a locked right (the locked user). Automatic approval stores it
+    /// resolved and unlocks at once; manual approval opens it, or updates the reason of the
+    /// open one and returns it.
+    pub async fn file_request(
+        &self,
+        actor: &Principal,
+        resource: &ResourceId,
+        reason: Reason,
+        now: Timestamp,
+    ) -> Result<Filed> {
+        self.file_request_via(actor, resource, reason, None, now)
+            .await
+    }
+
+    /// Files a request through a single-use link (the block page), consuming the link in the
+    /// same commit: a second submission through it is a conflict.
+    pub async fn file_request_via(
+        &self,
+        actor: &Principal,
+        resource: &ResourceId,
+        reason: Reason,
+        link: Option<ConsumedLink>,
+        now: Timestamp,
+    ) -> Result<Filed> {
+        require(actor, Capability::OwnRights)?;
+        let user = actor.id.clone();
+        self.existing_resource(resource).await?;
+        self.retry(|| async {
+            let mut tx = self.load(&user, resource).await?;
+            let RightState::Locked {
+                locked_at,
+                approval,
+            } = tx.right.state(&tx.usage, now)
+            else {
+                return Err(Error::Conflict(
+                    Conflict::NotLocked,
+                    format!("{user} is not locked out of {resource}"),
+                ));
+            };
+            self.settle(&mut tx, now).await?;
+            let open = match &tx.usage.open_request {
+                Some(id) => self.store.request(id).await?.filter(AccessRequest::is_open),
+                None => None,
+            };
+            let new_request = |status| AccessRequest {
+                id: RequestId::generate(),
+                user: user.clone(),
+                resource: resource.clone(),
+                reason: reason.clone(),
+                approval,
+                locked_at,
+                status,
+                requested_at: now,
+                resolved_at: (status == RequestStatus::AutoApproved).then_some(now),
+                resolved_by: (status == RequestStatus::AutoApproved).then(|| user.clone()),
+                cancel_reason: None,
+            };
+            let filed = match (approval, open) {
+                (ApprovalMode::Automatic, open) => {
+                    let request = new_request(RequestStatus::AutoApproved);
+                    let effect = tx
+                        .right
+                        .unlock(&tx.usage, now, user.clone(), UnlockKind::AutomaticRequest)
+                        .ok_or_else(|| Error::Conflict(Conflict::NotLocked, "not locked".into()))?;
+                    self.lift(&mut tx, effect, actor, UnlockKind::AutomaticRequest, now)
+                        .await?;
+                    tx.record(
+                        DomainEvent::RequestCreated {
+                            request: request.clone(),
+                        },
+                        now,
+                    );
+                    tx.record(
+                        DomainEvent::RequestResolved {
+                            request: request.clone(),
+                        },
+                        now,
+                    );
+                    if let Some(open) = open {
+                        let resolved = open.closed(RequestStatus::AutoApproved, user.clone(), now);
+                        tx.resolved(&resolved, now);
+                    }
+                    tx.usage.open_request = None;
+                    tx.changes
+                        .requests
+                        .push(RequestWrite::Create(request.clone()));
+                    Filed {
+                        request,
+                        created: true,
+                    }
+                }
+                (ApprovalMode::Manual, Some(open)) if open.reason == reason => Filed {
+                    request: open,
+                    created: false,
+                },
+                (ApprovalMode::Manual, Some(open)) => {
+                    let updated = AccessRequest {
+                        reason: reason.clone(),
+                        ..open.clone()
+                    };
+                    tx.record(
+                        DomainEvent::RequestReasonUpdated {
+                            request: open.id.clone(),
+                            user: user.clone(),
+                            resource: resource.clone(),
+                        },
+                        now,
+                    );
+                    tx.changes.requests.push(RequestWrite::Update {
+                        request: updated.clone(),
+                        expected: RequestStatus::Open,
+                    });
+                    Filed {
+                        request: updated,
+                        created: false,
+                    }
+                }
+                (ApprovalMode::Manual, None) => {
+                    let request = new_request(RequestStatus::Open);
+                    tx.usage.open_request = Some(request.id.clone());
+                    tx.record(
+                        DomainEvent::RequestCreated {
+                            request: request.clone(),
+                        },
+                        now,
+                    );
+                    tx.changes
+                        .requests
+                        .push(RequestWrite::Create(request.clone()));
+                    Filed {
+                        request,
+                        created: true,
+                    }
+                }
+            };
+            let mut changes = self.finish(tx, now);
+            changes.consumed_links.extend(link.clone());
+            match self.store.commit(changes).await {
+                Err(StoreError::AlreadyExists(_)) if link.is_some() => {
+                    return Err(Error::Conflict(
+                        Conflict::LinkUsed,
+                        "this link was used already".into(),
+                    ));
+                }
+                other => other?,
+            }
+            Ok(filed)
+        })
+        .await
+    }
+
+    /// Approves or denies a request (approvers, never their own). A second approver gets a
+    /// conflict; the same actor repeating the same verdict gets the stored result. A request
+    /// the facts cancelled before the verdict (every path ended, the user deactivated) is
+    /// recorded cancelled as of then, and the verdict is a conflict.
+    pub async fn resolve(
+        &self,
+        actor: &Principal,
+        id: &RequestId,
+        verdict: Verdict,
+        now: Timestamp,
+    ) -> Result<AccessRequest> {
+        require(actor, Capability::Review)?;
+        self.retry(|| async {
+            let request = self
+                .store
+                .request(id)
+                .await?
+                .ok_or_else(|| Error::NotFound(format!("request {id}")))?;
+            let resolved = match request.resolve(actor, verdict, now) {
+                Ok(Resolution::Repeated) => return Ok(request),
+                Ok(Resolution::Resolved(resolved)) => resolved,
+                Err(ResolveError::Forbidden(why)) => return Err(Error::Forbidden(why.into())),
+                Err(ResolveError::OwnRequest(why)) => {
+                    return Err(Error::ForbiddenSelf(why.into()));
+                }
+                Err(e @ ResolveError::AlreadyResolved(_)) => {
+                    return Err(Error::Conflict(Conflict::AlreadyResolved, e.to_string()));
+                }
+            };
+            let mut tx = self.load(&request.user, &request.resource).await?;
+            if let Some((reason, at)) = tx.right.cancellation(request.requested_at, now) {
+                tx.cancel_request(&request, reason, at, now);
+                self.commit_tx(tx, now).await?;
+                return Err(Error::Conflict(
+                    Conflict::AlreadyResolved,
+                    "request is already cancelled".into(),
+                ));
+            }
+            if tx.usage.open_request.as_ref() == Some(id) {
+                tx.usage.open_request = None;
+            }
+            if verdict == Verdict::Approve {
+                if let Some(effect) = tx.right.unlock(
+                    &tx.usage,
+                    now,
+                    actor.id.clone(),
+                    UnlockKind::ApprovedRequest,
+                ) {
+                    self.lift(&mut tx, effect, actor, UnlockKind::ApprovedRequest, now)
+                        .await?;
+                }
+            }
+            tx.resolved(&resolved, now);
+            self.commit_tx(tx, now).await?;
+            Ok(resolved)
+        })
+        .await
+    }
+
+    /// A request, as its requester or an approver sees it; anyone else gets `NotFound`.
+    pub async fn request(&self, actor: &Principal, id: &RequestId) -> Result<AccessRequest> {
+        require(actor, Capability::OwnRights)?;
+        let request = self
+            .store
+            .request(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("request {id}")))?;
+        require_sees_user(actor, &request.user)
+            .map_err(|_| Error::NotFound(format!("request {id}")))?;
+        Ok(request)
+    }
+
+    /// A page of requests: approvers see everyone's, anyone else only their own (asking for
+    /// another user's is `NotFound`). Resolved ones are listed while resolved within 90 days.
+    pub async fn requests(
+        &self,
+        actor: &Principal,
+        list: RequestList,
+        mut filter: RequestFilter,
+        page: &PageRequest,
+        now: Timestamp,
+    ) -> Result<Page<AccessRequest>> {
+        require(actor, Capability::OwnRights)?;
+        if !may(actor, Capability::Review) {
+            match &filter.user {
+                Some(u) if *u != actor.id => return Err(Error::NotFound(format!("user {u}"))),
+                _ => filter.user = Some(actor.id.clone()),
+            }
+        }
+        Ok(match list {
+            RequestList::Open => self.store.open_requests(&filter, page).await?,
+            RequestList::Resolved => {
+                self.store
+                    .resolved_requests(now - RESOLVED_WINDOW, &filter, page)
+                    .await?
+            }
+        })
+    }
+
+    /// How many open requests the actor may resolve (approvers): all open requests but their
+    /// own. The console's bell.
+    pub async fn count_open_requests(&self, actor: &Principal) -> Result<u64> {
+        require(actor, Capability::Review)?;
+        let own = RequestFilter {
+            user: Some(actor.id.clone()),
+            resource: None,
+        };
+        let own = self
+            .store
+            .open_requests(&own, &PageRequest::first(1000))
+            .await?
+            .items
+            .len();
+        let all = self.store.count_open().await?;
+        Ok(all.saturating_sub(u64::try_from(own).unwrap_or(0)))
+    }
+}

@@ -1,0 +1,181 @@
+//! The admin's settings: which roles are emailed about new requests, the webhook (its secret
+//! shown once), the delivery log and a test send; and the manual clock of demos and tests.
+
+use crate::Timestamp;
+use crate::ValidationError;
+use crate::authz::{Capability, require};
+use crate::delivery::{Channel, Delivery, WebhookSecret, WebhookSettings, WebhookUrl};
+use crate::directory::Principal;
+use crate::error::{Error, Result};
+use crate::events::DomainEvent;
+use crate::notify::Notifier;
+use crate::ports::{Changeset, ManualClock, Page, PageRequest, Settings, SettingsWrite};
+use crate::values::Role;
+
+use super::Autolock;
+
+/// How far to move the manual clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockMove {
+    /// Forward by a duration.
+    By(chrono::Duration),
+    /// To an instant (never backward).
+    To(Timestamp),
+}
+
+impl Autolock {
+    /// The notification settings (admin).
+    pub async fn notification_settings(&self, actor: &Principal) -> Result<Settings> {
+        require(actor, Capability::Administer)?;
+        Ok(self.store.settings().await?)
+    }
+
+    /// Replaces the notification settings (admin): the roles emailed about new requests are
+    /// approver roles, kept once each, in a stable order. Audited.
+    pub async fn set_notification_settings(
+        &self,
+        actor: &Principal,
+        mut settings: Settings,
+        now: Timestamp,
+    ) -> Result<Settings> {
+        require(actor, Capability::Administer)?;
+        if let Some(bad) = settings
+            .email_roles
+            .iter()
+            .find(|r| !Role::APPROVERS.contains(r))
+        {
+            return Err(ValidationError::new(
+                "email_roles",
+                format!(
+                    "{:?} is not allowed; allowed are \"admin\", \"devops_admin\", \"access_reviewer\"",
+                    bad.as_str()
+                ),
+            )
+            .into());
+        }
+        settings.email_roles.sort_by_key(|r| r.as_str());
+        settings.email_roles.dedup();
+        let mut changes = Changeset {
+            settings: vec![SettingsWrite::Notifications(settings.clone())],
+            ..Changeset::default()
+        };
+        changes.record(
+            DomainEvent::NotificationsChanged {
+                emails_enabled: settings.emails_enabled,
+                email_roles: settings.email_roles.clone(),
+                by: actor.id.clone(),
+            },
+            now,
+        );
+        self.store.commit(changes).await?;
+        Ok(settings)
+    }
+
+    /// The webhook, if one is set (admin). Its secret is only ever shown by
+    /// [`Self::set_webhook`].
+    pub async fn webhook(&self, actor: &Principal) -> Result<Option<WebhookUrl>> {
+        require(actor, Capability::Administer)?;
+        Ok(self.store.webhook().await?.map(|h| h.url))
+    }
+
+    /// Sets or replaces the webhook (admin) with a new signing secret, answered once here.
+    /// The URL must be https (http and loopback too where the deployment allows local targets).
+    /// Audited.
+    pub async fn set_webhook(
+        &self,
+        actor: &Principal,
+        url: &str,
+        now: Timestamp,
+    ) -> Result<WebhookSettings> {
+        require(actor, Capability::Administer)?;
+        let hook = WebhookSettings {
+            url: WebhookUrl::parse(url, self.allow_local_webhooks)?,
+            secret: WebhookSecret::generate(),
+        };
+        self.write_webhook(actor, Some(hook.clone()), now).await?;
+        Ok(hook)
+    }
+
+    /// Removes the webhook (admin). Audited.
+    pub async fn remove_webhook(&self, actor: &Principal, now: Timestamp) -> Result<()> {
+        require(actor, Capability::Administer)?;
+        self.write_webhook(actor, None, now).await
+    }
+
+    async fn write_webhook(
+        &self,
+        actor: &Principal,
+        hook: Option<WebhookSettings>,
+        now: Timestamp,
+    ) -> Result<()> {
+        let url = hook.as_ref().map(|h| h.url.to_string());
+        let mut changes = Changeset {
+            settings: vec![SettingsWrite::Webhook(hook)],
+            ..Changeset::default()
+        };
+        changes.record(
+            DomainEvent::WebhookChanged {
+                url,
+                by: actor.id.clone(),
+            },
+            now,
+        );
+        Ok(self.store.commit(changes).await?)
+    }
+
+    /// The deliveries of a channel with every attempt, newest first (admin).
+    pub async fn deliveries(
+        &self,
+        actor: &Principal,
+        channel: Channel,
+        page: &PageRequest,
+    ) -> Result<Page<Delivery>> {
+        require(actor, Capability::Administer)?;
+        Ok(self.store.deliveries(channel, page).await?)
+    }
+
+    /// Sends a test delivery to the webhook now and answers it with its attempt (admin).
+    pub async fn send_test_webhook(
+        &self,
+        actor: &Principal,
+        notifier: &Notifier,
+        now: Timestamp,
+    ) -> Result<Delivery> {
+        require(actor, Capability::Administer)?;
+        notifier.send_test(now).await
+    }
+
+    /// Moves the manual clock of a demo or a test (admin); never backward.
+    pub fn move_clock(
+        &self,
+        actor: &Principal,
+        clock: &ManualClock,
+        step: ClockMove,
+    ) -> Result<Timestamp> {
+        require(actor, Capability::Administer)?;
+        match step {
+            ClockMove::By(by) => Ok(clock.advance(by)?),
+            ClockMove::To(to) => Ok(clock.set(to)?),
+        }
+    }
+}
+
+/// Parses how far to move the clock: exactly one of `by` (`8d`, `36h`, `15m`, `30s`) and `to`.
+pub fn clock_move(by: Option<&str>, to: Option<Timestamp>) -> Result<ClockMove> {
+    match (by, to) {
+        (Some(by), None) => crate::values::parse_duration(by, &['d', 'h', 'm', 's'])
+            .map(ClockMove::By)
+            .ok_or_else(|| {
+                ValidationError::new(
+                    "by",
+                    format!("{by:?} is not a duration like \"8d\", \"36h\", \"15m\" or \"30s\""),
+                )
+                .into()
+            }),
+        (None, Some(to)) => Ok(ClockMove::To(to)),
+        _ => Err(Error::Invalid(ValidationError::new(
+            "by",
+            "give exactly one of \"by\" and \"to\"",
+        ))),
+    }
+}

@@ -1,0 +1,180 @@
+//! The sweep (docs/semantics.md §8): it records the locks that have occurred, sends the
+//! lock warnings that are due and cancels the requests the facts cancelled, looking only at the
+//! rights due by an index of each right's next due instant; then the outbox relay, and the tick
+//! that runs both and the delivery retries wherever autolock runs.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::Timestamp;
+use crate::error::Result;
+use crate::ids::{ResourceId, UserId};
+use crate::notify::Notifier;
+use crate::ports::EventPublisher;
+
+use super::Autolock;
+
+/// What a sweep run did.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct SweepReport {
+    /// Rights looked at.
+    pub examined: usize,
+    /// Locks recorded.
+    pub locked: usize,
+    /// Requests cancelled (no path left, user deactivated).
+    pub cancelled: usize,
+}
+
+impl Autolock {
+    /// Brings one right up to date at `now`: records a lock that has occurred, cancels an open
+    /// request whose user has no path left or is deactivated, reschedules the sweep. Returns
+    /// (locks recorded, requests cancelled).
+    pub async fn refresh_right(
+        &self,
+        user: &UserId,
+        resource: &ResourceId,
+        now: Timestamp,
+    ) -> Result<(usize, usize)> {
+        self.retry(|| async {
+            let mut tx = self.load(user, resource).await?;
+            let done = self.settle(&mut tx, now).await?;
+            self.commit_tx(tx, now).await?;
+            Ok(done)
+        })
+        .await
+    }
+
+    /// Brings every right of `rights` up to date (after a directory or policy change).
+    pub(crate) async fn refresh_rights(
+        &self,
+        rights: impl IntoIterator<Item = (UserId, ResourceId)>,
+        now: Timestamp,
+    ) -> Result<()> {
+        for (user, resource) in rights {
+            self.refresh_right(&user, &resource, now).await?;
+        }
+        Ok(())
+    }
+
+    /// The sweep: records the locks due by `now`, in a bounded batch. Rights left over stay due
+    /// for the next run; two overlapping runs are safe.
+    pub async fn sweep(&self, now: Timestamp, limit: usize) -> Result<SweepReport> {
+        let mut report = SweepReport::default();
+        for (user, resource) in self.store.due(now, limit).await? {
+            let (locked, cancelled) = self.refresh_right(&user, &resource, now).await?;
+            report.examined += 1;
+            report.locked += locked;
+            report.cancelled += cancelled;
+        }
+        Ok(report)
+    }
+
+    /// The outbox relay: publishes up to `limit` pending domain events and marks those
+    /// published delivered. Returns how many were published; the rest stay pending.
+    pub async fn relay(&self, publisher: &dyn EventPublisher, limit: usize) -> Result<usize> {
+        let pending = self.store.pending(limit).await?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let published = publisher.publish(&pending).await?;
+        let delivered: Vec<_> = pending
+            .into_iter()
+            .filter(|e| published.contains(&e.id))
+            .collect();
+        self.store.mark_delivered(&delivered).await?;
+        Ok(delivered.len())
+    }
+}
+
+/// What one tick did.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TickReport {
+    /// Rights the sweep looked at.
+    pub examined: usize,
+    /// Locks recorded.
+    pub locked: usize,
+    /// Requests cancelled.
+    pub cancelled: usize,
+    /// Domain events published from the outbox.
+    pub published: usize,
+    /// Deliveries retried.
+    pub retried: usize,
+    /// Whether it stopped for time with work left (the rest stays due for the next tick).
+    pub stopped_for_time: bool,
+}
+
+/// The periodic work, the same wherever it runs (the sweep function, `autolock serve`,
+/// `autolock sweep`, a move of the manual clock): the sweep in bounded batches (locks due, lock
+/// warnings, cancellations), the outbox relay, and the retries of deliveries that are due.
+#[derive(Clone)]
+pub struct Ticker {
+    app: Autolock,
+    publisher: Arc<dyn EventPublisher>,
+    retries: Option<Notifier>,
+    batch: usize,
+}
+
+impl std::fmt::Debug for Ticker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ticker")
+            .field("batch", &self.batch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ticker {
+    /// A tick over `app` that relays the outbox to `publisher`, `batch` rights at a time.
+    #[must_use]
+    pub fn new(app: Autolock, publisher: Arc<dyn EventPublisher>, batch: usize) -> Self {
+        Self {
+            app,
+            publisher,
+            retries: None,
+            batch: batch.max(1),
+        }
+    }
+
+    /// Also retries the deliveries of `notifier` that are due.
+    #[must_use]
+    pub fn with_retries(mut self, notifier: Notifier) -> Self {
+        self.retries = Some(notifier);
+        self
+    }
+
+    /// Runs one tick at `now`. `more_time` is asked between batches; when it answers false the
+    /// tick stops, and what is left stays due for the next one.
+    pub async fn tick(
+        &self,
+        now: Timestamp,
+        more_time: &(dyn Fn() -> bool + Send + Sync),
+    ) -> Result<TickReport> {
+        let mut report = TickReport::default();
+        loop {
+            let r = self.app.sweep(now, self.batch).await?;
+            report.examined += r.examined;
+            report.locked += r.locked;
+            report.cancelled += r.cancelled;
+            if r.examined < self.batch {
+                break;
+            }
+            if !more_time() {
+                report.stopped_for_time = true;
+                return Ok(report);
+            }
+        }
+        loop {
+            let published = self.app.relay(self.publisher.as_ref(), 100).await?;
+            report.published += published;
+            if published < 100 || !more_time() {
+                break;
+            }
+        }
+        if let Some(notifier) = &self.retries {
+            report.retried = notifier.retry_due(now, 100).await?;
+        }
+        Ok(report)
+    }
+}
