@@ -102,3 +102,25 @@ pub async fn handle(
         .map_err(IngestError::Retryable)?;
     Ok(results.remove(0))
 }
+
+/// Handles one invocation: records the event, or parks a malformed one in the dead-letter queue
+/// with its reason (and answers so, so that Lambda does not retry it).
+pub async fn handle_or_park(
+    app: &Autolock,
+    sqs: &aws_sdk_sqs::Client,
+    dead_letter_queue_url: &str,
+    event: &Value,
+    now: Timestamp,
+) -> Result<Value, IngestError> {
+    match handle(app, event, now).await {
+        Ok(result) => Ok(serde_json::to_value(result).unwrap_or_default()),
+        Err(IngestError::Malformed(m)) => {
+            tracing::warn!(reason = %m.reason, "malformed access event parked in the dead-letter queue");
+            park(sqs, dead_letter_queue_url, &m, event)
+                .await
+                .map_err(IngestError::Park)?;
+            Ok(serde_json::json!({"outcome": "dead_lettered", "reason": m.reason}))
+        }
+        Err(e) => Err(e),
+    }
+}

@@ -9,7 +9,7 @@ use serde_json::Value;
 use autolock_core::service::Autolock;
 use autolock_dynamodb::DynamoStore;
 use autolock_ingest::config::Config;
-use autolock_ingest::handler::{IngestError, handle, park};
+use autolock_ingest::handler::handle_or_park;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -23,17 +23,8 @@ async fn main() -> Result<(), Error> {
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let (app, sqs, config) = (&app, &sqs, &config);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
-        match handle(app, &event.payload, chrono::Utc::now()).await {
-            Ok(result) => Ok(serde_json::to_value(result).unwrap_or_default()),
-            Err(IngestError::Malformed(m)) => {
-                tracing::warn!(reason = %m.reason, "malformed access event parked in the dead-letter queue");
-                park(sqs, &config.dead_letter_queue_url, &m, &event.payload)
-                    .await
-                    .map_err(IngestError::Park)?;
-                Ok(serde_json::json!({"outcome": "dead_lettered", "reason": m.reason}))
-            }
-            Err(e) => Err(e),
-        }
+        let queue = &config.dead_letter_queue_url;
+        handle_or_park(app, sqs, queue, &event.payload, chrono::Utc::now()).await
     }))
     .await
 }
