@@ -20,6 +20,7 @@
 //! | audit month / id marker | `AUDIT` / `AUDITID#<id>` | `MONTH#<yyyy-mm>` / `A` | |
 //! | outbox entry | `OUTBOX` | `<at>#<id>` | |
 //! | consumed link | `LINK#<id>` | `L` | |
+//! | console sign-in link (by digest) | `SIGNIN#<digest>` | `S` | |
 //!
 //! **usage** (`pk` = user, `sk` = resource; sparse index `due` on `due_shard`, `due_hour`,
 //! keys only): one item per right. `next_due` is a plain attribute; `due_hour` (its hour) is the

@@ -26,10 +26,11 @@ use autolock_core::ports::StoreResult;
 use rows::backend;
 
 /// The migrations, in order: migration `n` brings the schema to version `n + 1`.
-const MIGRATIONS: [&str; 3] = [
+const MIGRATIONS: [&str; 4] = [
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_deliveries.sql"),
     include_str!("../migrations/0003_user_activity.sql"),
+    include_str!("../migrations/0004_sign_in_links.sql"),
 ];
 #[allow(clippy::cast_possible_wrap)]
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

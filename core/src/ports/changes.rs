@@ -129,6 +129,8 @@ pub struct Changeset {
     pub consumed_links: Vec<ConsumedLink>,
     /// Settings replaced.
     pub settings: Vec<super::SettingsWrite>,
+    /// Sign-in links issued (stored by their digest).
+    pub sign_in_links: Vec<super::IssuedLink>,
 }
 
 /// A single-use link (the block page's) marked used.
@@ -151,6 +153,7 @@ impl Changeset {
             && self.outbox.is_empty()
             && self.consumed_links.is_empty()
             && self.settings.is_empty()
+            && self.sign_in_links.is_empty()
     }
 }
 

@@ -8,7 +8,7 @@ use crate::directory::{
     Grant, Group, Principal, Resource, RightFacts, ServicePrincipal, Span, User,
 };
 use crate::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
-use crate::values::Role;
+use crate::values::{Email, Role};
 
 /// The directory, read.
 #[async_trait]
@@ -17,6 +17,8 @@ pub trait DirectoryReader: Send + Sync {
     async fn principal(&self, id: &PrincipalId) -> StoreResult<Option<Principal>>;
     /// A user.
     async fn user(&self, id: &UserId) -> StoreResult<Option<User>>;
+    /// The user with this email address (the first by id when several share it).
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
     /// Users by id.
     async fn users(&self, page: &PageRequest) -> StoreResult<Page<User>>;
     /// Active users holding any of `roles`.

@@ -18,6 +18,7 @@ mod outbox;
 mod requests;
 mod senders;
 mod settings;
+mod sign_in;
 mod usage;
 
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,7 @@ pub use outbox::{EventPublisher, OutboxReader};
 pub use requests::{RequestFilter, RequestReader};
 pub use senders::{EmailDisabled, EmailError, EmailSender, WebhookResponse, WebhookSender};
 pub use settings::{Settings, SettingsStore, SettingsWrite};
+pub use sign_in::{IssuedLink, SignInLinks};
 pub use usage::{LockIndex, UsageReader};
 
 /// Store results.
@@ -90,6 +92,7 @@ pub trait Store:
     + OutboxReader
     + SettingsStore
     + DeliveryStore
+    + SignInLinks
     + Committer
 {
 }
@@ -103,6 +106,7 @@ impl<T> Store for T where
         + OutboxReader
         + SettingsStore
         + DeliveryStore
+        + SignInLinks
         + Committer
 {
 }

@@ -9,6 +9,7 @@ use lambda_http::request::RequestContext;
 use autolock_core::ids::PrincipalId;
 use autolock_core::ports::Store;
 use autolock_core::service::Autolock;
+use autolock_console::{ConsoleConfig, ConsoleState};
 use autolock_http::{AppState, Authenticator, HttpConfig, LinkSigner, SystemClock};
 
 use crate::config::Config;
@@ -33,13 +34,18 @@ impl Authenticator for AuthorizerClaims {
     }
 }
 
-/// The router over `store` as configured.
 fn webhook_sender() -> autolock_webhook::HttpWebhookSender {
     autolock_webhook::HttpWebhookSender::new(false, std::time::Duration::from_secs(10))
         .expect("the webhook client builds")
 }
 
-pub fn router(store: Arc<dyn Store>, config: &Config) -> axum::Router {
+/// The router over `store` as configured: the JSON API, the block page and the console, whose
+/// sign-in emails go through `email`.
+pub fn router(
+    store: Arc<dyn Store>,
+    email: Arc<dyn autolock_core::ports::EmailSender>,
+    config: &Config,
+) -> axum::Router {
     let http = HttpConfig {
         public_base_url: config.public_base_url.clone(),
         console_base_url: config.console_base_url.clone(),
@@ -55,9 +61,20 @@ pub fn router(store: Arc<dyn Store>, config: &Config) -> axum::Router {
     );
     let notifier = autolock_core::notify::Notifier::new(
         Arc::clone(&store),
-        Arc::new(autolock_core::ports::EmailDisabled),
+        Arc::clone(&email),
         Arc::new(webhook_sender()),
         config.console_base_url.clone(),
     );
-    autolock_http::router(state.with_notifier(notifier))
+    let console = ConsoleState::new(
+        state.app().clone(),
+        Arc::new(SystemClock),
+        email,
+        ConsoleConfig {
+            console_base_url: config.console_base_url.clone(),
+            session_key: config.session_key.as_bytes().to_vec(),
+        },
+    )
+    .expect("SESSION_KEY was checked")
+    .with_notifier(notifier.clone());
+    autolock_http::router(state.with_notifier(notifier)).merge(autolock_console::router(console))
 }

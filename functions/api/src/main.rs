@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use autolock_api::{config::Config, handler};
 use autolock_dynamodb::DynamoStore;
+use autolock_ses::SesSender;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -14,5 +15,9 @@ async fn main() -> Result<(), lambda_http::Error> {
         aws_sdk_dynamodb::Client::new(&sdk),
         config.tables.clone(),
     ));
-    lambda_http::run(handler::router(store, &config)).await
+    let email = Arc::new(SesSender::new(
+        aws_sdk_sesv2::Client::new(&sdk),
+        config.sender_address.clone(),
+    ));
+    lambda_http::run(handler::router(store, email, &config)).await
 }

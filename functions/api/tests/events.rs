@@ -44,9 +44,15 @@ async fn every_sample_request_is_served_with_identity_from_the_authorizer_only()
         public_base_url: "https://autolock.acme.example.com".into(),
         console_base_url: "https://console.acme.example.com".into(),
         block_link_key: "test-link-key".into(),
+        session_key: "test-session-key-of-32-bytes-at-least".into(),
+        sender_address: "autolock@acme.example.com".into(),
         lock_warning_days: 0,
     };
-    let app = router(store, &config);
+    let app = router(
+        store,
+        Arc::new(autolock_core::ports::EmailDisabled),
+        &config,
+    );
 
     // Bob has been idle since the seed (2026-01-01): on the real clock his right is locked.
     let (status, rights) = call(&app, include_str!("../../../events/api-get-rights.json")).await;
@@ -112,6 +118,15 @@ async fn every_sample_request_is_served_with_identity_from_the_authorizer_only()
     );
     assert_eq!(lines.len(), 3, "a header, then bob and carol: {csv}");
     assert!(lines[1].starts_with("gitlab,Gitlab,eng,inherited,7d,manual,,bob,bob@example.com,true,locked,true,2026-01-08T00:00:00Z,"), "{}", lines[1]);
+
+    // The approver email's link reaches the console, outside the authorizer: it asks for the
+    // console's own sign-in, coming back to the request afterwards.
+    let (status, _) = raw(
+        &app,
+        include_str!("../../../events/api-get-console-request.json"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
 
     // Without the authorizer's claims nobody is anybody, whatever the headers say.
     let mut unauthorized: Value =

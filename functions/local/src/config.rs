@@ -27,6 +27,8 @@ pub enum Command {
     Demo(Box<ServeArgs>),
     /// Prints a bearer token for a user or a service principal.
     Token(TokenArgs),
+    /// Prints a one-time link that signs a user in to the console (15 minutes).
+    SignInLink(SignInLinkArgs),
     /// Runs the tick once — records the locks that are due, sends the lock warnings and the
     /// notifications waiting, retries the deliveries due — and exits.
     Sweep(SweepArgs),
@@ -191,6 +193,10 @@ pub struct ServeArgs {
     /// The key that signs block-page links. Default: derived from the token secret.
     #[arg(long = "link-key", env = "AUTOLOCK_LINK_KEY", hide_env_values = true)]
     pub link_key: Option<String>,
+    /// The key that signs the console's session cookies (32 bytes or more). Default: derived
+    /// from the token secret.
+    #[arg(long = "session-key", env = "AUTOLOCK_SESSION_KEY", hide_env_values = true)]
+    pub session_key: Option<String>,
     #[arg(long, env = "AUTOLOCK_CLOCK", value_enum, default_value = "system")]
     pub clock: ClockKind,
     /// The manual clock's start, RFC 3339 (with `--clock manual`; default: now).
@@ -255,6 +261,23 @@ pub struct TokenArgs {
     /// How long the token is valid, e.g. `12h`, `30d`.
     #[arg(long, default_value = "12h", value_parser = parse_interval)]
     pub ttl: Duration,
+}
+
+/// `sign-in-link`.
+#[derive(Debug, Args)]
+pub struct SignInLinkArgs {
+    #[command(flatten)]
+    pub store: StoreArgs,
+    /// The user to sign in.
+    #[arg(long)]
+    pub user: String,
+    /// The console's base URL (the link points there).
+    #[arg(
+        long,
+        env = "AUTOLOCK_CONSOLE_BASE_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub console_base_url: String,
 }
 
 /// `sweep`.

@@ -206,9 +206,17 @@ pub async fn check_seeded(app: &Autolock) -> Result<()> {
     .map(|_| ())
 }
 
-/// Shell lines that export a token per demo principal and the API address.
+/// The demo people `serve --demo` prints a console sign-in link for.
+pub const SIGN_IN_DEMO: [&str; 3] = ["ada", "rita", "bob"];
+
+/// Shell lines that export a token per demo principal, the API address and the console sign-in
+/// links.
 #[must_use]
-pub fn env_file(base_url: &str, token: impl Fn(&PrincipalId) -> String) -> String {
+pub fn env_file(
+    base_url: &str,
+    token: impl Fn(&PrincipalId) -> String,
+    links: &[(&str, String)],
+) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "export AUTOLOCK={base_url}");
     for (id, var) in [
@@ -223,12 +231,19 @@ pub fn env_file(base_url: &str, token: impl Fn(&PrincipalId) -> String) -> Strin
     ] {
         let _ = writeln!(out, "export {var}={}", token(&parsed(id)));
     }
+    for (who, link) in links {
+        let _ = writeln!(out, "export SIGN_IN_{}={link}", who.to_uppercase());
+    }
     out
 }
 
 /// Who is who, for the console.
 #[must_use]
-pub fn describe(env_path: &str, base_url: &str) -> String {
+pub fn describe(env_path: &str, base_url: &str, links: &[(&str, String)]) -> String {
+    let mut sign_in = String::new();
+    for (who, link) in links {
+        let _ = writeln!(sign_in, "  {who:<5} {link}");
+    }
     format!(
         r#"
 autolock demo is ready at {base_url}
@@ -238,6 +253,10 @@ autolock demo is ready at {base_url}
   state   dave is locked out of gitlab and grafana (never used them);
           erin is locked out of prod-db and has an open request
 
+The console, signed in with a one-time link (15 minutes; more with
+`autolock sign-in-link --user ID`):
+
+{sign_in}
 Tokens and ids are in {env_path}. In another shell:
 
   . ./{env_path}

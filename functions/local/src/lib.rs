@@ -9,7 +9,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use autolock_core::events::OutboxEntry;
+use autolock_console::{ConsoleConfig, ConsoleState};
 use autolock_core::notify::Notifier;
+use autolock_core::ports::EmailSender;
 use autolock_core::ports::{Clock, EventPublisher, ManualClock, StoreResult};
 use autolock_core::service::{Autolock, Ticker};
 use autolock_http::{AppState, Hs256, HttpConfig, LinkSigner, SystemClock};
@@ -32,21 +34,65 @@ pub fn state(
     )
 }
 
-/// The local runtime's parts, wired as `autolock serve` wires them: the router (with the tick
-/// that a move of the manual clock runs) and the tick the background loop runs.
-pub fn wire(
-    app: Autolock,
-    clock: Arc<dyn Clock>,
-    notifier: Notifier,
-    tokens: Hs256,
-    link_key: &[u8],
-    http: HttpConfig,
-) -> (axum::Router, Ticker) {
+/// What the local runtime is made of.
+pub struct Parts {
+    /// The use cases.
+    pub app: Autolock,
+    /// The clock (a manual one for demos and tests).
+    pub clock: Arc<dyn Clock>,
+    /// The notifier (emails, webhooks).
+    pub notifier: Notifier,
+    /// Where the console's sign-in emails go.
+    pub email: Arc<dyn EmailSender>,
+    /// Verifies bearer tokens.
+    pub tokens: Hs256,
+    /// Signs block-page links.
+    pub link_key: Vec<u8>,
+    /// Signs the console's sessions (32 bytes or more).
+    pub session_key: Vec<u8>,
+    /// The deployment's addresses.
+    pub http: HttpConfig,
+}
+
+impl std::fmt::Debug for Parts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parts").finish_non_exhaustive()
+    }
+}
+
+/// The local runtime's parts, wired as `autolock serve` wires them: one router with the JSON
+/// API, the block page and the console (with the tick that a move of the manual clock runs),
+/// and the tick the background loop runs.
+///
+/// # Errors
+/// When the session key is shorter than 32 bytes.
+pub fn wire(parts: Parts) -> Result<(axum::Router, Ticker), String> {
+    let Parts {
+        app,
+        clock,
+        notifier,
+        email,
+        tokens,
+        link_key,
+        session_key,
+        http,
+    } = parts;
     let ticker = ticker(app.clone(), Arc::clone(&clock), notifier.clone(), 1000);
-    let state = state(app, clock, tokens, link_key, http)
+    let console = ConsoleState::new(
+        app.clone(),
+        Arc::clone(&clock),
+        email,
+        ConsoleConfig {
+            console_base_url: http.console_base_url.clone(),
+            session_key,
+        },
+    )?
+    .with_notifier(notifier.clone());
+    let state = state(app, clock, tokens, &link_key, http)
         .with_notifier(notifier)
         .with_ticker(ticker.clone());
-    (autolock_http::router(state), ticker)
+    let router = autolock_http::router(state).merge(autolock_console::router(console));
+    Ok((router, ticker))
 }
 
 /// The local runtime's tick: the sweep, the outbox relayed straight to the notifier, and the

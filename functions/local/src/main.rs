@@ -35,13 +35,8 @@ fn now_secs() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
-fn notifier(
-    args: &NotifyArgs,
-    store: Arc<dyn Store>,
-    console: &str,
-    allow_local: bool,
-) -> Result<Notifier, String> {
-    let email: Arc<dyn EmailSender> = match args.email {
+fn email_sender(args: &NotifyArgs) -> Result<Arc<dyn EmailSender>, String> {
+    Ok(match args.email {
         EmailKind::Off => Arc::new(autolock_core::ports::EmailDisabled),
         EmailKind::Spool => Arc::new(SpoolSender::new(&args.mail_spool, &args.mail_from)?),
         EmailKind::Smtp => {
@@ -55,9 +50,47 @@ fn notifier(
                 .map_err(|_| format!("--smtp port {port:?} is not a number"))?;
             Arc::new(SmtpSender::new(host, port, &args.mail_from)?)
         }
-    };
+    })
+}
+
+fn notifier(
+    email: Arc<dyn EmailSender>,
+    store: Arc<dyn Store>,
+    console: &str,
+    allow_local: bool,
+) -> Result<Notifier, String> {
     let webhook = HttpWebhookSender::new(allow_local, std::time::Duration::from_secs(10))?;
     Ok(Notifier::new(store, email, Arc::new(webhook), console))
+}
+
+/// A console sign-in link.
+fn sign_in_url(console: &str, token: &str) -> String {
+    format!("{}/sign-in/{token}", console.trim_end_matches('/'))
+}
+
+/// Writes a file only its owner may read (it holds credentials).
+fn write_private(path: &std::path::Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let _ = std::fs::remove_file(path);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(0o600);
+    let mut file = options
+        .open(path)
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+/// The key that signs console sessions: the configured one, or one derived from the token
+/// secret.
+fn session_key(args: &ServeArgs, secret: &str) -> String {
+    args.session_key
+        .clone()
+        .unwrap_or_else(|| format!("console-sessions:{secret}"))
 }
 
 async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
@@ -105,18 +138,26 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
             .await
             .map_err(|e| format!("the demo directory is not the demo's: {e}"))?;
         let exp = now_secs() + 30 * 86_400;
-        let env = demo::env_file(&public, |id| tokens.mint(id, now_secs(), Some(exp)));
-        std::fs::write(&args.demo_env, &env)
-            .map_err(|e| format!("cannot write {}: {e}", args.demo_env.display()))?;
+        let mut links = Vec::new();
+        for who in demo::SIGN_IN_DEMO {
+            let link = app
+                .issue_sign_in_for_user(&who.parse().map_err(|e: ValidationError| e.to_string())?, chrono::Utc::now())
+                .await
+                .map_err(|e| e.to_string())?;
+            links.push((who, sign_in_url(&console, &link.token)));
+        }
+        let env = demo::env_file(&public, |id| tokens.mint(id, now_secs(), Some(exp)), &links);
+        write_private(&args.demo_env, &env)?;
         println!(
             "{}",
-            demo::describe(&args.demo_env.display().to_string(), &public)
+            demo::describe(&args.demo_env.display().to_string(), &public, &links)
         );
     }
 
     let allow_local_webhooks = args.notify.allow_local_webhooks || demo_mode;
+    let email = email_sender(&args.notify)?;
     let notifier = notifier(
-        &args.notify,
+        Arc::clone(&email),
         Arc::clone(&store),
         &console,
         allow_local_webhooks,
@@ -126,14 +167,16 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
         console_base_url: console,
     };
     let app = app.with_local_webhooks(allow_local_webhooks);
-    let (router, ticker) = autolock_local::wire(
-        app.clone(),
-        Arc::clone(&clock),
+    let (router, ticker) = autolock_local::wire(autolock_local::Parts {
+        app: app.clone(),
+        clock: Arc::clone(&clock),
         notifier,
+        email,
         tokens,
-        link_key.as_bytes(),
+        link_key: link_key.into_bytes(),
+        session_key: session_key(&args, &secret).into_bytes(),
         http,
-    );
+    })?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -182,11 +225,26 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("{}", tokens.mint(&sub, now_secs(), Some(now_secs() + ttl)));
             Ok(())
         }
+        Command::SignInLink(args) => {
+            let app = Autolock::new(open(&args.store.db)?);
+            let user = args
+                .user
+                .parse()
+                .map_err(|e: ValidationError| e.to_string())?;
+            let console = check_base_url("--console-base-url", &args.console_base_url)?;
+            let link = app
+                .issue_sign_in_for_user(&user, chrono::Utc::now())
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("{}", sign_in_url(&console, &link.token));
+            Ok(())
+        }
         Command::Sweep(args) => {
             let store = open(&args.store.db)?;
             let console = check_base_url("--console-base-url", &args.console_base_url)?;
             let allow_local = args.notify.allow_local_webhooks;
-            let notifier = notifier(&args.notify, Arc::clone(&store), &console, allow_local)?;
+            let email = email_sender(&args.notify)?;
+            let notifier = notifier(email, Arc::clone(&store), &console, allow_local)?;
             let app = Autolock::new(store)
                 .with_lock_warnings(args.notify.lock_warning_days)
                 .map_err(|e| format!("--lock-warning-days: {e}"))?;

@@ -61,17 +61,20 @@ async fn moving_the_manual_clock_records_locks_and_sends_notifications_before_an
         "https://console.test",
     );
     let tokens = Hs256::new(b"test-secret-0123456789").unwrap();
-    let (router, _ticker) = autolock_local::wire(
-        w.app.clone(),
-        Arc::clone(&clock) as Arc<dyn Clock>,
+    let (router, _ticker) = autolock_local::wire(autolock_local::Parts {
+        app: w.app.clone(),
+        clock: Arc::clone(&clock) as Arc<dyn Clock>,
         notifier,
-        tokens.clone(),
-        b"link-key",
-        HttpConfig {
+        email: Arc::new(autolock_core::ports::EmailDisabled),
+        tokens: tokens.clone(),
+        link_key: b"link-key".to_vec(),
+        session_key: b"a-session-key-of-32-bytes-or-more".to_vec(),
+        http: HttpConfig {
             public_base_url: "http://127.0.0.1:7300".into(),
             console_base_url: "https://console.test".into(),
         },
-    );
+    })
+    .unwrap();
 
     // Eight days on: bob and carol (7 days idle) lock at day 7, recorded by the tick.
     let (status, moved) = call(

@@ -14,7 +14,7 @@ use autolock_core::error::StoreError;
 use autolock_core::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
 use autolock_core::policy::{Policy, PolicyOverride};
 use autolock_core::ports::{DirectoryReader, Page, PageRequest, StoreResult};
-use autolock_core::values::Role;
+use autolock_core::values::{Email, Role};
 
 use crate::client::Q;
 use crate::item::*;
@@ -232,6 +232,24 @@ impl DirectoryReader for DynamoStore {
             Some(i) if get_s(&i, "kind")? == "user" => Ok(Some(user_doc(&i)?)),
             _ => Ok(None),
         }
+    }
+
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
+        // Sign-in only: the users' index, read in full (no index on emails).
+        let items = self
+            .query_all(
+                Q::on(&self.tables.policies, "gsi1pk = :pk")
+                    .index("gsi1")
+                    .value(":pk", s("USERS")),
+            )
+            .await?;
+        for i in &items {
+            let user = user_doc(i)?;
+            if user.email == *email {
+                return Ok(Some(user));
+            }
+        }
+        Ok(None)
     }
 
     async fn users(&self, page: &PageRequest) -> StoreResult<Page<User>> {

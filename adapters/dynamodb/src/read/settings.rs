@@ -1,4 +1,4 @@
-//! The notification settings and the webhook, read.
+//! The notification settings, the webhook and the console's sign-in links, read.
 
 use async_trait::async_trait;
 
@@ -27,5 +27,23 @@ impl SettingsStore for DynamoStore {
             .as_ref()
             .map(doc)
             .transpose()
+    }
+}
+
+#[async_trait]
+impl SignInLinks for DynamoStore {
+    async fn sign_in_link(&self, digest: &str) -> StoreResult<Option<IssuedLink>> {
+        let Some(i) = self
+            .get(&self.tables.policies, key(format!("SIGNIN#{digest}"), "S"))
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(IssuedLink {
+            digest: digest.to_owned(),
+            user: autolock_core::ids::UserId::parse(get_s(&i, "user")?)
+                .map_err(|e| autolock_core::error::StoreError::Backend(e.to_string()))?,
+            expires_at: instant(get_n(&i, "expires_us").unwrap_or_default())?,
+        }))
     }
 }

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use autolock_core::audit::AuditEntry;
 use autolock_core::events::OutboxEntry;
-use autolock_core::ports::{ConsumedLink, SettingsWrite, StoreResult};
+use autolock_core::ports::{ConsumedLink, IssuedLink, SettingsWrite, StoreResult};
 
 use super::{conflict, exists_err};
 use crate::item::*;
@@ -96,6 +96,23 @@ pub(super) fn links(p: &str, tx: &mut Tx, consumed: &[ConsumedLink]) -> StoreRes
             Some(absent()),
             exists_err(format!("link {}", link.id)),
         )?;
+    }
+    Ok(())
+}
+
+/// Adds the sign-in links issued to `tx`, removed by TTL a day after they expire.
+pub(super) fn sign_in_links(p: &str, tx: &mut Tx, issued: &[IssuedLink]) -> StoreResult<()> {
+    for l in issued {
+        let i = item(
+            format!("SIGNIN#{}", l.digest),
+            "S",
+            [
+                ("user", s(l.user.as_str())),
+                ("expires_us", n(micros(l.expires_at))),
+                ("ttl", n(l.expires_at.timestamp() + 86_400)),
+            ],
+        );
+        tx.put(p, i, Some(absent()), exists_err("sign-in link"))?;
     }
     Ok(())
 }

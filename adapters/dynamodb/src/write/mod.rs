@@ -54,6 +54,7 @@ impl Committer for DynamoStore {
         log::outbox(p, &mut tx, &changes.outbox)?;
         log::links(p, &mut tx, &changes.consumed_links)?;
         log::settings(p, &mut tx, &changes.settings)?;
+        log::sign_in_links(p, &mut tx, &changes.sign_in_links)?;
         self.run(tx).await
     }
 }

@@ -67,7 +67,8 @@ fn format(q: Option<&str>, json_name: &str) -> ApiResult<Format> {
 /// Where a download's chunks go.
 pub type Chunks = mpsc::Sender<Result<String, std::io::Error>>;
 
-fn download(
+/// A streamed download of what arrives on `rx`, named `filename`.
+pub fn download(
     rx: mpsc::Receiver<Result<String, std::io::Error>>,
     content_type: &'static str,
     filename: &str,

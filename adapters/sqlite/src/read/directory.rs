@@ -9,7 +9,7 @@ use autolock_core::directory::{
 };
 use autolock_core::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
 use autolock_core::ports::{DirectoryReader, Page, PageRequest, StoreResult};
-use autolock_core::values::{Name, Role};
+use autolock_core::values::{Email, Name, Role};
 
 use crate::SqliteStore;
 use crate::rows::{
@@ -58,6 +58,19 @@ impl DirectoryReader for SqliteStore {
             c.query_row(
                 &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
                 [id.as_str()],
+                user_row,
+            )
+            .optional()
+        })
+        .await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
+        let email = email.to_string();
+        self.read(move |c| {
+            c.query_row(
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE email = ?1 ORDER BY id LIMIT 1"),
+                [email],
                 user_row,
             )
             .optional()

@@ -4,10 +4,11 @@ use async_trait::async_trait;
 use rusqlite::OptionalExtension;
 
 use autolock_core::delivery::WebhookSettings;
-use autolock_core::ports::{Settings, SettingsStore, StoreResult};
+use autolock_core::ids::UserId;
+use autolock_core::ports::{IssuedLink, Settings, SettingsStore, SignInLinks, StoreResult};
 
 use crate::SqliteStore;
-use crate::rows::backend;
+use crate::rows::{backend, instant, parse};
 
 #[async_trait]
 impl SettingsStore for SqliteStore {
@@ -39,5 +40,27 @@ impl SettingsStore for SqliteStore {
             .await?;
         data.map(|d| serde_json::from_str(&d).map_err(backend))
             .transpose()
+    }
+}
+
+#[async_trait]
+impl SignInLinks for SqliteStore {
+    async fn sign_in_link(&self, digest: &str) -> StoreResult<Option<IssuedLink>> {
+        let digest = digest.to_owned();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT digest, user_id, expires_at FROM sign_in_links WHERE digest = ?1",
+                [digest],
+                |r| {
+                    Ok(IssuedLink {
+                        digest: r.get(0)?,
+                        user: parse(UserId::parse(r.get::<_, String>(1)?))?,
+                        expires_at: instant(r.get(2)?)?,
+                    })
+                },
+            )
+            .optional()
+        })
+        .await
     }
 }

@@ -1,4 +1,5 @@
-//! Writes kept once by id — audit entries, outbox entries, consumed links — and settings.
+//! Writes kept once by id — audit entries, outbox entries, consumed links — settings and
+//! sign-in links.
 
 use rusqlite::{Transaction, params};
 
@@ -48,6 +49,13 @@ pub(super) fn apply_log(tx: &Transaction<'_>, changes: &Changeset) -> StoreResul
         tx.execute(
             "INSERT INTO outbox (id, at, data) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING",
             params![o.id, micros(o.at), encode(o)?],
+        )
+        .map_err(backend)?;
+    }
+    for l in &changes.sign_in_links {
+        tx.execute(
+            "INSERT INTO sign_in_links (digest, user_id, expires_at) VALUES (?1, ?2, ?3)",
+            params![l.digest, l.user.as_str(), micros(l.expires_at)],
         )
         .map_err(backend)?;
     }

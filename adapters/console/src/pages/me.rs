@@ -1,0 +1,150 @@
+//! My access, for everyone: one's own rights, their state and next lock, the request form for a
+//! locked right (the block page's), and one's own requests.
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::response::Response;
+use maud::html;
+use serde::Deserialize;
+
+use autolock_core::Error;
+use autolock_core::ids::ResourceId;
+use autolock_core::lock::RightState;
+use autolock_core::ports::{PageRequest, RequestFilter};
+use autolock_core::request::RequestStatus;
+use autolock_core::service::RequestList;
+use autolock_core::values::Reason;
+
+use super::{after, flash, or_error};
+use crate::ConsoleState;
+use crate::layout::{self, Section, csrf_field, state_cell, when};
+use crate::session::Viewer;
+
+/// `?done=`.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    done: Option<String>,
+}
+
+/// `GET /me`.
+pub async fn page(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let body = async {
+        let app = state.app();
+        let me = &viewer.principal;
+        let now = state.now();
+        let rights = or_error(app.rights_of_user(me, &me.id, now).await, &viewer)?;
+        let mine = RequestFilter {
+            user: Some(me.id.clone()),
+            resource: None,
+        };
+        let page = PageRequest::first(100);
+        let open = or_error(
+            app.requests(me, RequestList::Open, mine.clone(), &page, now).await,
+            &viewer,
+        )?;
+        let resolved = or_error(
+            app.requests(me, RequestList::Resolved, mine, &page, now).await,
+            &viewer,
+        )?;
+        Ok::<_, Response>(html! {
+            h1 { "My access" }
+            (flash(q.done.as_deref()))
+            div.table { table {
+                thead { tr { th { "Resource" } th { "State" } th { "Last access" } } }
+                tbody {
+                    @for r in &rights {
+                        tr {
+                            td { (r.resource) }
+                            td {
+                                (state_cell(&r.state))
+                                @if matches!(r.state, RightState::Locked { .. }) {
+                                    @if r.open_request.is_some() {
+                                        p.small.muted { "Your request is waiting for an approver." }
+                                    } @else {
+                                        form method="post" action="/me/requests" style="margin-top:.5rem" {
+                                            (csrf_field(&viewer))
+                                            input type="hidden" name="resource_id" value=(r.resource);
+                                            label for={ "reason-" (r.resource) } { "Why do you need access to " (r.resource) "?" }
+                                            textarea id={ "reason-" (r.resource) } name="reason" maxlength="1000" required {}
+                                            button.primary type="submit" { "Ask to get back in" }
+                                        }
+                                    }
+                                }
+                            }
+                            td { (when(r.last_access)) }
+                        }
+                    }
+                    @if rights.is_empty() { tr { td colspan="3" .muted { "You have no access to any resource." } } }
+                }
+            } }
+            h2 { "My requests" }
+            div.table { table {
+                thead { tr { th { "Resource" } th { "Reason" } th { "Requested" } th { "Status" } } }
+                tbody {
+                    @for r in open.items.iter().chain(&resolved.items) {
+                        tr {
+                            td { (r.resource) }
+                            td style="white-space:pre-wrap" { (r.reason.as_str()) }
+                            td { (when(Some(r.requested_at))) }
+                            td { (layout::badge(r.status.as_str())) @if let Some(at) = r.resolved_at { br; span.muted.small { (when(Some(at))) } } }
+                        }
+                    }
+                    @if open.items.is_empty() && resolved.items.is_empty() { tr { td colspan="4" .muted { "None." } } }
+                }
+            } }
+        })
+    };
+    match body.await {
+        Ok(body) => layout::render(&state, &viewer, Section::Me, "My access", body).await,
+        Err(response) => response,
+    }
+}
+
+/// The request form.
+#[derive(Debug, Deserialize)]
+pub struct RequestForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    resource_id: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// `POST /me/requests`.
+pub async fn file_request(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+    Form(f): Form<RequestForm>,
+) -> Response {
+    if !viewer.csrf_ok(&state, &f.csrf) {
+        return layout::csrf_refused();
+    }
+    let result = async {
+        let resource = ResourceId::parse(f.resource_id)?;
+        let reason = Reason::parse(&f.reason)?;
+        state
+            .app()
+            .file_request(&viewer.principal, &resource, reason, state.now())
+            .await
+    };
+    match result.await {
+        Ok(filed) if filed.request.status == RequestStatus::AutoApproved => after(
+            "/me",
+            &format!("Access to {} is restored: reconnect to continue.", filed.request.resource),
+        ),
+        Ok(filed) => after(
+            "/me",
+            &format!(
+                "Your request for {} was sent to the approvers. You will be emailed when it is decided.",
+                filed.request.resource
+            ),
+        ),
+        Err(Error::Invalid(v)) => after("/me", &format!("Please give a reason: it {}.", v.message)),
+        Err(e) => layout::error_page(Some(&viewer), &e),
+    }
+}

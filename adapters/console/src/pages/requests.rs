@@ -1,0 +1,188 @@
+//! The Requests page: open requests across all resources with approve and deny, requests
+//! resolved in the last 90 days, and one request opened from a link (highlighted).
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use autolock_core::authz::{Capability, may_resolve_for, require};
+use autolock_core::ids::{RequestId, ResourceId, UserId};
+use autolock_core::ports::{PageRequest, RequestFilter};
+use autolock_core::request::{AccessRequest, RequestStatus, Verdict};
+use autolock_core::service::RequestList;
+
+use super::{after, back, flash, or_error};
+use crate::ConsoleState;
+use crate::layout::{self, Section, badge, csrf_field, when};
+use crate::session::Viewer;
+
+/// The page's query.
+#[derive(Debug, Deserialize)]
+pub struct RequestsQuery {
+    user_id: Option<String>,
+    access_request_id: Option<String>,
+    resource_id: Option<String>,
+    done: Option<String>,
+}
+
+/// A table of requests, with approve and deny where the viewer may resolve them.
+pub fn table(
+    viewer: &Viewer,
+    requests: &[AccessRequest],
+    highlight: Option<&RequestId>,
+    back_to: &str,
+) -> Markup {
+    html! {
+        div.table {
+            table {
+                thead { tr {
+                    th { "Requester" } th { "Resource" } th { "Reason" } th { "Requested" }
+                    th { "Status" } th { "" }
+                } }
+                tbody {
+                    @for r in requests {
+                        tr id={ "request-" (r.id) } class=(if highlight == Some(&r.id) { "highlight" } else { "" }) {
+                            td { a href={ "/users/" (r.user) } { (r.user) } }
+                            td { a href={ "/resources/" (r.resource) } { (r.resource) } }
+                            td style="white-space:pre-wrap;max-width:24rem" { (r.reason.as_str()) }
+                            td { (when(Some(r.requested_at))) br; span.muted.small { "locked " (when(Some(r.locked_at))) } }
+                            td {
+                                (badge(r.status.as_str()))
+                                @if let Some(by) = &r.resolved_by {
+                                    br; span.muted.small { "by " (by) ", " (when(r.resolved_at)) }
+                                } @else if let Some(at) = r.resolved_at {
+                                    br; span.muted.small { (when(Some(at))) }
+                                }
+                                @if let Some(reason) = r.cancel_reason {
+                                    br; span.muted.small { (format!("{reason:?}").to_lowercase()) }
+                                }
+                            }
+                            td {
+                                @if r.status == RequestStatus::Open && may_resolve_for(&viewer.principal, &r.user) {
+                                    form.inline method="post" action={ "/access-requests/" (r.id) "/approve" } {
+                                        (csrf_field(viewer))
+                                        input type="hidden" name="back" value=(back_to);
+                                        button.primary type="submit" aria-label={ "Approve the request of " (r.user) " for " (r.resource) } { "Approve" }
+                                    }
+                                    " "
+                                    form.inline method="post" action={ "/access-requests/" (r.id) "/deny" } {
+                                        (csrf_field(viewer))
+                                        input type="hidden" name="back" value=(back_to);
+                                        button.danger type="submit" aria-label={ "Deny the request of " (r.user) " for " (r.resource) } { "Deny" }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    @if requests.is_empty() {
+                        tr { td colspan="6" .muted { "None." } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `GET /access-requests`.
+pub async fn page(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+    Query(q): Query<RequestsQuery>,
+) -> Response {
+    let render = async {
+        or_error(require(&viewer.principal, Capability::Review), &viewer)?;
+        let parse = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
+        let filter = RequestFilter {
+            user: parse(&q.user_id).and_then(|u| UserId::parse(u).ok()),
+            resource: parse(&q.resource_id).and_then(|r| ResourceId::parse(r).ok()),
+        };
+        let app = state.app();
+        let now = state.now();
+        let page = PageRequest::first(200);
+        let open = or_error(
+            app.requests(&viewer.principal, RequestList::Open, filter.clone(), &page, now)
+                .await,
+            &viewer,
+        )?;
+        let resolved = or_error(
+            app.requests(&viewer.principal, RequestList::Resolved, filter.clone(), &page, now)
+                .await,
+            &viewer,
+        )?;
+        let wanted = parse(&q.access_request_id).and_then(|id| RequestId::parse(id).ok());
+        let listed = |id: &RequestId| {
+            open.items.iter().chain(&resolved.items).any(|r| r.id == *id)
+        };
+        // A request opened from a link shows whatever its state, listed or not.
+        let opened = match &wanted {
+            Some(id) if !listed(id) => app.request(&viewer.principal, id).await.ok(),
+            _ => None,
+        };
+        let here = "/access-requests";
+        Ok(html! {
+            h1 { "Access requests" }
+            (flash(q.done.as_deref()))
+            @if filter.user.is_some() || filter.resource.is_some() {
+                p.muted {
+                    "Showing requests"
+                    @if let Some(u) = &filter.user { " of " strong { (u) } }
+                    @if let Some(r) = &filter.resource { " on " strong { (r) } }
+                    ". " a href="/access-requests" { "Show all" }
+                }
+            }
+            @if let Some(r) = &opened {
+                h2 { "Request " (r.id) }
+                (table(&viewer, std::slice::from_ref(r), wanted.as_ref(), here))
+            }
+            h2 { "Open (" (open.items.len()) ")" }
+            (table(&viewer, &open.items, wanted.as_ref(), here))
+            h2 { "Resolved in the last 90 days" }
+            (table(&viewer, &resolved.items, wanted.as_ref(), here))
+        })
+    };
+    match render.await {
+        Ok(body) => layout::render(&state, &viewer, Section::Requests, "Access requests", body).await,
+        Err(response) => response,
+    }
+}
+
+/// An approve or deny form.
+#[derive(Debug, Deserialize)]
+pub struct VerdictForm {
+    #[serde(default)]
+    csrf: String,
+    back: Option<String>,
+}
+
+/// `POST /access-requests/{id}/approve|deny`.
+pub async fn resolve(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+    Path((id, verdict)): Path<(String, String)>,
+    Form(f): Form<VerdictForm>,
+) -> Response {
+    if !viewer.csrf_ok(&state, &f.csrf) {
+        return layout::csrf_refused();
+    }
+    let verdict = match verdict.as_str() {
+        "approve" => Verdict::Approve,
+        "deny" => Verdict::Deny,
+        _ => return layout::message_page(axum::http::StatusCode::NOT_FOUND, "Not found", "No such action."),
+    };
+    let Ok(id) = RequestId::parse(id) else {
+        return layout::message_page(axum::http::StatusCode::NOT_FOUND, "Not found", "No such request.");
+    };
+    match state
+        .app()
+        .resolve(&viewer.principal, &id, verdict, state.now())
+        .await
+    {
+        Ok(r) => after(
+            &back(f.back.as_deref(), "/access-requests"),
+            &format!("Request of {} for {} {}.", r.user, r.resource, r.status.as_str()),
+        ),
+        Err(e) => layout::error_page(Some(&viewer), &e),
+    }
+}

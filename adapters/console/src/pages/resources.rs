@@ -1,0 +1,535 @@
+//! Resources: the list, and a resource's page — its auto-lock policy (previewed before it is
+//! saved), the groups with access (each with an options menu for its duration, approval and
+//! expiry), adding a group, the users with their state, the open requests, the analytics over a
+//! window and the summary download.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
+use chrono::{NaiveDate, TimeZone, Utc};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use autolock_core::Timestamp;
+use autolock_core::authz::{Capability, may};
+use autolock_core::directory::Resource;
+use autolock_core::ids::{GroupId, ResourceId};
+use autolock_core::policy::{
+    ApprovalMode, AutoLockAfter, FieldPatch, OverridePatch, PolicyOverride, PolicyPatch,
+};
+use autolock_core::ports::{PageRequest, RequestFilter};
+use autolock_core::service::{NewGrant, Preview, PreviewTarget, RequestList};
+use autolock_core::{Error, ValidationError};
+
+use super::{after, flash, or_error};
+use crate::ConsoleState;
+use crate::layout::{
+    self, Section, approval_label, approval_options, csrf_field, duration_label,
+    duration_options, state_cell, when,
+};
+use crate::session::Viewer;
+
+/// `?cursor=`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    cursor: Option<String>,
+}
+
+/// `GET /resources`.
+pub async fn list(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+    Query(q): Query<ListQuery>,
+) -> Response {
+    let page = PageRequest {
+        after: q.cursor.clone(),
+        limit: 100,
+    };
+    let resources = match state.app().resources(&viewer.principal, &page).await {
+        Ok(r) => r,
+        Err(e) => return layout::error_page(Some(&viewer), &e),
+    };
+    let body = html! {
+        h1 { "Resources" }
+        div.table { table {
+            thead { tr { th { "Resource" } th { "Address" } th { "Auto-lock" } th { "Approval" } } }
+            tbody {
+                @for r in &resources.items {
+                    tr {
+                        td { a href={ "/resources/" (r.id) } { (r.name) } br; span.muted.small { (r.id) } }
+                        td.small { (r.address) }
+                        td { (duration_label(r.policy.auto_lock_after)) }
+                        td { (approval_label(r.policy.approval)) }
+                    }
+                }
+                @if resources.items.is_empty() { tr { td colspan="4" .muted { "No resources yet." } } }
+            }
+        } }
+        @if let Some(next) = &resources.next {
+            p { a href={ "/resources?cursor=" (layout::query_escape(next)) } { "Next page →" } }
+        }
+    };
+    layout::render(&state, &viewer, Section::Resources, "Resources", body).await
+}
+
+/// `?window=&done=`.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    window: Option<i64>,
+    done: Option<String>,
+}
+
+/// `GET /resources/{id}`.
+pub async fn page(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let Ok(id) = ResourceId::parse(id) else {
+        return layout::error_page(Some(&viewer), &Error::NotFound("resource".into()));
+    };
+    render(&state, &viewer, &id, q.window, None, q.done.as_deref()).await
+}
+
+fn parse_duration(field: &str, text: &str) -> Result<FieldPatch<AutoLockAfter>, Error> {
+    match text {
+        "inherit" => Ok(FieldPatch::Inherit),
+        t => AutoLockAfter::parse(t)
+            .map(FieldPatch::Set)
+            .map_err(|e| e.in_field(field).into()),
+    }
+}
+
+fn parse_approval(field: &str, text: &str) -> Result<FieldPatch<ApprovalMode>, Error> {
+    match text {
+        "inherit" => Ok(FieldPatch::Inherit),
+        t => ApprovalMode::parse(t)
+            .map(FieldPatch::Set)
+            .map_err(|e| e.in_field(field).into()),
+    }
+}
+
+/// A date of a form (`yyyy-mm-dd`), as the instant it begins; empty is none.
+fn parse_date(text: &str) -> Result<Option<Timestamp>, Error> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| Some(Utc.from_utc_datetime(&t)))
+        .ok_or_else(|| ValidationError::new("expires_on", "must be a date like 2026-03-01").into())
+}
+
+fn date_value(t: Option<Timestamp>) -> String {
+    t.map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+fn preview_table(p: &Preview) -> Markup {
+    let groups = [
+        ("within a day", &p.within_1_day),
+        ("within 7 days", &p.within_7_days),
+        ("within 30 days", &p.within_30_days),
+    ];
+    html! {
+        p.muted.small { "Nobody locks at once: " (p.grace) "." }
+        div.stats {
+            @for (label, locks) in groups {
+                div.card { div.n { (locks.len()) } div.muted { "would lock " (label) } }
+            }
+        }
+        @if !p.within_30_days.is_empty() {
+            div.table { table {
+                thead { tr { th { "User" } th { "Would lock" } th { "Locks today" } } }
+                tbody { @for l in &p.within_30_days {
+                    tr { td { a href={ "/users/" (l.user) } { (l.user) } } td { (when(Some(l.lock_at))) } td { (when(l.today)) } }
+                } }
+            } }
+        }
+    }
+}
+
+async fn render(
+    state: &ConsoleState,
+    viewer: &Viewer,
+    id: &ResourceId,
+    window: Option<i64>,
+    preview: Option<(PolicyPatch, Preview)>,
+    done: Option<&str>,
+) -> Response {
+    let body = async {
+        let app = state.app();
+        let actor = &viewer.principal;
+        let now = state.now();
+        let resource = or_error(app.resource(actor, id).await, viewer)?;
+        let grants = or_error(app.grants_of_resource(actor, id).await, viewer)?;
+        let rights = or_error(
+            app.rights_of_resource(actor, id, &PageRequest::first(500), now)
+                .await,
+            viewer,
+        )?;
+        let filter = RequestFilter {
+            user: None,
+            resource: Some(id.clone()),
+        };
+        let open = or_error(
+            app.requests(actor, RequestList::Open, filter, &PageRequest::first(200), now)
+                .await,
+            viewer,
+        )?;
+        let days = window.filter(|d| [7, 30, 90].contains(d)).unwrap_or(30);
+        let analytics = or_error(
+            app.analytics(actor, id, now - chrono::Duration::days(days), now)
+                .await,
+            viewer,
+        )?;
+        let may_edit = may(actor, Capability::Operate);
+        let may_admin = may(actor, Capability::Administer);
+        let groups = if may_admin {
+            or_error(app.groups(actor, &PageRequest::first(1000)).await, viewer)?.items
+        } else {
+            Vec::new()
+        };
+        let granted: Vec<&GroupId> = grants.iter().map(|g| &g.group_id).collect();
+        let here = format!("/resources/{id}");
+        Ok::<Markup, Response>(html! {
+            p.small { a href="/resources" { "← Resources" } }
+            h1 { (resource.name) " " span.muted.small { (resource.id) } }
+            (flash(done))
+            p.muted { "Reached at " (resource.address) " · " a href={ (here) "/summary.csv" } download { "Download summary (CSV)" } }
+
+            h2 { "Auto-lock policy" }
+            div.card {
+                p {
+                    "Users who have not used " (resource.name) " for "
+                    strong { (duration_label(resource.policy.auto_lock_after)) }
+                    " are locked out; they get back in by "
+                    strong { (approval_label(resource.policy.approval)) } " approval."
+                }
+                @if may_edit {
+                    (policy_form(viewer, &resource, preview.as_ref().map(|p| &p.0)))
+                }
+                @if let Some((patch, p)) = &preview {
+                    h2 { "Preview of the change" }
+                    (preview_table(p))
+                    form method="post" action={ (here) "/policy" } {
+                        (csrf_field(viewer))
+                        input type="hidden" name="auto_lock_after" value=(patch.auto_lock_after.unwrap_or(resource.policy.auto_lock_after).to_string());
+                        input type="hidden" name="approval" value=(patch.approval.unwrap_or(resource.policy.approval).as_str());
+                        input type="hidden" name="action" value="save";
+                        button.primary type="submit" { "Save the change" }
+                    }
+                }
+            }
+
+            h2 { "Groups with access" }
+            div.table { table {
+                thead { tr { th { "Group" } th { "Auto-lock" } th { "Approval" } th { "Expires" } th { "" } } }
+                tbody {
+                    @for g in &grants {
+                        @let o = g.policy_override;
+                        tr {
+                            td { a href={ "/groups/" (g.group_id) } { (g.group_id) } }
+                            td { (duration_label(g.effective_policy.auto_lock_after))
+                                 @if o.auto_lock_after.is_none() { " " span.muted.small { "inherited" } } }
+                            td { (approval_label(g.effective_policy.approval))
+                                 @if o.approval.is_none() { " " span.muted.small { "inherited" } } }
+                            td { (when(g.expires_at)) }
+                            td {
+                                @if may_edit {
+                                    details.menu {
+                                        summary aria-label={ "Options of " (g.group_id) } { "Options ▾" }
+                                        div {
+                                            form method="post" action={ (here) "/grants/" (g.group_id) } {
+                                                (csrf_field(viewer))
+                                                (grant_fields(&format!("g-{}", g.group_id), o, &resource, may_admin.then_some(g.expires_at)))
+                                                p { button.primary type="submit" name="action" value="save" { "Save" }
+                                                    @if may_admin { " " button.danger type="submit" name="action" value="remove" { "Remove access" } } }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    @if grants.is_empty() { tr { td colspan="5" .muted { "No group has access." } } }
+                }
+            } }
+            @if may_admin {
+                details.menu {
+                    summary { "+ Give a group access" }
+                    div {
+                        form method="post" action={ (here) "/grants" } {
+                            (csrf_field(viewer))
+                            label for="new-group" { "Group" }
+                            select #new-group name="group_id" required {
+                                @for g in groups.iter().filter(|g| !granted.contains(&&g.id)) {
+                                    option value=(g.id) { (g.name) " (" (g.id) ")" }
+                                }
+                            }
+                            (grant_fields("new", PolicyOverride::default(), &resource, Some(None)))
+                            p { button.primary type="submit" { "Give access" } }
+                        }
+                    }
+                }
+            }
+
+            h2 { "Users" }
+            div.table { table {
+                thead { tr { th { "User" } th { "State" } th { "Last access" } th { "Open request" } } }
+                tbody {
+                    @for r in &rights.items {
+                        tr {
+                            td { a href={ "/users/" (r.user) } { (r.user) } }
+                            td { (state_cell(&r.state)) }
+                            td { (when(r.last_access)) }
+                            td { @if let Some(req) = &r.open_request {
+                                a href={ "/access-requests?user_id=" (r.user) "&access_request_id=" (req) } { "open" } } }
+                        }
+                    }
+                    @if rights.items.is_empty() { tr { td colspan="4" .muted { "Nobody has held access yet." } } }
+                }
+            } }
+
+            h2 { "Open requests" }
+            (super::requests::table(viewer, &open.items, None, &here))
+
+            h2 { "Analytics" }
+            form method="get" action=(here) .row {
+                div { label for="window" { "Window" }
+                    select #window name="window" {
+                        @for d in [7i64, 30, 90] { option value=(d) selected[d == days] { "Last " (d) " days" } }
+                    } }
+                div { button type="submit" { "Show" } }
+            }
+            div.stats style="margin-top:.75rem" {
+                div.card { div.n { (analytics.locks) } div.muted { "locks" } }
+                @for (status, n) in &analytics.requests_by_outcome {
+                    div.card { div.n { (n) } div.muted { (status.replace('_', " ")) " requests" } }
+                }
+                div.card { div.n { (analytics.median_seconds_to_resolution.map_or_else(|| "—".to_owned(), human_seconds)) }
+                    div.muted { "median time to a person's decision" } }
+            }
+            @if !analytics.auto_approved.is_empty() {
+                h2 { "Automatic approvals and their reasons" }
+                div.table { table {
+                    thead { tr { th { "User" } th { "When" } th { "Reason" } } }
+                    tbody { @for a in &analytics.auto_approved {
+                        tr { td { (a.user) } td { (when(Some(a.at))) } td style="white-space:pre-wrap" { (a.reason) } }
+                    } }
+                } }
+            }
+        })
+    };
+    match body.await {
+        Ok(body) => {
+            layout::render(state, viewer, Section::Resources, id.as_str(), body).await
+        }
+        Err(response) => response,
+    }
+}
+
+fn human_seconds(s: i64) -> String {
+    match s {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s if s < 172_800 => format!("{} h", s / 3600),
+        s => format!("{} days", s / 86_400),
+    }
+}
+
+fn policy_form(viewer: &Viewer, resource: &Resource, proposed: Option<&PolicyPatch>) -> Markup {
+    let duration = proposed
+        .and_then(|p| p.auto_lock_after)
+        .unwrap_or(resource.policy.auto_lock_after);
+    let approval = proposed
+        .and_then(|p| p.approval)
+        .unwrap_or(resource.policy.approval);
+    html! {
+        form method="post" action={ "/resources/" (resource.id) "/policy" } .row {
+            (csrf_field(viewer))
+            div { label for="auto_lock_after" { "Lock after" }
+                select #auto_lock_after name="auto_lock_after" { (duration_options(Some(duration), None)) } }
+            div { label for="approval" { "Approval" }
+                select #approval name="approval" { (approval_options(Some(approval), None)) } }
+            div { button type="submit" name="action" value="preview" { "Preview the change" } }
+        }
+    }
+}
+
+fn grant_fields(
+    prefix: &str,
+    o: PolicyOverride,
+    resource: &Resource,
+    expiry: Option<Option<Timestamp>>,
+) -> Markup {
+    html! {
+        div.row {
+            div { label for={ (prefix) "-duration" } { "Lock after" }
+                select id={ (prefix) "-duration" } name="auto_lock_after" {
+                    (duration_options(o.auto_lock_after, Some(resource.policy.auto_lock_after))) } }
+            div { label for={ (prefix) "-approval" } { "Approval" }
+                select id={ (prefix) "-approval" } name="approval" {
+                    (approval_options(o.approval, Some(resource.policy.approval))) } }
+            @if let Some(expires) = expiry {
+                div { label for={ (prefix) "-expires" } { "Expires on (empty: never)" }
+                    input type="date" id={ (prefix) "-expires" } name="expires_on" value=(date_value(expires)); }
+            }
+        }
+    }
+}
+
+/// The policy form.
+#[derive(Debug, Deserialize)]
+pub struct PolicyForm {
+    #[serde(default)]
+    csrf: String,
+    auto_lock_after: String,
+    approval: String,
+    action: String,
+}
+
+/// `POST /resources/{id}/policy`: previews the change, or saves it.
+pub async fn policy(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<PolicyForm>,
+) -> Response {
+    if !viewer.csrf_ok(&state, &f.csrf) {
+        return layout::csrf_refused();
+    }
+    let parsed = (|| -> Result<(ResourceId, PolicyPatch), Error> {
+        Ok((
+            ResourceId::parse(id)?,
+            PolicyPatch {
+                auto_lock_after: Some(AutoLockAfter::parse(&f.auto_lock_after)?),
+                approval: Some(ApprovalMode::parse(&f.approval)?),
+            },
+        ))
+    })();
+    let (id, patch) = match parsed {
+        Ok(p) => p,
+        Err(e) => return layout::error_page(Some(&viewer), &e),
+    };
+    let app = state.app();
+    if f.action == "save" {
+        return match app
+            .set_resource_policy(&viewer.principal, &id, patch, state.now())
+            .await
+        {
+            Ok(r) => after(
+                &format!("/resources/{id}"),
+                &format!(
+                    "Saved: lock after {}, {} approval.",
+                    duration_label(r.policy.auto_lock_after),
+                    approval_label(r.policy.approval)
+                ),
+            ),
+            Err(e) => layout::error_page(Some(&viewer), &e),
+        };
+    }
+    let target = PreviewTarget::Resource(id.clone(), patch);
+    match app.preview(&viewer.principal, &target, state.now()).await {
+        Ok(p) => render(&state, &viewer, &id, None, Some((patch, p)), None).await,
+        Err(e) => layout::error_page(Some(&viewer), &e),
+    }
+}
+
+/// A grant's options form (and the form that gives a group access).
+#[derive(Debug, Deserialize)]
+pub struct GrantForm {
+    #[serde(default)]
+    csrf: String,
+    group_id: Option<String>,
+    auto_lock_after: String,
+    approval: String,
+    expires_on: Option<String>,
+    action: Option<String>,
+}
+
+impl GrantForm {
+    fn patch(&self) -> Result<OverridePatch, Error> {
+        Ok(OverridePatch {
+            auto_lock_after: parse_duration("auto_lock_after", &self.auto_lock_after)?,
+            approval: parse_approval("approval", &self.approval)?,
+        })
+    }
+}
+
+/// `POST /resources/{id}/grants`: gives a group access (admin).
+pub async fn add_grant(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<GrantForm>,
+) -> Response {
+    if !viewer.csrf_ok(&state, &f.csrf) {
+        return layout::csrf_refused();
+    }
+    let new = (|| -> Result<NewGrant, Error> {
+        Ok(NewGrant {
+            group: GroupId::parse(f.group_id.clone().unwrap_or_default())?,
+            resource: ResourceId::parse(id.clone())?,
+            expires_at: parse_date(f.expires_on.as_deref().unwrap_or(""))?,
+            policy_override: f.patch()?.apply(PolicyOverride::default()),
+        })
+    })();
+    let new = match new {
+        Ok(n) => n,
+        Err(e) => return layout::error_page(Some(&viewer), &e),
+    };
+    let group = new.group.clone();
+    match state
+        .app()
+        .create_grant(&viewer.principal, new, state.now())
+        .await
+    {
+        Ok(_) => after(
+            &format!("/resources/{id}"),
+            &format!("{group} has access now."),
+        ),
+        Err(e) => layout::error_page(Some(&viewer), &e),
+    }
+}
+
+/// `POST /resources/{id}/grants/{group}`: a grant's options — its duration and approval
+/// (admin, DevOps admin), its expiry or its removal (admin).
+pub async fn edit_grant(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+    Path((id, group)): Path<(String, String)>,
+    Form(f): Form<GrantForm>,
+) -> Response {
+    if !viewer.csrf_ok(&state, &f.csrf) {
+        return layout::csrf_refused();
+    }
+    let result = async {
+        let (resource, group) = (ResourceId::parse(id)?, GroupId::parse(group)?);
+        let app = state.app();
+        let actor = &viewer.principal;
+        let now = state.now();
+        let grant = app.grant_of(actor, &resource, &group).await?;
+        if f.action.as_deref() == Some("remove") {
+            app.remove_grant(actor, &grant.id, now).await?;
+            return Ok((resource, format!("{group} has no access any more.")));
+        }
+        app.set_grant_override(actor, &grant.id, f.patch()?, now)
+            .await?;
+        if let Some(text) = &f.expires_on {
+            let expires_at = parse_date(text)?;
+            if expires_at != grant.current_expiry() {
+                app.set_grant_expiry(actor, &grant.id, expires_at, now)
+                    .await?;
+            }
+        }
+        Ok::<_, Error>((resource, format!("Saved the access of {group}.")))
+    };
+    match result.await {
+        Ok((resource, note)) => after(&format!("/resources/{resource}"), &note),
+        Err(e) => layout::error_page(Some(&viewer), &e),
+    }
+}
