@@ -225,9 +225,7 @@ pub fn error_page(_viewer: Option<&Viewer>, e: &Error) -> Response {
     let (status, title) = match e {
         Error::Invalid(_) => (StatusCode::BAD_REQUEST, "That did not work"),
         Error::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
-        Error::Forbidden(_) | Error::ForbiddenSelf(_) => {
-            (StatusCode::FORBIDDEN, "Not allowed")
-        }
+        Error::Forbidden(_) | Error::ForbiddenSelf(_) => (StatusCode::FORBIDDEN, "Not allowed"),
         Error::Conflict(..) => (StatusCode::CONFLICT, "That changed meanwhile"),
         Error::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "Try again in a moment"),
     };
@@ -325,10 +323,7 @@ pub fn state_cell(state: &RightState) -> Markup {
 
 /// The options of a duration picker: 1, 7, 30, 60, 90 days and never, plus `current` shown as
 /// it is when it is another value (set through the API); `inherit` adds "inherit" first.
-pub fn duration_options(
-    current: Option<AutoLockAfter>,
-    inherit: Option<AutoLockAfter>,
-) -> Markup {
+pub fn duration_options(current: Option<AutoLockAfter>, inherit: Option<AutoLockAfter>) -> Markup {
     let mut choices: Vec<AutoLockAfter> = AutoLockAfter::CONSOLE_PRESETS.to_vec();
     choices.push(AutoLockAfter::Never);
     if let Some(c) = current {

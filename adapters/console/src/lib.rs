@@ -146,7 +146,10 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/resources", get(resources::list))
         .route("/resources/{resource_id}", get(resources::page))
         .route("/resources/{resource_id}/policy", post(resources::policy))
-        .route("/resources/{resource_id}/grants", post(resources::add_grant))
+        .route(
+            "/resources/{resource_id}/grants",
+            post(resources::add_grant),
+        )
         .route(
             "/resources/{resource_id}/grants/{group_id}",
             post(resources::edit_grant),

@@ -168,10 +168,7 @@ impl FromRequestParts<ConsoleState> for Viewer {
                 .uri
                 .path_and_query()
                 .map_or("/", axum::http::uri::PathAndQuery::as_str);
-            let target = format!(
-                "/sign-in?next={}",
-                crate::layout::query_escape(next)
-            );
+            let target = format!("/sign-in?next={}", crate::layout::query_escape(next));
             Redirect::to(&target).into_response()
         };
         let Some(claims) = claims(state, &parts.headers) else {

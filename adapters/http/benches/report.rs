@@ -17,9 +17,8 @@ use autolock_core::directory::{Grant, Group, Resource, Span, Timed, User};
 use autolock_core::lock::Usage;
 use autolock_core::policy::{ApprovalMode, AutoLockAfter, Policy, PolicyOverride};
 use autolock_core::ports::{Changeset, Committer, DirectoryChange, Store, UsageWrite};
-use autolock_core::service::{Autolock, ReportScope};
+use autolock_core::service::{Autolock, DownloadFormat, DownloadOf, ReportScope};
 use autolock_core::values::Role;
-use autolock_http::routes::downloads::{Format, write_report};
 use autolock_sqlite::SqliteStore;
 use chrono::{DateTime, Duration, Utc};
 
@@ -121,25 +120,20 @@ async fn report(path: &std::path::Path) {
     };
     let scope = ReportScope::Resource("gitlab".parse().unwrap());
     let started = Instant::now();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
-    let writer = tokio::spawn(async move {
-        write_report(
-            &app,
+    let mut download = app
+        .download(
             &admin,
-            &scope,
+            DownloadOf::Report(scope),
+            DownloadFormat::Csv,
             t0() + Duration::days(40),
-            Format::Csv,
-            &tx,
         )
         .await
-    });
+        .unwrap();
     let (mut bytes, mut lines) = (0usize, 0usize);
-    while let Some(chunk) = rx.recv().await {
-        let chunk = chunk.unwrap();
+    while let Some(chunk) = download.next_chunk().await.unwrap() {
         bytes += chunk.len();
         lines += chunk.matches("\r\n").count();
     }
-    writer.await.unwrap().unwrap();
     let elapsed = started.elapsed();
     let n = lines - 1;
     println!(

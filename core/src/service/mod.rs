@@ -15,6 +15,7 @@
 //! - [`settings`]: notification settings, the webhook, deliveries, the manual clock
 
 pub mod directory;
+pub mod downloads;
 pub mod gateway;
 pub mod policies;
 pub mod reports;
@@ -35,6 +36,7 @@ use crate::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
 use crate::ports::{Changeset, DirectoryChange, Store};
 
 pub use directory::{Membership, NewGrant, NewResource, NewUser, UserPatch};
+pub use downloads::{Download, DownloadFormat, DownloadOf};
 pub use gateway::{Decision, EventInput, EventResult, EventResultKind};
 pub use policies::{Preview, PreviewLock, PreviewTarget};
 pub use reports::{Analytics, AutoApproved, ReportScope};

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use axum::http::request::Parts;
 use lambda_http::request::RequestContext;
 
+use autolock_console::{ConsoleConfig, ConsoleState};
 use autolock_core::ids::PrincipalId;
 use autolock_core::ports::Store;
 use autolock_core::service::Autolock;
-use autolock_console::{ConsoleConfig, ConsoleState};
 use autolock_http::{AppState, Authenticator, HttpConfig, LinkSigner, SystemClock};
 
 use crate::config::Config;

@@ -195,7 +195,11 @@ pub struct ServeArgs {
     pub link_key: Option<String>,
     /// The key that signs the console's session cookies (32 bytes or more). Default: derived
     /// from the token secret.
-    #[arg(long = "session-key", env = "AUTOLOCK_SESSION_KEY", hide_env_values = true)]
+    #[arg(
+        long = "session-key",
+        env = "AUTOLOCK_SESSION_KEY",
+        hide_env_values = true
+    )]
     pub session_key: Option<String>,
     #[arg(long, env = "AUTOLOCK_CLOCK", value_enum, default_value = "system")]
     pub clock: ClockKind,

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use autolock_core::events::OutboxEntry;
 use autolock_console::{ConsoleConfig, ConsoleState};
+use autolock_core::events::OutboxEntry;
 use autolock_core::notify::Notifier;
 use autolock_core::ports::EmailSender;
 use autolock_core::ports::{Clock, EventPublisher, ManualClock, StoreResult};

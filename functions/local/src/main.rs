@@ -13,9 +13,8 @@ use autolock_core::policy::{ApprovalMode, AutoLockAfter, FieldPatch, OverridePat
 use autolock_core::ports::EmailSender;
 use autolock_core::ports::{Clock, Store};
 use autolock_core::service::Autolock;
-use autolock_core::service::{PolicyPatch, PreviewTarget, ReportScope};
+use autolock_core::service::{DownloadFormat, DownloadOf, PolicyPatch, PreviewTarget, ReportScope};
 use autolock_core::values::Role;
-use autolock_http::routes::downloads::{self, Format};
 use autolock_http::{Hs256, HttpConfig};
 use autolock_local::config::{
     Cli, ClockKind, Command, EmailKind, NotifyArgs, ServeArgs, check_base_url,
@@ -141,7 +140,10 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
         let mut links = Vec::new();
         for who in demo::SIGN_IN_DEMO {
             let link = app
-                .issue_sign_in_for_user(&who.parse().map_err(|e: ValidationError| e.to_string())?, chrono::Utc::now())
+                .issue_sign_in_for_user(
+                    &who.parse().map_err(|e: ValidationError| e.to_string())?,
+                    chrono::Utc::now(),
+                )
                 .await
                 .map_err(|e| e.to_string())?;
             links.push((who, sign_in_url(&console, &link.token)));
@@ -280,28 +282,18 @@ async fn run(cli: Cli) -> Result<(), String> {
                 _ => return Err("give --resource, --group or --user".into()),
             };
             let fmt = match args.format.as_str() {
-                "csv" => Format::Csv,
-                "json" => Format::Json,
+                "csv" => DownloadFormat::Csv,
+                "json" => DownloadFormat::Json,
                 other => return Err(format!("--format {other:?}: allowed are csv and json")),
             };
-            stream_to_stdout(move |tx| async move {
-                downloads::write_report(
-                    &app,
-                    &cli_principal(),
-                    &scope,
-                    chrono::Utc::now(),
-                    fmt,
-                    &tx,
-                )
-                .await
-            })
-            .await
+            let of = DownloadOf::Report(scope);
+            to_stdout(&app, of, fmt).await
         }
         Command::AuditExport(args) => {
             let app = Autolock::new(open(&args.store.db)?);
             let fmt = match args.format.as_str() {
-                "csv" => Format::Csv,
-                "jsonl" => Format::Json,
+                "csv" => DownloadFormat::Csv,
+                "jsonl" => DownloadFormat::Json,
                 other => return Err(format!("--format {other:?}: allowed are csv and jsonl")),
             };
             let action = args
@@ -323,10 +315,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 target: args.target,
                 action,
             };
-            stream_to_stdout(move |tx| async move {
-                downloads::write_audit(&app, &cli_principal(), filter, fmt, &tx).await
-            })
-            .await
+            to_stdout(&app, DownloadOf::Audit(filter), fmt).await
         }
         Command::Analytics(args) => {
             let app = Autolock::new(open(&args.store.db)?);
@@ -420,21 +409,18 @@ fn cli_principal() -> Principal {
 }
 
 /// Runs a streaming writer and copies what it writes to stdout as it comes.
-async fn stream_to_stdout<F, Fut>(writer: F) -> Result<(), String>
-where
-    F: FnOnce(tokio::sync::mpsc::Sender<Result<String, std::io::Error>>) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
-{
+/// Writes a download to standard output, a page at a time.
+async fn to_stdout(app: &Autolock, of: DownloadOf, fmt: DownloadFormat) -> Result<(), String> {
     use std::io::Write;
-    let (tx, mut rx) = tokio::sync::mpsc::channel(8);
-    let task = tokio::spawn(writer(tx));
+    let mut download = app
+        .download(&cli_principal(), of, fmt, chrono::Utc::now())
+        .await
+        .map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();
-    while let Some(chunk) = rx.recv().await {
-        let chunk = chunk.map_err(|e| e.to_string())?;
+    while let Some(chunk) = download.next_chunk().await.map_err(|e| e.to_string())? {
         out.write_all(chunk.as_bytes()).map_err(|e| e.to_string())?;
     }
-    out.flush().map_err(|e| e.to_string())?;
-    task.await.map_err(|e| e.to_string())?
+    out.flush().map_err(|e| e.to_string())
 }
 
 #[tokio::main]

@@ -74,7 +74,11 @@ pub async fn page(
         after: q.cursor.clone(),
         limit: 100,
     };
-    let entries = match state.app().audit(&viewer.principal, &q.filter(), &page).await {
+    let entries = match state
+        .app()
+        .audit(&viewer.principal, &q.filter(), &page)
+        .await
+    {
         Ok(e) => e,
         Err(e) => return layout::error_page(Some(&viewer), &e),
     };

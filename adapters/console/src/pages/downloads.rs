@@ -1,41 +1,50 @@
-//! The summary downloads of a resource, a group and a user, and the audit export: the same
-//! streamed CSV as the JSON API's, through the session.
+//! The summary downloads of a resource, a group and a user, and the audit export: the same CSV
+//! as the JSON API's (`autolock_core::service::Download`), through the session.
 
+use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::response::Response;
-use tokio::sync::mpsc;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 
 use autolock_core::Error;
 use autolock_core::ids::{GroupId, ResourceId, UserId};
-use autolock_core::ports::PageRequest;
-use autolock_core::service::ReportScope;
-use autolock_http::routes::downloads::{Format, download, write_audit, write_report};
+use autolock_core::service::{DownloadFormat, DownloadOf, ReportScope};
 
 use super::audit::AuditQuery;
 use crate::ConsoleState;
 use crate::layout;
 use crate::session::Viewer;
 
-async fn summary(state: ConsoleState, viewer: Viewer, scope: ReportScope, name: String) -> Response {
-    let now = state.now();
-    // The first page answers a missing object or a refusal before the download starts.
-    if let Err(e) = state
+/// Opens the download and streams it as an attachment, a chunk when the browser is ready for
+/// it; a refusal or a missing object is answered by its page before any byte is sent.
+async fn attachment(state: &ConsoleState, viewer: &Viewer, of: DownloadOf) -> Response {
+    let download = match state
         .app()
-        .report_page(&viewer.principal, &scope, None, now)
+        .download(&viewer.principal, of, DownloadFormat::Csv, state.now())
         .await
     {
-        return layout::error_page(Some(&viewer), &e);
-    }
-    let (tx, rx) = mpsc::channel(8);
-    let app = state.app().clone();
-    let actor = viewer.principal;
-    tokio::spawn(async move {
-        if let Err(e) = write_report(&app, &actor, &scope, now, Format::Csv, &tx).await {
-            tracing::warn!(error = %e, "summary download ended early");
-            let _ = tx.send(Err(std::io::Error::other(e))).await;
+        Ok(d) => d,
+        Err(e) => return layout::error_page(Some(viewer), &e),
+    };
+    let headers = [
+        (header::CONTENT_TYPE, download.content_type().to_owned()),
+        (
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}\"", download.file_name()),
+        ),
+    ];
+    let chunks = futures_util::stream::unfold(Some(download), |download| async move {
+        let mut download = download?;
+        match download.next_chunk().await {
+            Ok(Some(chunk)) => Some((Ok(chunk), Some(download))),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "download ended early");
+                Some((Err(std::io::Error::other(e.to_string())), None))
+            }
         }
     });
-    download(rx, "text/csv; charset=utf-8", &format!("{name}.csv"))
+    (headers, Body::from_stream(chunks)).into_response()
 }
 
 fn not_found(viewer: &Viewer, what: &str) -> Response {
@@ -50,8 +59,12 @@ pub async fn resource_summary(
 ) -> Response {
     match ResourceId::parse(id) {
         Ok(id) => {
-            let name = format!("resource-{id}");
-            summary(state, viewer, ReportScope::Resource(id), name).await
+            attachment(
+                &state,
+                &viewer,
+                DownloadOf::Report(ReportScope::Resource(id)),
+            )
+            .await
         }
         Err(_) => not_found(&viewer, "resource"),
     }
@@ -64,10 +77,7 @@ pub async fn group_summary(
     Path(id): Path<String>,
 ) -> Response {
     match GroupId::parse(id) {
-        Ok(id) => {
-            let name = format!("group-{id}");
-            summary(state, viewer, ReportScope::Group(id), name).await
-        }
+        Ok(id) => attachment(&state, &viewer, DownloadOf::Report(ReportScope::Group(id))).await,
         Err(_) => not_found(&viewer, "group"),
     }
 }
@@ -79,10 +89,7 @@ pub async fn user_summary(
     Path(id): Path<String>,
 ) -> Response {
     match UserId::parse(id) {
-        Ok(id) => {
-            let name = format!("user-{id}");
-            summary(state, viewer, ReportScope::User(id), name).await
-        }
+        Ok(id) => attachment(&state, &viewer, DownloadOf::Report(ReportScope::User(id))).await,
         Err(_) => not_found(&viewer, "user"),
     }
 }
@@ -93,22 +100,5 @@ pub async fn audit_export(
     viewer: Viewer,
     Query(q): Query<AuditQuery>,
 ) -> Response {
-    let filter = q.filter();
-    if let Err(e) = state
-        .app()
-        .audit(&viewer.principal, &filter, &PageRequest::first(1))
-        .await
-    {
-        return layout::error_page(Some(&viewer), &e);
-    }
-    let (tx, rx) = mpsc::channel(8);
-    let app = state.app().clone();
-    let actor = viewer.principal;
-    tokio::spawn(async move {
-        if let Err(e) = write_audit(&app, &actor, filter, Format::Csv, &tx).await {
-            tracing::warn!(error = %e, "audit export ended early");
-            let _ = tx.send(Err(std::io::Error::other(e))).await;
-        }
-    });
-    download(rx, "text/csv; charset=utf-8", "audit.csv")
+    attachment(&state, &viewer, DownloadOf::Audit(q.filter())).await
 }

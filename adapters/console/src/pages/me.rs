@@ -43,11 +43,13 @@ pub async fn page(
         };
         let page = PageRequest::first(100);
         let open = or_error(
-            app.requests(me, RequestList::Open, mine.clone(), &page, now).await,
+            app.requests(me, RequestList::Open, mine.clone(), &page, now)
+                .await,
             &viewer,
         )?;
         let resolved = or_error(
-            app.requests(me, RequestList::Resolved, mine, &page, now).await,
+            app.requests(me, RequestList::Resolved, mine, &page, now)
+                .await,
             &viewer,
         )?;
         Ok::<_, Response>(html! {
@@ -135,7 +137,10 @@ pub async fn file_request(
     match result.await {
         Ok(filed) if filed.request.status == RequestStatus::AutoApproved => after(
             "/me",
-            &format!("Access to {} is restored: reconnect to continue.", filed.request.resource),
+            &format!(
+                "Access to {} is restored: reconnect to continue.",
+                filed.request.resource
+            ),
         ),
         Ok(filed) => after(
             "/me",

@@ -102,18 +102,33 @@ pub async fn page(
         let now = state.now();
         let page = PageRequest::first(200);
         let open = or_error(
-            app.requests(&viewer.principal, RequestList::Open, filter.clone(), &page, now)
-                .await,
+            app.requests(
+                &viewer.principal,
+                RequestList::Open,
+                filter.clone(),
+                &page,
+                now,
+            )
+            .await,
             &viewer,
         )?;
         let resolved = or_error(
-            app.requests(&viewer.principal, RequestList::Resolved, filter.clone(), &page, now)
-                .await,
+            app.requests(
+                &viewer.principal,
+                RequestList::Resolved,
+                filter.clone(),
+                &page,
+                now,
+            )
+            .await,
             &viewer,
         )?;
         let wanted = parse(&q.access_request_id).and_then(|id| RequestId::parse(id).ok());
         let listed = |id: &RequestId| {
-            open.items.iter().chain(&resolved.items).any(|r| r.id == *id)
+            open.items
+                .iter()
+                .chain(&resolved.items)
+                .any(|r| r.id == *id)
         };
         // A request opened from a link shows whatever its state, listed or not.
         let opened = match &wanted {
@@ -143,7 +158,9 @@ pub async fn page(
         })
     };
     match render.await {
-        Ok(body) => layout::render(&state, &viewer, Section::Requests, "Access requests", body).await,
+        Ok(body) => {
+            layout::render(&state, &viewer, Section::Requests, "Access requests", body).await
+        }
         Err(response) => response,
     }
 }
@@ -169,10 +186,20 @@ pub async fn resolve(
     let verdict = match verdict.as_str() {
         "approve" => Verdict::Approve,
         "deny" => Verdict::Deny,
-        _ => return layout::message_page(axum::http::StatusCode::NOT_FOUND, "Not found", "No such action."),
+        _ => {
+            return layout::message_page(
+                axum::http::StatusCode::NOT_FOUND,
+                "Not found",
+                "No such action.",
+            );
+        }
     };
     let Ok(id) = RequestId::parse(id) else {
-        return layout::message_page(axum::http::StatusCode::NOT_FOUND, "Not found", "No such request.");
+        return layout::message_page(
+            axum::http::StatusCode::NOT_FOUND,
+            "Not found",
+            "No such request.",
+        );
     };
     match state
         .app()
@@ -181,7 +208,12 @@ pub async fn resolve(
     {
         Ok(r) => after(
             &back(f.back.as_deref(), "/access-requests"),
-            &format!("Request of {} for {} {}.", r.user, r.resource, r.status.as_str()),
+            &format!(
+                "Request of {} for {} {}.",
+                r.user,
+                r.resource,
+                r.status.as_str()
+            ),
         ),
         Err(e) => layout::error_page(Some(&viewer), &e),
     }

@@ -24,8 +24,8 @@ use autolock_core::{Error, ValidationError};
 use super::{after, flash, or_error};
 use crate::ConsoleState;
 use crate::layout::{
-    self, Section, approval_label, approval_options, csrf_field, duration_label,
-    duration_options, state_cell, when,
+    self, Section, approval_label, approval_options, csrf_field, duration_label, duration_options,
+    state_cell, when,
 };
 use crate::session::Viewer;
 
@@ -176,8 +176,14 @@ async fn render(
             resource: Some(id.clone()),
         };
         let open = or_error(
-            app.requests(actor, RequestList::Open, filter, &PageRequest::first(200), now)
-                .await,
+            app.requests(
+                actor,
+                RequestList::Open,
+                filter,
+                &PageRequest::first(200),
+                now,
+            )
+            .await,
             viewer,
         )?;
         let days = window.filter(|d| [7, 30, 90].contains(d)).unwrap_or(30);
@@ -325,9 +331,7 @@ async fn render(
         })
     };
     match body.await {
-        Ok(body) => {
-            layout::render(state, viewer, Section::Resources, id.as_str(), body).await
-        }
+        Ok(body) => layout::render(state, viewer, Section::Resources, id.as_str(), body).await,
         Err(response) => response,
     }
 }

@@ -99,8 +99,15 @@ async fn render(
     };
     match body.await {
         Ok(body) => {
-            layout::render_status(state, viewer, Section::Settings, "Notifications", body, status)
-                .await
+            layout::render_status(
+                state,
+                viewer,
+                Section::Settings,
+                "Notifications",
+                body,
+                status,
+            )
+            .await
         }
         Err(response) => response,
     }
@@ -152,10 +159,18 @@ pub struct SettingsForm {
 }
 
 /// `POST /settings/notifications`.
-pub async fn save(State(state): State<ConsoleState>, viewer: Viewer, body: axum::body::Bytes) -> Response {
+pub async fn save(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+    body: axum::body::Bytes,
+) -> Response {
     // Repeated fields (`email_roles`) read as a list.
     let Ok(f) = serde_html_form(&body) else {
-        return layout::message_page(StatusCode::BAD_REQUEST, "That did not work", "The form was not understood.");
+        return layout::message_page(
+            StatusCode::BAD_REQUEST,
+            "That did not work",
+            "The form was not understood.",
+        );
     };
     if !viewer.csrf_ok(&state, &f.csrf) {
         return layout::csrf_refused();
@@ -185,9 +200,7 @@ fn serde_html_form(body: &[u8]) -> Result<SettingsForm, ()> {
         match k.as_ref() {
             "csrf" => form.csrf = v.into_owned(),
             "emails_enabled" => form.emails_enabled = Some(v.into_owned()),
-            "email_roles" => form
-                .email_roles
-                .push(Role::parse(&v).map_err(|_| ())?),
+            "email_roles" => form.email_roles.push(Role::parse(&v).map_err(|_| ())?),
             _ => return Err(()),
         }
     }

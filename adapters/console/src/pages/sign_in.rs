@@ -73,7 +73,11 @@ pub async fn request_link(
     }
     let next = local_path(f.next.as_deref());
     if let Ok(email) = Email::parse(f.email.trim()) {
-        match state.app().issue_sign_in_for_email(&email, real_now()).await {
+        match state
+            .app()
+            .issue_sign_in_for_email(&email, real_now())
+            .await
+        {
             Ok(Some(link)) => {
                 let url = state.link(&format!(
                     "/sign-in/{}?next={}",

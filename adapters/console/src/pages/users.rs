@@ -17,7 +17,9 @@ use autolock_core::service::{RequestList, UserPatch};
 
 use super::{after, flash, or_error};
 use crate::ConsoleState;
-use crate::layout::{self, Section, badge, csrf_field, duration_label, role_label, state_cell, when};
+use crate::layout::{
+    self, Section, badge, csrf_field, duration_label, role_label, state_cell, when,
+};
 use crate::session::Viewer;
 
 /// `?cursor=`.
@@ -87,8 +89,14 @@ pub async fn page(
             resource: None,
         };
         let open = or_error(
-            app.requests(actor, RequestList::Open, filter, &PageRequest::first(200), now)
-                .await,
+            app.requests(
+                actor,
+                RequestList::Open,
+                filter,
+                &PageRequest::first(200),
+                now,
+            )
+            .await,
             &viewer,
         )?;
         let may_unlock = may(actor, Capability::Operate) && actor.id != id;

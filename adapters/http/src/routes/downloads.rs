@@ -1,25 +1,20 @@
 //! Downloads: reports (CSV or JSON) and the audit log (CSV or JSON lines), streamed a page at a
-//! time through a bounded channel, so memory stays flat however much a download covers, and
-//! the work stops when the client goes away.
+//! time as the client reads them (`autolock_core::service::Download`).
 
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, header};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
 
-use autolock_core::Timestamp;
-use autolock_core::audit::{AUDIT_CSV_HEADER, AuditAction, AuditFilter};
+use autolock_core::audit::{AuditAction, AuditFilter};
 use autolock_core::directory::Principal;
 use autolock_core::ids::{GroupId, PrincipalId, ResourceId, UserId};
-use autolock_core::ports::PageRequest;
-use autolock_core::report::{CSV_HEADER, ReportRow, csv_record};
-use autolock_core::service::{Autolock, ReportScope};
+use autolock_core::report::ReportRow;
+use autolock_core::service::{Download, DownloadFormat, DownloadOf, ReportScope};
 
 use crate::AppState;
 use crate::auth::Caller;
@@ -36,15 +31,6 @@ pub fn routes() -> Router<AppState> {
         .route("/audit/export", get(audit_export))
 }
 
-/// How a download is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// RFC 4180 CSV with a header row.
-    Csv,
-    /// A JSON array (reports) or JSON lines (the audit export).
-    Json,
-}
-
 /// `?format=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -53,10 +39,10 @@ pub struct FormatQuery {
     pub format: Option<String>,
 }
 
-fn format(q: Option<&str>, json_name: &str) -> ApiResult<Format> {
+fn format(q: Option<&str>, json_name: &str) -> ApiResult<DownloadFormat> {
     match q.unwrap_or("csv") {
-        "csv" => Ok(Format::Csv),
-        f if f == json_name => Ok(Format::Json),
+        "csv" => Ok(DownloadFormat::Csv),
+        f if f == json_name => Ok(DownloadFormat::Json),
         other => Err(ApiError::invalid(
             "format",
             format!("{other:?} is not allowed; allowed are \"csv\" and \"{json_name}\""),
@@ -64,77 +50,28 @@ fn format(q: Option<&str>, json_name: &str) -> ApiResult<Format> {
     }
 }
 
-/// Where a download's chunks go.
-pub type Chunks = mpsc::Sender<Result<String, std::io::Error>>;
-
-/// A streamed download of what arrives on `rx`, named `filename`.
-pub fn download(
-    rx: mpsc::Receiver<Result<String, std::io::Error>>,
-    content_type: &'static str,
-    filename: &str,
-) -> Response {
-    let mut response = Body::from_stream(ReceiverStream::new(rx)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    response
-}
-
-async fn send(out: &Chunks, chunk: String) -> Result<(), String> {
-    out.send(Ok(chunk))
-        .await
-        .map_err(|_| "the client went away".to_owned())
-}
-
-/// Appends one report row to `chunk` in `fmt`.
-fn push_row(chunk: &mut String, first_row: &mut bool, fmt: Format, row: &ReportRow) {
-    match fmt {
-        Format::Csv => chunk.push_str(&row.to_csv()),
-        Format::Json => {
-            if !*first_row {
-                chunk.push(',');
+/// The download as a streamed attachment: a chunk is read when the client is ready for it,
+/// and reading stops when the client goes away.
+fn attachment(download: Download) -> Response {
+    let headers = [
+        (header::CONTENT_TYPE, download.content_type().to_owned()),
+        (
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}\"", download.file_name()),
+        ),
+    ];
+    let chunks = futures_util::stream::unfold(Some(download), |download| async move {
+        let mut download = download?;
+        match download.next_chunk().await {
+            Ok(Some(chunk)) => Some((Ok(chunk), Some(download))),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(error = %e, "download ended early");
+                Some((Err(std::io::Error::other(e.to_string())), None))
             }
-            chunk.push_str(&serde_json::to_string(row).expect("a report row serializes"));
         }
-    }
-    *first_row = false;
-}
-
-/// Writes a report into `out`, a page of rights at a time. Stops when `out` is closed.
-pub async fn write_report(
-    app: &Autolock,
-    actor: &Principal,
-    scope: &ReportScope,
-    now: Timestamp,
-    fmt: Format,
-    out: &Chunks,
-) -> Result<(), String> {
-    let mut chunk = match fmt {
-        Format::Csv => csv_record(CSV_HEADER),
-        Format::Json => "[".to_owned(),
-    };
-    let mut first_row = true;
-    let mut after = None;
-    loop {
-        let page = app
-            .report_page(actor, scope, after, now)
-            .await
-            .map_err(|e| e.to_string())?;
-        for row in &page.rows {
-            push_row(&mut chunk, &mut first_row, fmt, row);
-        }
-        send(out, std::mem::take(&mut chunk)).await?;
-        match page.next {
-            Some(next) => after = Some(next),
-            None => break,
-        }
-    }
-    if fmt == Format::Json {
-        send(out, "]".to_owned()).await?;
-    }
-    Ok(())
+    });
+    (headers, Body::from_stream(chunks)).into_response()
 }
 
 async fn report(
@@ -142,24 +79,13 @@ async fn report(
     caller: Principal,
     scope: ReportScope,
     q: FormatQuery,
-    name: String,
 ) -> ApiResult<Response> {
     let fmt = format(q.format.as_deref(), "json")?;
-    // The first page answers a missing object or a refusal before the download starts.
-    let now = s.now();
-    s.app().report_page(&caller, &scope, None, now).await?;
-    let (tx, rx) = mpsc::channel(8);
-    let app = s.app().clone();
-    tokio::spawn(async move {
-        if let Err(e) = write_report(&app, &caller, &scope, now, fmt, &tx).await {
-            tracing::warn!(error = %e, "report stream ended early");
-            let _ = tx.send(Err(std::io::Error::other(e))).await;
-        }
-    });
-    Ok(match fmt {
-        Format::Csv => download(rx, "text/csv; charset=utf-8", &format!("{name}.csv")),
-        Format::Json => download(rx, "application/json", &format!("{name}.json")),
-    })
+    let download = s
+        .app()
+        .download(&caller, DownloadOf::Report(scope), fmt, s.now())
+        .await?;
+    Ok(attachment(download))
 }
 
 /// The report of a resource: every right on it, and the groups with access and no members
@@ -172,8 +98,7 @@ pub async fn resource_report(
     Query(q): Query<FormatQuery>,
 ) -> ApiResult<Response> {
     let id = ResourceId::parse(id)?;
-    let name = format!("resource-{id}");
-    report(s, caller, ReportScope::Resource(id), q, name).await
+    report(s, caller, ReportScope::Resource(id), q).await
 }
 
 /// The report of a group: every right through it (approvers).
@@ -185,8 +110,7 @@ pub async fn group_report(
     Query(q): Query<FormatQuery>,
 ) -> ApiResult<Response> {
     let id = GroupId::parse(id)?;
-    let name = format!("group-{id}");
-    report(s, caller, ReportScope::Group(id), q, name).await
+    report(s, caller, ReportScope::Group(id), q).await
 }
 
 /// The report of a user: every right of theirs (approvers).
@@ -198,8 +122,7 @@ pub async fn user_report(
     Query(q): Query<FormatQuery>,
 ) -> ApiResult<Response> {
     let id = UserId::parse(id)?;
-    let name = format!("user-{id}");
-    report(s, caller, ReportScope::User(id), q, name).await
+    report(s, caller, ReportScope::User(id), q).await
 }
 
 /// Audit filters.
@@ -257,42 +180,6 @@ pub async fn audit(
     Ok(axum::Json(super::List::from_page(entries)))
 }
 
-/// Writes the audit entries passing `filter` into `out`, a page at a time. Stops when `out` is
-/// closed.
-pub async fn write_audit(
-    app: &Autolock,
-    actor: &Principal,
-    filter: AuditFilter,
-    fmt: Format,
-    out: &Chunks,
-) -> Result<(), String> {
-    if fmt == Format::Csv {
-        send(out, csv_record(AUDIT_CSV_HEADER)).await?;
-    }
-    let mut page = PageRequest::first(1000);
-    loop {
-        let p = app
-            .audit(actor, &filter, &page)
-            .await
-            .map_err(|e| e.to_string())?;
-        let mut chunk = String::new();
-        for e in &p.items {
-            match fmt {
-                Format::Csv => chunk.push_str(&e.to_csv()),
-                Format::Json => {
-                    chunk.push_str(&serde_json::to_string(e).map_err(|e| e.to_string())?);
-                    chunk.push('\n');
-                }
-            }
-        }
-        send(out, chunk).await?;
-        match p.next {
-            Some(next) => page.after = Some(next),
-            None => return Ok(()),
-        }
-    }
-}
-
 /// The audit log as a file: CSV or JSON lines, with the filters of the list (admin, DevOps admin).
 #[utoipa::path(get, path = "/v1/audit/export", tag = "audit", params(AuditQuery), responses((status = 200, description = "CSV (RFC 4180) or JSON lines of audit entries")))]
 pub async fn audit_export(
@@ -301,21 +188,9 @@ pub async fn audit_export(
     Query(q): Query<AuditQuery>,
 ) -> ApiResult<Response> {
     let fmt = format(q.format.as_deref(), "jsonl")?;
-    let filter = q.filter();
-    // A refusal is answered before the download starts.
-    s.app()
-        .audit(&caller, &filter, &PageRequest::first(1))
+    let download = s
+        .app()
+        .download(&caller, DownloadOf::Audit(q.filter()), fmt, s.now())
         .await?;
-    let (tx, rx) = mpsc::channel(8);
-    let app = s.app().clone();
-    tokio::spawn(async move {
-        if let Err(e) = write_audit(&app, &caller, filter, fmt, &tx).await {
-            tracing::warn!(error = %e, "audit export ended early");
-            let _ = tx.send(Err(std::io::Error::other(e))).await;
-        }
-    });
-    Ok(match fmt {
-        Format::Csv => download(rx, "text/csv; charset=utf-8", "audit.csv"),
-        Format::Json => download(rx, "application/jsonl", "audit.jsonl"),
-    })
+    Ok(attachment(download))
 }
