@@ -2272,3 +2272,88 @@ pub async fn flow_last_access_is_the_latest_counted_access_even_after_an_unlock(
         "the unlock stays the last activity"
     );
 }
+
+// ---- console sign-in ---------------------------------------------------------------------------
+
+/// A sign-in link is stored by its digest, redeemed once within its 15 minutes, and only for an
+/// active user; users are found by their email address.
+pub async fn sign_in_links_work_once_within_their_time(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    let rita = w
+        .store()
+        .user_by_email(&Email::parse("rita@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rita.id.as_str(), "rita");
+    assert!(
+        w.store()
+            .user_by_email(&Email::parse("nobody@example.com").unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let by_email = w
+        .app
+        .issue_sign_in_for_email(&rita.email, d(1))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_email.user.id, rita.id);
+    let principal = w.app.redeem_sign_in(&by_email.token, d(1)).await.unwrap();
+    assert_eq!(principal.id.as_str(), "rita");
+    assert!(matches!(
+        w.app.redeem_sign_in(&by_email.token, d(1)).await,
+        Err(Error::Conflict(autolock_core::error::Conflict::LinkUsed, _))
+    ));
+    // Only the digest is stored: the token itself finds nothing.
+    assert!(
+        w.store()
+            .sign_in_link(&by_email.token)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Expired after 15 minutes.
+    let late = w
+        .app
+        .issue_sign_in_for_user(&id("bob"), d(1))
+        .await
+        .unwrap();
+    assert!(matches!(
+        w.app
+            .redeem_sign_in(&late.token, d(1) + chrono::Duration::minutes(15))
+            .await,
+        Err(Error::Forbidden(_))
+    ));
+    let in_time = w
+        .app
+        .issue_sign_in_for_user(&id("bob"), d(1))
+        .await
+        .unwrap();
+    // A user deactivated after the link was issued is refused, and gets no new link.
+    w.app
+        .set_user_active(&w.admin, &id("bob"), false, d(1))
+        .await
+        .unwrap();
+    assert!(matches!(
+        w.app.redeem_sign_in(&in_time.token, d(1)).await,
+        Err(Error::Forbidden(_))
+    ));
+    assert!(
+        w.app
+            .issue_sign_in_for_email(&Email::parse("bob@example.com").unwrap(), d(1))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(matches!(
+        w.app.issue_sign_in_for_user(&id("bob"), d(1)).await,
+        Err(Error::Forbidden(_))
+    ));
+    assert!(matches!(
+        w.app.redeem_sign_in("made-up", d(1)).await,
+        Err(Error::Forbidden(_))
+    ));
+}

@@ -46,6 +46,7 @@ macro_rules! store_contract_tests {
             flow_a_request_is_cancelled_at_the_instant_its_last_path_expires,
             flow_membership_edits_are_idempotent,
             flow_last_access_is_the_latest_counted_access_even_after_an_unlock,
+            sign_in_links_work_once_within_their_time,
         );
     };
     (@each $factory:expr, $teardown:expr; $($name:ident),* $(,)?) => {

@@ -97,6 +97,7 @@ table { border-collapse:collapse; width:100%; }
 th, td { text-align:left; padding:.5rem .75rem; border-bottom:1px solid #eaeef2; vertical-align:top; }
 th { font-size:.8rem; text-transform:uppercase; letter-spacing:.03em; color:var(--muted); background:#fafbfc; }
 tr:last-child td { border-bottom:0; }
+td.actions { text-align:right; white-space:nowrap; }
 tr.highlight td { background:#fff8c5; }
 .badge { display:inline-block; font-size:.78rem; font-weight:600; padding:.05rem .5rem; border-radius:999px; border:1px solid transparent; white-space:nowrap; }
 .badge.active, .badge.approved, .badge.sent { background:#dafbe1; color:var(--good); }
@@ -188,7 +189,7 @@ pub async fn render_status(
                 @if let Some(n) = bell {
                     a class=(if n > 0 { "bell some" } else { "bell" }) href="/access-requests"
                         title="Open requests you may resolve" aria-label={ (n) " open requests you may resolve" } {
-                        "🔔 " (n)
+                        (BELL) " " (n)
                     }
                 }
                 span { (viewer.user.display_name) " · " (role_label(viewer.principal.role)) }
@@ -201,6 +202,11 @@ pub async fn render_status(
     };
     respond(status, document(title, header, body))
 }
+
+/// The bell's icon, drawn inline so that it needs no font and no request.
+const BELL: PreEscaped<&str> = PreEscaped(
+    r#"<svg aria-hidden="true" width="14" height="14" viewBox="0 0 16 16" fill="currentColor" style="vertical-align:-2px"><path d="M8 16a2 2 0 0 0 1.985-1.75h-3.97A2 2 0 0 0 8 16ZM3 5a5 5 0 0 1 10 0v2.947c0 .05.015.098.042.139l1.703 2.555A1.518 1.518 0 0 1 13.482 13H2.518a1.516 1.516 0 0 1-1.263-2.36l1.703-2.554A.255.255 0 0 0 3 7.947Z"/></svg>"#,
+);
 
 fn plain_header() -> Markup {
     html! { header.top { a.brand href="/" { "autolock" } } }

@@ -4,7 +4,7 @@
 use axum::extract::{Query, State};
 use axum::response::Response;
 use chrono::{NaiveDate, TimeZone, Utc};
-use maud::html;
+use maud::{Markup, html};
 use serde::Deserialize;
 
 use autolock_core::Timestamp;
@@ -64,6 +64,29 @@ impl AuditQuery {
     }
 }
 
+/// An entry's details as people read them: `before → after` first, then the other fields.
+fn details(value: &serde_json::Value) -> Markup {
+    fn text(v: &serde_json::Value) -> String {
+        match v {
+            serde_json::Value::Null => "—".to_owned(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+    let Some(fields) = value.as_object() else {
+        return html! { (text(value)) };
+    };
+    let change = fields.get("before").zip(fields.get("after"));
+    html! {
+        @if let Some((before, after)) = change {
+            div { (text(before)) " → " strong { (text(after)) } }
+        }
+        @for (key, v) in fields.iter().filter(|(k, _)| change.is_none() || !["before", "after"].contains(&k.as_str())) {
+            div { span.muted { (key.replace('_', " ")) ": " } (text(v)) }
+        }
+    }
+}
+
 /// `GET /audit`.
 pub async fn page(
     State(state): State<ConsoleState>,
@@ -84,6 +107,7 @@ pub async fn page(
     };
     let body = html! {
         h1 { "Audit log" }
+        p.muted { "Policy changes, locks, unlocks and requests, oldest first." }
         form method="get" action="/audit" .row .card {
             div { label for="target" { "Concerning" } input #target type="text" name="target" value=(q.target) placeholder="user, resource, group…"; }
             div { label for="actor" { "Done by" } input #actor type="text" name="actor" value=(q.actor) placeholder="user id"; }
@@ -109,9 +133,11 @@ pub async fn page(
                             @if let Some(u) = &e.user { "user " a href={ "/users/" (u) } { (u) } " " }
                             @if let Some(r) = &e.resource { "resource " a href={ "/resources/" (r) } { (r) } " " }
                             @if let Some(g) = &e.group { "group " a href={ "/groups/" (g) } { (g) } " " }
-                            @if let Some(r) = &e.request { "request " (r) }
+                            @if let (Some(r), Some(u)) = (&e.request, &e.user) {
+                                "request " a href={ "/access-requests?user_id=" (u) "&access_request_id=" (r) } { "open" }
+                            }
                         }
-                        td.small { code style="word-break:break-all" { (e.details.to_string()) } }
+                        td.small { (details(&e.details)) }
                     }
                 }
                 @if entries.items.is_empty() { tr { td colspan="5" .muted { "No entries." } } }

@@ -75,10 +75,12 @@ pub async fn page(
         let actor = &viewer.principal;
         let group = or_error(app.group(actor, &id).await, &viewer)?;
         let may_admin = may(actor, Capability::Administer);
-        let users = if may_admin {
-            or_error(app.users(actor, &PageRequest::first(1000)).await, &viewer)?.items
-        } else {
-            Vec::new()
+        let users = or_error(app.users(actor, &PageRequest::first(1000)).await, &viewer)?.items;
+        let name_of = |id: &UserId| {
+            users
+                .iter()
+                .find(|u| &u.id == id)
+                .map(|u| u.display_name.to_string())
         };
         let here = format!("/groups/{id}");
         Ok::<_, Response>(html! {
@@ -91,8 +93,8 @@ pub async fn page(
                 thead { tr { th { "User" } th { "" } } }
                 tbody {
                     @for m in &group.members {
-                        tr { td { a href={ "/users/" (m) } { (m) } }
-                             td { @if may_admin {
+                        tr { td { a href={ "/users/" (m) } { (name_of(m).unwrap_or_else(|| m.to_string())) } " " span.muted.small { (m) } }
+                             td.actions { @if may_admin {
                                 form.inline method="post" action={ (here) "/members/" (m) "/remove" } {
                                     (csrf_field(&viewer))
                                     button.danger type="submit" aria-label={ "Remove " (m) " from " (id) } { "Remove" }

@@ -36,8 +36,8 @@ fn or_error<T>(result: autolock_core::error::Result<T>, viewer: &Viewer) -> Resu
 /// Where to go back to after a form: a path of this site only.
 fn back(to: Option<&str>, fallback: &str) -> String {
     match to {
-        Some(p) if p.starts_with('/') && !p.starts_with("//") => p.to_owned(),
-        _ => fallback.to_owned(),
+        Some(_) => crate::session::local_path(to),
+        None => fallback.to_owned(),
     }
 }
 

@@ -59,7 +59,7 @@ pub fn table(
                                     br; span.muted.small { (format!("{reason:?}").to_lowercase()) }
                                 }
                             }
-                            td {
+                            td.actions {
                                 @if r.status == RequestStatus::Open && may_resolve_for(&viewer.principal, &r.user) {
                                     form.inline method="post" action={ "/access-requests/" (r.id) "/approve" } {
                                         (csrf_field(viewer))
@@ -94,8 +94,12 @@ pub async fn page(
     let render = async {
         or_error(require(&viewer.principal, Capability::Review), &viewer)?;
         let parse = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
+        let wanted = parse(&q.access_request_id).and_then(|id| RequestId::parse(id).ok());
+        // A link to one request names its requester too: the lists stay whole around it.
         let filter = RequestFilter {
-            user: parse(&q.user_id).and_then(|u| UserId::parse(u).ok()),
+            user: parse(&q.user_id)
+                .filter(|_| wanted.is_none())
+                .and_then(|u| UserId::parse(u).ok()),
             resource: parse(&q.resource_id).and_then(|r| ResourceId::parse(r).ok()),
         };
         let app = state.app();
@@ -123,17 +127,10 @@ pub async fn page(
             .await,
             &viewer,
         )?;
-        let wanted = parse(&q.access_request_id).and_then(|id| RequestId::parse(id).ok());
-        let listed = |id: &RequestId| {
-            open.items
-                .iter()
-                .chain(&resolved.items)
-                .any(|r| r.id == *id)
-        };
-        // A request opened from a link shows whatever its state, listed or not.
+        // A request opened from a link shows first, whatever its state.
         let opened = match &wanted {
-            Some(id) if !listed(id) => app.request(&viewer.principal, id).await.ok(),
-            _ => None,
+            Some(id) => Some(app.request(&viewer.principal, id).await),
+            None => None,
         };
         let here = "/access-requests";
         Ok(html! {
@@ -147,9 +144,15 @@ pub async fn page(
                     ". " a href="/access-requests" { "Show all" }
                 }
             }
-            @if let Some(r) = &opened {
-                h2 { "Request " (r.id) }
-                (table(&viewer, std::slice::from_ref(r), wanted.as_ref(), here))
+            @match &opened {
+                Some(Ok(r)) => {
+                    h2 { "This request" }
+                    (table(&viewer, std::slice::from_ref(r), wanted.as_ref(), here))
+                }
+                Some(Err(_)) => {
+                    div.flash.error role="alert" { "That request does not exist (any more): requests are kept 90 days after they are resolved." }
+                }
+                None => {}
             }
             h2 { "Open (" (open.items.len()) ")" }
             (table(&viewer, &open.items, wanted.as_ref(), here))

@@ -143,7 +143,7 @@ fn preview_table(p: &Preview) -> Markup {
         }
         @if !p.within_30_days.is_empty() {
             div.table { table {
-                thead { tr { th { "User" } th { "Would lock" } th { "Locks today" } } }
+                thead { tr { th { "User" } th { "Would lock" } th { "Under the current policy" } } }
                 tbody { @for l in &p.within_30_days {
                     tr { td { a href={ "/users/" (l.user) } { (l.user) } } td { (when(Some(l.lock_at))) } td { (when(l.today)) } }
                 } }
