@@ -638,7 +638,10 @@ async fn a_groups_options_menu_sets_an_override_field_by_field_and_an_expiry() {
         .await
         .unwrap();
     let o = grant.current_override();
-    assert_eq!(o.approval.map(|a| a.as_str()), Some("automatic"));
+    assert_eq!(
+        o.approval.map(autolock_core::policy::ApprovalMode::as_str),
+        Some("automatic")
+    );
     assert_eq!(o.auto_lock_after, None, "duration still inherited");
     assert_eq!(
         grant.current_expiry().unwrap().to_rfc3339(),
