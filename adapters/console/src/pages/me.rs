@@ -10,6 +10,7 @@ use serde::Deserialize;
 use autolock_core::Error;
 use autolock_core::ids::ResourceId;
 use autolock_core::lock::RightState;
+use autolock_core::policy::ApprovalMode;
 use autolock_core::ports::{PageRequest, RequestFilter};
 use autolock_core::request::RequestStatus;
 use autolock_core::service::RequestList;
@@ -72,7 +73,11 @@ pub async fn page(
                                             input type="hidden" name="resource_id" value=(r.resource);
                                             label for={ "reason-" (r.resource) } { "Why do you need access to " (r.resource) "?" }
                                             textarea id={ "reason-" (r.resource) } name="reason" maxlength="1000" required {}
-                                            button.primary type="submit" { "Ask to get back in" }
+                                            @if matches!(r.state, RightState::Locked { approval: ApprovalMode::Automatic, .. }) {
+                                                button.primary type="submit" { "Get back in" }
+                                            } @else {
+                                                button.primary type="submit" { "Ask an approver" }
+                                            }
                                         }
                                     }
                                 }
