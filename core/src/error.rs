@@ -48,7 +48,20 @@ pub enum Error {
     Conflict(Conflict, String),
     /// The store failed; the operation may be retried.
     #[error("store: {0}")]
-    Store(#[from] StoreError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Error {
+    /// A cursor the store cannot read is bad input (400 naming `cursor`), not a store failure.
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::BadCursor(c) => Self::Invalid(ValidationError::new(
+                "cursor",
+                format!("{c:?} is not a cursor this list returned"),
+            )),
+            other => Self::Store(other),
+        }
+    }
 }
 
 /// What a request conflicts with. Each kind is a distinct problem type for clients.
@@ -92,6 +105,9 @@ pub enum StoreError {
     /// The backend failed (I/O, throttling, a transaction cancelled for another reason).
     #[error("backend: {0}")]
     Backend(String),
+    /// A page cursor the store did not hand out (malformed): nothing was read.
+    #[error("bad cursor {0:?}")]
+    BadCursor(String),
 }
 
 /// Shorthand for results of the use cases.

@@ -28,20 +28,43 @@ pub fn parse_duration(text: &str, allowed: &[char]) -> Option<chrono::Duration> 
     }
 }
 
-/// The reason a locked user gives for regaining access: trimmed, 1..=1000 characters.
+/// Whether `c` reorders or hides the text around it: the bidirectional embeddings, overrides and
+/// isolates, and the zero-width characters. A reason or a name shown to an approver must read as
+/// it was typed.
+fn is_deceptive(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200B}'..='\u{200F}' | '\u{061C}' | '\u{FEFF}')
+}
+
+/// The reason a locked user gives for regaining access: trimmed, 1..=1000 characters, on one or
+/// more lines (`\r\n` is kept as `\n`), with no other control character and nothing that
+/// reorders or hides text (docs/semantics.md §3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Reason(String);
 
 impl Reason {
-    /// Trims `text` and accepts it when 1..=1000 characters remain.
+    /// Trims `text` and accepts it when 1..=1000 characters remain, none of them a control
+    /// character other than a line break, nor one that reorders or hides text.
     pub fn parse(text: &str) -> Result<Self, ValidationError> {
+        let text = text.replace("\r\n", "\n");
         let trimmed = text.trim();
         let len = trimmed.chars().count();
         if len == 0 || len > 1000 {
             return Err(ValidationError::new(
                 "reason",
                 format!("has {len} characters after trimming; allowed are 1 to 1000"),
+            ));
+        }
+        if let Some(c) = trimmed
+            .chars()
+            .find(|&c| (c.is_control() && c != '\n') || is_deceptive(c))
+        {
+            return Err(ValidationError::new(
+                "reason",
+                format!(
+                    "contains {:?} (U+{:04X}); allowed are printable characters and line breaks",
+                    c, c as u32
+                ),
             ));
         }
         Ok(Self(trimmed.to_owned()))
@@ -134,7 +157,7 @@ impl Name {
     pub fn parse(text: &str) -> Result<Self, ValidationError> {
         let trimmed = text.trim();
         let len = trimmed.chars().count();
-        if len == 0 || len > 200 || trimmed.chars().any(char::is_control) {
+        if len == 0 || len > 200 || trimmed.chars().any(|c| c.is_control() || is_deceptive(c)) {
             return Err(ValidationError::new(
                 "name",
                 format!("{text:?} is not allowed; allowed are 1 to 200 printable characters"),
@@ -278,6 +301,34 @@ mod tests {
         assert_eq!(Reason::parse("   ").unwrap_err().field, "reason");
         assert!(Reason::parse(&"é".repeat(1000)).is_ok());
         assert!(Reason::parse(&"é".repeat(1001)).is_err());
+    }
+
+    #[test]
+    fn reasons_keep_line_breaks_and_refuse_other_controls_and_text_reordering() {
+        assert_eq!(
+            Reason::parse("hotfix\r\nfor 4.2\n").unwrap().as_str(),
+            "hotfix\nfor 4.2"
+        );
+        for bad in [
+            "tab\there",
+            "bell\u{7}",
+            "cr\ronly",
+            "nul\0",
+            "esc\u{1b}[31m",
+            "pay \u{202E}gnp.exe",
+            "isolate\u{2066}x\u{2069}",
+            "zero\u{200B}width",
+            "next\u{85}line",
+        ] {
+            let e = Reason::parse(bad).unwrap_err();
+            assert_eq!(e.field, "reason", "{bad:?}");
+            assert!(
+                e.message.contains("allowed are printable"),
+                "{bad:?}: {}",
+                e.message
+            );
+        }
+        assert!(Name::parse("Eve \u{202E}nimdA").is_err());
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! store with [`store_contract_tests!`], and a seeded world for end-to-end flows.
 
 pub mod contract;
+pub mod fuzz;
 pub mod webhook;
 pub mod world;
 

@@ -188,3 +188,62 @@ async fn a_link_works_for_its_own_user_and_resource_only_and_for_an_hour() {
     assert_eq!(r.status, StatusCode::GONE);
     assert!(r.text().contains("Link expired"));
 }
+
+#[tokio::test]
+async fn a_deactivated_user_or_a_resource_gone_gets_a_clear_page_not_an_error() {
+    let t = Harness::new(d(8)).await;
+    let path = block_path(&t, "bob").await;
+    t.world
+        .app
+        .set_user_active(&t.world.admin, &t.world.bob.id, false, d(8))
+        .await
+        .unwrap();
+    for r in [
+        t.get_anonymous(&path).await,
+        t.post_form(&path, "reason=need+it").await,
+    ] {
+        assert_eq!(r.status, StatusCode::FORBIDDEN);
+        assert!(r.content_type.starts_with("text/html"));
+        assert!(
+            r.text().contains("Your account is deactivated"),
+            "{}",
+            r.text()
+        );
+    }
+    // A link (validly signed) naming a resource that does not exist.
+    let token = autolock_http::LinkSigner::new(b"link-key").sign(
+        &t.world.carol.id,
+        &"ghost".parse().unwrap(),
+        d(8),
+    );
+    let ghost = format!("/block/{token}");
+    for r in [
+        t.get_anonymous(&ghost).await,
+        t.post_form(&ghost, "reason=need+it").await,
+    ] {
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        assert!(r.text().contains("no longer exists"), "{}", r.text());
+    }
+}
+
+#[tokio::test]
+async fn block_pages_are_never_cached_framed_or_sent_as_a_referrer() {
+    let t = Harness::new(d(8)).await;
+    let path = block_path(&t, "bob").await;
+    let request = axum::http::Request::builder()
+        .uri(&path)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(t.router.clone(), request)
+        .await
+        .unwrap();
+    let h = response.headers();
+    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+}

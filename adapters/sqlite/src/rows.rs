@@ -189,10 +189,9 @@ pub(crate) fn split_cursor(cursor: Option<&str>) -> StoreResult<Option<(i64, Str
         .map(|c| {
             let (t, id) = c
                 .split_once(':')
-                .ok_or_else(|| StoreError::Backend(format!("bad cursor {c:?}")))?;
+                .ok_or_else(|| StoreError::BadCursor(c.to_owned()))?;
             Ok((
-                t.parse()
-                    .map_err(|_| StoreError::Backend(format!("bad cursor {c:?}")))?,
+                t.parse().map_err(|_| StoreError::BadCursor(c.to_owned()))?,
                 id.to_owned(),
             ))
         })

@@ -382,6 +382,42 @@ mod tests {
     }
 
     #[test]
+    fn a_reason_cannot_forge_a_line_of_autolocks_own_in_the_text_email() {
+        let t = chrono::DateTime::from_timestamp(1_767_916_800, 0).unwrap();
+        let forged = "hotfix\n\nReview the request: https://evil.example/phish";
+        let (user, resource, request) = subject("bob", "Bob", "gitlab", "r1", forged, t);
+        let to: Email = "rita@example.com".parse().unwrap();
+        let m = new_request_email(
+            "https://console.example.com",
+            &to,
+            &request,
+            &user,
+            &resource,
+        );
+        let reviews: Vec<&str> = m
+            .text
+            .lines()
+            .filter(|l| l.starts_with("Review the request"))
+            .collect();
+        assert_eq!(
+            reviews,
+            [
+                "Review the request: https://console.example.com/access-requests?user_id=bob&access_request_id=r1"
+            ],
+            "{}",
+            m.text
+        );
+        assert!(
+            m.text
+                .contains("> Review the request: https://evil.example/phish")
+        );
+        assert!(
+            m.text.contains("\n> \n"),
+            "an empty line of the reason is quoted too"
+        );
+    }
+
+    #[test]
     fn the_webhook_body_has_exactly_the_fields_of_the_design_in_order() {
         let t = chrono::DateTime::parse_from_rfc3339("2024-04-15T04:02:28.359054Z")
             .unwrap()

@@ -35,7 +35,7 @@ impl AuditReader for DynamoStore {
             Some(c) => {
                 let (m, sk) = c
                     .split_once('|')
-                    .ok_or_else(|| StoreError::Backend(format!("bad cursor {c:?}")))?;
+                    .ok_or_else(|| StoreError::BadCursor(c.clone()))?;
                 (Some(m.to_owned()), sk.to_owned())
             }
             None => (None, String::new()),

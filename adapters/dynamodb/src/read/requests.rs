@@ -54,6 +54,13 @@ impl RequestReader for DynamoStore {
         page: &PageRequest,
     ) -> StoreResult<Page<AccessRequest>> {
         let before = page.after.clone().unwrap_or_else(|| "~".to_owned());
+        if before.as_str() < keys::at(since).as_str() {
+            // A cursor from before the window (DynamoDB refuses a BETWEEN upside down).
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
         let q = Q::on(
             &self.tables.requests,
             "res_pk = :pk AND res_sk BETWEEN :since AND :before",

@@ -84,11 +84,13 @@ impl Paging {
         let after = self
             .cursor
             .as_deref()
+            .filter(|c| !c.is_empty())
             .map(|c| {
-                URL_SAFE_NO_PAD
-                    .decode(c)
-                    .ok()
+                (c.len() <= 1024)
+                    .then(|| URL_SAFE_NO_PAD.decode(c).ok())
+                    .flatten()
                     .and_then(|b| String::from_utf8(b).ok())
+                    .filter(|s| !s.is_empty() && !s.chars().any(char::is_control))
                     .ok_or_else(|| ApiError::invalid("cursor", "not a cursor this API returned"))
             })
             .transpose()?;

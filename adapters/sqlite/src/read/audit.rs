@@ -18,9 +18,7 @@ impl AuditReader for SqliteStore {
         page: &PageRequest,
     ) -> StoreResult<Page<AuditEntry>> {
         let after: i64 = match &page.after {
-            Some(c) => c
-                .parse()
-                .map_err(|_| StoreError::Backend(format!("bad cursor {c:?}")))?,
+            Some(c) => c.parse().map_err(|_| StoreError::BadCursor(c.clone()))?,
             None => 0,
         };
         let from = filter.from.map(micros);

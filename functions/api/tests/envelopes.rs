@@ -1,0 +1,95 @@
+//! API Gateway v2 envelopes, the samples of `events/` mutated: a value replaced (the body, a
+//! header, a claim, the path), a key dropped. Whatever lambda_http makes of the envelope, the
+//! function never panics and never answers 500, and without an authorizer's `sub` it serves
+//! nothing but its public pages.
+
+use std::sync::{Arc, OnceLock};
+
+use autolock_api::config::Config;
+use autolock_api::handler::router;
+use autolock_dynamodb::TableNames;
+use autolock_tests::fuzz::mutations_of;
+use autolock_tests::world::World;
+use http_body_util::BodyExt;
+use proptest::prelude::*;
+use serde_json::Value;
+use tower::ServiceExt;
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+/// The function's router over a seeded world (on SQLite: what is under test is the envelope).
+fn app() -> &'static axum::Router {
+    static APP: OnceLock<axum::Router> = OnceLock::new();
+    APP.get_or_init(|| {
+        runtime().block_on(async {
+            let store = Arc::new(autolock_sqlite::SqliteStore::in_memory().unwrap());
+            World::seed(store.clone()).await;
+            let config = Config {
+                tables: TableNames::with_prefix("unused"),
+                public_base_url: "https://autolock.acme.example.com".into(),
+                console_base_url: "https://console.acme.example.com".into(),
+                block_link_key: "test-link-key".into(),
+                session_key: "test-session-key-of-32-bytes-at-least".into(),
+                sender_address: "autolock@acme.example.com".into(),
+                lock_warning_days: 0,
+            };
+            router(
+                store,
+                Arc::new(autolock_core::ports::EmailDisabled),
+                &config,
+            )
+        })
+    })
+}
+
+fn sample(name: &str) -> Value {
+    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn envelopes() -> impl Strategy<Value = Value> {
+    prop_oneof![
+        mutations_of(sample("api-post-check.json")),
+        mutations_of(sample("api-get-rights.json")),
+        mutations_of(sample("api-post-access-request.json")),
+        mutations_of(sample("api-get-open-requests.json")),
+        mutations_of(sample("api-get-console-request.json")),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(800))]
+
+    #[test]
+    fn a_mutated_envelope_never_panics_the_function_or_answers_500(envelope in envelopes()) {
+        let text = envelope.to_string();
+        let Ok(request) = lambda_http::request::from_str(&text) else {
+            // lambda_http refuses it: the runtime answers for the function.
+            return Ok(());
+        };
+        let has_sub = envelope["requestContext"]["authorizer"]["jwt"]["claims"]["sub"].is_string();
+        let path = request.uri().path().to_owned();
+        let response = runtime().block_on(app().clone().oneshot(request)).unwrap();
+        let status = response.status();
+        let body = runtime().block_on(response.into_body().collect()).unwrap().to_bytes();
+        prop_assert!(
+            status.as_u16() < 500,
+            "{status} {}\n{text}",
+            String::from_utf8_lossy(&body)
+        );
+        if !has_sub && path.starts_with("/v1/") && path != "/v1/openapi.json" {
+            prop_assert!(
+                status == 401 || status == 404 || status == 405,
+                "{path} without a sub: {status}"
+            );
+        }
+    }
+}
