@@ -36,8 +36,15 @@ pub struct ServicePrincipal {
     pub id: PrincipalId,
     /// A label for people.
     pub name: Name,
+    /// A disabled service principal may do nothing: its tokens are refused.
+    #[serde(default = "enabled")]
+    pub active: bool,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+}
+
+fn enabled() -> bool {
+    true
 }
 
 /// Who is calling, as the directory knows them.

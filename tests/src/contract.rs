@@ -124,6 +124,7 @@ pub async fn directory_creates_and_rejects_duplicates(store: Arc<dyn Store>) {
     let sp = ServicePrincipal {
         id: id("gw"),
         name: Name::parse("gw").unwrap(),
+        active: true,
         created_at: h(0),
     };
     store
@@ -2355,5 +2356,53 @@ pub async fn sign_in_links_work_once_within_their_time(store: Arc<dyn Store>) {
     assert!(matches!(
         w.app.redeem_sign_in("made-up", d(1)).await,
         Err(Error::Forbidden(_))
+    ));
+}
+
+/// A disabled service principal is refused everything, at once; enabled again, it works.
+pub async fn flow_a_disabled_service_principal_may_do_nothing(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    let gw = w.gateway.id.clone();
+    let check = |p: autolock_core::directory::Principal| {
+        let app = w.app.clone();
+        let bob = w.bob_id();
+        let gitlab = w.gitlab.clone();
+        async move { app.decide(&p, &bob, &gitlab, false, d(1)).await }
+    };
+    assert!(
+        check(w.app.principal(&gw).await.unwrap().unwrap())
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        w.app
+            .set_service_principal_active(&w.devops, &gw, false)
+            .await,
+        Err(Error::Forbidden(_))
+    ));
+    let sp = w
+        .app
+        .set_service_principal_active(&w.admin, &gw, false)
+        .await
+        .unwrap();
+    assert!(!sp.active);
+    let principal = w.app.principal(&gw).await.unwrap().unwrap();
+    assert!(!principal.active);
+    assert!(!w.app.service_principal(&w.admin, &gw).await.unwrap().active);
+    assert!(matches!(check(principal).await, Err(Error::Forbidden(_))));
+    w.app
+        .set_service_principal_active(&w.admin, &gw, true)
+        .await
+        .unwrap();
+    assert!(
+        check(w.app.principal(&gw).await.unwrap().unwrap())
+            .await
+            .is_ok()
+    );
+    assert!(matches!(
+        w.app
+            .set_service_principal_active(&w.admin, &id("nobody"), false)
+            .await,
+        Err(Error::NotFound(_))
     ));
 }

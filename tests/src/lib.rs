@@ -48,6 +48,7 @@ macro_rules! store_contract_tests {
             flow_membership_edits_are_idempotent,
             flow_last_access_is_the_latest_counted_access_even_after_an_unlock,
             sign_in_links_work_once_within_their_time,
+            flow_a_disabled_service_principal_may_do_nothing,
         );
     };
     (@each $factory:expr, $teardown:expr; $($name:ident),* $(,)?) => {

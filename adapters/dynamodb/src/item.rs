@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use autolock_core::Timestamp;
-use autolock_core::directory::User;
+use autolock_core::directory::{ServicePrincipal, User};
 use autolock_core::error::StoreError;
 use autolock_core::ids::UserId;
 use autolock_core::ports::StoreResult;
@@ -66,6 +66,15 @@ pub(crate) fn user_doc(item: &Item) -> StoreResult<User> {
         user.active = *active;
     }
     Ok(user)
+}
+
+/// A service principal's document, with its `active` attribute (kept apart, like a user's).
+pub(crate) fn service_principal_doc(item: &Item) -> StoreResult<ServicePrincipal> {
+    let mut sp: ServicePrincipal = doc(item)?;
+    if let Some(AttributeValue::Bool(active)) = item.get("active") {
+        sp.active = *active;
+    }
+    Ok(sp)
 }
 
 pub(crate) fn encode<T: Serialize>(value: &T) -> StoreResult<AttributeValue> {

@@ -26,16 +26,33 @@ pub trait Authenticator: Send + Sync {
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
     sub: String,
+    iss: String,
+    /// One audience, or several (RFC 7519 allows both).
+    aud: serde_json::Value,
     iat: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    exp: Option<i64>,
+    exp: i64,
 }
 
 /// HS256 bearer tokens with a shared secret: the local runtime's authenticator and token
-/// minter. Expiry is checked against real time (seconds since the epoch).
+/// minter. A token names its issuer and audience, which must be this deployment's, and an
+/// expiry, checked against real time (seconds since the epoch).
 #[derive(Clone)]
 pub struct Hs256 {
     key: Vec<u8>,
+    issuer: String,
+    audience: String,
+}
+
+/// The issuer tokens name by default.
+pub const DEFAULT_ISSUER: &str = "autolock";
+
+/// The shortest token secret accepted, in bytes.
+pub const MIN_SECRET: usize = 32;
+
+fn real_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 impl std::fmt::Debug for Hs256 {
@@ -47,13 +64,23 @@ impl std::fmt::Debug for Hs256 {
 const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 
 impl Hs256 {
-    /// A verifier and minter with `secret` (at least 16 bytes).
-    pub fn new(secret: &[u8]) -> Result<Self, String> {
-        if secret.len() < 16 {
-            return Err("the token secret must be at least 16 bytes".into());
+    /// A verifier and minter with `secret` (at least 32 bytes), for tokens from `issuer` to
+    /// `audience` (by default autolock, and the deployment's public base URL).
+    pub fn new(
+        secret: &[u8],
+        issuer: impl Into<String>,
+        audience: impl Into<String>,
+    ) -> Result<Self, String> {
+        if secret.len() < MIN_SECRET {
+            return Err(format!(
+                "the token secret must be at least {MIN_SECRET} bytes (it has {})",
+                secret.len()
+            ));
         }
         Ok(Self {
             key: secret.to_vec(),
+            issuer: issuer.into(),
+            audience: audience.into(),
         })
     }
 
@@ -61,11 +88,20 @@ impl Hs256 {
         Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length")
     }
 
-    /// A token for `sub`, issued at `iat`, valid until `exp` when given.
+    /// A token for `sub`, valid for `ttl` seconds from now.
     #[must_use]
-    pub fn mint(&self, sub: &PrincipalId, iat: i64, exp: Option<i64>) -> String {
+    pub fn mint_for(&self, sub: &PrincipalId, ttl: i64) -> String {
+        let now = real_now();
+        self.mint(sub, now, now.saturating_add(ttl))
+    }
+
+    /// A token for `sub`, issued at `iat`, valid until `exp`.
+    #[must_use]
+    pub fn mint(&self, sub: &PrincipalId, iat: i64, exp: i64) -> String {
         let claims = Claims {
             sub: sub.to_string(),
+            iss: self.issuer.clone(),
+            aud: serde_json::Value::String(self.audience.clone()),
             iat,
             exp,
         };
@@ -109,9 +145,20 @@ impl Hs256 {
             .decode(payload)
             .ok()
             .and_then(|p| serde_json::from_slice(&p).ok())
-            .ok_or("the token claims are malformed")?;
-        if claims.exp.is_some_and(|exp| now >= exp) {
+            .ok_or("the token claims are malformed: sub, iss, aud, iat and exp are required")?;
+        if now >= claims.exp {
             return Err("the token has expired".into());
+        }
+        if claims.iss != self.issuer {
+            return Err(format!("the token's issuer is not {:?}", self.issuer));
+        }
+        let for_us = match &claims.aud {
+            serde_json::Value::String(a) => *a == self.audience,
+            serde_json::Value::Array(all) => all.iter().any(|a| a.as_str() == Some(&self.audience)),
+            _ => false,
+        };
+        if !for_us {
+            return Err(format!("the token's audience is not {:?}", self.audience));
         }
         PrincipalId::parse(claims.sub).map_err(|e| e.to_string())
     }
@@ -129,10 +176,7 @@ impl Authenticator for Hs256 {
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
             .ok_or("the Authorization header must be Bearer <token>")?;
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-        self.verify(token.trim(), now)
+        self.verify(token.trim(), real_now())
     }
 }
 
@@ -159,7 +203,7 @@ impl FromRequestParts<AppState> for Caller {
             return Err(ApiError::new(
                 axum::http::StatusCode::FORBIDDEN,
                 "inactive",
-                "this user is deactivated",
+                "this user or service principal is deactivated",
             ));
         }
         Ok(Self(principal))
@@ -170,14 +214,39 @@ impl FromRequestParts<AppState> for Caller {
 mod tests {
     use super::*;
 
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+
+    fn hs() -> Hs256 {
+        Hs256::new(SECRET, "autolock", "https://autolock.test").unwrap()
+    }
+
+    fn raw(claims: &str, key: &[u8]) -> String {
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(HEADER),
+            URL_SAFE_NO_PAD.encode(claims)
+        );
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+        mac.update(signing_input.as_bytes());
+        format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        )
+    }
+
     #[test]
     fn tokens_verify_and_reject_tampering_expiry_and_other_keys() {
-        let hs = Hs256::new(b"0123456789abcdef0123").unwrap();
+        let hs = hs();
         let bob = PrincipalId::parse("bob").unwrap();
-        let token = hs.mint(&bob, 100, Some(200));
+        let token = hs.mint(&bob, 100, 200);
         assert_eq!(hs.verify(&token, 150), Ok(bob.clone()));
         assert_eq!(hs.verify(&token, 200), Err("the token has expired".into()));
-        let other = Hs256::new(b"another-secret-of-20b").unwrap();
+        let other = Hs256::new(
+            b"another-secret-of-32-bytes-or-so",
+            "autolock",
+            "https://autolock.test",
+        )
+        .unwrap();
         assert!(other.verify(&token, 150).is_err());
         let mut parts: Vec<&str> = token.split('.').collect();
         let forged = URL_SAFE_NO_PAD.encode(r#"{"sub":"ada","iat":100}"#);
@@ -195,6 +264,42 @@ mod tests {
             hs.verify(&none_alg, 150),
             Err("only HS256 tokens are accepted".into())
         );
-        assert!(Hs256::new(b"short").is_err());
+    }
+
+    #[test]
+    fn a_token_needs_an_expiry_this_issuer_and_this_audience_and_the_secret_32_bytes() {
+        let hs = hs();
+        let ok =
+            r#"{"sub":"bob","iss":"autolock","aud":"https://autolock.test","iat":100,"exp":200}"#;
+        assert!(hs.verify(&raw(ok, SECRET), 150).is_ok());
+        let listed = r#"{"sub":"bob","iss":"autolock","aud":["x","https://autolock.test"],"iat":100,"exp":200}"#;
+        assert!(hs.verify(&raw(listed, SECRET), 150).is_ok());
+        for (claims, why) in [
+            (
+                r#"{"sub":"bob","iss":"autolock","aud":"https://autolock.test","iat":100}"#,
+                "claims are malformed",
+            ),
+            (
+                r#"{"sub":"bob","aud":"https://autolock.test","iat":100,"exp":200}"#,
+                "claims are malformed",
+            ),
+            (
+                r#"{"sub":"bob","iss":"evil","aud":"https://autolock.test","iat":100,"exp":200}"#,
+                "issuer",
+            ),
+            (
+                r#"{"sub":"bob","iss":"autolock","aud":"https://other.test","iat":100,"exp":200}"#,
+                "audience",
+            ),
+            (
+                r#"{"sub":"bob","iss":"autolock","aud":7,"iat":100,"exp":200}"#,
+                "audience",
+            ),
+        ] {
+            let e = hs.verify(&raw(claims, SECRET), 150).unwrap_err();
+            assert!(e.contains(why), "{claims}: {e}");
+        }
+        assert!(Hs256::new(b"a-secret-of-31-bytes-0123456789", "autolock", "x").is_err());
+        assert!(Hs256::new(b"a-secret-of-32-bytes-01234567890", "autolock", "x").is_ok());
     }
 }

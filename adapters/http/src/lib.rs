@@ -19,7 +19,7 @@ use autolock_core::Timestamp;
 use autolock_core::ports::Clock;
 use autolock_core::service::Autolock;
 
-pub use auth::{Authenticator, Caller, Hs256};
+pub use auth::{Authenticator, Caller, DEFAULT_ISSUER, Hs256};
 pub use block::LinkSigner;
 
 /// The largest request body accepted.

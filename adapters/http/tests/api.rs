@@ -706,3 +706,40 @@ async fn a_report_lists_a_group_with_access_and_no_members() {
         .json();
     assert_eq!(audit["items"][0]["details"]["after"], "90d");
 }
+
+#[tokio::test]
+async fn a_disabled_service_principals_token_is_refused_at_once() {
+    let t = Harness::new(d(8)).await;
+    let gw = t.world.gateway.clone();
+    let check = json!({"user_id": "bob", "resource_id": "gitlab"});
+    assert_eq!(
+        t.post("/v1/access/check", &gw, check.clone()).await.status,
+        StatusCode::OK
+    );
+    let off = t
+        .call(
+            Method::PATCH,
+            "/v1/service-principals/gw",
+            Some(&t.world.admin),
+            Some(json!({"active": false})),
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::OK);
+    assert_eq!(off.json()["active"], false);
+    let refused = t.post("/v1/access/check", &gw, check.clone()).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.json()["type"], "urn:autolock:problem:inactive");
+    let on = t
+        .call(
+            Method::PATCH,
+            "/v1/service-principals/gw",
+            Some(&t.world.admin),
+            Some(json!({"active": true})),
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::OK);
+    assert_eq!(
+        t.post("/v1/access/check", &gw, check).await.status,
+        StatusCode::OK
+    );
+}

@@ -224,6 +224,13 @@ fn rows() -> Vec<Row> {
             [403, 200, 200, 200, 403],
         ),
         r(
+            "disable a service principal",
+            M::PATCH,
+            |_| "/v1/service-principals/gw".into(),
+            Some(|_| json!({"active": false})),
+            [403, 403, 403, 200, 403],
+        ),
+        r(
             "list groups",
             M::GET,
             |_| "/v1/groups".into(),

@@ -8,7 +8,7 @@ use super::StoreResult;
 use crate::audit::AuditEntry;
 use crate::directory::{Grant, Group, Resource, ServicePrincipal, User};
 use crate::events::OutboxEntry;
-use crate::ids::{GrantId, GroupId, ResourceId, UserId};
+use crate::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
 use crate::lock::Usage;
 use crate::policy::{Policy, PolicyOverride};
 use crate::request::{AccessRequest, RequestStatus};
@@ -32,6 +32,8 @@ pub enum DirectoryChange {
     },
     /// Creates a service principal; fails when a user or service principal has the id.
     CreateServicePrincipal(ServicePrincipal),
+    /// Enables or disables a service principal; fails when it does not exist.
+    SetServicePrincipalActive { id: PrincipalId, active: bool },
     /// Creates a group.
     CreateGroup(Group),
     /// Creates a resource; its policy history starts at its creation.

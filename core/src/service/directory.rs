@@ -223,10 +223,36 @@ impl Autolock {
         let sp = ServicePrincipal {
             id: id.unwrap_or_else(PrincipalId::generate),
             name,
+            active: true,
             created_at: now,
         };
         self.commit_directory(DirectoryChange::CreateServicePrincipal(sp.clone()))
             .await?;
+        Ok(sp)
+    }
+
+    /// Enables or disables a gateway's service principal (admin): a disabled one is refused
+    /// everything, at once.
+    pub async fn set_service_principal_active(
+        &self,
+        actor: &Principal,
+        id: &PrincipalId,
+        active: bool,
+    ) -> Result<ServicePrincipal> {
+        require(actor, Capability::Administer)?;
+        let mut sp = self
+            .store
+            .service_principal(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("service principal {id}")))?;
+        if sp.active != active {
+            self.commit_directory(DirectoryChange::SetServicePrincipalActive {
+                id: id.clone(),
+                active,
+            })
+            .await?;
+            sp.active = active;
+        }
         Ok(sp)
     }
 

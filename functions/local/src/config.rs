@@ -6,9 +6,6 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// The secret `serve --demo` uses when none is configured (never for real use).
-pub const DEMO_SECRET: &str = "autolock-demo-secret-do-not-use-in-production";
-
 /// autolock: usage-based auto-lock for access rights, in one local process.
 #[derive(Debug, Parser)]
 #[command(name = "autolock", version, about)]
@@ -159,16 +156,20 @@ pub struct StoreArgs {
     pub db: PathBuf,
 }
 
-/// The secret that signs bearer tokens.
+/// The secret that signs bearer tokens, and what tokens must name. Secrets are read from the
+/// environment or from a file, never from a flag (a flag shows in the process list).
 #[derive(Debug, Args)]
 pub struct SecretArgs {
-    /// The HS256 secret for bearer tokens (at least 16 bytes).
-    #[arg(
-        long = "token-secret",
-        env = "AUTOLOCK_TOKEN_SECRET",
-        hide_env_values = true
-    )]
-    pub token_secret: Option<String>,
+    /// A file holding the HS256 secret of bearer tokens (at least 32 bytes); or set the
+    /// secret itself in AUTOLOCK_TOKEN_SECRET.
+    #[arg(long = "token-secret-file", env = "AUTOLOCK_TOKEN_SECRET_FILE")]
+    pub token_secret_file: Option<PathBuf>,
+    /// The issuer tokens name (`iss`).
+    #[arg(long, env = "AUTOLOCK_TOKEN_ISSUER", default_value = autolock_http::DEFAULT_ISSUER)]
+    pub token_issuer: String,
+    /// The audience tokens name (`aud`). Default: the public base URL.
+    #[arg(long, env = "AUTOLOCK_TOKEN_AUDIENCE")]
+    pub token_audience: Option<String>,
 }
 
 /// `serve`.
@@ -184,23 +185,34 @@ pub struct ServeArgs {
     /// How often the sweep runs, e.g. `60s`, `5m`.
     #[arg(long, env = "AUTOLOCK_SWEEP_INTERVAL", default_value = "60s", value_parser = parse_interval)]
     pub sweep_interval: Duration,
+    /// How long a client may take to send a request's headers, and how long a kept-alive
+    /// connection may stay idle.
+    #[arg(long, env = "AUTOLOCK_HEADER_TIMEOUT", default_value = "10s", value_parser = parse_interval)]
+    pub header_timeout: Duration,
+    /// How long a request may take before it is answered 503.
+    #[arg(long, env = "AUTOLOCK_REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_interval)]
+    pub request_timeout: Duration,
+    /// How many connections are served at once (more wait).
+    #[arg(long, env = "AUTOLOCK_MAX_CONNECTIONS", default_value_t = 256, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_connections: u16,
     /// Where the block page is served (links in decisions point here). Default: http://<listen>.
     #[arg(long, env = "AUTOLOCK_PUBLIC_BASE_URL")]
     pub public_base_url: Option<String>,
     /// The admin console that links point at. Default: the public base URL.
     #[arg(long, env = "AUTOLOCK_CONSOLE_BASE_URL")]
     pub console_base_url: Option<String>,
-    /// The key that signs block-page links. Default: derived from the token secret.
-    #[arg(long = "link-key", env = "AUTOLOCK_LINK_KEY", hide_env_values = true)]
-    pub link_key: Option<String>,
-    /// The key that signs the console's session cookies (32 bytes or more). Default: derived
-    /// from the token secret.
-    #[arg(
-        long = "session-key",
-        env = "AUTOLOCK_SESSION_KEY",
-        hide_env_values = true
-    )]
-    pub session_key: Option<String>,
+    /// A file holding the key that signs block-page links; or set AUTOLOCK_LINK_KEY. Default:
+    /// derived from the token secret.
+    #[arg(long = "link-key-file", env = "AUTOLOCK_LINK_KEY_FILE")]
+    pub link_key_file: Option<PathBuf>,
+    /// A file holding the key that signs the console's session cookies (32 bytes or more); or
+    /// set AUTOLOCK_SESSION_KEY. Default: derived from the token secret.
+    #[arg(long = "session-key-file", env = "AUTOLOCK_SESSION_KEY_FILE")]
+    pub session_key_file: Option<PathBuf>,
+    /// With `--demo`: serve on an address beyond loopback (the demo's people and tokens are
+    /// for trying autolock out, not for a network).
+    #[arg(long)]
+    pub expose: bool,
     #[arg(long, env = "AUTOLOCK_CLOCK", value_enum, default_value = "system")]
     pub clock: ClockKind,
     /// The manual clock's start, RFC 3339 (with `--clock manual`; default: now).
@@ -265,6 +277,13 @@ pub struct TokenArgs {
     /// How long the token is valid, e.g. `12h`, `30d`.
     #[arg(long, default_value = "12h", value_parser = parse_interval)]
     pub ttl: Duration,
+    /// The deployment's public base URL (the token's default audience).
+    #[arg(
+        long,
+        env = "AUTOLOCK_PUBLIC_BASE_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub public_base_url: String,
 }
 
 /// `sign-in-link`.
@@ -313,15 +332,60 @@ pub fn parse_interval(text: &str) -> Result<Duration, String> {
     }
 }
 
+/// A secret from the environment variable `var` or the file `file` (its content, without the
+/// final line break); `None` when neither is set.
+pub fn read_secret(var: &str, file: Option<&std::path::Path>) -> Result<Option<String>, String> {
+    let from_env = std::env::var(var).ok().filter(|s| !s.is_empty());
+    match (from_env, file) {
+        (Some(_), Some(_)) => Err(format!("set {var} or its file, not both")),
+        (Some(s), None) => Ok(Some(s)),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map(|s| Some(s.trim_end_matches(['\r', '\n']).to_owned()))
+            .map_err(|e| format!("cannot read the secret file {}: {e}", path.display())),
+        (None, None) => Ok(None),
+    }
+}
+
+/// A fresh random secret (the demo's, made at each start).
+#[must_use]
+pub fn random_secret() -> String {
+    use base64::Engine;
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).expect("the OS random source works");
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 impl SecretArgs {
-    /// The configured secret, the demo's when `demo`, or a clear error.
+    /// The configured secret (at least 32 bytes), a random one for the demo when none is
+    /// configured, or a clear error.
     pub fn resolve(&self, demo: bool) -> Result<String, String> {
-        match (&self.token_secret, demo) {
-            (Some(s), _) if s.len() >= 16 => Ok(s.clone()),
-            (Some(_), _) => Err("--token-secret (AUTOLOCK_TOKEN_SECRET) must be at least 16 bytes".into()),
-            (None, true) => Ok(DEMO_SECRET.into()),
-            (None, false) => Err("set --token-secret or AUTOLOCK_TOKEN_SECRET (at least 16 bytes): it signs bearer tokens".into()),
+        let min = autolock_http::auth::MIN_SECRET;
+        match read_secret("AUTOLOCK_TOKEN_SECRET", self.token_secret_file.as_deref())? {
+            Some(s) if s.len() >= min => Ok(s),
+            Some(s) => Err(format!(
+                "the token secret (AUTOLOCK_TOKEN_SECRET or --token-secret-file) must be at least {min} bytes; it has {}",
+                s.len()
+            )),
+            None if demo => Ok(random_secret()),
+            None => Err(format!(
+                "set AUTOLOCK_TOKEN_SECRET or --token-secret-file (at least {min} bytes): it signs bearer tokens"
+            )),
         }
+    }
+
+    /// The token verifier and minter for a deployment at `public_base_url`.
+    pub fn tokens(
+        &self,
+        secret: &str,
+        public_base_url: &str,
+    ) -> Result<autolock_http::Hs256, String> {
+        autolock_http::Hs256::new(
+            secret.as_bytes(),
+            self.token_issuer.clone(),
+            self.token_audience
+                .clone()
+                .unwrap_or_else(|| public_base_url.to_owned()),
+        )
     }
 }
 
@@ -360,13 +424,45 @@ mod tests {
                 .unwrap_err()
                 .contains("--public-base-url")
         );
-        let secret = SecretArgs { token_secret: None };
+        let dir = std::env::temp_dir().join(format!("autolock-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let short = dir.join("short");
+        std::fs::write(&short, "too-short\n").unwrap();
+        let good = dir.join("good");
+        std::fs::write(&good, "a-secret-of-32-bytes-01234567890\n").unwrap();
+        let args = |file: Option<PathBuf>| SecretArgs {
+            token_secret_file: file,
+            token_issuer: "autolock".into(),
+            token_audience: None,
+        };
+        // (The tests never set AUTOLOCK_TOKEN_SECRET: the file is the only source here.)
         assert!(
-            secret
+            args(None)
                 .resolve(false)
                 .unwrap_err()
                 .contains("AUTOLOCK_TOKEN_SECRET")
         );
-        assert_eq!(secret.resolve(true).unwrap(), DEMO_SECRET);
+        assert!(
+            args(Some(short))
+                .resolve(false)
+                .unwrap_err()
+                .contains("at least 32 bytes")
+        );
+        assert_eq!(
+            args(Some(good.clone())).resolve(false).unwrap(),
+            "a-secret-of-32-bytes-01234567890"
+        );
+        let (a, b) = (
+            args(None).resolve(true).unwrap(),
+            args(None).resolve(true).unwrap(),
+        );
+        assert!(a.len() >= 32 && a != b, "the demo's secret is random");
+        assert!(
+            args(Some(dir.join("missing")))
+                .resolve(false)
+                .unwrap_err()
+                .contains("cannot read")
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

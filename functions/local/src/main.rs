@@ -15,9 +15,9 @@ use autolock_core::ports::{Clock, Store};
 use autolock_core::service::Autolock;
 use autolock_core::service::{DownloadFormat, DownloadOf, PolicyPatch, PreviewTarget, ReportScope};
 use autolock_core::values::Role;
-use autolock_http::{Hs256, HttpConfig};
+use autolock_http::HttpConfig;
 use autolock_local::config::{
-    Cli, ClockKind, Command, EmailKind, NotifyArgs, ServeArgs, check_base_url,
+    Cli, ClockKind, Command, EmailKind, NotifyArgs, ServeArgs, check_base_url, read_secret,
 };
 use autolock_local::demo;
 use autolock_mail::{SmtpSender, SpoolSender};
@@ -84,21 +84,37 @@ fn write_private(path: &std::path::Path, text: &str) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// The key that signs console sessions: the configured one, or one derived from the token
-/// secret.
-fn session_key(args: &ServeArgs, secret: &str) -> String {
-    args.session_key
-        .clone()
-        .unwrap_or_else(|| format!("console-sessions:{secret}"))
+/// A key of its own from the environment or a file, or one derived from the token secret.
+fn key(
+    var: &str,
+    file: Option<&std::path::Path>,
+    purpose: &str,
+    secret: &str,
+) -> Result<String, String> {
+    Ok(read_secret(var, file)?.unwrap_or_else(|| format!("{purpose}:{secret}")))
 }
 
 async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
+    if demo_mode && !args.listen.ip().is_loopback() && !args.expose {
+        return Err(format!(
+            "the demo listens on loopback only (its people and tokens are for trying autolock out); \
+             {} is not loopback: add --expose to serve it there anyway",
+            args.listen
+        ));
+    }
     let secret = args.secret.resolve(demo_mode)?;
-    let tokens = Hs256::new(secret.as_bytes())?;
-    let link_key = args
-        .link_key
-        .clone()
-        .unwrap_or_else(|| format!("block-links:{secret}"));
+    let link_key = key(
+        "AUTOLOCK_LINK_KEY",
+        args.link_key_file.as_deref(),
+        "block-links",
+        &secret,
+    )?;
+    let session_key = key(
+        "AUTOLOCK_SESSION_KEY",
+        args.session_key_file.as_deref(),
+        "console-sessions",
+        &secret,
+    )?;
     let public = check_base_url(
         "--public-base-url",
         &args
@@ -113,6 +129,7 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
             .clone()
             .unwrap_or_else(|| public.clone()),
     )?;
+    let tokens = args.secret.tokens(&secret, &public)?;
     let start = match args.clock {
         ClockKind::Manual => Some(args.start.unwrap_or_else(chrono::Utc::now)),
         ClockKind::System if args.start.is_some() => {
@@ -148,7 +165,7 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
                 .map_err(|e| e.to_string())?;
             links.push((who, sign_in_url(&console, &link.token)));
         }
-        let env = demo::env_file(&public, |id| tokens.mint(id, now_secs(), Some(exp)), &links);
+        let env = demo::env_file(&public, |id| tokens.mint(id, now_secs(), exp), &links);
         write_private(&args.demo_env, &env)?;
         println!(
             "{}",
@@ -176,7 +193,7 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
         email,
         tokens,
         link_key: link_key.into_bytes(),
-        session_key: session_key(&args, &secret).into_bytes(),
+        session_key: session_key.into_bytes(),
         http,
     })?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -201,13 +218,17 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
             }
         })
     };
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-            tracing::info!("shutting down");
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+    let limits = autolock_local::server::Limits {
+        header_timeout: args.header_timeout,
+        request_timeout: args.request_timeout,
+        max_connections: usize::from(args.max_connections),
+    };
+    autolock_local::server::serve(listener, router, limits, async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
+    .await
+    .map_err(|e| e.to_string())?;
     sweeper.abort();
     Ok(())
 }
@@ -220,11 +241,12 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Demo(args) => serve(*args, true).await,
         Command::Token(args) => {
-            let tokens = Hs256::new(args.secret.resolve(false)?.as_bytes())?;
+            let public = check_base_url("--public-base-url", &args.public_base_url)?;
+            let tokens = args.secret.tokens(&args.secret.resolve(false)?, &public)?;
             let sub = autolock_core::ids::PrincipalId::parse(args.user.as_str())
                 .map_err(|e| e.to_string())?;
             let ttl = i64::try_from(args.ttl.as_secs()).map_err(|e| e.to_string())?;
-            println!("{}", tokens.mint(&sub, now_secs(), Some(now_secs() + ttl)));
+            println!("{}", tokens.mint(&sub, now_secs(), now_secs() + ttl));
             Ok(())
         }
         Command::SignInLink(args) => {

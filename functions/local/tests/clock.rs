@@ -24,7 +24,7 @@ async fn call(
     path: &str,
     body: Option<Value>,
 ) -> (StatusCode, Value) {
-    let token = tokens.mint(&PrincipalId::parse(who).unwrap(), 0, None);
+    let token = tokens.mint_for(&PrincipalId::parse(who).unwrap(), 3600);
     let mut b = Request::builder()
         .method(method)
         .uri(path)
@@ -60,7 +60,12 @@ async fn moving_the_manual_clock_records_locks_and_sends_notifications_before_an
         Arc::new(HttpWebhookSender::new(true, Duration::from_secs(5)).unwrap()),
         "https://console.test",
     );
-    let tokens = Hs256::new(b"test-secret-0123456789").unwrap();
+    let tokens = Hs256::new(
+        b"test-secret-0123456789-0123456789",
+        "autolock",
+        "http://127.0.0.1:7300",
+    )
+    .unwrap();
     let (router, _ticker) = autolock_local::wire(autolock_local::Parts {
         app: w.app.clone(),
         clock: Arc::clone(&clock) as Arc<dyn Clock>,

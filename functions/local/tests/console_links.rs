@@ -84,7 +84,12 @@ async fn the_links_in_approver_emails_and_the_webhook_body_open_their_console_pa
         clock: Arc::clone(&clock) as Arc<dyn Clock>,
         notifier,
         email: spool,
-        tokens: Hs256::new(b"test-secret-0123456789").unwrap(),
+        tokens: Hs256::new(
+            b"test-secret-0123456789-0123456789",
+            "autolock",
+            "http://127.0.0.1:7300",
+        )
+        .unwrap(),
         link_key: b"link-key".to_vec(),
         session_key: b"a-session-key-of-32-bytes-or-more".to_vec(),
         http: HttpConfig {

@@ -206,7 +206,7 @@ async fn call(
         .uri(path)
         .header(
             "authorization",
-            format!("Bearer {}", tokens.mint(&who.parse().unwrap(), 0, None)),
+            format!("Bearer {}", tokens.mint_for(&who.parse().unwrap(), 3600)),
         );
     let body = match body {
         Some(v) => {
@@ -236,7 +236,12 @@ async fn admins_set_the_webhook_see_its_secret_once_send_a_test_and_list_deliver
         Arc::new(HttpWebhookSender::new(true, Duration::from_secs(5)).unwrap()),
         "https://console.acme.example.com",
     );
-    let tokens = autolock_http::Hs256::new(b"notification-tests-secret").unwrap();
+    let tokens = autolock_http::Hs256::new(
+        b"test-secret-0123456789-0123456789",
+        "autolock",
+        "http://127.0.0.1:7300",
+    )
+    .unwrap();
     let build = |allow_local: bool| {
         let http = autolock_http::HttpConfig {
             public_base_url: "http://127.0.0.1:8080".into(),

@@ -30,7 +30,8 @@ impl Client {
             header::AUTHORIZATION,
             format!(
                 "Bearer {}",
-                self.tokens.mint(&PrincipalId::parse(who).unwrap(), 0, None)
+                self.tokens
+                    .mint_for(&PrincipalId::parse(who).unwrap(), 3600)
             ),
         );
         let body = match body {
@@ -80,7 +81,12 @@ async fn the_readme_walk_through() {
     demo::seed(&Autolock::new(Arc::clone(&store)), start)
         .await
         .unwrap();
-    let tokens = Hs256::new(b"walkthrough-secret-123").unwrap();
+    let tokens = Hs256::new(
+        b"test-secret-0123456789-0123456789",
+        "autolock",
+        "http://127.0.0.1:7300",
+    )
+    .unwrap();
     let http = HttpConfig {
         public_base_url: "http://127.0.0.1:8080".into(),
         console_base_url: "http://127.0.0.1:8080".into(),

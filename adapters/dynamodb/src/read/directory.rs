@@ -216,7 +216,7 @@ impl DirectoryReader for DynamoStore {
             Principal {
                 id: id.clone(),
                 role: Role::Gateway,
-                active: true,
+                active: service_principal_doc(&i)?.active,
             }
         }))
     }
@@ -279,7 +279,7 @@ impl DirectoryReader for DynamoStore {
             )
             .await?;
         match i {
-            Some(i) if get_s(&i, "kind")? == "sp" => Ok(Some(doc(&i)?)),
+            Some(i) if get_s(&i, "kind")? == "sp" => Ok(Some(service_principal_doc(&i)?)),
             _ => Ok(None),
         }
     }

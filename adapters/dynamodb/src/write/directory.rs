@@ -94,6 +94,20 @@ pub(super) async fn write(
                 exists_err(format!("principal {}", sp.id)),
             )?;
         }
+        DirectoryChange::SetServicePrincipalActive { id, active } => {
+            let update = Cond::new("SET #a = :a")
+                .name("#a", "active")
+                .name("#k", "kind")
+                .value(":a", AttributeValue::Bool(*active))
+                .value(":sp", s("sp"));
+            tx.update(
+                p,
+                key(keys::principal(id.as_str()), "P"),
+                update,
+                Some("#k = :sp"),
+                conflict(format!("service principal {id} does not exist")),
+            )?;
+        }
         DirectoryChange::CreateGroup(g) => {
             let i = item(
                 keys::group(g.id.as_str()),

@@ -28,7 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/service-principals", post(create_service_principal))
         .route(
             "/service-principals/{principal_id}",
-            get(get_service_principal),
+            get(get_service_principal).patch(patch_service_principal),
         )
         .route("/groups", get(list_groups).post(create_group))
         .route("/groups/{group_id}", get(get_group))
@@ -144,6 +144,30 @@ pub async fn get_service_principal(
 ) -> ApiResult<Json<ServicePrincipal>> {
     let id = PrincipalId::parse(id)?;
     Ok(Json(s.app().service_principal(&caller, &id).await?))
+}
+
+/// A change to a service principal.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServicePrincipalPatch {
+    /// False disables it: its tokens are refused at once.
+    pub active: bool,
+}
+
+/// Enables or disables a service principal (admin).
+#[utoipa::path(patch, path = "/v1/service-principals/{principal_id}", tag = "directory", params(("principal_id" = String, Path)), request_body = ServicePrincipalPatch, responses((status = 200, body = ServicePrincipal)))]
+pub async fn patch_service_principal(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<ServicePrincipalPatch>,
+) -> ApiResult<Json<ServicePrincipal>> {
+    let id = PrincipalId::parse(id)?;
+    Ok(Json(
+        s.app()
+            .set_service_principal_active(&caller, &id, b.active)
+            .await?,
+    ))
 }
 
 /// A group to create.

@@ -13,7 +13,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-pub const SECRET: &[u8] = b"test-secret-0123456789";
+pub const SECRET: &[u8] = b"test-secret-0123456789-0123456789";
 pub const PUBLIC: &str = "https://autolock.test";
 
 pub struct Harness {
@@ -51,7 +51,7 @@ impl Harness {
 
     pub fn over(world: World, now: autolock_core::Timestamp) -> Self {
         let clock = Arc::new(ManualClock::new(now));
-        let tokens = Hs256::new(SECRET).unwrap();
+        let tokens = Hs256::new(SECRET, "autolock", PUBLIC).unwrap();
         let state = AppState::new(
             world.app.clone(),
             Arc::clone(&clock) as Arc<dyn Clock>,
@@ -71,7 +71,7 @@ impl Harness {
     }
 
     pub fn token(&self, p: &Principal) -> String {
-        self.tokens.mint(&p.id, 0, None)
+        self.tokens.mint_for(&p.id, 3600)
     }
 
     pub async fn send(&self, request: Request<Body>) -> Reply {

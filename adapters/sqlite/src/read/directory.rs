@@ -36,17 +36,17 @@ impl DirectoryReader for SqliteStore {
                     active: user.active,
                 }));
             }
-            let sp: Option<String> = c
+            let sp: Option<bool> = c
                 .query_row(
-                    "SELECT id FROM service_principals WHERE id = ?1",
+                    "SELECT active FROM service_principals WHERE id = ?1",
                     [id.as_str()],
                     |r| r.get(0),
                 )
                 .optional()?;
-            Ok(sp.map(|_| Principal {
+            Ok(sp.map(|active| Principal {
                 id,
                 role: Role::Gateway,
-                active: true,
+                active,
             }))
         })
         .await
@@ -115,12 +115,13 @@ impl DirectoryReader for SqliteStore {
         let id = id.clone();
         self.read(move |c| {
             c.query_row(
-                "SELECT id, name, created_at FROM service_principals WHERE id = ?1",
+                "SELECT id, name, created_at, active FROM service_principals WHERE id = ?1",
                 [id.as_str()],
                 |r| {
                     Ok(ServicePrincipal {
                         id: parse(PrincipalId::parse(r.get::<_, String>(0)?))?,
                         name: parse(Name::parse(&r.get::<_, String>(1)?))?,
+                        active: r.get(3)?,
                         created_at: instant(r.get(2)?)?,
                     })
                 },

@@ -121,6 +121,19 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
             )
             .map_err(backend)?;
         }
+        DirectoryChange::SetServicePrincipalActive { id, active } => {
+            let n = tx
+                .execute(
+                    "UPDATE service_principals SET active = ?2 WHERE id = ?1",
+                    params![id.as_str(), active],
+                )
+                .map_err(backend)?;
+            if n == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "service principal {id} does not exist"
+                )));
+            }
+        }
         DirectoryChange::CreateGroup(g) => {
             if exists(tx, "SELECT 1 FROM groups WHERE id = ?1", &[&g.id.as_str()])? {
                 return Err(StoreError::AlreadyExists(format!("group {}", g.id)));
