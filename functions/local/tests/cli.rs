@@ -34,7 +34,7 @@ fn free_port() -> u16 {
 fn start_demo(dir: &Path, port: u16) -> (Child, String) {
     let env = dir.join("autolock-demo.env");
     let _ = std::fs::remove_file(&env);
-    let child = autolock()
+    let mut child = autolock()
         .current_dir(dir)
         .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
@@ -48,6 +48,8 @@ fn start_demo(dir: &Path, port: u16) -> (Child, String) {
         }
         std::thread::sleep(Duration::from_millis(100));
     }
+    let _ = child.kill();
+    let _ = child.wait();
     panic!("the demo did not start");
 }
 
