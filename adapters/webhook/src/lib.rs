@@ -2,10 +2,11 @@
 //!
 //! Each POST carries `webhook-id` (the same on every retry of one message), `webhook-timestamp`
 //! (real time, seconds) and `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`
-//! keyed with the decoded secret. Redirects are never followed (a 3xx is a failed attempt). The
-//! target must be https and must not resolve to a loopback, private, link-local, shared or
-//! metadata address — checked when connecting, on the addresses actually dialled — unless local
-//! targets are allowed (http and loopback, for the local runtime and tests).
+//! keyed with the decoded secret. Redirects are never followed (a 3xx is a failed attempt), and
+//! at most 64 KiB of an answer is read. The target must be https and must resolve to public
+//! addresses only — checked when connecting, on the addresses actually dialled ([`classify`]).
+//! Where local targets are allowed (the local runtime, tests) http and loopback are admitted
+//! too, and nothing more: private, link-local, shared and the other special addresses never.
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -28,14 +29,29 @@ use sha2::Sha256;
 use autolock_core::delivery::{WebhookMessage, WebhookSettings};
 use autolock_core::ports::{WebhookResponse, WebhookSender};
 
-/// Whether `ip` may be dialled when local targets are not allowed.
+/// What an address is, as the webhook guard sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// A public unicast address: always allowed.
+    Public,
+    /// This machine (127.0.0.0/8, ::1, and their IPv4-mapped forms): allowed only where the
+    /// deployment allows local targets (the local runtime, tests).
+    Loopback,
+    /// Never dialled, in any mode: private, link-local (the cloud metadata address), shared
+    /// (CGNAT), benchmark, documentation, reserved, multicast, unspecified, and the IPv6 forms
+    /// that carry an IPv4 address a router would reach (NAT64, 6to4, Teredo, IPv4-compatible).
+    Forbidden,
+}
+
+/// Classifies `ip` (docs/semantics.md §4).
 #[must_use]
-pub fn is_public(ip: IpAddr) -> bool {
+pub fn classify(ip: IpAddr) -> Target {
     match ip {
         IpAddr::V4(v4) => {
             let o = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
+            if v4.is_loopback() {
+                Target::Loopback
+            } else if v4.is_private()
                 || v4.is_link_local() // 169.254/16, the cloud metadata address among them
                 || v4.is_unspecified()
                 || v4.is_broadcast()
@@ -44,22 +60,54 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || o[0] == 0
                 || (o[0] == 100 && (64..128).contains(&o[1])) // shared (CGNAT) 100.64/10
                 || (o[0] == 192 && o[1] == 0 && o[2] == 0) // IETF protocol assignments
-                || o[0] >= 240)
+                || (o[0] == 198 && (o[1] == 18 || o[1] == 19)) // benchmarking 198.18/15
+                || o[0] >= 240
+            {
+                Target::Forbidden
+            } else {
+                Target::Public
+            }
         }
         IpAddr::V6(v6) => {
             if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
+                return classify(IpAddr::V4(v4));
             }
             let s = v6.segments();
-            !(v6.is_loopback()
-                || v6.is_unspecified()
+            if v6.is_loopback() {
+                Target::Loopback
+            } else if v6.is_unspecified()
                 || v6.is_multicast()
                 || (s[0] & 0xfe00) == 0xfc00 // unique local fc00::/7 (fd00:ec2::254, metadata, among them)
                 || (s[0] & 0xffc0) == 0xfe80 // link-local
-                || (s[0] == 0x2001 && s[1] == 0x0db8)) // documentation
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+                || (s[0] == 0x64 && s[1] == 0xff9b) // NAT64 64:ff9b::/96 and 64:ff9b:1::/48
+                || s[0] == 0x2002 // 6to4
+                || (s[0] == 0x2001 && s[1] == 0) // Teredo 2001::/32
+                || s[..6] == [0; 6] // IPv4-compatible ::a.b.c.d (and the rest of ::/96)
+                || (s[0] & 0xe000) != 0x2000
+            // outside global unicast 2000::/3
+            {
+                Target::Forbidden
+            } else {
+                Target::Public
+            }
         }
     }
 }
+
+/// Whether `ip` may be dialled: public addresses always, loopback where local targets are
+/// allowed, nothing else ever.
+#[must_use]
+pub fn may_dial(ip: IpAddr, allow_local: bool) -> bool {
+    match classify(ip) {
+        Target::Public => true,
+        Target::Loopback => allow_local,
+        Target::Forbidden => false,
+    }
+}
+
+/// How much of a receiver's answer is read (and then ignored).
+const MAX_ANSWER: usize = 64 * 1024;
 
 /// Resolves names and refuses the addresses a webhook must not reach.
 #[derive(Clone, Debug)]
@@ -87,7 +135,7 @@ impl tower_service::Service<Name> for GuardedResolver {
             let allowed: Vec<SocketAddr> = resolved
                 .iter()
                 .copied()
-                .filter(|a| allow_local || is_public(a.ip()))
+                .filter(|a| may_dial(a.ip(), allow_local))
                 .collect();
             if allowed.is_empty() {
                 return Err(std::io::Error::new(
@@ -177,7 +225,7 @@ impl HttpWebhookSender {
             .trim_start_matches('[')
             .trim_end_matches(']');
         if let Ok(ip) = host.parse::<IpAddr>() {
-            if !self.allow_local && !is_public(ip) {
+            if !may_dial(ip, self.allow_local) {
                 return Err(format!("{host} is an address webhooks may not reach"));
             }
         }
@@ -235,9 +283,10 @@ impl WebhookSender for HttpWebhookSender {
                 .get("retry-after")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.trim().parse().ok());
-            // Drain a little of the body so the connection can be reused; ignore its content.
-            let _ =
-                tokio::time::timeout(Duration::from_secs(1), response.into_body().collect()).await;
+            // Read a little of the answer, at most MAX_ANSWER bytes for a second, so that the
+            // connection can be reused; its content is ignored.
+            let limited = http_body_util::Limited::new(response.into_body(), MAX_ANSWER);
+            let _ = tokio::time::timeout(Duration::from_secs(1), limited.collect()).await;
             Ok::<_, hyper_util::client::legacy::Error>((status, retry_after))
         })
         .await;
@@ -278,24 +327,58 @@ mod tests {
     use super::*;
 
     #[test]
-    fn loopback_private_link_local_shared_and_metadata_addresses_are_refused() {
-        for blocked in [
-            "127.0.0.1",
+    fn addresses_are_public_loopback_or_forbidden_in_every_mode() {
+        for forbidden in [
             "10.1.2.3",
             "172.16.0.1",
             "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
+            "169.254.169.254", // the cloud metadata address
+            "100.64.0.1",      // CGNAT
+            "100.127.255.254",
+            "198.18.0.1", // benchmarking
+            "198.19.255.255",
+            "192.0.0.170",
+            "192.0.2.1", // documentation
             "0.0.0.0",
-            "::1",
-            "fd00:ec2::254",
+            "0.1.2.3",
+            "224.0.0.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::",
+            "fd00:ec2::254", // the IPv6 metadata address
+            "fc00::1",
             "fe80::1",
-            "::ffff:127.0.0.1",
+            "ff02::1",
+            "2001:db8::1",
+            "64:ff9b::a9fe:a9fe", // NAT64 of 169.254.169.254
+            "64:ff9b::808:808",   // NAT64 of a public address: still never
+            "64:ff9b:1::1",
+            "2002:a9fe:a9fe::1",                    // 6to4
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2", // Teredo
+            "::a9fe:a9fe",                          // IPv4-compatible 169.254.169.254
+            "::808:808",                            // IPv4-compatible 8.8.8.8
+            "::ffff:10.0.0.1",                      // IPv4-mapped private
+            "::ffff:169.254.169.254",
         ] {
-            assert!(!is_public(blocked.parse().unwrap()), "{blocked}");
+            let ip: IpAddr = forbidden.parse().unwrap();
+            assert_eq!(classify(ip), Target::Forbidden, "{forbidden}");
+            assert!(!may_dial(ip, false) && !may_dial(ip, true), "{forbidden}");
         }
-        for open in ["93.184.216.34", "1.1.1.1", "2606:4700:4700::1111"] {
-            assert!(is_public(open.parse().unwrap()), "{open}");
+        for loopback in ["127.0.0.1", "127.1.2.3", "::1", "::ffff:127.0.0.1"] {
+            let ip: IpAddr = loopback.parse().unwrap();
+            assert_eq!(classify(ip), Target::Loopback, "{loopback}");
+            assert!(may_dial(ip, true) && !may_dial(ip, false), "{loopback}");
+        }
+        for public in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "198.20.0.1",
+            "100.128.0.1",
+            "2606:4700:4700::1111",
+        ] {
+            let ip: IpAddr = public.parse().unwrap();
+            assert_eq!(classify(ip), Target::Public, "{public}");
+            assert!(may_dial(ip, false) && may_dial(ip, true), "{public}");
         }
     }
 

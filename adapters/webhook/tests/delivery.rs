@@ -385,3 +385,71 @@ async fn local_and_plain_http_targets_are_refused_unless_allowed() {
         "nothing reached the local server"
     );
 }
+
+#[tokio::test]
+async fn allowing_local_targets_admits_http_and_loopback_and_nothing_more() {
+    let local = HttpWebhookSender::new(true, Duration::from_secs(2)).unwrap();
+    // Address literals are checked before anything is dialled, in both modes: these never
+    // leave the machine.
+    for mode in [false, true] {
+        let sender = HttpWebhookSender::new(mode, Duration::from_secs(1)).unwrap();
+        for forbidden in [
+            "https://10.0.0.1/x",
+            "https://169.254.169.254/latest/meta-data",
+            "https://100.64.0.1/x",
+            "https://198.18.0.1/x",
+            "https://[64:ff9b::a9fe:a9fe]/x",
+            "https://[2002:a9fe:a9fe::1]/x",
+            "https://[::a9fe:a9fe]/x",
+            "https://[fd00:ec2::254]/x",
+            "https://[::ffff:192.168.0.1]/x",
+        ] {
+            let e = sender.validate_url(forbidden).unwrap_err();
+            assert!(
+                e.contains("may not reach"),
+                "{forbidden} (local {mode}): {e}"
+            );
+        }
+    }
+    // A name that resolves to loopback, over http: delivered where local targets are allowed.
+    let (base, seen) = server().await;
+    let port = base.rsplit(':').next().unwrap();
+    let hook = autolock_tests::world::webhook(&format!("http://localhost:{port}/hook/ok"));
+    let message = autolock_core::delivery::WebhookMessage {
+        id: "msg_local".into(),
+        body: "{}".into(),
+    };
+    let r = autolock_core::ports::WebhookSender::send(&local, &hook, &message).await;
+    assert_eq!(r.status, Some(204), "{:?}", r.error);
+    assert_eq!(seen.lock().unwrap().hits.len(), 1);
+}
+
+#[tokio::test]
+async fn an_endless_answer_is_read_no_further_than_its_cap() {
+    use axum::body::Body;
+    let endless = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(|| async {
+            let chunk = axum::body::Bytes::from(vec![b'x'; 16 * 1024]);
+            let stream =
+                futures_util::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+            Body::from_stream(stream)
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, endless).await.unwrap() });
+    let sender = HttpWebhookSender::new(true, Duration::from_secs(5)).unwrap();
+    let hook = autolock_tests::world::webhook(&format!("http://{addr}/hook"));
+    let message = autolock_core::delivery::WebhookMessage {
+        id: "msg_endless".into(),
+        body: "{}".into(),
+    };
+    let r = autolock_core::ports::WebhookSender::send(&sender, &hook, &message).await;
+    assert_eq!(r.status, Some(200));
+    assert!(
+        r.latency_ms < 700,
+        "the answer was read past its cap: {} ms",
+        r.latency_ms
+    );
+}
