@@ -26,6 +26,11 @@ pub struct User {
     pub active: bool,
     /// When the user was created.
     pub created_at: DateTime<Utc>,
+    /// How many times the user was edited: an edit is written only over the revision it was
+    /// computed from (the store keeps it; it is not part of the user's document).
+    #[serde(skip)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub revision: u64,
 }
 
 /// A gateway's identity: role `gateway`, no rights.
@@ -81,6 +86,10 @@ pub struct Resource {
     pub policy: Policy,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// How many times the resource was edited (as [`User::revision`]).
+    #[serde(skip)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub revision: u64,
 }
 
 /// A half-open span of time `[start, end)`; `end` unset means it still holds.
@@ -142,6 +151,9 @@ pub struct Grant {
     pub expiry: Vec<Timed<Option<DateTime<Utc>>>>,
     /// Every value the override took, in order, from the grant's creation on.
     pub overrides: Vec<Timed<PolicyOverride>>,
+    /// How many times the grant was edited (as [`User::revision`]).
+    #[serde(skip)]
+    pub revision: u64,
 }
 
 impl Grant {

@@ -30,6 +30,7 @@ fn user(uid: &str, role: Role) -> User {
         role,
         active: true,
         created_at: h(0),
+        revision: 0,
     }
 }
 
@@ -54,6 +55,7 @@ fn resource(rid: &str) -> Resource {
         address: format!("https://{rid}.example.com"),
         policy: manual_7d(),
         created_at: h(0),
+        revision: 0,
     }
 }
 
@@ -167,17 +169,32 @@ pub async fn directory_creates_and_rejects_duplicates(store: Arc<dyn Store>) {
             user: id("ann"),
             at: h(2),
             active: false,
+            revision: 0,
         }))
         .await
         .unwrap();
-    // An edit of the other fields, computed from an older read, keeps the deactivation.
-    let updated = user("ann", Role::Admin);
+    // An edit computed from an older read (revision 0) is refused: it would undo the
+    // deactivation. Computed from the current revision, it keeps it.
+    let stale = user("ann", Role::Admin);
+    assert!(matches!(
+        store
+            .commit(one(DirectoryChange::UpdateUser(stale.clone())))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    let current = store.user(&id("ann")).await.unwrap().unwrap();
+    assert_eq!((current.active, current.revision), (false, 1));
+    let updated = User {
+        revision: 1,
+        ..stale
+    };
     store
         .commit(one(DirectoryChange::UpdateUser(updated.clone())))
         .await
         .unwrap();
     let mut expected = updated;
     expected.active = false;
+    expected.revision = 2;
     assert_eq!(store.user(&id("ann")).await.unwrap(), Some(expected));
     assert!(
         store
@@ -304,6 +321,7 @@ pub async fn directory_keeps_membership_and_grant_history(store: Arc<dyn Store>)
             at: h(2),
             value: PolicyOverride::default(),
         }],
+        revision: 0,
     };
     store
         .commit(one(DirectoryChange::CreateGrant(grant.clone())))
@@ -326,14 +344,30 @@ pub async fn directory_keeps_membership_and_grant_history(store: Arc<dyn Store>)
             grant: id("g1"),
             at: h(6),
             value: o,
+            revision: 0,
         }))
         .await
         .unwrap();
+    assert!(
+        matches!(
+            store
+                .commit(one(DirectoryChange::SetGrantExpiry {
+                    grant: id("g1"),
+                    at: h(7),
+                    expires_at: None,
+                    revision: 0,
+                }))
+                .await,
+            Err(StoreError::Conflict(_))
+        ),
+        "an edit computed before the override is refused"
+    );
     store
         .commit(one(DirectoryChange::SetGrantExpiry {
             grant: id("g1"),
             at: h(7),
             expires_at: None,
+            revision: 1,
         }))
         .await
         .unwrap();
@@ -346,6 +380,7 @@ pub async fn directory_keeps_membership_and_grant_history(store: Arc<dyn Store>)
             resource: gitlab.clone(),
             at: h(8),
             policy: auto,
+            revision: 0,
         }))
         .await
         .unwrap();
@@ -418,6 +453,7 @@ pub async fn directory_keeps_membership_and_grant_history(store: Arc<dyn Store>)
         .commit(one(DirectoryChange::EndGrant {
             grant: id("g1"),
             at: h(9),
+            revision: 2,
         }))
         .await
         .unwrap();
@@ -425,7 +461,8 @@ pub async fn directory_keeps_membership_and_grant_history(store: Arc<dyn Store>)
         store
             .commit(one(DirectoryChange::EndGrant {
                 grant: id("g1"),
-                at: h(10)
+                at: h(10),
+                revision: 3,
             }))
             .await,
         Err(StoreError::Conflict(_))
@@ -436,7 +473,8 @@ pub async fn directory_keeps_membership_and_grant_history(store: Arc<dyn Store>)
                 .commit(one(DirectoryChange::SetGrantExpiry {
                     grant: id("g1"),
                     at: h(10),
-                    expires_at: None
+                    expires_at: None,
+                    revision: 3,
                 }))
                 .await,
             Err(StoreError::Conflict(_))
@@ -2405,4 +2443,303 @@ pub async fn flow_a_disabled_service_principal_may_do_nothing(store: Arc<dyn Sto
             .await,
         Err(Error::NotFound(_))
     ));
+}
+
+// ---- races with many clients -------------------------------------------------------------------
+
+/// Runs `n` copies of a future built by `make(i)` at once, on the runtime's threads.
+async fn all_at_once<T, F, Fut>(n: usize, make: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(usize) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let handles: Vec<_> = (0..n).map(|i| tokio::spawn(make(i))).collect();
+    let mut out = Vec::with_capacity(n);
+    for h in handles {
+        out.push(h.await.unwrap());
+    }
+    out
+}
+
+/// Sixteen approvers at once, half approving and half denying one request: one verdict wins,
+/// once, and the others are told it is resolved (or, for the winner's own kind, get it back).
+pub async fn race_many_approvers_one_verdict(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    let rid = locked_bob_with_open_request(&w).await;
+    let approvers = [w.reviewer.clone(), w.devops.clone(), w.admin.clone()];
+    let results = all_at_once(16, |i| {
+        let app = w.app.clone();
+        let who = approvers[i % 3].clone();
+        let rid = rid.clone();
+        let verdict = if i % 2 == 0 {
+            Verdict::Approve
+        } else {
+            Verdict::Deny
+        };
+        async move { (verdict, app.resolve(&who, &rid, verdict, d(9)).await) }
+    })
+    .await;
+    let stored = w.app.request(&w.admin, &rid).await.unwrap();
+    let won = match stored.status {
+        RequestStatus::Approved => Verdict::Approve,
+        RequestStatus::Denied => Verdict::Deny,
+        other => panic!("resolved once: {other:?}"),
+    };
+    for (verdict, r) in &results {
+        match r {
+            Ok(r) => assert_eq!((*verdict, r.status), (won, stored.status)),
+            Err(Error::Conflict(..)) => {}
+            Err(e) => panic!("unexpected: {e}"),
+        }
+    }
+    let filter = AuditFilter {
+        action: Some(AuditAction::RequestResolved),
+        target: Some(rid.to_string()),
+        ..AuditFilter::default()
+    };
+    let audited = w
+        .store()
+        .audit(&filter, &PageRequest::default())
+        .await
+        .unwrap();
+    assert_eq!(audited.items.len(), 1, "one resolution audited");
+    let state = w
+        .app
+        .right(&w.admin, &w.bob_id(), &w.gitlab, d(9))
+        .await
+        .unwrap()
+        .state;
+    assert_eq!(
+        matches!(state, RightState::Active { .. }),
+        won == Verdict::Approve,
+        "{state:?}"
+    );
+}
+
+/// Two sweeps, access events and an admin's unlock on the same rights at once: each lock is
+/// recorded once, the unlock holds, and nothing is lost.
+pub async fn race_sweeps_events_and_an_unlock_agree(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    let mut members = Vec::new();
+    for i in 0..6 {
+        members.push(add_member(&w, &format!("crowd{i}")).await);
+    }
+    // Half a day after everyone's lock instant (day 7: nobody used gitlab since joining).
+    let now = d(7) + chrono::Duration::hours(12);
+    let carol = w.carol.id.clone();
+    let app = w.app.clone();
+    let admin = w.admin.clone();
+    let gateway = w.gateway.clone();
+    let gitlab = w.gitlab.clone();
+    let events: Vec<EventInput> = members
+        .iter()
+        .take(3)
+        .enumerate()
+        .map(|(i, m)| EventInput {
+            user: m.id.clone(),
+            resource: gitlab.clone(),
+            // Used an hour before the lock instant, reported now: never locked.
+            event: event(&format!("use{i}"), d(7) - chrono::Duration::hours(1)),
+        })
+        .collect();
+    let results = all_at_once(4, move |i| {
+        let (app, admin, gateway, gitlab, carol, events) = (
+            app.clone(),
+            admin.clone(),
+            gateway.clone(),
+            gitlab.clone(),
+            carol.clone(),
+            events.clone(),
+        );
+        async move {
+            match i {
+                0 | 1 => app
+                    .sweep(now, 100)
+                    .await
+                    .map(|r| r.locked)
+                    .map_err(|e| e.to_string()),
+                2 => app
+                    .record_events(&gateway, events, now)
+                    .await
+                    .map(|r| r.len())
+                    .map_err(|e| e.to_string()),
+                _ => {
+                    // Carol is locked at day 7; the unlock may come before or after the sweep
+                    // records it: either way it holds.
+                    match app.unlock(&admin, &carol, &gitlab, now).await {
+                        Ok(_) | Err(Error::Conflict(..)) => Ok(0),
+                        Err(e) => Err(e.to_string()),
+                    }
+                }
+            }
+        }
+    })
+    .await;
+    for r in &results {
+        assert!(r.is_ok(), "{results:?}");
+    }
+    // Settle what is left, then count.
+    w.app.sweep(now, 100).await.unwrap();
+    let locked_audits = w
+        .store()
+        .audit(
+            &AuditFilter {
+                action: Some(AuditAction::Locked),
+                ..AuditFilter::default()
+            },
+            &PageRequest::first(1000),
+        )
+        .await
+        .unwrap()
+        .items;
+    let mut locked: Vec<String> = locked_audits
+        .iter()
+        .map(|e| e.user.as_ref().unwrap().to_string())
+        .collect();
+    locked.sort();
+    let mut unique = locked.clone();
+    unique.dedup();
+    assert_eq!(locked, unique, "each lock recorded once: {locked:?}");
+    for m in &members[..3] {
+        let s = w
+            .app
+            .right(&w.admin, &m.id, &w.gitlab, now)
+            .await
+            .unwrap()
+            .state;
+        assert!(matches!(s, RightState::Active { .. }), "{}: {s:?}", m.id);
+    }
+    for m in &members[3..] {
+        let s = w
+            .app
+            .right(&w.admin, &m.id, &w.gitlab, now)
+            .await
+            .unwrap()
+            .state;
+        assert!(matches!(s, RightState::Locked { .. }), "{}: {s:?}", m.id);
+    }
+    let carol_state = w
+        .app
+        .right(&w.admin, &w.carol.id, &w.gitlab, now)
+        .await
+        .unwrap()
+        .state;
+    assert!(
+        matches!(carol_state, RightState::Active { .. }),
+        "the unlock holds: {carol_state:?}"
+    );
+}
+
+/// Edits of different fields of one user, at once, from many clients — a rename, a new email, a
+/// new role, a deactivation — all land: none undoes another.
+pub async fn race_concurrent_user_edits_are_all_kept(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    for round in 0..4 {
+        let uid = format!("edited{round}");
+        add_member(&w, &uid).await;
+        let user: UserId = id(&uid);
+        let app = w.app.clone();
+        let admin = w.admin.clone();
+        let results = all_at_once(4, move |i| {
+            let (app, admin, user) = (app.clone(), admin.clone(), user.clone());
+            async move {
+                let patch = match i {
+                    0 => autolock_core::service::UserPatch {
+                        display_name: Some(Name::parse("Renamed").unwrap()),
+                        ..Default::default()
+                    },
+                    1 => autolock_core::service::UserPatch {
+                        email: Some(Email::parse("new@example.com").unwrap()),
+                        ..Default::default()
+                    },
+                    2 => autolock_core::service::UserPatch {
+                        role: Some(Role::AccessReviewer),
+                        ..Default::default()
+                    },
+                    _ => autolock_core::service::UserPatch {
+                        active: Some(false),
+                        ..Default::default()
+                    },
+                };
+                app.patch_user(&admin, &user, patch, d(1)).await
+            }
+        })
+        .await;
+        for r in &results {
+            assert!(r.is_ok(), "{results:?}");
+        }
+        let u = w.store().user(&id(&uid)).await.unwrap().unwrap();
+        assert_eq!(
+            (u.display_name.as_str(), u.email.as_str(), u.role, u.active),
+            ("Renamed", "new@example.com", Role::AccessReviewer, false),
+            "round {round}"
+        );
+    }
+}
+
+/// Field-by-field edits of one grant's override and its expiry, at once: all land.
+pub async fn race_concurrent_grant_edits_are_all_kept(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    let grant = w
+        .app
+        .grant_of(&w.admin, &w.gitlab, &w.eng)
+        .await
+        .unwrap()
+        .id;
+    let app = w.app.clone();
+    let admin = w.admin.clone();
+    let g = grant.clone();
+    let results = all_at_once(3, move |i| {
+        let (app, admin, g) = (app.clone(), admin.clone(), g.clone());
+        async move {
+            match i {
+                0 => app
+                    .set_grant_override(
+                        &admin,
+                        &g,
+                        OverridePatch {
+                            auto_lock_after: autolock_core::policy::FieldPatch::Set(
+                                AutoLockAfter::Hours(30 * 24),
+                            ),
+                            ..OverridePatch::default()
+                        },
+                        d(1),
+                    )
+                    .await
+                    .map(|_| ()),
+                1 => app
+                    .set_grant_override(
+                        &admin,
+                        &g,
+                        OverridePatch {
+                            approval: autolock_core::policy::FieldPatch::Set(
+                                ApprovalMode::Automatic,
+                            ),
+                            ..OverridePatch::default()
+                        },
+                        d(1),
+                    )
+                    .await
+                    .map(|_| ()),
+                _ => app
+                    .set_grant_expiry(&admin, &g, Some(d(60)), d(1))
+                    .await
+                    .map(|_| ()),
+            }
+        }
+    })
+    .await;
+    for r in &results {
+        assert!(r.is_ok(), "{results:?}");
+    }
+    let g = w.store().grant(&grant).await.unwrap().unwrap();
+    assert_eq!(
+        g.current_override(),
+        PolicyOverride {
+            auto_lock_after: Some(AutoLockAfter::Hours(30 * 24)),
+            approval: Some(ApprovalMode::Automatic),
+        }
+    );
+    assert_eq!(g.current_expiry(), Some(d(60)));
 }

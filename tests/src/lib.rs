@@ -49,6 +49,10 @@ macro_rules! store_contract_tests {
             flow_last_access_is_the_latest_counted_access_even_after_an_unlock,
             sign_in_links_work_once_within_their_time,
             flow_a_disabled_service_principal_may_do_nothing,
+            race_many_approvers_one_verdict,
+            race_sweeps_events_and_an_unlock_agree,
+            race_concurrent_user_edits_are_all_kept,
+            race_concurrent_grant_edits_are_all_kept,
         );
     };
     (@each $factory:expr, $teardown:expr; $($name:ident),* $(,)?) => {

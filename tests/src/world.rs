@@ -75,6 +75,7 @@ pub async fn bootstrap_admin(store: &Arc<dyn Store>, at: Timestamp) -> Principal
         role: Role::Admin,
         active: true,
         created_at: at,
+        revision: 0,
     };
     store
         .commit(Changeset {

@@ -21,6 +21,18 @@ pub async fn sdk_config() -> SdkConfig {
         .await
 }
 
+/// Waits on the tokio timer: the functions' pause between the attempts of a commit that met a
+/// concurrent change.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioPause;
+
+#[async_trait::async_trait]
+impl autolock_core::ports::Pause for TokioPause {
+    async fn pause(&self, duration: std::time::Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
+
 /// A required environment variable, or an error naming it.
 pub fn required(name: &str) -> Result<String, String> {
     match std::env::var(name) {

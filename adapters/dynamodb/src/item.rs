@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use autolock_core::Timestamp;
-use autolock_core::directory::{ServicePrincipal, User};
+use autolock_core::directory::{Resource, ServicePrincipal, User};
 use autolock_core::error::StoreError;
 use autolock_core::ids::UserId;
 use autolock_core::ports::StoreResult;
@@ -65,7 +65,15 @@ pub(crate) fn user_doc(item: &Item) -> StoreResult<User> {
     if let Some(AttributeValue::Bool(active)) = item.get("active") {
         user.active = *active;
     }
+    user.revision = revision_of(item)?;
     Ok(user)
+}
+
+/// A resource's document, with the revision of its item.
+pub(crate) fn resource_doc(item: &Item) -> StoreResult<Resource> {
+    let mut resource: Resource = doc(item)?;
+    resource.revision = revision_of(item)?;
+    Ok(resource)
 }
 
 /// A service principal's document, with its `active` attribute (kept apart, like a user's).
@@ -146,6 +154,40 @@ impl Cond {
             values,
         )
     }
+}
+
+/// `update` (a `SET ...` expression) that also counts the edit in the item's `rev` attribute.
+pub(crate) fn counted(update: Cond, revision: u64) -> Cond {
+    let expression = if update.expression.is_empty() {
+        "SET #rev = :next_rev".to_owned()
+    } else {
+        format!("{}, #rev = :next_rev", update.expression)
+    };
+    Cond {
+        expression,
+        ..update
+    }
+    .name("#rev", "rev")
+    .value(":rev", n(i64::try_from(revision).unwrap_or(i64::MAX)))
+    .value(
+        ":next_rev",
+        n(i64::try_from(revision.saturating_add(1)).unwrap_or(i64::MAX)),
+    )
+}
+
+/// The condition that an item is still at `revision` (an item never edited has no `rev` yet),
+/// for an update built with [`counted`].
+pub(crate) fn at_revision(revision: u64) -> &'static str {
+    if revision == 0 {
+        "(attribute_not_exists(#rev) OR #rev = :rev)"
+    } else {
+        "#rev = :rev"
+    }
+}
+
+/// The revision an item is at.
+pub(crate) fn revision_of(item: &Item) -> StoreResult<u64> {
+    Ok(get_n(item, "rev").map_or(0, |r| u64::try_from(r).unwrap_or(0)))
 }
 
 pub(crate) fn absent() -> Cond {

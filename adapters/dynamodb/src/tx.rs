@@ -1,6 +1,6 @@
 //! A transaction being built: its writes, each with the error its failed condition means.
 
-use aws_sdk_dynamodb::types::{ConditionCheck, Delete, Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem, Update};
 
 use autolock_core::error::StoreError;
 use autolock_core::ports::StoreResult;
@@ -78,28 +78,6 @@ impl Tx {
             .map_err(build_err)?;
         self.items
             .push(TransactWriteItem::builder().delete(d).build());
-        self.on_fail.push(fail);
-        Ok(())
-    }
-
-    pub(crate) fn check(
-        &mut self,
-        table: &str,
-        key: Item,
-        cond: Cond,
-        fail: StoreError,
-    ) -> StoreResult<()> {
-        let (expression, names, values) = cond.split();
-        let c = ConditionCheck::builder()
-            .table_name(table)
-            .set_key(Some(key))
-            .set_condition_expression(expression)
-            .set_expression_attribute_names(names)
-            .set_expression_attribute_values(values)
-            .build()
-            .map_err(build_err)?;
-        self.items
-            .push(TransactWriteItem::builder().condition_check(c).build());
         self.on_fail.push(fail);
         Ok(())
     }

@@ -49,6 +49,7 @@ async fn seed(path: &std::path::Path, n: usize) {
         address: "https://gitlab.example.com".into(),
         policy,
         created_at: t0(),
+        revision: 0,
     };
     let group = Group {
         id: "everyone".parse().unwrap(),
@@ -68,6 +69,7 @@ async fn seed(path: &std::path::Path, n: usize) {
             at: t0(),
             value: PolicyOverride::default(),
         }],
+        revision: 0,
     };
     let first = Changeset {
         directory: vec![
@@ -89,6 +91,7 @@ async fn seed(path: &std::path::Path, n: usize) {
                 role: Role::Member,
                 active: true,
                 created_at: t0(),
+                revision: 0,
             }));
             changes.directory.push(DirectoryChange::AddMembership {
                 user: id.clone(),

@@ -26,12 +26,13 @@ use autolock_core::ports::StoreResult;
 use rows::backend;
 
 /// The migrations, in order: migration `n` brings the schema to version `n + 1`.
-const MIGRATIONS: [&str; 5] = [
+const MIGRATIONS: [&str; 6] = [
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_deliveries.sql"),
     include_str!("../migrations/0003_user_activity.sql"),
     include_str!("../migrations/0004_sign_in_links.sql"),
     include_str!("../migrations/0005_service_principal_active.sql"),
+    include_str!("../migrations/0006_revisions.sql"),
 ];
 #[allow(clippy::cast_possible_wrap)]
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

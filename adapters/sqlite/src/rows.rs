@@ -46,7 +46,7 @@ pub(crate) fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(backend)
 }
 
-pub(crate) const USER_COLUMNS: &str = "id, email, display_name, role, active, created_at";
+pub(crate) const USER_COLUMNS: &str = "id, email, display_name, role, active, created_at, rev";
 
 pub(crate) fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -56,7 +56,13 @@ pub(crate) fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         role: parse(Role::parse(&r.get::<_, String>(3)?))?,
         active: r.get(4)?,
         created_at: instant(r.get(5)?)?,
+        revision: revision(r.get(6)?),
     })
+}
+
+/// A revision as stored (never negative).
+fn revision(stored: i64) -> u64 {
+    u64::try_from(stored).unwrap_or(0)
 }
 
 pub(crate) fn policy_from(duration: &str, approval: &str) -> rusqlite::Result<Policy> {
@@ -67,9 +73,9 @@ pub(crate) fn policy_from(duration: &str, approval: &str) -> rusqlite::Result<Po
 }
 
 pub(crate) fn load_resource(c: &Connection, id: &str) -> rusqlite::Result<Option<Resource>> {
-    let Some((id, name, address, created_at)) = c
+    let Some((id, name, address, created_at, rev)) = c
         .query_row(
-            "SELECT id, name, address, created_at FROM resources WHERE id = ?1",
+            "SELECT id, name, address, created_at, rev FROM resources WHERE id = ?1",
             [id],
             |r| {
                 Ok((
@@ -77,6 +83,7 @@ pub(crate) fn load_resource(c: &Connection, id: &str) -> rusqlite::Result<Option
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
                     r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
                 ))
             },
         )
@@ -95,6 +102,7 @@ pub(crate) fn load_resource(c: &Connection, id: &str) -> rusqlite::Result<Option
         address,
         policy: policy_from(&duration, &approval)?,
         created_at: instant(created_at)?,
+        revision: revision(rev),
     }))
 }
 
@@ -112,6 +120,7 @@ pub(crate) fn load_grant_rows(
                 r.get::<_, String>(2)?,
                 r.get::<_, i64>(3)?,
                 r.get::<_, Option<i64>>(4)?,
+                r.get::<_, i64>(5)?,
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -121,7 +130,7 @@ pub(crate) fn load_grant_rows(
     let mut override_stmt =
         c.prepare_cached("SELECT at, auto_lock_after, approval FROM grant_overrides WHERE grant_id = ?1 ORDER BY seq")?;
     let mut grants = Vec::with_capacity(heads.len());
-    for (id, group, resource, start, end) in heads {
+    for (id, group, resource, start, end, rev) in heads {
         let expiry = expiry_stmt
             .query_map([&id], |r| {
                 Ok(Timed {
@@ -157,13 +166,14 @@ pub(crate) fn load_grant_rows(
             },
             expiry,
             overrides,
+            revision: revision(rev),
         });
     }
     Ok(grants)
 }
 
 pub(crate) const GRANT_COLUMNS: &str =
-    "SELECT id, group_id, resource_id, start_at, end_at FROM grants";
+    "SELECT id, group_id, resource_id, start_at, end_at, rev FROM grants";
 
 pub(crate) fn page_of<T>(
     mut items: Vec<T>,

@@ -293,6 +293,7 @@ mod tests {
             role: Role::Member,
             active: true,
             created_at: t,
+            revision: 0,
         };
         let resource = Resource {
             id: resource.parse().unwrap(),
@@ -303,6 +304,7 @@ mod tests {
                 approval: crate::policy::ApprovalMode::Manual,
             },
             created_at: t,
+            revision: 0,
         };
         let request = AccessRequest {
             id: request.parse().unwrap(),

@@ -20,15 +20,19 @@ use crate::request::{AccessRequest, RequestStatus};
 pub enum DirectoryChange {
     /// Creates a user; fails when a user or service principal has the id.
     CreateUser(User),
-    /// Replaces a user's email, name and role (the id and the active flag stay).
+    /// Replaces a user's email, name and role (the id and the active flag stay), over the
+    /// user's revision `user.revision` (else a conflict).
     UpdateUser(User),
-    /// Sets a user's active flag and records the change in the flag's history.
+    /// Sets a user's active flag and records the change in the flag's history, over the user's
+    /// revision `revision`.
     SetUserActive {
         user: UserId,
         /// When.
         at: DateTime<Utc>,
         /// The new flag.
         active: bool,
+        /// The revision the change was computed from.
+        revision: u64,
     },
     /// Creates a service principal; fails when a user or service principal has the id.
     CreateServicePrincipal(ServicePrincipal),
@@ -38,13 +42,16 @@ pub enum DirectoryChange {
     CreateGroup(Group),
     /// Creates a resource; its policy history starts at its creation.
     CreateResource(Resource),
-    /// Records a new default policy of a resource at an instant.
+    /// Records a new default policy of a resource at an instant, over the resource's revision
+    /// `revision` (else a conflict).
     SetResourcePolicy {
         resource: ResourceId,
         /// When.
         at: DateTime<Utc>,
         /// The new default.
         policy: Policy,
+        /// The revision the change was computed from.
+        revision: u64,
     },
     /// Makes a user a member of a group; fails with [`StoreError::Conflict`](crate::error::StoreError::Conflict) when already a
     /// member.
@@ -64,27 +71,33 @@ pub enum DirectoryChange {
     /// Creates a grant (its first expiry and override entries at its start); fails when the
     /// group already has a grant on the resource.
     CreateGrant(Grant),
-    /// Removes a grant; fails when already removed.
+    /// Removes a grant, over its revision `revision`; fails when already removed.
     EndGrant {
         grant: GrantId,
         /// When.
         at: DateTime<Utc>,
+        /// The revision the change was computed from.
+        revision: u64,
     },
-    /// Records a new expiry of a grant not removed.
+    /// Records a new expiry of a grant not removed, over its revision `revision`.
     SetGrantExpiry {
         grant: GrantId,
         /// When.
         at: DateTime<Utc>,
         /// The new expiry, or none.
         expires_at: Option<DateTime<Utc>>,
+        /// The revision the change was computed from.
+        revision: u64,
     },
-    /// Records a new override of a grant not removed.
+    /// Records a new override of a grant not removed, over its revision `revision`.
     SetGrantOverride {
         grant: GrantId,
         /// When.
         at: DateTime<Utc>,
         /// The new override.
         value: PolicyOverride,
+        /// The revision the change was computed from.
+        revision: u64,
     },
 }
 

@@ -69,3 +69,20 @@ impl Clock for ManualClock {
         Some(self)
     }
 }
+
+/// Waits a while: between the attempts of a commit that met a concurrent change. The core has
+/// no timer of its own; each runtime gives its own.
+#[async_trait::async_trait]
+pub trait Pause: Send + Sync {
+    /// Returns after `duration`.
+    async fn pause(&self, duration: std::time::Duration);
+}
+
+/// Does not wait (the default: each attempt reads afresh anyway).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoPause;
+
+#[async_trait::async_trait]
+impl Pause for NoPause {
+    async fn pause(&self, _: std::time::Duration) {}
+}

@@ -27,7 +27,7 @@ use crate::error::StoreError;
 
 pub use audit::AuditReader;
 pub use changes::{Changeset, Committer, ConsumedLink, DirectoryChange, RequestWrite, UsageWrite};
-pub use clock::{Clock, ManualClock};
+pub use clock::{Clock, ManualClock, NoPause, Pause};
 pub use deliveries::DeliveryStore;
 pub use directory::DirectoryReader;
 pub use outbox::{EventPublisher, OutboxReader};

@@ -135,6 +135,7 @@ impl Autolock {
             role: Role::Admin,
             active: true,
             created_at: now,
+            revision: 0,
         };
         self.commit_directory(DirectoryChange::CreateUser(user.clone()))
             .await?;
@@ -156,6 +157,7 @@ impl Autolock {
             role: user_role(new.role)?,
             active: true,
             created_at: now,
+            revision: 0,
         };
         self.commit_directory(DirectoryChange::CreateUser(user.clone()))
             .await?;
@@ -163,7 +165,8 @@ impl Autolock {
     }
 
     /// Edits a user (admin): email, name and role replace what they were; `active` deactivates
-    /// (cancelling their open requests) or reactivates them.
+    /// (cancelling their open requests) or reactivates them. Each edit is written over the
+    /// revision it was computed from, so that concurrent edits of other fields are all kept.
     pub async fn patch_user(
         &self,
         actor: &Principal,
@@ -172,12 +175,24 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<User> {
         require(actor, Capability::Administer)?;
+        let role = patch.role.map(user_role).transpose()?;
         let mut user = self.existing_user(id).await?;
-        if patch.email.is_some() || patch.display_name.is_some() || patch.role.is_some() {
-            user.email = patch.email.unwrap_or(user.email);
-            user.display_name = patch.display_name.unwrap_or(user.display_name);
-            user.role = user_role(patch.role.unwrap_or(user.role))?;
-            self.commit_directory(DirectoryChange::UpdateUser(user.clone()))
+        if patch.email.is_some() || patch.display_name.is_some() || role.is_some() {
+            user = self
+                .retry(|| async {
+                    let mut user = self.existing_user(id).await?;
+                    user.email = patch.email.clone().unwrap_or(user.email);
+                    user.display_name = patch.display_name.clone().unwrap_or(user.display_name);
+                    user.role = role.unwrap_or(user.role);
+                    self.store
+                        .commit(Changeset {
+                            directory: vec![DirectoryChange::UpdateUser(user.clone())],
+                            ..Changeset::default()
+                        })
+                        .await?;
+                    user.revision += 1;
+                    Ok(user)
+                })
                 .await?;
         }
         if let Some(active) = patch.active {
@@ -195,15 +210,29 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<User> {
         require(actor, Capability::Administer)?;
-        let mut user = self.existing_user(id).await?;
-        if user.active != active {
-            user.active = active;
-            self.commit_directory(DirectoryChange::SetUserActive {
-                user: id.clone(),
-                at: now,
-                active,
+        let (user, changed) = self
+            .retry(|| async {
+                let mut user = self.existing_user(id).await?;
+                if user.active == active {
+                    return Ok((user, false));
+                }
+                self.store
+                    .commit(Changeset {
+                        directory: vec![DirectoryChange::SetUserActive {
+                            user: id.clone(),
+                            at: now,
+                            active,
+                            revision: user.revision,
+                        }],
+                        ..Changeset::default()
+                    })
+                    .await?;
+                user.active = active;
+                user.revision += 1;
+                Ok((user, true))
             })
             .await?;
+        if changed {
             let resources = self.store.resources_of_user(id).await?;
             self.refresh_rights(resources.into_iter().map(|r| (id.clone(), r)), now)
                 .await?;
@@ -290,6 +319,7 @@ impl Autolock {
             address: check_address(&new.address)?,
             policy: new.policy,
             created_at: now,
+            revision: 0,
         };
         let mut changes = Changeset {
             directory: vec![DirectoryChange::CreateResource(resource.clone())],
@@ -441,6 +471,7 @@ impl Autolock {
                 at: now,
                 value: new.policy_override,
             }],
+            revision: 0,
         };
         let mut changes = Changeset {
             directory: vec![DirectoryChange::CreateGrant(grant.clone())],
@@ -484,12 +515,22 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<()> {
         require(actor, Capability::Administer)?;
-        let grant = self.current_grant_by_id(id).await?;
-        self.commit_directory(DirectoryChange::EndGrant {
-            grant: id.clone(),
-            at: now,
-        })
-        .await?;
+        let grant = self
+            .retry(|| async {
+                let grant = self.current_grant_by_id(id).await?;
+                self.store
+                    .commit(Changeset {
+                        directory: vec![DirectoryChange::EndGrant {
+                            grant: id.clone(),
+                            at: now,
+                            revision: grant.revision,
+                        }],
+                        ..Changeset::default()
+                    })
+                    .await?;
+                Ok(grant)
+            })
+            .await?;
         self.refresh_grant_rights(&grant, now).await
     }
 
@@ -503,13 +544,23 @@ impl Autolock {
     ) -> Result<Grant> {
         require(actor, Capability::Administer)?;
         check_expiry(expires_at, now)?;
-        let grant = self.current_grant_by_id(id).await?;
-        self.commit_directory(DirectoryChange::SetGrantExpiry {
-            grant: id.clone(),
-            at: now,
-            expires_at,
-        })
-        .await?;
+        let grant = self
+            .retry(|| async {
+                let grant = self.current_grant_by_id(id).await?;
+                self.store
+                    .commit(Changeset {
+                        directory: vec![DirectoryChange::SetGrantExpiry {
+                            grant: id.clone(),
+                            at: now,
+                            expires_at,
+                            revision: grant.revision,
+                        }],
+                        ..Changeset::default()
+                    })
+                    .await?;
+                Ok(grant)
+            })
+            .await?;
         self.refresh_grant_rights(&grant, now).await?;
         self.current_grant_by_id(id).await
     }

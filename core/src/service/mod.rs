@@ -51,10 +51,35 @@ pub use crate::policy::PolicyPatch;
 /// How many times a commit that met a concurrent change is recomputed before giving up.
 const COMMIT_ATTEMPTS: usize = 8;
 
+/// The wait before attempt `attempt` (2, 3, ...) of a commit that met a concurrent change:
+/// exponential from 2 ms, capped at 250 ms, scaled by `jitter` (0.0 to 1.0) into its upper half
+/// so that two writers that met once do not meet again.
+#[must_use]
+pub fn backoff(attempt: usize, jitter: f64) -> std::time::Duration {
+    let exp = u32::try_from(attempt.saturating_sub(2))
+        .unwrap_or(u32::MAX)
+        .min(16);
+    let full = (2u64 << exp).min(250);
+    #[allow(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss
+    )]
+    let micros = (full as f64 * 1000.0 * (0.5 + 0.5 * jitter.clamp(0.0, 1.0))) as u64;
+    std::time::Duration::from_micros(micros)
+}
+
+fn jitter() -> f64 {
+    let mut b = [0u8; 2];
+    let _ = getrandom::fill(&mut b);
+    f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX)
+}
+
 /// The use cases over a store.
 #[derive(Clone)]
 pub struct Autolock {
     store: Arc<dyn Store>,
+    pause: Arc<dyn crate::ports::Pause>,
     coalesce: Option<chrono::Duration>,
     warn_before: Option<chrono::Duration>,
     allow_local_webhooks: bool,
@@ -75,6 +100,7 @@ impl Autolock {
     pub fn new(store: Arc<dyn Store>) -> Self {
         Self {
             store,
+            pause: Arc::new(crate::ports::NoPause),
             coalesce: None,
             warn_before: None,
             allow_local_webhooks: false,
@@ -103,6 +129,13 @@ impl Autolock {
         Ok(self)
     }
 
+    /// Waits with `pause` between the attempts of a commit that met a concurrent change.
+    #[must_use]
+    pub fn with_pause(mut self, pause: Arc<dyn crate::ports::Pause>) -> Self {
+        self.pause = pause;
+        self
+    }
+
     /// Lets webhooks target http and loopback addresses (the local runtime, tests).
     #[must_use]
     pub fn with_local_webhooks(mut self, allow: bool) -> Self {
@@ -127,7 +160,9 @@ impl Autolock {
         loop {
             tries += 1;
             match attempt().await {
-                Err(Error::Store(StoreError::Conflict(_))) if tries < COMMIT_ATTEMPTS => {}
+                Err(Error::Store(StoreError::Conflict(_))) if tries < COMMIT_ATTEMPTS => {
+                    self.pause.pause(backoff(tries + 1, jitter())).await;
+                }
                 other => return other,
             }
         }
@@ -190,5 +225,29 @@ fn check_expiry(expires_at: Option<Timestamp>, now: Timestamp) -> Result<()> {
             Err(ValidationError::new("expires_at", "must lie in the future").into())
         }
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::backoff;
+    use std::time::Duration;
+
+    #[test]
+    fn commit_retries_back_off_exponentially_with_jitter_up_to_a_cap() {
+        assert_eq!(backoff(2, 1.0), Duration::from_millis(2));
+        assert_eq!(backoff(2, 0.0), Duration::from_millis(1));
+        assert_eq!(backoff(3, 1.0), Duration::from_millis(4));
+        assert_eq!(backoff(5, 1.0), Duration::from_millis(16));
+        assert_eq!(backoff(8, 1.0), Duration::from_millis(128));
+        assert_eq!(backoff(9, 1.0), Duration::from_millis(250));
+        assert_eq!(backoff(usize::MAX, 1.0), Duration::from_millis(250));
+        let spread: Vec<Duration> = [0.0, 0.3, 0.9].iter().map(|&j| backoff(6, j)).collect();
+        assert!(spread[0] < spread[1] && spread[1] < spread[2], "{spread:?}");
+        assert!(
+            spread
+                .iter()
+                .all(|d| *d >= Duration::from_millis(16) && *d <= Duration::from_millis(32))
+        );
     }
 }

@@ -55,6 +55,7 @@ pub struct Preview {
 
 impl Autolock {
     /// Edits a resource's default policy (admin, DevOps admin). A no-op edit records nothing.
+    /// The edit is written over the revision it was computed from.
     pub async fn set_resource_policy(
         &self,
         actor: &Principal,
@@ -63,43 +64,52 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<Resource> {
         require(actor, Capability::Operate)?;
-        let resource = self.existing_resource(id).await?;
-        let before = resource.policy;
-        let after = patch.apply(before);
-        if before == after {
-            return Ok(resource);
-        }
-        let mut changes = Changeset {
-            directory: vec![DirectoryChange::SetResourcePolicy {
-                resource: id.clone(),
-                at: now,
-                policy: after,
-            }],
-            ..Changeset::default()
-        };
-        changes.record(
-            DomainEvent::PolicyChanged(Box::new(PolicyChange {
-                resource: id.clone(),
-                group: None,
-                grant: None,
-                before: Some(before),
-                after,
-                override_before: None,
-                override_after: None,
-                by: actor.id.clone(),
-                at: now,
-            })),
-            now,
-        );
-        self.store.commit(changes).await?;
-        let users = self.store.users_of_resource(id).await?;
-        self.refresh_rights(users.into_iter().map(|u| (u, id.clone())), now)
+        let changed = self
+            .retry(|| async {
+                let resource = self.existing_resource(id).await?;
+                let before = resource.policy;
+                let after = patch.apply(before);
+                if before == after {
+                    return Ok(false);
+                }
+                let mut changes = Changeset {
+                    directory: vec![DirectoryChange::SetResourcePolicy {
+                        resource: id.clone(),
+                        at: now,
+                        policy: after,
+                        revision: resource.revision,
+                    }],
+                    ..Changeset::default()
+                };
+                changes.record(
+                    DomainEvent::PolicyChanged(Box::new(PolicyChange {
+                        resource: id.clone(),
+                        group: None,
+                        grant: None,
+                        before: Some(before),
+                        after,
+                        override_before: None,
+                        override_after: None,
+                        by: actor.id.clone(),
+                        at: now,
+                    })),
+                    now,
+                );
+                self.store.commit(changes).await?;
+                Ok(true)
+            })
             .await?;
+        if changed {
+            let users = self.store.users_of_resource(id).await?;
+            self.refresh_rights(users.into_iter().map(|u| (u, id.clone())), now)
+                .await?;
+        }
         self.existing_resource(id).await
     }
 
     /// Edits a grant's override field by field (admin, DevOps admin). A no-op edit records
-    /// nothing.
+    /// nothing. The edit is written over the revision it was computed from, so that concurrent
+    /// edits of other fields are all kept.
     pub async fn set_grant_override(
         &self,
         actor: &Principal,
@@ -108,37 +118,45 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<Grant> {
         require(actor, Capability::Operate)?;
-        let grant = self.current_grant_by_id(id).await?;
-        let resource = self.existing_resource(&grant.resource).await?;
-        let current = grant.current_override();
-        let next = patch.apply(current);
-        if next == current {
-            return Ok(grant);
+        let grant = self
+            .retry(|| async {
+                let grant = self.current_grant_by_id(id).await?;
+                let resource = self.existing_resource(&grant.resource).await?;
+                let current = grant.current_override();
+                let next = patch.apply(current);
+                if next == current {
+                    return Ok(None);
+                }
+                let mut changes = Changeset {
+                    directory: vec![DirectoryChange::SetGrantOverride {
+                        grant: id.clone(),
+                        at: now,
+                        value: next,
+                        revision: grant.revision,
+                    }],
+                    ..Changeset::default()
+                };
+                changes.record(
+                    DomainEvent::PolicyChanged(Box::new(PolicyChange {
+                        resource: grant.resource.clone(),
+                        group: Some(grant.group.clone()),
+                        grant: Some(id.clone()),
+                        before: Some(current.over(resource.policy)),
+                        after: next.over(resource.policy),
+                        override_before: Some(current),
+                        override_after: Some(next),
+                        by: actor.id.clone(),
+                        at: now,
+                    })),
+                    now,
+                );
+                self.store.commit(changes).await?;
+                Ok(Some(grant))
+            })
+            .await?;
+        if let Some(grant) = grant {
+            self.refresh_grant_rights(&grant, now).await?;
         }
-        let mut changes = Changeset {
-            directory: vec![DirectoryChange::SetGrantOverride {
-                grant: id.clone(),
-                at: now,
-                value: next,
-            }],
-            ..Changeset::default()
-        };
-        changes.record(
-            DomainEvent::PolicyChanged(Box::new(PolicyChange {
-                resource: grant.resource.clone(),
-                group: Some(grant.group.clone()),
-                grant: Some(id.clone()),
-                before: Some(current.over(resource.policy)),
-                after: next.over(resource.policy),
-                override_before: Some(current),
-                override_after: Some(next),
-                by: actor.id.clone(),
-                at: now,
-            })),
-            now,
-        );
-        self.store.commit(changes).await?;
-        self.refresh_grant_rights(&grant, now).await?;
         self.current_grant_by_id(id).await
     }
 

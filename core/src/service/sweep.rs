@@ -15,9 +15,12 @@ use crate::ports::EventPublisher;
 
 use super::Autolock;
 
+/// How many failures a report names (it counts them all).
+const FAILURES_NAMED: usize = 10;
+
 /// What a sweep run did.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct SweepReport {
     /// Rights looked at.
     pub examined: usize,
@@ -25,6 +28,20 @@ pub struct SweepReport {
     pub locked: usize,
     /// Requests cancelled (no path left, user deactivated).
     pub cancelled: usize,
+    /// Rights that could not be brought up to date: they stay due, and the sweep went on.
+    pub failed: usize,
+    /// The first few failures, `user/resource: error`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<String>,
+}
+
+impl SweepReport {
+    fn add_failure(&mut self, failure: String) {
+        self.failed += 1;
+        if self.failures.len() < FAILURES_NAMED {
+            self.failures.push(failure);
+        }
+    }
 }
 
 impl Autolock {
@@ -59,14 +76,19 @@ impl Autolock {
     }
 
     /// The sweep: records the locks due by `now`, in a bounded batch. Rights left over stay due
-    /// for the next run; two overlapping runs are safe.
+    /// for the next run; two overlapping runs are safe. A right that fails is counted, named in
+    /// the report and left due; the sweep goes on with the others.
     pub async fn sweep(&self, now: Timestamp, limit: usize) -> Result<SweepReport> {
         let mut report = SweepReport::default();
         for (user, resource) in self.store.due(now, limit).await? {
-            let (locked, cancelled) = self.refresh_right(&user, &resource, now).await?;
             report.examined += 1;
-            report.locked += locked;
-            report.cancelled += cancelled;
+            match self.refresh_right(&user, &resource, now).await {
+                Ok((locked, cancelled)) => {
+                    report.locked += locked;
+                    report.cancelled += cancelled;
+                }
+                Err(e) => report.add_failure(format!("{user}/{resource}: {e}")),
+            }
         }
         Ok(report)
     }
@@ -90,7 +112,7 @@ impl Autolock {
 
 /// What one tick did.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TickReport {
     /// Rights the sweep looked at.
     pub examined: usize,
@@ -104,6 +126,11 @@ pub struct TickReport {
     pub retried: usize,
     /// Whether it stopped for time with work left (the rest stays due for the next tick).
     pub stopped_for_time: bool,
+    /// Rights the sweep could not bring up to date (they stay due).
+    pub failed: usize,
+    /// The first few failures, `user/resource: error`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failures: Vec<String>,
 }
 
 /// The periodic work, the same wherever it runs (the sweep function, `autolock serve`,
@@ -157,7 +184,15 @@ impl Ticker {
             report.examined += r.examined;
             report.locked += r.locked;
             report.cancelled += r.cancelled;
-            if r.examined < self.batch {
+            report.failed += r.failed;
+            for f in r.failures {
+                if report.failures.len() < FAILURES_NAMED {
+                    report.failures.push(f);
+                }
+            }
+            // A short batch is the last; a batch where every right failed would come back the
+            // same: the failing rights wait for the next tick.
+            if r.examined < self.batch || r.failed == r.examined {
                 break;
             }
             if !more_time() {

@@ -65,6 +65,7 @@ pub fn grant(id: &str, start: Timestamp) -> Grant {
             at: start,
             value: no_override(),
         }],
+        revision: 0,
     }
 }
 

@@ -52,6 +52,7 @@ pub fn router(
     };
     let state = AppState::new(
         Autolock::new(Arc::clone(&store))
+            .with_pause(Arc::new(autolock_aws::TokioPause))
             .with_lock_warnings(config.lock_warning_days)
             .expect("LOCK_WARNING_DAYS was checked"),
         Arc::new(SystemClock),

@@ -18,6 +18,7 @@ async fn main() -> Result<(), Error> {
     let sdk = autolock_aws::sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.tables.clone());
     let app = Autolock::new(Arc::new(store))
+        .with_pause(Arc::new(autolock_aws::TokioPause))
         .with_coalescing(config.coalesce)?
         .with_lock_warnings(config.lock_warning_days)?;
     let sqs = aws_sdk_sqs::Client::new(&sdk);

@@ -17,6 +17,18 @@ use autolock_core::ports::{Clock, EventPublisher, ManualClock, StoreResult};
 use autolock_core::service::{Autolock, Ticker};
 use autolock_http::{AppState, Hs256, HttpConfig, LinkSigner, SystemClock};
 
+/// Waits on the tokio timer: the local runtime's pause between the attempts of a commit that
+/// met a concurrent change.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct TokioPause;
+
+#[async_trait]
+impl autolock_core::ports::Pause for TokioPause {
+    async fn pause(&self, duration: std::time::Duration) {
+        tokio::time::sleep(duration).await;
+    }
+}
+
 /// Builds the router's state from the use cases, a clock and the secrets.
 #[must_use]
 pub fn state(

@@ -140,6 +140,7 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
     let clock: Arc<dyn Clock> = autolock_local::clock(start);
     let store = open(&args.store.db)?;
     let app = Autolock::new(Arc::clone(&store))
+        .with_pause(Arc::new(autolock_local::TokioPause))
         .with_lock_warnings(args.notify.lock_warning_days)
         .map_err(|e| format!("--lock-warning-days: {e}"))?;
 

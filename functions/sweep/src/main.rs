@@ -19,7 +19,9 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let sdk = autolock_aws::sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.tables.clone());
-    let app = Autolock::new(Arc::new(store)).with_lock_warnings(config.lock_warning_days)?;
+    let app = Autolock::new(Arc::new(store))
+        .with_pause(Arc::new(autolock_aws::TokioPause))
+        .with_lock_warnings(config.lock_warning_days)?;
     let publisher = BusPublisher::new(
         aws_sdk_eventbridge::Client::new(&sdk),
         config.event_bus_name.clone(),

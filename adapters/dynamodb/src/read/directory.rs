@@ -33,6 +33,7 @@ impl DynamoStore {
         };
         let mut grant: Grant = doc(head)?;
         grant.span.end = get_n(head, "end_us").map(instant).transpose()?;
+        grant.revision = revision_of(head)?;
         grant.expiry.clear();
         grant.overrides.clear();
         for i in &items {
@@ -300,12 +301,12 @@ impl DirectoryReader for DynamoStore {
         self.get(&self.tables.policies, key(keys::resource(id.as_str()), "R"))
             .await?
             .as_ref()
-            .map(doc)
+            .map(resource_doc)
             .transpose()
     }
 
     async fn resources(&self, page: &PageRequest) -> StoreResult<Page<Resource>> {
-        self.list_type("RESOURCES", page, doc).await
+        self.list_type("RESOURCES", page, resource_doc).await
     }
 
     async fn grant(&self, id: &GrantId) -> StoreResult<Option<Grant>> {

@@ -11,6 +11,28 @@ use crate::item::*;
 use crate::tx::Tx;
 use crate::{DynamoStore, keys};
 
+/// Counts an edit of a grant not removed, over its revision `revision`.
+fn bump_grant(
+    tx: &mut Tx,
+    table: &str,
+    grant: &autolock_core::ids::GrantId,
+    revision: u64,
+) -> StoreResult<()> {
+    let update = Cond::default().name("#pk", "pk").name("#e", "end_us");
+    tx.update(
+        table,
+        key(keys::grant(grant.as_str()), "GR"),
+        counted(update, revision),
+        Some(&format!(
+            "attribute_exists(#pk) AND attribute_not_exists(#e) AND {}",
+            at_revision(revision)
+        )),
+        conflict(format!(
+            "grant {grant} changed meanwhile, or is removed or unknown"
+        )),
+    )
+}
+
 /// Adds the writes of one directory change to `tx`.
 pub(super) async fn write(
     store: &DynamoStore,
@@ -56,12 +78,20 @@ pub(super) async fn write(
             tx.update(
                 p,
                 key(keys::principal(u.id.as_str()), "P"),
-                update,
-                Some("#k = :user"),
-                conflict(format!("user {} does not exist", u.id)),
+                counted(update, u.revision),
+                Some(&format!("#k = :user AND {}", at_revision(u.revision))),
+                conflict(format!(
+                    "user {} changed meanwhile, or does not exist",
+                    u.id
+                )),
             )?;
         }
-        DirectoryChange::SetUserActive { user, at, active } => {
+        DirectoryChange::SetUserActive {
+            user,
+            at,
+            active,
+            revision,
+        } => {
             let update = Cond::new("SET #a = :a")
                 .name("#a", "active")
                 .name("#k", "kind")
@@ -70,9 +100,9 @@ pub(super) async fn write(
             tx.update(
                 p,
                 key(keys::principal(user.as_str()), "P"),
-                update,
-                Some("#k = :user"),
-                conflict(format!("user {user} does not exist")),
+                counted(update, *revision),
+                Some(&format!("#k = :user AND {}", at_revision(*revision))),
+                conflict(format!("user {user} changed meanwhile, or does not exist")),
             )?;
             tx.put(
                 p,
@@ -150,6 +180,7 @@ pub(super) async fn write(
             resource,
             at,
             policy,
+            revision,
         } => {
             let update = Cond::new("SET #d = :d").name("#d", "doc");
             let current = store
@@ -163,9 +194,14 @@ pub(super) async fn write(
             tx.update(
                 p,
                 key(keys::resource(resource.as_str()), "R"),
-                update.value(":d", encode(&updated)?),
-                Some("attribute_exists(pk)"),
-                conflict(format!("resource {resource} does not exist")),
+                counted(update.value(":d", encode(&updated)?), *revision),
+                Some(&format!(
+                    "attribute_exists(pk) AND {}",
+                    at_revision(*revision)
+                )),
+                conflict(format!(
+                    "resource {resource} changed meanwhile, or does not exist"
+                )),
             )?;
             let h = item(
                 keys::resource(resource.as_str()),
@@ -297,7 +333,11 @@ pub(super) async fn write(
                 )?;
             }
         }
-        DirectoryChange::EndGrant { grant, at } => {
+        DirectoryChange::EndGrant {
+            grant,
+            at,
+            revision,
+        } => {
             let g = store
                 .grant_by_id(grant.as_str())
                 .await?
@@ -310,9 +350,14 @@ pub(super) async fn write(
             tx.update(
                 p,
                 key(keys::grant(gid), "GR"),
-                update,
-                Some("attribute_not_exists(end_us)"),
-                conflict(format!("grant {grant} is removed or unknown")),
+                counted(update, *revision),
+                Some(&format!(
+                    "attribute_not_exists(end_us) AND {}",
+                    at_revision(*revision)
+                )),
+                conflict(format!(
+                    "grant {grant} changed meanwhile, or is removed or unknown"
+                )),
             )?;
             let cond = Cond::new("#g = :g")
                 .name("#g", "grant_id")
@@ -342,16 +387,9 @@ pub(super) async fn write(
             grant,
             at,
             expires_at,
+            revision,
         } => {
-            let cond = Cond::new("attribute_exists(#pk) AND attribute_not_exists(#e)")
-                .name("#pk", "pk")
-                .name("#e", "end_us");
-            tx.check(
-                p,
-                key(keys::grant(grant.as_str()), "GR"),
-                cond,
-                conflict(format!("grant {grant} is removed or unknown")),
-            )?;
+            bump_grant(tx, p, grant, *revision)?;
             tx.put(
                 p,
                 item(
@@ -363,16 +401,13 @@ pub(super) async fn write(
                 conflict("grant history"),
             )?;
         }
-        DirectoryChange::SetGrantOverride { grant, at, value } => {
-            let cond = Cond::new("attribute_exists(#pk) AND attribute_not_exists(#e)")
-                .name("#pk", "pk")
-                .name("#e", "end_us");
-            tx.check(
-                p,
-                key(keys::grant(grant.as_str()), "GR"),
-                cond,
-                conflict(format!("grant {grant} is removed or unknown")),
-            )?;
+        DirectoryChange::SetGrantOverride {
+            grant,
+            at,
+            value,
+            revision,
+        } => {
+            bump_grant(tx, p, grant, *revision)?;
             tx.put(
                 p,
                 item(

@@ -12,20 +12,6 @@ use autolock_core::ports::{DirectoryChange, StoreResult};
 use super::exists;
 use crate::rows::{backend, micros};
 
-fn current_grant_exists(tx: &Transaction<'_>, grant: &GrantId) -> StoreResult<()> {
-    if exists(
-        tx,
-        "SELECT 1 FROM grants WHERE id = ?1 AND end_at IS NULL",
-        &[&grant.as_str()],
-    )? {
-        Ok(())
-    } else {
-        Err(StoreError::Conflict(format!(
-            "grant {grant} is removed or unknown"
-        )))
-    }
-}
-
 fn insert_override(
     tx: &Transaction<'_>,
     grant: &GrantId,
@@ -59,6 +45,27 @@ fn principal_exists(tx: &Transaction<'_>, id: &str) -> StoreResult<bool> {
         || exists(tx, "SELECT 1 FROM service_principals WHERE id = ?1", &[&id])?)
 }
 
+/// A revision as SQLite stores it.
+fn rev(revision: u64) -> i64 {
+    i64::try_from(revision).unwrap_or(i64::MAX)
+}
+
+/// Counts an edit of a grant not removed, over its revision `revision`.
+fn bump_grant(tx: &Transaction<'_>, grant: &GrantId, revision: u64) -> StoreResult<()> {
+    let n = tx
+        .execute(
+            "UPDATE grants SET rev = rev + 1 WHERE id = ?1 AND end_at IS NULL AND rev = ?2",
+            params![grant.as_str(), rev(revision)],
+        )
+        .map_err(backend)?;
+    if n == 0 {
+        return Err(StoreError::Conflict(format!(
+            "grant {grant} changed meanwhile, or is removed or unknown"
+        )));
+    }
+    Ok(())
+}
+
 pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) -> StoreResult<()> {
     match change {
         DirectoryChange::CreateUser(u) => {
@@ -79,31 +86,39 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
         DirectoryChange::UpdateUser(u) => {
             let n = tx
                 .execute(
-                    "UPDATE users SET email = ?2, display_name = ?3, role = ?4 WHERE id = ?1",
+                    "UPDATE users SET email = ?2, display_name = ?3, role = ?4, rev = rev + 1 WHERE id = ?1 AND rev = ?5",
                     params![
                         u.id.as_str(),
                         u.email.as_str(),
                         u.display_name.as_str(),
-                        u.role.as_str()
+                        u.role.as_str(),
+                        rev(u.revision)
                     ],
                 )
                 .map_err(backend)?;
             if n == 0 {
                 return Err(StoreError::Conflict(format!(
-                    "user {} does not exist",
+                    "user {} changed meanwhile, or does not exist",
                     u.id
                 )));
             }
         }
-        DirectoryChange::SetUserActive { user, at, active } => {
+        DirectoryChange::SetUserActive {
+            user,
+            at,
+            active,
+            revision,
+        } => {
             let n = tx
                 .execute(
-                    "UPDATE users SET active = ?2 WHERE id = ?1",
-                    params![user.as_str(), active],
+                    "UPDATE users SET active = ?2, rev = rev + 1 WHERE id = ?1 AND rev = ?3",
+                    params![user.as_str(), active, rev(*revision)],
                 )
                 .map_err(backend)?;
             if n == 0 {
-                return Err(StoreError::Conflict(format!("user {user} does not exist")));
+                return Err(StoreError::Conflict(format!(
+                    "user {user} changed meanwhile, or does not exist"
+                )));
             }
             tx.execute(
                 "INSERT INTO user_activity (user_id, at, active) VALUES (?1, ?2, ?3)",
@@ -168,14 +183,17 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
             resource,
             at,
             policy,
+            revision,
         } => {
-            if !exists(
-                tx,
-                "SELECT 1 FROM resources WHERE id = ?1",
-                &[&resource.as_str()],
-            )? {
+            let n = tx
+                .execute(
+                    "UPDATE resources SET rev = rev + 1 WHERE id = ?1 AND rev = ?2",
+                    params![resource.as_str(), rev(*revision)],
+                )
+                .map_err(backend)?;
+            if n == 0 {
                 return Err(StoreError::Conflict(format!(
-                    "resource {resource} does not exist"
+                    "resource {resource} changed meanwhile, or does not exist"
                 )));
             }
             insert_policy(tx, resource, *at, *policy)?;
@@ -236,16 +254,20 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
                 insert_override(tx, &g.id, o.at, o.value)?;
             }
         }
-        DirectoryChange::EndGrant { grant, at } => {
+        DirectoryChange::EndGrant {
+            grant,
+            at,
+            revision,
+        } => {
             let n = tx
                 .execute(
-                    "UPDATE grants SET end_at = ?2 WHERE id = ?1 AND end_at IS NULL",
-                    params![grant.as_str(), micros(*at)],
+                    "UPDATE grants SET end_at = ?2, rev = rev + 1 WHERE id = ?1 AND end_at IS NULL AND rev = ?3",
+                    params![grant.as_str(), micros(*at), rev(*revision)],
                 )
                 .map_err(backend)?;
             if n == 0 {
                 return Err(StoreError::Conflict(format!(
-                    "grant {grant} is removed or unknown"
+                    "grant {grant} changed meanwhile, or is removed or unknown"
                 )));
             }
         }
@@ -253,16 +275,22 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
             grant,
             at,
             expires_at,
+            revision,
         } => {
-            current_grant_exists(tx, grant)?;
+            bump_grant(tx, grant, *revision)?;
             tx.execute(
                 "INSERT INTO grant_expiry (grant_id, at, expires_at) VALUES (?1, ?2, ?3)",
                 params![grant.as_str(), micros(*at), expires_at.map(micros)],
             )
             .map_err(backend)?;
         }
-        DirectoryChange::SetGrantOverride { grant, at, value } => {
-            current_grant_exists(tx, grant)?;
+        DirectoryChange::SetGrantOverride {
+            grant,
+            at,
+            value,
+            revision,
+        } => {
+            bump_grant(tx, grant, *revision)?;
             insert_override(tx, grant, *at, *value)?;
         }
     }
