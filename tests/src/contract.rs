@@ -2743,3 +2743,51 @@ pub async fn race_concurrent_grant_edits_are_all_kept(store: Arc<dyn Store>) {
     );
     assert_eq!(g.current_expiry(), Some(d(60)));
 }
+
+/// A change committed with its refresh intent, and then nothing (as if the process died before
+/// bringing the rights up to date): the intent is pending, and carrying out the pending intents
+/// (the tick does) completes the change — the deactivated user's open request is cancelled and
+/// their right leaves the sweep's index.
+pub async fn flow_a_change_left_half_done_is_completed_by_the_tick(store: Arc<dyn Store>) {
+    use autolock_core::ports::{RefreshIntent, RefreshScope};
+    let w = World::seed(store).await;
+    let rid = locked_bob_with_open_request(&w).await;
+    assert!(w.store().pending_refreshes(10).await.unwrap().is_empty());
+    let bob = w.store().user(&w.bob_id()).await.unwrap().unwrap();
+    let intent = RefreshIntent::new(
+        RefreshScope::User {
+            user: bob.id.clone(),
+        },
+        d(8),
+    );
+    w.store()
+        .commit(Changeset {
+            directory: vec![DirectoryChange::SetUserActive {
+                user: bob.id.clone(),
+                at: d(8),
+                active: false,
+                revision: bob.revision,
+            }],
+            refreshes: vec![intent.clone()],
+            ..Changeset::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(w.store().pending_refreshes(10).await.unwrap(), vec![intent]);
+    assert_eq!(
+        w.app.request(&w.admin, &rid).await.unwrap().status,
+        RequestStatus::Open,
+        "not carried out yet"
+    );
+    let (done, failures) = w.app.carry_out_pending(d(8), 10).await.unwrap();
+    assert_eq!((done, failures.len()), (1, 0));
+    let request = w.app.request(&w.admin, &rid).await.unwrap();
+    assert_eq!(request.status, RequestStatus::Cancelled);
+    assert!(w.store().pending_refreshes(10).await.unwrap().is_empty());
+    // A use case carries out its own intent: nothing is left pending.
+    w.app
+        .set_user_active(&w.admin, &w.carol.id, false, d(8))
+        .await
+        .unwrap();
+    assert!(w.store().pending_refreshes(10).await.unwrap().is_empty());
+}

@@ -53,6 +53,7 @@ macro_rules! store_contract_tests {
             race_sweeps_events_and_an_unlock_agree,
             race_concurrent_user_edits_are_all_kept,
             race_concurrent_grant_edits_are_all_kept,
+            flow_a_change_left_half_done_is_completed_by_the_tick,
         );
     };
     (@each $factory:expr, $teardown:expr; $($name:ident),* $(,)?) => {

@@ -34,3 +34,101 @@ async fn the_sweep_skips_a_right_that_fails_and_goes_on() {
     assert_eq!((again.examined, again.failed, again.locked), (1, 1, 0));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_deactivation_goes_on_past_a_failing_right_and_the_tick_finishes_it() {
+    use autolock_core::request::RequestStatus;
+    let dir = std::env::temp_dir().join(format!("autolock-faults2-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("faults.db");
+    let w = World::seed(Arc::new(SqliteStore::open(&path).unwrap())).await;
+    // Bob is locked out of gitlab and of wiki, and asks for wiki back.
+    let wiki = w
+        .app
+        .create_resource(
+            &w.admin,
+            autolock_core::service::NewResource {
+                id: Some("wiki".parse().unwrap()),
+                name: "Wiki".parse().unwrap(),
+                address: "https://wiki.example.com".into(),
+                policy: autolock_core::policy::Policy {
+                    auto_lock_after: autolock_core::policy::AutoLockAfter::Hours(24),
+                    approval: autolock_core::policy::ApprovalMode::Manual,
+                },
+            },
+            d(0),
+        )
+        .await
+        .unwrap()
+        .id;
+    w.app
+        .create_grant(
+            &w.admin,
+            autolock_core::service::NewGrant {
+                group: w.eng.clone(),
+                resource: wiki.clone(),
+                expires_at: None,
+                policy_override: autolock_core::policy::PolicyOverride::default(),
+            },
+            d(0),
+        )
+        .await
+        .unwrap();
+    let rid = w
+        .app
+        .file_request(&w.bob, &wiki, "docs".parse().unwrap(), d(8))
+        .await
+        .unwrap()
+        .request
+        .id;
+    // Bob's stored state of gitlab is damaged.
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    let good: String = raw
+        .query_row(
+            "SELECT data FROM usage WHERE user_id = 'bob' AND resource_id = 'gitlab'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    raw.execute(
+        "UPDATE usage SET data = 'not json' WHERE user_id = 'bob' AND resource_id = 'gitlab'",
+        [],
+    )
+    .unwrap();
+
+    // The deactivation is made, goes on past gitlab, and cancels the wiki request.
+    let bob = w
+        .app
+        .set_user_active(&w.admin, &w.bob_id(), false, d(8))
+        .await
+        .unwrap();
+    assert!(!bob.active);
+    assert_eq!(
+        w.app.request(&w.admin, &rid).await.unwrap().status,
+        RequestStatus::Cancelled
+    );
+    assert_eq!(
+        w.store().pending_refreshes(10).await.unwrap().len(),
+        1,
+        "gitlab is left to do"
+    );
+    let (done, failures) = w.app.carry_out_pending(d(8), 10).await.unwrap();
+    assert_eq!(
+        (done, failures.len()),
+        (1, 1),
+        "still failing: {failures:?}"
+    );
+    assert_eq!(w.store().pending_refreshes(10).await.unwrap().len(), 1);
+
+    // Repaired, the next tick finishes it.
+    raw.execute(
+        "UPDATE usage SET data = ?1 WHERE user_id = 'bob' AND resource_id = 'gitlab'",
+        [good],
+    )
+    .unwrap();
+    let (done, failures) = w.app.carry_out_pending(d(8), 10).await.unwrap();
+    assert_eq!((done, failures.len()), (1, 0));
+    assert!(w.store().pending_refreshes(10).await.unwrap().is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -146,6 +146,10 @@ pub struct Changeset {
     pub settings: Vec<super::SettingsWrite>,
     /// Sign-in links issued (stored by their digest).
     pub sign_in_links: Vec<super::IssuedLink>,
+    /// Intents to refresh the rights this change affects (kept until carried out).
+    pub refreshes: Vec<super::RefreshIntent>,
+    /// Intents carried out (by id): removed.
+    pub refreshed: Vec<String>,
 }
 
 /// A single-use link (the block page's) marked used.
@@ -169,6 +173,8 @@ impl Changeset {
             && self.consumed_links.is_empty()
             && self.settings.is_empty()
             && self.sign_in_links.is_empty()
+            && self.refreshes.is_empty()
+            && self.refreshed.is_empty()
     }
 }
 

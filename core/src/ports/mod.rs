@@ -15,6 +15,7 @@ mod clock;
 mod deliveries;
 mod directory;
 mod outbox;
+mod refresh;
 mod requests;
 mod senders;
 mod settings;
@@ -31,6 +32,7 @@ pub use clock::{Clock, ManualClock, NoPause, Pause};
 pub use deliveries::DeliveryStore;
 pub use directory::DirectoryReader;
 pub use outbox::{EventPublisher, OutboxReader};
+pub use refresh::{RefreshIntent, RefreshQueue, RefreshScope};
 pub use requests::{RequestFilter, RequestReader};
 pub use senders::{EmailDisabled, EmailError, EmailSender, WebhookResponse, WebhookSender};
 pub use settings::{Settings, SettingsStore, SettingsWrite};
@@ -93,6 +95,7 @@ pub trait Store:
     + SettingsStore
     + DeliveryStore
     + SignInLinks
+    + RefreshQueue
     + Committer
 {
 }
@@ -107,6 +110,7 @@ impl<T> Store for T where
         + SettingsStore
         + DeliveryStore
         + SignInLinks
+        + RefreshQueue
         + Committer
 {
 }

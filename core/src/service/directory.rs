@@ -12,7 +12,7 @@ use crate::error::{Conflict, Error, Result, StoreError};
 use crate::events::{DomainEvent, PolicyChange};
 use crate::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
 use crate::policy::{Policy, PolicyOverride};
-use crate::ports::{Changeset, DirectoryChange, PageRequest};
+use crate::ports::{Changeset, DirectoryChange, PageRequest, RefreshIntent, RefreshScope};
 use crate::values::{Email, Name, Role};
 
 use super::{Autolock, check_expiry};
@@ -90,6 +90,14 @@ fn check_address(address: &str) -> Result<String> {
         .into());
     }
     Ok(trimmed.to_owned())
+}
+
+/// The rights a change of `grant` affects.
+pub(crate) fn grant_scope(grant: &Grant) -> RefreshScope {
+    RefreshScope::Grant {
+        group: grant.group.clone(),
+        resource: grant.resource.clone(),
+    }
 }
 
 fn user_role(role: Role) -> Result<Role> {
@@ -210,12 +218,13 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<User> {
         require(actor, Capability::Administer)?;
-        let (user, changed) = self
+        let (user, intent) = self
             .retry(|| async {
                 let mut user = self.existing_user(id).await?;
                 if user.active == active {
-                    return Ok((user, false));
+                    return Ok((user, None));
                 }
+                let intent = RefreshIntent::new(RefreshScope::User { user: id.clone() }, now);
                 self.store
                     .commit(Changeset {
                         directory: vec![DirectoryChange::SetUserActive {
@@ -224,18 +233,17 @@ impl Autolock {
                             active,
                             revision: user.revision,
                         }],
+                        refreshes: vec![intent.clone()],
                         ..Changeset::default()
                     })
                     .await?;
                 user.active = active;
                 user.revision += 1;
-                Ok((user, true))
+                Ok((user, Some(intent)))
             })
             .await?;
-        if changed {
-            let resources = self.store.resources_of_user(id).await?;
-            self.refresh_rights(resources.into_iter().map(|r| (id.clone(), r)), now)
-                .await?;
+        if let Some(intent) = intent {
+            self.settle_after(&intent, now).await;
         }
         Ok(user)
     }
@@ -357,7 +365,7 @@ impl Autolock {
             .ok_or_else(|| Error::NotFound(format!("grant of {group} on {resource}")))
     }
 
-    async fn rights_through_group(
+    pub(crate) async fn rights_through_group(
         &self,
         user: &UserId,
         group: &GroupId,
@@ -389,6 +397,13 @@ impl Autolock {
         if let Some(span) = self.store.membership(user, group).await? {
             return Ok((membership(span.start), false));
         }
+        let intent = RefreshIntent::new(
+            RefreshScope::Membership {
+                user: user.clone(),
+                group: group.clone(),
+            },
+            now,
+        );
         let added = self
             .store
             .commit(Changeset {
@@ -397,6 +412,7 @@ impl Autolock {
                     group: group.clone(),
                     at: now,
                 }],
+                refreshes: vec![intent.clone()],
                 ..Changeset::default()
             })
             .await;
@@ -407,8 +423,7 @@ impl Autolock {
             }
         }
         added?;
-        let rights = self.rights_through_group(user, group).await?;
-        self.refresh_rights(rights, now).await?;
+        self.settle_after(&intent, now).await;
         Ok((membership(now), true))
     }
 
@@ -427,6 +442,13 @@ impl Autolock {
         if self.store.membership(user, group).await?.is_none() {
             return Err(not_member());
         }
+        let intent = RefreshIntent::new(
+            RefreshScope::Membership {
+                user: user.clone(),
+                group: group.clone(),
+            },
+            now,
+        );
         let removed = self
             .store
             .commit(Changeset {
@@ -435,6 +457,7 @@ impl Autolock {
                     group: group.clone(),
                     at: now,
                 }],
+                refreshes: vec![intent.clone()],
                 ..Changeset::default()
             })
             .await;
@@ -442,8 +465,8 @@ impl Autolock {
             Err(StoreError::Conflict(_)) => return Err(not_member()),
             other => other?,
         }
-        let rights = self.rights_through_group(user, group).await?;
-        self.refresh_rights(rights, now).await
+        self.settle_after(&intent, now).await;
+        Ok(())
     }
 
     /// Grants a group access to a resource (admin). Each field the grant overrides from its
@@ -473,8 +496,10 @@ impl Autolock {
             }],
             revision: 0,
         };
+        let intent = RefreshIntent::new(grant_scope(&grant), now);
         let mut changes = Changeset {
             directory: vec![DirectoryChange::CreateGrant(grant.clone())],
+            refreshes: vec![intent.clone()],
             ..Changeset::default()
         };
         if new.policy_override != PolicyOverride::default() {
@@ -494,17 +519,14 @@ impl Autolock {
             );
         }
         self.commit_changes(changes).await?;
-        self.refresh_grant_rights(&grant, now).await?;
+        self.settle_after(&intent, now).await;
         Ok(grant)
     }
 
-    pub(crate) async fn refresh_grant_rights(&self, grant: &Grant, now: Timestamp) -> Result<()> {
-        let members = self.store.members(&grant.group).await?;
-        self.refresh_rights(
-            members.into_iter().map(|u| (u, grant.resource.clone())),
-            now,
-        )
-        .await
+    /// Carries out the refresh intent of a change just committed. A failure leaves the intent
+    /// for the tick: the change is made, and its rights are brought up to date there.
+    pub(crate) async fn settle_after(&self, intent: &RefreshIntent, now: Timestamp) {
+        let _ = self.carry_out(intent, now).await;
     }
 
     /// Removes a grant (admin).
@@ -515,9 +537,10 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<()> {
         require(actor, Capability::Administer)?;
-        let grant = self
+        let intent = self
             .retry(|| async {
                 let grant = self.current_grant_by_id(id).await?;
+                let intent = RefreshIntent::new(grant_scope(&grant), now);
                 self.store
                     .commit(Changeset {
                         directory: vec![DirectoryChange::EndGrant {
@@ -525,13 +548,15 @@ impl Autolock {
                             at: now,
                             revision: grant.revision,
                         }],
+                        refreshes: vec![intent.clone()],
                         ..Changeset::default()
                     })
                     .await?;
-                Ok(grant)
+                Ok(intent)
             })
             .await?;
-        self.refresh_grant_rights(&grant, now).await
+        self.settle_after(&intent, now).await;
+        Ok(())
     }
 
     /// Sets or clears a grant's expiry (admin). An expiry must lie in the future.
@@ -544,9 +569,10 @@ impl Autolock {
     ) -> Result<Grant> {
         require(actor, Capability::Administer)?;
         check_expiry(expires_at, now)?;
-        let grant = self
+        let intent = self
             .retry(|| async {
                 let grant = self.current_grant_by_id(id).await?;
+                let intent = RefreshIntent::new(grant_scope(&grant), now);
                 self.store
                     .commit(Changeset {
                         directory: vec![DirectoryChange::SetGrantExpiry {
@@ -555,13 +581,14 @@ impl Autolock {
                             expires_at,
                             revision: grant.revision,
                         }],
+                        refreshes: vec![intent.clone()],
                         ..Changeset::default()
                     })
                     .await?;
-                Ok(grant)
+                Ok(intent)
             })
             .await?;
-        self.refresh_grant_rights(&grant, now).await?;
+        self.settle_after(&intent, now).await;
         self.current_grant_by_id(id).await
     }
 }

@@ -12,7 +12,7 @@ use crate::events::{DomainEvent, PolicyChange};
 use crate::ids::{GrantId, ResourceId, UserId};
 use crate::lock::{Right, RightState};
 use crate::policy::{OverridePatch, PolicyPatch};
-use crate::ports::{Changeset, DirectoryChange};
+use crate::ports::{Changeset, DirectoryChange, RefreshIntent, RefreshScope};
 
 use super::Autolock;
 
@@ -64,14 +64,20 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<Resource> {
         require(actor, Capability::Operate)?;
-        let changed = self
+        let intent = self
             .retry(|| async {
                 let resource = self.existing_resource(id).await?;
                 let before = resource.policy;
                 let after = patch.apply(before);
                 if before == after {
-                    return Ok(false);
+                    return Ok(None);
                 }
+                let intent = RefreshIntent::new(
+                    RefreshScope::Resource {
+                        resource: id.clone(),
+                    },
+                    now,
+                );
                 let mut changes = Changeset {
                     directory: vec![DirectoryChange::SetResourcePolicy {
                         resource: id.clone(),
@@ -79,6 +85,7 @@ impl Autolock {
                         policy: after,
                         revision: resource.revision,
                     }],
+                    refreshes: vec![intent.clone()],
                     ..Changeset::default()
                 };
                 changes.record(
@@ -96,13 +103,11 @@ impl Autolock {
                     now,
                 );
                 self.store.commit(changes).await?;
-                Ok(true)
+                Ok(Some(intent))
             })
             .await?;
-        if changed {
-            let users = self.store.users_of_resource(id).await?;
-            self.refresh_rights(users.into_iter().map(|u| (u, id.clone())), now)
-                .await?;
+        if let Some(intent) = intent {
+            self.settle_after(&intent, now).await;
         }
         self.existing_resource(id).await
     }
@@ -118,7 +123,7 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<Grant> {
         require(actor, Capability::Operate)?;
-        let grant = self
+        let intent = self
             .retry(|| async {
                 let grant = self.current_grant_by_id(id).await?;
                 let resource = self.existing_resource(&grant.resource).await?;
@@ -127,6 +132,7 @@ impl Autolock {
                 if next == current {
                     return Ok(None);
                 }
+                let intent = RefreshIntent::new(super::directory::grant_scope(&grant), now);
                 let mut changes = Changeset {
                     directory: vec![DirectoryChange::SetGrantOverride {
                         grant: id.clone(),
@@ -134,6 +140,7 @@ impl Autolock {
                         value: next,
                         revision: grant.revision,
                     }],
+                    refreshes: vec![intent.clone()],
                     ..Changeset::default()
                 };
                 changes.record(
@@ -151,11 +158,11 @@ impl Autolock {
                     now,
                 );
                 self.store.commit(changes).await?;
-                Ok(Some(grant))
+                Ok(Some(intent))
             })
             .await?;
-        if let Some(grant) = grant {
-            self.refresh_grant_rights(&grant, now).await?;
+        if let Some(intent) = intent {
+            self.settle_after(&intent, now).await;
         }
         self.current_grant_by_id(id).await
     }

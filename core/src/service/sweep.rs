@@ -11,7 +11,7 @@ use crate::Timestamp;
 use crate::error::Result;
 use crate::ids::{ResourceId, UserId};
 use crate::notify::Notifier;
-use crate::ports::EventPublisher;
+use crate::ports::{Changeset, EventPublisher, RefreshIntent, RefreshScope};
 
 use super::Autolock;
 
@@ -63,16 +63,74 @@ impl Autolock {
         .await
     }
 
-    /// Brings every right of `rights` up to date (after a directory or policy change).
-    pub(crate) async fn refresh_rights(
+    /// The rights a refresh intent covers.
+    async fn rights_in(&self, scope: &RefreshScope) -> Result<Vec<(UserId, ResourceId)>> {
+        Ok(match scope {
+            RefreshScope::User { user } => self
+                .store
+                .resources_of_user(user)
+                .await?
+                .into_iter()
+                .map(|r| (user.clone(), r))
+                .collect(),
+            RefreshScope::Resource { resource } => self
+                .store
+                .users_of_resource(resource)
+                .await?
+                .into_iter()
+                .map(|u| (u, resource.clone()))
+                .collect(),
+            RefreshScope::Grant { group, resource } => self
+                .store
+                .members(group)
+                .await?
+                .into_iter()
+                .map(|u| (u, resource.clone()))
+                .collect(),
+            RefreshScope::Membership { user, group } => {
+                self.rights_through_group(user, group).await?
+            }
+        })
+    }
+
+    /// Carries out a refresh intent at `now`: brings every right of its scope up to date, going
+    /// on past a right that fails, and clears the intent when none failed. Returns the failures
+    /// (`user/resource: error`); the intent then stays, for the tick to carry out again.
+    pub(crate) async fn carry_out(
         &self,
-        rights: impl IntoIterator<Item = (UserId, ResourceId)>,
+        intent: &RefreshIntent,
         now: Timestamp,
-    ) -> Result<()> {
-        for (user, resource) in rights {
-            self.refresh_right(&user, &resource, now).await?;
+    ) -> Result<Vec<String>> {
+        let mut failures = Vec::new();
+        for (user, resource) in self.rights_in(&intent.scope).await? {
+            if let Err(e) = self.refresh_right(&user, &resource, now).await {
+                failures.push(format!("{user}/{resource}: {e}"));
+            }
         }
-        Ok(())
+        if failures.is_empty() {
+            self.store
+                .commit(Changeset {
+                    refreshed: vec![intent.id.clone()],
+                    ..Changeset::default()
+                })
+                .await?;
+        }
+        Ok(failures)
+    }
+
+    /// Carries out the pending refresh intents, up to `limit`: how many were, and the
+    /// failures met.
+    pub async fn carry_out_pending(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> Result<(usize, Vec<String>)> {
+        let pending = self.store.pending_refreshes(limit).await?;
+        let mut failures = Vec::new();
+        for intent in &pending {
+            failures.extend(self.carry_out(intent, now).await?);
+        }
+        Ok((pending.len(), failures))
     }
 
     /// The sweep: records the locks due by `now`, in a bounded batch. Rights left over stay due
@@ -126,6 +184,8 @@ pub struct TickReport {
     pub retried: usize,
     /// Whether it stopped for time with work left (the rest stays due for the next tick).
     pub stopped_for_time: bool,
+    /// Refresh intents carried out (changes whose rights were left to bring up to date).
+    pub refreshed: usize,
     /// Rights the sweep could not bring up to date (they stay due).
     pub failed: usize,
     /// The first few failures, `user/resource: error`.
@@ -179,6 +239,12 @@ impl Ticker {
         more_time: &(dyn Fn() -> bool + Send + Sync),
     ) -> Result<TickReport> {
         let mut report = TickReport::default();
+        let (refreshed, failures) = self.app.carry_out_pending(now, 100).await?;
+        report.refreshed = refreshed;
+        report.failed += failures.len();
+        report
+            .failures
+            .extend(failures.into_iter().take(FAILURES_NAMED));
         loop {
             let r = self.app.sweep(now, self.batch).await?;
             report.examined += r.examined;

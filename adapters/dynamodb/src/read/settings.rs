@@ -1,10 +1,12 @@
-//! The notification settings, the webhook and the console's sign-in links, read.
+//! The notification settings, the webhook, the console's sign-in links and the pending refresh
+//! intents, read.
 
 use async_trait::async_trait;
 
 use autolock_core::ports::*;
 
 use crate::DynamoStore;
+use crate::client::Q;
 use crate::item::*;
 
 use autolock_core::delivery::WebhookSettings;
@@ -45,5 +47,22 @@ impl SignInLinks for DynamoStore {
                 .map_err(|e| autolock_core::error::StoreError::Backend(e.to_string()))?,
             expires_at: instant(get_n(&i, "expires_us").unwrap_or_default())?,
         }))
+    }
+}
+
+#[async_trait]
+impl RefreshQueue for DynamoStore {
+    async fn pending_refreshes(&self, limit: usize) -> StoreResult<Vec<RefreshIntent>> {
+        let p = self
+            .page(
+                &Q::on(&self.tables.policies, "pk = :pk").value(":pk", s("REFRESH")),
+                None,
+                Some(i32::try_from(limit.clamp(1, 1000)).unwrap_or(1000)),
+            )
+            .await?;
+        let mut intents: Vec<RefreshIntent> =
+            p.items.iter().map(doc).collect::<StoreResult<_>>()?;
+        intents.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        Ok(intents)
     }
 }

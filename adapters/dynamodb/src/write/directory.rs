@@ -11,6 +11,12 @@ use crate::item::*;
 use crate::tx::Tx;
 use crate::{DynamoStore, keys};
 
+/// The sort-key part that orders the history entries of an object: the revision that wrote
+/// them, so that two edits at one instant read back in the order they were made.
+fn history_key(revision: u64) -> String {
+    format!("{revision:020}")
+}
+
 /// Counts an edit of a grant not removed, over its revision `revision`.
 fn bump_grant(
     tx: &mut Tx,
@@ -63,7 +69,7 @@ pub(super) async fn write(
             )?;
             tx.put(
                 p,
-                activity_item(&u.id, u.created_at, u.active, &seq.next()),
+                activity_item(&u.id, u.created_at, u.active, &history_key(0)),
                 None,
                 conflict("activity history"),
             )?;
@@ -106,7 +112,7 @@ pub(super) async fn write(
             )?;
             tx.put(
                 p,
-                activity_item(user, *at, *active, &seq.next()),
+                activity_item(user, *at, *active, &history_key(revision + 1)),
                 None,
                 conflict("activity history"),
             )?;
@@ -168,7 +174,7 @@ pub(super) async fn write(
             )?;
             let h = item(
                 keys::resource(r.id.as_str()),
-                format!("POL#{}#{}", keys::at(r.created_at), seq.next()),
+                format!("POL#{}#{}", keys::at(r.created_at), history_key(0)),
                 [
                     ("doc", encode(&r.policy)?),
                     ("at_us", n(micros(r.created_at))),
@@ -205,7 +211,7 @@ pub(super) async fn write(
             )?;
             let h = item(
                 keys::resource(resource.as_str()),
-                format!("POL#{}#{}", keys::at(*at), seq.next()),
+                format!("POL#{}#{}", keys::at(*at), history_key(revision + 1)),
                 [("doc", encode(policy)?), ("at_us", n(micros(*at)))],
             );
             tx.put(p, h, None, conflict("policy history"))?;
@@ -313,7 +319,7 @@ pub(super) async fn write(
                     p,
                     item(
                         keys::grant(gid),
-                        format!("EXP#{}#{}", keys::at(e.at), seq.next()),
+                        format!("EXP#{}#{}.{}", keys::at(e.at), history_key(0), seq.next()),
                         [("doc", encode(&e.value)?), ("at_us", n(micros(e.at)))],
                     ),
                     None,
@@ -325,7 +331,7 @@ pub(super) async fn write(
                     p,
                     item(
                         keys::grant(gid),
-                        format!("OVR#{}#{}", keys::at(o.at), seq.next()),
+                        format!("OVR#{}#{}.{}", keys::at(o.at), history_key(0), seq.next()),
                         [("doc", encode(&o.value)?), ("at_us", n(micros(o.at)))],
                     ),
                     None,
@@ -394,7 +400,7 @@ pub(super) async fn write(
                 p,
                 item(
                     keys::grant(grant.as_str()),
-                    format!("EXP#{}#{}", keys::at(*at), seq.next()),
+                    format!("EXP#{}#{}", keys::at(*at), history_key(revision + 1)),
                     [("doc", encode(expires_at)?), ("at_us", n(micros(*at)))],
                 ),
                 None,
@@ -412,7 +418,7 @@ pub(super) async fn write(
                 p,
                 item(
                     keys::grant(grant.as_str()),
-                    format!("OVR#{}#{}", keys::at(*at), seq.next()),
+                    format!("OVR#{}#{}", keys::at(*at), history_key(revision + 1)),
                     [("doc", encode(value)?), ("at_us", n(micros(*at)))],
                 ),
                 None,

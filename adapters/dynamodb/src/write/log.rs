@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use autolock_core::audit::AuditEntry;
 use autolock_core::events::OutboxEntry;
-use autolock_core::ports::{ConsumedLink, IssuedLink, SettingsWrite, StoreResult};
+use autolock_core::ports::{ConsumedLink, IssuedLink, RefreshIntent, SettingsWrite, StoreResult};
 
 use super::{conflict, exists_err};
 use crate::item::*;
@@ -95,6 +95,32 @@ pub(super) fn links(p: &str, tx: &mut Tx, consumed: &[ConsumedLink]) -> StoreRes
             i,
             Some(absent()),
             exists_err(format!("link {}", link.id)),
+        )?;
+    }
+    Ok(())
+}
+
+/// Adds the refresh intents recorded to `tx`, and removes those carried out.
+pub(super) fn refreshes(
+    p: &str,
+    tx: &mut Tx,
+    recorded: &[RefreshIntent],
+    carried_out: &[String],
+) -> StoreResult<()> {
+    for r in recorded {
+        let i = item(
+            "REFRESH",
+            r.id.as_str(),
+            [("doc", encode(r)?), ("at_us", n(micros(r.at)))],
+        );
+        tx.put(p, i, None, conflict("refresh intent"))?;
+    }
+    for id in carried_out {
+        tx.delete(
+            p,
+            key("REFRESH", id.as_str()),
+            Cond::default(),
+            conflict("refresh intent"),
         )?;
     }
     Ok(())

@@ -1,14 +1,16 @@
-//! The notification settings and the webhook, read.
+//! The notification settings and the webhook, sign-in links and pending refresh intents, read.
 
 use async_trait::async_trait;
 use rusqlite::OptionalExtension;
 
 use autolock_core::delivery::WebhookSettings;
 use autolock_core::ids::UserId;
-use autolock_core::ports::{IssuedLink, Settings, SettingsStore, SignInLinks, StoreResult};
+use autolock_core::ports::{
+    IssuedLink, RefreshIntent, RefreshQueue, Settings, SettingsStore, SignInLinks, StoreResult,
+};
 
 use crate::SqliteStore;
-use crate::rows::{backend, instant, parse};
+use crate::rows::{backend, decode, instant, parse};
 
 #[async_trait]
 impl SettingsStore for SqliteStore {
@@ -60,6 +62,20 @@ impl SignInLinks for SqliteStore {
                 },
             )
             .optional()
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl RefreshQueue for SqliteStore {
+    async fn pending_refreshes(&self, limit: usize) -> StoreResult<Vec<RefreshIntent>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(move |c| {
+            let mut s =
+                c.prepare_cached("SELECT data FROM refresh_intents ORDER BY at, id LIMIT ?1")?;
+            s.query_map([limit], |r| decode(&r.get::<_, String>(0)?))?
+                .collect()
         })
         .await
     }

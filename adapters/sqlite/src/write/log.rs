@@ -52,6 +52,17 @@ pub(super) fn apply_log(tx: &Transaction<'_>, changes: &Changeset) -> StoreResul
         )
         .map_err(backend)?;
     }
+    for r in &changes.refreshes {
+        tx.execute(
+            "INSERT INTO refresh_intents (id, at, data) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING",
+            params![r.id, micros(r.at), encode(r)?],
+        )
+        .map_err(backend)?;
+    }
+    for id in &changes.refreshed {
+        tx.execute("DELETE FROM refresh_intents WHERE id = ?1", [id])
+            .map_err(backend)?;
+    }
     for l in &changes.sign_in_links {
         tx.execute(
             "INSERT INTO sign_in_links (digest, user_id, expires_at) VALUES (?1, ?2, ?3)",
