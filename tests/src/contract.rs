@@ -2791,3 +2791,33 @@ pub async fn flow_a_change_left_half_done_is_completed_by_the_tick(store: Arc<dy
         .unwrap();
     assert!(w.store().pending_refreshes(10).await.unwrap().is_empty());
 }
+
+/// A batch of 300 events for one right, all reported days late: every one is answered
+/// `late_ignored` and audited; the batch never becomes one oversized transaction.
+pub async fn flow_a_large_batch_for_one_right_is_committed_in_parts(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    let bob = w.bob_id();
+    let batch: Vec<EventInput> = (0..300)
+        .map(|i| EventInput {
+            user: bob.clone(),
+            resource: w.gitlab.clone(),
+            event: event(&format!("late{i:03}"), d(1) + chrono::Duration::minutes(i)),
+        })
+        .collect();
+    let results = w.app.record_events(&w.gateway, batch, d(5)).await.unwrap();
+    assert_eq!(results.len(), 300);
+    assert!(results.iter().all(|r| r.outcome.as_str() == "late_ignored"));
+    let audited = w
+        .store()
+        .audit(
+            &AuditFilter {
+                action: Some(AuditAction::LateIgnored),
+                ..AuditFilter::default()
+            },
+            &PageRequest::first(1000),
+        )
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(audited.len(), 300);
+}

@@ -111,9 +111,13 @@ pub struct Decision {
     pub reason: Option<DenyReason>,
 }
 
+/// How many events of one right a commit takes at most.
+pub const EVENTS_PER_COMMIT: usize = 16;
+
 impl Autolock {
-    /// Applies a batch of access events (gateways). Each right is written once, with the latest
-    /// access; an event that changes nothing costs no write.
+    /// Applies a batch of access events (gateways). Each right is written once per
+    /// [`EVENTS_PER_COMMIT`] of its events, with the latest access; an event that changes nothing
+    /// costs no write.
     pub async fn record_events(
         &self,
         actor: &Principal,
@@ -147,35 +151,39 @@ impl Autolock {
                 }
                 continue;
             }
-            let outcomes = self
-                .retry(|| async {
-                    let mut tx = self.load(&user, &resource).await?;
-                    let mut outcomes = Vec::with_capacity(events.len());
-                    for (i, event) in &events {
-                        let (outcome, effect) = tx.right.apply_event(&tx.usage, event, now);
-                        if outcome == EventOutcome::LateIgnored {
-                            let late = DomainEvent::LateIgnored {
-                                user: user.clone(),
-                                resource: resource.clone(),
-                                event_id: event.event_id.clone(),
-                                accessed_at: event.accessed_at,
-                                by: actor.id.clone(),
-                            };
-                            tx.record(late, now);
+            // A right's events are committed a few at a time, so that one commit stays far
+            // below a store's transaction limit (each late event is audited and published).
+            for events in events.chunks(EVENTS_PER_COMMIT) {
+                let outcomes = self
+                    .retry(|| async {
+                        let mut tx = self.load(&user, &resource).await?;
+                        let mut outcomes = Vec::with_capacity(events.len());
+                        for (i, event) in events {
+                            let (outcome, effect) = tx.right.apply_event(&tx.usage, event, now);
+                            if outcome == EventOutcome::LateIgnored {
+                                let late = DomainEvent::LateIgnored {
+                                    user: user.clone(),
+                                    resource: resource.clone(),
+                                    event_id: event.event_id.clone(),
+                                    accessed_at: event.accessed_at,
+                                    by: actor.id.clone(),
+                                };
+                                tx.record(late, now);
+                            }
+                            let reverted = effect.reverted;
+                            self.take_effect(&mut tx, effect, now).await?;
+                            outcomes.push((
+                                *i,
+                                EventResult::new(event.event_id.clone(), outcome, reverted),
+                            ));
                         }
-                        let reverted = effect.reverted;
-                        self.take_effect(&mut tx, effect, now).await?;
-                        outcomes.push((
-                            *i,
-                            EventResult::new(event.event_id.clone(), outcome, reverted),
-                        ));
-                    }
-                    self.commit_tx(tx, now).await?;
-                    Ok(outcomes)
-                })
-                .await?;
-            for (i, result) in outcomes {
-                results[i] = Some(result);
+                        self.commit_tx(tx, now).await?;
+                        Ok(outcomes)
+                    })
+                    .await?;
+                for (i, result) in outcomes {
+                    results[i] = Some(result);
+                }
             }
         }
         Ok(results
