@@ -6,6 +6,9 @@
 //! to AWS, to LocalStack or to local emulators when `AWS_ENDPOINT_URL` /
 //! `AWS_ENDPOINT_URL_<SERVICE>` point at them.
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_http_client::Builder;
 use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};

@@ -52,13 +52,25 @@ impl From<HandleError> for lambda_runtime::Diagnostic {
     }
 }
 
-/// Handles one EventBridge envelope: a scheduled tick or a domain event.
+/// The input the retry schedule gives the function (`infra/template.yaml`; the sample is
+/// `events/notify-retry-deliveries.json`).
+pub const RETRY_INPUT: &str = "retry-deliveries";
+
+/// Whether `payload` is the retry schedule's: the template's explicit input, or a classic
+/// scheduled event of an EventBridge rule.
+fn is_retry_tick(payload: &Value) -> bool {
+    payload.get("autolock").and_then(Value::as_str) == Some(RETRY_INPUT)
+        || (payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event")
+            && payload.get("source").and_then(Value::as_str) == Some("aws.events"))
+}
+
+/// Handles one invocation: the retry schedule's tick, or a domain event from the bus.
 pub async fn handle(
     notifier: &Notifier,
     envelope: &Value,
     now: Timestamp,
 ) -> Result<Outcome, HandleError> {
-    if envelope.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event") {
+    if is_retry_tick(envelope) {
         let attempted = notifier
             .retry_due(now, 100)
             .await

@@ -112,12 +112,17 @@ async fn every_sample_domain_event_is_handled() {
         recorder.0.lock().unwrap().is_empty(),
         "a forged event sent mail"
     );
-    let tick: Value =
-        serde_json::from_str(include_str!("../../../events/sweep-scheduled.json")).unwrap();
-    assert!(matches!(
-        handle(&notifier, &tick, d(9)).await.unwrap(),
-        Outcome::Retries { attempted: 0 }
-    ));
+    // The retry schedule's input (the template's), and a classic scheduled event.
+    for tick in [
+        include_str!("../../../events/notify-retry-deliveries.json"),
+        include_str!("../../../events/sweep-scheduled.json"),
+    ] {
+        let tick: Value = serde_json::from_str(tick).unwrap();
+        assert!(matches!(
+            handle(&notifier, &tick, d(9)).await.unwrap(),
+            Outcome::Retries { attempted: 0 }
+        ));
+    }
     let foreign: Value = serde_json::from_str(include_str!(
         "../../../events/ingest-resource-accessed.json"
     ))
