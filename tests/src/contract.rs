@@ -1982,7 +1982,26 @@ pub async fn deliveries_are_created_once_retried_when_due_and_listed(store: Arc<
         error: None,
     });
     failed_once.next_attempt_at = Some(h(5));
-    store.update_delivery(&failed_once).await.unwrap();
+    // Replaced over the lease it holds; over any other, refused.
+    assert!(
+        !store
+            .replace_delivery(&failed_once, Some(h(3)))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .replace_delivery(&failed_once, first.next_attempt_at)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .replace_delivery(&failed_once, first.next_attempt_at)
+            .await
+            .unwrap(),
+        "a second run holding the old lease changes nothing"
+    );
     let mut sent = email.clone();
     sent.attempts.push(Attempt {
         at: h(2),
@@ -1992,7 +2011,12 @@ pub async fn deliveries_are_created_once_retried_when_due_and_listed(store: Arc<
     });
     sent.status = DeliveryStatus::Sent;
     sent.next_attempt_at = None;
-    store.update_delivery(&sent).await.unwrap();
+    assert!(
+        store
+            .replace_delivery(&sent, email.next_attempt_at)
+            .await
+            .unwrap()
+    );
     assert!(store.due_deliveries(h(4), 10).await.unwrap().is_empty());
     assert_eq!(
         store.due_deliveries(h(5), 10).await.unwrap(),
@@ -2820,4 +2844,69 @@ pub async fn flow_a_large_batch_for_one_right_is_committed_in_parts(store: Arc<d
         .unwrap()
         .items;
     assert_eq!(audited.len(), 300);
+}
+
+/// A webhook sender that counts what it sends, slowly (so that overlapping runs overlap).
+struct CountingSender(std::sync::atomic::AtomicUsize);
+
+#[async_trait::async_trait]
+impl autolock_core::ports::WebhookSender for CountingSender {
+    async fn send(
+        &self,
+        _: &autolock_core::delivery::WebhookSettings,
+        _: &autolock_core::delivery::WebhookMessage,
+    ) -> autolock_core::ports::WebhookResponse {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        autolock_core::ports::WebhookResponse {
+            status: Some(200),
+            retry_after: None,
+            latency_ms: 50,
+            error: None,
+        }
+    }
+}
+
+/// Four notifier runs at once retry one due delivery: it is claimed by one of them, sent once,
+/// and its attempts are all kept.
+pub async fn race_overlapping_retries_send_a_delivery_once(store: Arc<dyn Store>) {
+    use autolock_core::delivery::{Attempt, Channel, DeliveryStatus};
+    let w = World::seed(store).await;
+    let url = "https://hooks.example.com/autolock";
+    crate::world::put_webhook(w.store(), Some(crate::world::webhook(url))).await;
+    let mut due = delivery(
+        "ev9:webhook:https://hooks.example.com/autolock",
+        Channel::Webhook,
+        h(1),
+    );
+    due.recipient = url.to_owned();
+    due.attempts.push(Attempt {
+        at: h(1),
+        status: Some(503),
+        latency_ms: 5,
+        error: None,
+    });
+    due.next_attempt_at = Some(h(2));
+    assert!(w.store().create_delivery(&due).await.unwrap());
+    let sender = Arc::new(CountingSender(std::sync::atomic::AtomicUsize::new(0)));
+    let notifier = autolock_core::notify::Notifier::new(
+        w.store().clone(),
+        Arc::new(autolock_core::ports::EmailDisabled),
+        sender.clone(),
+        "https://console.example.com",
+    );
+    let attempted = all_at_once(4, move |_| {
+        let notifier = notifier.clone();
+        async move { notifier.retry_due(h(3), 10).await.unwrap() }
+    })
+    .await;
+    assert_eq!(attempted.iter().sum::<usize>(), 1, "{attempted:?}");
+    assert_eq!(sender.0.load(std::sync::atomic::Ordering::SeqCst), 1);
+    let stored = w.store().delivery(&due.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, DeliveryStatus::Sent);
+    assert_eq!(
+        stored.attempts.len(),
+        2,
+        "the first failure and the one retry"
+    );
 }

@@ -55,6 +55,7 @@ macro_rules! store_contract_tests {
             race_concurrent_grant_edits_are_all_kept,
             flow_a_change_left_half_done_is_completed_by_the_tick,
             flow_a_large_batch_for_one_right_is_committed_in_parts,
+            race_overlapping_retries_send_a_delivery_once,
         );
     };
     (@each $factory:expr, $teardown:expr; $($name:ident),* $(,)?) => {

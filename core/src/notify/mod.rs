@@ -16,7 +16,8 @@ use serde::Serialize;
 
 use crate::Timestamp;
 use crate::delivery::{
-    Attempt, AttemptOutcome, Content, Delivery, DeliveryStatus, WebhookMessage, backoff, classify,
+    Attempt, AttemptOutcome, Content, Delivery, DeliveryStatus, LEASE, WebhookMessage, backoff,
+    classify,
 };
 use crate::error::{Error, Result};
 use crate::events::{DomainEvent, OutboxEntry};
@@ -173,7 +174,9 @@ impl Notifier {
         Ok(handled)
     }
 
-    /// Tries a delivery once and records the attempt.
+    /// Tries a delivery once and records the attempt. The delivery is leased to this run (its
+    /// `next_attempt_at`, as stored, is the lease); the attempt is recorded over the lease, and
+    /// not at all if another run took the delivery meanwhile.
     pub async fn attempt(&self, mut delivery: Delivery, now: Timestamp) -> Result<Delivery> {
         let (attempt, verdict, retry_after) = match &delivery.content {
             Content::Email(message) => {
@@ -223,10 +226,11 @@ impl Notifier {
                         latency_ms: 0,
                         error: Some("the webhook was removed or changed".into()),
                     };
+                    let lease = delivery.next_attempt_at;
                     delivery.attempts.push(attempt);
                     delivery.status = DeliveryStatus::Failed;
                     delivery.next_attempt_at = None;
-                    self.store.update_delivery(&delivery).await?;
+                    self.store.replace_delivery(&delivery, lease).await?;
                     return Ok(delivery);
                 };
                 let r = self.webhook.send(&hook, message).await;
@@ -239,6 +243,7 @@ impl Notifier {
                 (attempt, classify(r.status), r.retry_after)
             }
         };
+        let lease = delivery.next_attempt_at;
         delivery.attempts.push(attempt);
         match verdict {
             AttemptOutcome::Delivered => {
@@ -262,15 +267,22 @@ impl Notifier {
                 }
             }
         }
-        self.store.update_delivery(&delivery).await?;
+        self.store.replace_delivery(&delivery, lease).await?;
         Ok(delivery)
     }
 
-    /// Retries the deliveries that are due; returns how many were attempted.
+    /// Retries the deliveries that are due, each claimed first with a lease (so that an
+    /// overlapping run skips it); returns how many were attempted.
     pub async fn retry_due(&self, now: Timestamp, limit: usize) -> Result<usize> {
         let due = self.store.due_deliveries(now, limit).await?;
-        let n = due.len();
-        for delivery in due {
+        let mut n = 0;
+        for mut delivery in due {
+            let due_at = delivery.next_attempt_at;
+            delivery.next_attempt_at = Some(now + LEASE);
+            if !self.store.replace_delivery(&delivery, due_at).await? {
+                continue;
+            }
+            n += 1;
             self.attempt(delivery, now).await?;
         }
         Ok(n)

@@ -11,8 +11,16 @@ use crate::delivery::{Channel, Delivery};
 pub trait DeliveryStore: Send + Sync {
     /// Stores a new delivery; `false` when one with the id exists (nothing is changed).
     async fn create_delivery(&self, delivery: &Delivery) -> StoreResult<bool>;
-    /// Replaces a delivery.
-    async fn update_delivery(&self, delivery: &Delivery) -> StoreResult<()>;
+    /// Replaces a delivery if its stored `next_attempt_at` is still `expected_next`: `false`
+    /// (nothing changed) when another run changed it meanwhile. Claiming a due delivery (a new
+    /// `next_attempt_at`: a lease) and recording its attempt (over that lease) both go through
+    /// here, so that two overlapping runs never send one message twice or overwrite each
+    /// other's attempts.
+    async fn replace_delivery(
+        &self,
+        delivery: &Delivery,
+        expected_next: Option<Timestamp>,
+    ) -> StoreResult<bool>;
     /// A delivery by id.
     async fn delivery(&self, id: &str) -> StoreResult<Option<Delivery>>;
     /// Pending deliveries whose next attempt is due, earliest first.

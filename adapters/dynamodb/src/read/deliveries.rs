@@ -14,8 +14,10 @@ use crate::{DynamoStore, keys};
 
 use autolock_core::delivery::{Channel, Delivery, DeliveryStatus};
 
+/// A delivery's item: its document, the channel's index, and `next_us`, the instant of its next
+/// attempt (or lease) that replacements are conditioned on.
 pub(crate) fn delivery_item(d: &Delivery) -> StoreResult<Item> {
-    Ok(item(
+    let mut i = item(
         format!("DELIVERY#{}", d.id),
         "D",
         [
@@ -23,7 +25,11 @@ pub(crate) fn delivery_item(d: &Delivery) -> StoreResult<Item> {
             ("gsi1pk", s(format!("DELIVERIES#{}", d.channel.as_str()))),
             ("gsi1sk", s(format!("{}#{}", keys::at(d.created_at), d.id))),
         ],
-    ))
+    );
+    if let Some(next) = d.next_attempt_at {
+        i.insert("next_us".into(), n(micros(next)));
+    }
+    Ok(i)
 }
 
 pub(crate) fn due_key(d: &Delivery) -> Option<Item> {
@@ -57,12 +63,30 @@ impl DeliveryStore for DynamoStore {
         }
     }
 
-    async fn update_delivery(&self, d: &Delivery) -> StoreResult<()> {
+    async fn replace_delivery(
+        &self,
+        d: &Delivery,
+        expected_next: Option<Timestamp>,
+    ) -> StoreResult<bool> {
         let p = &self.tables.policies;
-        let before = self.delivery(&d.id).await?;
         let mut tx = Tx::default();
-        tx.put(p, delivery_item(d)?, None, conflict("delivery"))?;
-        let old = before.as_ref().and_then(due_key);
+        let condition = match expected_next {
+            Some(t) => Cond::new("#n = :expected")
+                .name("#n", "next_us")
+                .value(":expected", n(micros(t))),
+            None => {
+                Cond::new("attribute_exists(pk) AND attribute_not_exists(#n)").name("#n", "next_us")
+            }
+        };
+        tx.put(
+            p,
+            delivery_item(d)?,
+            Some(condition),
+            conflict(format!("delivery {} was taken meanwhile", d.id)),
+        )?;
+        // A pending delivery is listed under its next attempt: the entry of the instant it was
+        // at goes (there is none unless it was pending), the entry of its new one comes.
+        let old = expected_next.map(|t| key("DELIVERYDUE", format!("{}#{}", keys::at(t), d.id)));
         let new = due_key(d);
         if old != new {
             if let Some(k) = old {
@@ -73,7 +97,11 @@ impl DeliveryStore for DynamoStore {
                 tx.put(p, k, None, conflict("delivery index"))?;
             }
         }
-        self.run(tx).await
+        match self.run(tx).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
     }
 
     async fn delivery(&self, id: &str) -> StoreResult<Option<Delivery>> {

@@ -40,19 +40,24 @@ impl DeliveryStore for SqliteStore {
         .await
     }
 
-    async fn update_delivery(&self, d: &Delivery) -> StoreResult<()> {
-        let (id, status, next, data) = (
+    async fn replace_delivery(
+        &self,
+        d: &Delivery,
+        expected_next: Option<Timestamp>,
+    ) -> StoreResult<bool> {
+        let (id, status, next, data, expected) = (
             d.id.clone(),
             delivery_status(d.status),
             d.next_attempt_at.map(micros),
             encode(d)?,
+            expected_next.map(micros),
         );
         self.read(move |c| {
             c.execute(
-                "UPDATE deliveries SET status = ?2, next_attempt_at = ?3, data = ?4 WHERE id = ?1",
-                params![id, status, next, data],
+                "UPDATE deliveries SET status = ?2, next_attempt_at = ?3, data = ?4 WHERE id = ?1 AND next_attempt_at IS ?5",
+                params![id, status, next, data, expected],
             )
-            .map(|_| ())
+            .map(|n| n == 1)
         })
         .await
     }
