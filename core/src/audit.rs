@@ -142,11 +142,25 @@ impl AuditEntry {
     /// Whether any target of the entry has the id `target`.
     #[must_use]
     pub fn concerns(&self, target: &str) -> bool {
-        self.user.as_ref().is_some_and(|x| x.as_str() == target)
-            || self.resource.as_ref().is_some_and(|x| x.as_str() == target)
-            || self.group.as_ref().is_some_and(|x| x.as_str() == target)
-            || self.grant.as_ref().is_some_and(|x| x.as_str() == target)
-            || self.request.as_ref().is_some_and(|x| x.as_str() == target)
+        self.targets().contains(&target)
+    }
+
+    /// The ids the entry concerns (user, resource, group, grant, request), each once.
+    #[must_use]
+    pub fn targets(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = [
+            self.user.as_ref().map(UserId::as_str),
+            self.resource.as_ref().map(ResourceId::as_str),
+            self.group.as_ref().map(GroupId::as_str),
+            self.grant.as_ref().map(GrantId::as_str),
+            self.request.as_ref().map(RequestId::as_str),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        all.sort_unstable();
+        all.dedup();
+        all
     }
 }
 

@@ -16,8 +16,11 @@
 //! | sweep | Query each of 8 `due` shards up to the current hour (keys only), BatchGetItem the candidates | grows with rights due or due within the hour, not with all rights |
 //! | file / resolve a request + unlock + audit + outbox | one TransactWriteItems | 2 WCU per item (transactional) |
 //! | open requests, count | Query the sparse `open` index | ≈ open requests/8 KB |
+//! | a user's own requests | Query `by_user` (the user's partition of the index) | ≈ the user's requests |
 //! | resolved requests (90 days) | Query `resolved` from `now - 90d`, newest first; TTL deletes 90 days after resolution | ≈ listed items |
 //! | audit log | Query the month partitions `AUDIT#yyyy-mm` in the range, filters applied to the page | ≈ entries in range |
+//! | audit of one id (a user, resource, group, grant, request), analytics | Query `AUDITT#<id>` in the date range | ≈ that id's entries in range |
+//! | write an audit entry | its month's item, one item per id it concerns, its id marker; the month is listed once | 1 + ids + 1 items |
 //!
 //! Uniqueness never relies on an index: one open request per right is the `open_request`
 //! attribute of the right's item, written under its version; one current membership or grant is

@@ -134,10 +134,13 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), St
             attr("open_sk", S)?,
             attr("res_pk", S)?,
             attr("res_sk", S)?,
+            attr("user_pk", S)?,
+            attr("user_sk", S)?,
         ]))
         .set_key_schema(Some(keyed("pk", None)?))
         .global_secondary_indexes(index("open", "open_pk", "open_sk", ProjectionType::All)?)
         .global_secondary_indexes(index("resolved", "res_pk", "res_sk", ProjectionType::All)?)
+        .global_secondary_indexes(index("by_user", "user_pk", "user_sk", ProjectionType::All)?)
         .send()
         .await
         .map_err(backend)?;

@@ -112,7 +112,7 @@ pub struct Decision {
 }
 
 /// How many events of one right a commit takes at most.
-pub const EVENTS_PER_COMMIT: usize = 16;
+pub const EVENTS_PER_COMMIT: usize = 10;
 
 impl Autolock {
     /// Applies a batch of access events (gateways). Each right is written once per

@@ -18,6 +18,9 @@ impl AuditReader for DynamoStore {
         filter: &AuditFilter,
         page: &PageRequest,
     ) -> StoreResult<Page<AuditEntry>> {
+        if let Some(target) = &filter.target {
+            return self.audit_of(target, filter, page).await;
+        }
         let limit = page.effective_limit();
         let months_items = self
             .query_all(
@@ -79,6 +82,73 @@ impl AuditReader for DynamoStore {
                     None => break,
                 }
             }
+        }
+        let more = out.len() > limit;
+        out.truncate(limit);
+        let next = if more {
+            out.last().map(|(c, _)| c.clone())
+        } else {
+            None
+        };
+        Ok(Page {
+            items: out.into_iter().map(|(_, e)| e).collect(),
+            next,
+        })
+    }
+}
+
+impl DynamoStore {
+    /// The entries concerning `target`, from its own partition (`AUDITT#<id>`), within the
+    /// filter's dates; the cursor is the last entry's sort key.
+    async fn audit_of(
+        &self,
+        target: &str,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> StoreResult<Page<AuditEntry>> {
+        let limit = page.effective_limit();
+        let lower = match (&page.after, filter.from) {
+            (Some(after), _) if after.contains('|') => {
+                return Err(StoreError::BadCursor(after.clone()));
+            }
+            (Some(after), _) => format!("{after}\u{0}"),
+            (None, Some(from)) => keys::at(from),
+            (None, None) => String::new(),
+        };
+        let upper = filter.to.map_or_else(|| "~".to_owned(), keys::at);
+        if lower.as_str() >= upper.as_str() {
+            return Ok(Page {
+                items: Vec::new(),
+                next: None,
+            });
+        }
+        let q = if lower.is_empty() {
+            Q::on(&self.tables.policies, "pk = :pk AND sk < :upper")
+        } else {
+            Q::on(
+                &self.tables.policies,
+                "pk = :pk AND sk BETWEEN :lower AND :upper",
+            )
+            .value(":lower", s(lower))
+        }
+        .value(":pk", s(format!("AUDITT#{target}")))
+        .value(":upper", s(upper));
+        let mut out: Vec<(String, AuditEntry)> = Vec::new();
+        let mut start = None;
+        loop {
+            let p = self
+                .page(&q, start, Some(i32::try_from(limit + 1).unwrap_or(1001)))
+                .await?;
+            for i in &p.items {
+                let entry: AuditEntry = doc(i)?;
+                if filter.matches(&entry) {
+                    out.push((get_s(i, "sk")?.to_owned(), entry));
+                }
+            }
+            if out.len() > limit || p.last.is_none() {
+                break;
+            }
+            start = p.last;
         }
         let more = out.len() > limit;
         out.truncate(limit);

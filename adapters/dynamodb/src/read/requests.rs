@@ -12,7 +12,7 @@ use crate::item::*;
 use crate::{DynamoStore, keys};
 
 use autolock_core::ids::RequestId;
-use autolock_core::request::AccessRequest;
+use autolock_core::request::{AccessRequest, RequestStatus};
 
 #[async_trait]
 impl RequestReader for DynamoStore {
@@ -34,6 +34,22 @@ impl RequestReader for DynamoStore {
         filter: &RequestFilter,
         page: &PageRequest,
     ) -> StoreResult<Page<AccessRequest>> {
+        if let Some(user) = &filter.user {
+            let mut mine: Vec<AccessRequest> = self
+                .requests_of(user)
+                .await?
+                .into_iter()
+                .filter(|r| r.status == RequestStatus::Open)
+                .filter(|r| filter.resource.as_ref().is_none_or(|x| *x == r.resource))
+                .collect();
+            mine.sort_by_key(|r| format!("{}#{}", keys::at(r.requested_at), r.id));
+            return Ok(page_after(
+                mine,
+                page,
+                |r| format!("{}#{}", keys::at(r.requested_at), r.id),
+                false,
+            ));
+        }
         let q = match &page.after {
             Some(after) => Q::on(&self.tables.requests, "open_pk = :pk AND open_sk > :after")
                 .value(":after", s(after.clone())),
@@ -53,6 +69,25 @@ impl RequestReader for DynamoStore {
         filter: &RequestFilter,
         page: &PageRequest,
     ) -> StoreResult<Page<AccessRequest>> {
+        if let Some(user) = &filter.user {
+            let key = |r: &AccessRequest| {
+                format!(
+                    "{}#{}",
+                    r.resolved_at.map(keys::at).unwrap_or_default(),
+                    r.id
+                )
+            };
+            let mut mine: Vec<AccessRequest> = self
+                .requests_of(user)
+                .await?
+                .into_iter()
+                .filter(|r| r.status != RequestStatus::Open)
+                .filter(|r| r.resolved_at.is_some_and(|t| t >= since))
+                .filter(|r| filter.resource.as_ref().is_none_or(|x| *x == r.resource))
+                .collect();
+            mine.sort_by_key(|r| std::cmp::Reverse(key(r)));
+            return Ok(page_after(mine, page, key, true));
+        }
         let before = page.after.clone().unwrap_or_else(|| "~".to_owned());
         if before.as_str() < keys::at(since).as_str() {
             // A cursor from before the window (DynamoDB refuses a BETWEEN upside down).
@@ -115,7 +150,51 @@ impl RequestReader for DynamoStore {
     }
 }
 
+/// The page of `sorted` after the cursor (`cursor` of an item; `descending` when `sorted` is
+/// newest first), and the cursor of the next page.
+fn page_after(
+    sorted: Vec<AccessRequest>,
+    page: &PageRequest,
+    cursor: impl Fn(&AccessRequest) -> String,
+    descending: bool,
+) -> Page<AccessRequest> {
+    let limit = page.effective_limit();
+    let mut items: Vec<AccessRequest> = sorted
+        .into_iter()
+        .filter(|r| {
+            page.after.as_ref().is_none_or(|after| {
+                if descending {
+                    cursor(r) < *after
+                } else {
+                    cursor(r) > *after
+                }
+            })
+        })
+        .take(limit + 1)
+        .collect();
+    let more = items.len() > limit;
+    items.truncate(limit);
+    let next = if more {
+        items.last().map(&cursor)
+    } else {
+        None
+    };
+    Page { items, next }
+}
+
 impl DynamoStore {
+    /// Every request of a user (open, and resolved within the retention), from the `by_user`
+    /// index: a query by key.
+    async fn requests_of(
+        &self,
+        user: &autolock_core::ids::UserId,
+    ) -> StoreResult<Vec<AccessRequest>> {
+        let q = Q::on(&self.tables.requests, "user_pk = :u")
+            .index("by_user")
+            .value(":u", s(user.as_str()));
+        self.query_all(q).await?.iter().map(doc).collect()
+    }
+
     async fn filtered_requests(
         &self,
         q: Q<'_>,

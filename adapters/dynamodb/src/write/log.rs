@@ -11,56 +11,77 @@ use crate::item::*;
 use crate::tx::Tx;
 use crate::{DynamoStore, keys};
 
-/// Adds the audit entries not written before to `tx`.
+/// Adds the audit entries not written before to `tx`: each in its month's partition
+/// (`AUDIT#<month>`) and in the partition of each id it concerns (`AUDITT#<id>`), so that a
+/// filtered read queries by key. A month is listed (`AUDIT`/`MONTH#<month>`) by the first
+/// commit that finds it unlisted — not by every commit, which would make that item hot.
 pub(super) async fn audit(
     store: &DynamoStore,
     tx: &mut Tx,
     entries: &[AuditEntry],
 ) -> StoreResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
     let p = &store.tables.policies;
     // Audit entries are kept once per id: ids written before are dropped from the change.
-    let audit_ids: Vec<Item> = entries
+    let months: BTreeSet<String> = entries.iter().map(|e| keys::audit_month(e.at)).collect();
+    let lookups: Vec<Item> = entries
         .iter()
         .map(|e| key(format!("AUDITID#{}", e.id), "A"))
+        .chain(months.iter().map(|m| key("AUDIT", format!("MONTH#{m}"))))
         .collect();
-    let seen: BTreeSet<String> = store
-        .batch_get(p, audit_ids)
+    let found: BTreeSet<(String, String)> = store
+        .batch_get(p, lookups)
         .await?
         .iter()
         .filter_map(|i| {
-            get_s(i, "pk")
-                .ok()
-                .map(|pk| pk.trim_start_matches("AUDITID#").to_owned())
+            Some((
+                get_s(i, "pk").ok()?.to_owned(),
+                get_s(i, "sk").ok()?.to_owned(),
+            ))
         })
         .collect();
-    let mut months = BTreeSet::new();
-    for e in entries.iter().filter(|e| !seen.contains(&e.id)) {
-        let month = keys::audit_month(e.at);
+    for e in entries
+        .iter()
+        .filter(|e| !found.contains(&(format!("AUDITID#{}", e.id), "A".to_owned())))
+    {
+        let sk = format!("{}#{}", keys::at(e.at), e.id);
+        let doc = encode(e)?;
         tx.put(
             p,
             item(
-                format!("AUDIT#{month}"),
-                format!("{}#{}", keys::at(e.at), e.id),
-                [("doc", encode(e)?)],
+                format!("AUDIT#{}", keys::audit_month(e.at)),
+                sk.clone(),
+                [("doc", doc.clone())],
             ),
             None,
             conflict("audit"),
         )?;
+        for target in e.targets() {
+            tx.put(
+                p,
+                item(
+                    format!("AUDITT#{target}"),
+                    sk.clone(),
+                    [("doc", doc.clone())],
+                ),
+                None,
+                conflict("audit"),
+            )?;
+        }
         tx.put(
             p,
             key(format!("AUDITID#{}", e.id), "A"),
             None,
             conflict("audit"),
         )?;
-        months.insert(month);
     }
     for month in months {
-        tx.put(
-            p,
-            key("AUDIT", format!("MONTH#{month}")),
-            None,
-            conflict("audit"),
-        )?;
+        let marker = ("AUDIT".to_owned(), format!("MONTH#{month}"));
+        if !found.contains(&marker) {
+            tx.put(p, key(marker.0, marker.1), None, conflict("audit"))?;
+        }
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Writes of requests: conditioned on their status (created once), with the sparse `open` and
-//! `resolved` index keys and the TTL that removes them 90 days after resolution.
+//! `resolved` index keys, the `by_user` index key (a user's own requests, read by key) and the
+//! TTL that removes them 90 days after resolution.
 
 use std::collections::HashMap;
 
@@ -35,6 +36,11 @@ pub(super) fn request(tables: &TableNames, tx: &mut Tx, w: &RequestWrite) -> Sto
         ("pk".to_owned(), s(r.id.as_str())),
         ("doc".to_owned(), encode(r)?),
         ("req_status".to_owned(), s(r.status.as_str())),
+        ("user_pk".to_owned(), s(r.user.as_str())),
+        (
+            "user_sk".to_owned(),
+            s(format!("{}#{}", keys::at(r.requested_at), r.id)),
+        ),
     ]);
     if r.status == RequestStatus::Open {
         i.insert("open_pk".into(), s("OPEN"));

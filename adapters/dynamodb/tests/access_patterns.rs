@@ -1,0 +1,193 @@
+//! The DynamoDB store's access patterns, seen from the calls it makes: an audited commit writes
+//! the month's listing item only when the month is new (no item every commit writes), a filtered
+//! audit read and a member's own requests are queries by key, not a scan of a month or of the
+//! open requests of everybody.
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::operation::query::QueryInput;
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use autolock_core::audit::{AuditAction, AuditFilter};
+use autolock_core::ports::{PageRequest, RequestFilter};
+use autolock_core::request::Verdict;
+use autolock_core::service::{PolicyPatch, RequestList};
+use autolock_dynamodb::DynamoStore;
+use autolock_tests::world::{World, d};
+
+/// What the store asked DynamoDB: each query as `index:partition`, each key a transaction put.
+#[derive(Debug, Clone, Default)]
+struct Calls {
+    queries: Arc<Mutex<Vec<String>>>,
+    puts: Arc<Mutex<Vec<(String, String)>>>,
+    on: Arc<Mutex<bool>>,
+}
+
+impl Calls {
+    fn take(&self) -> (Vec<String>, Vec<(String, String)>) {
+        (
+            std::mem::take(&mut self.queries.lock().unwrap()),
+            std::mem::take(&mut self.puts.lock().unwrap()),
+        )
+    }
+}
+
+fn text(v: Option<&AttributeValue>) -> String {
+    match v {
+        Some(AttributeValue::S(s)) => s.clone(),
+        other => format!("{other:?}"),
+    }
+}
+
+impl Intercept for Calls {
+    fn name(&self) -> &'static str {
+        "access-pattern-recorder"
+    }
+
+    fn read_before_serialization(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        if !*self.on.lock().unwrap() {
+            return Ok(());
+        }
+        if let Some(q) = context.input().downcast_ref::<QueryInput>() {
+            let values = q.expression_attribute_values().cloned().unwrap_or_default();
+            let partition = [":pk", ":u"]
+                .iter()
+                .find_map(|k| values.get(*k))
+                .map(|v| text(Some(v)))
+                .unwrap_or_default();
+            self.queries
+                .lock()
+                .unwrap()
+                .push(format!("{}:{partition}", q.index_name().unwrap_or("table")));
+        }
+        if let Some(t) = context.input().downcast_ref::<TransactWriteItemsInput>() {
+            for i in t.transact_items() {
+                if let Some(p) = i.put() {
+                    self.puts
+                        .lock()
+                        .unwrap()
+                        .push((text(p.item().get("pk")), text(p.item().get("sk"))));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn audit_writes_have_no_hot_item_and_filtered_reads_query_by_key() {
+    let (plain, teardown) = autolock_dynamodb::testing::fresh().await;
+    let calls = Calls::default();
+    let config = aws_sdk_dynamodb::config::Builder::from(&autolock_aws::sdk_config().await)
+        .interceptor(calls.clone())
+        .build();
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(config),
+        plain.tables().clone(),
+    );
+    let w = World::seed(Arc::new(store)).await;
+    let filed = w
+        .app
+        .file_request(&w.bob, &w.gitlab, "release".parse().unwrap(), d(8))
+        .await
+        .unwrap();
+
+    // Two audited commits in a month already listed: neither writes the month's item.
+    *calls.on.lock().unwrap() = true;
+    for days in ["1d", "30d"] {
+        w.app
+            .set_resource_policy(
+                &w.admin,
+                &w.gitlab,
+                PolicyPatch {
+                    auto_lock_after: Some(
+                        autolock_core::policy::AutoLockAfter::parse(days).unwrap(),
+                    ),
+                    approval: None,
+                },
+                d(8),
+            )
+            .await
+            .unwrap();
+    }
+    let (_, puts) = calls.take();
+    let audit_puts: Vec<&(String, String)> = puts
+        .iter()
+        .filter(|(pk, _)| pk.starts_with("AUDIT"))
+        .collect();
+    assert!(
+        !audit_puts.iter().any(|(pk, _)| pk == "AUDIT"),
+        "the month's listing item is not rewritten: {audit_puts:?}"
+    );
+    assert!(
+        audit_puts.iter().any(|(pk, _)| pk == "AUDITT#gitlab"),
+        "{audit_puts:?}"
+    );
+
+    // The audit of one id: its own partition, no month scanned.
+    let filter = AuditFilter {
+        target: Some("gitlab".into()),
+        action: Some(AuditAction::PolicyDurationChanged),
+        ..AuditFilter::default()
+    };
+    let entries = w
+        .store()
+        .audit(&filter, &PageRequest::first(100))
+        .await
+        .unwrap();
+    assert_eq!(
+        entries.items.len(),
+        3,
+        "created at 7 days, then 1 day, then 30 days"
+    );
+    let (queries, _) = calls.take();
+    assert_eq!(queries, ["table:AUDITT#gitlab"]);
+
+    // A member's own requests: the user's partition of `by_user`, not everybody's open ones.
+    let mine = RequestFilter {
+        user: Some(w.bob_id()),
+        resource: None,
+    };
+    let open = w
+        .app
+        .requests(
+            &w.bob,
+            RequestList::Open,
+            mine.clone(),
+            &PageRequest::first(10),
+            d(8),
+        )
+        .await
+        .unwrap();
+    assert_eq!(open.items[0].id, filed.request.id);
+    let (queries, _) = calls.take();
+    assert!(queries.iter().all(|q| q == "by_user:bob"), "{queries:?}");
+    w.app
+        .resolve(&w.reviewer, &filed.request.id, Verdict::Deny, d(8))
+        .await
+        .unwrap();
+    calls.take();
+    let resolved = w
+        .app
+        .requests(
+            &w.bob,
+            RequestList::Resolved,
+            mine,
+            &PageRequest::first(10),
+            d(8),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resolved.items.len(), 1);
+    let (queries, _) = calls.take();
+    assert!(queries.iter().all(|q| q == "by_user:bob"), "{queries:?}");
+    teardown.run().await;
+}
