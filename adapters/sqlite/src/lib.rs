@@ -26,7 +26,7 @@ use autolock_core::ports::StoreResult;
 use rows::backend;
 
 /// The migrations, in order: migration `n` brings the schema to version `n + 1`.
-const MIGRATIONS: [&str; 7] = [
+const MIGRATIONS: [&str; 8] = [
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_deliveries.sql"),
     include_str!("../migrations/0003_user_activity.sql"),
@@ -34,6 +34,7 @@ const MIGRATIONS: [&str; 7] = [
     include_str!("../migrations/0005_service_principal_active.sql"),
     include_str!("../migrations/0006_revisions.sql"),
     include_str!("../migrations/0007_refresh_intents.sql"),
+    include_str!("../migrations/0008_retention.sql"),
 ];
 #[allow(clippy::cast_possible_wrap)]
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

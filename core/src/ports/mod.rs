@@ -17,6 +17,7 @@ mod directory;
 mod outbox;
 mod refresh;
 mod requests;
+mod retention;
 mod senders;
 mod settings;
 mod sign_in;
@@ -34,6 +35,7 @@ pub use directory::DirectoryReader;
 pub use outbox::{EventPublisher, OutboxReader};
 pub use refresh::{RefreshIntent, RefreshQueue, RefreshScope};
 pub use requests::{RequestFilter, RequestReader};
+pub use retention::Retention;
 pub use senders::{EmailDisabled, EmailError, EmailSender, WebhookResponse, WebhookSender};
 pub use settings::{Settings, SettingsStore, SettingsWrite};
 pub use sign_in::{IssuedLink, SignInLinks};
@@ -96,6 +98,7 @@ pub trait Store:
     + DeliveryStore
     + SignInLinks
     + RefreshQueue
+    + Retention
     + Committer
 {
 }
@@ -111,6 +114,7 @@ impl<T> Store for T where
         + DeliveryStore
         + SignInLinks
         + RefreshQueue
+        + Retention
         + Committer
 {
 }

@@ -151,6 +151,11 @@ impl Autolock {
         Ok(report)
     }
 
+    /// Purges what is kept no longer (docs/semantics.md §5): how many records went.
+    pub async fn purge(&self, now: Timestamp) -> Result<usize> {
+        Ok(self.store.purge(now).await?)
+    }
+
     /// The outbox relay: publishes up to `limit` pending domain events and marks those
     /// published delivered. Returns how many were published; the rest stay pending.
     pub async fn relay(&self, publisher: &dyn EventPublisher, limit: usize) -> Result<usize> {
@@ -191,6 +196,8 @@ pub struct TickReport {
     /// The first few failures, `user/resource: error`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<String>,
+    /// Records kept no longer, purged (a store without a TTL of its own).
+    pub purged: usize,
 }
 
 /// The periodic work, the same wherever it runs (the sweep function, `autolock serve`,
@@ -276,6 +283,7 @@ impl Ticker {
         if let Some(notifier) = &self.retries {
             report.retried = notifier.retry_due(now, 100).await?;
         }
+        report.purged = self.app.purge(now).await?;
         Ok(report)
     }
 }

@@ -36,3 +36,12 @@ impl OutboxReader for DynamoStore {
         self.batch_write(&self.tables.policies, deletes).await
     }
 }
+
+#[async_trait]
+impl Retention for DynamoStore {
+    /// Nothing to do: resolved requests and links expire by TTL, and the outbox entries are
+    /// deleted as they are delivered.
+    async fn purge(&self, _now: autolock_core::Timestamp) -> StoreResult<usize> {
+        Ok(0)
+    }
+}
