@@ -28,6 +28,9 @@ use autolock_core::service::Autolock;
 
 pub use session::{SESSION_COOKIE, SESSION_TTL};
 
+/// The largest form the console reads.
+pub const MAX_FORM_BYTES: usize = 64 * 1024;
+
 /// What the console needs from its deployment.
 #[derive(Clone)]
 pub struct ConsoleConfig {
@@ -188,6 +191,7 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/audit/export.csv", get(downloads::audit_export))
         .route("/me", get(me::page))
         .route("/me/requests", post(me::file_request))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
         .layer(axum::middleware::map_response(protect))
         .with_state(state)
 }

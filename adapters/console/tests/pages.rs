@@ -912,3 +912,14 @@ async fn pages_are_never_cached_framed_or_sent_with_a_referrer() {
             .contains("frame-ancestors 'none'")
     );
 }
+
+#[tokio::test]
+async fn a_form_larger_than_the_console_reads_is_refused_unread() {
+    let c = Console::new().await;
+    let mut carol = c.signed_in("carol").await;
+    let huge = "x".repeat(autolock_console::MAX_FORM_BYTES + 1);
+    let refused = carol
+        .post("/me/requests", &[("csrf", "whatever"), ("reason", &huge)])
+        .await;
+    assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
