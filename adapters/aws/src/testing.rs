@@ -111,8 +111,14 @@ fn template() -> serde_yaml::Value {
     serde_yaml::from_str(&text).expect("infra/template.yaml is YAML")
 }
 
+/// A resource of the template, as written.
+#[must_use]
+pub fn template_resource(logical_id: &str) -> serde_yaml::Value {
+    template()["Resources"][logical_id].clone()
+}
+
 fn function(logical_id: &str) -> serde_yaml::Value {
-    template()["Resources"][logical_id]["Properties"].clone()
+    template_resource(logical_id)["Properties"].clone()
 }
 
 /// The table a resource of a statement names (`!GetAtt PoliciesTable.Arn` is `PoliciesTable`,

@@ -361,6 +361,33 @@ async fn the_clock_route_moves_time_forward_only() {
         .post("/v1/clock/advance", &admin, json!({"by": "-1d"}))
         .await;
     assert_eq!(r.json()["field"], "by");
+    // A unit of several bytes, a duration past the calendar's end: a clear 400, nothing moved.
+    let before = autolock_core::ports::Clock::now(t.clock.as_ref());
+    for by in ["7é", "999999999d", "é"] {
+        let r = t.post("/v1/clock/advance", &admin, json!({"by": by})).await;
+        assert_eq!(
+            (r.status, r.json()["field"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("by")),
+            "{by}"
+        );
+    }
+    assert_eq!(autolock_core::ports::Clock::now(t.clock.as_ref()), before);
+    // The same through a policy, for anyone signed in: the body is refused, never a panic.
+    for who in [&t.world.bob, &t.world.gateway, &admin] {
+        let r = t
+            .call(
+                Method::PATCH,
+                "/v1/resources/gitlab/policy",
+                Some(who),
+                Some(json!({"auto_lock_after": "7é"})),
+            )
+            .await;
+        assert!(
+            r.status == StatusCode::BAD_REQUEST || r.status == StatusCode::FORBIDDEN,
+            "{}",
+            r.status
+        );
+    }
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use autolock_aws::testing::{Recorder, assert_policy_is_exact, schedule_inputs};
+use autolock_aws::testing::{Recorder, assert_policy_is_exact, schedule_inputs, template_resource};
 use autolock_core::ports::{Changeset, DirectoryChange, RefreshIntent, RefreshScope};
 use autolock_eventbridge::BusPublisher;
 use autolock_sweep::handler::handle;
@@ -80,6 +80,42 @@ async fn the_sweep_functions_policy_allows_exactly_what_a_tick_does() {
     let tick: serde_json::Value =
         serde_json::from_str(include_str!("../../../events/sweep-tick.json")).unwrap();
     assert_eq!(schedule_inputs("SweepFunction"), [Some(tick)]);
+    // The bus: gateways put only "Resource Accessed", and only this function autolock's own.
+    let sweep_role = serde_yaml::Value::Tagged(Box::new(serde_yaml::value::TaggedValue {
+        tag: serde_yaml::value::Tag::new("GetAtt"),
+        value: "SweepFunctionRole.Arn".into(),
+    }));
+    for (policy, condition, key, value) in [
+        (
+            "GatewayEventsOnly",
+            "StringNotEquals",
+            "events:detail-type",
+            "Resource Accessed",
+        ),
+        (
+            "AutolockSourceOnlyFromTheSweep",
+            "StringEquals",
+            "events:source",
+            "autolock",
+        ),
+    ] {
+        let statement = &template_resource(policy)["Properties"]["Statement"];
+        assert_eq!(statement["Effect"].as_str(), Some("Deny"), "{policy}");
+        assert_eq!(
+            statement["Action"].as_str(),
+            Some("events:PutEvents"),
+            "{policy}"
+        );
+        assert_eq!(
+            statement["Condition"][condition][key].as_str(),
+            Some(value),
+            "{policy}"
+        );
+        assert_eq!(
+            statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"], sweep_role,
+            "{policy}"
+        );
+    }
     events.delete_event_bus().name(&bus).send().await.unwrap();
     teardown.run().await;
 }
