@@ -157,6 +157,30 @@ pub async fn render(
     render_status(state, viewer, section, title, body, StatusCode::OK).await
 }
 
+/// [`render`] of a page's body, or the answer its failure gave (the page of its error).
+pub async fn render_result(
+    state: &ConsoleState,
+    viewer: &Viewer,
+    section: Section,
+    title: &str,
+    body: Result<Markup, Response>,
+) -> Response {
+    match body {
+        Ok(body) => render(state, viewer, section, title, body).await,
+        Err(response) => response,
+    }
+}
+
+/// The link to a list's next page, when there is one: `base` (ending in `?` or `&`) and the
+/// cursor.
+pub fn next_page(base: &str, next: Option<&str>) -> Markup {
+    html! {
+        @if let Some(next) = next {
+            p { a href={ (base) "cursor=" (query_escape(next)) } { "Next page →" } }
+        }
+    }
+}
+
 /// [`render`] with another status (a form sent back with its errors).
 pub async fn render_status(
     state: &ConsoleState,

@@ -224,19 +224,14 @@ impl Autolock {
                 if user.active == active {
                     return Ok((user, None));
                 }
-                let intent = RefreshIntent::new(RefreshScope::User { user: id.clone() }, now);
-                self.store
-                    .commit(Changeset {
-                        directory: vec![DirectoryChange::SetUserActive {
-                            user: id.clone(),
-                            at: now,
-                            active,
-                            revision: user.revision,
-                        }],
-                        refreshes: vec![intent.clone()],
-                        ..Changeset::default()
-                    })
-                    .await?;
+                let change = DirectoryChange::SetUserActive {
+                    user: id.clone(),
+                    at: now,
+                    active,
+                    revision: user.revision,
+                };
+                let scope = RefreshScope::User { user: id.clone() };
+                let intent = self.commit_refreshing(change, scope, now).await?;
                 user.active = active;
                 user.revision += 1;
                 Ok((user, Some(intent)))
@@ -523,6 +518,25 @@ impl Autolock {
         Ok(grant)
     }
 
+    /// Commits a directory change with the intent to refresh the rights of `scope`, and
+    /// returns the intent to carry out.
+    pub(crate) async fn commit_refreshing(
+        &self,
+        change: DirectoryChange,
+        scope: RefreshScope,
+        now: Timestamp,
+    ) -> Result<RefreshIntent> {
+        let intent = RefreshIntent::new(scope, now);
+        self.store
+            .commit(Changeset {
+                directory: vec![change],
+                refreshes: vec![intent.clone()],
+                ..Changeset::default()
+            })
+            .await?;
+        Ok(intent)
+    }
+
     /// Carries out the refresh intent of a change just committed. A failure leaves the intent
     /// for the tick: the change is made, and its rights are brought up to date there.
     pub(crate) async fn settle_after(&self, intent: &RefreshIntent, now: Timestamp) {
@@ -540,19 +554,13 @@ impl Autolock {
         let intent = self
             .retry(|| async {
                 let grant = self.current_grant_by_id(id).await?;
-                let intent = RefreshIntent::new(grant_scope(&grant), now);
-                self.store
-                    .commit(Changeset {
-                        directory: vec![DirectoryChange::EndGrant {
-                            grant: id.clone(),
-                            at: now,
-                            revision: grant.revision,
-                        }],
-                        refreshes: vec![intent.clone()],
-                        ..Changeset::default()
-                    })
-                    .await?;
-                Ok(intent)
+                let change = DirectoryChange::EndGrant {
+                    grant: id.clone(),
+                    at: now,
+                    revision: grant.revision,
+                };
+                self.commit_refreshing(change, grant_scope(&grant), now)
+                    .await
             })
             .await?;
         self.settle_after(&intent, now).await;
@@ -572,20 +580,14 @@ impl Autolock {
         let intent = self
             .retry(|| async {
                 let grant = self.current_grant_by_id(id).await?;
-                let intent = RefreshIntent::new(grant_scope(&grant), now);
-                self.store
-                    .commit(Changeset {
-                        directory: vec![DirectoryChange::SetGrantExpiry {
-                            grant: id.clone(),
-                            at: now,
-                            expires_at,
-                            revision: grant.revision,
-                        }],
-                        refreshes: vec![intent.clone()],
-                        ..Changeset::default()
-                    })
-                    .await?;
-                Ok(intent)
+                let change = DirectoryChange::SetGrantExpiry {
+                    grant: id.clone(),
+                    at: now,
+                    expires_at,
+                    revision: grant.revision,
+                };
+                self.commit_refreshing(change, grant_scope(&grant), now)
+                    .await
             })
             .await?;
         self.settle_after(&intent, now).await;

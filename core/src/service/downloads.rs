@@ -113,6 +113,26 @@ impl Download {
         format!("{stem}.{ext}")
     }
 
+    /// The `Content-Disposition` that saves the download under [`Download::file_name`].
+    #[must_use]
+    pub fn disposition(&self) -> String {
+        format!("attachment; filename=\"{}\"", self.file_name())
+    }
+
+    /// The download as a stream of chunks, each read when the stream is polled for it (an HTTP
+    /// body reads as the client does, and stops when the client goes away). A failure ends
+    /// the stream with its error.
+    pub fn into_stream(self) -> impl futures_util::Stream<Item = Result<String>> + Send {
+        futures_util::stream::unfold(Some(self), |download| async move {
+            let mut download = download?;
+            match download.next_chunk().await {
+                Ok(Some(chunk)) => Some((Ok(chunk), Some(download))),
+                Ok(None) => None,
+                Err(e) => Some((Err(e), None)),
+            }
+        })
+    }
+
     /// The download's media type.
     #[must_use]
     pub fn content_type(&self) -> &'static str {

@@ -143,9 +143,7 @@ pub async fn page(
                 @if entries.items.is_empty() { tr { td colspan="5" .muted { "No entries." } } }
             }
         } }
-        @if let Some(next) = &entries.next {
-            p { a href={ "/audit?" (q.query()) "&cursor=" (query_escape(next)) } { "Next page →" } }
-        }
+        (layout::next_page(&format!("/audit?{}&", q.query()), entries.next.as_deref()))
     };
     layout::render(&state, &viewer, Section::Audit, "Audit log", body).await
 }

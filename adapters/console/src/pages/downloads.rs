@@ -5,6 +5,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use futures_util::TryStreamExt;
 
 use autolock_core::Error;
 use autolock_core::ids::{GroupId, ResourceId, UserId};
@@ -28,21 +29,11 @@ async fn attachment(state: &ConsoleState, viewer: &Viewer, of: DownloadOf) -> Re
     };
     let headers = [
         (header::CONTENT_TYPE, download.content_type().to_owned()),
-        (
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{}\"", download.file_name()),
-        ),
+        (header::CONTENT_DISPOSITION, download.disposition()),
     ];
-    let chunks = futures_util::stream::unfold(Some(download), |download| async move {
-        let mut download = download?;
-        match download.next_chunk().await {
-            Ok(Some(chunk)) => Some((Ok(chunk), Some(download))),
-            Ok(None) => None,
-            Err(e) => {
-                tracing::warn!(error = %e, "download ended early");
-                Some((Err(std::io::Error::other(e.to_string())), None))
-            }
-        }
+    let chunks = download.into_stream().map_err(|e| {
+        tracing::warn!(error = %e, "download ended early");
+        std::io::Error::other(e.to_string())
     });
     (headers, Body::from_stream(chunks)).into_response()
 }

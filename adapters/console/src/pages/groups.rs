@@ -12,16 +12,10 @@ use autolock_core::authz::{Capability, may};
 use autolock_core::ids::{GroupId, UserId};
 use autolock_core::ports::PageRequest;
 
-use super::{after, flash, or_error};
+use super::{ListQuery, PageQuery, after, flash, or_error};
 use crate::ConsoleState;
 use crate::layout::{self, Section, approval_label, csrf_field, duration_label, when};
 use crate::session::Viewer;
-
-/// `?cursor=`.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    cursor: Option<String>,
-}
 
 /// `GET /groups`.
 pub async fn list(
@@ -49,17 +43,9 @@ pub async fn list(
                 @if groups.items.is_empty() { tr { td colspan="2" .muted { "No groups yet." } } }
             }
         } }
-        @if let Some(next) = &groups.next {
-            p { a href={ "/groups?cursor=" (layout::query_escape(next)) } { "Next page →" } }
-        }
+        (layout::next_page("/groups?", groups.next.as_deref()))
     };
     layout::render(&state, &viewer, Section::Groups, "Groups", body).await
-}
-
-/// `?done=`.
-#[derive(Debug, Deserialize)]
-pub struct PageQuery {
-    done: Option<String>,
 }
 
 /// `GET /groups/{id}`.
@@ -135,10 +121,7 @@ pub async fn page(
             } }
         })
     };
-    match body.await {
-        Ok(body) => layout::render(&state, &viewer, Section::Groups, "Group", body).await,
-        Err(response) => response,
-    }
+    layout::render_result(&state, &viewer, Section::Groups, "Group", body.await).await
 }
 
 /// The add-member form.

@@ -16,16 +16,10 @@ use autolock_core::request::RequestStatus;
 use autolock_core::service::RequestList;
 use autolock_core::values::Reason;
 
-use super::{after, flash, or_error};
+use super::{PageQuery, after, flash, or_error};
 use crate::ConsoleState;
 use crate::layout::{self, Section, csrf_field, state_cell, when};
 use crate::session::Viewer;
-
-/// `?done=`.
-#[derive(Debug, Deserialize)]
-pub struct PageQuery {
-    done: Option<String>,
-}
 
 /// `GET /me`.
 pub async fn page(
@@ -105,10 +99,7 @@ pub async fn page(
             } }
         })
     };
-    match body.await {
-        Ok(body) => layout::render(&state, &viewer, Section::Me, "My access", body).await,
-        Err(response) => response,
-    }
+    layout::render_result(&state, &viewer, Section::Me, "My access", body.await).await
 }
 
 /// The request form.

@@ -12,12 +12,25 @@ pub mod users;
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
 
 use autolock_core::authz::{Capability, may};
 
 use crate::ConsoleState;
 use crate::layout;
 use crate::session::Viewer;
+
+/// `?cursor=`: a list's page.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    cursor: Option<String>,
+}
+
+/// `?done=`: the note a form left for the page it leads to.
+#[derive(Debug, Deserialize)]
+pub struct PageQuery {
+    done: Option<String>,
+}
 
 /// `/`: the Requests page for those who resolve requests, My access for everyone else.
 pub async fn home(State(_): State<ConsoleState>, viewer: Viewer) -> Response {

@@ -160,12 +160,14 @@ pub async fn page(
             (table(&viewer, &resolved.items, wanted.as_ref(), here))
         })
     };
-    match render.await {
-        Ok(body) => {
-            layout::render(&state, &viewer, Section::Requests, "Access requests", body).await
-        }
-        Err(response) => response,
-    }
+    layout::render_result(
+        &state,
+        &viewer,
+        Section::Requests,
+        "Access requests",
+        render.await,
+    )
+    .await
 }
 
 /// An approve or deny form.

@@ -21,19 +21,13 @@ use autolock_core::ports::{PageRequest, RequestFilter};
 use autolock_core::service::{NewGrant, Preview, PreviewTarget, RequestList};
 use autolock_core::{Error, ValidationError};
 
-use super::{after, flash, or_error};
+use super::{ListQuery, after, flash, or_error};
 use crate::ConsoleState;
 use crate::layout::{
     self, Section, approval_label, approval_options, csrf_field, duration_label, duration_options,
     state_cell, when,
 };
 use crate::session::Viewer;
-
-/// `?cursor=`.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    cursor: Option<String>,
-}
 
 /// `GET /resources`.
 pub async fn list(
@@ -65,9 +59,7 @@ pub async fn list(
                 @if resources.items.is_empty() { tr { td colspan="4" .muted { "No resources yet." } } }
             }
         } }
-        @if let Some(next) = &resources.next {
-            p { a href={ "/resources?cursor=" (layout::query_escape(next)) } { "Next page →" } }
-        }
+        (layout::next_page("/resources?", resources.next.as_deref()))
     };
     layout::render(&state, &viewer, Section::Resources, "Resources", body).await
 }
@@ -330,10 +322,7 @@ async fn render(
             }
         })
     };
-    match body.await {
-        Ok(body) => layout::render(state, viewer, Section::Resources, id.as_str(), body).await,
-        Err(response) => response,
-    }
+    layout::render_result(state, viewer, Section::Resources, id.as_str(), body.await).await
 }
 
 fn human_seconds(s: i64) -> String {

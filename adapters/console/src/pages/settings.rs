@@ -13,16 +13,10 @@ use autolock_core::delivery::{Channel, Delivery};
 use autolock_core::ports::{PageRequest, Settings};
 use autolock_core::values::Role;
 
-use super::{after, flash, or_error};
+use super::{PageQuery, after, flash, or_error};
 use crate::ConsoleState;
 use crate::layout::{self, Section, badge, csrf_field, role_label, when};
 use crate::session::Viewer;
-
-/// `?done=`.
-#[derive(Debug, Deserialize)]
-pub struct PageQuery {
-    done: Option<String>,
-}
 
 /// `GET /settings/notifications`.
 pub async fn page(

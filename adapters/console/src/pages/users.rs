@@ -15,18 +15,12 @@ use autolock_core::lock::RightState;
 use autolock_core::ports::{PageRequest, RequestFilter};
 use autolock_core::service::{RequestList, UserPatch};
 
-use super::{after, flash, or_error};
+use super::{ListQuery, PageQuery, after, flash, or_error};
 use crate::ConsoleState;
 use crate::layout::{
     self, Section, badge, csrf_field, duration_label, role_label, state_cell, when,
 };
 use crate::session::Viewer;
-
-/// `?cursor=`.
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
-    cursor: Option<String>,
-}
 
 /// `GET /users`.
 pub async fn list(
@@ -57,17 +51,9 @@ pub async fn list(
                 }
             }
         } }
-        @if let Some(next) = &users.next {
-            p { a href={ "/users?cursor=" (layout::query_escape(next)) } { "Next page →" } }
-        }
+        (layout::next_page("/users?", users.next.as_deref()))
     };
     layout::render(&state, &viewer, Section::Users, "Users", body).await
-}
-
-/// `?done=`.
-#[derive(Debug, Deserialize)]
-pub struct PageQuery {
-    done: Option<String>,
 }
 
 /// `GET /users/{id}`.
@@ -160,10 +146,7 @@ pub async fn page(
             (super::requests::table(&viewer, &open.items, None, &here))
         })
     };
-    match body.await {
-        Ok(body) => layout::render(&state, &viewer, Section::Users, "User", body).await,
-        Err(response) => response,
-    }
+    layout::render_result(&state, &viewer, Section::Users, "User", body.await).await
 }
 
 /// `POST /users/{id}/rights/{resource}/unlock`.

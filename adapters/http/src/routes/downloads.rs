@@ -8,6 +8,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
 use serde::Deserialize;
 
 use autolock_core::audit::{AuditAction, AuditFilter};
@@ -55,21 +56,11 @@ fn format(q: Option<&str>, json_name: &str) -> ApiResult<DownloadFormat> {
 fn attachment(download: Download) -> Response {
     let headers = [
         (header::CONTENT_TYPE, download.content_type().to_owned()),
-        (
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{}\"", download.file_name()),
-        ),
+        (header::CONTENT_DISPOSITION, download.disposition()),
     ];
-    let chunks = futures_util::stream::unfold(Some(download), |download| async move {
-        let mut download = download?;
-        match download.next_chunk().await {
-            Ok(Some(chunk)) => Some((Ok(chunk), Some(download))),
-            Ok(None) => None,
-            Err(e) => {
-                tracing::warn!(error = %e, "download ended early");
-                Some((Err(std::io::Error::other(e.to_string())), None))
-            }
-        }
+    let chunks = download.into_stream().map_err(|e| {
+        tracing::warn!(error = %e, "download ended early");
+        std::io::Error::other(e.to_string())
     });
     (headers, Body::from_stream(chunks)).into_response()
 }
