@@ -39,10 +39,20 @@ const MIGRATIONS: [&str; 8] = [
 #[allow(clippy::cast_possible_wrap)]
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// Called after a commit that wrote domain events to the outbox.
+pub type OutboxHook = Arc<dyn Fn() + Send + Sync>;
+
 /// The embedded store.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    on_outbox: Option<OutboxHook>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
 }
 
 impl SqliteStore {
@@ -87,7 +97,16 @@ impl SqliteStore {
         }
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            on_outbox: None,
         })
+    }
+
+    /// Calls `hook` after each commit that wrote domain events to the outbox (the local
+    /// runtime wakes its relay with it, so that a notification goes out at once).
+    #[must_use]
+    pub fn with_outbox_hook(mut self, hook: OutboxHook) -> Self {
+        self.on_outbox = Some(hook);
+        self
     }
 
     async fn with<T, F>(&self, f: F) -> StoreResult<T>

@@ -108,6 +108,34 @@ pub fn wire(parts: Parts) -> Result<(axum::Router, Ticker), String> {
     Ok((router, ticker))
 }
 
+/// What wakes the background tick before its interval: a commit that wrote domain events (see
+/// `SqliteStore::with_outbox_hook`), so that a notification goes out within moments.
+pub type Wake = Arc<tokio::sync::Notify>;
+
+/// Runs `ticker` every `every`, and at once when `wake` is notified, until the task is dropped.
+pub async fn run_ticks(
+    ticker: Ticker,
+    clock: Arc<dyn Clock>,
+    every: std::time::Duration,
+    wake: Wake,
+) {
+    let mut interval = tokio::time::interval(every);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = interval.tick() => {}
+            () = wake.notified() => {}
+        }
+        match ticker.tick(clock.now(), &|| true).await {
+            Ok(r) if r.examined + r.published + r.retried + r.refreshed > 0 || r.failed > 0 => {
+                tracing::info!(?r, "tick");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "tick failed; retrying next tick"),
+        }
+    }
+}
+
 /// The local runtime's tick: the sweep, the outbox relayed straight to the notifier, and the
 /// delivery retries — the same tick as the sweep function's, plus the notifier's retries.
 #[must_use]

@@ -138,7 +138,16 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
         ClockKind::System => None,
     };
     let clock: Arc<dyn Clock> = autolock_local::clock(start);
-    let store = open(&args.store.db)?;
+    // A commit that writes domain events wakes the tick, so that notifications go out at once.
+    let wake: autolock_local::Wake = Arc::default();
+    let store: Arc<dyn Store> = Arc::new(
+        SqliteStore::open(&args.store.db)
+            .map_err(|e| format!("cannot open {}: {e}", args.store.db.display()))?
+            .with_outbox_hook({
+                let wake = Arc::clone(&wake);
+                Arc::new(move || wake.notify_one())
+            }),
+    );
     let app = Autolock::new(Arc::clone(&store))
         .with_pause(Arc::new(autolock_local::TokioPause))
         .with_lock_warnings(args.notify.lock_warning_days)
@@ -202,23 +211,12 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     tracing::info!(listen = %args.listen, clock = ?args.clock, "serving");
 
-    let sweeper = {
-        let clock = Arc::clone(&clock);
-        let every = args.sweep_interval;
-        tokio::spawn(async move {
-            let mut interval = tokio::time::interval(every);
-            loop {
-                interval.tick().await;
-                match ticker.tick(clock.now(), &|| true).await {
-                    Ok(r) if r.examined + r.published + r.retried > 0 => {
-                        tracing::info!(?r, "tick");
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "tick failed; retrying next tick"),
-                }
-            }
-        })
-    };
+    let sweeper = tokio::spawn(autolock_local::run_ticks(
+        ticker,
+        Arc::clone(&clock),
+        args.sweep_interval,
+        wake,
+    ));
     let limits = autolock_local::server::Limits {
         header_timeout: args.header_timeout,
         request_timeout: args.request_timeout,

@@ -17,12 +17,19 @@ use crate::rows::backend;
 #[async_trait]
 impl Committer for SqliteStore {
     async fn commit(&self, changes: Changeset) -> StoreResult<()> {
+        let published = !changes.outbox.is_empty();
         self.with(move |c| {
             let tx = c.transaction().map_err(backend)?;
             apply(&tx, &changes)?;
             tx.commit().map_err(backend)
         })
-        .await
+        .await?;
+        if published {
+            if let Some(hook) = &self.on_outbox {
+                hook();
+            }
+        }
+        Ok(())
     }
 }
 
