@@ -215,6 +215,12 @@ pub struct RightFacts {
 }
 
 impl RightFacts {
+    /// Whether both the user and the resource exist (each has a history from its creation).
+    #[must_use]
+    pub fn exist(&self) -> bool {
+        !self.activity.is_empty() && !self.resource_policy.is_empty()
+    }
+
     /// Whether the user was active at `t`.
     #[must_use]
     pub fn active_at(&self, t: Timestamp) -> bool {

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 
 use super::{StoreResult, Versioned};
 use crate::Timestamp;
+use crate::directory::RightFacts;
 use crate::ids::{ResourceId, UserId};
 use crate::lock::Usage;
 
@@ -12,6 +13,14 @@ use crate::lock::Usage;
 pub trait UsageReader: Send + Sync {
     /// The usage of (user, resource) and its version; the default at version 0 when none.
     async fn usage(&self, user: &UserId, resource: &ResourceId) -> StoreResult<Versioned<Usage>>;
+
+    /// A right as a change reads it: its facts and its usage, in as few reads as the store
+    /// allows (the gateway's decision reads nothing else).
+    async fn right(
+        &self,
+        user: &UserId,
+        resource: &ResourceId,
+    ) -> StoreResult<(RightFacts, Versioned<Usage>)>;
 }
 
 /// The sweep's index: rights due for a look.

@@ -211,38 +211,36 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<Decision> {
         require(actor, Capability::Gateway)?;
-        if !self.right_exists(user, resource).await? {
-            return Ok(Decision {
-                allow: false,
-                state: RightState::NoAccess,
-                reason: Some(DenyReason::NoAccess),
-            });
-        }
-        if record {
-            let event = AccessEvent {
-                event_id: EventId::parse(format!("check:{}", uuid::Uuid::new_v4().simple()))?,
-                accessed_at: now,
-            };
-            self.record_events(
-                actor,
-                vec![EventInput {
-                    user: user.clone(),
-                    resource: resource.clone(),
-                    event,
-                }],
-                now,
-            )
-            .await?;
-        } else {
-            self.refresh_right(user, resource, now).await?;
-        }
-        let tx = self.load(user, resource).await?;
-        let state = tx.right.state(&tx.usage, now);
-        let reason = tx.right.deny_reason(&state, now);
-        Ok(Decision {
-            allow: reason.is_none(),
-            state,
-            reason,
+        // One read of the right (its facts and usage); a write only when something changed: a
+        // lock that occurred, a counted access. A user or resource that does not exist has no
+        // path: no access.
+        self.retry(|| async {
+            let mut tx = self.load(user, resource).await?;
+            if !tx.right.facts.exist() {
+                return Ok(Decision {
+                    allow: false,
+                    state: RightState::NoAccess,
+                    reason: Some(DenyReason::NoAccess),
+                });
+            }
+            if record {
+                let event = AccessEvent {
+                    event_id: EventId::parse(format!("check:{}", uuid::Uuid::new_v4().simple()))?,
+                    accessed_at: now,
+                };
+                let (_, effect) = tx.right.apply_event(&tx.usage, &event, now);
+                self.take_effect(&mut tx, effect, now).await?;
+            }
+            self.settle(&mut tx, now).await?;
+            let state = tx.right.state(&tx.usage, now);
+            let reason = tx.right.deny_reason(&state, now);
+            self.commit_tx(tx, now).await?;
+            Ok(Decision {
+                allow: reason.is_none(),
+                state,
+                reason,
+            })
         })
+        .await
     }
 }

@@ -79,8 +79,7 @@ impl RightTx {
 impl Autolock {
     /// Reads a right for a change.
     pub(crate) async fn load(&self, user: &UserId, resource: &ResourceId) -> Result<RightTx> {
-        let facts = self.store.right_facts(user, resource).await?;
-        let Versioned { value, version } = self.store.usage(user, resource).await?;
+        let (facts, Versioned { value, version }) = self.store.right(user, resource).await?;
         Ok(RightTx {
             right: Right::new(facts),
             version,

@@ -30,6 +30,15 @@ impl UsageReader for DynamoStore {
             },
         })
     }
+
+    async fn right(
+        &self,
+        user: &UserId,
+        resource: &ResourceId,
+    ) -> StoreResult<(autolock_core::directory::RightFacts, Versioned<Usage>)> {
+        // The facts' queries and the usage's get, at once.
+        tokio::try_join!(self.right_facts(user, resource), self.usage(user, resource))
+    }
 }
 
 #[async_trait]

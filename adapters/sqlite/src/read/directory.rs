@@ -282,42 +282,7 @@ impl DirectoryReader for SqliteStore {
 
     async fn right_facts(&self, user: &UserId, resource: &ResourceId) -> StoreResult<RightFacts> {
         let (user, resource) = (user.clone(), resource.clone());
-        self.read(move |c| {
-            let mut s = c.prepare_cached("SELECT at, active FROM user_activity WHERE user_id = ?1 ORDER BY seq")?;
-            let activity = s
-                .query_map([user.as_str()], |r| Ok(Timed { at: instant(r.get(0)?)?, value: r.get::<_, bool>(1)? }))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut s = c.prepare_cached("SELECT at, auto_lock_after, approval FROM resource_policies WHERE resource_id = ?1 ORDER BY seq")?;
-            let resource_policy = s
-                .query_map([resource.as_str()], |r| {
-                    Ok(Timed { at: instant(r.get(0)?)?, value: policy_from(&r.get::<_, String>(1)?, &r.get::<_, String>(2)?)? })
-                })?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut s = c.prepare_cached(
-                "SELECT DISTINCT g.group_id FROM grants g JOIN memberships m ON m.group_id = g.group_id
-                 WHERE g.resource_id = ?1 AND m.user_id = ?2 ORDER BY g.group_id",
-            )?;
-            let groups = s
-                .query_map([resource.as_str(), user.as_str()], |r| r.get::<_, String>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut paths = Vec::with_capacity(groups.len());
-            let mut ms = c.prepare_cached("SELECT start_at, end_at FROM memberships WHERE user_id = ?1 AND group_id = ?2 ORDER BY seq")?;
-            for group in groups {
-                let memberships = ms
-                    .query_map([user.as_str(), group.as_str()], |r| {
-                        Ok(Span { start: instant(r.get(0)?)?, end: r.get::<_, Option<i64>>(1)?.map(instant).transpose()? })
-                    })?
-                    .collect::<rusqlite::Result<Vec<_>>>()?;
-                let grants = load_grant_rows(
-                    c,
-                    &format!("{GRANT_COLUMNS} WHERE group_id = ?1 AND resource_id = ?2 ORDER BY seq"),
-                    &[&group.as_str(), &resource.as_str()],
-                )?;
-                paths.push(PathFacts { group: parse(GroupId::parse(group))?, memberships, grants });
-            }
-            Ok(RightFacts { user, resource, activity, resource_policy, paths })
-        })
-        .await
+        self.read(move |c| right_facts(c, user, resource)).await
     }
 
     async fn resources_of_user(&self, user: &UserId) -> StoreResult<Vec<ResourceId>> {
@@ -378,4 +343,69 @@ impl SqliteStore {
         })
         .await
     }
+}
+
+/// The facts of a right, read on one connection.
+pub(crate) fn right_facts(
+    c: &rusqlite::Connection,
+    user: UserId,
+    resource: ResourceId,
+) -> rusqlite::Result<RightFacts> {
+    let mut s =
+        c.prepare_cached("SELECT at, active FROM user_activity WHERE user_id = ?1 ORDER BY seq")?;
+    let activity = s
+        .query_map([user.as_str()], |r| {
+            Ok(Timed {
+                at: instant(r.get(0)?)?,
+                value: r.get::<_, bool>(1)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut s = c.prepare_cached("SELECT at, auto_lock_after, approval FROM resource_policies WHERE resource_id = ?1 ORDER BY seq")?;
+    let resource_policy = s
+        .query_map([resource.as_str()], |r| {
+            Ok(Timed {
+                at: instant(r.get(0)?)?,
+                value: policy_from(&r.get::<_, String>(1)?, &r.get::<_, String>(2)?)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut s = c.prepare_cached(
+        "SELECT DISTINCT g.group_id FROM grants g JOIN memberships m ON m.group_id = g.group_id
+         WHERE g.resource_id = ?1 AND m.user_id = ?2 ORDER BY g.group_id",
+    )?;
+    let groups = s
+        .query_map([resource.as_str(), user.as_str()], |r| {
+            r.get::<_, String>(0)
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut paths = Vec::with_capacity(groups.len());
+    let mut ms = c.prepare_cached("SELECT start_at, end_at FROM memberships WHERE user_id = ?1 AND group_id = ?2 ORDER BY seq")?;
+    for group in groups {
+        let memberships = ms
+            .query_map([user.as_str(), group.as_str()], |r| {
+                Ok(Span {
+                    start: instant(r.get(0)?)?,
+                    end: r.get::<_, Option<i64>>(1)?.map(instant).transpose()?,
+                })
+            })?
+            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let grants = load_grant_rows(
+            c,
+            &format!("{GRANT_COLUMNS} WHERE group_id = ?1 AND resource_id = ?2 ORDER BY seq"),
+            &[&group.as_str(), &resource.as_str()],
+        )?;
+        paths.push(PathFacts {
+            group: parse(GroupId::parse(group))?,
+            memberships,
+            grants,
+        });
+    }
+    Ok(RightFacts {
+        user,
+        resource,
+        activity,
+        resource_policy,
+        paths,
+    })
 }

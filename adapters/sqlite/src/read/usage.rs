@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use autolock_core::Timestamp;
+use autolock_core::directory::RightFacts;
 use autolock_core::ids::{ResourceId, UserId};
 use autolock_core::lock::Usage;
 use autolock_core::ports::{LockIndex, StoreResult, UsageReader, Versioned};
@@ -15,24 +16,18 @@ use crate::rows::{decode, micros, parse};
 impl UsageReader for SqliteStore {
     async fn usage(&self, user: &UserId, resource: &ResourceId) -> StoreResult<Versioned<Usage>> {
         let (u, r) = (user.clone(), resource.clone());
+        self.read(move |c| usage(c, &u, &r)).await
+    }
+
+    async fn right(
+        &self,
+        user: &UserId,
+        resource: &ResourceId,
+    ) -> StoreResult<(RightFacts, Versioned<Usage>)> {
+        let (u, r) = (user.clone(), resource.clone());
         self.read(move |c| {
-            let row = c
-                .query_row(
-                    "SELECT version, data FROM usage WHERE user_id = ?1 AND resource_id = ?2",
-                    [u.as_str(), r.as_str()],
-                    |row| Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?)),
-                )
-                .optional()?;
-            Ok(match row {
-                Some((version, data)) => Versioned {
-                    value: decode(&data)?,
-                    version: u64::try_from(version).unwrap_or(0),
-                },
-                None => Versioned {
-                    value: Usage::default(),
-                    version: 0,
-                },
-            })
+            let used = usage(c, &u, &r)?;
+            Ok((super::directory::right_facts(c, u, r)?, used))
         })
         .await
     }
@@ -54,4 +49,28 @@ impl LockIndex for SqliteStore {
         })
         .await
     }
+}
+
+/// The usage of a right and its version, read on one connection.
+fn usage(
+    c: &rusqlite::Connection,
+    u: &UserId,
+    r: &ResourceId,
+) -> rusqlite::Result<Versioned<Usage>> {
+    let row = c
+        .prepare_cached("SELECT version, data FROM usage WHERE user_id = ?1 AND resource_id = ?2")?
+        .query_row([u.as_str(), r.as_str()], |row| {
+            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
+        })
+        .optional()?;
+    Ok(match row {
+        Some((version, data)) => Versioned {
+            value: decode(&data)?,
+            version: u64::try_from(version).unwrap_or(0),
+        },
+        None => Versioned {
+            value: Usage::default(),
+            version: 0,
+        },
+    })
 }
