@@ -15,6 +15,7 @@ mod read;
 mod rows;
 mod write;
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
@@ -42,10 +43,48 @@ const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// Called after a commit that wrote domain events to the outbox.
 pub type OutboxHook = Arc<dyn Fn() + Send + Sync>;
 
+/// What the store keeps of the directory between reads: the facts of rights and the principals
+/// read, valid until the directory changes — through this store (its commits clear it) or
+/// through another connection to the same file (SQLite's `data_version` tells).
+#[derive(Default)]
+pub(crate) struct DirectoryCache {
+    data_version: i64,
+    pub(crate) facts: HashMap<(String, String), autolock_core::directory::RightFacts>,
+    pub(crate) principals: HashMap<String, Option<autolock_core::directory::Principal>>,
+}
+
+/// How many entries the cache holds before it starts afresh.
+const CACHE_ENTRIES: usize = 100_000;
+
+impl DirectoryCache {
+    /// The cache, emptied first if another connection wrote to the database since it was
+    /// filled, or if it is full.
+    pub(crate) fn fresh(&mut self, c: &Connection) -> rusqlite::Result<&mut Self> {
+        let version: i64 = c.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        if version != self.data_version || self.facts.len() + self.principals.len() > CACHE_ENTRIES
+        {
+            self.clear();
+            self.data_version = version;
+        }
+        Ok(self)
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.facts.clear();
+        self.principals.clear();
+    }
+}
+
+/// The connection and what is cached of it, behind one lock.
+pub(crate) struct Inner {
+    pub(crate) conn: Connection,
+    pub(crate) cache: DirectoryCache,
+}
+
 /// The embedded store.
 #[derive(Clone)]
 pub struct SqliteStore {
-    conn: Arc<Mutex<Connection>>,
+    inner: Arc<Mutex<Inner>>,
     on_outbox: Option<OutboxHook>,
 }
 
@@ -96,7 +135,10 @@ impl SqliteStore {
             .map_err(backend)?;
         }
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            inner: Arc::new(Mutex::new(Inner {
+                conn,
+                cache: DirectoryCache::default(),
+            })),
             on_outbox: None,
         })
     }
@@ -109,20 +151,40 @@ impl SqliteStore {
         self
     }
 
-    async fn with<T, F>(&self, f: F) -> StoreResult<T>
+    /// Runs `f` on the connection and its cache.
+    async fn with_inner<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
-        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+        F: FnOnce(&mut Inner) -> StoreResult<T> + Send + 'static,
     {
-        let conn = Arc::clone(&self.conn);
+        let inner = Arc::clone(&self.inner);
+        // On a multi-threaded runtime, when the connection is free, the call runs in place (its
+        // worker hands its other tasks over meanwhile), sparing a hop to the blocking pool; a
+        // call that would wait for the connection waits on the blocking pool, not on a worker.
+        if matches!(
+            tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()),
+            Ok(tokio::runtime::RuntimeFlavor::MultiThread)
+        ) {
+            if let Ok(mut guard) = inner.try_lock() {
+                return tokio::task::block_in_place(move || f(&mut guard));
+            }
+        }
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn
+            let mut guard = inner
                 .lock()
                 .map_err(|_| StoreError::Backend("connection poisoned".into()))?;
             f(&mut guard)
         })
         .await
         .map_err(backend)?
+    }
+
+    async fn with<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
+    {
+        self.with_inner(move |i| f(&mut i.conn)).await
     }
 
     async fn read<T, F>(&self, f: F) -> StoreResult<T>

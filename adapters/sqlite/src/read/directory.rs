@@ -12,6 +12,7 @@ use autolock_core::ports::{DirectoryReader, Page, PageRequest, StoreResult};
 use autolock_core::values::{Email, Name, Role};
 
 use crate::SqliteStore;
+use crate::rows::backend;
 use crate::rows::{
     GRANT_COLUMNS, USER_COLUMNS, group_row, instant, limit_plus_one, load_grant_rows,
     load_resource, page_of, parse, policy_from, user_row,
@@ -21,33 +22,14 @@ use crate::rows::{
 impl DirectoryReader for SqliteStore {
     async fn principal(&self, id: &PrincipalId) -> StoreResult<Option<Principal>> {
         let id = id.clone();
-        self.read(move |c| {
-            if let Some(user) = c
-                .query_row(
-                    &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
-                    [id.as_str()],
-                    user_row,
-                )
-                .optional()?
-            {
-                return Ok(Some(Principal {
-                    id: user.id,
-                    role: user.role,
-                    active: user.active,
-                }));
+        self.with_inner(move |i| {
+            let cache = i.cache.fresh(&i.conn).map_err(backend)?;
+            if let Some(p) = cache.principals.get(id.as_str()) {
+                return Ok(p.clone());
             }
-            let sp: Option<bool> = c
-                .query_row(
-                    "SELECT active FROM service_principals WHERE id = ?1",
-                    [id.as_str()],
-                    |r| r.get(0),
-                )
-                .optional()?;
-            Ok(sp.map(|active| Principal {
-                id,
-                role: Role::Gateway,
-                active,
-            }))
+            let p = principal(&i.conn, id.clone()).map_err(backend)?;
+            cache.principals.insert(id.as_str().to_owned(), p.clone());
+            Ok(p)
         })
         .await
     }
@@ -282,7 +264,8 @@ impl DirectoryReader for SqliteStore {
 
     async fn right_facts(&self, user: &UserId, resource: &ResourceId) -> StoreResult<RightFacts> {
         let (user, resource) = (user.clone(), resource.clone());
-        self.read(move |c| right_facts(c, user, resource)).await
+        self.with_inner(move |i| cached_facts(i, user, resource).map_err(backend))
+            .await
     }
 
     async fn resources_of_user(&self, user: &UserId) -> StoreResult<Vec<ResourceId>> {
@@ -408,4 +391,51 @@ pub(crate) fn right_facts(
         resource_policy,
         paths,
     })
+}
+
+/// The principal with this id, read on one connection.
+fn principal(c: &rusqlite::Connection, id: PrincipalId) -> rusqlite::Result<Option<Principal>> {
+    if let Some(user) = c
+        .query_row(
+            &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
+            [id.as_str()],
+            user_row,
+        )
+        .optional()?
+    {
+        return Ok(Some(Principal {
+            id: user.id,
+            role: user.role,
+            active: user.active,
+        }));
+    }
+    let sp: Option<bool> = c
+        .query_row(
+            "SELECT active FROM service_principals WHERE id = ?1",
+            [id.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(sp.map(|active| Principal {
+        id,
+        role: Role::Gateway,
+        active,
+    }))
+}
+
+/// The facts of a right, from the cache when the directory has not changed since they were
+/// read.
+pub(crate) fn cached_facts(
+    i: &mut crate::Inner,
+    user: UserId,
+    resource: ResourceId,
+) -> rusqlite::Result<RightFacts> {
+    let cache = i.cache.fresh(&i.conn)?;
+    let key = (user.as_str().to_owned(), resource.as_str().to_owned());
+    if let Some(facts) = cache.facts.get(&key) {
+        return Ok(facts.clone());
+    }
+    let facts = right_facts(&i.conn, user, resource)?;
+    cache.facts.insert(key, facts.clone());
+    Ok(facts)
 }

@@ -25,9 +25,10 @@ impl UsageReader for SqliteStore {
         resource: &ResourceId,
     ) -> StoreResult<(RightFacts, Versioned<Usage>)> {
         let (u, r) = (user.clone(), resource.clone());
-        self.read(move |c| {
-            let used = usage(c, &u, &r)?;
-            Ok((super::directory::right_facts(c, u, r)?, used))
+        self.with_inner(move |i| {
+            let used = usage(&i.conn, &u, &r).map_err(crate::rows::backend)?;
+            let facts = super::directory::cached_facts(i, u, r).map_err(crate::rows::backend)?;
+            Ok((facts, used))
         })
         .await
     }

@@ -18,10 +18,14 @@ use crate::rows::backend;
 impl Committer for SqliteStore {
     async fn commit(&self, changes: Changeset) -> StoreResult<()> {
         let published = !changes.outbox.is_empty();
-        self.with(move |c| {
-            let tx = c.transaction().map_err(backend)?;
+        self.with_inner(move |i| {
+            let tx = i.conn.transaction().map_err(backend)?;
             apply(&tx, &changes)?;
-            tx.commit().map_err(backend)
+            tx.commit().map_err(backend)?;
+            if !changes.directory.is_empty() {
+                i.cache.clear();
+            }
+            Ok(())
         })
         .await?;
         if published {

@@ -1,0 +1,731 @@
+//! The benchmark suite (`scripts/bench`): each figure measured against a baseline of the same
+//! work done the plainest way, in the same run, on the same machine, and printed as a ratio
+//! beside its target. Absolute times on a shared 2-core machine are noisy; ratios hold.
+//!
+//! ```sh
+//! scripts/bench            # 10 000 users, 500 groups, 100 resources
+//! scripts/bench --quick    # a small version, for CI
+//! ```
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::routing::{get, post};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+
+use autolock_core::directory::{Grant, Group, Resource, ServicePrincipal, Span, Timed, User};
+use autolock_core::ids::{PrincipalId, ResourceId, UserId};
+use autolock_core::lock::{Right, Usage};
+use autolock_core::notify::Notifier;
+use autolock_core::policy::{ApprovalMode, AutoLockAfter, Policy, PolicyOverride};
+use autolock_core::ports::{Changeset, Clock, DirectoryChange, Store, UsageWrite};
+use autolock_core::report::csv_record;
+use autolock_core::service::Autolock;
+use autolock_core::values::Role;
+use autolock_http::{Hs256, HttpConfig, SystemClock};
+use autolock_sqlite::SqliteStore;
+
+const PUBLIC: &str = "http://127.0.0.1:7300";
+const SECRET: &[u8] = b"bench-secret-0123456789-0123456789";
+
+#[derive(Clone, Copy)]
+struct Sizes {
+    users: usize,
+    groups: usize,
+    resources: usize,
+    groups_per_user: usize,
+    resources_per_group: usize,
+    load: Duration,
+    connections: usize,
+}
+
+/// One line of the table.
+struct Figure {
+    name: &'static str,
+    measured: String,
+    baseline: String,
+    ratio: Option<f64>,
+    target: &'static str,
+    met: Option<bool>,
+}
+
+fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+/// A small deterministic generator (the same data on every run).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        usize::try_from((self.0 >> 33) % (n as u64)).unwrap_or(0)
+    }
+}
+
+fn uid(i: usize) -> UserId {
+    format!("u{i:05}").parse().unwrap()
+}
+
+fn rid(i: usize) -> ResourceId {
+    format!("r{i:03}").parse().unwrap()
+}
+
+/// Seeds the directory: users in a few groups each, groups granted a few resources each, the
+/// service principal `gw`, and a usage history: most rights used within the last days, one in
+/// ten unused for longer than its 30 days (locked when next looked at). Returns the rights.
+async fn seed(store: &SqliteStore, s: Sizes) -> Vec<(UserId, ResourceId)> {
+    use autolock_core::ports::Committer;
+    let t0 = now() - chrono::Duration::days(120);
+    let policy = Policy {
+        auto_lock_after: AutoLockAfter::Hours(30 * 24),
+        approval: ApprovalMode::Manual,
+    };
+    let mut first = Changeset::default();
+    first
+        .directory
+        .push(DirectoryChange::CreateServicePrincipal(ServicePrincipal {
+            id: "gw".parse().unwrap(),
+            name: "Gateway".parse().unwrap(),
+            active: true,
+            created_at: t0,
+        }));
+    for r in 0..s.resources {
+        first
+            .directory
+            .push(DirectoryChange::CreateResource(Resource {
+                id: rid(r),
+                name: format!("Resource {r}").parse().unwrap(),
+                address: format!("https://r{r}.example.com"),
+                policy,
+                created_at: t0,
+                revision: 0,
+            }));
+    }
+    let mut rng = Lcg(7);
+    let mut granted: Vec<Vec<usize>> = Vec::new();
+    for g in 0..s.groups {
+        first.directory.push(DirectoryChange::CreateGroup(Group {
+            id: format!("g{g:03}").parse().unwrap(),
+            name: format!("Group {g}").parse().unwrap(),
+            created_at: t0,
+        }));
+        let mut rs = Vec::new();
+        for _ in 0..s.resources_per_group {
+            let r = rng.next(s.resources);
+            if rs.contains(&r) {
+                continue;
+            }
+            rs.push(r);
+            first.directory.push(DirectoryChange::CreateGrant(Grant {
+                id: format!("gr{g:03}x{r:03}").parse().unwrap(),
+                group: format!("g{g:03}").parse().unwrap(),
+                resource: rid(r),
+                span: Span::from(t0),
+                expiry: vec![Timed {
+                    at: t0,
+                    value: None,
+                }],
+                overrides: vec![Timed {
+                    at: t0,
+                    value: PolicyOverride::default(),
+                }],
+                revision: 0,
+            }));
+        }
+        granted.push(rs);
+    }
+    store.commit(first).await.unwrap();
+    let mut rights = std::collections::BTreeSet::new();
+    for chunk in (0..s.users).collect::<Vec<_>>().chunks(500) {
+        let mut changes = Changeset::default();
+        let mut mine = std::collections::BTreeSet::new();
+        for &u in chunk {
+            changes.directory.push(DirectoryChange::CreateUser(User {
+                id: uid(u),
+                email: format!("u{u}@example.com").parse().unwrap(),
+                display_name: format!("User {u}").parse().unwrap(),
+                role: Role::Member,
+                active: true,
+                created_at: t0,
+                revision: 0,
+            }));
+            let mut groups = Vec::new();
+            for _ in 0..s.groups_per_user {
+                let g = rng.next(s.groups);
+                if groups.contains(&g) {
+                    continue;
+                }
+                groups.push(g);
+                changes.directory.push(DirectoryChange::AddMembership {
+                    user: uid(u),
+                    group: format!("g{g:03}").parse().unwrap(),
+                    at: t0,
+                });
+                for &r in &granted[g] {
+                    mine.insert((u, r));
+                }
+            }
+        }
+        for &(u, r) in &mine {
+            let days = if rng.next(10) == 0 {
+                40
+            } else {
+                1 + rng.next(5)
+            };
+            changes.usage.push(UsageWrite {
+                user: uid(u),
+                resource: rid(r),
+                expected_version: 0,
+                usage: Usage {
+                    last_access: Some(now() - chrono::Duration::days(i64::try_from(days).unwrap())),
+                    ..Usage::default()
+                },
+            });
+            rights.insert((uid(u), rid(r)));
+        }
+        store.commit(changes).await.unwrap();
+    }
+    rights.into_iter().collect()
+}
+
+/// Sends requests over `connections` kept-alive connections for `for_how_long`: requests per
+/// second and the 99th percentile latency.
+async fn load(
+    addr: SocketAddr,
+    connections: usize,
+    for_how_long: Duration,
+    request: Arc<dyn Fn(usize) -> hyper::Request<Full<Bytes>> + Send + Sync>,
+) -> (f64, Duration) {
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..connections {
+        let request = Arc::clone(&request);
+        tasks.push(tokio::spawn(async move {
+            let stream = TcpStream::connect(addr).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                .await
+                .unwrap();
+            tokio::spawn(conn);
+            let mut latencies = Vec::new();
+            let mut i = c;
+            while started.elapsed() < for_how_long {
+                let sent = Instant::now();
+                let response = sender.send_request(request(i)).await.unwrap();
+                assert!(response.status().is_success(), "{}", response.status());
+                let _ = response.into_body().collect().await.unwrap();
+                latencies.push(sent.elapsed());
+                i += connections;
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let elapsed = started.elapsed();
+    all.sort_unstable();
+    let p99 = all.get(all.len() * 99 / 100).copied().unwrap_or_default();
+    (all.len() as f64 / elapsed.as_secs_f64(), p99)
+}
+
+/// A kept-alive connection to `addr`.
+async fn connect(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Full<Bytes>> {
+    let stream = TcpStream::connect(addr).await.unwrap();
+    stream.set_nodelay(true).unwrap();
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    sender
+}
+
+async fn serve(router: Router) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(autolock_local::server::serve(
+        listener,
+        router,
+        autolock_local::server::Limits::default(),
+        std::future::pending(),
+    ));
+    addr
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+fn ratio_figure(
+    name: &'static str,
+    measured: f64,
+    baseline: f64,
+    unit: &str,
+    target: (&'static str, f64),
+) -> Figure {
+    let ratio = measured / baseline;
+    Figure {
+        name,
+        measured: format!("{measured:.0} {unit}"),
+        baseline: format!("{baseline:.0} {unit}"),
+        ratio: Some(ratio),
+        target: target.0,
+        met: Some(ratio >= target.1),
+    }
+}
+
+#[allow(clippy::too_many_lines)]
+async fn run(quick: bool) -> Vec<Figure> {
+    let s = if quick {
+        Sizes {
+            users: 1_000,
+            groups: 50,
+            resources: 10,
+            groups_per_user: 3,
+            resources_per_group: 2,
+            load: Duration::from_secs(2),
+            connections: 16,
+        }
+    } else {
+        Sizes {
+            users: 10_000,
+            groups: 500,
+            resources: 100,
+            groups_per_user: 3,
+            resources_per_group: 4,
+            load: Duration::from_secs(10),
+            connections: 16,
+        }
+    };
+    let dir = std::env::temp_dir().join(format!("autolock-bench-suite-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bench.db");
+    let wake: autolock_local::Wake = Arc::default();
+    let sqlite = SqliteStore::open(&path).unwrap().with_outbox_hook({
+        let wake = Arc::clone(&wake);
+        Arc::new(move || wake.notify_one())
+    });
+    let seeded = Instant::now();
+    let rights = seed(&sqlite, s).await;
+    eprintln!(
+        "seeded {} users, {} groups, {} resources, {} rights in {:.1}s",
+        s.users,
+        s.groups,
+        s.resources,
+        rights.len(),
+        seeded.elapsed().as_secs_f64()
+    );
+    let store: Arc<dyn Store> = Arc::new(sqlite.clone());
+    let app = Autolock::new(Arc::clone(&store));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let tokens = Hs256::new(SECRET, "autolock", PUBLIC).unwrap();
+    let notifier = Notifier::new(
+        Arc::clone(&store),
+        Arc::new(autolock_core::ports::EmailDisabled),
+        Arc::new(autolock_webhook::HttpWebhookSender::new(true, Duration::from_secs(5)).unwrap()),
+        PUBLIC,
+    );
+    let (router, ticker) = autolock_local::wire(autolock_local::Parts {
+        app: app.clone().with_local_webhooks(true),
+        clock: Arc::clone(&clock),
+        notifier,
+        email: Arc::new(autolock_core::ports::EmailDisabled),
+        tokens: tokens.clone(),
+        link_key: b"link-key".to_vec(),
+        session_key: b"a-session-key-of-32-bytes-or-more".to_vec(),
+        http: HttpConfig {
+            public_base_url: PUBLIC.into(),
+            console_base_url: PUBLIC.into(),
+        },
+    })
+    .unwrap();
+    // As `autolock serve` runs it: every minute, and at once when a commit writes events.
+    tokio::spawn(autolock_local::run_ticks(
+        ticker,
+        Arc::clone(&clock),
+        Duration::from_secs(60),
+        wake,
+    ));
+    let autolock = serve(router).await;
+    let gw = tokens.mint_for(&PrincipalId::parse("gw").unwrap(), 3600);
+    let mut figures = Vec::new();
+
+    // The gateway's decision, and a bare handler answering the same body.
+    let rights = Arc::new(rights);
+    let check = {
+        let (rights, gw) = (Arc::clone(&rights), gw.clone());
+        Arc::new(move |i: usize| {
+            let (u, r) = &rights[(i * 7919) % rights.len()];
+            hyper::Request::post("/v1/access/check")
+                .header("host", "autolock")
+                .header("authorization", format!("Bearer {gw}"))
+                .header("content-type", "application/json")
+                .body(Full::new(Bytes::from(format!(
+                    r#"{{"user_id":"{u}","resource_id":"{r}"}}"#
+                ))))
+                .unwrap()
+        })
+    };
+    let sample = {
+        let mut sender = connect(autolock).await;
+        let response = sender.send_request(check(0)).await.unwrap();
+        response.into_body().collect().await.unwrap().to_bytes()
+    };
+    let bare = serve(
+        Router::new()
+            .route(
+                "/v1/access/check",
+                post(move |body: axum::Json<serde_json::Value>| {
+                    let sample = sample.clone();
+                    async move {
+                        let _ = body;
+                        ([("content-type", "application/json")], sample)
+                    }
+                }),
+            )
+            .route(
+                "/v1/openapi.json",
+                get(|| async {
+                    (
+                        [("content-type", "application/json")],
+                        <autolock_http::openapi::ApiDoc as utoipa::OpenApi>::openapi()
+                            .to_json()
+                            .unwrap(),
+                    )
+                }),
+            ),
+    )
+    .await;
+    let (bare_rps, bare_p99) = load(bare, s.connections, s.load, check.clone()).await;
+    let (rps, p99) = load(autolock, s.connections, s.load, check.clone()).await;
+    let rss_decisions = peak_rss_mib();
+    let mut f = ratio_figure(
+        "decision over HTTP, 16 connections",
+        rps,
+        bare_rps,
+        "req/s",
+        ("≥ 0.50", 0.5),
+    );
+    f.measured = format!("{rps:.0} req/s, p99 {:.1} ms", p99.as_secs_f64() * 1000.0);
+    f.baseline = format!(
+        "{bare_rps:.0} req/s, p99 {:.1} ms (bare axum)",
+        bare_p99.as_secs_f64() * 1000.0
+    );
+    figures.push(f);
+
+    // The OpenAPI document, from memory, against a handler that builds it each time.
+    let openapi = Arc::new(|_| {
+        hyper::Request::get("/v1/openapi.json")
+            .header("host", "autolock")
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    });
+    let (doc_rps, _) = load(autolock, s.connections, s.load / 2, openapi.clone()).await;
+    let (built_rps, _) = load(bare, s.connections, s.load / 2, openapi).await;
+    let mut f = ratio_figure(
+        "OpenAPI document served from memory",
+        doc_rps,
+        built_rps,
+        "req/s",
+        ("≥ 1 (vs built per request)", 1.0),
+    );
+    f.baseline = format!("{built_rps:.0} req/s (built per request)");
+    figures.push(f);
+
+    // The decision in the core, its facts loaded.
+    let (u, r) = &rights[0];
+    let (facts, used) = store.right(u, r).await.unwrap();
+    let n = if quick { 20_000 } else { 200_000 };
+    let started = Instant::now();
+    let mut allowed = 0usize;
+    for _ in 0..n {
+        let right = Right::new(facts.clone());
+        let state = right.state(&used.value, now());
+        allowed += usize::from(right.deny_reason(&state, now()).is_none());
+    }
+    let ns = started.elapsed().as_nanos() as f64 / f64::from(n);
+    assert!(allowed <= n as usize);
+    figures.push(Figure {
+        name: "decision in the core, facts loaded",
+        measured: format!("{ns:.0} ns"),
+        baseline: "—".into(),
+        ratio: None,
+        target: "< 1 000 ns",
+        met: Some(ns < 1000.0),
+    });
+
+    // Ingestion: batches of 500 events over distinct rights, against raw SQLite upserts.
+    let events: Vec<String> = rights
+        .chunks(500)
+        .enumerate()
+        .map(|(b, chunk)| {
+            let at = now() - chrono::Duration::seconds(30);
+            let items: Vec<String> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, (u, r))| {
+                    format!(
+                        r#"{{"event_id":"b{b}e{i}","user_id":"{u}","resource_id":"{r}","accessed_at":"{}"}}"#,
+                        at.to_rfc3339()
+                    )
+                })
+                .collect();
+            format!(r#"{{"events":[{}]}}"#, items.join(","))
+        })
+        .collect();
+    let mut sender = connect(autolock).await;
+    let started = Instant::now();
+    for batch in &events {
+        let request = hyper::Request::post("/v1/access-events")
+            .header("host", "autolock")
+            .header("authorization", format!("Bearer {gw}"))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(batch.clone())))
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        assert!(response.status().is_success());
+        let _ = response.into_body().collect().await.unwrap();
+    }
+    let ingest_rate = rights.len() as f64 / started.elapsed().as_secs_f64();
+    let raw_rate = {
+        let raw = rusqlite::Connection::open(dir.join("raw.db")).unwrap();
+        raw.execute_batch(
+            "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;
+             CREATE TABLE usage (user_id TEXT, resource_id TEXT, last_access INTEGER, PRIMARY KEY (user_id, resource_id));",
+        )
+        .unwrap();
+        let mut raw = raw;
+        let started = Instant::now();
+        for chunk in rights.chunks(500) {
+            let tx = raw.transaction().unwrap();
+            {
+                let mut s = tx
+                    .prepare_cached("INSERT INTO usage VALUES (?1, ?2, ?3) ON CONFLICT (user_id, resource_id) DO UPDATE SET last_access = excluded.last_access")
+                    .unwrap();
+                for (u, r) in chunk {
+                    s.execute(rusqlite::params![u.as_str(), r.as_str(), now().timestamp()])
+                        .unwrap();
+                }
+            }
+            tx.commit().unwrap();
+        }
+        rights.len() as f64 / started.elapsed().as_secs_f64()
+    };
+    figures.push(ratio_figure(
+        "access events, batches of 500",
+        ingest_rate,
+        raw_rate,
+        "events/s",
+        ("≥ 0.33", 1.0 / 3.0),
+    ));
+
+    // A resource's report, against a plain SQL join written by the same CSV writer.
+    let biggest = {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.query_row(
+            "SELECT g.resource_id FROM grants g JOIN memberships m ON m.group_id = g.group_id GROUP BY g.resource_id ORDER BY count(*) DESC LIMIT 1",
+            [],
+            |r| r.get::<_, String>(0),
+        )
+        .unwrap()
+    };
+    let admin_token = {
+        use autolock_core::ports::Committer;
+        sqlite
+            .commit(Changeset {
+                directory: vec![DirectoryChange::CreateUser(User {
+                    id: "ada".parse().unwrap(),
+                    email: "ada@example.com".parse().unwrap(),
+                    display_name: "Ada".parse().unwrap(),
+                    role: Role::Admin,
+                    active: true,
+                    created_at: now(),
+                    revision: 0,
+                })],
+                ..Changeset::default()
+            })
+            .await
+            .unwrap();
+        tokens.mint_for(&PrincipalId::parse("ada").unwrap(), 3600)
+    };
+    let mut sender = connect(autolock).await;
+    let started = Instant::now();
+    let request = hyper::Request::get(format!("/v1/resources/{biggest}/report"))
+        .header("host", "autolock")
+        .header("authorization", format!("Bearer {admin_token}"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let response = sender.send_request(request).await.unwrap();
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    let report_rows = body
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        .saturating_sub(1);
+    let report_rate = report_rows as f64 / started.elapsed().as_secs_f64();
+    let rss_report = peak_rss_mib();
+    let plain_rate = {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        let started = Instant::now();
+        let mut s = c
+            .prepare(
+                "SELECT g.resource_id, r.name, g.group_id, u.id, u.email, u.active, us.data
+                 FROM grants g JOIN resources r ON r.id = g.resource_id
+                 JOIN memberships m ON m.group_id = g.group_id AND m.end_at IS NULL
+                 JOIN users u ON u.id = m.user_id
+                 LEFT JOIN usage us ON us.user_id = u.id AND us.resource_id = g.resource_id
+                 WHERE g.resource_id = ?1 AND g.end_at IS NULL ORDER BY u.id",
+            )
+            .unwrap();
+        let mut out = String::new();
+        let mut rows = 0usize;
+        let mut q = s.query([biggest.as_str()]).unwrap();
+        while let Some(row) = q.next().unwrap() {
+            let fields: Vec<String> = (0..7)
+                .map(|i| match row.get_ref(i).unwrap() {
+                    rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                    rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                    _ => String::new(),
+                })
+                .collect();
+            out.push_str(&csv_record(fields.iter().map(String::as_str)));
+            rows += 1;
+        }
+        assert!(rows > 0 && !out.is_empty());
+        rows as f64 / started.elapsed().as_secs_f64()
+    };
+    let mut f = ratio_figure(
+        "resource report (CSV)",
+        report_rate,
+        plain_rate,
+        "rows/s",
+        ("≥ 0.33", 1.0 / 3.0),
+    );
+    f.measured = format!("{report_rate:.0} rows/s ({report_rows} rows)");
+    f.baseline = format!("{plain_rate:.0} rows/s (plain SQL join)");
+    figures.push(f);
+
+    // A new open request to the webhook.
+    let (hook, hits) = autolock_tests::webhook::receiver().await;
+    autolock_tests::world::put_webhook(&store, Some(autolock_tests::world::webhook(&hook))).await;
+    let locked: Vec<&(UserId, ResourceId)> = rights
+        .iter()
+        .filter(|(u, r)| {
+            let state = futures_block(app.right(
+                &autolock_core::directory::Principal {
+                    id: "ada".parse().unwrap(),
+                    role: Role::Admin,
+                    active: true,
+                },
+                u,
+                r,
+                now(),
+            ));
+            state.is_ok_and(|v| matches!(v.state, autolock_core::lock::RightState::Locked { .. }))
+        })
+        .take(5)
+        .collect();
+    let mut latencies = Vec::new();
+    let mut sender = connect(autolock).await;
+    for (u, r) in locked {
+        let token = tokens.mint_for(&PrincipalId::parse(u.as_str()).unwrap(), 3600);
+        hits.lock().unwrap().clear();
+        let started = Instant::now();
+        let request = hyper::Request::post("/v1/access-requests")
+            .header("host", "autolock")
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(format!(
+                r#"{{"resource_id":"{r}","reason":"bench"}}"#
+            ))))
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+        let _ = response.into_body().collect().await.unwrap();
+        while hits.lock().unwrap().is_empty() && started.elapsed() < Duration::from_secs(90) {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        latencies.push(started.elapsed());
+    }
+    latencies.sort_unstable();
+    let median = latencies
+        .get(latencies.len() / 2)
+        .copied()
+        .unwrap_or_default();
+    figures.push(Figure {
+        name: "new request to the webhook (local)",
+        measured: format!(
+            "{:.0} ms median of {}",
+            median.as_secs_f64() * 1000.0,
+            latencies.len()
+        ),
+        baseline: "—".into(),
+        ratio: None,
+        target: "< 2 000 ms",
+        met: Some(!latencies.is_empty() && median < Duration::from_secs(2)),
+    });
+    figures.push(Figure {
+        name: "peak resident memory (server and client)",
+        measured: format!(
+            "{rss_decisions:.0} MiB under decisions, {rss_report:.0} MiB after the report"
+        ),
+        baseline: "—".into(),
+        ratio: None,
+        target: "reported",
+        met: None,
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    figures
+}
+
+/// Runs a future to completion from a synchronous closure inside the runtime.
+fn futures_block<F: std::future::Future>(f: F) -> F::Output {
+    tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(f))
+}
+
+fn main() {
+    let quick = std::env::args().any(|a| a == "--quick");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let figures = runtime.block_on(run(quick));
+    println!(
+        "| figure | measured | baseline (same run) | ratio | target | met |\n|---|---|---|---:|---|---|"
+    );
+    for f in &figures {
+        println!(
+            "| {} | {} | {} | {} | {} | {} |",
+            f.name,
+            f.measured,
+            f.baseline,
+            f.ratio.map_or("—".to_owned(), |r| format!("{r:.2}")),
+            f.target,
+            match f.met {
+                Some(true) => "yes",
+                Some(false) => "**no**",
+                None => "—",
+            }
+        );
+    }
+}

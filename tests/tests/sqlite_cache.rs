@@ -1,0 +1,52 @@
+//! The embedded store keeps the directory facts it read until the directory changes — through
+//! itself or through another process on the same file (the `autolock` commands): a change made
+//! elsewhere is seen at the next read.
+
+use std::sync::Arc;
+
+use autolock_core::lock::RightState;
+use autolock_core::ports::DirectoryReader;
+use autolock_sqlite::SqliteStore;
+use autolock_tests::world::{World, d};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_through_another_connection_is_seen_at_once() {
+    let dir = std::env::temp_dir().join(format!("autolock-cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("cache.db");
+    let server = Arc::new(SqliteStore::open(&path).unwrap());
+    let w = World::seed(server.clone()).await;
+    let bob = w.bob_id();
+    // The server reads (and keeps) bob's principal and the facts of his right.
+    assert!(
+        server
+            .principal(&autolock_core::ids::PrincipalId::parse(bob.as_str()).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+    let before = w.app.right(&w.admin, &bob, &w.gitlab, d(1)).await.unwrap();
+    assert!(matches!(before.state, RightState::Active { .. }));
+
+    // Another process on the same file deactivates bob and removes eng's grant.
+    let cli = autolock_core::service::Autolock::new(Arc::new(SqliteStore::open(&path).unwrap()));
+    cli.set_user_active(&w.admin, &bob, false, d(1))
+        .await
+        .unwrap();
+    let grant = cli.grant_of(&w.admin, &w.gitlab, &w.eng).await.unwrap().id;
+    cli.remove_grant(&w.admin, &grant, d(1)).await.unwrap();
+
+    assert!(
+        !server
+            .principal(&autolock_core::ids::PrincipalId::parse(bob.as_str()).unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .active
+    );
+    let after = w.app.right(&w.admin, &bob, &w.gitlab, d(2)).await.unwrap();
+    assert!(after.paths.is_empty(), "{after:?}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
