@@ -54,7 +54,7 @@ pub(crate) struct DirectoryCache {
 }
 
 /// How many entries the cache holds before it starts afresh.
-const CACHE_ENTRIES: usize = 100_000;
+const CACHE_ENTRIES: usize = 20_000;
 
 impl DirectoryCache {
     /// The cache, emptied first if another connection wrote to the database since it was

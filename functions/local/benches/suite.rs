@@ -220,7 +220,7 @@ async fn load(
             let mut i = c;
             while started.elapsed() < for_how_long {
                 let sent = Instant::now();
-                let response = sender.send_request(request(i)).await.unwrap();
+                let response = send(&mut sender, request(i)).await.unwrap();
                 assert!(response.status().is_success(), "{}", response.status());
                 let _ = response.into_body().collect().await.unwrap();
                 latencies.push(sent.elapsed());
@@ -239,6 +239,15 @@ async fn load(
     (all.len() as f64 / elapsed.as_secs_f64(), p99)
 }
 
+/// Sends a request once the connection is ready for it.
+async fn send(
+    sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    request: hyper::Request<Full<Bytes>>,
+) -> Result<hyper::Response<hyper::body::Incoming>, hyper::Error> {
+    sender.ready().await?;
+    sender.send_request(request).await
+}
+
 /// A kept-alive connection to `addr`.
 async fn connect(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Full<Bytes>> {
     let stream = TcpStream::connect(addr).await.unwrap();
@@ -246,7 +255,11 @@ async fn connect(addr: SocketAddr) -> hyper::client::conn::http1::SendRequest<Fu
     let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .unwrap();
-    tokio::spawn(conn);
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            eprintln!("connection ended: {e}");
+        }
+    });
     sender
 }
 
@@ -387,7 +400,7 @@ async fn run(quick: bool) -> Vec<Figure> {
     };
     let sample = {
         let mut sender = connect(autolock).await;
-        let response = sender.send_request(check(0)).await.unwrap();
+        let response = send(&mut sender, check(0)).await.unwrap();
         response.into_body().collect().await.unwrap().to_bytes()
     };
     let bare = serve(
@@ -494,16 +507,25 @@ async fn run(quick: bool) -> Vec<Figure> {
         .collect();
     let mut sender = connect(autolock).await;
     let started = Instant::now();
-    for batch in &events {
+    for (n, batch) in events.iter().enumerate() {
         let request = hyper::Request::post("/v1/access-events")
             .header("host", "autolock")
             .header("authorization", format!("Bearer {gw}"))
             .header("content-type", "application/json")
             .body(Full::new(Bytes::from(batch.clone())))
             .unwrap();
-        let response = sender.send_request(request).await.unwrap();
-        assert!(response.status().is_success());
-        let _ = response.into_body().collect().await.unwrap();
+        let sent = Instant::now();
+        let response = match send(&mut sender, request).await {
+            Ok(r) => r,
+            Err(e) => panic!("batch {n}, after {:?}: {e}", sent.elapsed()),
+        };
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert!(
+            status.is_success(),
+            "batch {n}: {status} {}",
+            String::from_utf8_lossy(&body)
+        );
     }
     let ingest_rate = rights.len() as f64 / started.elapsed().as_secs_f64();
     let raw_rate = {
@@ -574,7 +596,7 @@ async fn run(quick: bool) -> Vec<Figure> {
         .header("authorization", format!("Bearer {admin_token}"))
         .body(Full::new(Bytes::new()))
         .unwrap();
-    let response = sender.send_request(request).await.unwrap();
+    let response = send(&mut sender, request).await.unwrap();
     let body = response.into_body().collect().await.unwrap().to_bytes();
     let report_rows = body
         .iter()
@@ -658,7 +680,7 @@ async fn run(quick: bool) -> Vec<Figure> {
                 r#"{{"resource_id":"{r}","reason":"bench"}}"#
             ))))
             .unwrap();
-        let response = sender.send_request(request).await.unwrap();
+        let response = send(&mut sender, request).await.unwrap();
         assert!(response.status().is_success(), "{}", response.status());
         let _ = response.into_body().collect().await.unwrap();
         while hits.lock().unwrap().is_empty() && started.elapsed() < Duration::from_secs(90) {
