@@ -1,0 +1,204 @@
+//! What each use case costs on DynamoDB, counted with `ReturnConsumedCapacity` on the emulator:
+//! calls and capacity units read and written. The test fails when a count grows past the
+//! table below (kept in BENCHMARKS.md too); a duplicate or an old access event writes nothing.
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::config::interceptors::{
+    AfterDeserializationInterceptorContextRef, BeforeSerializationInterceptorContextMut,
+};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::operation::{
+    batch_get_item::{BatchGetItemInput, BatchGetItemOutput},
+    batch_write_item::{BatchWriteItemInput, BatchWriteItemOutput},
+    get_item::{GetItemInput, GetItemOutput},
+    query::{QueryInput, QueryOutput},
+    transact_write_items::{TransactWriteItemsInput, TransactWriteItemsOutput},
+};
+use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
+
+use autolock_core::lock::AccessEvent;
+use autolock_core::request::Verdict;
+use autolock_core::service::EventInput;
+use autolock_dynamodb::DynamoStore;
+use autolock_tests::world::{World, d};
+
+/// Calls and capacity units, read and written.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+struct Cost {
+    reads: u32,
+    writes: u32,
+    rcu: f64,
+    wcu: f64,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Meter(Arc<Mutex<Cost>>);
+
+impl Meter {
+    fn take(&self) -> Cost {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+
+    fn add(&self, read: bool, used: &[ConsumedCapacity]) {
+        let mut c = self.0.lock().unwrap();
+        let units: f64 = used
+            .iter()
+            .filter_map(ConsumedCapacity::capacity_units)
+            .sum();
+        if read {
+            c.reads += 1;
+            c.rcu += units;
+        } else {
+            c.writes += 1;
+            c.wcu += units;
+        }
+    }
+}
+
+impl Intercept for Meter {
+    fn name(&self) -> &'static str {
+        "capacity-meter"
+    }
+
+    fn modify_before_serialization(
+        &self,
+        context: &mut BeforeSerializationInterceptorContextMut<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let total = Some(ReturnConsumedCapacity::Total);
+        let input = context.input_mut();
+        if let Some(i) = input.downcast_mut::<GetItemInput>() {
+            i.return_consumed_capacity = total;
+        } else if let Some(i) = input.downcast_mut::<QueryInput>() {
+            i.return_consumed_capacity = total;
+        } else if let Some(i) = input.downcast_mut::<BatchGetItemInput>() {
+            i.return_consumed_capacity = total;
+        } else if let Some(i) = input.downcast_mut::<BatchWriteItemInput>() {
+            i.return_consumed_capacity = total;
+        } else if let Some(i) = input.downcast_mut::<TransactWriteItemsInput>() {
+            i.return_consumed_capacity = total;
+        }
+        Ok(())
+    }
+
+    fn read_after_deserialization(
+        &self,
+        context: &AfterDeserializationInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        let Ok(output) = context.output_or_error() else {
+            return Ok(());
+        };
+        if let Some(o) = output.downcast_ref::<GetItemOutput>() {
+            self.add(true, o.consumed_capacity.as_slice());
+        } else if let Some(o) = output.downcast_ref::<QueryOutput>() {
+            self.add(true, o.consumed_capacity.as_slice());
+        } else if let Some(o) = output.downcast_ref::<BatchGetItemOutput>() {
+            self.add(true, o.consumed_capacity.as_deref().unwrap_or_default());
+        } else if let Some(o) = output.downcast_ref::<BatchWriteItemOutput>() {
+            self.add(false, o.consumed_capacity.as_deref().unwrap_or_default());
+        } else if let Some(o) = output.downcast_ref::<TransactWriteItemsOutput>() {
+            self.add(false, o.consumed_capacity.as_deref().unwrap_or_default());
+        }
+        Ok(())
+    }
+}
+
+fn event(
+    user: &autolock_core::ids::UserId,
+    id: &str,
+    at: autolock_core::Timestamp,
+) -> Vec<EventInput> {
+    vec![EventInput {
+        user: user.clone(),
+        resource: "gitlab".parse().unwrap(),
+        event: AccessEvent {
+            event_id: id.parse().unwrap(),
+            accessed_at: at,
+        },
+    }]
+}
+
+#[tokio::test]
+async fn each_use_case_costs_what_the_table_says_or_less() {
+    let (plain, teardown) = autolock_dynamodb::testing::fresh().await;
+    let meter = Meter::default();
+    let config = aws_sdk_dynamodb::config::Builder::from(&autolock_aws::sdk_config().await)
+        .interceptor(meter.clone())
+        .build();
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(config),
+        plain.tables().clone(),
+    );
+    let w = World::seed(Arc::new(store)).await;
+    let (bob, gitlab) = (w.bob_id(), w.gitlab.clone());
+    let mut costs: Vec<(&str, Cost)> = Vec::new();
+    meter.take();
+
+    w.app
+        .decide(&w.gateway, &bob, &gitlab, false, d(1))
+        .await
+        .unwrap();
+    costs.push(("decision, an active right", meter.take()));
+    w.app
+        .record_events(&w.gateway, event(&bob, "e1", d(1)), d(1))
+        .await
+        .unwrap();
+    costs.push(("a counted access", meter.take()));
+    w.app
+        .record_events(&w.gateway, event(&bob, "e1", d(1)), d(1))
+        .await
+        .unwrap();
+    costs.push(("the same event again", meter.take()));
+    w.app
+        .record_events(
+            &w.gateway,
+            event(&bob, "e0", d(1) - chrono::Duration::hours(1)),
+            d(1),
+        )
+        .await
+        .unwrap();
+    costs.push(("an older access", meter.take()));
+    w.app.sweep(d(9), 100).await.unwrap();
+    costs.push(("the sweep recording 2 locks", meter.take()));
+    let filed = w
+        .app
+        .file_request(&w.carol, &gitlab, "release".parse().unwrap(), d(9))
+        .await
+        .unwrap();
+    costs.push(("a request filed", meter.take()));
+    w.app
+        .resolve(&w.reviewer, &filed.request.id, Verdict::Approve, d(9))
+        .await
+        .unwrap();
+    costs.push(("a request approved (unlock)", meter.take()));
+
+    println!("| use case | reads | RCU | writes | WCU |\n|---|---:|---:|---:|---:|");
+    for (name, c) in &costs {
+        println!(
+            "| {name} | {} | {:.1} | {} | {:.1} |",
+            c.reads, c.rcu, c.writes, c.wcu
+        );
+    }
+    // (use case, at most: read calls, write calls, WCU)
+    let ceilings = [
+        ("decision, an active right", 6, 0, 0.0),
+        ("a counted access", 8, 1, 6.0),
+        ("the same event again", 8, 0, 0.0),
+        ("an older access", 8, 0, 0.0),
+        ("the sweep recording 2 locks", 23, 2, 12.0),
+        ("a request filed", 8, 1, 10.0),
+        ("a request approved (unlock)", 8, 1, 14.0),
+    ];
+    for ((name, c), (expected, reads, writes, wcu)) in costs.iter().zip(ceilings) {
+        assert_eq!(*name, expected);
+        assert!(
+            c.reads <= reads && c.writes <= writes && c.wcu <= wcu,
+            "{name} costs more than it did: {c:?}"
+        );
+    }
+    teardown.run().await;
+}
