@@ -231,7 +231,7 @@ impl Autolock {
                     revision: user.revision,
                 };
                 let scope = RefreshScope::User { user: id.clone() };
-                let intent = self.commit_refreshing(change, scope, now).await?;
+                let intent = self.commit_refreshing(change, None, scope, now).await?;
                 user.active = active;
                 user.revision += 1;
                 Ok((user, Some(intent)))
@@ -392,33 +392,23 @@ impl Autolock {
         if let Some(span) = self.store.membership(user, group).await? {
             return Ok((membership(span.start), false));
         }
-        let intent = RefreshIntent::new(
-            RefreshScope::Membership {
-                user: user.clone(),
-                group: group.clone(),
-            },
-            now,
-        );
-        let added = self
-            .store
-            .commit(Changeset {
-                directory: vec![DirectoryChange::AddMembership {
-                    user: user.clone(),
-                    group: group.clone(),
-                    at: now,
-                }],
-                refreshes: vec![intent.clone()],
-                ..Changeset::default()
-            })
-            .await;
-        if let Err(StoreError::Conflict(_)) = added {
+        let change = DirectoryChange::AddMembership {
+            user: user.clone(),
+            group: group.clone(),
+            at: now,
+        };
+        let scope = RefreshScope::Membership {
+            user: user.clone(),
+            group: group.clone(),
+        };
+        let added = self.commit_refreshing(change, None, scope, now).await;
+        if let Err(Error::Store(StoreError::Conflict(_))) = added {
             // Added concurrently: answer the membership that won.
             if let Some(span) = self.store.membership(user, group).await? {
                 return Ok((membership(span.start), false));
             }
         }
-        added?;
-        self.settle_after(&intent, now).await;
+        self.settle_after(&added?, now).await;
         Ok((membership(now), true))
     }
 
@@ -437,29 +427,19 @@ impl Autolock {
         if self.store.membership(user, group).await?.is_none() {
             return Err(not_member());
         }
-        let intent = RefreshIntent::new(
-            RefreshScope::Membership {
-                user: user.clone(),
-                group: group.clone(),
-            },
-            now,
-        );
-        let removed = self
-            .store
-            .commit(Changeset {
-                directory: vec![DirectoryChange::EndMembership {
-                    user: user.clone(),
-                    group: group.clone(),
-                    at: now,
-                }],
-                refreshes: vec![intent.clone()],
-                ..Changeset::default()
-            })
-            .await;
-        match removed {
-            Err(StoreError::Conflict(_)) => return Err(not_member()),
+        let change = DirectoryChange::EndMembership {
+            user: user.clone(),
+            group: group.clone(),
+            at: now,
+        };
+        let scope = RefreshScope::Membership {
+            user: user.clone(),
+            group: group.clone(),
+        };
+        let intent = match self.commit_refreshing(change, None, scope, now).await {
+            Err(Error::Store(StoreError::Conflict(_))) => return Err(not_member()),
             other => other?,
-        }
+        };
         self.settle_after(&intent, now).await;
         Ok(())
     }
@@ -518,22 +498,25 @@ impl Autolock {
         Ok(grant)
     }
 
-    /// Commits a directory change with the intent to refresh the rights of `scope`, and
-    /// returns the intent to carry out.
+    /// Commits a directory change (with the domain event it records, if any) and the intent to
+    /// refresh the rights of `scope`, and returns the intent to carry out.
     pub(crate) async fn commit_refreshing(
         &self,
         change: DirectoryChange,
+        event: Option<DomainEvent>,
         scope: RefreshScope,
         now: Timestamp,
     ) -> Result<RefreshIntent> {
         let intent = RefreshIntent::new(scope, now);
-        self.store
-            .commit(Changeset {
-                directory: vec![change],
-                refreshes: vec![intent.clone()],
-                ..Changeset::default()
-            })
-            .await?;
+        let mut changes = Changeset {
+            directory: vec![change],
+            refreshes: vec![intent.clone()],
+            ..Changeset::default()
+        };
+        if let Some(event) = event {
+            changes.record(event, now);
+        }
+        self.store.commit(changes).await?;
         Ok(intent)
     }
 
@@ -559,7 +542,7 @@ impl Autolock {
                     at: now,
                     revision: grant.revision,
                 };
-                self.commit_refreshing(change, grant_scope(&grant), now)
+                self.commit_refreshing(change, None, grant_scope(&grant), now)
                     .await
             })
             .await?;
@@ -586,7 +569,7 @@ impl Autolock {
                     expires_at,
                     revision: grant.revision,
                 };
-                self.commit_refreshing(change, grant_scope(&grant), now)
+                self.commit_refreshing(change, None, grant_scope(&grant), now)
                     .await
             })
             .await?;

@@ -12,7 +12,7 @@ use crate::events::{DomainEvent, PolicyChange};
 use crate::ids::{GrantId, ResourceId, UserId};
 use crate::lock::{Right, RightState};
 use crate::policy::{OverridePatch, PolicyPatch};
-use crate::ports::{Changeset, DirectoryChange, RefreshIntent, RefreshScope};
+use crate::ports::{DirectoryChange, RefreshScope};
 
 use super::Autolock;
 
@@ -72,37 +72,29 @@ impl Autolock {
                 if before == after {
                     return Ok(None);
                 }
-                let intent = RefreshIntent::new(
-                    RefreshScope::Resource {
-                        resource: id.clone(),
-                    },
-                    now,
-                );
-                let mut changes = Changeset {
-                    directory: vec![DirectoryChange::SetResourcePolicy {
-                        resource: id.clone(),
-                        at: now,
-                        policy: after,
-                        revision: resource.revision,
-                    }],
-                    refreshes: vec![intent.clone()],
-                    ..Changeset::default()
+                let change = DirectoryChange::SetResourcePolicy {
+                    resource: id.clone(),
+                    at: now,
+                    policy: after,
+                    revision: resource.revision,
                 };
-                changes.record(
-                    DomainEvent::PolicyChanged(Box::new(PolicyChange {
-                        resource: id.clone(),
-                        group: None,
-                        grant: None,
-                        before: Some(before),
-                        after,
-                        override_before: None,
-                        override_after: None,
-                        by: actor.id.clone(),
-                        at: now,
-                    })),
-                    now,
-                );
-                self.store.commit(changes).await?;
+                let event = DomainEvent::PolicyChanged(Box::new(PolicyChange {
+                    resource: id.clone(),
+                    group: None,
+                    grant: None,
+                    before: Some(before),
+                    after,
+                    override_before: None,
+                    override_after: None,
+                    by: actor.id.clone(),
+                    at: now,
+                }));
+                let scope = RefreshScope::Resource {
+                    resource: id.clone(),
+                };
+                let intent = self
+                    .commit_refreshing(change, Some(event), scope, now)
+                    .await?;
                 Ok(Some(intent))
             })
             .await?;
@@ -132,32 +124,27 @@ impl Autolock {
                 if next == current {
                     return Ok(None);
                 }
-                let intent = RefreshIntent::new(super::directory::grant_scope(&grant), now);
-                let mut changes = Changeset {
-                    directory: vec![DirectoryChange::SetGrantOverride {
-                        grant: id.clone(),
-                        at: now,
-                        value: next,
-                        revision: grant.revision,
-                    }],
-                    refreshes: vec![intent.clone()],
-                    ..Changeset::default()
+                let change = DirectoryChange::SetGrantOverride {
+                    grant: id.clone(),
+                    at: now,
+                    value: next,
+                    revision: grant.revision,
                 };
-                changes.record(
-                    DomainEvent::PolicyChanged(Box::new(PolicyChange {
-                        resource: grant.resource.clone(),
-                        group: Some(grant.group.clone()),
-                        grant: Some(id.clone()),
-                        before: Some(current.over(resource.policy)),
-                        after: next.over(resource.policy),
-                        override_before: Some(current),
-                        override_after: Some(next),
-                        by: actor.id.clone(),
-                        at: now,
-                    })),
-                    now,
-                );
-                self.store.commit(changes).await?;
+                let event = DomainEvent::PolicyChanged(Box::new(PolicyChange {
+                    resource: grant.resource.clone(),
+                    group: Some(grant.group.clone()),
+                    grant: Some(id.clone()),
+                    before: Some(current.over(resource.policy)),
+                    after: next.over(resource.policy),
+                    override_before: Some(current),
+                    override_after: Some(next),
+                    by: actor.id.clone(),
+                    at: now,
+                }));
+                let scope = super::directory::grant_scope(&grant);
+                let intent = self
+                    .commit_refreshing(change, Some(event), scope, now)
+                    .await?;
                 Ok(Some(intent))
             })
             .await?;

@@ -17,6 +17,25 @@ fn history_key(revision: u64) -> String {
     format!("{revision:020}")
 }
 
+/// Puts one entry of a history into `tx`: `value` as it became at `at`, under the partition
+/// `pk`, sorted by `<kind>#<at>#<order>` (`order`: see [`history_key`]).
+fn put_history<T: serde::Serialize>(
+    tx: &mut Tx,
+    table: &str,
+    pk: String,
+    kind: &str,
+    at: autolock_core::Timestamp,
+    order: &str,
+    value: &T,
+) -> StoreResult<()> {
+    let entry = item(
+        pk,
+        format!("{kind}#{}#{order}", keys::at(at)),
+        [("doc", encode(value)?), ("at_us", n(micros(at)))],
+    );
+    tx.put(table, entry, None, conflict(format!("{kind} history")))
+}
+
 /// Counts an edit of a grant not removed, over its revision `revision`.
 fn bump_grant(
     tx: &mut Tx,
@@ -172,15 +191,8 @@ pub(super) async fn write(
                 Some(absent()),
                 exists_err(format!("resource {}", r.id)),
             )?;
-            let h = item(
-                keys::resource(r.id.as_str()),
-                format!("POL#{}#{}", keys::at(r.created_at), history_key(0)),
-                [
-                    ("doc", encode(&r.policy)?),
-                    ("at_us", n(micros(r.created_at))),
-                ],
-            );
-            tx.put(p, h, None, conflict("policy history"))?;
+            let pk = keys::resource(r.id.as_str());
+            put_history(tx, p, pk, "POL", r.created_at, &history_key(0), &r.policy)?;
         }
         DirectoryChange::SetResourcePolicy {
             resource,
@@ -209,12 +221,16 @@ pub(super) async fn write(
                     "resource {resource} changed meanwhile, or does not exist"
                 )),
             )?;
-            let h = item(
+            let order = history_key(revision + 1);
+            put_history(
+                tx,
+                p,
                 keys::resource(resource.as_str()),
-                format!("POL#{}#{}", keys::at(*at), history_key(revision + 1)),
-                [("doc", encode(policy)?), ("at_us", n(micros(*at)))],
-            );
-            tx.put(p, h, None, conflict("policy history"))?;
+                "POL",
+                *at,
+                &order,
+                policy,
+            )?;
         }
         DirectoryChange::AddMembership { user, group, at } => {
             let marker = item(
@@ -315,28 +331,12 @@ pub(super) async fn write(
                 conflict("grant index"),
             )?;
             for e in &g.expiry {
-                tx.put(
-                    p,
-                    item(
-                        keys::grant(gid),
-                        format!("EXP#{}#{}.{}", keys::at(e.at), history_key(0), seq.next()),
-                        [("doc", encode(&e.value)?), ("at_us", n(micros(e.at)))],
-                    ),
-                    None,
-                    conflict("grant history"),
-                )?;
+                let order = format!("{}.{}", history_key(0), seq.next());
+                put_history(tx, p, keys::grant(gid), "EXP", e.at, &order, &e.value)?;
             }
             for o in &g.overrides {
-                tx.put(
-                    p,
-                    item(
-                        keys::grant(gid),
-                        format!("OVR#{}#{}.{}", keys::at(o.at), history_key(0), seq.next()),
-                        [("doc", encode(&o.value)?), ("at_us", n(micros(o.at)))],
-                    ),
-                    None,
-                    conflict("grant history"),
-                )?;
+                let order = format!("{}.{}", history_key(0), seq.next());
+                put_history(tx, p, keys::grant(gid), "OVR", o.at, &order, &o.value)?;
             }
         }
         DirectoryChange::EndGrant {
@@ -396,15 +396,15 @@ pub(super) async fn write(
             revision,
         } => {
             bump_grant(tx, p, grant, *revision)?;
-            tx.put(
+            let order = history_key(revision + 1);
+            put_history(
+                tx,
                 p,
-                item(
-                    keys::grant(grant.as_str()),
-                    format!("EXP#{}#{}", keys::at(*at), history_key(revision + 1)),
-                    [("doc", encode(expires_at)?), ("at_us", n(micros(*at)))],
-                ),
-                None,
-                conflict("grant history"),
+                keys::grant(grant.as_str()),
+                "EXP",
+                *at,
+                &order,
+                expires_at,
             )?;
         }
         DirectoryChange::SetGrantOverride {
@@ -414,15 +414,15 @@ pub(super) async fn write(
             revision,
         } => {
             bump_grant(tx, p, grant, *revision)?;
-            tx.put(
+            let order = history_key(revision + 1);
+            put_history(
+                tx,
                 p,
-                item(
-                    keys::grant(grant.as_str()),
-                    format!("OVR#{}#{}", keys::at(*at), history_key(revision + 1)),
-                    [("doc", encode(value)?), ("at_us", n(micros(*at)))],
-                ),
-                None,
-                conflict("grant history"),
+                keys::grant(grant.as_str()),
+                "OVR",
+                *at,
+                &order,
+                value,
             )?;
         }
     }
