@@ -176,6 +176,32 @@ impl Changeset {
             && self.refreshes.is_empty()
             && self.refreshed.is_empty()
     }
+
+    /// Adds the writes of `other` after these.
+    pub fn append(&mut self, other: Changeset) {
+        let Changeset {
+            directory,
+            usage,
+            requests,
+            audit,
+            outbox,
+            consumed_links,
+            settings,
+            sign_in_links,
+            refreshes,
+            refreshed,
+        } = other;
+        self.directory.extend(directory);
+        self.usage.extend(usage);
+        self.requests.extend(requests);
+        self.audit.extend(audit);
+        self.outbox.extend(outbox);
+        self.consumed_links.extend(consumed_links);
+        self.settings.extend(settings);
+        self.sign_in_links.extend(sign_in_links);
+        self.refreshes.extend(refreshes);
+        self.refreshed.extend(refreshed);
+    }
 }
 
 /// Applies changesets atomically.
@@ -184,6 +210,13 @@ pub trait Committer: Send + Sync {
     /// Applies every write of `changes` or none; a failed condition gives
     /// [`StoreError::Conflict`](crate::error::StoreError::Conflict) or [`StoreError::AlreadyExists`](crate::error::StoreError::AlreadyExists).
     async fn commit(&self, changes: Changeset) -> StoreResult<()>;
+
+    /// How many rights' changes one commit carries well: the sweep commits the locks of that
+    /// many rights together (and each alone when one of them fails). One by default; a store
+    /// whose transactions are cheap and unbounded (SQLite) takes hundreds.
+    fn rights_per_commit(&self) -> usize {
+        1
+    }
 }
 
 impl Changeset {

@@ -138,17 +138,50 @@ impl Autolock {
     /// the report and left due; the sweep goes on with the others.
     pub async fn sweep(&self, now: Timestamp, limit: usize) -> Result<SweepReport> {
         let mut report = SweepReport::default();
-        for (user, resource) in self.store.due(now, limit).await? {
-            report.examined += 1;
-            match self.refresh_right(&user, &resource, now).await {
-                Ok((locked, cancelled)) => {
+        let due = self.store.due(now, limit).await?;
+        for rights in due.chunks(self.store.rights_per_commit().max(1)) {
+            report.examined += rights.len();
+            if rights.len() > 1 {
+                if let Some((locked, cancelled)) = self.settle_together(rights, now).await {
                     report.locked += locked;
                     report.cancelled += cancelled;
+                    continue;
                 }
-                Err(e) => report.add_failure(format!("{user}/{resource}: {e}")),
+            }
+            for (user, resource) in rights {
+                match self.refresh_right(user, resource, now).await {
+                    Ok((locked, cancelled)) => {
+                        report.locked += locked;
+                        report.cancelled += cancelled;
+                    }
+                    Err(e) => report.add_failure(format!("{user}/{resource}: {e}")),
+                }
             }
         }
         Ok(report)
+    }
+
+    /// Brings `rights` up to date in one commit, as [`Self::refresh_right`] does each alone:
+    /// (locks recorded, requests cancelled), or `None` with nothing written when one of them
+    /// failed or met a concurrent change — then each is brought up to date alone.
+    async fn settle_together(
+        &self,
+        rights: &[(UserId, ResourceId)],
+        now: Timestamp,
+    ) -> Option<(usize, usize)> {
+        let mut changes = Changeset::default();
+        let (mut locked, mut cancelled) = (0, 0);
+        for (user, resource) in rights {
+            let mut tx = self.load(user, resource).await.ok()?;
+            let (l, c) = self.settle(&mut tx, now).await.ok()?;
+            locked += l;
+            cancelled += c;
+            changes.append(self.finish(tx, now));
+        }
+        if !changes.is_empty() {
+            self.store.commit(changes).await.ok()?;
+        }
+        Some((locked, cancelled))
     }
 
     /// Purges what is kept no longer (docs/semantics.md §5): how many records went.

@@ -30,6 +30,9 @@ use autolock_core::values::Role;
 use autolock_http::{Hs256, HttpConfig, SystemClock};
 use autolock_sqlite::SqliteStore;
 
+#[path = "suite/sweep.rs"]
+mod sweep;
+
 const PUBLIC: &str = "http://127.0.0.1:7300";
 const SECRET: &[u8] = b"bench-secret-0123456789-0123456789";
 
@@ -715,6 +718,7 @@ async fn run(quick: bool) -> Vec<Figure> {
         target: "reported",
         met: None,
     });
+    figures.extend(sweep::figures(&dir, quick).await);
     let _ = std::fs::remove_dir_all(&dir);
     figures
 }

@@ -35,7 +35,14 @@ impl Committer for SqliteStore {
         }
         Ok(())
     }
+
+    fn rights_per_commit(&self) -> usize {
+        RIGHTS_PER_COMMIT
+    }
 }
+
+/// The sweep's locks committed together: one transaction (one WAL sync) per this many rights.
+const RIGHTS_PER_COMMIT: usize = 250;
 
 pub(crate) fn exists(
     tx: &Transaction<'_>,
