@@ -52,6 +52,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "export PUBLIC_BASE_URL=http://127.0.0.1:9010/lambda-url/autolock-api CONSOLE_BASE_URL=http://127.0.0.1:9010"
     );
     println!("export BLOCK_LINK_KEY=local-block-link-key-not-for-production");
+    println!("export SESSION_KEY=local-console-session-key-not-for-production");
     // The notifier sends as autolock@<prefix>.example.com: an SES identity the emulator knows.
     let domain = format!("{prefix}.example.com");
     let ses = aws_sdk_sesv2::Client::new(&sdk);
