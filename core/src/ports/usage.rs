@@ -21,6 +21,19 @@ pub trait UsageReader: Send + Sync {
         user: &UserId,
         resource: &ResourceId,
     ) -> StoreResult<(RightFacts, Versioned<Usage>)>;
+
+    /// Several rights as [`Self::right`] reads each, in order; a store may read them in one go
+    /// (the sweep reads a batch of rights due this way).
+    async fn rights(
+        &self,
+        rights: &[(UserId, ResourceId)],
+    ) -> StoreResult<Vec<(RightFacts, Versioned<Usage>)>> {
+        let mut read = Vec::with_capacity(rights.len());
+        for (user, resource) in rights {
+            read.push(self.right(user, resource).await?);
+        }
+        Ok(read)
+    }
 }
 
 /// The sweep's index: rights due for a look.

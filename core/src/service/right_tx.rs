@@ -4,7 +4,7 @@
 //! conditioned on the version read, its next due instant always recomputed.
 
 use crate::Timestamp;
-use crate::directory::Principal;
+use crate::directory::{Principal, RightFacts};
 use crate::error::Result;
 use crate::events::DomainEvent;
 use crate::ids::{ResourceId, UserId};
@@ -27,6 +27,17 @@ pub(crate) struct RightTx {
 }
 
 impl RightTx {
+    /// A right read for a change: its facts and its usage at the version read.
+    pub fn read((facts, Versioned { value, version }): (RightFacts, Versioned<Usage>)) -> Self {
+        RightTx {
+            right: Right::new(facts),
+            version,
+            before: value.clone(),
+            usage: value,
+            changes: Changeset::default(),
+        }
+    }
+
     /// The user.
     pub fn user(&self) -> &UserId {
         &self.right.facts.user
@@ -79,14 +90,7 @@ impl RightTx {
 impl Autolock {
     /// Reads a right for a change.
     pub(crate) async fn load(&self, user: &UserId, resource: &ResourceId) -> Result<RightTx> {
-        let (facts, Versioned { value, version }) = self.store.right(user, resource).await?;
-        Ok(RightTx {
-            right: Right::new(facts),
-            version,
-            before: value.clone(),
-            usage: value,
-            changes: Changeset::default(),
-        })
+        Ok(RightTx::read(self.store.right(user, resource).await?))
     }
 
     /// Takes an effect of the lock rule into the transaction: its usage, and the events of a

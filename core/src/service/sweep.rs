@@ -14,6 +14,7 @@ use crate::notify::Notifier;
 use crate::ports::{Changeset, EventPublisher, RefreshIntent, RefreshScope};
 
 use super::Autolock;
+use super::right_tx::RightTx;
 
 /// How many failures a report names (it counts them all).
 const FAILURES_NAMED: usize = 10;
@@ -171,8 +172,8 @@ impl Autolock {
     ) -> Option<(usize, usize)> {
         let mut changes = Changeset::default();
         let (mut locked, mut cancelled) = (0, 0);
-        for (user, resource) in rights {
-            let mut tx = self.load(user, resource).await.ok()?;
+        for read in self.store.rights(rights).await.ok()? {
+            let mut tx = RightTx::read(read);
             let (l, c) = self.settle(&mut tx, now).await.ok()?;
             locked += l;
             cancelled += c;

@@ -25,13 +25,38 @@ impl UsageReader for SqliteStore {
         resource: &ResourceId,
     ) -> StoreResult<(RightFacts, Versioned<Usage>)> {
         let (u, r) = (user.clone(), resource.clone());
+        self.with_inner(move |i| right(i, u, r)).await
+    }
+
+    async fn rights(
+        &self,
+        rights: &[(UserId, ResourceId)],
+    ) -> StoreResult<Vec<(RightFacts, Versioned<Usage>)>> {
+        let rights = rights.to_vec();
         self.with_inner(move |i| {
-            let used = usage(&i.conn, &u, &r).map_err(crate::rows::backend)?;
-            let facts = super::directory::cached_facts(i, u, r).map_err(crate::rows::backend)?;
-            Ok((facts, used))
+            // One read transaction for them all: one snapshot, one lock taken.
+            i.conn
+                .execute_batch("BEGIN")
+                .map_err(crate::rows::backend)?;
+            let read = rights.into_iter().map(|(u, r)| right(i, u, r)).collect();
+            i.conn
+                .execute_batch("COMMIT")
+                .map_err(crate::rows::backend)?;
+            read
         })
         .await
     }
+}
+
+/// A right's facts (from the cache when it holds them) and usage, on the store's connection.
+fn right(
+    i: &mut crate::Inner,
+    u: UserId,
+    r: ResourceId,
+) -> StoreResult<(RightFacts, Versioned<Usage>)> {
+    let used = usage(&i.conn, &u, &r).map_err(crate::rows::backend)?;
+    let facts = super::directory::cached_facts(i, u, r).map_err(crate::rows::backend)?;
+    Ok((facts, used))
 }
 
 #[async_trait]

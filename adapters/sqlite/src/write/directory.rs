@@ -18,7 +18,7 @@ fn insert_override(
     at: Timestamp,
     value: PolicyOverride,
 ) -> StoreResult<()> {
-    tx.execute(
+    super::exec(tx,
         "INSERT INTO grant_overrides (grant_id, at, auto_lock_after, approval) VALUES (?1, ?2, ?3, ?4)",
         params![grant.as_str(), micros(at), value.auto_lock_after.map(|d| d.to_string()), value.approval.map(ApprovalMode::as_str)],
     )
@@ -32,7 +32,7 @@ fn insert_policy(
     at: Timestamp,
     policy: Policy,
 ) -> StoreResult<()> {
-    tx.execute(
+    super::exec(tx,
         "INSERT INTO resource_policies (resource_id, at, auto_lock_after, approval) VALUES (?1, ?2, ?3, ?4)",
         params![resource.as_str(), micros(at), policy.auto_lock_after.to_string(), policy.approval.as_str()],
     )
@@ -52,12 +52,12 @@ fn rev(revision: u64) -> i64 {
 
 /// Counts an edit of a grant not removed, over its revision `revision`.
 fn bump_grant(tx: &Transaction<'_>, grant: &GrantId, revision: u64) -> StoreResult<()> {
-    let n = tx
-        .execute(
-            "UPDATE grants SET rev = rev + 1 WHERE id = ?1 AND end_at IS NULL AND rev = ?2",
-            params![grant.as_str(), rev(revision)],
-        )
-        .map_err(backend)?;
+    let n = super::exec(
+        tx,
+        "UPDATE grants SET rev = rev + 1 WHERE id = ?1 AND end_at IS NULL AND rev = ?2",
+        params![grant.as_str(), rev(revision)],
+    )
+    .map_err(backend)?;
     if n == 0 {
         return Err(StoreError::Conflict(format!(
             "grant {grant} changed meanwhile, or is removed or unknown"
@@ -72,20 +72,20 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
             if principal_exists(tx, u.id.as_str())? {
                 return Err(StoreError::AlreadyExists(format!("principal {}", u.id)));
             }
-            tx.execute(
+            super::exec(tx,
                 "INSERT INTO users (id, email, display_name, role, active, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![u.id.as_str(), u.email.as_str(), u.display_name.as_str(), u.role.as_str(), u.active, micros(u.created_at)],
             )
             .map_err(backend)?;
-            tx.execute(
+            super::exec(
+                tx,
                 "INSERT INTO user_activity (user_id, at, active) VALUES (?1, ?2, ?3)",
                 params![u.id.as_str(), micros(u.created_at), u.active],
             )
             .map_err(backend)?;
         }
         DirectoryChange::UpdateUser(u) => {
-            let n = tx
-                .execute(
+            let n = super::exec(tx,
                     "UPDATE users SET email = ?2, display_name = ?3, role = ?4, rev = rev + 1 WHERE id = ?1 AND rev = ?5",
                     params![
                         u.id.as_str(),
@@ -109,18 +109,19 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
             active,
             revision,
         } => {
-            let n = tx
-                .execute(
-                    "UPDATE users SET active = ?2, rev = rev + 1 WHERE id = ?1 AND rev = ?3",
-                    params![user.as_str(), active, rev(*revision)],
-                )
-                .map_err(backend)?;
+            let n = super::exec(
+                tx,
+                "UPDATE users SET active = ?2, rev = rev + 1 WHERE id = ?1 AND rev = ?3",
+                params![user.as_str(), active, rev(*revision)],
+            )
+            .map_err(backend)?;
             if n == 0 {
                 return Err(StoreError::Conflict(format!(
                     "user {user} changed meanwhile, or does not exist"
                 )));
             }
-            tx.execute(
+            super::exec(
+                tx,
                 "INSERT INTO user_activity (user_id, at, active) VALUES (?1, ?2, ?3)",
                 params![user.as_str(), micros(*at), active],
             )
@@ -130,19 +131,20 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
             if principal_exists(tx, sp.id.as_str())? {
                 return Err(StoreError::AlreadyExists(format!("principal {}", sp.id)));
             }
-            tx.execute(
+            super::exec(
+                tx,
                 "INSERT INTO service_principals (id, name, created_at) VALUES (?1, ?2, ?3)",
                 params![sp.id.as_str(), sp.name.as_str(), micros(sp.created_at)],
             )
             .map_err(backend)?;
         }
         DirectoryChange::SetServicePrincipalActive { id, active } => {
-            let n = tx
-                .execute(
-                    "UPDATE service_principals SET active = ?2 WHERE id = ?1",
-                    params![id.as_str(), active],
-                )
-                .map_err(backend)?;
+            let n = super::exec(
+                tx,
+                "UPDATE service_principals SET active = ?2 WHERE id = ?1",
+                params![id.as_str(), active],
+            )
+            .map_err(backend)?;
             if n == 0 {
                 return Err(StoreError::Conflict(format!(
                     "service principal {id} does not exist"
@@ -153,7 +155,8 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
             if exists(tx, "SELECT 1 FROM groups WHERE id = ?1", &[&g.id.as_str()])? {
                 return Err(StoreError::AlreadyExists(format!("group {}", g.id)));
             }
-            tx.execute(
+            super::exec(
+                tx,
                 "INSERT INTO groups (id, name, created_at) VALUES (?1, ?2, ?3)",
                 params![g.id.as_str(), g.name.as_str(), micros(g.created_at)],
             )
@@ -167,7 +170,8 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
             )? {
                 return Err(StoreError::AlreadyExists(format!("resource {}", r.id)));
             }
-            tx.execute(
+            super::exec(
+                tx,
                 "INSERT INTO resources (id, name, address, created_at) VALUES (?1, ?2, ?3, ?4)",
                 params![
                     r.id.as_str(),
@@ -185,12 +189,12 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
             policy,
             revision,
         } => {
-            let n = tx
-                .execute(
-                    "UPDATE resources SET rev = rev + 1 WHERE id = ?1 AND rev = ?2",
-                    params![resource.as_str(), rev(*revision)],
-                )
-                .map_err(backend)?;
+            let n = super::exec(
+                tx,
+                "UPDATE resources SET rev = rev + 1 WHERE id = ?1 AND rev = ?2",
+                params![resource.as_str(), rev(*revision)],
+            )
+            .map_err(backend)?;
             if n == 0 {
                 return Err(StoreError::Conflict(format!(
                     "resource {resource} changed meanwhile, or does not exist"
@@ -208,15 +212,15 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
                     "{user} is already a member of {group}"
                 )));
             }
-            tx.execute(
+            super::exec(
+                tx,
                 "INSERT INTO memberships (user_id, group_id, start_at) VALUES (?1, ?2, ?3)",
                 params![user.as_str(), group.as_str(), micros(*at)],
             )
             .map_err(backend)?;
         }
         DirectoryChange::EndMembership { user, group, at } => {
-            let n = tx
-                .execute(
+            let n = super::exec(tx,
                     "UPDATE memberships SET end_at = ?3 WHERE user_id = ?1 AND group_id = ?2 AND end_at IS NULL",
                     params![user.as_str(), group.as_str(), micros(*at)],
                 )
@@ -238,13 +242,14 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
                     g.group, g.resource
                 )));
             }
-            tx.execute(
+            super::exec(tx,
                 "INSERT INTO grants (id, group_id, resource_id, start_at, end_at) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![g.id.as_str(), g.group.as_str(), g.resource.as_str(), micros(g.span.start), g.span.end.map(micros)],
             )
             .map_err(backend)?;
             for e in &g.expiry {
-                tx.execute(
+                super::exec(
+                    tx,
                     "INSERT INTO grant_expiry (grant_id, at, expires_at) VALUES (?1, ?2, ?3)",
                     params![g.id.as_str(), micros(e.at), e.value.map(micros)],
                 )
@@ -259,8 +264,7 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
             at,
             revision,
         } => {
-            let n = tx
-                .execute(
+            let n = super::exec(tx,
                     "UPDATE grants SET end_at = ?2, rev = rev + 1 WHERE id = ?1 AND end_at IS NULL AND rev = ?3",
                     params![grant.as_str(), micros(*at), rev(*revision)],
                 )
@@ -278,7 +282,8 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
             revision,
         } => {
             bump_grant(tx, grant, *revision)?;
-            tx.execute(
+            super::exec(
+                tx,
                 "INSERT INTO grant_expiry (grant_id, at, expires_at) VALUES (?1, ?2, ?3)",
                 params![grant.as_str(), micros(*at), expires_at.map(micros)],
             )

@@ -28,15 +28,14 @@ fn targets(e: &AuditEntry) -> String {
 /// Writes the audit entries, consumed links, outbox entries and settings of a change.
 pub(super) fn apply_log(tx: &Transaction<'_>, changes: &Changeset) -> StoreResult<()> {
     for e in &changes.audit {
-        tx.execute(
+        super::exec(tx,
             "INSERT INTO audit (id, at, action, actor, targets, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
             params![e.id, micros(e.at), e.action.as_str(), e.actor.as_ref().map(ToString::to_string), targets(e), encode(e)?],
         )
         .map_err(backend)?;
     }
     for link in &changes.consumed_links {
-        let n = tx
-            .execute(
+        let n = super::exec(tx,
                 "INSERT INTO consumed_links (id, expires_at) VALUES (?1, ?2) ON CONFLICT (id) DO NOTHING",
                 params![link.id, micros(link.expires_at)],
             )
@@ -46,25 +45,26 @@ pub(super) fn apply_log(tx: &Transaction<'_>, changes: &Changeset) -> StoreResul
         }
     }
     for o in &changes.outbox {
-        tx.execute(
+        super::exec(
+            tx,
             "INSERT INTO outbox (id, at, data) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING",
             params![o.id, micros(o.at), encode(o)?],
         )
         .map_err(backend)?;
     }
     for r in &changes.refreshes {
-        tx.execute(
+        super::exec(tx,
             "INSERT INTO refresh_intents (id, at, data) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO NOTHING",
             params![r.id, micros(r.at), encode(r)?],
         )
         .map_err(backend)?;
     }
     for id in &changes.refreshed {
-        tx.execute("DELETE FROM refresh_intents WHERE id = ?1", [id])
-            .map_err(backend)?;
+        super::exec(tx, "DELETE FROM refresh_intents WHERE id = ?1", [id]).map_err(backend)?;
     }
     for l in &changes.sign_in_links {
-        tx.execute(
+        super::exec(
+            tx,
             "INSERT INTO sign_in_links (digest, user_id, expires_at) VALUES (?1, ?2, ?3)",
             params![l.digest, l.user.as_str(), micros(l.expires_at)],
         )
@@ -76,11 +76,11 @@ pub(super) fn apply_log(tx: &Transaction<'_>, changes: &Changeset) -> StoreResul
             SettingsWrite::Webhook(hook) => ("webhook", hook.as_ref().map(encode).transpose()?),
         };
         match data {
-            Some(d) => tx.execute(
+            Some(d) => super::exec(tx,
                 "INSERT INTO settings (key, data) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET data = excluded.data",
                 params![key, d],
             ),
-            None => tx.execute("DELETE FROM settings WHERE key = ?1", [key]),
+            None => super::exec(tx, "DELETE FROM settings WHERE key = ?1", [key]),
         }
         .map_err(backend)?;
     }

@@ -44,12 +44,22 @@ impl Committer for SqliteStore {
 /// The sweep's locks committed together: one transaction (one WAL sync) per this many rights.
 const RIGHTS_PER_COMMIT: usize = 250;
 
+/// Runs a write through the connection's statement cache: each statement is parsed once.
+pub(crate) fn exec(
+    tx: &Transaction<'_>,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<usize> {
+    tx.prepare_cached(sql)?.execute(params)
+}
+
 pub(crate) fn exists(
     tx: &Transaction<'_>,
     sql: &str,
     params: &[&dyn rusqlite::ToSql],
 ) -> StoreResult<bool> {
-    tx.query_row(sql, params, |_| Ok(()))
+    tx.prepare_cached(sql)
+        .and_then(|mut s| s.query_row(params, |_| Ok(())))
         .optional()
         .map(|o| o.is_some())
         .map_err(backend)

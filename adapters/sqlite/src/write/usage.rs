@@ -13,13 +13,13 @@ pub(super) fn apply_usage(tx: &Transaction<'_>, w: &UsageWrite) -> StoreResult<(
     let (u, r) = (w.user.as_str(), w.resource.as_str());
     let version = i64::try_from(w.expected_version).map_err(backend)?;
     let n = if version == 0 {
-        tx.execute(
+        super::exec(tx,
             "INSERT INTO usage (user_id, resource_id, version, next_due, data) VALUES (?1, ?2, 1, ?3, ?4)
              ON CONFLICT (user_id, resource_id) DO NOTHING",
             params![u, r, next_due, data],
         )
     } else {
-        tx.execute(
+        super::exec(tx,
             "UPDATE usage SET version = version + 1, next_due = ?4, data = ?5
              WHERE user_id = ?1 AND resource_id = ?2 AND version = ?3",
             params![u, r, version, next_due, data],
