@@ -4,7 +4,8 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 
 use autolock_core::error::StoreError;
@@ -101,6 +102,14 @@ pub async fn create_tables(client: &Client, names: &TableNames) -> Result<(), St
         ]))
         .set_key_schema(Some(keyed("pk", Some("sk"))?))
         .global_secondary_indexes(index("gsi1", "gsi1pk", "gsi1sk", ProjectionType::All)?)
+        // The outbox flows to the bus from this stream (the template's sweep function).
+        .stream_specification(
+            StreamSpecification::builder()
+                .stream_enabled(true)
+                .stream_view_type(StreamViewType::KeysOnly)
+                .build()
+                .map_err(build_err)?,
+        )
         .send()
         .await
         .map_err(backend)?;

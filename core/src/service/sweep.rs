@@ -307,17 +307,25 @@ impl Ticker {
                 return Ok(report);
             }
         }
-        loop {
-            let published = self.app.relay(self.publisher.as_ref(), 100).await?;
-            report.published += published;
-            if published < 100 || !more_time() {
-                break;
-            }
-        }
+        report.published = self.relay(more_time).await?;
         if let Some(notifier) = &self.retries {
             report.retried = notifier.retry_due(now, 100).await?;
         }
         report.purged = self.app.purge(now).await?;
         Ok(report)
+    }
+
+    /// The outbox relay alone, 100 domain events at a time until none is pending or
+    /// `more_time` answers false: how many were published. The tick ends with it; on AWS the
+    /// table's stream also runs it as soon as a commit writes to the outbox.
+    pub async fn relay(&self, more_time: &(dyn Fn() -> bool + Send + Sync)) -> Result<usize> {
+        let mut published = 0;
+        loop {
+            let n = self.app.relay(self.publisher.as_ref(), 100).await?;
+            published += n;
+            if n < 100 || !more_time() {
+                return Ok(published);
+            }
+        }
     }
 }

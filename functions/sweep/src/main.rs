@@ -11,7 +11,7 @@ use autolock_core::service::{Autolock, Ticker};
 use autolock_dynamodb::DynamoStore;
 use autolock_eventbridge::BusPublisher;
 use autolock_sweep::config::Config;
-use autolock_sweep::handler::{SweepError, handle};
+use autolock_sweep::handler::{SweepError, handle_event};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -36,9 +36,9 @@ async fn main() -> Result<(), Error> {
             .duration_since(std::time::SystemTime::now())
             .unwrap_or_default();
         let budget = left.saturating_sub(Duration::from_secs(20));
-        let report = handle(ticker, chrono::Utc::now(), budget).await?;
-        tracing::info!(?report, "sweep run");
-        Ok::<_, SweepError>(serde_json::to_value(report).unwrap_or_default())
+        let report = handle_event(ticker, &event.payload, chrono::Utc::now(), budget).await?;
+        tracing::info!(%report, "sweep run");
+        Ok::<_, SweepError>(report)
     }))
     .await
 }
