@@ -15,6 +15,8 @@ use crate::ids::{EventId, ResourceId, UserId};
 use crate::lock::{AccessEvent, DenyReason, EventOutcome, RightState};
 
 use super::Autolock;
+use super::right_tx::RightTx;
+use crate::ports::Changeset;
 
 /// One access event of a batch.
 #[derive(Debug, Clone)]
@@ -111,6 +113,9 @@ pub struct Decision {
     pub reason: Option<DenyReason>,
 }
 
+/// A right and its events of a batch, each with its place in the batch.
+type RightEvents = ((UserId, ResourceId), Vec<(usize, AccessEvent)>);
+
 /// How many events of one right a commit takes at most.
 pub const EVENTS_PER_COMMIT: usize = 10;
 
@@ -134,13 +139,28 @@ impl Autolock {
                 .or_default()
                 .push((i, input.event));
         }
+        // Each user and resource is looked up once per batch.
+        let (mut users, mut resources) = (BTreeMap::new(), BTreeMap::new());
+        let mut few = Vec::new();
         for ((user, resource), mut events) in by_right {
             events.sort_by(|a, b| {
                 a.1.accessed_at
                     .cmp(&b.1.accessed_at)
                     .then_with(|| a.1.event_id.cmp(&b.1.event_id))
             });
-            if !self.right_exists(&user, &resource).await? {
+            let user_known = match users.get(&user) {
+                Some(known) => *known,
+                None => *users
+                    .entry(user.clone())
+                    .or_insert(self.store.user(&user).await?.is_some()),
+            };
+            let resource_known = match resources.get(&resource) {
+                Some(known) => *known,
+                None => *resources
+                    .entry(resource.clone())
+                    .or_insert(self.store.resource(&resource).await?.is_some()),
+            };
+            if !(user_known && resource_known) {
                 for (i, event) in events {
                     results[i] = Some(EventResult {
                         event_id: event.event_id,
@@ -151,39 +171,38 @@ impl Autolock {
                 }
                 continue;
             }
-            // A right's events are committed a few at a time, so that one commit stays far
-            // below a store's transaction limit (each late event is audited and published).
-            for events in events.chunks(EVENTS_PER_COMMIT) {
-                let outcomes = self
-                    .retry(|| async {
-                        let mut tx = self.load(&user, &resource).await?;
-                        let mut outcomes = Vec::with_capacity(events.len());
-                        for (i, event) in events {
-                            let (outcome, effect) = tx.right.apply_event(&tx.usage, event, now);
-                            if outcome == EventOutcome::LateIgnored {
-                                let late = DomainEvent::LateIgnored {
-                                    user: user.clone(),
-                                    resource: resource.clone(),
-                                    event_id: event.event_id.clone(),
-                                    accessed_at: event.accessed_at,
-                                    by: actor.id.clone(),
-                                };
-                                tx.record(late, now);
-                            }
-                            let reverted = effect.reverted;
-                            self.take_effect(&mut tx, effect, now).await?;
-                            outcomes.push((
-                                *i,
-                                EventResult::new(event.event_id.clone(), outcome, reverted),
-                            ));
-                        }
-                        self.commit_tx(tx, now).await?;
-                        Ok(outcomes)
-                    })
-                    .await?;
-                for (i, result) in outcomes {
+            if events.len() <= EVENTS_PER_COMMIT {
+                few.push(((user, resource), events));
+            } else {
+                for (i, result) in self
+                    .apply_alone(actor, &user, &resource, &events, now)
+                    .await?
+                {
                     results[i] = Some(result);
                 }
+            }
+        }
+        // Rights with a few events each are read together and committed together, as many as
+        // the store takes in one commit; a group that fails goes again right by right.
+        for group in few.chunks(self.store.rights_per_commit().max(1)) {
+            let together = if group.len() > 1 {
+                self.apply_together(actor, group, now).await
+            } else {
+                None
+            };
+            let outcomes = match together {
+                Some(outcomes) => outcomes,
+                None => {
+                    let mut outcomes = Vec::new();
+                    for ((user, resource), events) in group {
+                        outcomes
+                            .extend(self.apply_alone(actor, user, resource, events, now).await?);
+                    }
+                    outcomes
+                }
+            };
+            for (i, result) in outcomes {
+                results[i] = Some(result);
             }
         }
         Ok(results
@@ -192,12 +211,91 @@ impl Autolock {
             .collect())
     }
 
-    /// Whether both the user and the resource of a right exist.
-    async fn right_exists(&self, user: &UserId, resource: &ResourceId) -> Result<bool> {
-        Ok(
-            self.store.user(user).await?.is_some()
-                && self.store.resource(resource).await?.is_some(),
-        )
+    /// Applies a right's events (sorted), [`EVENTS_PER_COMMIT`] to a commit, each commit
+    /// computed again from a fresh read when it meets a concurrent change.
+    async fn apply_alone(
+        &self,
+        actor: &Principal,
+        user: &UserId,
+        resource: &ResourceId,
+        events: &[(usize, AccessEvent)],
+        now: Timestamp,
+    ) -> Result<Vec<(usize, EventResult)>> {
+        let mut outcomes = Vec::with_capacity(events.len());
+        // A right's events are committed a few at a time, so that one commit stays far below a
+        // store's transaction limit (each late event is audited and published).
+        for events in events.chunks(EVENTS_PER_COMMIT) {
+            outcomes.extend(
+                self.retry(|| async {
+                    let mut tx = self.load(user, resource).await?;
+                    let outcomes = self.apply_events(&mut tx, events, actor, now).await?;
+                    self.commit_tx(tx, now).await?;
+                    Ok(outcomes)
+                })
+                .await?,
+            );
+        }
+        Ok(outcomes)
+    }
+
+    /// Applies the events of several rights (a few each) in one read and one commit, or `None`
+    /// with nothing written when any of it fails.
+    async fn apply_together(
+        &self,
+        actor: &Principal,
+        group: &[RightEvents],
+        now: Timestamp,
+    ) -> Option<Vec<(usize, EventResult)>> {
+        let rights: Vec<_> = group.iter().map(|(right, _)| right.clone()).collect();
+        let mut changes = Changeset::default();
+        let mut outcomes = Vec::new();
+        for (read, (_, events)) in self
+            .store
+            .rights(&rights)
+            .await
+            .ok()?
+            .into_iter()
+            .zip(group)
+        {
+            let mut tx = RightTx::read(read);
+            outcomes.extend(self.apply_events(&mut tx, events, actor, now).await.ok()?);
+            changes.append(self.finish(tx, now));
+        }
+        if !changes.is_empty() {
+            self.store.commit(changes).await.ok()?;
+        }
+        Some(outcomes)
+    }
+
+    /// Applies events of one right, in order, to its transaction: what became of each.
+    async fn apply_events(
+        &self,
+        tx: &mut RightTx,
+        events: &[(usize, AccessEvent)],
+        actor: &Principal,
+        now: Timestamp,
+    ) -> Result<Vec<(usize, EventResult)>> {
+        let mut outcomes = Vec::with_capacity(events.len());
+        for (i, event) in events {
+            let (outcome, effect) = tx.right.apply_event(&tx.usage, event, now);
+            if outcome == EventOutcome::LateIgnored {
+                let late = DomainEvent::LateIgnored {
+                    user: tx.user().clone(),
+                    resource: tx.resource().clone(),
+                    event_id: event.event_id.clone(),
+                    accessed_at: event.accessed_at,
+                    by: actor.id.clone(),
+                };
+                tx.record(late, now);
+            }
+            let reverted = effect.reverted;
+            self.take_effect(tx, effect, now).await?;
+            outcomes.push((
+                *i,
+                EventResult::new(event.event_id.clone(), outcome, reverted),
+            ));
+        }
+        Ok(outcomes)
     }
 
     /// The gateway's question: may `user` reach `resource` now? With `record`, the access is
