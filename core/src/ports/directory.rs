@@ -17,6 +17,15 @@ pub trait DirectoryReader: Send + Sync {
     async fn principal(&self, id: &PrincipalId) -> StoreResult<Option<Principal>>;
     /// A user.
     async fn user(&self, id: &UserId) -> StoreResult<Option<User>>;
+    /// Several users as [`Self::user`] reads each, in order; a store may read them in one go
+    /// (a report reads a page's users this way).
+    async fn users_by_id(&self, ids: &[UserId]) -> StoreResult<Vec<Option<User>>> {
+        let mut read = Vec::with_capacity(ids.len());
+        for id in ids {
+            read.push(self.user(id).await?);
+        }
+        Ok(read)
+    }
     /// The user with this email address (the first by id when several share it).
     async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
     /// Users by id.

@@ -18,6 +18,7 @@ use crate::report::{ReportRow, group_row, rows};
 use crate::request::RequestStatus;
 
 use super::Autolock;
+use super::right_tx::RightTx;
 
 /// How many rights a page of a report covers.
 pub const REPORT_PAGE: u32 = 1000;
@@ -93,7 +94,16 @@ impl Autolock {
         let mut resources: HashMap<ResourceId, Resource> = HashMap::new();
         let mut users: HashMap<UserId, User> = HashMap::new();
         let mut out = Vec::new();
-        for (user_id, resource_id) in rights.items {
+        // The page's rights and users are read in one go each.
+        let read = self.store.rights(&rights.items).await?;
+        let ids: Vec<UserId> = rights.items.iter().map(|(u, _)| u.clone()).collect();
+        let found = self.store.users_by_id(&ids).await?;
+        for (id, user) in ids.into_iter().zip(found) {
+            if let Some(user) = user {
+                users.insert(id, user);
+            }
+        }
+        for ((user_id, resource_id), read) in rights.items.into_iter().zip(read) {
             if !resources.contains_key(&resource_id) {
                 let Some(r) = self.store.resource(&resource_id).await? else {
                     continue;
@@ -101,12 +111,9 @@ impl Autolock {
                 resources.insert(resource_id.clone(), r);
             }
             if !users.contains_key(&user_id) {
-                let Some(u) = self.store.user(&user_id).await? else {
-                    continue;
-                };
-                users.insert(user_id.clone(), u);
+                continue;
             }
-            let tx = self.load(&user_id, &resource_id).await?;
+            let tx = RightTx::read(read);
             let mut right_rows = rows(
                 &tx.right,
                 &tx.usage,

@@ -36,15 +36,13 @@ impl DirectoryReader for SqliteStore {
 
     async fn user(&self, id: &UserId) -> StoreResult<Option<User>> {
         let id = id.clone();
-        self.read(move |c| {
-            c.query_row(
-                &format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"),
-                [id.as_str()],
-                user_row,
-            )
-            .optional()
-        })
-        .await
+        self.read(move |c| user_by_id(c, &id)).await
+    }
+
+    async fn users_by_id(&self, ids: &[UserId]) -> StoreResult<Vec<Option<User>>> {
+        let ids = ids.to_vec();
+        self.read(move |c| ids.iter().map(|id| user_by_id(c, id)).collect())
+            .await
     }
 
     async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
@@ -438,4 +436,11 @@ pub(crate) fn cached_facts(
     let facts = right_facts(&i.conn, user, resource)?;
     cache.facts.insert(key, facts.clone());
     Ok(facts)
+}
+
+/// A user by id, through the statement cache.
+fn user_by_id(c: &rusqlite::Connection, id: &UserId) -> rusqlite::Result<Option<User>> {
+    c.prepare_cached(&format!("SELECT {USER_COLUMNS} FROM users WHERE id = ?1"))?
+        .query_row([id.as_str()], user_row)
+        .optional()
 }
