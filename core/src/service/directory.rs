@@ -397,11 +397,9 @@ impl Autolock {
             group: group.clone(),
             at: now,
         };
-        let scope = RefreshScope::Membership {
-            user: user.clone(),
-            group: group.clone(),
-        };
-        let added = self.commit_refreshing(change, None, scope, now).await;
+        let added = self
+            .commit_refreshing(change, None, membership_scope(user, group), now)
+            .await;
         if let Err(Error::Store(StoreError::Conflict(_))) = added {
             // Added concurrently: answer the membership that won.
             if let Some(span) = self.store.membership(user, group).await? {
@@ -432,10 +430,7 @@ impl Autolock {
             group: group.clone(),
             at: now,
         };
-        let scope = RefreshScope::Membership {
-            user: user.clone(),
-            group: group.clone(),
-        };
+        let scope = membership_scope(user, group);
         let intent = match self.commit_refreshing(change, None, scope, now).await {
             Err(Error::Store(StoreError::Conflict(_))) => return Err(not_member()),
             other => other?,
@@ -575,5 +570,13 @@ impl Autolock {
             .await?;
         self.settle_after(&intent, now).await;
         self.current_grant_by_id(id).await
+    }
+}
+
+/// The rights a change of `user`'s membership in `group` affects.
+fn membership_scope(user: &UserId, group: &GroupId) -> RefreshScope {
+    RefreshScope::Membership {
+        user: user.clone(),
+        group: group.clone(),
     }
 }

@@ -18,6 +18,7 @@ use hyper::body::Bytes;
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
 
+use autolock_core::Timestamp;
 use autolock_core::directory::{Grant, Group, Resource, ServicePrincipal, Span, Timed, User};
 use autolock_core::ids::{PrincipalId, ResourceId, UserId};
 use autolock_core::lock::{Right, Usage};
@@ -82,6 +83,59 @@ fn rid(i: usize) -> ResourceId {
     format!("r{i:03}").parse().unwrap()
 }
 
+/// Resource `r` with `policy`, created at `t0`.
+fn new_resource(r: usize, policy: Policy, t0: Timestamp) -> DirectoryChange {
+    DirectoryChange::CreateResource(Resource {
+        id: rid(r),
+        name: format!("Resource {r}").parse().unwrap(),
+        address: format!("https://r{r}.example.com"),
+        policy,
+        created_at: t0,
+        revision: 0,
+    })
+}
+
+/// A group, created at `t0`.
+fn new_group(id: &str, name: &str, t0: Timestamp) -> DirectoryChange {
+    DirectoryChange::CreateGroup(Group {
+        id: id.parse().unwrap(),
+        name: name.parse().unwrap(),
+        created_at: t0,
+    })
+}
+
+/// A grant of resource `r` to `group` from `t0`, with no expiry and no override.
+fn new_grant(id: &str, group: &str, r: usize, t0: Timestamp) -> DirectoryChange {
+    DirectoryChange::CreateGrant(Grant {
+        id: id.parse().unwrap(),
+        group: group.parse().unwrap(),
+        resource: rid(r),
+        span: Span::from(t0),
+        expiry: vec![Timed {
+            at: t0,
+            value: None,
+        }],
+        overrides: vec![Timed {
+            at: t0,
+            value: PolicyOverride::default(),
+        }],
+        revision: 0,
+    })
+}
+
+/// Member `u`, created at `t0`.
+fn new_member(u: usize, t0: Timestamp) -> DirectoryChange {
+    DirectoryChange::CreateUser(User {
+        id: uid(u),
+        email: format!("u{u}@example.com").parse().unwrap(),
+        display_name: format!("User {u}").parse().unwrap(),
+        role: Role::Member,
+        active: true,
+        created_at: t0,
+        revision: 0,
+    })
+}
+
 /// Seeds the directory: users in a few groups each, groups granted a few resources each, the
 /// service principal `gw`, and a usage history: most rights used within the last days, one in
 /// ten unused for longer than its 30 days (locked when next looked at). Returns the rights.
@@ -102,25 +156,14 @@ async fn seed(store: &SqliteStore, s: Sizes) -> Vec<(UserId, ResourceId)> {
             created_at: t0,
         }));
     for r in 0..s.resources {
-        first
-            .directory
-            .push(DirectoryChange::CreateResource(Resource {
-                id: rid(r),
-                name: format!("Resource {r}").parse().unwrap(),
-                address: format!("https://r{r}.example.com"),
-                policy,
-                created_at: t0,
-                revision: 0,
-            }));
+        first.directory.push(new_resource(r, policy, t0));
     }
     let mut rng = Lcg(7);
     let mut granted: Vec<Vec<usize>> = Vec::new();
     for g in 0..s.groups {
-        first.directory.push(DirectoryChange::CreateGroup(Group {
-            id: format!("g{g:03}").parse().unwrap(),
-            name: format!("Group {g}").parse().unwrap(),
-            created_at: t0,
-        }));
+        first
+            .directory
+            .push(new_group(&format!("g{g:03}"), &format!("Group {g}"), t0));
         let mut rs = Vec::new();
         for _ in 0..s.resources_per_group {
             let r = rng.next(s.resources);
@@ -128,21 +171,12 @@ async fn seed(store: &SqliteStore, s: Sizes) -> Vec<(UserId, ResourceId)> {
                 continue;
             }
             rs.push(r);
-            first.directory.push(DirectoryChange::CreateGrant(Grant {
-                id: format!("gr{g:03}x{r:03}").parse().unwrap(),
-                group: format!("g{g:03}").parse().unwrap(),
-                resource: rid(r),
-                span: Span::from(t0),
-                expiry: vec![Timed {
-                    at: t0,
-                    value: None,
-                }],
-                overrides: vec![Timed {
-                    at: t0,
-                    value: PolicyOverride::default(),
-                }],
-                revision: 0,
-            }));
+            first.directory.push(new_grant(
+                &format!("gr{g:03}x{r:03}"),
+                &format!("g{g:03}"),
+                r,
+                t0,
+            ));
         }
         granted.push(rs);
     }
@@ -152,15 +186,7 @@ async fn seed(store: &SqliteStore, s: Sizes) -> Vec<(UserId, ResourceId)> {
         let mut changes = Changeset::default();
         let mut mine = std::collections::BTreeSet::new();
         for &u in chunk {
-            changes.directory.push(DirectoryChange::CreateUser(User {
-                id: uid(u),
-                email: format!("u{u}@example.com").parse().unwrap(),
-                display_name: format!("User {u}").parse().unwrap(),
-                role: Role::Member,
-                active: true,
-                created_at: t0,
-                revision: 0,
-            }));
+            changes.directory.push(new_member(u, t0));
             let mut groups = Vec::new();
             for _ in 0..s.groups_per_user {
                 let g = rng.next(s.groups);

@@ -5,16 +5,14 @@
 use std::path::Path;
 use std::time::Instant;
 
-use autolock_core::directory::{Grant, Group, Resource, Span, Timed, User};
 use autolock_core::lock::Usage;
-use autolock_core::policy::{ApprovalMode, AutoLockAfter, Policy, PolicyOverride};
+use autolock_core::policy::{ApprovalMode, AutoLockAfter, Policy};
 use autolock_core::ports::{Changeset, Committer, DirectoryChange, UsageWrite};
 use autolock_core::service::Autolock;
-use autolock_core::values::Role;
 use autolock_sqlite::SqliteStore;
 use chrono::Duration;
 
-use super::{Figure, now, rid, uid};
+use super::{Figure, new_grant, new_group, new_member, new_resource, now, rid, uid};
 
 /// `users` × `resources` rights (one group holds every grant and every user), every `every`-th
 /// right unused for longer than its 30 days, the locks falling due over nine days.
@@ -30,40 +28,16 @@ async fn seed(path: &Path, shape: &Shape) -> (usize, chrono::DateTime<chrono::Ut
     let store = SqliteStore::open(path).unwrap();
     let t0 = now() - Duration::days(120);
     let mut first = Changeset::default();
-    first.directory.push(DirectoryChange::CreateGroup(Group {
-        id: "all".parse().unwrap(),
-        name: "Everyone".parse().unwrap(),
-        created_at: t0,
-    }));
+    first.directory.push(new_group("all", "Everyone", t0));
+    let policy = Policy {
+        auto_lock_after: AutoLockAfter::Hours(30 * 24),
+        approval: ApprovalMode::Manual,
+    };
     for r in 0..shape.resources {
+        first.directory.push(new_resource(r, policy, t0));
         first
             .directory
-            .push(DirectoryChange::CreateResource(Resource {
-                id: rid(r),
-                name: format!("Resource {r}").parse().unwrap(),
-                address: format!("https://r{r}.example.com"),
-                policy: Policy {
-                    auto_lock_after: AutoLockAfter::Hours(30 * 24),
-                    approval: ApprovalMode::Manual,
-                },
-                created_at: t0,
-                revision: 0,
-            }));
-        first.directory.push(DirectoryChange::CreateGrant(Grant {
-            id: format!("all-r{r:03}").parse().unwrap(),
-            group: "all".parse().unwrap(),
-            resource: rid(r),
-            span: Span::from(t0),
-            expiry: vec![Timed {
-                at: t0,
-                value: None,
-            }],
-            overrides: vec![Timed {
-                at: t0,
-                value: PolicyOverride::default(),
-            }],
-            revision: 0,
-        }));
+            .push(new_grant(&format!("all-r{r:03}"), "all", r, t0));
     }
     store.commit(first).await.unwrap();
     let total = shape.users * shape.resources;
@@ -73,15 +47,7 @@ async fn seed(path: &Path, shape: &Shape) -> (usize, chrono::DateTime<chrono::Ut
     for chunk in (0..shape.users).collect::<Vec<_>>().chunks(500) {
         let mut changes = Changeset::default();
         for &u in chunk {
-            changes.directory.push(DirectoryChange::CreateUser(User {
-                id: uid(u),
-                email: format!("u{u}@example.com").parse().unwrap(),
-                display_name: format!("User {u}").parse().unwrap(),
-                role: Role::Member,
-                active: true,
-                created_at: t0,
-                revision: 0,
-            }));
+            changes.directory.push(new_member(u, t0));
             changes.directory.push(DirectoryChange::AddMembership {
                 user: uid(u),
                 group: "all".parse().unwrap(),
