@@ -60,7 +60,9 @@ impl DirectoryCache {
     /// The cache, emptied first if another connection wrote to the database since it was
     /// filled, or if it is full.
     pub(crate) fn fresh(&mut self, c: &Connection) -> rusqlite::Result<&mut Self> {
-        let version: i64 = c.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+        let version: i64 = c
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
         if version != self.data_version || self.facts.len() + self.principals.len() > CACHE_ENTRIES
         {
             self.clear();
@@ -182,6 +184,20 @@ impl SqliteStore {
         })
         .await
         .map_err(backend)?
+    }
+
+    /// Runs `f`, a call of a few indexed reads (the gateway's decision: a principal, a right),
+    /// on the connection: on the calling worker itself when the connection is free — a few
+    /// microseconds, less than handing the worker over — and on the blocking pool otherwise.
+    async fn with_inner_brief<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Inner) -> StoreResult<T> + Send + 'static,
+    {
+        if let Ok(mut guard) = self.inner.try_lock() {
+            return f(&mut guard);
+        }
+        self.with_inner(f).await
     }
 
     async fn with<T, F>(&self, f: F) -> StoreResult<T>

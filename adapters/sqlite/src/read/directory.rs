@@ -22,7 +22,7 @@ use crate::rows::{
 impl DirectoryReader for SqliteStore {
     async fn principal(&self, id: &PrincipalId) -> StoreResult<Option<Principal>> {
         let id = id.clone();
-        self.with_inner(move |i| {
+        self.with_inner_brief(move |i| {
             let cache = i.cache.fresh(&i.conn).map_err(backend)?;
             if let Some(p) = cache.principals.get(id.as_str()) {
                 return Ok(p.clone());

@@ -25,7 +25,7 @@ impl UsageReader for SqliteStore {
         resource: &ResourceId,
     ) -> StoreResult<(RightFacts, Versioned<Usage>)> {
         let (u, r) = (user.clone(), resource.clone());
-        self.with_inner(move |i| right(i, u, r)).await
+        self.with_inner_brief(move |i| right(i, u, r)).await
     }
 
     async fn rights(
