@@ -36,6 +36,30 @@ fn put_history<T: serde::Serialize>(
     tx.put(table, entry, None, conflict(format!("{kind} history")))
 }
 
+/// An edit of a grant's `kind` history (expiry or override) over its revision `revision`: the
+/// grant's count of edits, and the entry ordered by the revision it makes.
+fn edit_grant<T: serde::Serialize>(
+    tx: &mut Tx,
+    table: &str,
+    grant: &autolock_core::ids::GrantId,
+    revision: u64,
+    kind: &str,
+    at: autolock_core::Timestamp,
+    value: &T,
+) -> StoreResult<()> {
+    bump_grant(tx, table, grant, revision)?;
+    let order = history_key(revision + 1);
+    put_history(
+        tx,
+        table,
+        keys::grant(grant.as_str()),
+        kind,
+        at,
+        &order,
+        value,
+    )
+}
+
 /// Counts an edit of a grant not removed, over its revision `revision`.
 fn bump_grant(
     tx: &mut Tx,
@@ -394,37 +418,13 @@ pub(super) async fn write(
             at,
             expires_at,
             revision,
-        } => {
-            bump_grant(tx, p, grant, *revision)?;
-            let order = history_key(revision + 1);
-            put_history(
-                tx,
-                p,
-                keys::grant(grant.as_str()),
-                "EXP",
-                *at,
-                &order,
-                expires_at,
-            )?;
-        }
+        } => edit_grant(tx, p, grant, *revision, "EXP", *at, expires_at)?,
         DirectoryChange::SetGrantOverride {
             grant,
             at,
             value,
             revision,
-        } => {
-            bump_grant(tx, p, grant, *revision)?;
-            let order = history_key(revision + 1);
-            put_history(
-                tx,
-                p,
-                keys::grant(grant.as_str()),
-                "OVR",
-                *at,
-                &order,
-                value,
-            )?;
-        }
+        } => edit_grant(tx, p, grant, *revision, "OVR", *at, value)?,
     }
     Ok(())
 }
