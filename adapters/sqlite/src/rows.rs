@@ -9,7 +9,7 @@ use autolock_core::directory::{Grant, Group, Resource, Span, Timed, User};
 use autolock_core::error::StoreError;
 use autolock_core::ids::{GrantId, GroupId, ResourceId, UserId};
 use autolock_core::policy::{ApprovalMode, AutoLockAfter, Policy, PolicyOverride};
-use autolock_core::ports::{Page, PageRequest, StoreResult};
+use autolock_core::ports::{PageRequest, StoreResult};
 use autolock_core::values::{Email, Name, Role};
 
 pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
@@ -174,20 +174,6 @@ pub(crate) fn load_grant_rows(
 
 pub(crate) const GRANT_COLUMNS: &str =
     "SELECT id, group_id, resource_id, start_at, end_at, rev FROM grants";
-
-pub(crate) fn page_of<T>(
-    mut items: Vec<T>,
-    limit: usize,
-    cursor: impl Fn(&T) -> String,
-) -> Page<T> {
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(cursor)
-    } else {
-        None
-    };
-    Page { items, next }
-}
 
 pub(crate) fn limit_plus_one(page: &PageRequest) -> i64 {
     i64::try_from(page.effective_limit()).unwrap_or(1000) + 1

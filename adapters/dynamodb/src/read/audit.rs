@@ -83,17 +83,7 @@ impl AuditReader for DynamoStore {
                 }
             }
         }
-        let more = out.len() > limit;
-        out.truncate(limit);
-        let next = if more {
-            out.last().map(|(c, _)| c.clone())
-        } else {
-            None
-        };
-        Ok(Page {
-            items: out.into_iter().map(|(_, e)| e).collect(),
-            next,
-        })
+        Ok(Page::from_overfetch(out, limit, |(c, _)| c.clone()).map(|(_, e)| e))
     }
 }
 
@@ -150,16 +140,6 @@ impl DynamoStore {
             }
             start = p.last;
         }
-        let more = out.len() > limit;
-        out.truncate(limit);
-        let next = if more {
-            out.last().map(|(c, _)| c.clone())
-        } else {
-            None
-        };
-        Ok(Page {
-            items: out.into_iter().map(|(_, e)| e).collect(),
-            next,
-        })
+        Ok(Page::from_overfetch(out, limit, |(c, _)| c.clone()).map(|(_, e)| e))
     }
 }

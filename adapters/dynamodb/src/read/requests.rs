@@ -159,7 +159,7 @@ fn page_after(
     descending: bool,
 ) -> Page<AccessRequest> {
     let limit = page.effective_limit();
-    let mut items: Vec<AccessRequest> = sorted
+    let items: Vec<AccessRequest> = sorted
         .into_iter()
         .filter(|r| {
             page.after.as_ref().is_none_or(|after| {
@@ -172,14 +172,7 @@ fn page_after(
         })
         .take(limit + 1)
         .collect();
-    let more = items.len() > limit;
-    items.truncate(limit);
-    let next = if more {
-        items.last().map(&cursor)
-    } else {
-        None
-    };
-    Page { items, next }
+    Page::from_overfetch(items, limit, cursor)
 }
 
 impl DynamoStore {
@@ -222,9 +215,6 @@ impl DynamoStore {
             }
             start = p.last;
         }
-        let more = out.len() > limit;
-        out.truncate(limit);
-        let next = if more { out.last().map(&cursor) } else { None };
-        Ok(Page { items: out, next })
+        Ok(Page::from_overfetch(out, limit, cursor))
     }
 }

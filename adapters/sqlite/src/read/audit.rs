@@ -8,7 +8,7 @@ use autolock_core::error::StoreError;
 use autolock_core::ports::{AuditReader, Page, PageRequest, StoreResult};
 
 use crate::SqliteStore;
-use crate::rows::{decode, limit_plus_one, micros, page_of};
+use crate::rows::{decode, limit_plus_one, micros};
 
 #[async_trait]
 impl AuditReader for SqliteStore {
@@ -45,7 +45,7 @@ impl AuditReader for SqliteStore {
                 .collect()
             })
             .await?;
-        let page = page_of(rows, limit, |(seq, _)| seq.to_string());
+        let page = Page::from_overfetch(rows, limit, |(seq, _)| seq.to_string());
         Ok(Page {
             items: page.items.into_iter().map(|(_, e)| e).collect(),
             next: page.next,

@@ -8,7 +8,7 @@ use autolock_core::delivery::{Channel, Delivery, DeliveryStatus};
 use autolock_core::ports::{DeliveryStore, Page, PageRequest, StoreResult};
 
 use crate::SqliteStore;
-use crate::rows::{decode, encode, limit_plus_one, micros, page_of, split_cursor};
+use crate::rows::{decode, encode, limit_plus_one, micros, split_cursor};
 
 fn delivery_status(s: DeliveryStatus) -> &'static str {
     match s {
@@ -102,7 +102,7 @@ impl DeliveryStore for SqliteStore {
                 s.query_map(params![channel, before_at, before_id, n], |r| decode::<Delivery>(&r.get::<_, String>(0)?))?.collect()
             })
             .await?;
-        Ok(page_of(items, limit, |d| {
+        Ok(Page::from_overfetch(items, limit, |d| {
             format!("{}:{}", micros(d.created_at), d.id)
         }))
     }

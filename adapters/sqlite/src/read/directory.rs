@@ -15,7 +15,7 @@ use crate::SqliteStore;
 use crate::rows::backend;
 use crate::rows::{
     GRANT_COLUMNS, USER_COLUMNS, group_row, instant, limit_plus_one, load_grant_rows,
-    load_resource, page_of, parse, policy_from, user_row,
+    load_resource, parse, policy_from, user_row,
 };
 
 #[async_trait]
@@ -72,7 +72,7 @@ impl DirectoryReader for SqliteStore {
                 s.query_map(params![after, n], user_row)?.collect()
             })
             .await?;
-        Ok(page_of(items, limit, |u| u.id.to_string()))
+        Ok(Page::from_overfetch(items, limit, |u| u.id.to_string()))
     }
 
     async fn active_users_with_roles(&self, roles: &[Role]) -> StoreResult<Vec<User>> {
@@ -138,7 +138,7 @@ impl DirectoryReader for SqliteStore {
                 s.query_map(params![after, n], group_row)?.collect()
             })
             .await?;
-        Ok(page_of(items, limit, |g| g.id.to_string()))
+        Ok(Page::from_overfetch(items, limit, |g| g.id.to_string()))
     }
 
     async fn resource(&self, id: &ResourceId) -> StoreResult<Option<Resource>> {
@@ -166,7 +166,7 @@ impl DirectoryReader for SqliteStore {
                 Ok(out)
             })
             .await?;
-        Ok(page_of(items, limit, |r| r.id.to_string()))
+        Ok(Page::from_overfetch(items, limit, |r| r.id.to_string()))
     }
 
     async fn grant(&self, id: &GrantId) -> StoreResult<Option<Grant>> {
@@ -290,7 +290,11 @@ impl DirectoryReader for SqliteStore {
                 limit_plus_one(page),
             )
             .await?;
-        Ok(page_of(items, page.effective_limit(), ToString::to_string))
+        Ok(Page::from_overfetch(
+            items,
+            page.effective_limit(),
+            ToString::to_string,
+        ))
     }
 
     async fn users_of_resource(&self, resource: &ResourceId) -> StoreResult<Vec<UserId>> {

@@ -10,7 +10,7 @@ use autolock_core::ports::{Page, PageRequest, RequestFilter, RequestReader, Stor
 use autolock_core::request::AccessRequest;
 
 use crate::SqliteStore;
-use crate::rows::{decode, limit_plus_one, micros, page_of, split_cursor};
+use crate::rows::{decode, limit_plus_one, micros, split_cursor};
 
 fn request_page(
     c: &Connection,
@@ -60,7 +60,7 @@ impl RequestReader for SqliteStore {
                 )
             })
             .await?;
-        Ok(page_of(items, limit, |r| {
+        Ok(Page::from_overfetch(items, limit, |r| {
             format!("{}:{}", micros(r.requested_at), r.id)
         }))
     }
@@ -91,7 +91,7 @@ impl RequestReader for SqliteStore {
                 )
             })
             .await?;
-        Ok(page_of(items, limit, |r| {
+        Ok(Page::from_overfetch(items, limit, |r| {
             format!("{}:{}", r.resolved_at.map_or(0, micros), r.id)
         }))
     }
