@@ -148,19 +148,15 @@ impl Autolock {
                     .cmp(&b.1.accessed_at)
                     .then_with(|| a.1.event_id.cmp(&b.1.event_id))
             });
-            let user_known = match users.get(&user) {
-                Some(known) => *known,
-                None => *users
-                    .entry(user.clone())
-                    .or_insert(self.store.user(&user).await?.is_some()),
-            };
-            let resource_known = match resources.get(&resource) {
-                Some(known) => *known,
-                None => *resources
-                    .entry(resource.clone())
-                    .or_insert(self.store.resource(&resource).await?.is_some()),
-            };
-            if !(user_known && resource_known) {
+            if !users.contains_key(&user) {
+                let known = self.store.user(&user).await?.is_some();
+                users.insert(user.clone(), known);
+            }
+            if users[&user] && !resources.contains_key(&resource) {
+                let known = self.store.resource(&resource).await?.is_some();
+                resources.insert(resource.clone(), known);
+            }
+            if !(users[&user] && resources[&resource]) {
                 for (i, event) in events {
                     results[i] = Some(EventResult {
                         event_id: event.event_id,
