@@ -49,11 +49,23 @@ pub enum AuditAction {
     /// The notification settings were replaced.
     #[serde(rename = "settings.notifications_changed")]
     NotificationsChanged,
+    /// An exemption was set.
+    #[serde(rename = "exemption.created")]
+    ExemptionCreated,
+    /// An exemption's end moved.
+    #[serde(rename = "exemption.changed")]
+    ExemptionChanged,
+    /// An exemption was ended early.
+    #[serde(rename = "exemption.ended")]
+    ExemptionEnded,
+    /// An exemption ran out.
+    #[serde(rename = "exemption.expired")]
+    ExemptionExpired,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 11] = [
+    pub const ALL: [AuditAction; 15] = [
         Self::PolicyDurationChanged,
         Self::PolicyApprovalChanged,
         Self::Locked,
@@ -65,6 +77,10 @@ impl AuditAction {
         Self::RequestResolved,
         Self::WebhookChanged,
         Self::NotificationsChanged,
+        Self::ExemptionCreated,
+        Self::ExemptionChanged,
+        Self::ExemptionEnded,
+        Self::ExemptionExpired,
     ];
 
     /// The wire name.
@@ -82,6 +98,10 @@ impl AuditAction {
             Self::RequestResolved => "request.resolved",
             Self::WebhookChanged => "settings.webhook_changed",
             Self::NotificationsChanged => "settings.notifications_changed",
+            Self::ExemptionCreated => "exemption.created",
+            Self::ExemptionChanged => "exemption.changed",
+            Self::ExemptionEnded => "exemption.ended",
+            Self::ExemptionExpired => "exemption.expired",
         }
     }
 
@@ -322,6 +342,40 @@ pub fn entries_of(event: &DomainEvent, at: Timestamp) -> Vec<AuditEntry> {
             vec![e]
         }
         DomainEvent::PolicyChanged(change) => policy_entries(change, at),
+        DomainEvent::ExemptionChanged {
+            change,
+            exemption: x,
+            until_before,
+            by,
+        } => {
+            use crate::exemption::ExemptionChange;
+            let action = match change {
+                ExemptionChange::Created => AuditAction::ExemptionCreated,
+                ExemptionChange::Changed => AuditAction::ExemptionChanged,
+                ExemptionChange::Ended => AuditAction::ExemptionEnded,
+                ExemptionChange::Expired => AuditAction::ExemptionExpired,
+            };
+            let mut details = json!({
+                "exemption_id": x.id,
+                "covers": x.scope_name(),
+                "until": x.until,
+                "reason": x.reason,
+            });
+            if let Some(before) = until_before {
+                details["until_before"] = json!(before);
+            }
+            let mut e = entry(action, by.as_ref(), details);
+            e.user.clone_from(&x.user);
+            e.resource = Some(x.resource.clone());
+            e.group.clone_from(&x.group);
+            e.grant.clone_from(&x.grant);
+            // Running out takes the instant it ran out at.
+            if *change == ExemptionChange::Expired {
+                e.at = x.end();
+                e.id = format!("exemption_expired:{}", x.id);
+            }
+            vec![e]
+        }
         DomainEvent::LockWarning { .. } => Vec::new(),
         DomainEvent::WebhookChanged { url, by } => {
             vec![entry(

@@ -212,6 +212,9 @@ pub struct RightFacts {
     pub resource_policy: Vec<Timed<Policy>>,
     /// Each group through which the user held or holds a path to the resource.
     pub paths: Vec<PathFacts>,
+    /// The exemptions of the right and of the grants of its paths, ended ones included.
+    #[serde(default)]
+    pub exemptions: Vec<crate::exemption::Exemption>,
 }
 
 impl RightFacts {

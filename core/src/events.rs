@@ -102,6 +102,20 @@ pub enum DomainEvent {
         /// The admin.
         by: PrincipalId,
     },
+    /// An exemption was set, changed, ended early or ran out (not published).
+    #[serde(rename = "exemption.changed")]
+    ExemptionChanged {
+        /// What happened to it.
+        change: crate::exemption::ExemptionChange,
+        /// The exemption after the change.
+        exemption: Box<crate::exemption::Exemption>,
+        /// Its end before a change of it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until_before: Option<DateTime<Utc>>,
+        /// Who, unless it ran out.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<PrincipalId>,
+    },
     /// The notification settings were replaced (not published).
     #[serde(rename = "settings.notifications_changed")]
     NotificationsChanged {
@@ -152,6 +166,7 @@ impl DomainEvent {
             Self::LockWarning { .. } => "lock.warning",
             Self::WebhookChanged { .. } => "settings.webhook_changed",
             Self::NotificationsChanged { .. } => "settings.notifications_changed",
+            Self::ExemptionChanged { .. } => "exemption.changed",
         }
     }
 

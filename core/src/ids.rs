@@ -103,6 +103,11 @@ id_type!(
     EventId, "event_id"
 );
 
+id_type!(
+    /// An exemption's id.
+    ExemptionId, "exemption_id"
+);
+
 /// A user's id is a principal id.
 pub type UserId = PrincipalId;
 

@@ -13,6 +13,7 @@ pub mod delivery;
 pub mod directory;
 pub mod error;
 pub mod events;
+pub mod exemption;
 pub mod ids;
 pub mod lock;
 pub mod notify;

@@ -6,7 +6,7 @@ use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::{RefOr, Schema};
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::ids::{EventId, GrantId, GroupId, PrincipalId, RequestId, ResourceId};
+use crate::ids::{EventId, ExemptionId, GrantId, GroupId, PrincipalId, RequestId, ResourceId};
 use crate::policy::AutoLockAfter;
 use crate::values::{Email, Name, Reason};
 
@@ -60,6 +60,13 @@ string_schema!(
     "gitlab"
 );
 string_schema!(GrantId, "GrantId", "A grant's id.", ID_PATTERN, "3f2a9c");
+string_schema!(
+    ExemptionId,
+    "ExemptionId",
+    "An exemption's id.",
+    ID_PATTERN,
+    "5c0d7e"
+);
 string_schema!(
     RequestId,
     "RequestId",

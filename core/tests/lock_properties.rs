@@ -37,8 +37,18 @@ fn scenario() -> impl Strategy<Value = RightFacts> {
         proptest::collection::vec((1i64..70, duration()), 0..3), // default changes
         proptest::collection::vec(path, 1..3),
         proptest::collection::vec((0i64..60, 1i64..20), 0..3), // deactivation periods
+        // exemptions: (start, length, early end after, the right or grant N)
+        proptest::collection::vec(
+            (
+                0i64..70,
+                1i64..50,
+                proptest::option::of(0i64..50),
+                0usize..3,
+            ),
+            0..3,
+        ),
     )
-        .prop_map(|(d0, a0, default_changes, paths, inactive)| {
+        .prop_map(|(d0, a0, default_changes, paths, inactive, exemptions)| {
             let mut b = facts(Policy {
                 auto_lock_after: d0,
                 approval: a0,
@@ -83,14 +93,30 @@ fn scenario() -> impl Strategy<Value = RightFacts> {
                 }
                 b = b.path(&format!("g{i}"), memberships, vec![g]);
             }
+            for (start, len, early, scope) in exemptions {
+                b = if scope == 2 {
+                    b.exempt_right(h(start), h(start + len))
+                } else {
+                    b.exempt_grant(&format!("grant{scope}"), h(start), h(start + len))
+                };
+                if let Some(early) = early {
+                    b.facts.exemptions.last_mut().unwrap().ended_at = Some(h(start + early));
+                }
+            }
             b.build()
         })
 }
 
-/// An independent reading of docs/semantics.md §2.1-§2.5 by scanning hour by hour: the first whole hour
-/// after `la` at which the user has a path and none is open.
+/// An independent reading of docs/semantics.md §2.1-§2.5 and §2.9 by scanning hour by hour: the
+/// first whole hour after `la` at which the user has a path and none is open.
 fn brute_force_next_lock(f: &RightFacts, la: Option<Timestamp>, horizon: i64) -> Option<Timestamp> {
     let mut since: Vec<Option<(Timestamp, AutoLockAfter)>> = vec![None; f.paths.len()];
+    let exempt = |grant: &autolock_core::ids::GrantId, t: Timestamp| {
+        f.exemptions.iter().any(|e| {
+            let end = e.ended_at.unwrap_or(e.until).min(e.until);
+            (e.user.is_some() || e.grant.as_ref() == Some(grant)) && e.start <= t && t < end
+        })
+    };
     for hour in 0..=horizon {
         let t = h(hour);
         let default = value_at(&f.resource_policy, t).unwrap();
@@ -104,14 +130,16 @@ fn brute_force_next_lock(f: &RightFacts, la: Option<Timestamp>, horizon: i64) ->
                 continue;
             }
             let d = grant.override_at(t).over(default).auto_lock_after;
+            let ended_exemption =
+                hour > 0 && exempt(&grant.id, h(hour - 1)) && !exempt(&grant.id, t);
             let s = match since[i] {
-                Some((s, prev)) if prev == d => s,
+                Some((s, prev)) if prev == d && !ended_exemption => s,
                 _ => t,
             };
             since[i] = Some((s, d));
             any = true;
             let start = la.map_or(s, |la| la.max(s));
-            if d.duration().is_none_or(|dd| t < start + dd) {
+            if exempt(&grant.id, t) || d.duration().is_none_or(|dd| t < start + dd) {
                 all_closed = false;
             }
         }
@@ -120,6 +148,12 @@ fn brute_force_next_lock(f: &RightFacts, la: Option<Timestamp>, horizon: i64) ->
         }
     }
     None
+}
+
+fn right_exemption(start: Timestamp, until: Timestamp) -> autolock_core::exemption::Exemption {
+    let mut e = exemption(start, until);
+    e.user = Some(autolock_core::ids::UserId::parse("u").unwrap());
+    e
 }
 
 fn lock_instant(right: &Right, usage: &Usage) -> Option<Timestamp> {
@@ -302,6 +336,37 @@ proptest! {
         for hour in 0..120 {
             let t = lock + chrono::Duration::hours(hour);
             prop_assert_eq!(right.state(&usage, t).locked_at(), Some(lock), "at +{}h", hour);
+        }
+    }
+
+    #[test]
+    fn an_exemption_never_lifts_a_lock_in_force_and_no_lock_occurs_inside_one(
+        f in scenario(), la in 0i64..40, start_after in 0i64..30, len in 1i64..60,
+    ) {
+        let usage = Usage { last_access: Some(h(la)), ..Usage::default() };
+        // A lock in force before the exemption begins (one second or more) stays, at its instant.
+        if let Some(lock) = lock_instant(&Right::new(f.clone()), &usage) {
+            let mut later = f.clone();
+            let start = lock + SECOND + chrono::Duration::hours(start_after);
+            later.exemptions.push(right_exemption(start, start + chrono::Duration::hours(len)));
+            let right = Right::new(later);
+            for hour in [0, start_after, start_after + len / 2, start_after + len + 1] {
+                let t = lock + chrono::Duration::hours(hour);
+                prop_assert_eq!(right.lock_in_force(&usage, t), Some(lock), "at +{}h", hour);
+            }
+        }
+        // An exemption of the right from before the last activity: no lock inside it, and none
+        // sooner than the shortest duration after its end.
+        let mut covered = f.clone();
+        let (start, end) = (h(la), h(la + len));
+        covered.exemptions.push(right_exemption(start, end));
+        let right = Right::new(covered);
+        if let Some(lock) = lock_instant(&right, &usage) {
+            prop_assert!(lock >= end, "locked at {} inside the exemption ending {}", lock, end);
+            let shortest = right.timeline.paths_at(end).iter().filter_map(|p| p.policy.auto_lock_after.duration()).min();
+            if let Some(d) = shortest {
+                prop_assert!(lock >= end + d || right.timeline.paths_at(end).is_empty(), "locked at {}, sooner than {} after {}", lock, d, end);
+            }
         }
     }
 

@@ -817,3 +817,112 @@ fn an_automatic_request_unlock_is_not_a_person_unlock() {
     );
     assert_eq!(usage.last_person_unlock, None);
 }
+
+// §2.9 — exemptions.
+#[test]
+fn an_exempt_right_stays_open_past_its_duration_and_the_grace_rule_runs_from_the_end() {
+    // 1-day duration, last used at h(0): locks at h(24) without the exemption.
+    let f = facts(manual("1d"))
+        .simple_path("g", h(0))
+        .exempt_right(h(10), d(5))
+        .build();
+    let right = Right::new(f);
+    let usage = used_at(h(0));
+    assert_eq!(
+        right.state(&usage, d(5) - SECOND),
+        RightState::Active {
+            next_lock: Some(d(6))
+        },
+        "open the whole exemption long, then a full duration from its end"
+    );
+    assert!(right.timeline.paths_at(d(2))[0].exempt_until == Some(d(5)));
+    assert_eq!(right.state(&usage, d(6) - SECOND).name(), "active");
+    assert_eq!(
+        right.state(&usage, d(6)),
+        locked(d(6), ApprovalMode::Manual)
+    );
+}
+
+#[test]
+fn an_exemption_never_lifts_a_lock_in_force() {
+    let f = facts(manual("1d"))
+        .simple_path("g", h(0))
+        .exempt_right(h(30), d(10))
+        .build();
+    let right = Right::new(f);
+    assert_eq!(
+        right.state(&used_at(h(0)), d(3)),
+        locked(h(24), ApprovalMode::Manual),
+        "locked at h(24), before the exemption began"
+    );
+}
+
+#[test]
+fn an_exemption_ended_early_ends_at_that_instant() {
+    let mut f = facts(manual("1d"))
+        .simple_path("g", h(0))
+        .exempt_right(h(10), d(30))
+        .build();
+    f.exemptions[0].ended_at = Some(d(2));
+    let right = Right::new(f);
+    assert_eq!(
+        right.state(&used_at(h(0)), d(2)),
+        RightState::Active {
+            next_lock: Some(d(3))
+        }
+    );
+    assert_eq!(
+        right.state(&used_at(h(0)), d(3)),
+        locked(d(3), ApprovalMode::Manual)
+    );
+}
+
+#[test]
+fn a_grant_exemption_covers_only_the_paths_through_that_grant() {
+    // Two paths of one day each; only the first grant is exempt.
+    let both = facts(manual("1d"))
+        .simple_path("a", h(0))
+        .simple_path("b", h(0));
+    let one = Right::new(both.exempt_grant("a-grant", h(1), d(4)).build());
+    assert_eq!(
+        one.state(&used_at(h(0)), d(2)).name(),
+        "active",
+        "the exempt path keeps the right open"
+    );
+    assert_eq!(one.timeline.paths_at(d(2))[1].exempt_until, None);
+    assert_eq!(
+        one.state(&used_at(h(0)), d(5)),
+        locked(d(5), ApprovalMode::Manual),
+        "both closed one day after the exemption's end"
+    );
+    let other = facts(manual("1d"))
+        .simple_path("a", h(0))
+        .exempt_grant("another-grant", h(1), d(4))
+        .build();
+    assert_eq!(
+        Right::new(other).state(&used_at(h(0)), h(24)),
+        locked(h(24), ApprovalMode::Manual),
+        "an exemption of another grant covers nothing here"
+    );
+}
+
+#[test]
+fn a_late_event_is_judged_with_the_exemptions_in_force_at_its_instant() {
+    // Exempt from h(20) to h(40): an access at h(30) arrives late at h(44) and counts, though
+    // without the exemption the right locked at h(24).
+    let f = facts(manual("1d"))
+        .simple_path("g", h(0))
+        .exempt_right(h(20), h(40))
+        .build();
+    let right = Right::new(f);
+    let (outcomes, usage) = apply_all(&right, used_at(h(0)), &[(event("late", h(30)), h(44))]);
+    assert_eq!(outcomes, vec![EventOutcome::Counted]);
+    assert_eq!(usage.last_access, Some(h(30)));
+    assert_eq!(
+        right.state(&usage, h(44)),
+        RightState::Active {
+            next_lock: Some(h(64))
+        },
+        "a day from the exemption's end, the later of it and the access"
+    );
+}

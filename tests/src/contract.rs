@@ -22,6 +22,8 @@ use autolock_core::values::{Email, Name, Reason, Role};
 
 use crate::world::{World, d, h, id};
 
+pub use crate::contract_exemptions::*;
+
 fn user(uid: &str, role: Role) -> User {
     User {
         id: id(uid),

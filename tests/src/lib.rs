@@ -2,6 +2,7 @@
 //! store with [`store_contract_tests!`], and a seeded world for end-to-end flows.
 
 pub mod contract;
+pub mod contract_exemptions;
 pub mod fuzz;
 pub mod webhook;
 pub mod world;
@@ -56,6 +57,8 @@ macro_rules! store_contract_tests {
             flow_a_change_left_half_done_is_completed_by_the_tick,
             flow_a_large_batch_for_one_right_is_committed_in_parts,
             race_overlapping_retries_send_a_delivery_once,
+            exemptions_are_stored_listed_and_edited_over_their_revision,
+            flow_exemptions_keep_paths_open_and_are_audited_to_their_end,
         );
     };
     (@each $factory:expr, $teardown:expr; $($name:ident),* $(,)?) => {

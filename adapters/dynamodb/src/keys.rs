@@ -15,6 +15,8 @@
 //! | grant expiry / override history | `GR#<id>` | `EXP#<at>#<n>` / `OVR#<at>#<n>` | |
 //! | grant by group / by resource | `G#<group>` / `R#<resource>` | `GRANT#<resource or group>#<id>` | |
 //! | current grant (uniqueness) | `G#<group>` | `CG#<resource>` | |
+//! | exemption | `EX#<id>` | `EX` | `EXU#<user>` or `EXG#<group>` / `<start>#<id>` |
+//! | exemption, in its resource | `R#<resource>` | `EX#<id>` | `EXOPEN` / `<end>#<id>` until its end is recorded |
 //! | settings, webhook | `SETTINGS` | `NOTIFICATIONS`, `WEBHOOK` | |
 //! | audit entry | `AUDIT#<yyyy-mm>` | `<at>#<id>` | |
 //! | audit month / id marker | `AUDIT` / `AUDITID#<id>` | `MONTH#<yyyy-mm>` / `A` | |
@@ -68,6 +70,12 @@ pub fn user(id: &str) -> String {
 #[must_use]
 pub fn grant(id: &str) -> String {
     format!("GR#{id}")
+}
+
+/// The partition of an exemption.
+#[must_use]
+pub fn exemption(id: &str) -> String {
+    format!("EX#{id}")
 }
 
 /// The month partition of an audit entry.

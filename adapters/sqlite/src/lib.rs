@@ -27,7 +27,7 @@ use autolock_core::ports::StoreResult;
 use rows::backend;
 
 /// The migrations, in order: migration `n` brings the schema to version `n + 1`.
-const MIGRATIONS: [&str; 8] = [
+const MIGRATIONS: [&str; 9] = [
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_deliveries.sql"),
     include_str!("../migrations/0003_user_activity.sql"),
@@ -36,6 +36,7 @@ const MIGRATIONS: [&str; 8] = [
     include_str!("../migrations/0006_revisions.sql"),
     include_str!("../migrations/0007_refresh_intents.sql"),
     include_str!("../migrations/0008_retention.sql"),
+    include_str!("../migrations/0009_exemptions.sql"),
 ];
 #[allow(clippy::cast_possible_wrap)]
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

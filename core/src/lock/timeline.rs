@@ -1,7 +1,7 @@
-//! The paths of one right over time, built once from its facts (docs/semantics.md §2.1-§2.2):
-//! which paths are in force in each segment between instants at which a fact changed, each with
-//! its effective policy and its `since`, and from them the first instant at which the user holds
-//! a path and none is open (the lock instant).
+//! The paths of one right over time, built once from its facts (docs/semantics.md §2.1-§2.2,
+//! §2.9): which paths are in force in each segment between instants at which a fact changed,
+//! each with its effective policy, its `since` and the exemption that keeps it open, and from
+//! them the first instant at which the user holds a path and none is open (the lock instant).
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -26,12 +26,19 @@ pub struct ActivePath {
     pub since: DateTime<Utc>,
     /// The effective policy.
     pub policy: Policy,
+    /// The end of the exemption that keeps the path open, while one is in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exempt_until: Option<DateTime<Utc>>,
 }
 
 impl ActivePath {
-    /// The instant this path closes given the last activity, or `None` when it never does.
+    /// The instant this path closes given the last activity, or `None` when it never does
+    /// (an exempt path does not close while its exemption lasts: a later segment takes over).
     #[must_use]
     pub fn closes_at(&self, last_activity: Option<Timestamp>) -> Option<Timestamp> {
+        if self.exempt_until.is_some() {
+            return None;
+        }
         let start = last_activity.map_or(self.since, |la| la.max(self.since));
         self.policy.auto_lock_after.duration().map(|d| start + d)
     }
@@ -71,11 +78,17 @@ impl Timeline {
                 points.extend(g.overrides.iter().map(|o| o.at));
             }
         }
+        for e in &facts.exemptions {
+            points.push(e.start);
+            points.push(e.end());
+        }
         points.sort_unstable();
         points.dedup();
 
-        // Per path: the `since` and duration of the previous segment while it was in force.
-        let mut previous: Vec<Option<(Timestamp, AutoLockAfter)>> = vec![None; facts.paths.len()];
+        // Per path: the `since`, duration and exemption of the previous segment while it was in
+        // force.
+        let mut previous: Vec<Option<(Timestamp, AutoLockAfter, bool)>> =
+            vec![None; facts.paths.len()];
         let mut last_end_by_expiry = false;
         let mut segments = Vec::with_capacity(points.len());
         for at in points {
@@ -92,16 +105,29 @@ impl Timeline {
                 };
                 if let Some((grant, default)) = in_force {
                     let policy = grant.override_at(at).over(default);
+                    let exempt_until = facts
+                        .exemptions
+                        .iter()
+                        .filter(|e| e.covers(&grant.id) && e.in_force_at(at))
+                        .map(crate::exemption::Exemption::end)
+                        .max();
+                    // An exemption that ended moves the path's `since` to its end (§2.9).
                     let since = match previous[i] {
-                        Some((since, duration)) if duration == policy.auto_lock_after => since,
+                        Some((since, duration, was_exempt))
+                            if duration == policy.auto_lock_after
+                                && (!was_exempt || exempt_until.is_some()) =>
+                        {
+                            since
+                        }
                         _ => at,
                     };
-                    previous[i] = Some((since, policy.auto_lock_after));
+                    previous[i] = Some((since, policy.auto_lock_after, exempt_until.is_some()));
                     paths.push(ActivePath {
                         group: path.group.clone(),
                         grant: grant.id.clone(),
                         since,
                         policy,
+                        exempt_until,
                     });
                 } else if previous[i].take().is_some() {
                     ended = true;

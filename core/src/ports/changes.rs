@@ -89,6 +89,10 @@ pub enum DirectoryChange {
         /// The revision the change was computed from.
         revision: u64,
     },
+    /// Stores a new exemption; fails when the id exists.
+    CreateExemption(crate::exemption::Exemption),
+    /// Replaces an exemption over its revision `exemption.revision` (else a conflict).
+    UpdateExemption(crate::exemption::Exemption),
     /// Records a new override of a grant not removed, over its revision `revision`.
     SetGrantOverride {
         grant: GrantId,

@@ -14,6 +14,7 @@ mod changes;
 mod clock;
 mod deliveries;
 mod directory;
+mod exemptions;
 mod outbox;
 mod refresh;
 mod requests;
@@ -32,6 +33,7 @@ pub use changes::{Changeset, Committer, ConsumedLink, DirectoryChange, RequestWr
 pub use clock::{Clock, ManualClock, NoPause, Pause};
 pub use deliveries::DeliveryStore;
 pub use directory::DirectoryReader;
+pub use exemptions::ExemptionReader;
 pub use outbox::{EventPublisher, OutboxReader};
 pub use refresh::{RefreshIntent, RefreshQueue, RefreshScope};
 pub use requests::{RequestFilter, RequestReader};
@@ -111,6 +113,7 @@ pub struct Versioned<T> {
 /// Every port a store offers.
 pub trait Store:
     DirectoryReader
+    + ExemptionReader
     + UsageReader
     + LockIndex
     + RequestReader
@@ -127,6 +130,7 @@ pub trait Store:
 
 impl<T> Store for T where
     T: DirectoryReader
+        + ExemptionReader
         + UsageReader
         + LockIndex
         + RequestReader

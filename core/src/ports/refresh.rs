@@ -25,6 +25,8 @@ pub enum RefreshScope {
     },
     /// A user's rights through a group (a membership begun or ended).
     Membership { user: UserId, group: GroupId },
+    /// One right (an exemption of it set, changed or ended).
+    Right { user: UserId, resource: ResourceId },
 }
 
 /// An intent to refresh the rights of a scope, as stored until it is carried out.

@@ -16,6 +16,7 @@
 
 pub mod directory;
 pub mod downloads;
+pub mod exemptions;
 pub mod gateway;
 pub mod policies;
 pub mod reports;
@@ -37,6 +38,7 @@ use crate::ports::{Changeset, DirectoryChange, Store};
 
 pub use directory::{Membership, NewGrant, NewResource, NewUser, UserPatch};
 pub use downloads::{Download, DownloadFormat, DownloadOf};
+pub use exemptions::NewExemption;
 pub use gateway::{Decision, EventInput, EventResult, EventResultKind};
 pub use policies::{Preview, PreviewLock, PreviewTarget};
 pub use reports::{Analytics, AutoApproved, ReportScope};

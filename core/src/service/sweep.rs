@@ -91,6 +91,7 @@ impl Autolock {
             RefreshScope::Membership { user, group } => {
                 self.rights_through_group(user, group).await?
             }
+            RefreshScope::Right { user, resource } => vec![(user.clone(), resource.clone())],
         })
     }
 
@@ -232,6 +233,13 @@ pub struct TickReport {
     pub failures: Vec<String>,
     /// Records kept no longer, purged (a store without a TTL of its own).
     pub purged: usize,
+    /// Exemptions that ran out, recorded.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub exemptions_expired: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// The periodic work, the same wherever it runs (the sweep function, `autolock serve`,
@@ -282,6 +290,7 @@ impl Ticker {
         let mut report = TickReport::default();
         let (refreshed, failures) = self.app.carry_out_pending(now, 100).await?;
         report.refreshed = refreshed;
+        report.exemptions_expired = self.app.close_run_out_exemptions(now, 100).await?;
         report.failed += failures.len();
         report
             .failures

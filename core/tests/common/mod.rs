@@ -3,9 +3,11 @@
 
 use autolock_core::Timestamp;
 use autolock_core::directory::{Grant, PathFacts, RightFacts, Span, Timed};
-use autolock_core::ids::{EventId, GrantId, GroupId, ResourceId, UserId};
+use autolock_core::exemption::Exemption;
+use autolock_core::ids::{EventId, ExemptionId, GrantId, GroupId, ResourceId, UserId};
 use autolock_core::lock::{AccessEvent, EventOutcome, Right, Usage};
 use autolock_core::policy::{ApprovalMode, AutoLockAfter, Policy, PolicyOverride};
+use autolock_core::values::Reason;
 use chrono::{DateTime, Duration};
 
 /// The instant `hours` hours after 2026-01-01T00:00:00Z.
@@ -88,6 +90,7 @@ pub fn facts(default: Policy) -> FactsBuilder {
                 value: default,
             }],
             paths: Vec::new(),
+            exemptions: Vec::new(),
         },
     }
 }
@@ -140,8 +143,43 @@ impl FactsBuilder {
         self
     }
 
+    /// An exemption of the right from `start` until `until`.
+    pub fn exempt_right(mut self, start: Timestamp, until: Timestamp) -> Self {
+        let mut e = exemption(start, until);
+        e.user = Some(self.facts.user.clone());
+        self.facts.exemptions.push(e);
+        self
+    }
+
+    /// An exemption of the grant `grant` from `start` until `until`.
+    pub fn exempt_grant(mut self, grant: &str, start: Timestamp, until: Timestamp) -> Self {
+        let mut e = exemption(start, until);
+        e.grant = Some(GrantId::parse(grant).unwrap());
+        self.facts.exemptions.push(e);
+        self
+    }
+
     pub fn build(self) -> RightFacts {
         self.facts
+    }
+}
+
+/// An exemption of nothing yet from `start` until `until`.
+pub fn exemption(start: Timestamp, until: Timestamp) -> Exemption {
+    Exemption {
+        id: ExemptionId::generate(),
+        resource: ResourceId::parse("r").unwrap(),
+        user: None,
+        grant: None,
+        group: None,
+        start,
+        until,
+        reason: Reason::parse("on call").unwrap(),
+        created_by: UserId::parse("ada").unwrap(),
+        ended_at: None,
+        ended_by: None,
+        closed: false,
+        revision: 0,
     }
 }
 

@@ -65,16 +65,7 @@ impl DynamoStore {
                     .value(":p", s("GRANT#")),
             )
             .await?;
-        items
-            .iter()
-            .map(|i| {
-                Ok((
-                    get_s(i, "other")?.to_owned(),
-                    get_s(i, "grant_id")?.to_owned(),
-                    i.contains_key("ended"),
-                ))
-            })
-            .collect()
+        items.iter().map(grant_ref).collect()
     }
 
     pub(crate) async fn current_grants(&self, pk: String) -> StoreResult<Vec<Grant>> {
@@ -393,15 +384,25 @@ impl DirectoryReader for DynamoStore {
 
     async fn right_facts(&self, user: &UserId, resource: &ResourceId) -> StoreResult<RightFacts> {
         let activity = self.activity_of(user).await?;
-        let policies = self
+        // The resource's exemptions (`EX#`), grant references (`GRANT#`) and policy history
+        // (`POL#`) sort next to each other: one query reads the three.
+        let partition = self
             .query_all(
-                Q::on(&self.tables.policies, "pk = :pk AND begins_with(sk, :p)")
-                    .value(":pk", s(keys::resource(resource.as_str())))
-                    .value(":p", s("POL#")),
+                Q::on(
+                    &self.tables.policies,
+                    "pk = :pk AND sk BETWEEN :from AND :to",
+                )
+                .value(":pk", s(keys::resource(resource.as_str())))
+                .value(":from", s("EX#"))
+                .value(":to", s("POL#~")),
             )
             .await?;
-        let resource_policy = policies
-            .iter()
+        let with_prefix = |p: &'static str| {
+            partition
+                .iter()
+                .filter(move |i| get_s(i, "sk").is_ok_and(|sk| sk.starts_with(p)))
+        };
+        let resource_policy = with_prefix("POL#")
             .map(|i| {
                 Ok(Timed {
                     at: instant(get_n(i, "at_us").unwrap_or_default())?,
@@ -412,7 +413,10 @@ impl DirectoryReader for DynamoStore {
         let memberships = self.memberships_of(user.as_str()).await?;
         let mut by_group: std::collections::BTreeMap<String, Vec<String>> =
             std::collections::BTreeMap::new();
-        for (group, grant, _) in self.grant_refs(keys::resource(resource.as_str())).await? {
+        for (group, grant, _) in with_prefix("GRANT#")
+            .map(grant_ref)
+            .collect::<StoreResult<Vec<_>>>()?
+        {
             if memberships.contains_key(&group) {
                 by_group.entry(group).or_default().push(grant);
             }
@@ -431,12 +435,22 @@ impl DirectoryReader for DynamoStore {
                 grants,
             });
         }
+        let mut exemptions = with_prefix("EX#")
+            .map(super::exemptions::exemption_of)
+            .collect::<StoreResult<Vec<_>>>()?;
+        exemptions.retain(|e| {
+            e.user.as_ref() == Some(user)
+                || paths
+                    .iter()
+                    .any(|p| p.grants.iter().any(|g| e.grant.as_ref() == Some(&g.id)))
+        });
         Ok(RightFacts {
             user: user.clone(),
             resource: resource.clone(),
             activity,
             resource_policy,
             paths,
+            exemptions,
         })
     }
 
@@ -524,4 +538,14 @@ impl DirectoryReader for DynamoStore {
             .map(|u| UserId::parse(u).map_err(|e| StoreError::Backend(e.to_string())))
             .collect()
     }
+}
+
+/// A grant reference item (`GRANT#...` under a group or a resource): the other side's id, the
+/// grant's id, whether the grant ended.
+fn grant_ref(i: &Item) -> StoreResult<(String, String, bool)> {
+    Ok((
+        get_s(i, "other")?.to_owned(),
+        get_s(i, "grant_id")?.to_owned(),
+        i.contains_key("ended"),
+    ))
 }

@@ -3,6 +3,7 @@
 mod audit;
 mod deliveries;
 mod directory;
+mod exemptions;
 mod outbox;
 mod requests;
 mod settings;

@@ -82,6 +82,46 @@ fn bump_grant(
     )
 }
 
+/// The two items of an exemption at revision `revision`: its head (`EX#<id>`, listed by user or
+/// group on `gsi1`) and its copy in the resource's partition (read with a right's facts; listed
+/// on `gsi1` by end while its end is not recorded).
+fn exemption_items(
+    e: &autolock_core::exemption::Exemption,
+    revision: u64,
+) -> StoreResult<(crate::item::Item, crate::item::Item)> {
+    let rev = n(i64::try_from(revision).unwrap_or(i64::MAX));
+    let listed = match (&e.user, &e.group) {
+        (Some(user), _) => Some(format!("EXU#{user}")),
+        (None, Some(group)) => Some(format!("EXG#{group}")),
+        (None, None) => None,
+    };
+    let mut head = item(
+        keys::exemption(e.id.as_str()),
+        "EX",
+        [("doc", encode(e)?), ("rev", rev.clone())],
+    );
+    if let Some(pk) = listed {
+        head.insert("gsi1pk".to_owned(), s(pk));
+        head.insert(
+            "gsi1sk".to_owned(),
+            s(format!("{}#{}", keys::at(e.start), e.id)),
+        );
+    }
+    let mut copy = item(
+        keys::resource(e.resource.as_str()),
+        format!("EX#{}", e.id),
+        [("doc", encode(e)?), ("rev", rev)],
+    );
+    if !e.closed {
+        copy.insert("gsi1pk".to_owned(), s("EXOPEN"));
+        copy.insert(
+            "gsi1sk".to_owned(),
+            s(format!("{}#{}", keys::at(e.end()), e.id)),
+        );
+    }
+    Ok((head, copy))
+}
+
 /// Adds the writes of one directory change to `tx`.
 pub(super) async fn write(
     store: &DynamoStore,
@@ -186,6 +226,36 @@ pub(super) async fn write(
                 Some("#k = :sp"),
                 conflict(format!("service principal {id} does not exist")),
             )?;
+        }
+        DirectoryChange::CreateExemption(e) => {
+            let (head, copy) = exemption_items(e, 0)?;
+            tx.put(
+                p,
+                head,
+                Some(absent()),
+                exists_err(format!("exemption {}", e.id)),
+            )?;
+            tx.put(p, copy, None, conflict("exemption"))?;
+        }
+        DirectoryChange::UpdateExemption(e) => {
+            let (head, copy) = exemption_items(e, e.revision + 1)?;
+            let cond = Cond::new(&format!(
+                "attribute_exists(#pk) AND {}",
+                at_revision(e.revision)
+            ))
+            .name("#pk", "pk")
+            .name("#rev", "rev")
+            .value(":rev", n(i64::try_from(e.revision).unwrap_or(i64::MAX)));
+            tx.put(
+                p,
+                head,
+                Some(cond),
+                conflict(format!(
+                    "exemption {} changed meanwhile, or is unknown",
+                    e.id
+                )),
+            )?;
+            tx.put(p, copy, None, conflict("exemption"))?;
         }
         DirectoryChange::CreateGroup(g) => {
             let i = item(

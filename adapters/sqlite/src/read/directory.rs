@@ -386,12 +386,14 @@ pub(crate) fn right_facts(
             grants,
         });
     }
+    let exemptions = super::exemptions::covering(c, &user, &resource, &paths)?;
     Ok(RightFacts {
         user,
         resource,
         activity,
         resource_policy,
         paths,
+        exemptions,
     })
 }
 

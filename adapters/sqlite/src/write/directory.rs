@@ -10,7 +10,7 @@ use autolock_core::policy::{ApprovalMode, Policy, PolicyOverride};
 use autolock_core::ports::{DirectoryChange, StoreResult};
 
 use super::exists;
-use crate::rows::{backend, micros};
+use crate::rows::{backend, encode, micros};
 
 fn insert_override(
     tx: &Transaction<'_>,
@@ -297,6 +297,44 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
         } => {
             bump_grant(tx, grant, *revision)?;
             insert_override(tx, grant, *at, *value)?;
+        }
+        DirectoryChange::CreateExemption(e) => {
+            if exists(
+                tx,
+                "SELECT 1 FROM exemptions WHERE id = ?1",
+                &[&e.id.as_str()],
+            )? {
+                return Err(StoreError::AlreadyExists(format!("exemption {}", e.id)));
+            }
+            super::exec(tx,
+                "INSERT INTO exemptions (id, resource_id, user_id, group_id, grant_id, start_at, end_at, closed, rev, data)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9)",
+                params![
+                    e.id.as_str(),
+                    e.resource.as_str(),
+                    e.user.as_ref().map(ToString::to_string),
+                    e.group.as_ref().map(ToString::to_string),
+                    e.grant.as_ref().map(ToString::to_string),
+                    micros(e.start),
+                    micros(e.end()),
+                    e.closed,
+                    encode(e)?,
+                ],
+            )
+            .map_err(backend)?;
+        }
+        DirectoryChange::UpdateExemption(e) => {
+            let n = super::exec(tx,
+                "UPDATE exemptions SET end_at = ?2, closed = ?3, data = ?4, rev = rev + 1 WHERE id = ?1 AND rev = ?5",
+                params![e.id.as_str(), micros(e.end()), e.closed, encode(e)?, rev(e.revision)],
+            )
+            .map_err(backend)?;
+            if n == 0 {
+                return Err(StoreError::Conflict(format!(
+                    "exemption {} changed meanwhile, or is unknown",
+                    e.id
+                )));
+            }
         }
     }
     Ok(())

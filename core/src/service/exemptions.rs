@@ -1,0 +1,251 @@
+//! Exemptions (docs/semantics.md §2.9): set, change, end early and list them (admins and DevOps
+//! admins set them, reviewers read them), and record the ones that ran out. Every change is
+//! audited and refreshes the rights it covers, so the sweep looks at them when it should.
+
+use serde::Deserialize;
+
+use crate::Timestamp;
+use crate::ValidationError;
+use crate::authz::{Capability, require};
+use crate::directory::Principal;
+use crate::error::{Conflict, Error, Result};
+use crate::events::DomainEvent;
+use crate::exemption::{Exemption, ExemptionChange, ExemptionFilter, check_until};
+use crate::ids::{ExemptionId, GrantId, ResourceId, UserId};
+use crate::ports::{Changeset, DirectoryChange, RefreshScope};
+use crate::values::Reason;
+
+use super::Autolock;
+
+/// What an exemption covers and until when, as asked for.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewExemption {
+    /// The user, for an exemption of one right (with `resource`).
+    #[serde(default)]
+    pub user: Option<UserId>,
+    /// The resource, for an exemption of one right (with `user`).
+    #[serde(default)]
+    pub resource: Option<ResourceId>,
+    /// The grant, for an exemption of every member's path through it.
+    #[serde(default)]
+    pub grant: Option<GrantId>,
+    /// When it ends: in the future, at most 90 days ahead.
+    pub until: chrono::DateTime<chrono::Utc>,
+    /// Why (shown on the pages and in the audit log).
+    pub reason: Reason,
+}
+
+impl Autolock {
+    /// Sets an exemption (admin, DevOps admin) of one right (`user` and `resource`) or of one
+    /// grant, from `now` until `until`. It never lifts a lock in force.
+    pub async fn create_exemption(
+        &self,
+        actor: &Principal,
+        new: NewExemption,
+        now: Timestamp,
+    ) -> Result<Exemption> {
+        require(actor, Capability::Operate)?;
+        check_until(new.until, now)?;
+        let (resource, user, grant, group, scope) = match (new.user, new.resource, new.grant) {
+            (Some(user), Some(resource), None) => {
+                self.existing_user(&user).await?;
+                self.existing_resource(&resource).await?;
+                let scope = RefreshScope::Right {
+                    user: user.clone(),
+                    resource: resource.clone(),
+                };
+                (resource, Some(user), None, None, scope)
+            }
+            (None, None, Some(grant)) => {
+                let g = self.current_grant_by_id(&grant).await?;
+                let scope = super::directory::grant_scope(&g);
+                (g.resource, None, Some(grant), Some(g.group), scope)
+            }
+            _ => {
+                return Err(ValidationError::new(
+                    "grant",
+                    "give either user and resource (one right) or grant (a whole grant)",
+                )
+                .into());
+            }
+        };
+        let exemption = Exemption {
+            id: ExemptionId::generate(),
+            resource,
+            user,
+            grant,
+            group,
+            start: now,
+            until: new.until,
+            reason: new.reason,
+            created_by: actor.id.clone(),
+            ended_at: None,
+            ended_by: None,
+            closed: false,
+            revision: 0,
+        };
+        let event = changed(ExemptionChange::Created, &exemption, None, Some(actor));
+        let intent = self
+            .commit_refreshing(
+                DirectoryChange::CreateExemption(exemption.clone()),
+                Some(event),
+                scope,
+                now,
+            )
+            .await?;
+        self.settle_after(&intent, now).await;
+        Ok(exemption)
+    }
+
+    /// Moves the end of an exemption in force (admin, DevOps admin): a new `until`, in the
+    /// future and at most 90 days ahead.
+    pub async fn change_exemption(
+        &self,
+        actor: &Principal,
+        id: &ExemptionId,
+        until: Timestamp,
+        now: Timestamp,
+    ) -> Result<Exemption> {
+        require(actor, Capability::Operate)?;
+        check_until(until, now)?;
+        self.edit_exemption(id, now, |e| {
+            let before = e.until;
+            e.until = until;
+            changed(ExemptionChange::Changed, e, Some(before), Some(actor))
+        })
+        .await
+    }
+
+    /// Ends an exemption in force now (admin, DevOps admin): from now on the grace rule runs.
+    pub async fn end_exemption(
+        &self,
+        actor: &Principal,
+        id: &ExemptionId,
+        now: Timestamp,
+    ) -> Result<Exemption> {
+        require(actor, Capability::Operate)?;
+        self.edit_exemption(id, now, |e| {
+            e.ended_at = Some(now);
+            e.ended_by = Some(actor.id.clone());
+            e.closed = true;
+            changed(ExemptionChange::Ended, e, None, Some(actor))
+        })
+        .await
+    }
+
+    async fn edit_exemption(
+        &self,
+        id: &ExemptionId,
+        now: Timestamp,
+        edit: impl Fn(&mut Exemption) -> DomainEvent,
+    ) -> Result<Exemption> {
+        let intent = self
+            .retry(|| async {
+                let mut e = self.existing_exemption(id).await?;
+                if !e.in_force_at(now) {
+                    return Err(Error::Conflict(
+                        Conflict::State,
+                        format!("exemption {id} is not in force"),
+                    ));
+                }
+                let event = edit(&mut e);
+                let intent = self
+                    .commit_refreshing(
+                        DirectoryChange::UpdateExemption(e.clone()),
+                        Some(event),
+                        scope_of(&e),
+                        now,
+                    )
+                    .await?;
+                Ok(intent)
+            })
+            .await?;
+        self.settle_after(&intent, now).await;
+        self.existing_exemption(id).await
+    }
+
+    /// An exemption (admins, DevOps admins, access reviewers).
+    pub async fn exemption(&self, actor: &Principal, id: &ExemptionId) -> Result<Exemption> {
+        require(actor, Capability::Review)?;
+        self.existing_exemption(id).await
+    }
+
+    /// The exemptions of a resource, a user's rights or a group's grants, newest first; ended
+    /// ones only with `include_ended` (admins, DevOps admins, access reviewers).
+    pub async fn list_exemptions(
+        &self,
+        actor: &Principal,
+        filter: &ExemptionFilter,
+        include_ended: bool,
+        now: Timestamp,
+    ) -> Result<Vec<Exemption>> {
+        require(actor, Capability::Review)?;
+        let mut all = self.store.exemptions(filter).await?;
+        all.retain(|e| include_ended || now < e.end());
+        all.sort_by(|a, b| b.start.cmp(&a.start).then_with(|| a.id.cmp(&b.id)));
+        Ok(all)
+    }
+
+    /// Records the exemptions that ran out by `now`, up to `limit` (the tick runs it): an audit
+    /// entry at each one's end. Their rights need no refresh: the end was known when their
+    /// schedules were computed.
+    pub async fn close_run_out_exemptions(&self, now: Timestamp, limit: usize) -> Result<usize> {
+        let run_out = self.store.exemptions_run_out(now, limit).await?;
+        let mut closed = 0;
+        for mut e in run_out {
+            e.closed = true;
+            let mut changes = Changeset {
+                directory: vec![DirectoryChange::UpdateExemption(e.clone())],
+                ..Changeset::default()
+            };
+            changes.record(changed(ExemptionChange::Expired, &e, None, None), now);
+            match self.store.commit(changes).await {
+                Ok(()) => closed += 1,
+                // Changed meanwhile (ended early, moved): the next tick looks again.
+                Err(crate::error::StoreError::Conflict(_)) => {}
+                Err(other) => return Err(other.into()),
+            }
+        }
+        Ok(closed)
+    }
+
+    async fn existing_exemption(&self, id: &ExemptionId) -> Result<Exemption> {
+        self.store
+            .exemption(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("exemption {id}")))
+    }
+}
+
+/// The rights an exemption covers.
+fn scope_of(e: &Exemption) -> RefreshScope {
+    match (&e.user, &e.group) {
+        (Some(user), _) => RefreshScope::Right {
+            user: user.clone(),
+            resource: e.resource.clone(),
+        },
+        (None, Some(group)) => RefreshScope::Grant {
+            group: group.clone(),
+            resource: e.resource.clone(),
+        },
+        (None, None) => RefreshScope::Resource {
+            resource: e.resource.clone(),
+        },
+    }
+}
+
+fn changed(
+    change: ExemptionChange,
+    e: &Exemption,
+    until_before: Option<Timestamp>,
+    by: Option<&Principal>,
+) -> DomainEvent {
+    DomainEvent::ExemptionChanged {
+        change,
+        exemption: Box::new(e.clone()),
+        until_before,
+        by: by.map(|p| p.id.clone()),
+    }
+}

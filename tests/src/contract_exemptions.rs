@@ -1,0 +1,318 @@
+//! The store contract for exemptions (docs/semantics.md §2.9): stored, listed, edited over
+//! their revision, read with a right's facts, and recorded when they run out.
+#![allow(clippy::missing_panics_doc, clippy::too_many_lines)]
+
+use std::sync::Arc;
+
+use autolock_core::Error;
+use autolock_core::audit::{AuditAction, AuditFilter};
+use autolock_core::error::StoreError;
+use autolock_core::exemption::ExemptionFilter;
+use autolock_core::ids::{GrantId, UserId};
+use autolock_core::ports::{Changeset, DirectoryChange, PageRequest, Store};
+use autolock_core::service::NewExemption;
+use autolock_core::values::Reason;
+
+use crate::world::{World, d, id};
+
+fn for_right(user: &str, until: autolock_core::Timestamp) -> NewExemption {
+    NewExemption {
+        user: Some(id(user)),
+        resource: Some(id("gitlab")),
+        grant: None,
+        until,
+        reason: Reason::parse("on call over the weekend").unwrap(),
+    }
+}
+
+async fn eng_grant(w: &World) -> GrantId {
+    w.store()
+        .current_grant(&w.eng, &w.gitlab)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+async fn audited(w: &World, action: AuditAction) -> Vec<autolock_core::audit::AuditEntry> {
+    w.store()
+        .audit(
+            &AuditFilter {
+                action: Some(action),
+                ..AuditFilter::default()
+            },
+            &PageRequest::default(),
+        )
+        .await
+        .unwrap()
+        .items
+}
+
+async fn locked_at(
+    w: &World,
+    user: &UserId,
+    at: autolock_core::Timestamp,
+) -> Option<autolock_core::Timestamp> {
+    w.app
+        .decide(&w.gateway, user, &w.gitlab, false, at)
+        .await
+        .unwrap()
+        .state
+        .locked_at()
+}
+
+pub async fn exemptions_are_stored_listed_and_edited_over_their_revision(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    let right = w
+        .app
+        .create_exemption(&w.devops, for_right("bob", d(20)), d(1))
+        .await
+        .unwrap();
+    assert_eq!(right.start, d(1));
+    assert_eq!(right.created_by, w.devops.id);
+    let grant = w
+        .app
+        .create_exemption(
+            &w.admin,
+            NewExemption {
+                user: None,
+                resource: None,
+                grant: Some(eng_grant(&w).await),
+                until: d(30),
+                reason: Reason::parse("audit period").unwrap(),
+            },
+            d(2),
+        )
+        .await
+        .unwrap();
+    assert_eq!(grant.group.as_ref(), Some(&w.eng));
+    assert_eq!(grant.resource, w.gitlab);
+
+    let read = w.store().exemption(&right.id).await.unwrap().unwrap();
+    assert_eq!(read, right);
+    let ids = |list: Vec<autolock_core::exemption::Exemption>| {
+        list.into_iter().map(|e| e.id).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ids(w
+            .store()
+            .exemptions(&ExemptionFilter::Resource(w.gitlab.clone()))
+            .await
+            .unwrap()),
+        vec![right.id.clone(), grant.id.clone()]
+    );
+    assert_eq!(
+        ids(w
+            .store()
+            .exemptions(&ExemptionFilter::User(w.bob_id()))
+            .await
+            .unwrap()),
+        vec![right.id.clone()]
+    );
+    assert_eq!(
+        ids(w
+            .store()
+            .exemptions(&ExemptionFilter::Group(w.eng.clone()))
+            .await
+            .unwrap()),
+        vec![grant.id.clone()]
+    );
+    assert!(
+        w.store()
+            .exemptions(&ExemptionFilter::User(w.carol.id.clone()))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Read with the facts of the rights they cover: bob's right has both, carol's the grant's.
+    let bob = w.store().right_facts(&w.bob_id(), &w.gitlab).await.unwrap();
+    assert_eq!(bob.exemptions.len(), 2);
+    let carol = w.store().right_facts(&w.carol.id, &w.gitlab).await.unwrap();
+    assert_eq!(ids(carol.exemptions), vec![grant.id.clone()]);
+
+    // An edit computed from a stale revision changes nothing.
+    let moved = w
+        .app
+        .change_exemption(&w.devops, &right.id, d(25), d(3))
+        .await
+        .unwrap();
+    assert_eq!(moved.until, d(25));
+    let mut stale = right.clone();
+    stale.until = d(10);
+    let err = w
+        .store()
+        .commit(Changeset {
+            directory: vec![DirectoryChange::UpdateExemption(stale)],
+            ..Changeset::default()
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(
+        w.store().exemption(&right.id).await.unwrap().unwrap().until,
+        d(25)
+    );
+
+    // Run out by d(26): the right's (ended d(25)); the grant's runs to d(30).
+    let run_out = w.store().exemptions_run_out(d(26), 10).await.unwrap();
+    assert_eq!(ids(run_out), vec![right.id.clone()]);
+}
+
+pub async fn flow_exemptions_keep_paths_open_and_are_audited_to_their_end(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    // Who may: admins and DevOps admins set them, reviewers read them, members neither.
+    assert!(matches!(
+        w.app
+            .create_exemption(&w.reviewer, for_right("bob", d(20)), d(1))
+            .await,
+        Err(Error::Forbidden(_))
+    ));
+    assert!(matches!(
+        w.app
+            .create_exemption(&w.bob, for_right("bob", d(20)), d(1))
+            .await,
+        Err(Error::Forbidden(_))
+    ));
+    match w
+        .app
+        .create_exemption(&w.admin, for_right("bob", d(92)), d(1))
+        .await
+    {
+        Err(Error::Invalid(e)) => assert_eq!(e.field, "until"),
+        other => panic!("more than 90 days ahead: {other:?}"),
+    }
+    match w
+        .app
+        .create_exemption(&w.admin, for_right("nobody", d(9)), d(1))
+        .await
+    {
+        Err(Error::NotFound(what)) => assert!(what.contains("nobody"), "{what}"),
+        other => panic!("unknown user: {other:?}"),
+    }
+
+    // Bob (7 days, never used) would lock at d(7); exempt d(1) to d(20), he locks at d(27).
+    let bob = w
+        .app
+        .create_exemption(&w.devops, for_right("bob", d(20)), d(1))
+        .await
+        .unwrap();
+    let decision = w
+        .app
+        .decide(&w.gateway, &w.bob_id(), &w.gitlab, false, d(4))
+        .await
+        .unwrap();
+    assert!(decision.allow);
+    assert_eq!(
+        decision.state,
+        autolock_core::lock::RightState::Active {
+            next_lock: Some(d(27))
+        }
+    );
+
+    // Ended early at d(5): the grace rule runs from then, and the sweep records the lock at
+    // d(12) without waiting for the exemption's planned end.
+    let ended = w.app.end_exemption(&w.admin, &bob.id, d(5)).await.unwrap();
+    assert_eq!(ended.ended_at, Some(d(5)));
+    assert!(ended.closed);
+    assert!(
+        matches!(
+            w.app.end_exemption(&w.admin, &bob.id, d(6)).await,
+            Err(Error::Conflict(..))
+        ),
+        "ended already"
+    );
+    // Carol is not covered: she locks at d(7), and a later exemption does not lift it.
+    assert_eq!(locked_at(&w, &w.carol.id, d(7)).await, Some(d(7)));
+    w.app
+        .create_exemption(&w.admin, for_right("carol", d(30)), d(8))
+        .await
+        .unwrap();
+    assert_eq!(
+        locked_at(&w, &w.carol.id, d(9)).await,
+        Some(d(7)),
+        "an exemption never unlocks"
+    );
+    assert_eq!(
+        locked_at(&w, &w.bob_id(), d(12) - chrono::Duration::seconds(1)).await,
+        None
+    );
+    w.app.sweep(d(12), 100).await.unwrap();
+    let usage = w.store().usage(&w.bob_id(), &w.gitlab).await.unwrap().value;
+    assert_eq!(usage.lock, Some(d(12)));
+
+    // The grant's exemption runs out at d(40): the tick records it at that instant, once.
+    let grant = w
+        .app
+        .create_exemption(
+            &w.admin,
+            NewExemption {
+                user: None,
+                resource: None,
+                grant: Some(eng_grant(&w).await),
+                until: d(40),
+                reason: Reason::parse("audit period").unwrap(),
+            },
+            d(13),
+        )
+        .await
+        .unwrap();
+    assert_eq!(w.app.close_run_out_exemptions(d(29), 10).await.unwrap(), 0);
+    assert_eq!(
+        w.app.close_run_out_exemptions(d(39), 10).await.unwrap(),
+        1,
+        "carol's, at d(30)"
+    );
+    assert_eq!(
+        w.app.close_run_out_exemptions(d(41), 10).await.unwrap(),
+        1,
+        "the grant's"
+    );
+    assert_eq!(w.app.close_run_out_exemptions(d(42), 10).await.unwrap(), 0);
+    assert!(
+        w.store()
+            .exemption(&grant.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .closed
+    );
+
+    let listed = w
+        .app
+        .list_exemptions(
+            &w.reviewer,
+            &ExemptionFilter::Resource(w.gitlab.clone()),
+            false,
+            d(41),
+        )
+        .await
+        .unwrap();
+    assert!(listed.is_empty(), "none in force at d(41)");
+    let all = w
+        .app
+        .list_exemptions(
+            &w.reviewer,
+            &ExemptionFilter::Resource(w.gitlab.clone()),
+            true,
+            d(41),
+        )
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3);
+
+    let created = audited(&w, AuditAction::ExemptionCreated).await;
+    assert_eq!(created.len(), 3);
+    assert_eq!(created[0].actor, Some(w.devops.id.clone()));
+    assert_eq!(created[0].user, Some(w.bob_id()));
+    assert_eq!(created[0].details["reason"], "on call over the weekend");
+    let ended = audited(&w, AuditAction::ExemptionEnded).await;
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].at, d(5));
+    let expired = audited(&w, AuditAction::ExemptionExpired).await;
+    assert_eq!(expired.len(), 2);
+    let grant_expired = expired.iter().find(|e| e.grant.is_some()).unwrap();
+    assert_eq!(grant_expired.at, d(40));
+    assert_eq!(grant_expired.actor, None);
+    assert_eq!(grant_expired.group.as_ref(), Some(&w.eng));
+}
