@@ -20,15 +20,19 @@ pub struct Exemption {
     /// The id.
     pub id: ExemptionId,
     /// The resource it concerns.
+    #[serde(rename = "resource_id")]
     pub resource: ResourceId,
     /// The user whose right it covers (an exemption of one right).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "user_id")]
     pub user: Option<UserId>,
     /// The grant whose paths it covers (an exemption of a grant), with the grant's group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "grant_id")]
     pub grant: Option<GrantId>,
     /// The group of the grant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "group_id")]
     pub group: Option<GroupId>,
     /// When it began (when it was set).
     pub start: DateTime<Utc>,

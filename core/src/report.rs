@@ -48,10 +48,12 @@ pub struct ReportRow {
     pub last_unlock_at: Option<DateTime<Utc>>,
     /// How: `admin_unlock` or `approved_request`.
     pub last_unlock_kind: Option<&'static str>,
+    /// The end of the exemption that keeps this path open, while one is in force.
+    pub exempt_until: Option<DateTime<Utc>>,
 }
 
 /// The CSV header, in column order.
-pub const CSV_HEADER: [&str; 18] = [
+pub const CSV_HEADER: [&str; 19] = [
     "resource_id",
     "resource_name",
     "group_id",
@@ -70,6 +72,7 @@ pub const CSV_HEADER: [&str; 18] = [
     "last_unlock_by",
     "last_unlock_at",
     "last_unlock_kind",
+    "exempt_until",
 ];
 
 fn duration_text(d: AutoLockAfter) -> String {
@@ -102,6 +105,7 @@ fn grant_columns(grant: &Grant, default: Policy, now: Timestamp) -> ReportRow {
         last_unlock_by: None,
         last_unlock_at: None,
         last_unlock_kind: None,
+        exempt_until: None,
     }
 }
 
@@ -155,6 +159,7 @@ pub fn rows(
                 last_unlock_by: unlock.map(|u| u.by.to_string()),
                 last_unlock_at: unlock.map(|u| u.at),
                 last_unlock_kind: unlock.map(|u| u.kind.as_str()),
+                exempt_until: path.exempt_until,
                 ..grant_columns(grant, resource.policy, now)
             })
         })
@@ -204,12 +209,13 @@ impl ReportRow {
             Some(false) => "false",
             None => "",
         };
-        let (expires, locked_at, last_access, next_lock, unlock_at) = (
+        let (expires, locked_at, last_access, next_lock, unlock_at, exempt_until) = (
             instant(self.expires_at),
             instant(self.locked_at),
             instant(self.last_access),
             instant(self.next_lock),
             instant(self.last_unlock_at),
+            instant(self.exempt_until),
         );
         csv_record([
             self.resource_id.as_str(),
@@ -230,6 +236,7 @@ impl ReportRow {
             self.last_unlock_by.as_deref().unwrap_or(""),
             &unlock_at,
             self.last_unlock_kind.unwrap_or(""),
+            &exempt_until,
         ])
     }
 }

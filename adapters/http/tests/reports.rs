@@ -83,10 +83,43 @@ async fn seeded() -> Harness {
     t
 }
 
-const HEADER: &str = "resource_id,resource_name,group_id,policy_source,auto_lock_after,approval,expires_at,user_id,user_email,user_active,state,locked,locked_at,last_access,next_lock,last_unlock_by,last_unlock_at,last_unlock_kind";
-const BOB: &str = "gitlab,Gitlab,eng,inherited,7d,manual,,bob,bob@example.com,true,active,false,,2026-01-02T00:00:00Z,2026-01-17T02:00:00Z,rita,2026-01-10T02:00:00Z,approved_request";
-const CAROL_ENG: &str = "gitlab,Gitlab,eng,inherited,7d,manual,,carol,carol@example.com,true,active,false,,,2026-01-31T00:00:00Z,,,";
-const CAROL_OPS: &str = "gitlab,Gitlab,ops,override,30d,automatic,2026-03-02T00:00:00Z,carol,carol@example.com,true,active,false,,,2026-01-31T00:00:00Z,,,";
+const HEADER: &str = "resource_id,resource_name,group_id,policy_source,auto_lock_after,approval,expires_at,user_id,user_email,user_active,state,locked,locked_at,last_access,next_lock,last_unlock_by,last_unlock_at,last_unlock_kind,exempt_until";
+const BOB: &str = "gitlab,Gitlab,eng,inherited,7d,manual,,bob,bob@example.com,true,active,false,,2026-01-02T00:00:00Z,2026-01-17T02:00:00Z,rita,2026-01-10T02:00:00Z,approved_request,";
+const CAROL_ENG: &str = "gitlab,Gitlab,eng,inherited,7d,manual,,carol,carol@example.com,true,active,false,,,2026-01-31T00:00:00Z,,,,";
+const CAROL_OPS: &str = "gitlab,Gitlab,ops,override,30d,automatic,2026-03-02T00:00:00Z,carol,carol@example.com,true,active,false,,,2026-01-31T00:00:00Z,,,,";
+
+#[tokio::test]
+async fn a_path_kept_open_by_an_exemption_shows_its_end_in_the_reports() {
+    let t = seeded().await;
+    let (w, rita) = (&t.world, t.world.reviewer.clone());
+    let ops = w
+        .store()
+        .current_grant(&"ops".parse().unwrap(), &w.gitlab)
+        .await
+        .unwrap()
+        .unwrap();
+    let r = t
+        .post(
+            "/v1/exemptions",
+            &w.devops,
+            json!({"grant_id": ops.id, "until": d(40), "reason": "audit period"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let rows = t
+        .get("/v1/users/carol/report?format=json", &rita)
+        .await
+        .json();
+    assert_eq!(rows[0]["group_id"], "eng");
+    assert_eq!(rows[0]["exempt_until"], json!(null));
+    assert_eq!(rows[1]["group_id"], "ops");
+    assert_eq!(rows[1]["exempt_until"], json!(d(40)));
+    let csv = t.get("/v1/groups/ops/report", &rita).await.text();
+    assert!(
+        lines(&csv)[1].ends_with(",2026-02-10T00:00:00Z"),
+        "the last column: {csv}"
+    );
+}
 
 fn lines(text: &str) -> Vec<&str> {
     assert!(text.ends_with("\r\n"), "RFC 4180 records end with CRLF");

@@ -24,12 +24,15 @@ use super::Autolock;
 pub struct NewExemption {
     /// The user, for an exemption of one right (with `resource`).
     #[serde(default)]
+    #[serde(rename = "user_id")]
     pub user: Option<UserId>,
     /// The resource, for an exemption of one right (with `user`).
     #[serde(default)]
+    #[serde(rename = "resource_id")]
     pub resource: Option<ResourceId>,
     /// The grant, for an exemption of every member's path through it.
     #[serde(default)]
+    #[serde(rename = "grant_id")]
     pub grant: Option<GrantId>,
     /// When it ends: in the future, at most 90 days ahead.
     pub until: chrono::DateTime<chrono::Utc>,

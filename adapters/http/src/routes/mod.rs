@@ -6,6 +6,7 @@
 pub mod clock;
 pub mod directory;
 pub mod downloads;
+pub mod exemptions;
 pub mod gateway;
 pub mod grants;
 pub mod requests;
@@ -32,6 +33,7 @@ pub fn v1() -> Router<AppState> {
         .merge(rights::routes())
         .merge(resources::routes())
         .merge(grants::routes())
+        .merge(exemptions::routes())
         .merge(gateway::routes())
         .merge(requests::routes())
         .merge(settings::routes())
