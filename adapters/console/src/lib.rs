@@ -161,6 +161,8 @@ pub fn router(state: ConsoleState) -> Router {
             "/resources/{resource_id}/summary.csv",
             get(downloads::resource_summary),
         )
+        .route("/exemptions", post(exemptions::create))
+        .route("/exemptions/{exemption_id}/end", post(exemptions::end))
         .route("/groups", get(groups::list))
         .route("/groups/{group_id}", get(groups::page))
         .route("/groups/{group_id}/members", post(groups::add_member))

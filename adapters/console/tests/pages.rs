@@ -675,9 +675,9 @@ async fn a_groups_options_menu_sets_an_override_field_by_field_and_an_expiry() {
         .unwrap();
     assert_eq!(grant.current_override().approval, None);
     assert_eq!(grant.current_expiry(), None);
-    // The group's page shows its access.
+    // The group's page shows its access (the table after its members').
     let group = ada.get("/groups/eng").await;
-    assert!(group.texts("table").last().unwrap().contains("gitlab"));
+    assert!(group.texts("table")[1].contains("gitlab"));
 }
 
 #[tokio::test]
@@ -922,4 +922,100 @@ async fn a_form_larger_than_the_console_reads_is_refused_unread() {
         .post("/me/requests", &[("csrf", "whatever"), ("reason", &huge)])
         .await;
     assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+#[tokio::test]
+async fn a_devops_admin_exempts_a_right_and_a_grant_and_ends_an_exemption_early() {
+    let c = Console::new().await;
+    let mut dev = c.signed_in("dev").await;
+    let user = dev.get("/users/carol").await;
+    assert!(user.texts("td").iter().any(|t| t.contains("None in force")));
+    let done = dev
+        .submit(
+            &user,
+            "form[action='/exemptions']",
+            &[
+                ("until", "2026-01-20T18:00"),
+                ("reason", "quarter-end audit"),
+            ],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = dev.get(done.location.as_deref().unwrap()).await;
+    assert_eq!(
+        page.texts(".flash"),
+        ["Exempt from auto-lock until 2026-01-20 18:00 UTC."]
+    );
+    let rows = page.texts("tbody tr");
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("quarter-end audit") && r.contains("dev")),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().any(|r| r.contains("gitlab")
+            && r.contains("exempt until 2026-01-20 18:00 UTC")
+            && r.contains("locked since")),
+        "the path shows it; carol's lock in force stays: {rows:?}"
+    );
+
+    // Too far ahead: a clear error, nothing set.
+    let refused = dev
+        .submit(
+            &page,
+            "form[action='/exemptions']",
+            &[("until", "2026-09-01T00:00"), ("reason", "forever")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.text().contains("90 days"), "{}", refused.body);
+
+    // A whole grant, from the group's page; both listed on the resource's page.
+    let group = dev.get("/groups/eng").await;
+    let done = dev
+        .submit(
+            &group,
+            "form[action='/exemptions']",
+            &[("until", "2026-01-31T00:00"), ("reason", "release freeze")],
+        )
+        .await;
+    let group = dev.get(done.location.as_deref().unwrap()).await;
+    assert!(
+        group
+            .texts("tbody tr")
+            .iter()
+            .any(|r| r.contains("group eng") && r.contains("release freeze"))
+    );
+    let resource = dev.get("/resources/gitlab").await;
+    let listed: Vec<String> = resource
+        .texts("tbody tr")
+        .into_iter()
+        .filter(|r| r.contains("End now"))
+        .collect();
+    assert_eq!(listed.len(), 2, "{listed:?}");
+
+    // End one now from the resource's page.
+    let done = dev
+        .submit(
+            &resource,
+            "form[action^='/exemptions/'][action$='/end']",
+            &[],
+        )
+        .await;
+    let resource = dev.get(done.location.as_deref().unwrap()).await;
+    assert!(resource.texts(".flash")[0].starts_with("Exemption ended"));
+    assert_eq!(
+        resource
+            .texts("tbody tr")
+            .into_iter()
+            .filter(|r| r.contains("End now"))
+            .count(),
+        1
+    );
+    // A reviewer reads them but has no controls.
+    let mut rita = c.signed_in("rita").await;
+    let seen = rita.get("/resources/gitlab").await;
+    assert!(seen.text().contains("Exemptions from auto-lock"));
+    assert!(!seen.has("form[action='/exemptions']"));
+    assert!(!seen.has("form[action$='/end']"));
 }

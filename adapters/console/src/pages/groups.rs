@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use autolock_core::Error;
 use autolock_core::authz::{Capability, may};
+use autolock_core::exemption::ExemptionFilter;
 use autolock_core::ids::{GroupId, UserId};
 use autolock_core::ports::PageRequest;
 
@@ -68,6 +69,21 @@ pub async fn page(
                 .find(|u| &u.id == id)
                 .map(|u| u.display_name.to_string())
         };
+        let exempt = or_error(
+            app.list_exemptions(
+                actor,
+                &ExemptionFilter::Group(id.clone()),
+                false,
+                state.now(),
+            )
+            .await,
+            &viewer,
+        )?;
+        let grant_choices = group
+            .grants
+            .iter()
+            .map(|g| (g.id.clone(), format!("{} on {}", id, g.resource_id)))
+            .collect();
         let here = format!("/groups/{id}");
         Ok::<_, Response>(html! {
             p.small { a href="/groups" { "← Groups" } }
@@ -119,6 +135,7 @@ pub async fn page(
                     @if group.grants.is_empty() { tr { td colspan="4" .muted { "No access to any resource." } } }
                 }
             } }
+            (super::exemptions::section(&viewer, &exempt, &here, may(actor, Capability::Operate), super::exemptions::Choices::Grants(grant_choices)))
         })
     };
     layout::render_result(&state, &viewer, Section::Groups, "Group", body.await).await

@@ -58,6 +58,9 @@ pub async fn page(
                             td { (r.resource) }
                             td {
                                 (state_cell(&r.state))
+                                @if let Some(until) = r.paths.iter().filter_map(|p| p.exempt_until).max() {
+                                    p.small.muted { "Exempt from auto-lock until " (when(Some(until))) "." }
+                                }
                                 @if matches!(r.state, RightState::Locked { .. }) {
                                     @if r.open_request.is_some() {
                                         p.small.muted { "Your request is waiting for an approver." }

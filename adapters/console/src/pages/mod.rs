@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod downloads;
+pub mod exemptions;
 pub mod groups;
 pub mod me;
 pub mod requests;

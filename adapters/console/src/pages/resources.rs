@@ -13,6 +13,7 @@ use serde::Deserialize;
 use autolock_core::Timestamp;
 use autolock_core::authz::{Capability, may};
 use autolock_core::directory::Resource;
+use autolock_core::exemption::ExemptionFilter;
 use autolock_core::ids::{GroupId, ResourceId};
 use autolock_core::policy::{
     ApprovalMode, AutoLockAfter, FieldPatch, OverridePatch, PolicyOverride, PolicyPatch,
@@ -192,6 +193,15 @@ async fn render(
             Vec::new()
         };
         let granted: Vec<&GroupId> = grants.iter().map(|g| &g.group_id).collect();
+        let exempt = or_error(
+            app.list_exemptions(actor, &ExemptionFilter::Resource(id.clone()), false, now)
+                .await,
+            viewer,
+        )?;
+        let grant_choices = grants
+            .iter()
+            .map(|g| (g.id.clone(), format!("{} on {}", g.group_id, id)))
+            .collect();
         let here = format!("/resources/{id}");
         Ok::<Markup, Response>(html! {
             p.small { a href="/resources" { "← Resources" } }
@@ -274,6 +284,8 @@ async fn render(
                     }
                 }
             }
+
+            (super::exemptions::section(viewer, &exempt, &here, may_edit, super::exemptions::Choices::Grants(grant_choices)))
 
             h2 { "Users" }
             div.table { table {

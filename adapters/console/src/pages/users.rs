@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use autolock_core::Error;
 use autolock_core::authz::{Capability, may};
+use autolock_core::exemption::ExemptionFilter;
 use autolock_core::ids::{ResourceId, UserId};
 use autolock_core::lock::RightState;
 use autolock_core::ports::{PageRequest, RequestFilter};
@@ -85,6 +86,16 @@ pub async fn page(
             .await,
             &viewer,
         )?;
+        let exempt = or_error(
+            app.list_exemptions(actor, &ExemptionFilter::User(id.clone()), false, now)
+                .await,
+            &viewer,
+        )?;
+        let held: Vec<ResourceId> = rights
+            .iter()
+            .filter(|r| !r.paths.is_empty())
+            .map(|r| r.resource.clone())
+            .collect();
         let may_unlock = may(actor, Capability::Operate) && actor.id != id;
         let may_admin = may(actor, Capability::Administer);
         let here = format!("/users/{id}");
@@ -121,7 +132,8 @@ pub async fn page(
                             td { a href={ "/resources/" (r.resource) } { (r.resource) } }
                             td { (state_cell(&r.state)) }
                             td.small { @for p in &r.paths {
-                                a href={ "/groups/" (p.group) } { (p.group) } " (" (duration_label(p.policy.auto_lock_after)) ") " } }
+                                a href={ "/groups/" (p.group) } { (p.group) } " (" (duration_label(p.policy.auto_lock_after)) ") "
+                                @if let Some(until) = p.exempt_until { span.badge { "exempt until " (when(Some(until))) } " " } } }
                             td { (when(r.last_access)) }
                             td {
                                 @if may_unlock && matches!(r.state, RightState::Locked { .. }) {
@@ -142,6 +154,7 @@ pub async fn page(
                     @if rights.is_empty() { tr { td colspan="5" .muted { "No access to any resource." } } }
                 }
             } }
+            (super::exemptions::section(&viewer, &exempt, &here, may(actor, Capability::Operate), super::exemptions::Choices::Rights(&id, held)))
             h2 { "Open requests" }
             (super::requests::table(&viewer, &open.items, None, &here))
         })

@@ -1,0 +1,199 @@
+//! Exemptions on the Resource, Group and User pages (docs/semantics.md §2.9): the ones in force
+//! with who set them, why and until when, "End now" where the viewer may, and a form to set
+//! one — on a grant from the Resource and Group pages, on one right from the User page.
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use chrono::{NaiveDateTime, TimeZone, Utc};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use autolock_core::ValidationError;
+use autolock_core::exemption::Exemption;
+use autolock_core::ids::{ExemptionId, GrantId, ResourceId, UserId};
+use autolock_core::service::NewExemption;
+use autolock_core::values::Reason;
+
+use super::{after, back};
+use crate::ConsoleState;
+use crate::layout::{self, csrf_field, when};
+use crate::session::Viewer;
+
+/// What a new exemption may cover on a page.
+pub enum Choices<'a> {
+    /// One of these grants, each with its label (the Resource and Group pages).
+    Grants(Vec<(GrantId, String)>),
+    /// One of this user's rights (the User page).
+    Rights(&'a UserId, Vec<ResourceId>),
+}
+
+/// The section: the exemptions in force, and the form to set one when the viewer may.
+pub fn section(
+    viewer: &Viewer,
+    list: &[Exemption],
+    here: &str,
+    may_edit: bool,
+    choices: Choices<'_>,
+) -> Markup {
+    html! {
+        h2 { "Exemptions from auto-lock" }
+        div.table { table {
+            thead { tr { th { "Covers" } th { "Resource" } th { "Until" } th { "Reason" } th { "Set by" } th { "" } } }
+            tbody {
+                @for e in list {
+                    tr {
+                        td { @if let Some(u) = &e.user { "user " a href={ "/users/" (u) } { (u) } }
+                             @if let Some(g) = &e.group { "group " a href={ "/groups/" (g) } { (g) } } }
+                        td { a href={ "/resources/" (e.resource) } { (e.resource) } }
+                        td { (when(Some(e.until))) }
+                        td.small { (e.reason.as_str()) }
+                        td.small { (e.created_by) " · " (when(Some(e.start))) }
+                        td.actions { @if may_edit {
+                            form.inline method="post" action={ "/exemptions/" (e.id) "/end" } {
+                                (csrf_field(viewer))
+                                input type="hidden" name="back" value=(here);
+                                button.danger type="submit" aria-label={ "End the exemption " (e.id) " now" } { "End now" }
+                            }
+                        } }
+                    }
+                }
+                @if list.is_empty() { tr { td colspan="6" .muted { "None in force: every path locks after its duration." } } }
+            }
+        } }
+        @if may_edit {
+            details.menu {
+                summary { "+ Exempt from auto-lock" }
+                div {
+                    form method="post" action="/exemptions" {
+                        (csrf_field(viewer))
+                        input type="hidden" name="back" value=(here);
+                        @match &choices {
+                            Choices::Grants(grants) => {
+                                label for="ex-grant" { "Every member of" }
+                                select #ex-grant name="grant_id" required {
+                                    @for (id, label) in grants { option value=(id) { (label) } }
+                                }
+                            }
+                            Choices::Rights(user, resources) => {
+                                input type="hidden" name="user_id" value=(user);
+                                label for="ex-resource" { "On" }
+                                select #ex-resource name="resource_id" required {
+                                    @for r in resources { option value=(r) { (r) } }
+                                }
+                            }
+                        }
+                        label for="ex-until" { "Until (UTC, at most 90 days ahead)" }
+                        input #ex-until type="datetime-local" name="until" required;
+                        label for="ex-reason" { "Reason" }
+                        input #ex-reason type="text" name="reason" maxlength="1000" required placeholder="On call over the weekend";
+                        p.small.muted { "The paths stay open until then; afterwards each has its full duration again. A lock in force stays." }
+                        p { button.primary type="submit" { "Exempt" } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The form that sets an exemption.
+#[derive(Debug, Deserialize)]
+pub struct NewForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    back: Option<String>,
+    #[serde(default)]
+    grant_id: Option<String>,
+    #[serde(default)]
+    user_id: Option<String>,
+    #[serde(default)]
+    resource_id: Option<String>,
+    #[serde(default)]
+    until: String,
+    #[serde(default)]
+    reason: String,
+}
+
+fn parse_until(text: &str) -> Result<chrono::DateTime<Utc>, ValidationError> {
+    let text = text.trim();
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
+        .map(|t| Utc.from_utc_datetime(&t))
+        .map_err(|_| ValidationError::new("until", "give a date and time, e.g. 2026-12-24T18:00"))
+}
+
+fn some_id<T>(
+    text: Option<String>,
+    parse: impl Fn(String) -> Result<T, ValidationError>,
+) -> Result<Option<T>, ValidationError> {
+    text.filter(|t| !t.is_empty()).map(parse).transpose()
+}
+
+/// `POST /exemptions`.
+pub async fn create(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+    Form(f): Form<NewForm>,
+) -> Response {
+    if !viewer.csrf_ok(&state, &f.csrf) {
+        return layout::csrf_refused();
+    }
+    let to = back(f.back.as_deref(), "/resources");
+    let result = async {
+        let new = NewExemption {
+            user: some_id(f.user_id, UserId::parse)?,
+            resource: some_id(f.resource_id, ResourceId::parse)?,
+            grant: some_id(f.grant_id, GrantId::parse)?,
+            until: parse_until(&f.until)?,
+            reason: Reason::parse(&f.reason)?,
+        };
+        state
+            .app()
+            .create_exemption(&viewer.principal, new, state.now())
+            .await
+    };
+    match result.await {
+        Ok(e) => after(
+            &to,
+            &format!("Exempt from auto-lock until {}.", when(Some(e.until))),
+        ),
+        Err(e) => layout::error_page(Some(&viewer), &e),
+    }
+}
+
+/// The form that ends an exemption.
+#[derive(Debug, Deserialize)]
+pub struct EndForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    back: Option<String>,
+}
+
+/// `POST /exemptions/{id}/end`.
+pub async fn end(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<EndForm>,
+) -> Response {
+    if !viewer.csrf_ok(&state, &f.csrf) {
+        return layout::csrf_refused();
+    }
+    let to = back(f.back.as_deref(), "/resources");
+    let result = async {
+        let id = ExemptionId::parse(id)?;
+        state
+            .app()
+            .end_exemption(&viewer.principal, &id, state.now())
+            .await
+    };
+    match result.await {
+        Ok(_) => after(
+            &to,
+            "Exemption ended: the paths it covered lock after their full duration from now.",
+        ),
+        Err(e) => layout::error_page(Some(&viewer), &e),
+    }
+}
