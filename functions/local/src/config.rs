@@ -10,6 +10,17 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "autolock", version, about)]
 pub struct Cli {
+    /// A running autolock to talk to (`requests`, `rights`, `unlock`, `audit`, `exemptions`);
+    /// the token comes from `AUTOLOCK_TOKEN` or the config file.
+    #[arg(long, global = true, env = "AUTOLOCK_SERVER")]
+    pub server: Option<String>,
+    /// The config file with `server = "..."` and `token = "..."` (default
+    /// `~/.config/autolock/config`).
+    #[arg(long, global = true, env = "AUTOLOCK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Print the API's JSON instead of a table.
+    #[arg(long, global = true)]
+    pub json: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -41,6 +52,18 @@ pub enum Command {
     Analytics(AnalyticsArgs),
     /// Prints what a proposed policy would do (JSON); nothing changes.
     Preview(PreviewArgs),
+    /// Lists, approves and denies access requests on a running autolock (`--server`).
+    #[command(subcommand)]
+    Requests(crate::remote::commands::RequestsAction),
+    /// Shows a user's rights, or every right on a resource, on a running autolock.
+    Rights(crate::remote::commands::RightsArgs),
+    /// Unlocks a user on a resource, on a running autolock.
+    Unlock(crate::remote::commands::UnlockArgs),
+    /// Shows the audit log of a running autolock, with the filters of the API.
+    Audit(crate::remote::commands::AuditArgs),
+    /// Lists, sets, moves and ends exemptions from auto-lock on a running autolock.
+    #[command(subcommand)]
+    Exemptions(crate::remote::commands::ExemptionsAction),
 }
 
 /// `report`.

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod demo;
+pub mod remote;
 pub mod server;
 
 use std::sync::Arc;

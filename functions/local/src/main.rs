@@ -20,6 +20,7 @@ use autolock_local::config::{
     Cli, ClockKind, Command, EmailKind, NotifyArgs, ServeArgs, check_base_url, read_secret,
 };
 use autolock_local::demo;
+use autolock_local::remote::{Remote, commands};
 use autolock_mail::{SmtpSender, SpoolSender};
 use autolock_sqlite::SqliteStore;
 use autolock_webhook::HttpWebhookSender;
@@ -417,7 +418,44 @@ async fn run(cli: Cli) -> Result<(), String> {
             println!("created admin {}", user.id);
             Ok(())
         }
+        Command::Requests(action) => {
+            let (remote, json) = remote(cli.server, cli.config, cli.json)?;
+            print!("{}", commands::requests(&remote, action, json).await?);
+            Ok(())
+        }
+        Command::Rights(args) => {
+            let (remote, json) = remote(cli.server, cli.config, cli.json)?;
+            print!("{}", commands::rights(&remote, args, json).await?);
+            Ok(())
+        }
+        Command::Unlock(args) => {
+            let (remote, json) = remote(cli.server, cli.config, cli.json)?;
+            print!("{}", commands::unlock(&remote, args, json).await?);
+            Ok(())
+        }
+        Command::Audit(args) => {
+            let (remote, json) = remote(cli.server, cli.config, cli.json)?;
+            print!("{}", commands::audit(&remote, args, json).await?);
+            Ok(())
+        }
+        Command::Exemptions(action) => {
+            let (remote, json) = remote(cli.server, cli.config, cli.json)?;
+            print!("{}", commands::exemptions(&remote, action, json).await?);
+            Ok(())
+        }
     }
+}
+
+/// The client of a running autolock: `--server` (or `AUTOLOCK_SERVER`), the token from
+/// `AUTOLOCK_TOKEN`, the config file filling what they leave unset.
+fn remote(
+    server: Option<String>,
+    config: Option<std::path::PathBuf>,
+    json: bool,
+) -> Result<(Remote, bool), String> {
+    let token = std::env::var("AUTOLOCK_TOKEN").ok();
+    let target = autolock_local::remote::resolve(server, token, config.as_deref())?;
+    Ok((Remote::new(target)?, json))
 }
 
 /// The CLI works on the local database as an admin of its own.

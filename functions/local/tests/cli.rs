@@ -2,63 +2,11 @@
 //! signs with a secret of its own at each start and writes its credentials only for its owner;
 //! secrets come from the environment or a file and are long enough.
 
+mod common;
+
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
-fn autolock() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_autolock"));
-    c.env_remove("AUTOLOCK_TOKEN_SECRET")
-        .env("AUTOLOCK_LOG", "warn")
-        .stdin(Stdio::null());
-    c
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("autolock-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// Starts the demo in `dir` and waits for it to answer; returns the process and its env file.
-fn start_demo(dir: &Path, port: u16) -> (Child, String) {
-    let env = dir.join("autolock-demo.env");
-    let _ = std::fs::remove_file(&env);
-    let mut child = autolock()
-        .current_dir(dir)
-        .args(["serve", "--demo", "--listen", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(30) {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() && env.exists() {
-            return (child, std::fs::read_to_string(&env).unwrap());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("the demo did not start");
-}
-
-fn var(env: &str, name: &str) -> String {
-    env.lines()
-        .find_map(|l| l.strip_prefix(&format!("export {name}=")))
-        .unwrap()
-        .to_owned()
-}
+use common::{autolock, free_port, start_demo, temp_dir, var};
 
 /// `GET /v1/me` with `token`: the status line.
 fn me(port: u16, token: &str) -> String {
@@ -96,7 +44,7 @@ fn the_demo_refuses_to_listen_beyond_loopback_unless_told() {
 fn the_demo_signs_with_a_new_secret_at_each_start_and_keeps_its_env_file_private() {
     let dir = temp_dir("demo");
     let port = free_port();
-    let (mut first, env) = start_demo(&dir, port);
+    let (mut first, env) = start_demo(&dir, port, &[]);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -111,7 +59,7 @@ fn the_demo_signs_with_a_new_secret_at_each_start_and_keeps_its_env_file_private
     first.kill().unwrap();
     first.wait().unwrap();
 
-    let (mut second, env) = start_demo(&dir, port);
+    let (mut second, env) = start_demo(&dir, port, &[]);
     let new = var(&env, "ADMIN");
     assert_ne!(old, new);
     assert!(me(port, &new).starts_with("HTTP/1.1 200"));

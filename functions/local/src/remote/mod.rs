@@ -1,0 +1,260 @@
+//! The CLI for approvers and admins: talks to a running autolock (this binary's `serve`, or the
+//! API on AWS) over HTTP with a bearer token, and prints readable tables or, with `--json`, the
+//! API's JSON. The token comes from `AUTOLOCK_TOKEN` or a config file, never from a flag.
+
+pub mod commands;
+mod table;
+
+use std::path::{Path, PathBuf};
+
+use http_body_util::{BodyExt, Full};
+use hyper::body::Bytes;
+use hyper::{Method, Request};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use serde_json::Value;
+
+/// Where a running autolock is and who calls it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The base URL, e.g. `http://127.0.0.1:8080` or the API's `https://...` address.
+    pub server: String,
+    /// The bearer token.
+    pub token: String,
+}
+
+/// The config file: `server = "..."` and `token = "..."` lines (`#` starts a comment).
+pub fn default_config() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))?;
+    Some(base.join("autolock").join("config"))
+}
+
+fn read_config(path: &Path) -> Result<Vec<(String, String)>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the config file {}: {e}", path.display()))?;
+    let mut pairs = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let (key, value) = line
+            .split_once('=')
+            .ok_or_else(|| format!("{}:{}: expected key = \"value\"", path.display(), n + 1))?;
+        let value = value.trim();
+        let value = value
+            .strip_prefix('"')
+            .and_then(|v| v.strip_suffix('"'))
+            .unwrap_or(value);
+        pairs.push((key.trim().to_owned(), value.to_owned()));
+    }
+    Ok(pairs)
+}
+
+/// The target from the flag or environment (`server`, `token`) and the config file, which
+/// fills what they leave unset. The named config file must exist; the default one may not.
+pub fn resolve(
+    server: Option<String>,
+    token: Option<String>,
+    config: Option<&Path>,
+) -> Result<Target, String> {
+    let pairs = match config {
+        Some(path) => read_config(path)?,
+        None => match default_config() {
+            Some(path) if path.exists() => read_config(&path)?,
+            _ => Vec::new(),
+        },
+    };
+    let from_file = |key: &str| {
+        pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+    };
+    let server = server
+        .filter(|s| !s.is_empty())
+        .or_else(|| from_file("server"))
+        .ok_or("no server: give --server URL, AUTOLOCK_SERVER or `server = \"...\"` in the config file")?;
+    let server = server.trim_end_matches('/').to_owned();
+    if !(server.starts_with("http://") || server.starts_with("https://")) {
+        return Err(format!(
+            "--server {server:?} must be an http:// or https:// URL"
+        ));
+    }
+    let token = token
+        .filter(|t| !t.is_empty())
+        .or_else(|| from_file("token"))
+        .ok_or("no token: set AUTOLOCK_TOKEN or `token = \"...\"` in the config file")?;
+    Ok(Target { server, token })
+}
+
+/// A client of the API.
+pub struct Remote {
+    target: Target,
+    client: Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>,
+}
+
+impl std::fmt::Debug for Remote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Remote")
+            .field("server", &self.target.server)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Remote {
+    /// A client for `target`.
+    pub fn new(target: Target) -> Result<Self, String> {
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_webpki_roots()
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Ok(Self {
+            target,
+            client: Client::builder(TokioExecutor::new()).build(https),
+        })
+    }
+
+    /// Calls `method path` (under `/v1`) with an optional JSON body: the answer's JSON, or the
+    /// problem's title and detail (with the field at fault) as the error.
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Value, String> {
+        let uri = format!("{}/v1{path}", self.target.server);
+        let mut request = Request::builder()
+            .method(method)
+            .uri(&uri)
+            .header("authorization", format!("Bearer {}", self.target.token))
+            .header("accept", "application/json");
+        let payload = match body {
+            Some(b) => {
+                request = request.header("content-type", "application/json");
+                Bytes::from(b.to_string())
+            }
+            None => Bytes::new(),
+        };
+        let request = request
+            .body(Full::new(payload))
+            .map_err(|e| format!("bad request {uri}: {e}"))?;
+        let response = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            self.client.request(request),
+        )
+        .await
+        .map_err(|_| format!("{} did not answer within 30 s", self.target.server))?
+        .map_err(|e| format!("cannot reach {}: {e}", self.target.server))?;
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| format!("reading the answer of {uri}: {e}"))?
+            .to_bytes();
+        let json: Option<Value> = serde_json::from_slice(&bytes).ok();
+        if status.is_success() {
+            return Ok(json.unwrap_or(Value::Null));
+        }
+        Err(match json {
+            Some(problem) => problem_text(status.as_u16(), &problem),
+            None => format!("{status} from {uri}"),
+        })
+    }
+}
+
+/// A problem as one line: `title: detail (field x)`.
+fn problem_text(status: u16, p: &Value) -> String {
+    let title = p["title"].as_str().unwrap_or("error");
+    let detail = p["detail"].as_str().unwrap_or_default();
+    let mut text = if detail.is_empty() {
+        format!("{title} ({status})")
+    } else {
+        format!("{title}: {detail}")
+    };
+    if let Some(field) = p["field"].as_str() {
+        text.push_str(&format!(" (field {field})"));
+    }
+    text
+}
+
+/// A query string of the pairs whose value is set, percent-encoded.
+pub fn query(pairs: &[(&str, Option<String>)]) -> String {
+    let set: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
+        .collect();
+    if set.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", set.join("&"))
+    }
+}
+
+/// Percent-encodes all but the unreserved characters (RFC 3986).
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_config_file_fills_what_the_environment_leaves_unset() {
+        let dir = std::env::temp_dir().join(format!("autolock-remote-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("config");
+        std::fs::write(
+            &file,
+            "# autolock\nserver = \"http://127.0.0.1:9\"\ntoken = \"t0k\"\n",
+        )
+        .unwrap();
+        let t = resolve(None, None, Some(&file)).unwrap();
+        assert_eq!(t.server, "http://127.0.0.1:9");
+        assert_eq!(t.token, "t0k");
+        let t = resolve(
+            Some("http://localhost:8/".into()),
+            Some("env".into()),
+            Some(&file),
+        )
+        .unwrap();
+        assert_eq!(
+            (t.server.as_str(), t.token.as_str()),
+            ("http://localhost:8", "env")
+        );
+        assert!(resolve(Some("ftp://x".into()), Some("t".into()), Some(&file)).is_err());
+        std::fs::write(&file, "server = \"http://127.0.0.1:9\"\n").unwrap();
+        let err = resolve(None, None, Some(&file)).unwrap_err();
+        assert!(err.contains("AUTOLOCK_TOKEN"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn queries_are_encoded_and_problems_read_as_one_line() {
+        assert_eq!(
+            query(&[("a", Some("x y&z".into())), ("b", None)]),
+            "?a=x%20y%26z"
+        );
+        assert_eq!(query(&[("b", None)]), "");
+        let p = serde_json::json!({"title": "invalid input", "detail": "must be in the future", "field": "until"});
+        assert_eq!(
+            problem_text(400, &p),
+            "invalid input: must be in the future (field until)"
+        );
+    }
+}

@@ -1,0 +1,307 @@
+//! The CLI for approvers and admins against a running demo: requests, rights, unlock, audit and
+//! exemptions as tables and as JSON, the token from the environment or the config file, and
+//! the problem's detail when the API refuses.
+
+mod common;
+
+use std::process::Output;
+
+use common::{autolock, free_port, start_demo, temp_dir, var};
+
+struct Demo {
+    child: std::process::Child,
+    server: String,
+    env: String,
+    dir: std::path::PathBuf,
+}
+
+impl Drop for Demo {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+impl Demo {
+    fn start(name: &str) -> Self {
+        let dir = temp_dir(name);
+        let port = free_port();
+        let (child, env) = start_demo(
+            &dir,
+            port,
+            &["--clock", "manual", "--start", "2026-01-01T00:00:00Z"],
+        );
+        Self {
+            child,
+            server: format!("http://127.0.0.1:{port}"),
+            env,
+            dir,
+        }
+    }
+
+    /// Runs `autolock --server ... ARGS` as `who` (a variable of the demo's env file).
+    fn run(&self, who: &str, args: &[&str]) -> Output {
+        autolock()
+            .env("AUTOLOCK_TOKEN", var(&self.env, who))
+            .env("XDG_CONFIG_HOME", &self.dir)
+            .env_remove("AUTOLOCK_CONFIG")
+            .env_remove("AUTOLOCK_SERVER")
+            .arg("--server")
+            .arg(&self.server)
+            .args(args)
+            .output()
+            .unwrap()
+    }
+
+    /// Moves the demo's manual clock by `by` (e.g. `8d`).
+    fn advance(&self, by: &str) {
+        use std::io::{Read, Write};
+        let port = self
+            .server
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .parse::<u16>()
+            .unwrap();
+        let body = format!("{{\"by\":\"{by}\"}}");
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        write!(
+            s,
+            "POST /v1/clock/advance HTTP/1.1\r\nHost: autolock\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            var(&self.env, "ADMIN"),
+            body.len()
+        )
+        .unwrap();
+        let mut out = String::new();
+        s.read_to_string(&mut out).unwrap();
+        assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    }
+
+    fn ok(&self, who: &str, args: &[&str]) -> String {
+        let out = self.run(who, args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+}
+
+#[test]
+fn an_approver_lists_and_approves_requests_and_reads_rights_and_the_audit() {
+    let demo = Demo::start("remote-requests");
+    // The demo seeds erin's open request on prod-db.
+    let listed = demo.ok("REVIEWER", &["requests", "list"]);
+    let lines: Vec<&str> = listed.lines().collect();
+    assert!(lines[0].starts_with("ID "), "{listed}");
+    assert!(lines[0].contains("REASON"), "{listed}");
+    let erin = lines
+        .iter()
+        .find(|l| l.contains("erin") && l.contains("prod-db") && l.contains("open"))
+        .unwrap_or_else(|| panic!("{listed}"));
+    let id = erin.split_whitespace().next().unwrap();
+
+    // A member may not approve: the problem's detail, and a failed exit.
+    let refused = demo.run("BOB", &["requests", "approve", id]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("may not"), "{err}");
+
+    let approved = demo.ok("REVIEWER", &["requests", "approve", id]);
+    assert_eq!(
+        approved,
+        format!("Request {id} is approved: erin on prod-db.\n")
+    );
+    let again = demo.run("REVIEWER", &["requests", "deny", id]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already approved"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(
+        demo.ok("REVIEWER", &["requests", "list"])
+            .contains("No requests."),
+        "none open any more"
+    );
+    let resolved = demo.ok("REVIEWER", &["requests", "list", "--status", "resolved"]);
+    assert!(
+        resolved.contains(id) && resolved.contains("approved"),
+        "{resolved}"
+    );
+
+    let rights = demo.ok("REVIEWER", &["rights", "erin"]);
+    assert!(
+        rights
+            .lines()
+            .any(|l| l.starts_with("erin") && l.contains("prod-db") && l.contains("active")),
+        "{rights}"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&demo.ok("REVIEWER", &["--json", "rights", "--resource", "gitlab"]))
+            .unwrap();
+    assert!(
+        json["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["user"] == "bob")
+    );
+
+    let audit = demo.ok("ADMIN", &["audit", "--action", "request.resolved"]);
+    assert!(
+        audit.lines().any(|l| l.contains("request.resolved")
+            && l.contains("rita")
+            && l.contains("user=erin")),
+        "{audit}"
+    );
+    let bad = demo.run("ADMIN", &["audit", "--from", "yesterday"]);
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("(field from)"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}
+
+#[test]
+fn an_admin_unlocks_and_sets_moves_and_ends_exemptions() {
+    let demo = Demo::start("remote-exemptions");
+    demo.advance("8d");
+    // Bob's prod-db (two days, manual) locked on day 2 of the demo's history.
+    let rights = demo.ok("ADMIN", &["rights", "bob"]);
+    assert!(
+        rights
+            .lines()
+            .any(|l| l.contains("prod-db") && l.contains("locked since")),
+        "{rights}"
+    );
+    let set = demo.ok(
+        "DEVOPS",
+        &[
+            "exemptions",
+            "create",
+            "--user",
+            "bob",
+            "--resource",
+            "prod-db",
+            "--until",
+            "2026-01-20T00:00:00Z",
+            "--reason",
+            "on call this weekend",
+        ],
+    );
+    assert!(
+        set.starts_with("Exemption ")
+            && set.contains("user bob on prod-db until 2026-01-20 00:00Z"),
+        "{set}"
+    );
+    let id = set.split_whitespace().nth(1).unwrap().to_owned();
+    // It never lifts the lock in force; an unlock does.
+    let rights = demo.ok("ADMIN", &["rights", "bob"]);
+    assert!(
+        rights.lines().any(|l| l.contains("prod-db")
+            && l.contains("locked since")
+            && l.contains("exempt until 2026-01-20")),
+        "{rights}"
+    );
+    let unlocked = demo.ok("DEVOPS", &["unlock", "bob", "prod-db"]);
+    assert!(
+        unlocked.starts_with("bob is unlocked on prod-db"),
+        "{unlocked}"
+    );
+    let rights = demo.ok("ADMIN", &["rights", "bob"]);
+    assert!(
+        rights
+            .lines()
+            .any(|l| l.contains("prod-db") && l.contains("active, locks 2026-01-22 00:00Z")),
+        "two days after the exemption's end: {rights}"
+    );
+
+    let listed = demo.ok("REVIEWER", &["exemptions", "list", "--resource", "prod-db"]);
+    assert!(
+        listed.contains(&id) && listed.contains("on call this weekend"),
+        "{listed}"
+    );
+    let moved = demo.ok(
+        "ADMIN",
+        &[
+            "exemptions",
+            "change",
+            &id,
+            "--until",
+            "2026-01-25T00:00:00Z",
+        ],
+    );
+    assert_eq!(
+        moved,
+        format!("Exemption {id} now ends 2026-01-25 00:00Z.\n")
+    );
+    let too_far = demo.run(
+        "ADMIN",
+        &[
+            "exemptions",
+            "change",
+            &id,
+            "--until",
+            "2027-01-01T00:00:00Z",
+        ],
+    );
+    assert!(
+        String::from_utf8_lossy(&too_far.stderr).contains("at most 90 days ahead (field until)"),
+        "{}",
+        String::from_utf8_lossy(&too_far.stderr)
+    );
+    let ended = demo.ok("ADMIN", &["exemptions", "end", &id]);
+    assert!(
+        ended.starts_with(&format!("Exemption {id} ended ")),
+        "{ended}"
+    );
+    assert_eq!(
+        demo.ok("REVIEWER", &["exemptions", "list", "--user", "bob"]),
+        "No exemptions in force.\n"
+    );
+    let all: serde_json::Value = serde_json::from_str(&demo.ok(
+        "REVIEWER",
+        &["--json", "exemptions", "list", "--user", "bob", "--all"],
+    ))
+    .unwrap();
+    assert_eq!(all["items"][0]["ended_by"], "ada");
+}
+
+#[test]
+fn the_token_comes_from_the_config_file_when_the_environment_has_none() {
+    let demo = Demo::start("remote-config");
+    let config = demo.dir.join("config");
+    std::fs::write(
+        &config,
+        format!(
+            "# autolock CLI\nserver = \"{}\"\ntoken = \"{}\"\n",
+            demo.server,
+            var(&demo.env, "REVIEWER")
+        ),
+    )
+    .unwrap();
+    let out = autolock()
+        .env_remove("AUTOLOCK_TOKEN")
+        .env_remove("AUTOLOCK_SERVER")
+        .env("AUTOLOCK_CONFIG", &config)
+        .args(["requests", "list"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("erin"));
+    let none = autolock()
+        .env_remove("AUTOLOCK_TOKEN")
+        .env("AUTOLOCK_CONFIG", demo.dir.join("missing"))
+        .args(["--server", &demo.server, "requests", "list"])
+        .output()
+        .unwrap();
+    assert!(!none.status.success());
+    assert!(String::from_utf8_lossy(&none.stderr).contains("cannot read the config file"));
+}
