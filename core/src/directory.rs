@@ -215,6 +215,10 @@ pub struct RightFacts {
     /// The exemptions of the right and of the grants of its paths, ended ones included.
     #[serde(default)]
     pub exemptions: Vec<crate::exemption::Exemption>,
+    /// The silences of the usage feed as known now, oldest first, the last one possibly going
+    /// on (docs/semantics.md §2.10): not the store's, the feed guard's; empty when it is off.
+    #[serde(default)]
+    pub silences: Vec<Span>,
 }
 
 impl RightFacts {

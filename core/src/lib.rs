@@ -14,6 +14,7 @@ pub mod directory;
 pub mod error;
 pub mod events;
 pub mod exemption;
+pub mod feed;
 pub mod ids;
 pub mod lock;
 pub mod notify;

@@ -47,64 +47,84 @@ fn scenario() -> impl Strategy<Value = RightFacts> {
             ),
             0..3,
         ),
+        // feed silences: (start, length), the last one possibly going on
+        proptest::collection::vec((0i64..90, 1i64..30), 0..3),
+        any::<bool>(),
     )
-        .prop_map(|(d0, a0, default_changes, paths, inactive, exemptions)| {
-            let mut b = facts(Policy {
-                auto_lock_after: d0,
-                approval: a0,
-            });
-            let mut inactive = inactive;
-            inactive.sort_by_key(|p| p.0);
-            let mut until = i64::MIN;
-            for (from, len) in inactive {
-                if from > until {
-                    b = b.deactivated(h(from)).reactivated(h(from + len));
-                    until = from + len;
-                }
-            }
-            let mut changes = default_changes;
-            changes.sort_by_key(|c| c.0);
-            for (at, dur) in changes {
-                b = b.default_changes(
-                    h(at),
-                    Policy {
-                        auto_lock_after: dur,
-                        approval: a0,
-                    },
-                );
-            }
-            for (i, (start, brk, mut overrides)) in paths.into_iter().enumerate() {
-                let memberships = match brk {
-                    Some((end, gap)) if end > start => {
-                        vec![span(h(start), Some(h(end))), span(h(end + gap), None)]
+        .prop_map(
+            |(d0, a0, default_changes, paths, inactive, exemptions, silences, last_open)| {
+                let mut b = facts(Policy {
+                    auto_lock_after: d0,
+                    approval: a0,
+                });
+                let mut inactive = inactive;
+                inactive.sort_by_key(|p| p.0);
+                let mut until = i64::MIN;
+                for (from, len) in inactive {
+                    if from > until {
+                        b = b.deactivated(h(from)).reactivated(h(from + len));
+                        until = from + len;
                     }
-                    _ => vec![span(h(start), None)],
-                };
-                let mut g = grant(&format!("grant{i}"), h(0));
-                overrides.sort_by_key(|o| o.0);
-                for (at, value) in overrides {
-                    g.overrides.push(Timed {
-                        at: h(at),
-                        value: PolicyOverride {
-                            auto_lock_after: value,
-                            approval: None,
+                }
+                let mut changes = default_changes;
+                changes.sort_by_key(|c| c.0);
+                for (at, dur) in changes {
+                    b = b.default_changes(
+                        h(at),
+                        Policy {
+                            auto_lock_after: dur,
+                            approval: a0,
                         },
-                    });
+                    );
                 }
-                b = b.path(&format!("g{i}"), memberships, vec![g]);
-            }
-            for (start, len, early, scope) in exemptions {
-                b = if scope == 2 {
-                    b.exempt_right(h(start), h(start + len))
-                } else {
-                    b.exempt_grant(&format!("grant{scope}"), h(start), h(start + len))
-                };
-                if let Some(early) = early {
-                    b.facts.exemptions.last_mut().unwrap().ended_at = Some(h(start + early));
+                for (i, (start, brk, mut overrides)) in paths.into_iter().enumerate() {
+                    let memberships = match brk {
+                        Some((end, gap)) if end > start => {
+                            vec![span(h(start), Some(h(end))), span(h(end + gap), None)]
+                        }
+                        _ => vec![span(h(start), None)],
+                    };
+                    let mut g = grant(&format!("grant{i}"), h(0));
+                    overrides.sort_by_key(|o| o.0);
+                    for (at, value) in overrides {
+                        g.overrides.push(Timed {
+                            at: h(at),
+                            value: PolicyOverride {
+                                auto_lock_after: value,
+                                approval: None,
+                            },
+                        });
+                    }
+                    b = b.path(&format!("g{i}"), memberships, vec![g]);
                 }
-            }
-            b.build()
-        })
+                for (start, len, early, scope) in exemptions {
+                    b = if scope == 2 {
+                        b.exempt_right(h(start), h(start + len))
+                    } else {
+                        b.exempt_grant(&format!("grant{scope}"), h(start), h(start + len))
+                    };
+                    if let Some(early) = early {
+                        b.facts.exemptions.last_mut().unwrap().ended_at = Some(h(start + early));
+                    }
+                }
+                let mut silences = silences;
+                silences.sort_by_key(|s| s.0);
+                let mut free_from = i64::MIN;
+                let n = silences.len();
+                for (i, (start, len)) in silences.into_iter().enumerate() {
+                    if start <= free_from {
+                        continue;
+                    }
+                    let end = (!(last_open && i + 1 == n)).then(|| h(start + len));
+                    b = b.silence(h(start), end);
+                    free_from = start + len;
+                    if end.is_none() {
+                        break;
+                    }
+                }
+                b.build()
+            },
+        )
 }
 
 /// An independent reading of docs/semantics.md §2.1-§2.5 and §2.9 by scanning hour by hour: the
@@ -139,7 +159,17 @@ fn brute_force_next_lock(f: &RightFacts, la: Option<Timestamp>, horizon: i64) ->
             since[i] = Some((s, d));
             any = true;
             let start = la.map_or(s, |la| la.max(s));
-            if exempt(&grant.id, t) || d.duration().is_none_or(|dd| t < start + dd) {
+            // Counted time: the wall time since `start` less the silences within it.
+            let silent: chrono::Duration = f
+                .silences
+                .iter()
+                .map(|x| {
+                    let from = x.start.max(start);
+                    let to = x.end.map_or(t, |e| e.min(t));
+                    (to - from).max(chrono::Duration::zero())
+                })
+                .sum();
+            if exempt(&grant.id, t) || d.duration().is_none_or(|dd| (t - start) - silent < dd) {
                 all_closed = false;
             }
         }
@@ -363,10 +393,30 @@ proptest! {
         let right = Right::new(covered);
         if let Some(lock) = lock_instant(&right, &usage) {
             prop_assert!(lock >= end, "locked at {} inside the exemption ending {}", lock, end);
-            let shortest = right.timeline.paths_at(end).iter().filter_map(|p| p.policy.auto_lock_after.duration()).min();
-            if let Some(d) = shortest {
-                prop_assert!(lock >= end + d || right.timeline.paths_at(end).is_empty(), "locked at {}, sooner than {} after {}", lock, d, end);
-            }
+            // Every path then has a full duration from the end (or from a later change of it, or
+            // a later start of the path): the scenarios' durations are a day at least.
+            let day = chrono::Duration::hours(24);
+            prop_assert!(lock >= end + day, "locked at {}, sooner than a day after {}", lock, end);
+        }
+    }
+
+    #[test]
+    fn no_lock_occurs_inside_a_silence_and_a_silence_never_brings_a_lock_sooner(
+        f in scenario(), la in proptest::option::of(0i64..60),
+    ) {
+        let la = la.map(h);
+        let right = Right::new(f.clone());
+        let Some(lock) = right.timeline.next_lock(la) else { return Ok(()); };
+        for s in &f.silences {
+            prop_assert!(
+                !(s.start < lock && s.end.is_none_or(|e| lock < e)),
+                "locked at {} inside the silence {:?}", lock, s
+            );
+        }
+        let mut heard = f.clone();
+        heard.silences.clear();
+        if let Some(without) = Right::new(heard).timeline.next_lock(la) {
+            prop_assert!(lock >= without, "a silence brought the lock from {} to {}", without, lock);
         }
     }
 

@@ -926,3 +926,67 @@ fn a_late_event_is_judged_with_the_exemptions_in_force_at_its_instant() {
         "a day from the exemption's end, the later of it and the access"
     );
 }
+
+// §2.10 — the feed guard.
+#[test]
+fn time_inside_a_silence_does_not_count_and_the_path_keeps_the_time_it_had_left() {
+    // 7 days from h(0); the feed is silent from day 3 to day 5: two days do not count.
+    let f = facts(manual("7d"))
+        .simple_path("g", h(0))
+        .silence(d(3), Some(d(5)))
+        .build();
+    let right = Right::new(f);
+    let usage = used_at(h(0));
+    assert_eq!(
+        right.state(&usage, d(8)),
+        RightState::Active {
+            next_lock: Some(d(9))
+        },
+        "the four days left when it began are left after it"
+    );
+    assert_eq!(
+        right.state(&usage, d(9)),
+        locked(d(9), ApprovalMode::Manual)
+    );
+}
+
+#[test]
+fn nobody_locks_while_a_silence_goes_on_and_locks_from_before_it_stay() {
+    let f = facts(manual("1d"))
+        .simple_path("g", h(0))
+        .silence(h(30), None)
+        .build();
+    let right = Right::new(f);
+    // Used at h(10): it would lock at h(34), inside the silence going on.
+    let recent = used_at(h(10));
+    assert_eq!(
+        right.state(&recent, d(40)),
+        RightState::Active { next_lock: None }
+    );
+    assert_eq!(
+        right.next_due(&recent, d(40)),
+        Some(h(34)),
+        "the sweep looks again as if the feed were back"
+    );
+    // Used at h(0): locked at h(24), before the silence began; it stays.
+    assert_eq!(
+        right.state(&used_at(h(0)), d(40)),
+        locked(h(24), ApprovalMode::Manual)
+    );
+}
+
+#[test]
+fn when_the_silence_ends_the_time_left_runs_again() {
+    // Used at h(10) with one day: 20 hours had passed at h(30), four are left from h(50).
+    let f = facts(manual("1d"))
+        .simple_path("g", h(0))
+        .silence(h(30), Some(h(50)))
+        .build();
+    let right = Right::new(f);
+    assert_eq!(
+        right.state(&used_at(h(10)), h(53)),
+        RightState::Active {
+            next_lock: Some(h(54))
+        }
+    );
+}

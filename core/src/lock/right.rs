@@ -130,7 +130,8 @@ impl Right {
                 }
             });
         }
-        self.timeline.next_lock(usage.last_activity())
+        // In a silence going on nothing locks; the sweep looks again as if the feed were back.
+        self.timeline.next_lock_if_heard(usage.last_activity())
     }
 
     /// Records the lock if it has occurred by `now` and is not recorded, and reschedules: what

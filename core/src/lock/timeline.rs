@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::DenyReason;
 use crate::Timestamp;
-use crate::directory::{RightFacts, value_at};
+use crate::directory::{RightFacts, Span, value_at};
 use crate::ids::{GrantId, GroupId};
 use crate::policy::{AutoLockAfter, Policy};
 
@@ -32,16 +32,45 @@ pub struct ActivePath {
 }
 
 impl ActivePath {
-    /// The instant this path closes given the last activity, or `None` when it never does
-    /// (an exempt path does not close while its exemption lasts: a later segment takes over).
+    /// The instant this path closes given the last activity and the feed's silences, or `None`
+    /// when it never does under the facts known (an exempt path does not close while its
+    /// exemption lasts: a later segment takes over; nothing closes in a silence going on).
     #[must_use]
-    pub fn closes_at(&self, last_activity: Option<Timestamp>) -> Option<Timestamp> {
+    pub fn closes_at(
+        &self,
+        last_activity: Option<Timestamp>,
+        silences: &[Span],
+    ) -> Option<Timestamp> {
         if self.exempt_until.is_some() {
             return None;
         }
         let start = last_activity.map_or(self.since, |la| la.max(self.since));
-        self.policy.auto_lock_after.duration().map(|d| start + d)
+        counted(start, self.policy.auto_lock_after.duration()?, silences)
     }
+}
+
+/// The instant at which `duration` of counted time has passed since `start`, the time inside
+/// `silences` (ordered, disjoint) not counting (docs/semantics.md §2.10); `None` when a silence
+/// going on begins first.
+#[must_use]
+pub fn counted(
+    start: Timestamp,
+    duration: chrono::Duration,
+    silences: &[Span],
+) -> Option<Timestamp> {
+    let (mut at, mut left) = (start, duration);
+    for s in silences {
+        if s.end.is_some_and(|e| e <= at) {
+            continue;
+        }
+        let from = s.start.max(at);
+        if from >= at + left {
+            break;
+        }
+        left -= from - at;
+        at = s.end?;
+    }
+    Some(at + left)
 }
 
 #[derive(Debug, Clone)]
@@ -56,6 +85,7 @@ struct Segment {
 #[derive(Debug, Clone)]
 pub struct Timeline {
     segments: Vec<Segment>,
+    silences: Vec<Span>,
 }
 
 impl Timeline {
@@ -143,7 +173,9 @@ impl Timeline {
                 last_end_by_expiry,
             });
         }
-        Self { segments }
+        let mut silences = facts.silences.clone();
+        silences.sort_by_key(|s| s.start);
+        Self { segments, silences }
     }
 
     fn segment_index(&self, t: Timestamp) -> Option<usize> {
@@ -172,6 +204,26 @@ impl Timeline {
     /// occurs under the facts known.
     #[must_use]
     pub fn next_lock(&self, last_activity: Option<Timestamp>) -> Option<Timestamp> {
+        self.next_lock_under(last_activity, &self.silences)
+    }
+
+    /// [`Self::next_lock`] as if the feed were heard again now: the silence going on, if any,
+    /// left out. Never later than the lock to come, so the sweep may look at the right then.
+    #[must_use]
+    pub fn next_lock_if_heard(&self, last_activity: Option<Timestamp>) -> Option<Timestamp> {
+        match self.silences.last() {
+            Some(open) if open.end.is_none() => {
+                self.next_lock_under(last_activity, &self.silences[..self.silences.len() - 1])
+            }
+            _ => self.next_lock(last_activity),
+        }
+    }
+
+    fn next_lock_under(
+        &self,
+        last_activity: Option<Timestamp>,
+        silences: &[Span],
+    ) -> Option<Timestamp> {
         for (i, segment) in self.segments.iter().enumerate() {
             let end = self.segments.get(i + 1).map(|s| s.start);
             if let (Some(la), Some(end)) = (last_activity, end) {
@@ -185,7 +237,7 @@ impl Timeline {
             let mut candidate = segment.start;
             let mut never = false;
             for path in &segment.paths {
-                match path.closes_at(last_activity) {
+                match path.closes_at(last_activity, silences) {
                     Some(close) => candidate = candidate.max(close),
                     None => never = true,
                 }

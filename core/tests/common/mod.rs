@@ -91,6 +91,7 @@ pub fn facts(default: Policy) -> FactsBuilder {
             }],
             paths: Vec::new(),
             exemptions: Vec::new(),
+            silences: Vec::new(),
         },
     }
 }
@@ -156,6 +157,12 @@ impl FactsBuilder {
         let mut e = exemption(start, until);
         e.grant = Some(GrantId::parse(grant).unwrap());
         self.facts.exemptions.push(e);
+        self
+    }
+
+    /// The feed is silent from `start` until `end` (or on, without one).
+    pub fn silence(mut self, start: Timestamp, end: Option<Timestamp>) -> Self {
+        self.facts.silences.push(Span { start, end });
         self
     }
 
