@@ -61,11 +61,17 @@ pub enum AuditAction {
     /// An exemption ran out.
     #[serde(rename = "exemption.expired")]
     ExemptionExpired,
+    /// The usage feed fell silent: nothing locks until it is heard again.
+    #[serde(rename = "feed.silence_began")]
+    FeedSilenceBegan,
+    /// The usage feed was heard again.
+    #[serde(rename = "feed.silence_ended")]
+    FeedSilenceEnded,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 15] = [
+    pub const ALL: [AuditAction; 17] = [
         Self::PolicyDurationChanged,
         Self::PolicyApprovalChanged,
         Self::Locked,
@@ -81,6 +87,8 @@ impl AuditAction {
         Self::ExemptionChanged,
         Self::ExemptionEnded,
         Self::ExemptionExpired,
+        Self::FeedSilenceBegan,
+        Self::FeedSilenceEnded,
     ];
 
     /// The wire name.
@@ -102,6 +110,8 @@ impl AuditAction {
             Self::ExemptionChanged => "exemption.changed",
             Self::ExemptionEnded => "exemption.ended",
             Self::ExemptionExpired => "exemption.expired",
+            Self::FeedSilenceBegan => "feed.silence_began",
+            Self::FeedSilenceEnded => "feed.silence_ended",
         }
     }
 
@@ -342,6 +352,26 @@ pub fn entries_of(event: &DomainEvent, at: Timestamp) -> Vec<AuditEntry> {
             vec![e]
         }
         DomainEvent::PolicyChanged(change) => policy_entries(change, at),
+        DomainEvent::FeedSilent { since, last_heard } => {
+            let mut e = entry(
+                AuditAction::FeedSilenceBegan,
+                None,
+                json!({"since": since, "last_heard": last_heard}),
+            );
+            // It began at its instant, once, whoever noticed it.
+            e.at = *since;
+            e.id = format!("feed_silent:{}", since.timestamp_micros());
+            vec![e]
+        }
+        DomainEvent::FeedResumed { since, until } => {
+            let mut e = entry(
+                AuditAction::FeedSilenceEnded,
+                None,
+                json!({"since": since, "until": until}),
+            );
+            e.at = *until;
+            vec![e]
+        }
         DomainEvent::ExemptionChanged {
             change,
             exemption: x,

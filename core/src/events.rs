@@ -102,6 +102,23 @@ pub enum DomainEvent {
         /// The admin.
         by: PrincipalId,
     },
+    /// The usage feed fell silent: no access event arrived for the feed guard's window. Nothing
+    /// locks until it is heard again; admins are alerted.
+    #[serde(rename = "feed.silent")]
+    FeedSilent {
+        /// When the silence began (the window after the last arrival).
+        since: DateTime<Utc>,
+        /// The last arrival.
+        last_heard: DateTime<Utc>,
+    },
+    /// The usage feed was heard again: the silence ended (not published).
+    #[serde(rename = "feed.resumed")]
+    FeedResumed {
+        /// When the silence began.
+        since: DateTime<Utc>,
+        /// When it ended: the arrival that ended it.
+        until: DateTime<Utc>,
+    },
     /// An exemption was set, changed, ended early or ran out (not published).
     #[serde(rename = "exemption.changed")]
     ExemptionChanged {
@@ -167,6 +184,8 @@ impl DomainEvent {
             Self::WebhookChanged { .. } => "settings.webhook_changed",
             Self::NotificationsChanged { .. } => "settings.notifications_changed",
             Self::ExemptionChanged { .. } => "exemption.changed",
+            Self::FeedSilent { .. } => "feed.silent",
+            Self::FeedResumed { .. } => "feed.resumed",
         }
     }
 
@@ -182,6 +201,7 @@ impl DomainEvent {
                 | Self::RequestResolved { .. }
                 | Self::PolicyChanged(_)
                 | Self::LockWarning { .. }
+                | Self::FeedSilent { .. }
         )
     }
 }

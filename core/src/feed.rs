@@ -35,6 +35,23 @@ pub fn check_window(window: Duration) -> Result<Duration, ValidationError> {
     Ok(window)
 }
 
+/// A window as configured: `6h`, `30m`, `1d`; empty or `off` for no guard.
+pub fn parse_window(text: &str) -> Result<Option<Duration>, ValidationError> {
+    let text = text.trim();
+    if text.is_empty() || text == "off" {
+        return Ok(None);
+    }
+    crate::values::parse_duration(text, &['d', 'h', 'm'])
+        .ok_or_else(|| {
+            ValidationError::new(
+                "feed_guard",
+                format!("{text:?} is not a window like 6h, 30m or 1d"),
+            )
+        })
+        .and_then(check_window)
+        .map(Some)
+}
+
 /// What the store keeps of the feed.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -141,6 +158,15 @@ mod tests {
         );
         assert_eq!(back.state.silences_at(w, t(600)), back.state.silences);
         assert_eq!(back.state.last_heard, Some(t(500)));
+    }
+
+    #[test]
+    fn windows_are_read_as_configured() {
+        assert_eq!(parse_window("6h").unwrap(), Some(Duration::hours(6)));
+        assert_eq!(parse_window(" off ").unwrap(), None);
+        assert_eq!(parse_window("").unwrap(), None);
+        assert!(parse_window("6 hours").is_err());
+        assert!(parse_window("1m").is_err(), "below ten minutes");
     }
 
     #[test]

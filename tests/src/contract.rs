@@ -23,6 +23,7 @@ use autolock_core::values::{Email, Name, Reason, Role};
 use crate::world::{World, d, h, id};
 
 pub use crate::contract_exemptions::*;
+pub use crate::contract_feed::*;
 
 fn user(uid: &str, role: Role) -> User {
     User {

@@ -3,6 +3,7 @@
 
 pub mod contract;
 pub mod contract_exemptions;
+pub mod contract_feed;
 pub mod fuzz;
 pub mod webhook;
 pub mod world;
@@ -59,6 +60,8 @@ macro_rules! store_contract_tests {
             race_overlapping_retries_send_a_delivery_once,
             exemptions_are_stored_listed_and_edited_over_their_revision,
             flow_exemptions_keep_paths_open_and_are_audited_to_their_end,
+            the_feeds_record_is_written_over_its_revision,
+            flow_a_silent_feed_holds_every_lock_and_alerts_the_admins,
         );
     };
     (@each $factory:expr, $teardown:expr; $($name:ident),* $(,)?) => {

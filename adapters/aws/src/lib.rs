@@ -57,6 +57,13 @@ pub fn lock_warning_days() -> Result<u32, String> {
     }
 }
 
+/// The feed guard's window from `FEED_GUARD` (`6h`, `30m`, `1d`; unset, empty or `off`: no
+/// guard), docs/semantics.md §2.10.
+pub fn feed_guard() -> Result<Option<chrono::Duration>, String> {
+    autolock_core::feed::parse_window(&std::env::var("FEED_GUARD").unwrap_or_default())
+        .map_err(|e| format!("FEED_GUARD: {}", e.message))
+}
+
 /// Logs for CloudWatch: no colours, no timestamps (CloudWatch adds them), level from
 /// `RUST_LOG` (default info).
 pub fn init_tracing() {

@@ -118,6 +118,7 @@ details.menu > summary::-webkit-details-marker { display:none; }
 details.menu[open] > div { margin-top:.5rem; padding:.75rem; border:1px solid var(--line); border-radius:8px; background:#fff; }
 .flash { padding:.6rem .9rem; border-radius:8px; margin:0 0 1rem; background:#ddf4ff; border:1px solid #54aeff66; }
 .flash.error { background:#ffebe9; border-color:#ff818266; }
+.banner { background:#fff8c5; border-bottom:1px solid #d4a72c66; padding:.6rem 1rem; }
 .secret { font-family:ui-monospace,monospace; background:#fff8c5; padding:.5rem; border-radius:6px; word-break:break-all; }
 .stats { display:flex; flex-wrap:wrap; gap:1rem; } .stats .card { flex:1; min-width:9rem; margin:0; }
 .stats .n { font-size:1.6rem; font-weight:700; }
@@ -199,6 +200,12 @@ pub async fn render_status(
     } else {
         None
     };
+    // The feed guard's banner: while no access events arrive, nothing locks (§2.10).
+    let silent = if may(&viewer.principal, Capability::Review) {
+        state.app().silent_since(state.now()).await.ok().flatten()
+    } else {
+        None
+    };
     let header = html! {
         header.top {
             a.brand href="/" { "autolock" }
@@ -221,6 +228,12 @@ pub async fn render_status(
                     (csrf_field(viewer))
                     button type="submit" { "Sign out" }
                 }
+            }
+        }
+        @if let Some(since) = silent {
+            div.banner role="alert" {
+                strong { "The usage feed is silent since " (when(Some(since))) "." }
+                " No gateway has reported an access for the feed guard's window, so nobody locks: this time does not count toward anyone's auto-lock duration until accesses are reported again. Check the gateways and the rule that forwards their events."
             }
         }
     };

@@ -1019,3 +1019,55 @@ async fn a_devops_admin_exempts_a_right_and_a_grant_and_ends_an_exemption_early(
     assert!(!seen.has("form[action='/exemptions']"));
     assert!(!seen.has("form[action$='/end']"));
 }
+
+#[tokio::test]
+async fn a_silent_usage_feed_shows_a_banner_to_those_who_run_autolock() {
+    let c = support::Console::with(|app| {
+        app.with_feed_guard(Some(chrono::Duration::hours(6)))
+            .unwrap()
+    })
+    .await;
+    // The last access event arrived on day 7; the console's clock reads day 8.
+    c.app()
+        .record_events(
+            &c.world.gateway,
+            vec![autolock_core::service::EventInput {
+                user: c.world.carol.id.clone(),
+                resource: c.world.gitlab.clone(),
+                event: autolock_core::lock::AccessEvent {
+                    event_id: "e-day-7".parse().unwrap(),
+                    accessed_at: d(7),
+                },
+            }],
+            d(7),
+        )
+        .await
+        .unwrap();
+    let mut rita = c.signed_in("rita").await;
+    let page = rita.get("/resources").await;
+    let banner = page.texts(".banner");
+    assert_eq!(banner.len(), 1, "{}", page.body);
+    assert!(
+        banner[0].starts_with("The usage feed is silent since 2026-01-08 06:00 UTC."),
+        "{banner:?}"
+    );
+    let mut bob = c.signed_in("bob").await;
+    assert!(!bob.get("/me").await.has(".banner"), "members are not told");
+    // Heard again: the banner goes.
+    c.app()
+        .record_events(
+            &c.world.gateway,
+            vec![autolock_core::service::EventInput {
+                user: c.world.carol.id.clone(),
+                resource: c.world.gitlab.clone(),
+                event: autolock_core::lock::AccessEvent {
+                    event_id: "e-day-8".parse().unwrap(),
+                    accessed_at: d(8),
+                },
+            }],
+            d(8),
+        )
+        .await
+        .unwrap();
+    assert!(!rita.get("/resources").await.has(".banner"));
+}

@@ -4,7 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    clock, directory, downloads, exemptions, gateway, grants, requests, resources, rights, settings,
+    clock, directory, downloads, exemptions, feed, gateway, grants, requests, resources, rights,
+    settings,
 };
 
 struct BearerAuth;
@@ -92,7 +93,7 @@ impl Modify for GrantByGroup {
         grants::list_grants, grants::create_grant, grants::get_grant, grants::patch_grant,
         grants::delete_grant, grants::patch_grant_policy, grants::preview_grant_policy,
         exemptions::list_exemptions, exemptions::create_exemption, exemptions::get_exemption,
-        exemptions::patch_exemption, exemptions::end_exemption,
+        exemptions::patch_exemption, exemptions::end_exemption, feed::get_feed,
         gateway::check, gateway::access_events,
         requests::file_request, requests::list_requests, requests::count_requests,
         requests::get_request, requests::approve, requests::deny,

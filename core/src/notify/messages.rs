@@ -257,6 +257,32 @@ pub fn warning_email(to: &Email, resource: &Resource, lock_at: Timestamp) -> Ema
     )
 }
 
+/// The email that tells an admin the usage feed fell silent.
+#[must_use]
+pub fn feed_silent_email(
+    to: &Email,
+    console: &str,
+    since: Timestamp,
+    last_heard: Timestamp,
+) -> EmailMessage {
+    email(
+        to,
+        "autolock hears no access events: locks are held".to_owned(),
+        &[
+            Para::Says(format!(
+                "No gateway has reported an access since {}. From {} on, that time does not count toward anyone's auto-lock duration, so nobody is locked while the feed is silent.",
+                last_heard.format("%Y-%m-%d %H:%M UTC"),
+                since.format("%Y-%m-%d %H:%M UTC")
+            )),
+            Para::Says(
+                "Check the gateways and the rule that forwards their events. Locks resume, with the time each right had left, when events arrive again."
+                    .to_owned(),
+            ),
+        ],
+        Some(("Open autolock", format!("{}/audit", console.trim_end_matches('/')))),
+    )
+}
+
 /// The email with a one-time sign-in link to the console.
 #[must_use]
 pub fn sign_in_email(to: &Email, link: &str) -> EmailMessage {

@@ -3,7 +3,8 @@
 //!
 //! The [`Notifier`] turns a domain event into messages — a new open request to the approvers of
 //! the roles the settings name (never the requester, never an inactive user) and to the
-//! webhook; an approved or denied request to the requester; a lock warning to the user —
+//! webhook; an approved or denied request to the requester; a lock warning to the user; a
+//! silent usage feed to the admins and DevOps admins —
 //! records a delivery for each before sending, so a duplicate event sends nothing twice, and
 //! retries failed deliveries with backoff. It trusts only what it reads from the store: an event
 //! names a request, the notifier loads it.
@@ -23,6 +24,7 @@ use crate::error::{Error, Result};
 use crate::events::{DomainEvent, OutboxEntry};
 use crate::ports::{EmailSender, Store, WebhookSender};
 use crate::request::RequestStatus;
+use crate::values::Role;
 
 pub use messages::{
     BodySubject, Links, access_request_body, new_request_email, outcome_email, sign_in_email,
@@ -80,6 +82,9 @@ impl Notifier {
     }
 
     async fn plan(&self, entry: &OutboxEntry) -> Result<Vec<(String, Content)>> {
+        if let DomainEvent::FeedSilent { since, last_heard } = &entry.event {
+            return self.feed_silent(*since, *last_heard).await;
+        }
         // The event names what it speaks of; what is said comes from the store.
         let (request, user_id, resource_id) = match &entry.event {
             DomainEvent::RequestCreated { request } | DomainEvent::RequestResolved { request } => {
@@ -154,6 +159,34 @@ impl Notifier {
             _ => {}
         }
         Ok(out)
+    }
+
+    /// The alert of a silent feed: an email to every active admin and DevOps admin, unless emails
+    /// are off.
+    async fn feed_silent(
+        &self,
+        since: Timestamp,
+        last_heard: Timestamp,
+    ) -> Result<Vec<(String, Content)>> {
+        if !self.store.settings().await?.emails_enabled {
+            return Ok(Vec::new());
+        }
+        let admins = self
+            .store
+            .active_users_with_roles(&[Role::Admin, Role::DevopsAdmin])
+            .await?;
+        Ok(admins
+            .iter()
+            .map(|a| {
+                let message = messages::feed_silent_email(
+                    &a.email,
+                    &self.console_base_url,
+                    since,
+                    last_heard,
+                );
+                (a.email.to_string(), Content::Email(message))
+            })
+            .collect())
     }
 
     /// Handles one domain event: a delivery per message, created once; only the notifier that

@@ -35,6 +35,8 @@ pub trait SettingsStore: Send + Sync {
     async fn settings(&self) -> StoreResult<Settings>;
     /// The webhook, if one is set.
     async fn webhook(&self) -> StoreResult<Option<WebhookSettings>>;
+    /// What is known of the usage feed (docs/semantics.md §2.10), or nothing heard yet.
+    async fn feed(&self) -> StoreResult<crate::feed::FeedState>;
 }
 
 /// A write of the settings.
@@ -44,4 +46,7 @@ pub enum SettingsWrite {
     Notifications(Settings),
     /// Sets (or, with `None`, removes) the webhook.
     Webhook(Option<WebhookSettings>),
+    /// Replaces the record of the usage feed over its revision `revision` (else a conflict);
+    /// the record written is at the next revision.
+    Feed(crate::feed::FeedState),
 }

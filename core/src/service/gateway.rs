@@ -130,6 +130,8 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<Vec<EventResult>> {
         require(actor, Capability::Gateway)?;
+        // The feed is heard, whatever the events' outcomes (docs/semantics.md §2.10).
+        self.hear(now).await?;
         let mut results: Vec<Option<EventResult>> = vec![None; batch.len()];
         let mut by_right: BTreeMap<(UserId, ResourceId), Vec<(usize, AccessEvent)>> =
             BTreeMap::new();
@@ -223,7 +225,7 @@ impl Autolock {
         for events in events.chunks(EVENTS_PER_COMMIT) {
             outcomes.extend(
                 self.retry(|| async {
-                    let mut tx = self.load(user, resource).await?;
+                    let mut tx = self.load(user, resource, now).await?;
                     let outcomes = self.apply_events(&mut tx, events, actor, now).await?;
                     self.commit_tx(tx, now).await?;
                     Ok(outcomes)
@@ -245,6 +247,7 @@ impl Autolock {
         let rights: Vec<_> = group.iter().map(|(right, _)| right.clone()).collect();
         let mut changes = Changeset::default();
         let mut outcomes = Vec::new();
+        let silences = self.silences(now).await.ok()?;
         for (read, (_, events)) in self
             .store
             .rights(&rights)
@@ -253,7 +256,7 @@ impl Autolock {
             .into_iter()
             .zip(group)
         {
-            let mut tx = RightTx::read(read);
+            let mut tx = RightTx::read(read, &silences);
             outcomes.extend(self.apply_events(&mut tx, events, actor, now).await.ok()?);
             changes.append(self.finish(tx, now));
         }
@@ -305,11 +308,14 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<Decision> {
         require(actor, Capability::Gateway)?;
+        if record {
+            self.hear(now).await?;
+        }
         // One read of the right (its facts and usage); a write only when something changed: a
         // lock that occurred, a counted access. A user or resource that does not exist has no
         // path: no access.
         self.retry(|| async {
-            let mut tx = self.load(user, resource).await?;
+            let mut tx = self.load(user, resource, now).await?;
             if !tx.right.facts.exist() {
                 return Ok(Decision {
                     allow: false,

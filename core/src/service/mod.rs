@@ -17,6 +17,7 @@
 pub mod directory;
 pub mod downloads;
 pub mod exemptions;
+pub mod feed;
 pub mod gateway;
 pub mod policies;
 pub mod reports;
@@ -39,6 +40,7 @@ use crate::ports::{Changeset, DirectoryChange, Store};
 pub use directory::{Membership, NewGrant, NewResource, NewUser, UserPatch};
 pub use downloads::{Download, DownloadFormat, DownloadOf};
 pub use exemptions::NewExemption;
+pub use feed::FeedStatus;
 pub use gateway::{Decision, EventInput, EventResult, EventResultKind};
 pub use policies::{Preview, PreviewLock, PreviewTarget};
 pub use reports::{Analytics, AutoApproved, ReportScope};
@@ -85,6 +87,7 @@ pub struct Autolock {
     coalesce: Option<chrono::Duration>,
     warn_before: Option<chrono::Duration>,
     allow_local_webhooks: bool,
+    feed_guard: Option<chrono::Duration>,
 }
 
 impl std::fmt::Debug for Autolock {
@@ -106,6 +109,7 @@ impl Autolock {
             coalesce: None,
             warn_before: None,
             allow_local_webhooks: false,
+            feed_guard: None,
         }
     }
 

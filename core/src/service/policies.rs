@@ -185,7 +185,7 @@ impl Autolock {
             within_30_days: Vec::new(),
         };
         for user in users {
-            let tx = self.load(&user, &resource).await?;
+            let tx = self.load(&user, &resource, now).await?;
             let current = &tx.right;
             if !matches!(current.state(&tx.usage, now), RightState::Active { .. }) {
                 continue;

@@ -96,6 +96,7 @@ impl Autolock {
         let mut out = Vec::new();
         // The page's rights and users are read in one go each.
         let read = self.store.rights(&rights.items).await?;
+        let silences = self.silences(now).await?;
         let ids: Vec<UserId> = rights.items.iter().map(|(u, _)| u.clone()).collect();
         let found = self.store.users_by_id(&ids).await?;
         for (id, user) in ids.into_iter().zip(found) {
@@ -113,7 +114,7 @@ impl Autolock {
             if !users.contains_key(&user_id) {
                 continue;
             }
-            let tx = RightTx::read(read);
+            let tx = RightTx::read(read, &silences);
             let mut right_rows = rows(
                 &tx.right,
                 &tx.usage,

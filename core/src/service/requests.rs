@@ -69,7 +69,7 @@ impl Autolock {
         self.existing_user(user).await?;
         self.existing_resource(resource).await?;
         self.retry(|| async {
-            let mut tx = self.load(user, resource).await?;
+            let mut tx = self.load(user, resource, now).await?;
             let (_, cancelled) = self.settle(&mut tx, now).await?;
             let Some(effect) =
                 tx.right
@@ -135,7 +135,7 @@ impl Autolock {
         let user = actor.id.clone();
         self.existing_resource(resource).await?;
         self.retry(|| async {
-            let mut tx = self.load(&user, resource).await?;
+            let mut tx = self.load(&user, resource, now).await?;
             let RightState::Locked {
                 locked_at,
                 approval,
@@ -287,7 +287,7 @@ impl Autolock {
                     return Err(Error::Conflict(Conflict::AlreadyResolved, e.to_string()));
                 }
             };
-            let mut tx = self.load(&request.user, &request.resource).await?;
+            let mut tx = self.load(&request.user, &request.resource, now).await?;
             if let Some((reason, at)) = tx.right.cancellation(request.requested_at, now) {
                 tx.cancel_request(&request, reason, at, now);
                 self.commit_tx(tx, now).await?;

@@ -4,7 +4,7 @@
 //! conditioned on the version read, its next due instant always recomputed.
 
 use crate::Timestamp;
-use crate::directory::{Principal, RightFacts};
+use crate::directory::{Principal, RightFacts, Span};
 use crate::error::Result;
 use crate::events::DomainEvent;
 use crate::ids::{ResourceId, UserId};
@@ -27,8 +27,13 @@ pub(crate) struct RightTx {
 }
 
 impl RightTx {
-    /// A right read for a change: its facts and its usage at the version read.
-    pub fn read((facts, Versioned { value, version }): (RightFacts, Versioned<Usage>)) -> Self {
+    /// A right read for a change: its facts and its usage at the version read, under the usage
+    /// feed's `silences` as known now.
+    pub fn read(
+        (mut facts, Versioned { value, version }): (RightFacts, Versioned<Usage>),
+        silences: &[Span],
+    ) -> Self {
+        facts.silences = silences.to_vec();
         RightTx {
             right: Right::new(facts),
             version,
@@ -88,9 +93,18 @@ impl RightTx {
 }
 
 impl Autolock {
-    /// Reads a right for a change.
-    pub(crate) async fn load(&self, user: &UserId, resource: &ResourceId) -> Result<RightTx> {
-        Ok(RightTx::read(self.store.right(user, resource).await?))
+    /// Reads a right for a change at `now`.
+    pub(crate) async fn load(
+        &self,
+        user: &UserId,
+        resource: &ResourceId,
+        now: Timestamp,
+    ) -> Result<RightTx> {
+        let silences = self.silences(now).await?;
+        Ok(RightTx::read(
+            self.store.right(user, resource).await?,
+            &silences,
+        ))
     }
 
     /// Takes an effect of the lock rule into the transaction: its usage, and the events of a

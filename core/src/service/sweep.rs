@@ -34,6 +34,9 @@ pub struct SweepReport {
     /// The first few failures, `user/resource: error`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub failures: Vec<String>,
+    /// Set when the usage feed is silent: the sweep waited (nothing can lock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feed_silent_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl SweepReport {
@@ -56,7 +59,7 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<(usize, usize)> {
         self.retry(|| async {
-            let mut tx = self.load(user, resource).await?;
+            let mut tx = self.load(user, resource, now).await?;
             let done = self.settle(&mut tx, now).await?;
             self.commit_tx(tx, now).await?;
             Ok(done)
@@ -138,8 +141,15 @@ impl Autolock {
     /// The sweep: records the locks due by `now`, in a bounded batch. Rights left over stay due
     /// for the next run; two overlapping runs are safe. A right that fails is counted, named in
     /// the report and left due; the sweep goes on with the others.
+    ///
+    /// While the usage feed is silent (docs/semantics.md §2.10) nothing can lock: the sweep
+    /// waits, and the rights due are looked at once the feed is heard again.
     pub async fn sweep(&self, now: Timestamp, limit: usize) -> Result<SweepReport> {
         let mut report = SweepReport::default();
+        if let Some(since) = self.silent_since(now).await? {
+            report.feed_silent_since = Some(since);
+            return Ok(report);
+        }
         let due = self.store.due(now, limit).await?;
         for rights in due.chunks(self.store.rights_per_commit().max(1)) {
             report.examined += rights.len();
@@ -173,8 +183,9 @@ impl Autolock {
     ) -> Option<(usize, usize)> {
         let mut changes = Changeset::default();
         let (mut locked, mut cancelled) = (0, 0);
+        let silences = self.silences(now).await.ok()?;
         for read in self.store.rights(rights).await.ok()? {
-            let mut tx = RightTx::read(read);
+            let mut tx = RightTx::read(read, &silences);
             let (l, c) = self.settle(&mut tx, now).await.ok()?;
             locked += l;
             cancelled += c;
@@ -236,6 +247,9 @@ pub struct TickReport {
     /// Exemptions that ran out, recorded.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub exemptions_expired: usize,
+    /// Set when the usage feed is silent: the start of the silence (nothing locks meanwhile).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feed_silent_since: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -291,6 +305,7 @@ impl Ticker {
         let (refreshed, failures) = self.app.carry_out_pending(now, 100).await?;
         report.refreshed = refreshed;
         report.exemptions_expired = self.app.close_run_out_exemptions(now, 100).await?;
+        report.feed_silent_since = self.app.check_feed(now).await?;
         report.failed += failures.len();
         report
             .failures

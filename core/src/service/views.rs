@@ -145,7 +145,7 @@ impl Autolock {
         if !principal.active {
             return Ok(BlockView::Deactivated);
         }
-        let tx = self.load(user, &resource.id).await?;
+        let tx = self.load(user, &resource.id, now).await?;
         Ok(BlockView::Right(Box::new(BlockRight {
             right: view(&tx, now),
             user: principal,
@@ -163,7 +163,7 @@ impl Autolock {
     ) -> Result<RightView> {
         require_sees_user(actor, user)?;
         self.existing_resource(resource).await?;
-        let tx = self.load(user, resource).await?;
+        let tx = self.load(user, resource, now).await?;
         Ok(view(&tx, now))
     }
 
@@ -178,7 +178,7 @@ impl Autolock {
         self.existing_user(user).await?;
         let mut views = Vec::new();
         for resource in self.store.resources_of_user(user).await? {
-            views.push(view(&self.load(user, &resource).await?, now));
+            views.push(view(&self.load(user, &resource, now).await?, now));
         }
         Ok(views)
     }
@@ -196,7 +196,7 @@ impl Autolock {
         let users = self.store.users_of_resource_page(resource, page).await?;
         let mut views = Vec::with_capacity(users.items.len());
         for user in users.items {
-            views.push(view(&self.load(&user, resource).await?, now));
+            views.push(view(&self.load(&user, resource, now).await?, now));
         }
         Ok(Page {
             items: views,

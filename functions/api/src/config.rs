@@ -20,6 +20,8 @@ pub struct Config {
     pub sender_address: String,
     /// Days of warning before a lock (0: none).
     pub lock_warning_days: u32,
+    /// The feed guard's window (`FEED_GUARD`), off unless set.
+    pub feed_guard: Option<chrono::Duration>,
 }
 
 impl Config {
@@ -37,6 +39,7 @@ impl Config {
                 .ok_or("SESSION_KEY must be 32 or more characters")?,
             sender_address: required("SENDER_ADDRESS")?,
             lock_warning_days: autolock_aws::lock_warning_days()?,
+            feed_guard: autolock_aws::feed_guard()?,
         })
     }
 }

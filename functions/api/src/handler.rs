@@ -54,7 +54,9 @@ pub fn router(
         Autolock::new(Arc::clone(&store))
             .with_pause(Arc::new(autolock_aws::TokioPause))
             .with_lock_warnings(config.lock_warning_days)
-            .expect("LOCK_WARNING_DAYS was checked"),
+            .expect("LOCK_WARNING_DAYS was checked")
+            .with_feed_guard(config.feed_guard)
+            .expect("FEED_GUARD was checked"),
         Arc::new(SystemClock),
         Arc::new(AuthorizerClaims),
         LinkSigner::new(config.block_link_key.as_bytes()),

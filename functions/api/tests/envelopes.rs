@@ -40,6 +40,7 @@ fn app() -> &'static axum::Router {
                 session_key: "test-session-key-of-32-bytes-at-least".into(),
                 sender_address: "autolock@acme.example.com".into(),
                 lock_warning_days: 0,
+                feed_guard: None,
             };
             router(
                 store,

@@ -47,6 +47,7 @@ async fn every_sample_request_is_served_with_identity_from_the_authorizer_only()
         session_key: "test-session-key-of-32-bytes-at-least".into(),
         sender_address: "autolock@acme.example.com".into(),
         lock_warning_days: 0,
+        feed_guard: None,
     };
     let app = router(
         store,

@@ -114,6 +114,7 @@ async fn the_api_functions_policy_allows_exactly_what_it_does() {
         session_key: "test-session-key-of-32-bytes-at-least".into(),
         sender_address: format!("autolock@{domain}"),
         lock_warning_days: 0,
+        feed_guard: Some(chrono::Duration::hours(6)),
     };
     let api = Api {
         app: router(

@@ -15,6 +15,8 @@ pub struct Config {
     pub coalesce: chrono::Duration,
     /// Days of warning before a lock (0: none).
     pub lock_warning_days: u32,
+    /// The feed guard's window (`FEED_GUARD`), off unless set.
+    pub feed_guard: Option<chrono::Duration>,
 }
 
 impl Config {
@@ -35,6 +37,7 @@ impl Config {
             tables: TableNames::from_env()?,
             dead_letter_queue_url: required("DEAD_LETTER_QUEUE_URL")?,
             lock_warning_days: autolock_aws::lock_warning_days()?,
+            feed_guard: autolock_aws::feed_guard()?,
         })
     }
 }

@@ -20,7 +20,8 @@ async fn main() -> Result<(), Error> {
     let app = Autolock::new(Arc::new(store))
         .with_pause(Arc::new(autolock_aws::TokioPause))
         .with_coalescing(config.coalesce)?
-        .with_lock_warnings(config.lock_warning_days)?;
+        .with_lock_warnings(config.lock_warning_days)?
+        .with_feed_guard(config.feed_guard)?;
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let (app, sqs, config) = (&app, &sqs, &config);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

@@ -64,10 +64,16 @@ async fn the_ingestion_functions_policy_allows_exactly_what_it_does() {
         .unwrap(),
     ];
 
+    // With the feed guard on, as `FEED_GUARD` turns it on: each arrival is recorded too.
+    let app = w
+        .app
+        .clone()
+        .with_feed_guard(Some(chrono::Duration::hours(6)))
+        .unwrap();
     recorder.start();
     let mut outcomes = Vec::new();
     for e in &events {
-        let r = handle_or_park(&w.app, &recorded_sqs, &queue, e, now).await;
+        let r = handle_or_park(&app, &recorded_sqs, &queue, e, now).await;
         outcomes.push(r.map(|v| v["outcome"].as_str().unwrap_or_default().to_owned()));
     }
     recorder.stop();

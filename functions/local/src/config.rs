@@ -64,6 +64,9 @@ pub enum Command {
     /// Lists, sets, moves and ends exemptions from auto-lock on a running autolock.
     #[command(subcommand)]
     Exemptions(crate::remote::commands::ExemptionsAction),
+    /// Shows how the usage feed stands on a running autolock: the feed guard, the last access
+    /// event received, silences.
+    Feed,
 }
 
 /// `report`.
@@ -273,9 +276,23 @@ pub struct NotifyArgs {
     /// Warns users this many days before a lock (0: no warnings).
     #[arg(long, env = "AUTOLOCK_LOCK_WARNING_DAYS", default_value_t = 0)]
     pub lock_warning_days: u32,
+    /// The feed guard: when no access event arrives for this long (e.g. `6h`), time stops
+    /// counting toward auto-lock durations and admins are alerted; `off` by default.
+    #[arg(long, env = "AUTOLOCK_FEED_GUARD", default_value = "off", value_parser = feed_window)]
+    pub feed_guard: FeedWindow,
     /// Lets webhooks target http and local addresses (on with `--demo`).
     #[arg(long, env = "AUTOLOCK_ALLOW_LOCAL_WEBHOOKS")]
     pub allow_local_webhooks: bool,
+}
+
+/// The feed guard's window, or none when it is off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedWindow(pub Option<chrono::Duration>);
+
+fn feed_window(text: &str) -> Result<FeedWindow, String> {
+    autolock_core::feed::parse_window(text)
+        .map(FeedWindow)
+        .map_err(|e| e.message)
 }
 
 /// How emails go out.

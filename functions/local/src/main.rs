@@ -63,6 +63,11 @@ fn notifier(
     Ok(Notifier::new(store, email, Arc::new(webhook), console))
 }
 
+/// The feed guard's window of `--feed-guard`.
+fn feed_guard(args: &NotifyArgs) -> Option<chrono::Duration> {
+    args.feed_guard.0
+}
+
 /// A console sign-in link.
 fn sign_in_url(console: &str, token: &str) -> String {
     format!("{}/sign-in/{token}", console.trim_end_matches('/'))
@@ -152,11 +157,23 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
     let app = Autolock::new(Arc::clone(&store))
         .with_pause(Arc::new(autolock_local::TokioPause))
         .with_lock_warnings(args.notify.lock_warning_days)
-        .map_err(|e| format!("--lock-warning-days: {e}"))?;
+        .map_err(|e| format!("--lock-warning-days: {e}"))?
+        .with_feed_guard(feed_guard(&args.notify))
+        .map_err(|e| format!("--feed-guard: {e}"))?;
 
     if demo_mode {
         if demo::is_empty(&app).await.map_err(|e| e.to_string())? {
-            demo::seed(&app, clock.now())
+            // The seeded history is written without the feed guard (its events are replayed at
+            // their instants, with gaps no real feed would have); the feed counts as heard when
+            // the demo starts.
+            let seeding = app
+                .clone()
+                .with_feed_guard(None)
+                .map_err(|e| e.to_string())?;
+            demo::seed(&seeding, clock.now())
+                .await
+                .map_err(|e| format!("seeding the demo: {e}"))?;
+            app.hear(clock.now())
                 .await
                 .map_err(|e| format!("seeding the demo: {e}"))?;
             tracing::info!(db = %args.store.db.display(), "seeded the demo directory");
@@ -271,7 +288,9 @@ async fn run(cli: Cli) -> Result<(), String> {
             let notifier = notifier(email, Arc::clone(&store), &console, allow_local)?;
             let app = Autolock::new(store)
                 .with_lock_warnings(args.notify.lock_warning_days)
-                .map_err(|e| format!("--lock-warning-days: {e}"))?;
+                .map_err(|e| format!("--lock-warning-days: {e}"))?
+                .with_feed_guard(feed_guard(&args.notify))
+                .map_err(|e| format!("--feed-guard: {e}"))?;
             let clock: Arc<dyn Clock> = autolock_local::clock(None);
             let ticker = autolock_local::ticker(app, clock, notifier, args.limit);
             let report = ticker
@@ -441,6 +460,11 @@ async fn run(cli: Cli) -> Result<(), String> {
         Command::Exemptions(action) => {
             let (remote, json) = remote(cli.server, cli.config, cli.json)?;
             print!("{}", commands::exemptions(&remote, action, json).await?);
+            Ok(())
+        }
+        Command::Feed => {
+            let (remote, json) = remote(cli.server, cli.config, cli.json)?;
+            print!("{}", commands::feed(&remote, json).await?);
             Ok(())
         }
     }

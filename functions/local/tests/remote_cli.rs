@@ -25,13 +25,15 @@ impl Drop for Demo {
 
 impl Demo {
     fn start(name: &str) -> Self {
+        Self::start_with(name, &[])
+    }
+
+    fn start_with(name: &str, extra: &[&str]) -> Self {
         let dir = temp_dir(name);
         let port = free_port();
-        let (child, env) = start_demo(
-            &dir,
-            port,
-            &["--clock", "manual", "--start", "2026-01-01T00:00:00Z"],
-        );
+        let mut args = vec!["--clock", "manual", "--start", "2026-01-01T00:00:00Z"];
+        args.extend_from_slice(extra);
+        let (child, env) = start_demo(&dir, port, &args);
         Self {
             child,
             server: format!("http://127.0.0.1:{port}"),
@@ -304,4 +306,34 @@ fn the_token_comes_from_the_config_file_when_the_environment_has_none() {
         .unwrap();
     assert!(!none.status.success());
     assert!(String::from_utf8_lossy(&none.stderr).contains("cannot read the config file"));
+}
+
+#[test]
+fn the_feed_guard_holds_locks_while_no_access_event_arrives_and_the_cli_says_so() {
+    let demo = Demo::start_with("remote-feed", &["--feed-guard", "6h"]);
+    let status = demo.ok("REVIEWER", &["feed"]);
+    assert!(
+        status
+            .starts_with("The feed guard is on: a silence begins 6h after the last access event."),
+        "{status}"
+    );
+    assert!(!status.contains("SILENT"), "{status}");
+    // Eight days without an access event: a silence since six hours after the last one, and
+    // bob's prod-db (two days) is not locked.
+    demo.advance("8d");
+    let status = demo.ok("REVIEWER", &["feed"]);
+    assert!(status.contains("SILENT since"), "{status}");
+    let rights = demo.ok("REVIEWER", &["rights", "bob"]);
+    assert!(
+        rights
+            .lines()
+            .all(|l| !l.contains("locked since 2026-01-0")),
+        "nobody locked during the silence: {rights}"
+    );
+    let audit = demo.ok("ADMIN", &["audit", "--action", "feed.silence_began"]);
+    assert!(audit.lines().count() == 2, "one entry: {audit}");
+    let json: serde_json::Value =
+        serde_json::from_str(&demo.ok("REVIEWER", &["--json", "feed"])).unwrap();
+    assert_eq!(json["guard"], "6h");
+    assert!(json["silent_since"].is_string());
 }

@@ -68,6 +68,11 @@ async fn every_sample_domain_event_is_handled() {
             include_str!("../../../events/notify-lock-warning.json"),
             vec!["carol@example.com"],
         ),
+        // A silent usage feed: every active admin and DevOps admin.
+        (
+            include_str!("../../../events/notify-feed-silent.json"),
+            vec!["ada@example.com", "dev@example.com"],
+        ),
     ];
     for (sample, to) in samples {
         let envelope: Value = serde_json::from_str(sample).unwrap();

@@ -14,6 +14,8 @@ pub struct Config {
     pub batch: usize,
     /// Days of warning before a lock (0: none).
     pub lock_warning_days: u32,
+    /// The feed guard's window (`FEED_GUARD`), off unless set.
+    pub feed_guard: Option<chrono::Duration>,
 }
 
 impl Config {
@@ -31,6 +33,7 @@ impl Config {
             event_bus_name: required("EVENT_BUS_NAME")?,
             batch,
             lock_warning_days: autolock_aws::lock_warning_days()?,
+            feed_guard: autolock_aws::feed_guard()?,
         })
     }
 }

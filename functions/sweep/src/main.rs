@@ -21,7 +21,8 @@ async fn main() -> Result<(), Error> {
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.tables.clone());
     let app = Autolock::new(Arc::new(store))
         .with_pause(Arc::new(autolock_aws::TokioPause))
-        .with_lock_warnings(config.lock_warning_days)?;
+        .with_lock_warnings(config.lock_warning_days)?
+        .with_feed_guard(config.feed_guard)?;
     let publisher = BusPublisher::new(
         aws_sdk_eventbridge::Client::new(&sdk),
         config.event_bus_name.clone(),

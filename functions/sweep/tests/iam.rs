@@ -64,7 +64,13 @@ async fn the_sweep_functions_policy_allows_exactly_what_a_tick_does() {
         .await
         .unwrap();
     let publisher = BusPublisher::new(recorded_events, bus.clone());
-    let ticker = autolock_core::service::Ticker::new(w.app.clone(), Arc::new(publisher), 10);
+    // With the feed guard on, as `FEED_GUARD` turns it on: the tick reads the feed's record too.
+    let app = w
+        .app
+        .clone()
+        .with_feed_guard(Some(chrono::Duration::hours(6)))
+        .unwrap();
+    let ticker = autolock_core::service::Ticker::new(app, Arc::new(publisher), 10);
 
     recorder.start();
     let report = handle(&ticker, d(10), Duration::from_secs(60))

@@ -47,7 +47,14 @@ pub struct Console {
 
 impl Console {
     pub async fn new() -> Self {
-        let world = World::seed(Arc::new(autolock_sqlite::SqliteStore::in_memory().unwrap())).await;
+        Self::with(|app| app).await
+    }
+
+    /// The console over the seeded world, its use cases set up by `setup`.
+    pub async fn with(setup: impl FnOnce(Autolock) -> Autolock) -> Self {
+        let mut world =
+            World::seed(Arc::new(autolock_sqlite::SqliteStore::in_memory().unwrap())).await;
+        world.app = setup(world.app.clone());
         world.app.sweep(d(8), 100).await.unwrap();
         let filed = world
             .app

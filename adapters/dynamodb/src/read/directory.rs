@@ -451,6 +451,7 @@ impl DirectoryReader for DynamoStore {
             resource_policy,
             paths,
             exemptions,
+            silences: Vec::new(),
         })
     }
 

@@ -30,6 +30,16 @@ impl SettingsStore for DynamoStore {
             .map(doc)
             .transpose()
     }
+
+    async fn feed(&self) -> StoreResult<autolock_core::feed::FeedState> {
+        Ok(self
+            .get(&self.tables.policies, key("SETTINGS", "FEED"))
+            .await?
+            .as_ref()
+            .map(doc)
+            .transpose()?
+            .unwrap_or_default())
+    }
 }
 
 #[async_trait]

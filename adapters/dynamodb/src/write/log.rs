@@ -180,6 +180,30 @@ pub(super) fn settings(p: &str, tx: &mut Tx, writes: &[SettingsWrite]) -> StoreR
                 None,
                 conflict("settings"),
             )?,
+            SettingsWrite::Feed(state) => {
+                let next = autolock_core::feed::FeedState {
+                    revision: state.revision + 1,
+                    ..state.clone()
+                };
+                let rev = |r: u64| n(i64::try_from(r).unwrap_or(i64::MAX));
+                let cond = if state.revision == 0 {
+                    absent()
+                } else {
+                    Cond::new("#rev = :rev")
+                        .name("#rev", "rev")
+                        .value(":rev", rev(state.revision))
+                };
+                tx.put(
+                    p,
+                    item(
+                        "SETTINGS",
+                        "FEED",
+                        [("doc", encode(&next)?), ("rev", rev(next.revision))],
+                    ),
+                    Some(cond),
+                    conflict("the feed's record changed meanwhile"),
+                )?;
+            }
             SettingsWrite::Webhook(None) => tx.delete(
                 p,
                 key("SETTINGS", "WEBHOOK"),

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod directory;
 pub mod downloads;
 pub mod exemptions;
+pub mod feed;
 pub mod gateway;
 pub mod grants;
 pub mod requests;
@@ -34,6 +35,7 @@ pub fn v1() -> Router<AppState> {
         .merge(resources::routes())
         .merge(grants::routes())
         .merge(exemptions::routes())
+        .merge(feed::routes())
         .merge(gateway::routes())
         .merge(requests::routes())
         .merge(settings::routes())

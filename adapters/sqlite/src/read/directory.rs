@@ -394,6 +394,7 @@ pub(crate) fn right_facts(
         resource_policy,
         paths,
         exemptions,
+        silences: Vec::new(),
     })
 }
 

@@ -43,6 +43,20 @@ impl SettingsStore for SqliteStore {
         data.map(|d| serde_json::from_str(&d).map_err(backend))
             .transpose()
     }
+
+    async fn feed(&self) -> StoreResult<autolock_core::feed::FeedState> {
+        let data: Option<String> = self
+            .read(|c| {
+                c.prepare_cached("SELECT data FROM settings WHERE key = 'feed'")?
+                    .query_row([], |r| r.get(0))
+                    .optional()
+            })
+            .await?;
+        match data {
+            Some(d) => serde_json::from_str(&d).map_err(backend),
+            None => Ok(autolock_core::feed::FeedState::default()),
+        }
+    }
 }
 
 #[async_trait]

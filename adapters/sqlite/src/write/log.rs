@@ -26,6 +26,35 @@ fn targets(e: &AuditEntry) -> String {
 }
 
 /// Writes the audit entries, consumed links, outbox entries and settings of a change.
+/// The feed's record, over the revision it was computed from.
+fn write_feed(tx: &Transaction<'_>, state: &autolock_core::feed::FeedState) -> StoreResult<()> {
+    let next = autolock_core::feed::FeedState {
+        revision: state.revision + 1,
+        ..state.clone()
+    };
+    let previous = i64::try_from(state.revision).unwrap_or(i64::MAX);
+    let n = if state.revision == 0 {
+        super::exec(
+            tx,
+            "INSERT INTO settings (key, data) VALUES ('feed', ?1) ON CONFLICT (key) DO NOTHING",
+            [encode(&next)?],
+        )
+    } else {
+        super::exec(
+            tx,
+            "UPDATE settings SET data = ?1 WHERE key = 'feed' AND json_extract(data, '$.revision') = ?2",
+            params![encode(&next)?, previous],
+        )
+    }
+    .map_err(backend)?;
+    if n == 0 {
+        return Err(autolock_core::error::StoreError::Conflict(
+            "the feed's record changed meanwhile".into(),
+        ));
+    }
+    Ok(())
+}
+
 pub(super) fn apply_log(tx: &Transaction<'_>, changes: &Changeset) -> StoreResult<()> {
     for e in &changes.audit {
         super::exec(tx,
@@ -74,6 +103,10 @@ pub(super) fn apply_log(tx: &Transaction<'_>, changes: &Changeset) -> StoreResul
         let (key, data) = match s {
             SettingsWrite::Notifications(settings) => ("notifications", Some(encode(settings)?)),
             SettingsWrite::Webhook(hook) => ("webhook", hook.as_ref().map(encode).transpose()?),
+            SettingsWrite::Feed(state) => {
+                write_feed(tx, state)?;
+                continue;
+            }
         };
         match data {
             Some(d) => super::exec(tx,

@@ -173,7 +173,7 @@ fn at(v: &Value) -> String {
 }
 
 fn items(v: &Value) -> &[Value] {
-    v["items"].as_array().map_or(&[], Vec::as_slice)
+    items_of(&v["items"])
 }
 
 fn state(v: &Value) -> String {
@@ -480,4 +480,40 @@ pub async fn exemptions(
             }))
         }
     }
+}
+
+/// `feed`.
+pub async fn feed(remote: &Remote, json_out: bool) -> Result<String, String> {
+    let v = remote.call(Method::GET, "/feed", None).await?;
+    Ok(output(json_out, &v, |f| {
+        let mut out = match f["guard"].as_str() {
+            None => "The feed guard is off: time counts toward every duration whatever the feed.\n"
+                .to_owned(),
+            Some(w) => {
+                format!("The feed guard is on: a silence begins {w} after the last access event.\n")
+            }
+        };
+        out.push_str(&format!(
+            "Last access event received: {}\n",
+            at(&f["last_heard"])
+        ));
+        if f["silent_since"].is_string() {
+            out.push_str(&format!(
+                "SILENT since {}: nothing locks until access events arrive again.\n",
+                at(&f["silent_since"])
+            ));
+        }
+        let rows: Vec<Vec<String>> = items_of(&f["silences"])
+            .iter()
+            .map(|s| vec![at(&s["start"]), at(&s["end"])])
+            .collect();
+        if !rows.is_empty() {
+            out.push_str(&render(&["SILENT FROM", "UNTIL"], &rows, ""));
+        }
+        out
+    }))
+}
+
+fn items_of(v: &Value) -> &[Value] {
+    v.as_array().map_or(&[], Vec::as_slice)
 }
