@@ -319,3 +319,32 @@ test('every page renders for an admin, on a laptop and on a phone', async () => 
   await shoot(page, 'sign-in');
   await ctx.close();
 });
+
+test('a DevOps admin exempts a user from auto-lock until a date and ends it early', async () => {
+  const ctx = await context();
+  const page = await signIn(ctx, 'dev', 'dev-exempt');
+  await page.goto(`${base}/users/carol`);
+  await page.click('summary:has-text("Exempt from auto-lock")');
+  await page.selectOption('#ex-resource', 'gitlab');
+  await page.fill('#ex-until', '2026-02-15T18:00');
+  await page.fill('#ex-reason', 'Auditing the release pipeline until mid-February');
+  await shoot(page, 'user-exemption-form');
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/exemptions"] button[type=submit]')]);
+  assert.match(await page.textContent('.flash'), /Exempt from auto-lock until 2026-02-15 18:00 UTC/);
+  const access = await page.locator('tr', { hasText: 'contractors' }).first().textContent();
+  assert.match(access, /exempt until 2026-02-15 18:00 UTC/);
+  await shoot(page, 'user-exempt');
+  const listed = await api('/v1/exemptions?user_id=carol', env.REVIEWER);
+  assert.equal(listed.items.length, 1);
+  assert.equal(listed.items[0].reason, 'Auditing the release pipeline until mid-February');
+
+  await page.goto(`${base}/resources/gitlab`);
+  await shoot(page, 'resource-exemptions');
+  await Promise.all([
+    page.waitForNavigation(),
+    page.click('button[aria-label^="End the exemption"]'),
+  ]);
+  assert.match(await page.textContent('.flash'), /Exemption ended/);
+  assert.equal((await api('/v1/exemptions?user_id=carol', env.REVIEWER)).items.length, 0);
+  await ctx.close();
+});

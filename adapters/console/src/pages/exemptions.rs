@@ -86,7 +86,7 @@ pub fn section(
                         label for="ex-until" { "Until (UTC, at most 90 days ahead)" }
                         input #ex-until type="datetime-local" name="until" required;
                         label for="ex-reason" { "Reason" }
-                        input #ex-reason type="text" name="reason" maxlength="1000" required placeholder="On call over the weekend";
+                        textarea #ex-reason name="reason" maxlength="1000" rows="2" required placeholder="On call over the weekend" {}
                         p.small.muted { "The paths stay open until then; afterwards each has its full duration again. A lock in force stays." }
                         p { button.primary type="submit" { "Exempt" } }
                     }
