@@ -298,6 +298,7 @@ test('every page renders for an admin, on a laptop and on a phone', async () => 
       ['settings', '/settings/notifications'],
       ['audit-all', '/audit'],
       ['me-admin', '/me'],
+      ['policies', '/policies'],
     ]) {
       const answer = await page.goto(base + path);
       assert.equal(answer.status(), 200, path);

@@ -24,6 +24,7 @@ use crate::world::{World, d, h, id};
 
 pub use crate::contract_exemptions::*;
 pub use crate::contract_feed::*;
+pub use crate::contract_policies::*;
 
 fn user(uid: &str, role: Role) -> User {
     User {

@@ -4,6 +4,7 @@
 pub mod contract;
 pub mod contract_exemptions;
 pub mod contract_feed;
+pub mod contract_policies;
 pub mod fuzz;
 pub mod webhook;
 pub mod world;
@@ -62,6 +63,7 @@ macro_rules! store_contract_tests {
             flow_exemptions_keep_paths_open_and_are_audited_to_their_end,
             the_feeds_record_is_written_over_its_revision,
             flow_a_silent_feed_holds_every_lock_and_alerts_the_admins,
+            flow_policies_as_code_are_exported_planned_and_applied,
         );
     };
     (@each $factory:expr, $teardown:expr; $($name:ident),* $(,)?) => {

@@ -161,6 +161,10 @@ pub fn router(state: ConsoleState) -> Router {
             "/resources/{resource_id}/summary.csv",
             get(downloads::resource_summary),
         )
+        .route("/policies", get(policies::page))
+        .route("/policies.yaml", get(policies::download))
+        .route("/policies/plan", post(policies::plan))
+        .route("/policies/apply", post(policies::apply))
         .route("/exemptions", post(exemptions::create))
         .route("/exemptions/{exemption_id}/end", post(exemptions::end))
         .route("/groups", get(groups::list))

@@ -1071,3 +1071,85 @@ async fn a_silent_usage_feed_shows_a_banner_to_those_who_run_autolock() {
         .unwrap();
     assert!(!rita.get("/resources").await.has(".banner"));
 }
+
+#[tokio::test]
+async fn policies_as_code_are_planned_and_applied_from_the_console() {
+    let c = Console::new().await;
+    let mut dev = c.signed_in("dev").await;
+    let page = dev.get("/policies").await;
+    let file: String = page
+        .html()
+        .select(&scraper::Selector::parse("textarea#document").unwrap())
+        .next()
+        .unwrap()
+        .text()
+        .collect();
+    assert!(file.contains("gitlab:\n    auto_lock_after: 7d"), "{file}");
+    let edited = file.replacen("auto_lock_after: 7d", "auto_lock_after: 30d", 1);
+    let planned = dev
+        .submit(
+            &page,
+            "form[action='/policies/plan']",
+            &[("document", &edited)],
+        )
+        .await;
+    assert_eq!(planned.status, StatusCode::OK, "{}", planned.body);
+    let rows = planned.texts("tbody tr");
+    assert!(
+        rows.iter().any(|r| r.contains("gitlab")
+            && r.contains("auto_lock_after")
+            && r.contains("7d")
+            && r.contains("30d")),
+        "{rows:?}"
+    );
+    assert_eq!(
+        c.app()
+            .resource(&c.world.admin, &c.world.gitlab)
+            .await
+            .unwrap()
+            .policy
+            .auto_lock_after
+            .to_string(),
+        "7d",
+        "planning changes nothing"
+    );
+    let done = dev
+        .submit(&planned, "form[action='/policies/apply']", &[])
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let page = dev.get(done.location.as_deref().unwrap()).await;
+    assert_eq!(
+        page.texts(".flash"),
+        ["Applied 1 change(s); each is in the audit log."]
+    );
+    assert_eq!(
+        c.app()
+            .resource(&c.world.admin, &c.world.gitlab)
+            .await
+            .unwrap()
+            .policy
+            .auto_lock_after
+            .to_string(),
+        "30d"
+    );
+    // A broken file is refused, naming where.
+    let broken = dev
+        .submit(
+            &page,
+            "form[action='/policies/plan']",
+            &[(
+                "document",
+                "resources:\n  gitlab:\n    auto_lock_after: soon\n",
+            )],
+        )
+        .await;
+    assert_eq!(broken.status, StatusCode::BAD_REQUEST);
+    assert!(broken.text().contains("auto_lock_after"), "{}", broken.body);
+    // A reviewer reads the file, with no form.
+    let mut rita = c.signed_in("rita").await;
+    let seen = rita.get("/policies").await;
+    assert!(seen.text().contains("auto_lock_after: 30d"));
+    assert!(!seen.has("form[action='/policies/plan']"));
+    let yaml = rita.get("/policies.yaml").await;
+    assert!(yaml.content_type.starts_with("application/yaml"));
+}

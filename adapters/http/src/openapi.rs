@@ -4,8 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    clock, directory, downloads, exemptions, feed, gateway, grants, requests, resources, rights,
-    settings,
+    clock, directory, downloads, exemptions, feed, gateway, grants, policies, requests, resources,
+    rights, settings,
 };
 
 struct BearerAuth;
@@ -94,6 +94,7 @@ impl Modify for GrantByGroup {
         grants::delete_grant, grants::patch_grant_policy, grants::preview_grant_policy,
         exemptions::list_exemptions, exemptions::create_exemption, exemptions::get_exemption,
         exemptions::patch_exemption, exemptions::end_exemption, feed::get_feed,
+        policies::export_policies, policies::plan_policies, policies::apply_policies,
         gateway::check, gateway::access_events,
         requests::file_request, requests::list_requests, requests::count_requests,
         requests::get_request, requests::approve, requests::deny,

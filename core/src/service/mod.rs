@@ -14,6 +14,7 @@
 //! - [`reports`]: reports, analytics, the audit log
 //! - [`settings`]: notification settings, the webhook, deliveries, the manual clock
 
+pub mod as_code;
 pub mod directory;
 pub mod downloads;
 pub mod exemptions;
@@ -37,6 +38,7 @@ use crate::error::{Conflict, Error, Result, StoreError};
 use crate::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
 use crate::ports::{Changeset, DirectoryChange, Store};
 
+pub use as_code::{PolicyDocument, PolicyPlan};
 pub use directory::{Membership, NewGrant, NewResource, NewUser, UserPatch};
 pub use downloads::{Download, DownloadFormat, DownloadOf};
 pub use exemptions::NewExemption;

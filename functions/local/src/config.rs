@@ -67,6 +67,9 @@ pub enum Command {
     /// Shows how the usage feed stands on a running autolock: the feed guard, the last access
     /// event received, silences.
     Feed,
+    /// Policies as code on a running autolock: export them as YAML, plan and apply a file.
+    #[command(subcommand)]
+    Policies(crate::remote::commands::PoliciesAction),
 }
 
 /// `report`.

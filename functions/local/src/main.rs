@@ -462,6 +462,11 @@ async fn run(cli: Cli) -> Result<(), String> {
             print!("{}", commands::exemptions(&remote, action, json).await?);
             Ok(())
         }
+        Command::Policies(action) => {
+            let (remote, json) = remote(cli.server, cli.config, cli.json)?;
+            print!("{}", commands::policies(&remote, action, json).await?);
+            Ok(())
+        }
         Command::Feed => {
             let (remote, json) = remote(cli.server, cli.config, cli.json)?;
             print!("{}", commands::feed(&remote, json).await?);

@@ -337,3 +337,63 @@ fn the_feed_guard_holds_locks_while_no_access_event_arrives_and_the_cli_says_so(
     assert_eq!(json["guard"], "6h");
     assert!(json["silent_since"].is_string());
 }
+
+#[test]
+fn policies_are_exported_as_yaml_planned_and_applied_from_a_file() {
+    let demo = Demo::start("remote-policies");
+    let exported = demo.ok("REVIEWER", &["policies", "export"]);
+    assert!(
+        exported.contains("gitlab:\n    auto_lock_after: 30d\n    approval: manual"),
+        "{exported}"
+    );
+    let file = demo.dir.join("policies.yaml");
+    std::fs::write(&file, &exported).unwrap();
+    let path = file.to_str().unwrap();
+    assert_eq!(
+        demo.ok("DEVOPS", &["policies", "plan", path]),
+        "No changes: what is in force is what the file says.\n"
+    );
+    std::fs::write(
+        &file,
+        exported.replace("auto_lock_after: 30d", "auto_lock_after: 7d"),
+    )
+    .unwrap();
+    let plan = demo.ok("DEVOPS", &["policies", "plan", path]);
+    assert!(
+        plan.lines()
+            .any(|l| l.starts_with("gitlab (default)") && l.contains("30d") && l.contains("7d")),
+        "{plan}"
+    );
+    let applied = demo.ok("DEVOPS", &["policies", "apply", path]);
+    assert!(applied.ends_with("Applied 1 change(s).\n"), "{applied}");
+    assert!(
+        demo.ok("DEVOPS", &["policies", "apply", path])
+            .starts_with("No changes")
+    );
+    let audit = demo.ok(
+        "ADMIN",
+        &[
+            "audit",
+            "--action",
+            "policy.duration_changed",
+            "--actor",
+            "dev",
+        ],
+    );
+    assert!(
+        audit.contains("{\"after\":\"7d\",\"before\":\"30d\"}"),
+        "{audit}"
+    );
+    std::fs::write(
+        &file,
+        "resources:\n  gitlab:\n    auto_lock_after: 7 days\n    approval: manual\n",
+    )
+    .unwrap();
+    let bad = demo.run("DEVOPS", &["policies", "plan", path]);
+    assert!(!bad.status.success());
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("(field resources.gitlab.auto_lock_after)"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+}

@@ -5,6 +5,7 @@ pub mod downloads;
 pub mod exemptions;
 pub mod groups;
 pub mod me;
+pub mod policies;
 pub mod requests;
 pub mod resources;
 pub mod settings;

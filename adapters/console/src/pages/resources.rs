@@ -46,6 +46,7 @@ pub async fn list(
     };
     let body = html! {
         h1 { "Resources" }
+        p { a href="/policies" { "Policies as code" } " — every policy as one file: download it, edit, plan and apply." }
         div.table { table {
             thead { tr { th { "Resource" } th { "Address" } th { "Auto-lock" } th { "Approval" } } }
             tbody {

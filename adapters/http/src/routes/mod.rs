@@ -10,6 +10,7 @@ pub mod exemptions;
 pub mod feed;
 pub mod gateway;
 pub mod grants;
+pub mod policies;
 pub mod requests;
 pub mod resources;
 pub mod rights;
@@ -36,6 +37,7 @@ pub fn v1() -> Router<AppState> {
         .merge(grants::routes())
         .merge(exemptions::routes())
         .merge(feed::routes())
+        .merge(policies::routes())
         .merge(gateway::routes())
         .merge(requests::routes())
         .merge(settings::routes())

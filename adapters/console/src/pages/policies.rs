@@ -1,0 +1,205 @@
+//! Policies as code in the console: the policy file of every resource and grant, downloaded or
+//! edited in place, planned (with who would lock within 1, 7 and 30 days) and applied — the same
+//! use cases as `autolock policies` and `/v1/policies`.
+
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use maud::{Markup, html};
+use serde::Deserialize;
+
+use autolock_core::authz::{Capability, may};
+use autolock_core::service::{PolicyDocument, PolicyPlan};
+
+use super::{PageQuery, after, flash, or_error};
+use crate::ConsoleState;
+use crate::layout::{self, Section, csrf_field};
+use crate::session::Viewer;
+
+fn names(users: &[autolock_core::ids::UserId]) -> String {
+    if users.is_empty() {
+        "—".to_owned()
+    } else {
+        users
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+fn plan_table(plan: &PolicyPlan) -> Markup {
+    html! {
+        div.table { table {
+            thead { tr { th { "Target" } th { "Field" } th { "Now" } th { "In the file" } th { "Would lock within 1 / 7 / 30 days" } } }
+            tbody {
+                @for t in &plan.changes {
+                    @for (i, c) in t.changes.iter().enumerate() {
+                        tr {
+                            td { @if i == 0 {
+                                a href={ "/resources/" (t.resource) } { (t.resource) }
+                                @if let Some(g) = &t.group { " / " a href={ "/groups/" (g) } { (g) } } @else { " " span.muted.small { "default" } }
+                            } }
+                            td { (c.field) }
+                            td { (c.before) }
+                            td { strong { (c.after) } }
+                            td.small { @if i == 0 {
+                                (names(&t.lock_within_1_day)) " / " (names(&t.lock_within_7_days)) " / " (names(&t.lock_within_30_days))
+                            } }
+                        }
+                    }
+                }
+                @if plan.changes.is_empty() { tr { td colspan="5" .muted { "No changes: what is in force is what the file says." } } }
+            }
+        } }
+        @if !plan.unmanaged.is_empty() {
+            p.small.muted { "Not in the file, left as they are: " (plan.unmanaged.join(", ")) }
+        }
+    }
+}
+
+/// The page: the file, and the plan of an edited one.
+fn page_body(viewer: &Viewer, text: &str, plan: Option<&PolicyPlan>, done: Option<&str>) -> Markup {
+    let may_edit = may(&viewer.principal, Capability::Operate);
+    html! {
+        p.small { a href="/resources" { "← Resources" } }
+        h1 { "Policies as code" }
+        (flash(done))
+        p { "Every resource's default auto-lock policy and its grants' overrides and expiries, as one file. "
+            "A grant field left out inherits the resource's default; a resource or grant left out of the file is left as it is. "
+            a href="/policies.yaml" download { "Download the file (YAML)" } }
+        @if let Some(plan) = plan {
+            h2 { "What applying it changes" }
+            (plan_table(plan))
+            @if !plan.changes.is_empty() {
+                form method="post" action="/policies/apply" {
+                    (csrf_field(viewer))
+                    input type="hidden" name="document" value=(text);
+                    p { button.primary type="submit" { "Apply these changes" } }
+                }
+            }
+        }
+        @if may_edit {
+            form method="post" action="/policies/plan" {
+                (csrf_field(viewer))
+                label for="document" { "The policy file" }
+                textarea #document name="document" rows="20" wrap="off" spellcheck="false" style="width:100%;font-family:monospace" { (text) }
+                p { button type="submit" { "Plan" } " " span.small.muted { "Nothing changes until you apply the plan." } }
+            }
+        } @else {
+            pre { (text) }
+        }
+    }
+}
+
+/// `GET /policies`.
+pub async fn page(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+    Query(q): Query<PageQuery>,
+) -> Response {
+    let body = async {
+        let doc = or_error(
+            state.app().export_policies(&viewer.principal).await,
+            &viewer,
+        )?;
+        Ok::<_, Response>(page_body(&viewer, &doc.to_yaml(), None, q.done.as_deref()))
+    };
+    layout::render_result(
+        &state,
+        &viewer,
+        Section::Resources,
+        "Policies as code",
+        body.await,
+    )
+    .await
+}
+
+/// `GET /policies.yaml`.
+pub async fn download(State(state): State<ConsoleState>, viewer: Viewer) -> Response {
+    match state.app().export_policies(&viewer.principal).await {
+        Ok(doc) => (
+            [
+                (header::CONTENT_TYPE, "application/yaml; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"autolock-policies.yaml\"",
+                ),
+            ],
+            doc.to_yaml(),
+        )
+            .into_response(),
+        Err(e) => layout::error_page(Some(&viewer), &e),
+    }
+}
+
+/// The policy file of a form.
+#[derive(Debug, Deserialize)]
+pub struct FileForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    document: String,
+}
+
+/// `POST /policies/plan`.
+pub async fn plan(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+    Form(f): Form<FileForm>,
+) -> Response {
+    if !viewer.csrf_ok(&state, &f.csrf) {
+        return layout::csrf_refused();
+    }
+    let body = async {
+        let doc = or_error(
+            PolicyDocument::from_yaml(&f.document).map_err(Into::into),
+            &viewer,
+        )?;
+        let plan = or_error(
+            state
+                .app()
+                .plan_policies(&viewer.principal, &doc, state.now())
+                .await,
+            &viewer,
+        )?;
+        Ok::<_, Response>(page_body(&viewer, &f.document, Some(&plan), None))
+    };
+    layout::render_result(
+        &state,
+        &viewer,
+        Section::Resources,
+        "Policies as code",
+        body.await,
+    )
+    .await
+}
+
+/// `POST /policies/apply`.
+pub async fn apply(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+    Form(f): Form<FileForm>,
+) -> Response {
+    if !viewer.csrf_ok(&state, &f.csrf) {
+        return layout::csrf_refused();
+    }
+    let result = async {
+        let doc = PolicyDocument::from_yaml(&f.document)?;
+        state
+            .app()
+            .apply_policies(&viewer.principal, &doc, state.now())
+            .await
+    };
+    match result.await {
+        Ok(plan) => {
+            let n: usize = plan.changes.iter().map(|t| t.changes.len()).sum();
+            after(
+                "/policies",
+                &format!("Applied {n} change(s); each is in the audit log."),
+            )
+        }
+        Err(e) => layout::error_page(Some(&viewer), &e),
+    }
+}

@@ -1,0 +1,370 @@
+//! Policies as code: every resource's default policy and every grant's override and expiry as
+//! one document — exported, planned against what is in force (with the preview of who would
+//! lock within 1, 7 and 30 days), applied idempotently through the same use cases as any edit,
+//! each change audited as the caller (docs/semantics.md §7). The document manages what it
+//! lists: a resource or grant it leaves out is left as it is (and named in the plan).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Timestamp;
+use crate::ValidationError;
+use crate::authz::{Capability, may, require};
+use crate::directory::Principal;
+use crate::error::{Error, Result};
+use crate::ids::{GrantId, GroupId, ResourceId, UserId};
+use crate::policy::{
+    ApprovalMode, AutoLockAfter, FieldPatch, OverridePatch, PolicyOverride, PolicyPatch,
+};
+use crate::ports::PageRequest;
+
+use super::{Autolock, PreviewTarget};
+
+/// The policies of resources and their grants.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyDocument {
+    /// By resource id.
+    #[serde(default)]
+    pub resources: BTreeMap<ResourceId, ResourcePolicies>,
+}
+
+/// The comment a policy file starts with.
+const FILE_HEADER: &str = "# autolock policies: each resource's default, its grants' overrides (a field left out\n\
+# inherits the default) and expiries. `autolock policies plan FILE` shows what applying it\n\
+# changes; `autolock policies apply FILE` applies it.\n";
+
+impl PolicyDocument {
+    /// The document as a policy file (YAML).
+    #[must_use]
+    pub fn to_yaml(&self) -> String {
+        let body = serde_yaml::to_string(self).unwrap_or_default();
+        format!("{FILE_HEADER}{body}")
+    }
+
+    /// A policy file (YAML, or JSON), read; what is wrong is named with its place in the file.
+    pub fn from_yaml(text: &str) -> std::result::Result<Self, ValidationError> {
+        serde_yaml::from_str(text).map_err(|e| ValidationError::new("policies", e.to_string()))
+    }
+}
+
+/// A resource's default policy and its grants'.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourcePolicies {
+    /// The default duration.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "30d"))]
+    pub auto_lock_after: AutoLockAfter,
+    /// The default approval method.
+    pub approval: ApprovalMode,
+    /// By group id: the grants of the resource the document manages.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub grants: BTreeMap<GroupId, GrantPolicies>,
+}
+
+/// A grant's override (a field left out inherits the resource's default) and expiry (left out:
+/// none).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantPolicies {
+    /// The duration it overrides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, example = "90d"))]
+    pub auto_lock_after: Option<AutoLockAfter>,
+    /// The approval method it overrides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<ApprovalMode>,
+    /// When the group's access ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// One field that changes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldChange {
+    /// `auto_lock_after`, `approval` or `expires_at`.
+    pub field: &'static str,
+    /// As it is (`inherit` for a grant field that inherits, `none` for no expiry).
+    pub before: String,
+    /// As the document has it.
+    pub after: String,
+}
+
+/// What changes on one resource's default or one grant.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TargetChange {
+    pub resource: ResourceId,
+    /// The grant's group, for a grant; none for the resource's default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupId>,
+    pub changes: Vec<FieldChange>,
+    /// Who would lock within a day of the change without further use (by the preview).
+    pub lock_within_1_day: Vec<UserId>,
+    /// Within 7 days.
+    pub lock_within_7_days: Vec<UserId>,
+    /// Within 30 days.
+    pub lock_within_30_days: Vec<UserId>,
+}
+
+/// What applying a document changes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PolicyPlan {
+    /// The changes, resource by resource, its default first.
+    pub changes: Vec<TargetChange>,
+    /// Grants in force the document does not list (`resource/group`): left as they are.
+    pub unmanaged: Vec<String>,
+    /// Whether the changes were made (`apply`) or only planned.
+    pub applied: bool,
+}
+
+/// A field's value as the plan shows it.
+fn text<T: ToString>(v: Option<T>, none: &str) -> String {
+    v.map_or_else(|| none.to_owned(), |v| v.to_string())
+}
+
+fn instant(t: Option<Timestamp>) -> Option<String> {
+    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
+/// A grant field as the document has it: a value overrides, none inherits.
+fn field_patch<T>(v: Option<T>) -> FieldPatch<T> {
+    v.map_or(FieldPatch::Inherit, FieldPatch::Set)
+}
+
+/// One target's edits, to apply.
+struct Edits {
+    resource: Option<PolicyPatch>,
+    grant: Option<(GrantId, OverridePatch)>,
+    expiry: Option<(GrantId, Option<Timestamp>)>,
+}
+
+impl Autolock {
+    /// Every resource's default policy and its grants' overrides and expiries (approvers).
+    pub async fn export_policies(&self, actor: &Principal) -> Result<PolicyDocument> {
+        require(actor, Capability::Review)?;
+        let mut doc = PolicyDocument::default();
+        let mut page = PageRequest::first(1000);
+        loop {
+            let resources = self.resources(actor, &page).await?;
+            for r in resources.items {
+                let grants = self
+                    .grants_of_resource(actor, &r.id)
+                    .await?
+                    .into_iter()
+                    .map(|g| {
+                        let o = g.policy_override;
+                        (
+                            g.group_id,
+                            GrantPolicies {
+                                auto_lock_after: o.auto_lock_after,
+                                approval: o.approval,
+                                expires_at: g.expires_at,
+                            },
+                        )
+                    })
+                    .collect();
+                doc.resources.insert(
+                    r.id,
+                    ResourcePolicies {
+                        auto_lock_after: r.policy.auto_lock_after,
+                        approval: r.policy.approval,
+                        grants,
+                    },
+                );
+            }
+            match resources.next {
+                Some(next) => page.after = Some(next),
+                None => return Ok(doc),
+            }
+        }
+    }
+
+    /// What applying `doc` would change at `now`, nothing changed (admins, DevOps admins). A
+    /// resource or grant the document names that does not exist, or an expiry not in the
+    /// future, is refused naming it.
+    pub async fn plan_policies(
+        &self,
+        actor: &Principal,
+        doc: &PolicyDocument,
+        now: Timestamp,
+    ) -> Result<PolicyPlan> {
+        require(actor, Capability::Operate)?;
+        let mut plan = PolicyPlan::default();
+        for (id, edits, mut change) in self.diff(doc, now, &mut plan.unmanaged).await? {
+            let target = match (edits.resource, &edits.grant) {
+                (Some(patch), _) => Some(PreviewTarget::Resource(id.clone(), patch)),
+                (None, Some((grant, patch))) => Some(PreviewTarget::Grant(grant.clone(), *patch)),
+                _ => None,
+            };
+            if let Some(target) = target {
+                let p = self.preview(actor, &target, now).await?;
+                let users = |l: Vec<super::PreviewLock>| l.into_iter().map(|x| x.user).collect();
+                change.lock_within_1_day = users(p.within_1_day);
+                change.lock_within_7_days = users(p.within_7_days);
+                change.lock_within_30_days = users(p.within_30_days);
+            }
+            plan.changes.push(change);
+        }
+        Ok(plan)
+    }
+
+    /// Applies `doc` at `now` (admins, DevOps admins; an expiry change needs an admin): each
+    /// change through the use case that makes it, audited as `actor`. Applying it again
+    /// changes nothing. The document is checked whole before the first change.
+    pub async fn apply_policies(
+        &self,
+        actor: &Principal,
+        doc: &PolicyDocument,
+        now: Timestamp,
+    ) -> Result<PolicyPlan> {
+        let mut plan = self.plan_policies(actor, doc, now).await?;
+        let mut unmanaged = Vec::new();
+        let diff = self.diff(doc, now, &mut unmanaged).await?;
+        // Refused whole rather than half applied: an expiry is an admin's to change.
+        if diff.iter().any(|(_, e, _)| e.expiry.is_some()) && !may(actor, Capability::Administer) {
+            return Err(Error::Forbidden(
+                "changing a grant's expiry needs an admin; nothing was applied".into(),
+            ));
+        }
+        for (id, edits, _) in diff {
+            if let Some(patch) = edits.resource {
+                self.set_resource_policy(actor, &id, patch, now).await?;
+            }
+            if let Some((grant, patch)) = edits.grant {
+                self.set_grant_override(actor, &grant, patch, now).await?;
+            }
+            if let Some((grant, expires_at)) = edits.expiry {
+                self.set_grant_expiry(actor, &grant, expires_at, now)
+                    .await?;
+            }
+        }
+        plan.applied = true;
+        Ok(plan)
+    }
+
+    /// The edits `doc` makes on what is in force, target by target.
+    async fn diff(
+        &self,
+        doc: &PolicyDocument,
+        now: Timestamp,
+        unmanaged: &mut Vec<String>,
+    ) -> Result<Vec<(ResourceId, Edits, TargetChange)>> {
+        let mut out = Vec::new();
+        for (id, wanted) in &doc.resources {
+            let field = |rest: &str| format!("resources.{id}{rest}");
+            let resource = self.store.resource(id).await?.ok_or_else(|| {
+                Error::from(ValidationError::new(field(""), format!("no resource {id}")))
+            })?;
+            let target = |group: Option<GroupId>, changes| TargetChange {
+                resource: id.clone(),
+                group,
+                changes,
+                lock_within_1_day: Vec::new(),
+                lock_within_7_days: Vec::new(),
+                lock_within_30_days: Vec::new(),
+            };
+            let now_policy = resource.policy;
+            let mut changes = Vec::new();
+            if now_policy.auto_lock_after != wanted.auto_lock_after {
+                changes.push(FieldChange {
+                    field: "auto_lock_after",
+                    before: now_policy.auto_lock_after.to_string(),
+                    after: wanted.auto_lock_after.to_string(),
+                });
+            }
+            if now_policy.approval != wanted.approval {
+                changes.push(FieldChange {
+                    field: "approval",
+                    before: now_policy.approval.as_str().to_owned(),
+                    after: wanted.approval.as_str().to_owned(),
+                });
+            }
+            if !changes.is_empty() {
+                let patch = PolicyPatch {
+                    auto_lock_after: Some(wanted.auto_lock_after),
+                    approval: Some(wanted.approval),
+                };
+                let edits = Edits {
+                    resource: Some(patch),
+                    grant: None,
+                    expiry: None,
+                };
+                out.push((id.clone(), edits, target(None, changes)));
+            }
+            let grants = self.store.grants_of_resource(id).await?;
+            for g in &grants {
+                if !wanted.grants.contains_key(&g.group) {
+                    unmanaged.push(format!("{id}/{}", g.group));
+                }
+            }
+            for (group, w) in &wanted.grants {
+                let grant = grants.iter().find(|g| &g.group == group).ok_or_else(|| {
+                    Error::from(ValidationError::new(
+                        field(&format!(".grants.{group}")),
+                        format!("group {group} has no access to {id}"),
+                    ))
+                })?;
+                let current = grant.current_override();
+                let want = PolicyOverride {
+                    auto_lock_after: w.auto_lock_after,
+                    approval: w.approval,
+                };
+                let mut changes = Vec::new();
+                if current.auto_lock_after != want.auto_lock_after {
+                    changes.push(FieldChange {
+                        field: "auto_lock_after",
+                        before: text(current.auto_lock_after, "inherit"),
+                        after: text(want.auto_lock_after, "inherit"),
+                    });
+                }
+                if current.approval != want.approval {
+                    changes.push(FieldChange {
+                        field: "approval",
+                        before: text(current.approval.map(ApprovalMode::as_str), "inherit"),
+                        after: text(want.approval.map(ApprovalMode::as_str), "inherit"),
+                    });
+                }
+                let override_changes = !changes.is_empty();
+                let expiry = grant.current_expiry();
+                let expiry_changes = expiry != w.expires_at;
+                if expiry_changes {
+                    if w.expires_at.is_some_and(|e| e <= now) {
+                        return Err(ValidationError::new(
+                            field(&format!(".grants.{group}.expires_at")),
+                            "must lie in the future",
+                        )
+                        .into());
+                    }
+                    changes.push(FieldChange {
+                        field: "expires_at",
+                        before: text(instant(expiry), "none"),
+                        after: text(instant(w.expires_at), "none"),
+                    });
+                }
+                if changes.is_empty() {
+                    continue;
+                }
+                let edits = Edits {
+                    resource: None,
+                    grant: override_changes.then(|| {
+                        let p = OverridePatch {
+                            auto_lock_after: field_patch(want.auto_lock_after),
+                            approval: field_patch(want.approval),
+                        };
+                        (grant.id.clone(), p)
+                    }),
+                    expiry: expiry_changes.then(|| (grant.id.clone(), w.expires_at)),
+                };
+                out.push((id.clone(), edits, target(Some(group.clone()), changes)));
+            }
+        }
+        Ok(out)
+    }
+}
