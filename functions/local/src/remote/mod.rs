@@ -35,6 +35,16 @@ pub fn default_config() -> Option<PathBuf> {
 fn read_config(path: &Path) -> Result<Vec<(String, String)>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read the config file {}: {e}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0) {
+            eprintln!(
+                "autolock: {} holds a token and may be read by others: chmod 600 it",
+                path.display()
+            );
+        }
+    }
     let mut pairs = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
