@@ -298,6 +298,27 @@ fn the_token_comes_from_the_config_file_when_the_environment_has_none() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("erin"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let run = || {
+            autolock()
+                .env_remove("AUTOLOCK_TOKEN")
+                .env("AUTOLOCK_CONFIG", &config)
+                .args(["requests", "list"])
+                .output()
+                .unwrap()
+        };
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+        assert!(String::from_utf8_lossy(&run().stderr).contains("chmod 600"));
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let quiet = run();
+        assert!(
+            quiet.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&quiet.stderr)
+        );
+    }
     let none = autolock()
         .env_remove("AUTOLOCK_TOKEN")
         .env("AUTOLOCK_CONFIG", demo.dir.join("missing"))
