@@ -316,3 +316,105 @@ pub async fn flow_exemptions_keep_paths_open_and_are_audited_to_their_end(store:
     assert_eq!(grant_expired.actor, None);
     assert_eq!(grant_expired.group.as_ref(), Some(&w.eng));
 }
+
+/// A batch read of rights (the sweep's, the events', the reports') gives what reading each
+/// right alone gives: memberships that ended and came back, several grants and groups, an
+/// override and an expiry, exemptions of rights and of grants, unknown users and resources.
+pub async fn rights_read_together_are_the_rights_read_alone(store: Arc<dyn Store>) {
+    use autolock_core::ids::ResourceId;
+    use autolock_core::service::{NewGrant, NewResource};
+    let w = World::seed(store).await;
+    let ops = w
+        .app
+        .create_group(&w.admin, Some(id("ops")), "Ops".parse().unwrap(), d(0))
+        .await
+        .unwrap()
+        .id;
+    let wiki: ResourceId = w
+        .app
+        .create_resource(
+            &w.admin,
+            NewResource {
+                id: Some(id("wiki")),
+                name: "Wiki".parse().unwrap(),
+                address: "https://wiki.example.com".into(),
+                policy: autolock_core::policy::Policy::NEW_RESOURCE,
+            },
+            d(0),
+        )
+        .await
+        .unwrap()
+        .id;
+    for resource in [&w.gitlab, &wiki] {
+        w.app
+            .create_grant(
+                &w.admin,
+                NewGrant {
+                    group: ops.clone(),
+                    resource: resource.clone(),
+                    expires_at: Some(d(50)),
+                    policy_override: autolock_core::policy::PolicyOverride::default(),
+                },
+                d(1),
+            )
+            .await
+            .unwrap();
+    }
+    w.app
+        .add_member(&w.admin, &ops, &w.carol.id, d(1))
+        .await
+        .unwrap();
+    w.app
+        .remove_member(&w.admin, &ops, &w.carol.id, d(2))
+        .await
+        .unwrap();
+    w.app
+        .add_member(&w.admin, &ops, &w.carol.id, d(3))
+        .await
+        .unwrap();
+    w.app
+        .add_member(&w.admin, &ops, &w.bob_id(), d(3))
+        .await
+        .unwrap();
+    w.app
+        .create_exemption(&w.admin, for_right("bob", d(20)), d(4))
+        .await
+        .unwrap();
+    let ops_gitlab = w
+        .store()
+        .current_grant(&ops, &w.gitlab)
+        .await
+        .unwrap()
+        .unwrap();
+    w.app
+        .create_exemption(
+            &w.admin,
+            NewExemption {
+                user: None,
+                resource: None,
+                grant: Some(ops_gitlab.id),
+                until: d(30),
+                reason: Reason::parse("audit").unwrap(),
+            },
+            d(4),
+        )
+        .await
+        .unwrap();
+    w.app
+        .set_user_active(&w.admin, &w.carol.id, false, d(5))
+        .await
+        .unwrap();
+
+    let mut pairs = Vec::new();
+    for user in ["bob", "carol", "dev", "nobody"] {
+        for resource in ["gitlab", "wiki", "nothing"] {
+            pairs.push((id::<UserId>(user), id::<ResourceId>(resource)));
+        }
+    }
+    let together = w.store().rights(&pairs).await.unwrap();
+    assert_eq!(together.len(), pairs.len());
+    for ((user, resource), read) in pairs.iter().zip(together) {
+        let alone = w.store().right(user, resource).await.unwrap();
+        assert_eq!(read, alone, "{user} on {resource}");
+    }
+}

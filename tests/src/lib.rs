@@ -61,6 +61,7 @@ macro_rules! store_contract_tests {
             race_overlapping_retries_send_a_delivery_once,
             exemptions_are_stored_listed_and_edited_over_their_revision,
             flow_exemptions_keep_paths_open_and_are_audited_to_their_end,
+            rights_read_together_are_the_rights_read_alone,
             the_feeds_record_is_written_over_its_revision,
             flow_a_silent_feed_holds_every_lock_and_alerts_the_admins,
             flow_policies_as_code_are_exported_planned_and_applied,

@@ -111,7 +111,7 @@ pub(crate) fn load_grant_rows(
     sql: &str,
     params: &[&dyn rusqlite::ToSql],
 ) -> rusqlite::Result<Vec<Grant>> {
-    let mut stmt = c.prepare(sql)?;
+    let mut stmt = c.prepare_cached(sql)?;
     let heads = stmt
         .query_map(params, |r| {
             Ok((

@@ -34,11 +34,12 @@ impl UsageReader for SqliteStore {
     ) -> StoreResult<Vec<(RightFacts, Versioned<Usage>)>> {
         let rights = rights.to_vec();
         self.with_inner(move |i| {
-            // One read transaction for them all: one snapshot, one lock taken.
+            // One read transaction for them all: one snapshot, one lock taken; the facts the
+            // cache does not hold read together, each table once.
             i.conn
                 .execute_batch("BEGIN")
                 .map_err(crate::rows::backend)?;
-            let read = rights.into_iter().map(|(u, r)| right(i, u, r)).collect();
+            let read = batch(i, &rights).map_err(crate::rows::backend);
             i.conn
                 .execute_batch("COMMIT")
                 .map_err(crate::rows::backend)?;
@@ -57,6 +58,41 @@ fn right(
     let used = usage(&i.conn, &u, &r).map_err(crate::rows::backend)?;
     let facts = super::directory::cached_facts(i, u, r).map_err(crate::rows::backend)?;
     Ok((facts, used))
+}
+
+/// The facts (from the cache, or read together) and usage of each of `rights`, in order.
+fn batch(
+    i: &mut crate::Inner,
+    rights: &[(UserId, ResourceId)],
+) -> rusqlite::Result<Vec<(RightFacts, Versioned<Usage>)>> {
+    let cache = i.cache.fresh(&i.conn)?;
+    let cached: Vec<Option<RightFacts>> = rights
+        .iter()
+        .map(|(u, r)| {
+            cache
+                .facts
+                .get(&(u.as_str().to_owned(), r.as_str().to_owned()))
+                .cloned()
+        })
+        .collect();
+    let missing: Vec<(UserId, ResourceId)> = rights
+        .iter()
+        .zip(&cached)
+        .filter(|(_, c)| c.is_none())
+        .map(|(right, _)| right.clone())
+        .collect();
+    let mut read = super::facts::many(&i.conn, &missing)?.into_iter();
+    rights
+        .iter()
+        .zip(cached)
+        .map(|((u, r), cached)| {
+            let facts = match cached {
+                Some(f) => f,
+                None => read.next().ok_or(rusqlite::Error::QueryReturnedNoRows)?,
+            };
+            Ok((facts, usage(&i.conn, u, r)?))
+        })
+        .collect()
 }
 
 #[async_trait]
