@@ -69,7 +69,7 @@ pub enum Command {
     Feed,
     /// Policies as code on a running autolock: export them as YAML, plan and apply a file.
     #[command(subcommand)]
-    Policies(crate::remote::commands::PoliciesAction),
+    Policies(crate::remote::policies::PoliciesAction),
 }
 
 /// `report`.

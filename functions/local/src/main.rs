@@ -20,7 +20,7 @@ use autolock_local::config::{
     Cli, ClockKind, Command, EmailKind, NotifyArgs, ServeArgs, check_base_url, read_secret,
 };
 use autolock_local::demo;
-use autolock_local::remote::{Remote, commands};
+use autolock_local::remote::{Remote, commands, policies};
 use autolock_mail::{SmtpSender, SpoolSender};
 use autolock_sqlite::SqliteStore;
 use autolock_webhook::HttpWebhookSender;
@@ -464,12 +464,12 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Policies(action) => {
             let (remote, json) = remote(cli.server, cli.config, cli.json)?;
-            print!("{}", commands::policies(&remote, action, json).await?);
+            print!("{}", policies::policies(&remote, action, json).await?);
             Ok(())
         }
         Command::Feed => {
             let (remote, json) = remote(cli.server, cli.config, cli.json)?;
-            print!("{}", commands::feed(&remote, json).await?);
+            print!("{}", policies::feed(&remote, json).await?);
             Ok(())
         }
     }

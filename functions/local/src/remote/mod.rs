@@ -3,6 +3,7 @@
 //! API's JSON. The token comes from `AUTOLOCK_TOKEN` or a config file, never from a flag.
 
 pub mod commands;
+pub mod policies;
 mod table;
 
 use std::path::{Path, PathBuf};
