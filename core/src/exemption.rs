@@ -77,6 +77,20 @@ impl Exemption {
         self.user.is_some() || self.grant.as_ref() == Some(grant)
     }
 
+    /// Whether it belongs in the facts of `user`'s right whose paths are `paths`: an exemption of
+    /// that right, or of the grant of one of its paths (every store reads a resource's
+    /// exemptions and keeps these).
+    #[must_use]
+    pub fn concerns(&self, user: &UserId, paths: &[crate::directory::PathFacts]) -> bool {
+        match (&self.user, &self.grant) {
+            (Some(u), _) => u == user,
+            (None, Some(grant)) => paths
+                .iter()
+                .any(|p| p.grants.iter().any(|g| g.id == *grant)),
+            (None, None) => false,
+        }
+    }
+
     /// `grant` or `right`: what it covers, for people.
     #[must_use]
     pub fn scope_name(&self) -> &'static str {

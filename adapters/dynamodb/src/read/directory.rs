@@ -438,12 +438,7 @@ impl DirectoryReader for DynamoStore {
         let mut exemptions = with_prefix("EX#")
             .map(super::exemptions::exemption_of)
             .collect::<StoreResult<Vec<_>>>()?;
-        exemptions.retain(|e| {
-            e.user.as_ref() == Some(user)
-                || paths
-                    .iter()
-                    .any(|p| p.grants.iter().any(|g| e.grant.as_ref() == Some(&g.id)))
-        });
+        exemptions.retain(|e| e.concerns(user, &paths));
         Ok(RightFacts {
             user: user.clone(),
             resource: resource.clone(),

@@ -79,11 +79,6 @@ pub(crate) fn covering(
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(all
         .into_iter()
-        .filter(|e| {
-            e.user.is_some()
-                || paths
-                    .iter()
-                    .any(|p| p.grants.iter().any(|g| e.grant.as_ref() == Some(&g.id)))
-        })
+        .filter(|e| e.concerns(user, paths))
         .collect())
 }

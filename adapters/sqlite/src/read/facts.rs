@@ -112,19 +112,11 @@ pub(crate) fn many(
             }
             let covering = exemptions
                 .get(r)
-                .map(|all| {
-                    all.iter()
-                        .filter(|e| {
-                            e.user.as_ref() == Some(user)
-                                || (e.user.is_none()
-                                    && paths.iter().any(|p| {
-                                        p.grants.iter().any(|g| e.grant.as_ref() == Some(&g.id))
-                                    }))
-                        })
-                        .cloned()
-                        .collect()
-                })
-                .unwrap_or_default();
+                .into_iter()
+                .flatten()
+                .filter(|e| e.concerns(user, &paths))
+                .cloned()
+                .collect();
             Ok(RightFacts {
                 user: user.clone(),
                 resource: resource.clone(),
