@@ -195,8 +195,19 @@ impl Autolock {
         doc: &PolicyDocument,
         now: Timestamp,
     ) -> Result<PolicyPlan> {
+        Ok(self.planned(actor, doc, now).await?.0)
+    }
+
+    /// The plan of `doc` and the edits that make it, read once for planning and applying.
+    async fn planned(
+        &self,
+        actor: &Principal,
+        doc: &PolicyDocument,
+        now: Timestamp,
+    ) -> Result<(PolicyPlan, Vec<(ResourceId, Edits)>)> {
         require(actor, Capability::Operate)?;
         let mut plan = PolicyPlan::default();
+        let mut all = Vec::new();
         for (id, edits, mut change) in self.diff(doc, now, &mut plan.unmanaged).await? {
             let target = match (edits.resource, &edits.grant) {
                 (Some(patch), _) => Some(PreviewTarget::Resource(id.clone(), patch)),
@@ -211,8 +222,9 @@ impl Autolock {
                 change.lock_within_30_days = users(p.within_30_days);
             }
             plan.changes.push(change);
+            all.push((id, edits));
         }
-        Ok(plan)
+        Ok((plan, all))
     }
 
     /// Applies `doc` at `now` (admins, DevOps admins; an expiry change needs an admin): each
@@ -224,16 +236,14 @@ impl Autolock {
         doc: &PolicyDocument,
         now: Timestamp,
     ) -> Result<PolicyPlan> {
-        let mut plan = self.plan_policies(actor, doc, now).await?;
-        let mut unmanaged = Vec::new();
-        let diff = self.diff(doc, now, &mut unmanaged).await?;
+        let (mut plan, edits) = self.planned(actor, doc, now).await?;
         // Refused whole rather than half applied: an expiry is an admin's to change.
-        if diff.iter().any(|(_, e, _)| e.expiry.is_some()) && !may(actor, Capability::Administer) {
+        if edits.iter().any(|(_, e)| e.expiry.is_some()) && !may(actor, Capability::Administer) {
             return Err(Error::Forbidden(
                 "changing a grant's expiry needs an admin; nothing was applied".into(),
             ));
         }
-        for (id, edits, _) in diff {
+        for (id, edits) in edits {
             if let Some(patch) = edits.resource {
                 self.set_resource_policy(actor, &id, patch, now).await?;
             }
