@@ -51,20 +51,15 @@ impl Autolock {
     ) -> Result<Exemption> {
         require(actor, Capability::Operate)?;
         check_until(new.until, now)?;
-        let (resource, user, grant, group, scope) = match (new.user, new.resource, new.grant) {
+        let (resource, user, grant, group) = match (new.user, new.resource, new.grant) {
             (Some(user), Some(resource), None) => {
                 self.existing_user(&user).await?;
                 self.existing_resource(&resource).await?;
-                let scope = RefreshScope::Right {
-                    user: user.clone(),
-                    resource: resource.clone(),
-                };
-                (resource, Some(user), None, None, scope)
+                (resource, Some(user), None, None)
             }
             (None, None, Some(grant)) => {
                 let g = self.current_grant_by_id(&grant).await?;
-                let scope = super::directory::grant_scope(&g);
-                (g.resource, None, Some(grant), Some(g.group), scope)
+                (g.resource, None, Some(grant), Some(g.group))
             }
             _ => {
                 return Err(ValidationError::new(
@@ -94,7 +89,7 @@ impl Autolock {
             .commit_refreshing(
                 DirectoryChange::CreateExemption(exemption.clone()),
                 Some(event),
-                scope,
+                scope_of(&exemption),
                 now,
             )
             .await?;
