@@ -5,11 +5,11 @@
 use std::sync::Arc;
 
 use autolock_core::Error;
-use autolock_core::audit::{AuditAction, AuditFilter};
+use autolock_core::audit::AuditAction;
 use autolock_core::error::StoreError;
 use autolock_core::exemption::ExemptionFilter;
 use autolock_core::ids::{GrantId, UserId};
-use autolock_core::ports::{Changeset, DirectoryChange, PageRequest, Store};
+use autolock_core::ports::{Changeset, DirectoryChange, Store};
 use autolock_core::service::NewExemption;
 use autolock_core::values::Reason;
 
@@ -25,6 +25,17 @@ fn for_right(user: &str, until: autolock_core::Timestamp) -> NewExemption {
     }
 }
 
+/// An exemption of the whole `grant` until `until`.
+fn for_grant(grant: GrantId, until: autolock_core::Timestamp, reason: &str) -> NewExemption {
+    NewExemption {
+        user: None,
+        resource: None,
+        grant: Some(grant),
+        until,
+        reason: Reason::parse(reason).unwrap(),
+    }
+}
+
 async fn eng_grant(w: &World) -> GrantId {
     w.store()
         .current_grant(&w.eng, &w.gitlab)
@@ -32,20 +43,6 @@ async fn eng_grant(w: &World) -> GrantId {
         .unwrap()
         .unwrap()
         .id
-}
-
-async fn audited(w: &World, action: AuditAction) -> Vec<autolock_core::audit::AuditEntry> {
-    w.store()
-        .audit(
-            &AuditFilter {
-                action: Some(action),
-                ..AuditFilter::default()
-            },
-            &PageRequest::default(),
-        )
-        .await
-        .unwrap()
-        .items
 }
 
 async fn locked_at(
@@ -74,13 +71,7 @@ pub async fn exemptions_are_stored_listed_and_edited_over_their_revision(store: 
         .app
         .create_exemption(
             &w.admin,
-            NewExemption {
-                user: None,
-                resource: None,
-                grant: Some(eng_grant(&w).await),
-                until: d(30),
-                reason: Reason::parse("audit period").unwrap(),
-            },
+            for_grant(eng_grant(&w).await, d(30), "audit period"),
             d(2),
         )
         .await
@@ -246,13 +237,7 @@ pub async fn flow_exemptions_keep_paths_open_and_are_audited_to_their_end(store:
         .app
         .create_exemption(
             &w.admin,
-            NewExemption {
-                user: None,
-                resource: None,
-                grant: Some(eng_grant(&w).await),
-                until: d(40),
-                reason: Reason::parse("audit period").unwrap(),
-            },
+            for_grant(eng_grant(&w).await, d(40), "audit period"),
             d(13),
         )
         .await
@@ -301,15 +286,15 @@ pub async fn flow_exemptions_keep_paths_open_and_are_audited_to_their_end(store:
         .unwrap();
     assert_eq!(all.len(), 3);
 
-    let created = audited(&w, AuditAction::ExemptionCreated).await;
+    let created = w.audited(AuditAction::ExemptionCreated).await;
     assert_eq!(created.len(), 3);
     assert_eq!(created[0].actor, Some(w.devops.id.clone()));
     assert_eq!(created[0].user, Some(w.bob_id()));
     assert_eq!(created[0].details["reason"], "on call over the weekend");
-    let ended = audited(&w, AuditAction::ExemptionEnded).await;
+    let ended = w.audited(AuditAction::ExemptionEnded).await;
     assert_eq!(ended.len(), 1);
     assert_eq!(ended[0].at, d(5));
-    let expired = audited(&w, AuditAction::ExemptionExpired).await;
+    let expired = w.audited(AuditAction::ExemptionExpired).await;
     assert_eq!(expired.len(), 2);
     let grant_expired = expired.iter().find(|e| e.grant.is_some()).unwrap();
     assert_eq!(grant_expired.at, d(40));
@@ -387,17 +372,7 @@ pub async fn rights_read_together_are_the_rights_read_alone(store: Arc<dyn Store
         .unwrap()
         .unwrap();
     w.app
-        .create_exemption(
-            &w.admin,
-            NewExemption {
-                user: None,
-                resource: None,
-                grant: Some(ops_gitlab.id),
-                until: d(30),
-                reason: Reason::parse("audit").unwrap(),
-            },
-            d(4),
-        )
+        .create_exemption(&w.admin, for_grant(ops_gitlab.id, d(30), "audit"), d(4))
         .await
         .unwrap();
     w.app

@@ -4,30 +4,16 @@
 
 use std::sync::Arc;
 
-use autolock_core::audit::{AuditAction, AuditFilter};
+use autolock_core::audit::AuditAction;
 use autolock_core::error::StoreError;
 use autolock_core::events::DomainEvent;
 use autolock_core::feed::FeedState;
 use autolock_core::ids::EventId;
 use autolock_core::lock::{AccessEvent, RightState};
-use autolock_core::ports::{Changeset, PageRequest, SettingsWrite, Store};
+use autolock_core::ports::{Changeset, SettingsWrite, Store};
 use autolock_core::service::{Autolock, EventInput};
 
 use crate::world::{World, d, h, id};
-
-async fn audited(w: &World, action: AuditAction) -> Vec<autolock_core::audit::AuditEntry> {
-    w.store()
-        .audit(
-            &AuditFilter {
-                action: Some(action),
-                ..AuditFilter::default()
-            },
-            &PageRequest::default(),
-        )
-        .await
-        .unwrap()
-        .items
-}
 
 /// Carol's access at `at`, reported (arriving) at `at`.
 async fn carol_uses_gitlab(app: &Autolock, w: &World, event: &str, at: autolock_core::Timestamp) {
@@ -90,7 +76,7 @@ pub async fn flow_a_silent_feed_holds_every_lock_and_alerts_the_admins(store: Ar
     assert_eq!(app.check_feed(h(6)).await.unwrap(), None);
     assert_eq!(app.check_feed(h(8)).await.unwrap(), Some(h(7)));
     assert_eq!(app.check_feed(h(9)).await.unwrap(), Some(h(7)));
-    let began = audited(&w, AuditAction::FeedSilenceBegan).await;
+    let began = w.audited(AuditAction::FeedSilenceBegan).await;
     assert_eq!(began.len(), 1, "alerted once");
     assert_eq!(began[0].at, h(7));
     let alerts: Vec<_> = w
@@ -124,7 +110,7 @@ pub async fn flow_a_silent_feed_holds_every_lock_and_alerts_the_admins(store: Ar
 
     // Heard again at d(10): bob had 7 hours counted before the silence; the rest runs from now.
     carol_uses_gitlab(&app, &w, "c2", d(10)).await;
-    let ended = audited(&w, AuditAction::FeedSilenceEnded).await;
+    let ended = w.audited(AuditAction::FeedSilenceEnded).await;
     assert_eq!(ended.len(), 1);
     assert_eq!(ended[0].at, d(10));
     let lock = d(10) + chrono::Duration::days(7) - chrono::Duration::hours(7);

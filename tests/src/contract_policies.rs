@@ -11,6 +11,12 @@ use autolock_core::service::PolicyDocument;
 
 use crate::world::{World, d, h};
 
+/// Gitlab's default duration as it stands.
+async fn gitlab_duration(w: &World) -> String {
+    let gitlab = w.app.resource(&w.admin, &w.gitlab).await.unwrap();
+    gitlab.policy.auto_lock_after.to_string()
+}
+
 fn doc(json: serde_json::Value) -> PolicyDocument {
     serde_json::from_value(json).unwrap()
 }
@@ -64,32 +70,14 @@ pub async fn flow_policies_as_code_are_exported_planned_and_applied(store: Arc<d
     assert_eq!(fields, ["auto_lock_after", "expires_at"]);
     assert_eq!(grant.changes[0].before, "inherit");
     // Nothing changed by planning.
-    assert_eq!(
-        w.app
-            .resource(&w.admin, &w.gitlab)
-            .await
-            .unwrap()
-            .policy
-            .auto_lock_after
-            .to_string(),
-        "7d"
-    );
+    assert_eq!(gitlab_duration(&w).await, "7d");
 
     // A DevOps admin may not change an expiry: refused whole, nothing applied.
     assert!(matches!(
         w.app.apply_policies(&w.devops, &wanted, h(1)).await,
         Err(Error::Forbidden(_))
     ));
-    assert_eq!(
-        w.app
-            .resource(&w.admin, &w.gitlab)
-            .await
-            .unwrap()
-            .policy
-            .auto_lock_after
-            .to_string(),
-        "7d"
-    );
+    assert_eq!(gitlab_duration(&w).await, "7d");
     assert!(matches!(
         w.app.apply_policies(&w.reviewer, &wanted, h(1)).await,
         Err(Error::Forbidden(_))
@@ -98,8 +86,7 @@ pub async fn flow_policies_as_code_are_exported_planned_and_applied(store: Arc<d
     let applied = w.app.apply_policies(&w.admin, &wanted, h(1)).await.unwrap();
     assert!(applied.applied);
     assert_eq!(applied.changes.len(), 2);
-    let resource = w.app.resource(&w.admin, &w.gitlab).await.unwrap();
-    assert_eq!(resource.policy.auto_lock_after.to_string(), "1d");
+    assert_eq!(gitlab_duration(&w).await, "1d");
     let g = w.app.grant_of(&w.admin, &w.gitlab, &w.eng).await.unwrap();
     assert_eq!(
         g.current_override()

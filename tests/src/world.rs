@@ -190,6 +190,24 @@ impl World {
         &self.store
     }
 
+    /// The audit entries of one action, oldest first.
+    pub async fn audited(
+        &self,
+        action: autolock_core::audit::AuditAction,
+    ) -> Vec<autolock_core::audit::AuditEntry> {
+        self.store
+            .audit(
+                &autolock_core::audit::AuditFilter {
+                    action: Some(action),
+                    ..autolock_core::audit::AuditFilter::default()
+                },
+                &autolock_core::ports::PageRequest::default(),
+            )
+            .await
+            .expect("audit read")
+            .items
+    }
+
     /// Bob's user id.
     #[must_use]
     pub fn bob_id(&self) -> UserId {
