@@ -8,30 +8,10 @@ use autolock_core::audit::AuditAction;
 use autolock_core::error::StoreError;
 use autolock_core::events::DomainEvent;
 use autolock_core::feed::FeedState;
-use autolock_core::ids::EventId;
-use autolock_core::lock::{AccessEvent, RightState};
+use autolock_core::lock::RightState;
 use autolock_core::ports::{Changeset, SettingsWrite, Store};
-use autolock_core::service::{Autolock, EventInput};
 
-use crate::world::{World, d, h, id};
-
-/// Carol's access at `at`, reported (arriving) at `at`.
-async fn carol_uses_gitlab(app: &Autolock, w: &World, event: &str, at: autolock_core::Timestamp) {
-    app.record_events(
-        &w.gateway,
-        vec![EventInput {
-            user: w.carol.id.clone(),
-            resource: w.gitlab.clone(),
-            event: AccessEvent {
-                event_id: id::<EventId>(event),
-                accessed_at: at,
-            },
-        }],
-        at,
-    )
-    .await
-    .unwrap();
-}
+use crate::world::{World, d, h};
 
 pub async fn the_feeds_record_is_written_over_its_revision(store: Arc<dyn Store>) {
     assert_eq!(store.feed().await.unwrap(), FeedState::default());
@@ -71,7 +51,7 @@ pub async fn flow_a_silent_feed_holds_every_lock_and_alerts_the_admins(store: Ar
         .with_feed_guard(Some(chrono::Duration::hours(6)))
         .unwrap();
     // Events arrive at h(1), then nothing: a silence begins at h(7).
-    carol_uses_gitlab(&app, &w, "c1", h(1)).await;
+    w.carol_uses_gitlab(&app, "c1", h(1)).await;
     assert_eq!(w.store().feed().await.unwrap().last_heard, Some(h(1)));
     assert_eq!(app.check_feed(h(6)).await.unwrap(), None);
     assert_eq!(app.check_feed(h(8)).await.unwrap(), Some(h(7)));
@@ -109,7 +89,7 @@ pub async fn flow_a_silent_feed_holds_every_lock_and_alerts_the_admins(store: Ar
     );
 
     // Heard again at d(10): bob had 7 hours counted before the silence; the rest runs from now.
-    carol_uses_gitlab(&app, &w, "c2", d(10)).await;
+    w.carol_uses_gitlab(&app, "c2", d(10)).await;
     let ended = w.audited(AuditAction::FeedSilenceEnded).await;
     assert_eq!(ended.len(), 1);
     assert_eq!(ended[0].at, d(10));
@@ -133,7 +113,8 @@ pub async fn flow_a_silent_feed_holds_every_lock_and_alerts_the_admins(store: Ar
     let mut at = d(10);
     while at + chrono::Duration::hours(5) < lock {
         at += chrono::Duration::hours(5);
-        carol_uses_gitlab(&app, &w, &format!("c-{}", at.timestamp()), at).await;
+        w.carol_uses_gitlab(&app, &format!("c-{}", at.timestamp()), at)
+            .await;
     }
     assert_eq!(app.check_feed(lock).await.unwrap(), None);
     let sweep = app.sweep(lock, 100).await.unwrap();

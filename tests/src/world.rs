@@ -190,6 +190,25 @@ impl World {
         &self.store
     }
 
+    /// Carol's access to gitlab at `at`, reported by the gateway (arriving) at `at`, through
+    /// `app` (the world's use cases, or others over the same store).
+    pub async fn carol_uses_gitlab(&self, app: &Autolock, event: &str, at: Timestamp) {
+        app.record_events(
+            &self.gateway,
+            vec![autolock_core::service::EventInput {
+                user: self.carol.id.clone(),
+                resource: self.gitlab.clone(),
+                event: autolock_core::lock::AccessEvent {
+                    event_id: id(event),
+                    accessed_at: at,
+                },
+            }],
+            at,
+        )
+        .await
+        .expect("events recorded");
+    }
+
     /// The audit entries of one action, oldest first.
     pub async fn audited(
         &self,

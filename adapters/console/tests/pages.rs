@@ -1028,21 +1028,7 @@ async fn a_silent_usage_feed_shows_a_banner_to_those_who_run_autolock() {
     })
     .await;
     // The last access event arrived on day 7; the console's clock reads day 8.
-    c.app()
-        .record_events(
-            &c.world.gateway,
-            vec![autolock_core::service::EventInput {
-                user: c.world.carol.id.clone(),
-                resource: c.world.gitlab.clone(),
-                event: autolock_core::lock::AccessEvent {
-                    event_id: "e-day-7".parse().unwrap(),
-                    accessed_at: d(7),
-                },
-            }],
-            d(7),
-        )
-        .await
-        .unwrap();
+    c.world.carol_uses_gitlab(c.app(), "e-day-7", d(7)).await;
     let mut rita = c.signed_in("rita").await;
     let page = rita.get("/resources").await;
     let banner = page.texts(".banner");
@@ -1054,21 +1040,7 @@ async fn a_silent_usage_feed_shows_a_banner_to_those_who_run_autolock() {
     let mut bob = c.signed_in("bob").await;
     assert!(!bob.get("/me").await.has(".banner"), "members are not told");
     // Heard again: the banner goes.
-    c.app()
-        .record_events(
-            &c.world.gateway,
-            vec![autolock_core::service::EventInput {
-                user: c.world.carol.id.clone(),
-                resource: c.world.gitlab.clone(),
-                event: autolock_core::lock::AccessEvent {
-                    event_id: "e-day-8".parse().unwrap(),
-                    accessed_at: d(8),
-                },
-            }],
-            d(8),
-        )
-        .await
-        .unwrap();
+    c.world.carol_uses_gitlab(c.app(), "e-day-8", d(8)).await;
     assert!(!rita.get("/resources").await.has(".banner"));
 }
 
