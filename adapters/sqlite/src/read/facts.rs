@@ -1,6 +1,9 @@
 //! The facts of many rights read together: each table read once for the whole batch (the
 //! users', the resources', their grants' histories), then split right by right — the batch
-//! reads of the sweep, of access events and of reports (docs/architecture.md, "SQLite").
+//! reads of the sweep, of access events and of reports (docs/architecture.md, "SQLite"). A
+//! single right is read by `directory::right_facts` instead, which reads only the grants of the
+//! user's groups: this batch form reads every grant of the resources with its history, and
+//! served one right at a time it halved the gateway decision's rate.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
