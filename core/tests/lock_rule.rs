@@ -990,3 +990,28 @@ fn when_the_silence_ends_the_time_left_runs_again() {
         }
     );
 }
+
+#[test]
+fn a_path_that_ends_inside_a_silence_still_leaves_a_closed_path_closed() {
+    // Two paths of a day from h(0); the second is given 35 hours at h(15), and its membership
+    // ends at h(50), inside a silence from h(40) to h(51). The first closed at h(24), before
+    // the silence: losing the open path locks at h(50), as it would without the silence — time
+    // inside the silence counted for nobody.
+    let mut b = facts(manual("1d")).simple_path("a", h(0)).path(
+        "b",
+        vec![span(h(0), Some(h(50))), span(h(51), None)],
+        vec![grant("b-grant", h(0))],
+    );
+    b.facts.paths[1].grants[0]
+        .overrides
+        .push(autolock_core::directory::Timed {
+            at: h(15),
+            value: override_duration("35h"),
+        });
+    let f = b.silence(h(40), Some(h(51))).build();
+    assert_eq!(
+        Right::new(f).timeline.next_lock(None),
+        Some(h(50)),
+        "the second path had time left when the silence began; losing it locks"
+    );
+}
