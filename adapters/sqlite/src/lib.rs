@@ -11,18 +11,20 @@
 //! - `read/`: one module per port
 //! - `write/`: the commit, one writer per kind of change
 
-mod read;
+pub(crate) mod read;
 mod rows;
 mod write;
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
 use autolock_core::error::StoreError;
-use autolock_core::ports::StoreResult;
+use autolock_core::lock::Usage;
+use autolock_core::ports::{StoreResult, Versioned};
 
 use rows::backend;
 
@@ -44,18 +46,23 @@ const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 /// Called after a commit that wrote domain events to the outbox.
 pub type OutboxHook = Arc<dyn Fn() + Send + Sync>;
 
-/// What the store keeps of the directory between reads: the facts of rights and the principals
-/// read, valid until the directory changes — through this store (its commits clear it) or
-/// through another connection to the same file (SQLite's `data_version` tells).
+/// What the store keeps between reads: the users' and the resources' parts of rights' facts
+/// (`read/facts.rs`), the principals and the usage of rights read. A commit of this store that
+/// changes the directory clears it all; one that writes a right's usage replaces that entry; a
+/// change through another connection to the same file (SQLite's `data_version` tells) clears it
+/// all.
 #[derive(Default)]
 pub(crate) struct DirectoryCache {
     data_version: i64,
-    pub(crate) facts: HashMap<(String, String), autolock_core::directory::RightFacts>,
+    pub(crate) users: HashMap<String, Arc<read::facts::UserPart>>,
+    pub(crate) resources: HashMap<String, Arc<read::facts::ResourcePart>>,
     pub(crate) principals: HashMap<String, Option<autolock_core::directory::Principal>>,
+    pub(crate) usage: HashMap<(String, String), Versioned<Usage>>,
 }
 
-/// How many entries the cache holds before it starts afresh.
-const CACHE_ENTRIES: usize = 20_000;
+/// How many entries (users, resources, principals, usages) the cache holds before it starts
+/// afresh.
+const CACHE_ENTRIES: usize = 250_000;
 
 impl DirectoryCache {
     /// The cache, emptied first if another connection wrote to the database since it was
@@ -64,8 +71,8 @@ impl DirectoryCache {
         let version: i64 = c
             .prepare_cached("PRAGMA data_version")?
             .query_row([], |r| r.get(0))?;
-        if version != self.data_version || self.facts.len() + self.principals.len() > CACHE_ENTRIES
-        {
+        let held = self.users.len() + self.resources.len() + self.principals.len();
+        if version != self.data_version || held + self.usage.len() > CACHE_ENTRIES {
             self.clear();
             self.data_version = version;
         }
@@ -73,8 +80,10 @@ impl DirectoryCache {
     }
 
     pub(crate) fn clear(&mut self) {
-        self.facts.clear();
+        self.users.clear();
+        self.resources.clear();
         self.principals.clear();
+        self.usage.clear();
     }
 }
 
@@ -88,7 +97,26 @@ pub(crate) struct Inner {
 #[derive(Clone)]
 pub struct SqliteStore {
     inner: Arc<Mutex<Inner>>,
+    /// Whether the connection is held by a call other than a brief one (a commit, a page of a
+    /// report, a batch of the sweep): a brief call waits on its worker only for a brief one.
+    held_long: Arc<AtomicBool>,
     on_outbox: Option<OutboxHook>,
+}
+
+/// Marks the connection held by a call that may take long, until dropped.
+struct HeldLong<'a>(&'a AtomicBool);
+
+impl<'a> HeldLong<'a> {
+    fn mark(flag: &'a AtomicBool) -> Self {
+        flag.store(true, Ordering::Release);
+        Self(flag)
+    }
+}
+
+impl Drop for HeldLong<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
+    }
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -96,6 +124,10 @@ impl std::fmt::Debug for SqliteStore {
         f.debug_struct("SqliteStore").finish_non_exhaustive()
     }
 }
+
+/// How much of the database file reads see through memory mapped pages rather than a read call
+/// per page SQLite's own cache misses (the gateway's decision reads one usage row among many).
+const MMAP_BYTES: i64 = 1 << 30;
 
 /// How many prepared statements the connection keeps.
 const STATEMENT_CACHE: usize = 256;
@@ -107,6 +139,8 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(backend)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(backend)?;
+        conn.pragma_update(None, "mmap_size", MMAP_BYTES)
             .map_err(backend)?;
         Self::init(conn)
     }
@@ -147,6 +181,7 @@ impl SqliteStore {
                 conn,
                 cache: DirectoryCache::default(),
             })),
+            held_long: Arc::default(),
             on_outbox: None,
         })
     }
@@ -165,7 +200,7 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Inner) -> StoreResult<T> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
+        let (inner, held_long) = (Arc::clone(&self.inner), Arc::clone(&self.held_long));
         // On a multi-threaded runtime, when the connection is free, the call runs in place (its
         // worker hands its other tasks over meanwhile), sparing a hop to the blocking pool; a
         // call that would wait for the connection waits on the blocking pool, not on a worker.
@@ -174,13 +209,17 @@ impl SqliteStore {
             Ok(tokio::runtime::RuntimeFlavor::MultiThread)
         ) {
             if let Ok(mut guard) = inner.try_lock() {
-                return tokio::task::block_in_place(move || f(&mut guard));
+                return tokio::task::block_in_place(move || {
+                    let _long = HeldLong::mark(&held_long);
+                    f(&mut guard)
+                });
             }
         }
         tokio::task::spawn_blocking(move || {
             let mut guard = inner
                 .lock()
                 .map_err(|_| StoreError::Backend("connection poisoned".into()))?;
+            let _long = HeldLong::mark(&held_long);
             f(&mut guard)
         })
         .await
@@ -188,14 +227,22 @@ impl SqliteStore {
     }
 
     /// Runs `f`, a call of a few indexed reads (the gateway's decision: a principal, a right),
-    /// on the connection: on the calling worker itself when the connection is free — a few
-    /// microseconds, less than handing the worker over — and on the blocking pool otherwise.
+    /// on the connection, on the calling worker itself — a few microseconds, less than handing
+    /// the worker over — when the connection is free or held by another brief call (waiting
+    /// for it costs microseconds too), and on the blocking pool while a longer call holds it.
     async fn with_inner_brief<T, F>(&self, f: F) -> StoreResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Inner) -> StoreResult<T> + Send + 'static,
     {
         if let Ok(mut guard) = self.inner.try_lock() {
+            return f(&mut guard);
+        }
+        if !self.held_long.load(Ordering::Acquire) {
+            let mut guard = self
+                .inner
+                .lock()
+                .map_err(|_| StoreError::Backend("connection poisoned".into()))?;
             return f(&mut guard);
         }
         self.with_inner(f).await

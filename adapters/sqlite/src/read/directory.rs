@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use autolock_core::directory::{
-    Grant, Group, PathFacts, Principal, Resource, RightFacts, ServicePrincipal, Span, Timed, User,
+    Grant, Group, Principal, Resource, RightFacts, ServicePrincipal, Span, User,
 };
 use autolock_core::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
 use autolock_core::ports::{DirectoryReader, Page, PageRequest, StoreResult};
@@ -15,7 +15,7 @@ use crate::SqliteStore;
 use crate::rows::backend;
 use crate::rows::{
     GRANT_COLUMNS, USER_COLUMNS, group_row, instant, limit_plus_one, load_grant_rows,
-    load_resource, parse, policy_from, user_row,
+    load_resource, parse, user_row,
 };
 
 #[async_trait]
@@ -262,7 +262,7 @@ impl DirectoryReader for SqliteStore {
 
     async fn right_facts(&self, user: &UserId, resource: &ResourceId) -> StoreResult<RightFacts> {
         let (user, resource) = (user.clone(), resource.clone());
-        self.with_inner(move |i| cached_facts(i, user, resource).map_err(backend))
+        self.with_inner(move |i| super::facts::one(i, user, resource).map_err(backend))
             .await
     }
 
@@ -330,74 +330,6 @@ impl SqliteStore {
     }
 }
 
-/// The facts of a right, read on one connection.
-pub(crate) fn right_facts(
-    c: &rusqlite::Connection,
-    user: UserId,
-    resource: ResourceId,
-) -> rusqlite::Result<RightFacts> {
-    let mut s =
-        c.prepare_cached("SELECT at, active FROM user_activity WHERE user_id = ?1 ORDER BY seq")?;
-    let activity = s
-        .query_map([user.as_str()], |r| {
-            Ok(Timed {
-                at: instant(r.get(0)?)?,
-                value: r.get::<_, bool>(1)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut s = c.prepare_cached("SELECT at, auto_lock_after, approval FROM resource_policies WHERE resource_id = ?1 ORDER BY seq")?;
-    let resource_policy = s
-        .query_map([resource.as_str()], |r| {
-            Ok(Timed {
-                at: instant(r.get(0)?)?,
-                value: policy_from(&r.get::<_, String>(1)?, &r.get::<_, String>(2)?)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut s = c.prepare_cached(
-        "SELECT DISTINCT g.group_id FROM grants g JOIN memberships m ON m.group_id = g.group_id
-         WHERE g.resource_id = ?1 AND m.user_id = ?2 ORDER BY g.group_id",
-    )?;
-    let groups = s
-        .query_map([resource.as_str(), user.as_str()], |r| {
-            r.get::<_, String>(0)
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    let mut paths = Vec::with_capacity(groups.len());
-    let mut ms = c.prepare_cached("SELECT start_at, end_at FROM memberships WHERE user_id = ?1 AND group_id = ?2 ORDER BY seq")?;
-    for group in groups {
-        let memberships = ms
-            .query_map([user.as_str(), group.as_str()], |r| {
-                Ok(Span {
-                    start: instant(r.get(0)?)?,
-                    end: r.get::<_, Option<i64>>(1)?.map(instant).transpose()?,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        let grants = load_grant_rows(
-            c,
-            &format!("{GRANT_COLUMNS} WHERE group_id = ?1 AND resource_id = ?2 ORDER BY seq"),
-            &[&group.as_str(), &resource.as_str()],
-        )?;
-        paths.push(PathFacts {
-            group: parse(GroupId::parse(group))?,
-            memberships,
-            grants,
-        });
-    }
-    let exemptions = super::exemptions::covering(c, &user, &resource, &paths)?;
-    Ok(RightFacts {
-        user,
-        resource,
-        activity,
-        resource_policy,
-        paths,
-        exemptions,
-        silences: Vec::new(),
-    })
-}
-
 /// The principal with this id, read on one connection.
 fn principal(c: &rusqlite::Connection, id: PrincipalId) -> rusqlite::Result<Option<Principal>> {
     if let Some(user) = c
@@ -426,23 +358,6 @@ fn principal(c: &rusqlite::Connection, id: PrincipalId) -> rusqlite::Result<Opti
         role: Role::Gateway,
         active,
     }))
-}
-
-/// The facts of a right, from the cache when the directory has not changed since they were
-/// read.
-pub(crate) fn cached_facts(
-    i: &mut crate::Inner,
-    user: UserId,
-    resource: ResourceId,
-) -> rusqlite::Result<RightFacts> {
-    let cache = i.cache.fresh(&i.conn)?;
-    let key = (user.as_str().to_owned(), resource.as_str().to_owned());
-    if let Some(facts) = cache.facts.get(&key) {
-        return Ok(facts.clone());
-    }
-    let facts = right_facts(&i.conn, user, resource)?;
-    cache.facts.insert(key, facts.clone());
-    Ok(facts)
 }
 
 /// A user by id, through the statement cache.

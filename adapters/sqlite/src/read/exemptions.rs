@@ -1,12 +1,11 @@
 //! Exemptions, read; and those covering one right, for its facts.
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
 
 use autolock_core::Timestamp;
-use autolock_core::directory::PathFacts;
 use autolock_core::exemption::{Exemption, ExemptionFilter};
-use autolock_core::ids::{ExemptionId, ResourceId, UserId};
+use autolock_core::ids::ExemptionId;
 use autolock_core::ports::{ExemptionReader, StoreResult};
 
 use crate::SqliteStore;
@@ -61,24 +60,4 @@ impl ExemptionReader for SqliteStore {
         })
         .await
     }
-}
-
-/// The exemptions of the right (`user`, `resource`) and of the grants of its paths.
-pub(crate) fn covering(
-    c: &Connection,
-    user: &UserId,
-    resource: &ResourceId,
-    paths: &[PathFacts],
-) -> rusqlite::Result<Vec<Exemption>> {
-    let all = c
-        .prepare_cached(
-            "SELECT data, rev FROM exemptions WHERE resource_id = ?1 AND (user_id = ?2 OR grant_id IS NOT NULL)
-             ORDER BY start_at, id",
-        )?
-        .query_map([resource.as_str(), user.as_str()], row)?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(all
-        .into_iter()
-        .filter(|e| e.concerns(user, paths))
-        .collect())
 }

@@ -4,7 +4,7 @@ mod audit;
 mod deliveries;
 mod directory;
 mod exemptions;
-mod facts;
+pub(crate) mod facts;
 mod outbox;
 mod requests;
 mod settings;

@@ -9,14 +9,26 @@ use autolock_core::ids::{ResourceId, UserId};
 use autolock_core::lock::Usage;
 use autolock_core::ports::{LockIndex, StoreResult, UsageReader, Versioned};
 
+use super::facts::Parts;
 use crate::SqliteStore;
-use crate::rows::{decode, micros, parse};
+use crate::rows::{backend, decode, micros, parse};
 
 #[async_trait]
 impl UsageReader for SqliteStore {
     async fn usage(&self, user: &UserId, resource: &ResourceId) -> StoreResult<Versioned<Usage>> {
-        let (u, r) = (user.clone(), resource.clone());
-        self.read(move |c| usage(c, &u, &r)).await
+        let right = (user.clone(), resource.clone());
+        self.with_inner(move |i| {
+            let crate::Inner { conn, cache } = i;
+            let cache = cache.fresh(conn).map_err(backend)?;
+            let k = key(&right);
+            if let Some(used) = cache.usage.get(&k) {
+                return Ok(used.clone());
+            }
+            let used = usage(conn, &right.0, &right.1).map_err(backend)?;
+            cache.usage.insert(k, used.clone());
+            Ok(used)
+        })
+        .await
     }
 
     async fn right(
@@ -24,75 +36,86 @@ impl UsageReader for SqliteStore {
         user: &UserId,
         resource: &ResourceId,
     ) -> StoreResult<(RightFacts, Versioned<Usage>)> {
-        let (u, r) = (user.clone(), resource.clone());
-        self.with_inner_brief(move |i| right(i, u, r)).await
+        let right = [(user.clone(), resource.clone())];
+        let held = self.with_inner_brief(move |i| read(i, &right)).await?;
+        facts(&[(user.clone(), resource.clone())], held)?
+            .pop()
+            .ok_or_else(|| backend(rusqlite::Error::QueryReturnedNoRows))
     }
 
     async fn rights(
         &self,
         rights: &[(UserId, ResourceId)],
     ) -> StoreResult<Vec<(RightFacts, Versioned<Usage>)>> {
-        let rights = rights.to_vec();
-        self.with_inner(move |i| {
-            // One read transaction for them all: one snapshot, one lock taken; the facts the
-            // cache does not hold read together, each table once.
-            i.conn
-                .execute_batch("BEGIN")
-                .map_err(crate::rows::backend)?;
-            let read = batch(i, &rights).map_err(crate::rows::backend);
-            i.conn
-                .execute_batch("COMMIT")
-                .map_err(crate::rows::backend)?;
-            read
-        })
-        .await
+        let owned = rights.to_vec();
+        let held = self.with_inner(move |i| read(i, &owned)).await?;
+        facts(rights, held)
     }
 }
 
-/// A right's facts (from the cache when it holds them) and usage, on the store's connection.
-fn right(
-    i: &mut crate::Inner,
-    u: UserId,
-    r: ResourceId,
-) -> StoreResult<(RightFacts, Versioned<Usage>)> {
-    let used = usage(&i.conn, &u, &r).map_err(crate::rows::backend)?;
-    let facts = super::directory::cached_facts(i, u, r).map_err(crate::rows::backend)?;
-    Ok((facts, used))
-}
-
-/// The facts (from the cache, or read together) and usage of each of `rights`, in order.
-fn batch(
+/// The parts of the facts and the usage of each of `rights`, in order: from memory when the
+/// cache holds them (the directory and the usage unchanged since they were read), otherwise
+/// what it lacks read in one read transaction — one snapshot, one lock taken.
+fn read(
     i: &mut crate::Inner,
     rights: &[(UserId, ResourceId)],
-) -> rusqlite::Result<Vec<(RightFacts, Versioned<Usage>)>> {
-    let cache = i.cache.fresh(&i.conn)?;
-    let cached: Vec<Option<RightFacts>> = rights
-        .iter()
-        .map(|(u, r)| {
-            cache
-                .facts
-                .get(&(u.as_str().to_owned(), r.as_str().to_owned()))
-                .cloned()
-        })
-        .collect();
-    let missing: Vec<(UserId, ResourceId)> = rights
-        .iter()
-        .zip(&cached)
-        .filter(|(_, c)| c.is_none())
-        .map(|(right, _)| right.clone())
-        .collect();
-    let mut read = super::facts::many(&i.conn, &missing)?.into_iter();
+) -> StoreResult<Vec<(Parts, Versioned<Usage>)>> {
+    i.cache.fresh(&i.conn).map_err(backend)?;
+    if let Some(held) = held(&i.cache, rights) {
+        return Ok(held);
+    }
+    let statement = |c: &rusqlite::Connection, sql| c.prepare_cached(sql)?.execute([]);
+    statement(&i.conn, "BEGIN").map_err(backend)?;
+    let filled = fill(i, rights);
+    statement(&i.conn, "COMMIT").map_err(backend)?;
+    filled.map_err(backend)?;
+    held(&i.cache, rights).ok_or_else(|| backend(rusqlite::Error::QueryReturnedNoRows))
+}
+
+/// What the cache holds of each of `rights`, if it holds everything.
+fn held(
+    cache: &crate::DirectoryCache,
+    rights: &[(UserId, ResourceId)],
+) -> Option<Vec<(Parts, Versioned<Usage>)>> {
     rights
         .iter()
-        .zip(cached)
-        .map(|((u, r), cached)| {
-            let facts = match cached {
-                Some(f) => f,
-                None => read.next().ok_or(rusqlite::Error::QueryReturnedNoRows)?,
-            };
-            Ok((facts, usage(&i.conn, u, r)?))
+        .map(|right| {
+            let parts = super::facts::held(cache, &right.0, &right.1)?;
+            Some((parts, cache.usage.get(&key(right))?.clone()))
         })
         .collect()
+}
+
+/// The facts of each right from its parts, with its usage (off the store's lock).
+fn facts(
+    rights: &[(UserId, ResourceId)],
+    held: Vec<(Parts, Versioned<Usage>)>,
+) -> StoreResult<Vec<(RightFacts, Versioned<Usage>)>> {
+    rights
+        .iter()
+        .zip(held)
+        .map(|((u, r), (parts, used))| Ok((parts.facts(u, r).map_err(backend)?, used)))
+        .collect()
+}
+
+/// Reads what the cache lacks of `rights` (their facts' parts, their usage) into it, in the
+/// read transaction begun.
+fn fill(i: &mut crate::Inner, rights: &[(UserId, ResourceId)]) -> rusqlite::Result<()> {
+    let crate::Inner { conn, cache } = i;
+    let cache = cache.fresh(conn)?;
+    super::facts::fill(conn, cache, rights)?;
+    for right in rights {
+        let k = key(right);
+        if let std::collections::hash_map::Entry::Vacant(e) = cache.usage.entry(k) {
+            e.insert(usage(conn, &right.0, &right.1)?);
+        }
+    }
+    Ok(())
+}
+
+/// A right's key in the cache.
+fn key((u, r): &(UserId, ResourceId)) -> (String, String) {
+    (u.as_str().to_owned(), r.as_str().to_owned())
 }
 
 #[async_trait]

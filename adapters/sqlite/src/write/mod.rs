@@ -9,7 +9,7 @@ mod usage;
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction};
 
-use autolock_core::ports::{Changeset, Committer, StoreResult};
+use autolock_core::ports::{Changeset, Committer, StoreResult, Versioned};
 
 use crate::SqliteStore;
 use crate::rows::backend;
@@ -20,10 +20,26 @@ impl Committer for SqliteStore {
         let published = !changes.outbox.is_empty();
         self.with_inner(move |i| {
             let tx = i.conn.transaction().map_err(backend)?;
-            apply(&tx, &changes)?;
+            if let Err(e) = apply(&tx, &changes) {
+                // A write refused for a version it did not find: whatever was kept of it is
+                // read again.
+                i.cache.clear();
+                return Err(e);
+            }
             tx.commit().map_err(backend)?;
             if !changes.directory.is_empty() {
                 i.cache.clear();
+            }
+            // Each usage written is the right's usage now, at the version after the one the
+            // write was conditioned on (`write/usage.rs`).
+            for w in &changes.usage {
+                i.cache.usage.insert(
+                    (w.user.as_str().to_owned(), w.resource.as_str().to_owned()),
+                    Versioned {
+                        value: w.usage.clone(),
+                        version: w.expected_version + 1,
+                    },
+                );
             }
             Ok(())
         })
