@@ -57,7 +57,9 @@ pub(crate) struct DirectoryCache {
     pub(crate) users: HashMap<String, Arc<read::facts::UserPart>>,
     pub(crate) resources: HashMap<String, Arc<read::facts::ResourcePart>>,
     pub(crate) principals: HashMap<String, Option<autolock_core::directory::Principal>>,
-    pub(crate) usage: HashMap<(String, String), Versioned<Usage>>,
+    /// User id -> resource id -> the right's usage.
+    usage: HashMap<String, HashMap<String, Versioned<Usage>>>,
+    usage_entries: usize,
 }
 
 /// How many entries (users, resources, principals, usages) the cache holds before it starts
@@ -72,7 +74,7 @@ impl DirectoryCache {
             .prepare_cached("PRAGMA data_version")?
             .query_row([], |r| r.get(0))?;
         let held = self.users.len() + self.resources.len() + self.principals.len();
-        if version != self.data_version || held + self.usage.len() > CACHE_ENTRIES {
+        if version != self.data_version || held + self.usage_entries > CACHE_ENTRIES {
             self.clear();
             self.data_version = version;
         }
@@ -84,6 +86,20 @@ impl DirectoryCache {
         self.resources.clear();
         self.principals.clear();
         self.usage.clear();
+        self.usage_entries = 0;
+    }
+
+    /// The usage of the right (`user`, `resource`), if held.
+    pub(crate) fn usage(&self, user: &str, resource: &str) -> Option<&Versioned<Usage>> {
+        self.usage.get(user)?.get(resource)
+    }
+
+    /// Keeps the usage of the right (`user`, `resource`).
+    pub(crate) fn keep_usage(&mut self, user: &str, resource: &str, usage: Versioned<Usage>) {
+        let of_user = self.usage.entry(user.to_owned()).or_default();
+        if of_user.insert(resource.to_owned(), usage).is_none() {
+            self.usage_entries += 1;
+        }
     }
 }
 
@@ -128,6 +144,9 @@ impl std::fmt::Debug for SqliteStore {
 /// How much of the database file reads see through memory mapped pages rather than a read call
 /// per page SQLite's own cache misses (the gateway's decision reads one usage row among many).
 const MMAP_BYTES: i64 = 1 << 30;
+
+/// How long a brief call spins for the connection before it sleeps on its lock.
+const BRIEF_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
 
 /// How many prepared statements the connection keeps.
 const STATEMENT_CACHE: usize = 256;
@@ -235,15 +254,23 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Inner) -> StoreResult<T> + Send + 'static,
     {
-        if let Ok(mut guard) = self.inner.try_lock() {
-            return f(&mut guard);
-        }
-        if !self.held_long.load(Ordering::Acquire) {
-            let mut guard = self
-                .inner
-                .lock()
-                .map_err(|_| StoreError::Backend("connection poisoned".into()))?;
-            return f(&mut guard);
+        // Spinning for the few microseconds another brief call holds the connection spares
+        // both workers the sleep and the wake-up of a contended lock.
+        let started = std::time::Instant::now();
+        let mut spins = 0u32;
+        while !self.held_long.load(Ordering::Acquire) {
+            if let Ok(mut guard) = self.inner.try_lock() {
+                return f(&mut guard);
+            }
+            spins = spins.wrapping_add(1);
+            if spins % 64 == 0 && started.elapsed() > BRIEF_SPIN {
+                let mut guard = self
+                    .inner
+                    .lock()
+                    .map_err(|_| StoreError::Backend("connection poisoned".into()))?;
+                return f(&mut guard);
+            }
+            std::hint::spin_loop();
         }
         self.with_inner(f).await
     }

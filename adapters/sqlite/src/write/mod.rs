@@ -33,8 +33,9 @@ impl Committer for SqliteStore {
             // Each usage written is the right's usage now, at the version after the one the
             // write was conditioned on (`write/usage.rs`).
             for w in &changes.usage {
-                i.cache.usage.insert(
-                    (w.user.as_str().to_owned(), w.resource.as_str().to_owned()),
+                i.cache.keep_usage(
+                    w.user.as_str(),
+                    w.resource.as_str(),
                     Versioned {
                         value: w.usage.clone(),
                         version: w.expected_version + 1,
