@@ -3,7 +3,7 @@
 
 use crate::directory::Principal;
 use crate::error::{Error, Result};
-use crate::ids::UserId;
+use crate::ids::{PrincipalId, UserId};
 use crate::values::Role;
 
 /// What an actor needs for a use case.
@@ -34,6 +34,19 @@ impl Capability {
             Self::Administer => role == Role::Admin,
         }
     }
+}
+
+/// The caller behind an authenticated id, as the directory knows it (`found`): unknown there,
+/// unauthenticated; deactivated, refused. Every surface admits its callers here.
+pub fn admit(id: &PrincipalId, found: Option<Principal>) -> Result<Principal> {
+    let principal =
+        found.ok_or_else(|| Error::Unauthenticated(format!("{id} is not in the directory")))?;
+    if !principal.active {
+        return Err(Error::Inactive(
+            "this user or service principal is deactivated".into(),
+        ));
+    }
+    Ok(principal)
 }
 
 /// Checks that `actor` is active and holds `capability`.

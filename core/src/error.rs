@@ -37,6 +37,12 @@ pub enum Error {
     /// The object does not exist, or the caller may not know that it does.
     #[error("{0} not found")]
     NotFound(String),
+    /// The caller is not in the directory (a valid token naming nobody known).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller is in the directory but deactivated.
+    #[error("{0}")]
+    Inactive(String),
     /// The caller may not do this.
     #[error("forbidden: {0}")]
     Forbidden(String),

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use autolock_core::lock::RightState;
-use autolock_core::ports::DirectoryReader;
+use autolock_core::ports::{DirectoryReader, UsageReader};
 use autolock_sqlite::SqliteStore;
 use autolock_tests::world::{World, d};
 
@@ -48,5 +48,26 @@ async fn a_change_through_another_connection_is_seen_at_once() {
     );
     let after = w.app.right(&w.admin, &bob, &w.gitlab, d(2)).await.unwrap();
     assert!(after.paths.is_empty(), "{after:?}");
+    // The gateway's read of its caller and a right together, after a third change elsewhere.
+    cli.set_user_active(&w.admin, &bob, true, d(2))
+        .await
+        .unwrap();
+    let (caller, facts, _) = server
+        .caller_and_right(
+            &autolock_core::ids::PrincipalId::parse(bob.as_str()).unwrap(),
+            &bob,
+            &w.gitlab,
+        )
+        .await
+        .unwrap();
+    assert!(caller.unwrap().active);
+    assert_eq!(facts.activity.last().map(|t| t.value), Some(true));
+    assert!(
+        facts
+            .paths
+            .iter()
+            .all(|p| p.grants.iter().all(|g| g.span.end.is_some())),
+        "the removed grant is seen ended: {facts:?}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }

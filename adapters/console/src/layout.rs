@@ -268,7 +268,10 @@ pub fn error_page(_viewer: Option<&Viewer>, e: &Error) -> Response {
     let (status, title) = match e {
         Error::Invalid(_) => (StatusCode::BAD_REQUEST, "That did not work"),
         Error::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
-        Error::Forbidden(_) | Error::ForbiddenSelf(_) => (StatusCode::FORBIDDEN, "Not allowed"),
+        Error::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "Sign in again"),
+        Error::Forbidden(_) | Error::ForbiddenSelf(_) | Error::Inactive(_) => {
+            (StatusCode::FORBIDDEN, "Not allowed")
+        }
         Error::Conflict(..) => (StatusCode::CONFLICT, "That changed meanwhile"),
         Error::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "Try again in a moment"),
     };

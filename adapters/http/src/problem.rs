@@ -81,6 +81,8 @@ impl From<Error> for ApiError {
                 "not_found",
                 format!("{what} not found"),
             ),
+            Error::Unauthenticated(why) => Self::unauthenticated(why),
+            Error::Inactive(why) => Self::new(StatusCode::FORBIDDEN, "inactive", why),
             Error::Forbidden(why) => Self::new(StatusCode::FORBIDDEN, "forbidden", why),
             Error::ForbiddenSelf(why) => Self::new(StatusCode::FORBIDDEN, "forbidden_self", why),
             Error::Conflict(kind, why) => Self::new(StatusCode::CONFLICT, kind.as_str(), why),

@@ -623,6 +623,21 @@ async fn every_route_without_a_token_is_401_and_an_unknown_or_inactive_principal
         StatusCode::UNAUTHORIZED,
         "a token for someone not in the directory"
     );
+    // The gateway's decision reads its caller with the right: the same refusal, nothing read
+    // for the stranger.
+    let check = c
+        .harness
+        .post(
+            "/v1/access/check",
+            &Principal {
+                role: autolock_core::values::Role::Gateway,
+                ..stranger.clone()
+            },
+            serde_json::json!({"user_id": "bob", "resource_id": "gitlab"}),
+        )
+        .await;
+    assert_eq!(check.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(check.json()["type"], "urn:autolock:problem:unauthenticated");
     let forged = c
         .harness
         .send(

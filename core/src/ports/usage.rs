@@ -4,8 +4,8 @@ use async_trait::async_trait;
 
 use super::{StoreResult, Versioned};
 use crate::Timestamp;
-use crate::directory::RightFacts;
-use crate::ids::{ResourceId, UserId};
+use crate::directory::{Principal, RightFacts};
+use crate::ids::{PrincipalId, ResourceId, UserId};
 use crate::lock::Usage;
 
 /// The usage of rights, read.
@@ -21,6 +21,16 @@ pub trait UsageReader: Send + Sync {
         user: &UserId,
         resource: &ResourceId,
     ) -> StoreResult<(RightFacts, Versioned<Usage>)>;
+
+    /// The principal `caller` (as `DirectoryReader::principal` reads it) and a right (as
+    /// [`Self::right`]), together: the gateway's decision reads nothing else. A store reads
+    /// both at once where it can.
+    async fn caller_and_right(
+        &self,
+        caller: &PrincipalId,
+        user: &UserId,
+        resource: &ResourceId,
+    ) -> StoreResult<(Option<Principal>, RightFacts, Versioned<Usage>)>;
 
     /// Several rights as [`Self::right`] reads each, in order; a store may read them in one go
     /// (the sweep reads a batch of rights due this way).

@@ -8,15 +8,15 @@ use serde::Serialize;
 
 use crate::Timestamp;
 use crate::authz::{Capability, require};
-use crate::directory::Principal;
+use crate::directory::{Principal, RightFacts};
 use crate::error::Result;
 use crate::events::DomainEvent;
-use crate::ids::{EventId, ResourceId, UserId};
-use crate::lock::{AccessEvent, DenyReason, EventOutcome, RightState};
+use crate::ids::{EventId, PrincipalId, ResourceId, UserId};
+use crate::lock::{AccessEvent, DenyReason, EventOutcome, RightState, Usage};
 
 use super::Autolock;
 use super::right_tx::RightTx;
-use crate::ports::Changeset;
+use crate::ports::{Changeset, Versioned};
 
 /// One access event of a batch.
 #[derive(Debug, Clone)]
@@ -307,6 +307,36 @@ impl Autolock {
         record: bool,
         now: Timestamp,
     ) -> Result<Decision> {
+        self.decide_read(actor, user, resource, record, None, now)
+            .await
+    }
+
+    /// [`Self::decide`] for the caller with this authenticated id, admitted (`authz::admit`):
+    /// the caller and the right read together, in one read of the store where it can.
+    pub async fn decide_for(
+        &self,
+        caller: &PrincipalId,
+        user: &UserId,
+        resource: &ResourceId,
+        record: bool,
+        now: Timestamp,
+    ) -> Result<Decision> {
+        let (found, facts, usage) = self.store.caller_and_right(caller, user, resource).await?;
+        let actor = crate::authz::admit(caller, found)?;
+        self.decide_read(&actor, user, resource, record, Some((facts, usage)), now)
+            .await
+    }
+
+    /// [`Self::decide`], the right read already (its first attempt's).
+    async fn decide_read(
+        &self,
+        actor: &Principal,
+        user: &UserId,
+        resource: &ResourceId,
+        record: bool,
+        read: Option<(RightFacts, Versioned<Usage>)>,
+        now: Timestamp,
+    ) -> Result<Decision> {
         require(actor, Capability::Gateway)?;
         if record {
             self.hear(now).await?;
@@ -314,32 +344,42 @@ impl Autolock {
         // One read of the right (its facts and usage); a write only when something changed: a
         // lock that occurred, a counted access. A user or resource that does not exist has no
         // path: no access.
-        self.retry(|| async {
-            let mut tx = self.load(user, resource, now).await?;
-            if !tx.right.facts.exist() {
-                return Ok(Decision {
-                    allow: false,
-                    state: RightState::NoAccess,
-                    reason: Some(DenyReason::NoAccess),
-                });
-            }
-            if record {
-                let event = AccessEvent {
-                    event_id: EventId::parse(format!("check:{}", uuid::Uuid::new_v4().simple()))?,
-                    accessed_at: now,
+        let mut read = read;
+        self.retry(|| {
+            let read = read.take();
+            async move {
+                let mut tx = match read {
+                    Some(right) => RightTx::read(right, &self.silences(now).await?),
+                    None => self.load(user, resource, now).await?,
                 };
-                let (_, effect) = tx.right.apply_event(&tx.usage, &event, now);
-                self.take_effect(&mut tx, effect, now).await?;
+                if !tx.right.facts.exist() {
+                    return Ok(Decision {
+                        allow: false,
+                        state: RightState::NoAccess,
+                        reason: Some(DenyReason::NoAccess),
+                    });
+                }
+                if record {
+                    let event = AccessEvent {
+                        event_id: EventId::parse(format!(
+                            "check:{}",
+                            uuid::Uuid::new_v4().simple()
+                        ))?,
+                        accessed_at: now,
+                    };
+                    let (_, effect) = tx.right.apply_event(&tx.usage, &event, now);
+                    self.take_effect(&mut tx, effect, now).await?;
+                }
+                self.settle(&mut tx, now).await?;
+                let state = tx.right.state(&tx.usage, now);
+                let reason = tx.right.deny_reason(&state, now);
+                self.commit_tx(tx, now).await?;
+                Ok(Decision {
+                    allow: reason.is_none(),
+                    state,
+                    reason,
+                })
             }
-            self.settle(&mut tx, now).await?;
-            let state = tx.right.state(&tx.usage, now);
-            let reason = tx.right.deny_reason(&state, now);
-            self.commit_tx(tx, now).await?;
-            Ok(Decision {
-                allow: reason.is_none(),
-                state,
-                reason,
-            })
         })
         .await
     }

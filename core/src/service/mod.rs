@@ -157,6 +157,11 @@ impl Autolock {
         Ok(self.store.principal(id).await?)
     }
 
+    /// The caller behind an authenticated id, admitted (`authz::admit`).
+    pub async fn caller(&self, id: &PrincipalId) -> Result<Principal> {
+        crate::authz::admit(id, self.store.principal(id).await?)
+    }
+
     /// Runs `attempt` again while it meets a concurrent change, at most [`COMMIT_ATTEMPTS`]
     /// times.
     async fn retry<T, F, Fut>(&self, mut attempt: F) -> Result<T>

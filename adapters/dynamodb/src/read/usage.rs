@@ -39,6 +39,22 @@ impl UsageReader for DynamoStore {
         // The facts' queries and the usage's get, at once.
         tokio::try_join!(self.right_facts(user, resource), self.usage(user, resource))
     }
+
+    async fn caller_and_right(
+        &self,
+        caller: &autolock_core::ids::PrincipalId,
+        user: &UserId,
+        resource: &ResourceId,
+    ) -> StoreResult<(
+        Option<autolock_core::directory::Principal>,
+        autolock_core::directory::RightFacts,
+        Versioned<Usage>,
+    )> {
+        // The principal's get beside the right's reads, at once.
+        let (found, (facts, used)) =
+            tokio::try_join!(self.principal(caller), self.right(user, resource))?;
+        Ok((found, facts, used))
+    }
 }
 
 #[async_trait]

@@ -12,7 +12,7 @@ use autolock_core::lock::{AccessEvent, DenyReason, RightState};
 use autolock_core::service::{EventInput, EventResult};
 
 use crate::AppState;
-use crate::auth::Caller;
+use crate::auth::{Authenticated, Caller};
 use crate::extract::JsonBody;
 use crate::problem::{ApiError, ApiResult};
 
@@ -68,13 +68,13 @@ pub struct CheckResponse {
 #[utoipa::path(post, path = "/v1/access/check", tag = "gateways", request_body = CheckRequest, responses((status = 200, body = CheckResponse)))]
 pub async fn check(
     State(s): State<AppState>,
-    Caller(caller): Caller,
+    Authenticated(caller): Authenticated,
     JsonBody(b): JsonBody<CheckRequest>,
 ) -> ApiResult<Json<CheckResponse>> {
     let now = s.now();
     let d = s
         .app()
-        .decide(&caller, &b.user_id, &b.resource_id, b.record, now)
+        .decide_for(&caller, &b.user_id, &b.resource_id, b.record, now)
         .await?;
     let block_url = (d.reason == Some(DenyReason::Locked)).then(|| {
         let token = s.links().sign(&b.user_id, &b.resource_id, now);

@@ -23,13 +23,8 @@ impl DirectoryReader for SqliteStore {
     async fn principal(&self, id: &PrincipalId) -> StoreResult<Option<Principal>> {
         let id = id.clone();
         self.with_inner_brief(move |i| {
-            let cache = i.cache.fresh(&i.conn).map_err(backend)?;
-            if let Some(p) = cache.principals.get(id.as_str()) {
-                return Ok(p.clone());
-            }
-            let p = principal(&i.conn, id.clone()).map_err(backend)?;
-            cache.principals.insert(id.as_str().to_owned(), p.clone());
-            Ok(p)
+            i.cache.fresh(&i.conn).map_err(backend)?;
+            cached_principal(i, &id).map_err(backend)
         })
         .await
     }
@@ -328,6 +323,19 @@ impl SqliteStore {
         })
         .await
     }
+}
+
+/// The principal with this id, from the cache (checked fresh by the caller) or read.
+pub(crate) fn cached_principal(
+    i: &mut crate::Inner,
+    id: &PrincipalId,
+) -> rusqlite::Result<Option<Principal>> {
+    if let Some(p) = i.cache.principals.get(id.as_str()) {
+        return Ok(p.clone());
+    }
+    let p = principal(&i.conn, id.clone())?;
+    i.cache.principals.insert(id.as_str().to_owned(), p.clone());
+    Ok(p)
 }
 
 /// The principal with this id, read on one connection.

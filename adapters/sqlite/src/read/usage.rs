@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use autolock_core::Timestamp;
-use autolock_core::directory::RightFacts;
-use autolock_core::ids::{ResourceId, UserId};
+use autolock_core::directory::{Principal, RightFacts};
+use autolock_core::ids::{PrincipalId, ResourceId, UserId};
 use autolock_core::lock::Usage;
 use autolock_core::ports::{LockIndex, StoreResult, UsageReader, Versioned};
 
@@ -20,12 +20,12 @@ impl UsageReader for SqliteStore {
         self.with_inner(move |i| {
             let crate::Inner { conn, cache } = i;
             let cache = cache.fresh(conn).map_err(backend)?;
-            let k = key(&right);
-            if let Some(used) = cache.usage.get(&k) {
+            let (u, r) = (right.0.as_str(), right.1.as_str());
+            if let Some(used) = cache.usage(u, r) {
                 return Ok(used.clone());
             }
             let used = usage(conn, &right.0, &right.1).map_err(backend)?;
-            cache.usage.insert(k, used.clone());
+            cache.keep_usage(u, r, used.clone());
             Ok(used)
         })
         .await
@@ -41,6 +41,27 @@ impl UsageReader for SqliteStore {
         facts(&[(user.clone(), resource.clone())], held)?
             .pop()
             .ok_or_else(|| backend(rusqlite::Error::QueryReturnedNoRows))
+    }
+
+    async fn caller_and_right(
+        &self,
+        caller: &PrincipalId,
+        user: &UserId,
+        resource: &ResourceId,
+    ) -> StoreResult<(Option<Principal>, RightFacts, Versioned<Usage>)> {
+        let (caller, right) = (caller.clone(), [(user.clone(), resource.clone())]);
+        let (found, held) = self
+            .with_inner_brief(move |i| {
+                // One look at whether the database changed serves both reads.
+                i.cache.fresh(&i.conn).map_err(backend)?;
+                let found = super::directory::cached_principal(i, &caller).map_err(backend)?;
+                Ok((found, read_checked(i, &right)?))
+            })
+            .await?;
+        let (facts, used) = facts(&[(user.clone(), resource.clone())], held)?
+            .pop()
+            .ok_or_else(|| backend(rusqlite::Error::QueryReturnedNoRows))?;
+        Ok((found, facts, used))
     }
 
     async fn rights(
@@ -61,6 +82,14 @@ fn read(
     rights: &[(UserId, ResourceId)],
 ) -> StoreResult<Vec<(Parts, Versioned<Usage>)>> {
     i.cache.fresh(&i.conn).map_err(backend)?;
+    read_checked(i, rights)
+}
+
+/// [`read`], the cache checked fresh already.
+fn read_checked(
+    i: &mut crate::Inner,
+    rights: &[(UserId, ResourceId)],
+) -> StoreResult<Vec<(Parts, Versioned<Usage>)>> {
     if let Some(held) = held(&i.cache, rights) {
         return Ok(held);
     }
@@ -81,7 +110,8 @@ fn held(
         .iter()
         .map(|right| {
             let parts = super::facts::held(cache, &right.0, &right.1)?;
-            Some((parts, cache.usage.get(&key(right))?.clone()))
+            let used = cache.usage(right.0.as_str(), right.1.as_str())?;
+            Some((parts, used.clone()))
         })
         .collect()
 }
@@ -105,17 +135,12 @@ fn fill(i: &mut crate::Inner, rights: &[(UserId, ResourceId)]) -> rusqlite::Resu
     let cache = cache.fresh(conn)?;
     super::facts::fill(conn, cache, rights)?;
     for right in rights {
-        let k = key(right);
-        if let std::collections::hash_map::Entry::Vacant(e) = cache.usage.entry(k) {
-            e.insert(usage(conn, &right.0, &right.1)?);
+        let (u, r) = (right.0.as_str(), right.1.as_str());
+        if cache.usage(u, r).is_none() {
+            cache.keep_usage(u, r, usage(conn, &right.0, &right.1)?);
         }
     }
     Ok(())
-}
-
-/// A right's key in the cache.
-fn key((u, r): &(UserId, ResourceId)) -> (String, String) {
-    (u.as_str().to_owned(), r.as_str().to_owned())
 }
 
 #[async_trait]
