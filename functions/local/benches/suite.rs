@@ -138,7 +138,8 @@ fn new_member(u: usize, t0: Timestamp) -> DirectoryChange {
 
 /// Seeds the directory: users in a few groups each, groups granted a few resources each, the
 /// service principal `gw`, and a usage history: most rights used within the last days, one in
-/// ten unused for longer than its 30 days (locked when next looked at). Returns the rights.
+/// ten unused for longer than its 30 days (due: the sweep records their locks). Returns the
+/// rights.
 async fn seed(store: &SqliteStore, s: Sizes) -> Vec<(UserId, ResourceId)> {
     use autolock_core::ports::Committer;
     let t0 = now() - chrono::Duration::days(120);
@@ -210,12 +211,14 @@ async fn seed(store: &SqliteStore, s: Sizes) -> Vec<(UserId, ResourceId)> {
             } else {
                 1 + rng.next(5)
             };
+            let used = now() - chrono::Duration::days(i64::try_from(days).unwrap());
             changes.usage.push(UsageWrite {
                 user: uid(u),
                 resource: rid(r),
                 expected_version: 0,
                 usage: Usage {
-                    last_access: Some(now() - chrono::Duration::days(i64::try_from(days).unwrap())),
+                    last_access: Some(used),
+                    next_due: Some(used + chrono::Duration::days(30)),
                     ..Usage::default()
                 },
             });
@@ -400,6 +403,21 @@ async fn run(quick: bool) -> Vec<Figure> {
         },
     })
     .unwrap();
+    // The state a running server is in: the locks that fell due recorded by the sweep and their
+    // events relayed (ticks until one finds nothing left to do).
+    let swept = Instant::now();
+    let mut locked = 0;
+    loop {
+        let r = ticker.tick(clock.now(), &|| true).await.unwrap();
+        locked += r.locked;
+        if r.examined + r.published + r.retried == 0 {
+            break;
+        }
+    }
+    eprintln!(
+        "swept: {locked} locks recorded in {:.1}s",
+        swept.elapsed().as_secs_f64()
+    );
     // As `autolock serve` runs it: every minute, and at once when a commit writes events.
     tokio::spawn(autolock_local::run_ticks(
         ticker,
