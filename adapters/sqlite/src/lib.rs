@@ -94,6 +94,14 @@ impl DirectoryCache {
         self.usage.get(user)?.get(resource)
     }
 
+    /// Replaces the usage of the right (`user`, `resource`) if it is kept (a commit that wrote
+    /// it keeps the cache true without filling it).
+    pub(crate) fn replace_usage(&mut self, user: &str, resource: &str, usage: Versioned<Usage>) {
+        if let Some(kept) = self.usage.get_mut(user).and_then(|m| m.get_mut(resource)) {
+            *kept = usage;
+        }
+    }
+
     /// Keeps the usage of the right (`user`, `resource`).
     pub(crate) fn keep_usage(&mut self, user: &str, resource: &str, usage: Versioned<Usage>) {
         let of_user = self.usage.entry(user.to_owned()).or_default();
@@ -141,10 +149,6 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
-/// How much of the database file reads see through memory mapped pages rather than a read call
-/// per page SQLite's own cache misses (the gateway's decision reads one usage row among many).
-const MMAP_BYTES: i64 = 1 << 30;
-
 /// How long a brief call spins for the connection before it sleeps on its lock.
 const BRIEF_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
 
@@ -158,8 +162,6 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(backend)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
-            .map_err(backend)?;
-        conn.pragma_update(None, "mmap_size", MMAP_BYTES)
             .map_err(backend)?;
         Self::init(conn)
     }

@@ -51,7 +51,7 @@ pub(crate) fn of(
 ) -> rusqlite::Result<Vec<RightFacts>> {
     let crate::Inner { conn, cache } = i;
     let cache = cache.fresh(conn)?;
-    fill(conn, cache, rights)?;
+    fill(conn, cache, None, rights)?;
     rights
         .iter()
         .map(|(u, r)| {
@@ -118,20 +118,39 @@ pub(crate) fn held(
     })
 }
 
-/// Reads the parts of the facts of `rights` that the cache lacks into it: each table once for
-/// all the users, or all the resources, missing.
+/// The parts of a right's facts: this user's part, the resource's from the cache.
+pub(crate) fn held_with(
+    cache: &crate::DirectoryCache,
+    user: &Arc<UserPart>,
+    resource: &ResourceId,
+) -> Option<Parts> {
+    Some(Parts {
+        user: Arc::clone(user),
+        resource: Arc::clone(cache.resources.get(resource.as_str())?),
+    })
+}
+
+/// Reads the parts of the facts of `rights` that the cache lacks: each table once for all the
+/// users, or all the resources, missing. The resources' parts go into the cache; the users'
+/// into `users` (the cache itself, or a batch's own map that is dropped after it, so that a
+/// report over 100 000 users leaves the cache as it found it).
 pub(crate) fn fill(
     conn: &Connection,
     cache: &mut crate::DirectoryCache,
+    users: Option<&mut HashMap<String, Arc<UserPart>>>,
     rights: &[(UserId, ResourceId)],
 ) -> rusqlite::Result<()> {
-    let users: BTreeSet<&str> = rights
+    let missing: BTreeSet<&str> = rights
         .iter()
         .map(|(u, _)| u.as_str())
         .filter(|u| !cache.users.contains_key(*u))
         .collect();
-    if !users.is_empty() {
-        cache.users.extend(read_users(conn, &users)?);
+    if !missing.is_empty() {
+        let read = read_users(conn, &missing)?;
+        match users {
+            Some(aside) => aside.extend(read),
+            None => cache.users.extend(read),
+        }
     }
     let resources: BTreeSet<&str> = rights
         .iter()

@@ -1,5 +1,8 @@
 //! The usage of rights and the sweep's index of rights due.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
@@ -85,32 +88,50 @@ fn read(
     read_checked(i, rights)
 }
 
-/// [`read`], the cache checked fresh already.
+/// [`read`], the cache checked fresh already. A single right read is kept in the cache; a
+/// batch (a page of a report, the sweep's rights due, a batch of events) uses what the cache
+/// holds and keeps only the resources' parts, so that its memory stays flat however many rights
+/// it reads.
 fn read_checked(
     i: &mut crate::Inner,
     rights: &[(UserId, ResourceId)],
 ) -> StoreResult<Vec<(Parts, Versioned<Usage>)>> {
-    if let Some(held) = held(&i.cache, rights) {
+    if let Some(held) = held(&i.cache, &Aside::default(), rights) {
         return Ok(held);
     }
+    let mut aside = (rights.len() > 1).then(Aside::default);
     let statement = |c: &rusqlite::Connection, sql| c.prepare_cached(sql)?.execute([]);
     statement(&i.conn, "BEGIN").map_err(backend)?;
-    let filled = fill(i, rights);
+    let filled = fill(i, aside.as_mut(), rights);
     statement(&i.conn, "COMMIT").map_err(backend)?;
     filled.map_err(backend)?;
-    held(&i.cache, rights).ok_or_else(|| backend(rusqlite::Error::QueryReturnedNoRows))
+    held(&i.cache, &aside.unwrap_or_default(), rights)
+        .ok_or_else(|| backend(rusqlite::Error::QueryReturnedNoRows))
 }
 
-/// What the cache holds of each of `rights`, if it holds everything.
+/// What a batch read without keeping it.
+#[derive(Default)]
+struct Aside {
+    users: HashMap<String, Arc<super::facts::UserPart>>,
+    usage: HashMap<(String, String), Versioned<Usage>>,
+}
+
+/// What the cache (or else `aside`) holds of each of `rights`, if it holds everything.
 fn held(
     cache: &crate::DirectoryCache,
+    aside: &Aside,
     rights: &[(UserId, ResourceId)],
 ) -> Option<Vec<(Parts, Versioned<Usage>)>> {
     rights
         .iter()
-        .map(|right| {
-            let parts = super::facts::held(cache, &right.0, &right.1)?;
-            let used = cache.usage(right.0.as_str(), right.1.as_str())?;
+        .map(|(u, r)| {
+            let parts = super::facts::held(cache, u, r)
+                .or_else(|| super::facts::held_with(cache, aside.users.get(u.as_str())?, r))?;
+            let used = cache.usage(u.as_str(), r.as_str()).or_else(|| {
+                aside
+                    .usage
+                    .get(&(u.as_str().to_owned(), r.as_str().to_owned()))
+            })?;
             Some((parts, used.clone()))
         })
         .collect()
@@ -128,16 +149,26 @@ fn facts(
         .collect()
 }
 
-/// Reads what the cache lacks of `rights` (their facts' parts, their usage) into it, in the
-/// read transaction begun.
-fn fill(i: &mut crate::Inner, rights: &[(UserId, ResourceId)]) -> rusqlite::Result<()> {
+/// Reads what the cache lacks of `rights` (their facts' parts, their usage), in the read
+/// transaction begun: into the cache, or the users' parts and the usage into `aside`.
+fn fill(
+    i: &mut crate::Inner,
+    mut aside: Option<&mut Aside>,
+    rights: &[(UserId, ResourceId)],
+) -> rusqlite::Result<()> {
     let crate::Inner { conn, cache } = i;
     let cache = cache.fresh(conn)?;
-    super::facts::fill(conn, cache, rights)?;
+    super::facts::fill(conn, cache, aside.as_mut().map(|a| &mut a.users), rights)?;
     for right in rights {
         let (u, r) = (right.0.as_str(), right.1.as_str());
         if cache.usage(u, r).is_none() {
-            cache.keep_usage(u, r, usage(conn, &right.0, &right.1)?);
+            let used = usage(conn, &right.0, &right.1)?;
+            match aside.as_mut() {
+                Some(a) => {
+                    a.usage.insert((u.to_owned(), r.to_owned()), used);
+                }
+                None => cache.keep_usage(u, r, used),
+            }
         }
     }
     Ok(())

@@ -31,9 +31,9 @@ impl Committer for SqliteStore {
                 i.cache.clear();
             }
             // Each usage written is the right's usage now, at the version after the one the
-            // write was conditioned on (`write/usage.rs`).
+            // write was conditioned on (`write/usage.rs`): a kept one is replaced.
             for w in &changes.usage {
-                i.cache.keep_usage(
+                i.cache.replace_usage(
                     w.user.as_str(),
                     w.resource.as_str(),
                     Versioned {
