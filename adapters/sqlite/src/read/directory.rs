@@ -36,8 +36,23 @@ impl DirectoryReader for SqliteStore {
 
     async fn users_by_id(&self, ids: &[UserId]) -> StoreResult<Vec<Option<User>>> {
         let ids = ids.to_vec();
-        self.read(move |c| ids.iter().map(|id| user_by_id(c, id)).collect())
-            .await
+        self.read(move |c| {
+            // One query for them all (a page of a report names up to 1 000 users).
+            let list = serde_json::to_string(&ids.iter().map(UserId::as_str).collect::<Vec<_>>())
+                .unwrap_or_else(|_| "[]".to_owned());
+            let found: std::collections::HashMap<String, User> = c
+                .prepare_cached(&format!(
+                    "SELECT {USER_COLUMNS} FROM users WHERE id IN (SELECT value FROM json_each(?1))"
+                ))?
+                .query_map([list], user_row)?
+                .map(|u| u.map(|u| (u.id.as_str().to_owned(), u)))
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(ids
+                .iter()
+                .map(|id| found.get(id.as_str()).cloned())
+                .collect())
+        })
+        .await
     }
 
     async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {

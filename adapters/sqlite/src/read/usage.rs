@@ -1,6 +1,6 @@
 //! The usage of rights and the sweep's index of rights due.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -159,19 +159,60 @@ fn fill(
     let crate::Inner { conn, cache } = i;
     let cache = cache.fresh(conn)?;
     super::facts::fill(conn, cache, aside.as_mut().map(|a| &mut a.users), rights)?;
-    for right in rights {
-        let (u, r) = (right.0.as_str(), right.1.as_str());
-        if cache.usage(u, r).is_none() {
-            let used = usage(conn, &right.0, &right.1)?;
-            match aside.as_mut() {
-                Some(a) => {
+    let missing = rights
+        .iter()
+        .filter(|(u, r)| cache.usage(u.as_str(), r.as_str()).is_none());
+    match aside {
+        // A batch: the usage of each resource's rights in one query.
+        Some(a) => {
+            let mut by_resource: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            for (u, r) in missing {
+                by_resource.entry(r.as_str()).or_default().push(u.as_str());
+            }
+            for (r, users) in by_resource {
+                let mut found = usage_of_users(conn, r, &users)?;
+                for u in users {
+                    let used = found.remove(u).unwrap_or(Versioned {
+                        value: Usage::default(),
+                        version: 0,
+                    });
                     a.usage.insert((u.to_owned(), r.to_owned()), used);
                 }
-                None => cache.keep_usage(u, r, used),
+            }
+        }
+        None => {
+            for (u, r) in missing.collect::<Vec<_>>() {
+                let used = usage(conn, u, r)?;
+                cache.keep_usage(u.as_str(), r.as_str(), used);
             }
         }
     }
     Ok(())
+}
+
+/// The usage of the rights of `users` on `resource` that have one, by user, in one query.
+fn usage_of_users(
+    c: &rusqlite::Connection,
+    resource: &str,
+    users: &[&str],
+) -> rusqlite::Result<HashMap<String, Versioned<Usage>>> {
+    let list = serde_json::to_string(users).unwrap_or_else(|_| "[]".to_owned());
+    let mut s = c.prepare_cached(
+        "SELECT user_id, version, data FROM usage
+         WHERE resource_id = ?1 AND user_id IN (SELECT value FROM json_each(?2))",
+    )?;
+    let mut rows = s.query(params![resource, list])?;
+    let mut found = HashMap::new();
+    while let Some(row) = rows.next()? {
+        found.insert(
+            row.get::<_, String>(0)?,
+            Versioned {
+                value: decode(&row.get::<_, String>(2)?)?,
+                version: u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
+            },
+        );
+    }
+    Ok(found)
 }
 
 #[async_trait]
