@@ -38,8 +38,7 @@ impl DirectoryReader for SqliteStore {
         let ids = ids.to_vec();
         self.read(move |c| {
             // One query for them all (a page of a report names up to 1 000 users).
-            let list = serde_json::to_string(&ids.iter().map(UserId::as_str).collect::<Vec<_>>())
-                .unwrap_or_else(|_| "[]".to_owned());
+            let list = super::facts::ids(ids.iter().map(UserId::as_str));
             let found: std::collections::HashMap<String, User> = c
                 .prepare_cached(&format!(
                     "SELECT {USER_COLUMNS} FROM users WHERE id IN (SELECT value FROM json_each(?1))"

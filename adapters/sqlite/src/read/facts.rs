@@ -38,8 +38,27 @@ pub(crate) struct ResourcePart {
     exemptions: Vec<Exemption>,
 }
 
+/// Runs `sql` over the list of ids `list` and hands each row to the part its first column
+/// names.
+fn each_row<P>(
+    c: &Connection,
+    sql: &str,
+    list: &str,
+    parts: &mut BTreeMap<String, P>,
+    mut take: impl FnMut(&mut P, &rusqlite::Row<'_>) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let mut s = c.prepare_cached(sql)?;
+    let mut rows = s.query([list])?;
+    while let Some(r) = rows.next()? {
+        if let Some(part) = parts.get_mut(&r.get::<_, String>(0)?) {
+            take(part, r)?;
+        }
+    }
+    Ok(())
+}
+
 /// A list of ids as the JSON array `json_each` reads.
-fn ids<'a>(each: impl Iterator<Item = &'a str>) -> String {
+pub(crate) fn ids<'a>(each: impl Iterator<Item = &'a str>) -> String {
     serde_json::to_string(&each.collect::<BTreeSet<_>>()).unwrap_or_else(|_| "[]".to_owned())
 }
 
@@ -184,30 +203,32 @@ fn read_users(
         .map(|u| ((*u).to_owned(), UserPart::default()))
         .collect();
     let list = ids(users.iter().copied());
-    let mut s = c.prepare_cached(
+    each_row(
+        c,
         "SELECT user_id, at, active FROM user_activity WHERE user_id IN (SELECT value FROM json_each(?1)) ORDER BY user_id, seq",
-    )?;
-    let mut rows = s.query([&list])?;
-    while let Some(r) = rows.next()? {
-        if let Some(part) = parts.get_mut(&r.get::<_, String>(0)?) {
+        &list,
+        &mut parts,
+        |part, r| {
             part.activity.push(Timed {
                 at: instant(r.get(1)?)?,
                 value: r.get(2)?,
             });
-        }
-    }
-    let mut s = c.prepare_cached(
-        "SELECT user_id, group_id, start_at, end_at FROM memberships WHERE user_id IN (SELECT value FROM json_each(?1)) ORDER BY user_id, group_id, seq",
+            Ok(())
+        },
     )?;
-    let mut rows = s.query([&list])?;
-    while let Some(r) = rows.next()? {
-        if let Some(part) = parts.get_mut(&r.get::<_, String>(0)?) {
+    each_row(
+        c,
+        "SELECT user_id, group_id, start_at, end_at FROM memberships WHERE user_id IN (SELECT value FROM json_each(?1)) ORDER BY user_id, group_id, seq",
+        &list,
+        &mut parts,
+        |part, r| {
             part.memberships.entry(r.get(1)?).or_default().push(Span {
                 start: instant(r.get(2)?)?,
                 end: r.get::<_, Option<i64>>(3)?.map(instant).transpose()?,
             });
-        }
-    }
+            Ok(())
+        },
+    )?;
     Ok(parts.into_iter().map(|(id, p)| (id, Arc::new(p))).collect())
 }
 
@@ -221,18 +242,19 @@ fn read_resources(
         .map(|r| ((*r).to_owned(), ResourcePart::default()))
         .collect();
     let list = ids(resources.iter().copied());
-    let mut s = c.prepare_cached(
+    each_row(
+        c,
         "SELECT resource_id, at, auto_lock_after, approval FROM resource_policies WHERE resource_id IN (SELECT value FROM json_each(?1)) ORDER BY resource_id, seq",
-    )?;
-    let mut rows = s.query([&list])?;
-    while let Some(r) = rows.next()? {
-        if let Some(part) = parts.get_mut(&r.get::<_, String>(0)?) {
+        &list,
+        &mut parts,
+        |part, r| {
             part.policy.push(Timed {
                 at: instant(r.get(1)?)?,
                 value: policy_from(&r.get::<_, String>(2)?, &r.get::<_, String>(3)?)?,
             });
-        }
-    }
+            Ok(())
+        },
+    )?;
     for g in load_grant_rows(
         c,
         &format!(
@@ -244,16 +266,17 @@ fn read_resources(
             part.grants.entry(g.group.to_string()).or_default().push(g);
         }
     }
-    let mut s = c.prepare_cached(
+    each_row(
+        c,
         "SELECT resource_id, data, rev FROM exemptions WHERE resource_id IN (SELECT value FROM json_each(?1)) ORDER BY start_at, id",
-    )?;
-    let mut rows = s.query([&list])?;
-    while let Some(r) = rows.next()? {
-        if let Some(part) = parts.get_mut(&r.get::<_, String>(0)?) {
+        &list,
+        &mut parts,
+        |part, r| {
             let mut e: Exemption = decode(&r.get::<_, String>(1)?)?;
             e.revision = u64::try_from(r.get::<_, i64>(2)?).unwrap_or_default();
             part.exemptions.push(e);
-        }
-    }
+            Ok(())
+        },
+    )?;
     Ok(parts.into_iter().map(|(id, p)| (id, Arc::new(p))).collect())
 }

@@ -196,7 +196,7 @@ fn usage_of_users(
     resource: &str,
     users: &[&str],
 ) -> rusqlite::Result<HashMap<String, Versioned<Usage>>> {
-    let list = serde_json::to_string(users).unwrap_or_else(|_| "[]".to_owned());
+    let list = super::facts::ids(users.iter().copied());
     let mut s = c.prepare_cached(
         "SELECT user_id, version, data FROM usage
          WHERE resource_id = ?1 AND user_id IN (SELECT value FROM json_each(?2))",
