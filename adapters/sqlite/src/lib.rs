@@ -4,8 +4,9 @@
 //! how many. Each [`Changeset`](autolock_core::ports::Changeset) is one SQLite transaction,
 //! with the same conditions the DynamoDB store checks: a usage write names the version it was
 //! computed from, a request update the status it expects, a current membership or grant is
-//! unique. Calls run on tokio's blocking pool, one connection behind a mutex: SQLite
-//! serialises writers anyway.
+//! unique. One connection behind a mutex (SQLite serialises writers anyway), with what it read
+//! kept beside it (`DirectoryCache`): the gateway's brief reads run on the calling task, other
+//! calls out of the async scheduler or on tokio's blocking pool.
 //!
 //! - `rows.rs`: the row codecs
 //! - `read/`: one module per port
@@ -48,9 +49,9 @@ pub type OutboxHook = Arc<dyn Fn() + Send + Sync>;
 
 /// What the store keeps between reads: the users' and the resources' parts of rights' facts
 /// (`read/facts.rs`), the principals and the usage of rights read. A commit of this store that
-/// changes the directory clears it all; one that writes a right's usage replaces that entry; a
-/// change through another connection to the same file (SQLite's `data_version` tells) clears it
-/// all.
+/// changes the directory clears it all; one that writes a kept usage replaces it; a change
+/// through another connection to the same file (SQLite's `data_version` tells) clears it all
+/// (docs/architecture.md, "SQLite").
 #[derive(Default)]
 pub(crate) struct DirectoryCache {
     data_version: i64,

@@ -170,9 +170,9 @@ fn fill(
                 by_resource.entry(r.as_str()).or_default().push(u.as_str());
             }
             for (r, users) in by_resource {
-                let mut found = usage_of_users(conn, r, &users)?;
+                let found = usage_of_users(conn, r, &users)?;
                 for u in users {
-                    let used = found.remove(u).unwrap_or(Versioned {
+                    let used = found.get(u).cloned().unwrap_or(Versioned {
                         value: Usage::default(),
                         version: 0,
                     });
