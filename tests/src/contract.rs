@@ -1241,7 +1241,7 @@ pub async fn flow_manual_request_approved(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(decision.allow, "approval unlocks");
-    let usage = w.store().usage(&w.bob_id(), &w.gitlab).await.unwrap().value;
+    let usage = w.bob_usage().await.value;
     let unlock = usage.last_person_unlock.unwrap();
     assert_eq!(
         (unlock.by, unlock.at, unlock.lifted_lock),
@@ -1436,7 +1436,7 @@ pub async fn flow_automatic_request_unlocks_at_once(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert_eq!(resolved.items.len(), 2, "both show on the resolved list");
-    let usage = w.store().usage(&w.bob_id(), &w.gitlab).await.unwrap().value;
+    let usage = w.bob_usage().await.value;
     assert_eq!(
         usage.last_person_unlock, None,
         "an automatic request is not a person's unlock"
@@ -1489,7 +1489,7 @@ pub async fn flow_admin_unlock_resolves_the_open_request(store: Arc<dyn Store>) 
         ),
         "reviewers do not unlock"
     );
-    let usage = w.store().usage(&w.bob_id(), &w.gitlab).await.unwrap().value;
+    let usage = w.bob_usage().await.value;
     assert_eq!(
         usage.last_person_unlock.unwrap().kind,
         autolock_core::lock::UnlockKind::AdminUnlock
@@ -1662,23 +1662,13 @@ pub async fn flow_policy_changes_are_audited_with_grace(store: Arc<dyn Store>) {
         serde_json::json!({"before": "30d", "after": "1d"})
     );
     assert_eq!(changes.items[2].actor, Some(w.devops.id.clone()));
-    let approval = w
-        .store()
-        .audit(
-            &AuditFilter {
-                action: Some(AuditAction::PolicyApprovalChanged),
-                ..AuditFilter::default()
-            },
-            &PageRequest::default(),
-        )
-        .await
-        .unwrap();
+    let approval = w.audited(AuditAction::PolicyApprovalChanged).await;
     assert_eq!(
-        approval.items[0].details,
+        approval[0].details,
         serde_json::json!({"before": null, "after": "manual"})
     );
     assert_eq!(
-        approval.items[1].details,
+        approval[1].details,
         serde_json::json!({"before": "manual", "after": "automatic"})
     );
     assert!(matches!(
@@ -1728,34 +1718,11 @@ pub async fn flow_access_event_batch_results(store: Arc<dyn Store>) {
             ("denied", Some("no_access")),
         ]
     );
-    assert_eq!(
-        w.store()
-            .usage(&w.bob_id(), &w.gitlab)
-            .await
-            .unwrap()
-            .value
-            .last_access,
-        Some(d(2))
-    );
-    let late = w
-        .store()
-        .audit(
-            &AuditFilter {
-                action: Some(AuditAction::LateIgnored),
-                ..AuditFilter::default()
-            },
-            &PageRequest::default(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(late.items.len(), 1);
+    assert_eq!(w.bob_usage().await.value.last_access, Some(d(2)));
+    let late = w.audited(AuditAction::LateIgnored).await;
+    assert_eq!(late.len(), 1);
     // Replaying the batch writes no second late_ignored entry and moves nothing.
-    let version = w
-        .store()
-        .usage(&w.bob_id(), &w.gitlab)
-        .await
-        .unwrap()
-        .version;
+    let version = w.bob_usage().await.version;
     w.app
         .record_events(
             &w.gateway,
@@ -1767,27 +1734,9 @@ pub async fn flow_access_event_batch_results(store: Arc<dyn Store>) {
         )
         .await
         .unwrap();
-    assert_eq!(
-        w.store()
-            .usage(&w.bob_id(), &w.gitlab)
-            .await
-            .unwrap()
-            .version,
-        version,
-        "no write"
-    );
-    let late = w
-        .store()
-        .audit(
-            &AuditFilter {
-                action: Some(AuditAction::LateIgnored),
-                ..AuditFilter::default()
-            },
-            &PageRequest::default(),
-        )
-        .await
-        .unwrap();
-    assert_eq!(late.items.len(), 1);
+    assert_eq!(w.bob_usage().await.version, version, "no write");
+    let late = w.audited(AuditAction::LateIgnored).await;
+    assert_eq!(late.len(), 1);
     assert!(
         matches!(
             w.app.record_events(&w.admin, vec![], now).await,
@@ -2249,7 +2198,7 @@ pub async fn flow_a_request_is_cancelled_at_the_instant_its_last_path_expires(
             Some(d(9))
         )
     );
-    let usage = w.store().usage(&w.bob_id(), &w.gitlab).await.unwrap().value;
+    let usage = w.bob_usage().await.value;
     assert_eq!(usage.open_request, None);
     assert_eq!(usage.last_unlock, None, "nothing was unlocked");
     // The sweep finds the same, at the same instant, for a request nobody touched.

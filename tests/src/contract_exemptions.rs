@@ -229,7 +229,7 @@ pub async fn flow_exemptions_keep_paths_open_and_are_audited_to_their_end(store:
         None
     );
     w.app.sweep(d(12), 100).await.unwrap();
-    let usage = w.store().usage(&w.bob_id(), &w.gitlab).await.unwrap().value;
+    let usage = w.bob_usage().await.value;
     assert_eq!(usage.lock, Some(d(12)));
 
     // The grant's exemption runs out at d(40): the tick records it at that instant, once.

@@ -78,15 +78,7 @@ pub async fn flow_a_silent_feed_holds_every_lock_and_alerts_the_admins(store: Ar
     let sweep = app.sweep(d(8), 100).await.unwrap();
     assert_eq!(sweep.feed_silent_since, Some(h(7)));
     assert_eq!(sweep.examined, 0, "the sweep waits");
-    assert_eq!(
-        w.store()
-            .usage(&w.bob_id(), &w.gitlab)
-            .await
-            .unwrap()
-            .value
-            .lock,
-        None
-    );
+    assert_eq!(w.bob_usage().await.value.lock, None);
 
     // Heard again at d(10): bob had 7 hours counted before the silence; the rest runs from now.
     w.carol_uses_gitlab(&app, "c2", d(10)).await;
@@ -119,15 +111,7 @@ pub async fn flow_a_silent_feed_holds_every_lock_and_alerts_the_admins(store: Ar
     assert_eq!(app.check_feed(lock).await.unwrap(), None);
     let sweep = app.sweep(lock, 100).await.unwrap();
     assert_eq!(sweep.locked, 1);
-    assert_eq!(
-        w.store()
-            .usage(&w.bob_id(), &w.gitlab)
-            .await
-            .unwrap()
-            .value
-            .lock,
-        Some(lock)
-    );
+    assert_eq!(w.bob_usage().await.value.lock, Some(lock));
     let status = app.feed_status(&w.reviewer, lock).await.unwrap();
     assert_eq!(status.guard.as_deref(), Some("6h"));
     assert_eq!(status.silences.len(), 1);

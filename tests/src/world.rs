@@ -232,6 +232,14 @@ impl World {
     pub fn bob_id(&self) -> UserId {
         self.bob.id.clone()
     }
+
+    /// The usage of bob's right on gitlab, as the store holds it.
+    pub async fn bob_usage(&self) -> autolock_core::ports::Versioned<autolock_core::lock::Usage> {
+        self.store
+            .usage(&self.bob.id, &self.gitlab)
+            .await
+            .expect("usage read")
+    }
 }
 
 /// Writes the notification settings straight into `store`.

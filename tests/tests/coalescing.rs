@@ -29,7 +29,7 @@ async fn accesses_within_the_window_are_not_written_and_the_lock_comes_at_most_t
     app.record_events(&w.gateway, input(&w, "a", t), t)
         .await
         .unwrap();
-    let first = w.store().usage(&w.bob_id(), &w.gitlab).await.unwrap();
+    let first = w.bob_usage().await;
     assert_eq!(
         first.value.last_access,
         Some(t),
@@ -42,7 +42,7 @@ async fn accesses_within_the_window_are_not_written_and_the_lock_comes_at_most_t
         .await
         .unwrap();
     assert_eq!(results[0].outcome.as_str(), "counted");
-    let after = w.store().usage(&w.bob_id(), &w.gitlab).await.unwrap();
+    let after = w.bob_usage().await;
     assert_eq!(
         (after.version, after.value.last_access),
         (first.version, Some(t)),
@@ -54,12 +54,7 @@ async fn accesses_within_the_window_are_not_written_and_the_lock_comes_at_most_t
         .await
         .unwrap();
     assert_eq!(
-        w.store()
-            .usage(&w.bob_id(), &w.gitlab)
-            .await
-            .unwrap()
-            .value
-            .last_access,
+        w.bob_usage().await.value.last_access,
         Some(later),
         "outside the window: written"
     );
@@ -71,15 +66,7 @@ async fn accesses_within_the_window_are_not_written_and_the_lock_comes_at_most_t
         .record_events(&w.gateway, input(&w, "d", next), next)
         .await
         .unwrap();
-    assert_eq!(
-        w.store()
-            .usage(&w.bob_id(), &w.gitlab)
-            .await
-            .unwrap()
-            .value
-            .last_access,
-        Some(next)
-    );
+    assert_eq!(w.bob_usage().await.value.last_access, Some(next));
     assert!(
         Autolock::new(Arc::clone(w.store()))
             .with_coalescing(Duration::minutes(61))

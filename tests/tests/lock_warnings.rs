@@ -34,12 +34,7 @@ async fn a_warning_goes_out_n_days_before_the_lock_once() {
         .await
         .unwrap();
     assert_eq!(
-        w.store()
-            .usage(&w.bob_id(), &w.gitlab)
-            .await
-            .unwrap()
-            .value
-            .next_due,
+        w.bob_usage().await.value.next_due,
         Some(d(5)),
         "the sweep comes back at the warning instant"
     );
@@ -56,12 +51,7 @@ async fn a_warning_goes_out_n_days_before_the_lock_once() {
         [("bob".to_owned(), d(7)), ("carol".to_owned(), d(7))]
     );
     assert_eq!(
-        w.store()
-            .usage(&w.bob_id(), &w.gitlab)
-            .await
-            .unwrap()
-            .value
-            .next_due,
+        w.bob_usage().await.value.next_due,
         Some(d(7)),
         "then at the lock"
     );

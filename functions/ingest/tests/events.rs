@@ -28,7 +28,7 @@ async fn access_events_are_recorded_replays_are_harmless_and_malformed_ones_are_
         (result.event_id.as_str(), result.outcome.as_str()),
         ("gw-7f3c2a9e-0001", "counted")
     );
-    let usage = w.store().usage(&w.bob_id(), &w.gitlab).await.unwrap();
+    let usage = w.bob_usage().await;
     assert_eq!(usage.value.last_access, Some(at("2026-01-05T11:59:30Z")));
 
     let duplicate = event(include_str!(
@@ -43,11 +43,7 @@ async fn access_events_are_recorded_replays_are_harmless_and_malformed_ones_are_
         "duplicate"
     );
     assert_eq!(
-        w.store()
-            .usage(&w.bob_id(), &w.gitlab)
-            .await
-            .unwrap()
-            .version,
+        w.bob_usage().await.version,
         usage.version,
         "a replay writes nothing"
     );
@@ -63,11 +59,7 @@ async fn access_events_are_recorded_replays_are_harmless_and_malformed_ones_are_
         other => panic!("expected a malformed-event error, got {other:?}"),
     }
     assert_eq!(
-        w.store()
-            .usage(&w.bob_id(), &w.gitlab)
-            .await
-            .unwrap()
-            .version,
+        w.bob_usage().await.version,
         usage.version,
         "nothing written"
     );
