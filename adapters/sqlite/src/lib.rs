@@ -259,14 +259,15 @@ impl SqliteStore {
     {
         // Spinning for the few microseconds another brief call holds the connection spares
         // both workers the sleep and the wake-up of a contended lock.
-        let started = std::time::Instant::now();
+        let mut spun_since = None;
         let mut spins = 0u32;
         while !self.held_long.load(Ordering::Acquire) {
             if let Ok(mut guard) = self.inner.try_lock() {
                 return f(&mut guard);
             }
+            let since = *spun_since.get_or_insert_with(std::time::Instant::now);
             spins = spins.wrapping_add(1);
-            if spins % 64 == 0 && started.elapsed() > BRIEF_SPIN {
+            if spins % 64 == 0 && since.elapsed() > BRIEF_SPIN {
                 let mut guard = self
                     .inner
                     .lock()

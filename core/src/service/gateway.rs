@@ -334,7 +334,7 @@ impl Autolock {
         user: &UserId,
         resource: &ResourceId,
         record: bool,
-        read: Option<(RightFacts, Versioned<Usage>)>,
+        mut read: Option<(RightFacts, Versioned<Usage>)>,
         now: Timestamp,
     ) -> Result<Decision> {
         require(actor, Capability::Gateway)?;
@@ -344,7 +344,6 @@ impl Autolock {
         // One read of the right (its facts and usage); a write only when something changed: a
         // lock that occurred, a counted access. A user or resource that does not exist has no
         // path: no access.
-        let mut read = read;
         self.retry(|| {
             let read = read.take();
             async move {

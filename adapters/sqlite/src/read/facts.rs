@@ -131,10 +131,7 @@ pub(crate) fn held(
     user: &UserId,
     resource: &ResourceId,
 ) -> Option<Parts> {
-    Some(Parts {
-        user: Arc::clone(cache.users.get(user.as_str())?),
-        resource: Arc::clone(cache.resources.get(resource.as_str())?),
-    })
+    held_with(cache, cache.users.get(user.as_str())?, resource)
 }
 
 /// The parts of a right's facts: this user's part, the resource's from the cache.

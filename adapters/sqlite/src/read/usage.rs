@@ -41,9 +41,7 @@ impl UsageReader for SqliteStore {
     ) -> StoreResult<(RightFacts, Versioned<Usage>)> {
         let right = [(user.clone(), resource.clone())];
         let held = self.with_inner_brief(move |i| read(i, &right)).await?;
-        facts(&[(user.clone(), resource.clone())], held)?
-            .pop()
-            .ok_or_else(|| backend(rusqlite::Error::QueryReturnedNoRows))
+        facts_of_one(user, resource, held)
     }
 
     async fn caller_and_right(
@@ -61,9 +59,7 @@ impl UsageReader for SqliteStore {
                 Ok((found, read_checked(i, &right)?))
             })
             .await?;
-        let (facts, used) = facts(&[(user.clone(), resource.clone())], held)?
-            .pop()
-            .ok_or_else(|| backend(rusqlite::Error::QueryReturnedNoRows))?;
+        let (facts, used) = facts_of_one(user, resource, held)?;
         Ok((found, facts, used))
     }
 
@@ -96,7 +92,7 @@ fn read_checked(
     i: &mut crate::Inner,
     rights: &[(UserId, ResourceId)],
 ) -> StoreResult<Vec<(Parts, Versioned<Usage>)>> {
-    if let Some(held) = held(&i.cache, &Aside::default(), rights) {
+    if let Some(held) = held(&i.cache, None, rights) {
         return Ok(held);
     }
     let mut aside = (rights.len() > 1).then(Aside::default);
@@ -105,7 +101,7 @@ fn read_checked(
     let filled = fill(i, aside.as_mut(), rights);
     statement(&i.conn, "COMMIT").map_err(backend)?;
     filled.map_err(backend)?;
-    held(&i.cache, &aside.unwrap_or_default(), rights)
+    held(&i.cache, aside.as_ref(), rights)
         .ok_or_else(|| backend(rusqlite::Error::QueryReturnedNoRows))
 }
 
@@ -119,16 +115,16 @@ struct Aside {
 /// What the cache (or else `aside`) holds of each of `rights`, if it holds everything.
 fn held(
     cache: &crate::DirectoryCache,
-    aside: &Aside,
+    aside: Option<&Aside>,
     rights: &[(UserId, ResourceId)],
 ) -> Option<Vec<(Parts, Versioned<Usage>)>> {
     rights
         .iter()
         .map(|(u, r)| {
             let parts = super::facts::held(cache, u, r)
-                .or_else(|| super::facts::held_with(cache, aside.users.get(u.as_str())?, r))?;
+                .or_else(|| super::facts::held_with(cache, aside?.users.get(u.as_str())?, r))?;
             let used = cache.usage(u.as_str(), r.as_str()).or_else(|| {
-                aside
+                aside?
                     .usage
                     .get(&(u.as_str().to_owned(), r.as_str().to_owned()))
             })?;
@@ -147,6 +143,19 @@ fn facts(
         .zip(held)
         .map(|((u, r), (parts, used))| Ok((parts.facts(u, r).map_err(backend)?, used)))
         .collect()
+}
+
+/// [`facts`] of the one right a read was for.
+fn facts_of_one(
+    user: &UserId,
+    resource: &ResourceId,
+    held: Vec<(Parts, Versioned<Usage>)>,
+) -> StoreResult<(RightFacts, Versioned<Usage>)> {
+    let (parts, used) = held
+        .into_iter()
+        .next()
+        .ok_or_else(|| backend(rusqlite::Error::QueryReturnedNoRows))?;
+    Ok((parts.facts(user, resource).map_err(backend)?, used))
 }
 
 /// Reads what the cache lacks of `rights` (their facts' parts, their usage), in the read
