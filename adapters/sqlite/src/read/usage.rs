@@ -1,6 +1,6 @@
 //! The usage of rights and the sweep's index of rights due.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -174,14 +174,18 @@ fn fill(
     match aside {
         // A batch: the usage of each resource's rights in one query.
         Some(a) => {
-            let mut by_resource: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+            // Each right once, however often the batch names it.
+            let mut by_resource: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
             for (u, r) in missing {
-                by_resource.entry(r.as_str()).or_default().push(u.as_str());
+                by_resource
+                    .entry(r.as_str())
+                    .or_default()
+                    .insert(u.as_str());
             }
             for (r, users) in by_resource {
-                let found = usage_of_users(conn, r, &users)?;
+                let mut found = usage_of_users(conn, r, &users)?;
                 for u in users {
-                    let used = found.get(u).cloned().unwrap_or(Versioned {
+                    let used = found.remove(u).unwrap_or(Versioned {
                         value: Usage::default(),
                         version: 0,
                     });
@@ -203,7 +207,7 @@ fn fill(
 fn usage_of_users(
     c: &rusqlite::Connection,
     resource: &str,
-    users: &[&str],
+    users: &BTreeSet<&str>,
 ) -> rusqlite::Result<HashMap<String, Versioned<Usage>>> {
     let list = super::facts::ids(users.iter().copied());
     let mut s = c.prepare_cached(
