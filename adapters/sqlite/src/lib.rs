@@ -8,10 +8,12 @@
 //! kept beside it (`DirectoryCache`): the gateway's brief reads run on the calling task, other
 //! calls out of the async scheduler or on tokio's blocking pool.
 //!
+//! - `checkpoint.rs`: WAL checkpoints on a thread of their own
 //! - `rows.rs`: the row codecs
 //! - `read/`: one module per port
 //! - `write/`: the commit, one writer per kind of change
 
+mod checkpoint;
 pub(crate) mod read;
 mod rows;
 mod write;
@@ -126,6 +128,8 @@ pub struct SqliteStore {
     /// report, a batch of the sweep): a brief call waits on its worker only for a brief one.
     held_long: Arc<AtomicBool>,
     on_outbox: Option<OutboxHook>,
+    /// The WAL's checkpoints, off the commit path (a file database).
+    checkpointer: Option<checkpoint::Checkpointer>,
 }
 
 /// Marks the connection held by a call that may take long, until dropped.
@@ -159,12 +163,19 @@ const STATEMENT_CACHE: usize = 256;
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, in WAL mode, and applies the schema.
     pub fn open(path: impl AsRef<Path>) -> StoreResult<Self> {
+        let path = path.as_ref();
         let conn = Connection::open(path).map_err(backend)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(backend)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(backend)?;
-        Self::init(conn)
+        let mut store = Self::init(conn)?;
+        let checkpointer = {
+            let inner = store.inner.lock().expect("a new connection");
+            checkpoint::Checkpointer::start(path, &inner.conn).map_err(backend)?
+        };
+        store.checkpointer = Some(checkpointer);
+        Ok(store)
     }
 
     /// A private in-memory database.
@@ -205,6 +216,7 @@ impl SqliteStore {
             })),
             held_long: Arc::default(),
             on_outbox: None,
+            checkpointer: None,
         })
     }
 
@@ -330,6 +342,51 @@ mod tests {
             reopened.settings().await.unwrap().email_roles,
             vec![Role::DevopsAdmin]
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn commits_reach_the_database_file_while_the_store_is_open() {
+        use autolock_core::directory::User;
+        use autolock_core::ports::DirectoryChange;
+        let dir = std::env::temp_dir().join(format!("autolock-sqlite-ckpt-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("autolock.db");
+        let _ = std::fs::remove_file(&path);
+        let store = SqliteStore::open(&path).unwrap();
+        let file_len = || std::fs::metadata(&path).unwrap().len();
+        let before = file_len();
+        // Far fewer pages than SQLite's own threshold for a checkpoint (1 000).
+        let users = (0..400)
+            .map(|i| {
+                DirectoryChange::CreateUser(User {
+                    id: format!("user-{i:04}").parse().unwrap(),
+                    email: format!("user-{i:04}@example.com").parse().unwrap(),
+                    display_name: format!("User {i}").parse().unwrap(),
+                    role: Role::Member,
+                    active: true,
+                    created_at: chrono::Utc::now(),
+                    revision: 0,
+                })
+            })
+            .collect();
+        store
+            .commit(Changeset {
+                directory: users,
+                ..Changeset::default()
+            })
+            .await
+            .unwrap();
+        let started = std::time::Instant::now();
+        while file_len() < before + 8 * 4096 && started.elapsed().as_secs() < 5 {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert!(
+            file_len() >= before + 8 * 4096,
+            "the database file is still {} bytes (was {before})",
+            file_len()
+        );
+        drop(store);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -45,6 +45,9 @@ impl Committer for SqliteStore {
             Ok(())
         })
         .await?;
+        if let Some(checkpointer) = &self.checkpointer {
+            checkpointer.wake();
+        }
         if published {
             if let Some(hook) = &self.on_outbox {
                 hook();
