@@ -1698,6 +1698,11 @@ pub async fn flow_access_event_batch_results(store: Arc<dyn Store>) {
                 input("e4", "nobody", d(2)),
                 input("e1", "bob", d(2)),
                 input("e5", "ada", d(2)),
+                EventInput {
+                    user: id("bob"),
+                    resource: id("nowhere"),
+                    event: event("e6", d(2)),
+                },
             ],
             now,
         )
@@ -1716,6 +1721,7 @@ pub async fn flow_access_event_batch_results(store: Arc<dyn Store>) {
             ("unknown", Some("unknown user or resource")),
             ("duplicate", None),
             ("denied", Some("no_access")),
+            ("unknown", Some("unknown user or resource")),
         ]
     );
     assert_eq!(w.bob_usage().await.value.last_access, Some(d(2)));

@@ -72,38 +72,28 @@ pub(crate) fn policy_from(duration: &str, approval: &str) -> rusqlite::Result<Po
     })
 }
 
+/// A resource with its current default policy (the latest of its policy history), as
+/// [`resource_row`] reads it; followed by the condition on `r`.
+pub(crate) const RESOURCE_SELECT: &str =
+    "SELECT r.id, r.name, r.address, r.created_at, r.rev, p.auto_lock_after, p.approval
+     FROM resources r JOIN resource_policies p ON p.resource_id = r.id
+      AND p.seq = (SELECT max(seq) FROM resource_policies WHERE resource_id = r.id)";
+
+pub(crate) fn resource_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Resource> {
+    Ok(Resource {
+        id: parse(ResourceId::parse(r.get_ref(0)?.as_str()?))?,
+        name: parse(Name::parse(r.get_ref(1)?.as_str()?))?,
+        address: r.get(2)?,
+        policy: policy_from(r.get_ref(5)?.as_str()?, r.get_ref(6)?.as_str()?)?,
+        created_at: instant(r.get(3)?)?,
+        revision: revision(r.get(4)?),
+    })
+}
+
 pub(crate) fn load_resource(c: &Connection, id: &str) -> rusqlite::Result<Option<Resource>> {
-    let Some((id, name, address, created_at, rev)) = c
-        .query_row(
-            "SELECT id, name, address, created_at, rev FROM resources WHERE id = ?1",
-            [id],
-            |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, i64>(3)?,
-                    r.get::<_, i64>(4)?,
-                ))
-            },
-        )
-        .optional()?
-    else {
-        return Ok(None);
-    };
-    let (duration, approval): (String, String) = c.query_row(
-        "SELECT auto_lock_after, approval FROM resource_policies WHERE resource_id = ?1 ORDER BY seq DESC LIMIT 1",
-        [&id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    Ok(Some(Resource {
-        id: parse(ResourceId::parse(id))?,
-        name: parse(Name::parse(&name))?,
-        address,
-        policy: policy_from(&duration, &approval)?,
-        created_at: instant(created_at)?,
-        revision: revision(rev),
-    }))
+    c.prepare_cached(&format!("{RESOURCE_SELECT} WHERE r.id = ?1"))?
+        .query_row([id], resource_row)
+        .optional()
 }
 
 pub(crate) fn load_grant_rows(

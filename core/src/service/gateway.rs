@@ -1,7 +1,7 @@
 //! The gateways' use cases: the decision on the connection path, and access events in batches
 //! (docs/semantics.md §2.7).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -141,8 +141,21 @@ impl Autolock {
                 .or_default()
                 .push((i, input.event));
         }
-        // Each user and resource is looked up once per batch.
-        let (mut users, mut resources) = (BTreeMap::new(), BTreeMap::new());
+        // The batch's users and resources are looked up once each, in one read for each kind.
+        let (users, resources): (BTreeSet<UserId>, BTreeSet<ResourceId>) =
+            by_right.keys().cloned().unzip();
+        let users: Vec<UserId> = users.into_iter().collect();
+        let resources: Vec<ResourceId> = resources.into_iter().collect();
+        let users: BTreeSet<UserId> = (self.store.users_by_id(&users).await?)
+            .into_iter()
+            .flatten()
+            .map(|u| u.id)
+            .collect();
+        let resources: BTreeSet<ResourceId> = (self.store.resources_by_id(&resources).await?)
+            .into_iter()
+            .flatten()
+            .map(|r| r.id)
+            .collect();
         let mut few = Vec::new();
         for ((user, resource), mut events) in by_right {
             events.sort_by(|a, b| {
@@ -150,15 +163,7 @@ impl Autolock {
                     .cmp(&b.1.accessed_at)
                     .then_with(|| a.1.event_id.cmp(&b.1.event_id))
             });
-            if !users.contains_key(&user) {
-                let known = self.store.user(&user).await?.is_some();
-                users.insert(user.clone(), known);
-            }
-            if users[&user] && !resources.contains_key(&resource) {
-                let known = self.store.resource(&resource).await?.is_some();
-                resources.insert(resource.clone(), known);
-            }
-            if !(users[&user] && resources[&resource]) {
+            if !(users.contains(&user) && resources.contains(&resource)) {
                 for (i, event) in events {
                     results[i] = Some(EventResult {
                         event_id: event.event_id,

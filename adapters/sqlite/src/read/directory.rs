@@ -14,9 +14,27 @@ use autolock_core::values::{Email, Name, Role};
 use crate::SqliteStore;
 use crate::rows::backend;
 use crate::rows::{
-    GRANT_COLUMNS, USER_COLUMNS, group_row, instant, limit_plus_one, load_grant_rows,
-    load_resource, parse, user_row,
+    GRANT_COLUMNS, RESOURCE_SELECT, USER_COLUMNS, group_row, instant, limit_plus_one,
+    load_grant_rows, load_resource, parse, resource_row, user_row,
 };
+
+/// The rows of `select` (which ends with the column of their id) whose id is one of `ids`, in
+/// one query, each in the place of its id (`None` where none is).
+fn by_ids<T: Clone>(
+    c: &rusqlite::Connection,
+    select: &str,
+    ids: &[String],
+    row: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    id_of: fn(&T) -> &str,
+) -> rusqlite::Result<Vec<Option<T>>> {
+    let list = super::facts::ids(ids.iter().map(String::as_str));
+    let found: std::collections::HashMap<String, T> = c
+        .prepare_cached(&format!("{select} IN (SELECT value FROM json_each(?1))"))?
+        .query_map([list], row)?
+        .map(|t| t.map(|t| (id_of(&t).to_owned(), t)))
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
+}
 
 #[async_trait]
 impl DirectoryReader for SqliteStore {
@@ -35,21 +53,16 @@ impl DirectoryReader for SqliteStore {
     }
 
     async fn users_by_id(&self, ids: &[UserId]) -> StoreResult<Vec<Option<User>>> {
-        let ids = ids.to_vec();
+        // One query for them all (a page of a report names up to 1 000 users).
+        let ids: Vec<String> = ids.iter().map(|id| id.as_str().to_owned()).collect();
         self.read(move |c| {
-            // One query for them all (a page of a report names up to 1 000 users).
-            let list = super::facts::ids(ids.iter().map(UserId::as_str));
-            let found: std::collections::HashMap<String, User> = c
-                .prepare_cached(&format!(
-                    "SELECT {USER_COLUMNS} FROM users WHERE id IN (SELECT value FROM json_each(?1))"
-                ))?
-                .query_map([list], user_row)?
-                .map(|u| u.map(|u| (u.id.as_str().to_owned(), u)))
-                .collect::<rusqlite::Result<_>>()?;
-            Ok(ids
-                .iter()
-                .map(|id| found.get(id.as_str()).cloned())
-                .collect())
+            by_ids(
+                c,
+                &format!("SELECT {USER_COLUMNS} FROM users WHERE id"),
+                &ids,
+                user_row,
+                |u| u.id.as_str(),
+            )
         })
         .await
     }
@@ -153,6 +166,20 @@ impl DirectoryReader for SqliteStore {
     async fn resource(&self, id: &ResourceId) -> StoreResult<Option<Resource>> {
         let id = id.clone();
         self.read(move |c| load_resource(c, id.as_str())).await
+    }
+
+    async fn resources_by_id(&self, ids: &[ResourceId]) -> StoreResult<Vec<Option<Resource>>> {
+        let ids: Vec<String> = ids.iter().map(|id| id.as_str().to_owned()).collect();
+        self.read(move |c| {
+            by_ids(
+                c,
+                &format!("{RESOURCE_SELECT} WHERE r.id"),
+                &ids,
+                resource_row,
+                |r| r.id.as_str(),
+            )
+        })
+        .await
     }
 
     async fn resources(&self, page: &PageRequest) -> StoreResult<Page<Resource>> {
