@@ -1874,6 +1874,98 @@ pub async fn flow_sweep_is_bounded_and_resumable(store: Arc<dyn Store>) {
     assert_eq!(seen.len(), 7);
 }
 
+/// A resource held by a few groups and one held by many (more than a store may read group by
+/// group) list the same users, page by page, as read whole: each member of any of its groups once,
+/// in id order, a member with an ended and a current membership counted once.
+pub async fn the_users_of_a_resource_page_alike_however_many_groups_hold_it(store: Arc<dyn Store>) {
+    let groups = 34;
+    let grant = |gid: String, rid: &str| autolock_core::directory::Grant {
+        id: id(&format!("{gid}-{rid}")),
+        group: id(&gid),
+        resource: id(rid),
+        span: Span::from(h(1)),
+        expiry: vec![Timed {
+            at: h(1),
+            value: None,
+        }],
+        overrides: vec![Timed {
+            at: h(1),
+            value: PolicyOverride::default(),
+        }],
+        revision: 0,
+    };
+    let mut changes = vec![
+        DirectoryChange::CreateResource(resource("wide")),
+        DirectoryChange::CreateResource(resource("narrow")),
+    ];
+    for g in 0..groups {
+        let gid = format!("g{g:02}");
+        changes.push(DirectoryChange::CreateGroup(Group {
+            id: id(&gid),
+            name: Name::parse(&gid).unwrap(),
+            created_at: h(0),
+        }));
+        changes.push(DirectoryChange::CreateGrant(grant(gid.clone(), "wide")));
+        if g < 3 {
+            changes.push(DirectoryChange::CreateGrant(grant(gid, "narrow")));
+        }
+    }
+    // User u in groups u % 34 and (7u + 1) % 34; u07 leaves g07 and comes back.
+    let mut narrow = std::collections::BTreeSet::new();
+    for u in 0..40usize {
+        let uid = format!("u{u:02}");
+        changes.push(DirectoryChange::CreateUser(user(&uid, Role::Member)));
+        for g in [u % groups, (7 * u + 1) % groups] {
+            if g < 3 {
+                narrow.insert(uid.clone());
+            }
+            changes.push(DirectoryChange::AddMembership {
+                user: id(&uid),
+                group: id(&format!("g{g:02}")),
+                at: h(2),
+            });
+        }
+    }
+    for (change, at) in [("end", h(3)), ("add", h(4))] {
+        let (user, group) = (id("u07"), id("g07"));
+        changes.push(if change == "end" {
+            DirectoryChange::EndMembership { user, group, at }
+        } else {
+            DirectoryChange::AddMembership { user, group, at }
+        });
+    }
+    for change in changes {
+        store.commit(one(change)).await.unwrap();
+    }
+    let wide: Vec<String> = (0..40).map(|u| format!("u{u:02}")).collect();
+    let narrow: Vec<String> = narrow.into_iter().collect();
+    assert!(narrow.len() > 3 && narrow.len() < wide.len());
+    for (rid, expected) in [("wide", wide), ("narrow", narrow)] {
+        let whole: Vec<String> = store
+            .users_of_resource(&id(rid))
+            .await
+            .unwrap()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(whole, expected, "{rid}, read whole");
+        for limit in [1, 7, 100] {
+            let mut seen = Vec::new();
+            let mut page = PageRequest::first(limit);
+            loop {
+                let p = store.users_of_resource_page(&id(rid), &page).await.unwrap();
+                assert!(p.items.len() <= limit as usize);
+                seen.extend(p.items.into_iter().map(|u| u.to_string()));
+                match p.next {
+                    Some(next) => page.after = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(seen, expected, "{rid}, pages of {limit}");
+        }
+    }
+}
+
 // ---- notification deliveries and the webhook setting ---------------------------------------------
 
 fn delivery(

@@ -355,15 +355,62 @@ impl SqliteStore {
     ) -> StoreResult<Vec<UserId>> {
         let r = resource.clone();
         self.read(move |c| {
-            let mut s = c.prepare(
-                "SELECT DISTINCT m.user_id FROM memberships m INDEXED BY memberships_by_user
-                 WHERE m.group_id IN (SELECT group_id FROM grants WHERE resource_id = ?1) AND m.user_id > ?2
-                 ORDER BY m.user_id LIMIT ?3",
-            )?;
-            s.query_map(params![r.as_str(), after, n], |r| parse(UserId::parse(r.get::<_, String>(0)?)))?.collect()
+            let groups: Vec<String> = c
+                .prepare_cached("SELECT DISTINCT group_id FROM grants WHERE resource_id = ?1")?
+                .query_map([r.as_str()], |row| row.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let ids = if groups.len() <= MERGED_GROUPS {
+                members_merged(c, &groups, &after, n)?
+            } else {
+                // Many groups: one walk of the memberships in user order, each kept when its
+                // group holds the resource, until the page is full.
+                c.prepare_cached(
+                    "SELECT DISTINCT m.user_id FROM memberships m INDEXED BY memberships_by_user
+                     WHERE m.group_id IN (SELECT group_id FROM grants WHERE resource_id = ?1) AND m.user_id > ?2
+                     ORDER BY m.user_id LIMIT ?3",
+                )?
+                .query_map(params![r.as_str(), after, n], |row| row.get(0))?
+                .collect::<rusqlite::Result<Vec<String>>>()?
+            };
+            ids.into_iter()
+                .map(|id| parse(UserId::parse(id)))
+                .collect()
         })
         .await
     }
+}
+
+/// Up to how many groups holding a resource its users are read group by group (each group's
+/// members in id order, merged), rather than in one walk of all memberships: the cost of a page
+/// follows the resource's members, not the directory's.
+const MERGED_GROUPS: usize = 32;
+
+/// The first `n` distinct members after `after` of any of `groups`, in id order: each group's
+/// first `n` read through its index, merged, the set cut back to `n` after each group.
+fn members_merged(
+    c: &rusqlite::Connection,
+    groups: &[String],
+    after: &str,
+    n: i64,
+) -> rusqlite::Result<Vec<String>> {
+    let keep = usize::try_from(n).unwrap_or(usize::MAX);
+    let mut s = c.prepare_cached(
+        "SELECT DISTINCT user_id FROM memberships WHERE group_id = ?1 AND user_id > ?2
+         ORDER BY user_id LIMIT ?3",
+    )?;
+    let mut first: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+    for g in groups {
+        for id in s.query_map(params![g, after, n], |row| row.get::<_, String>(0))? {
+            first.insert(id?);
+        }
+        if first.len() > keep {
+            let beyond = first.iter().nth(keep).cloned();
+            if let Some(beyond) = beyond {
+                first.split_off(&beyond);
+            }
+        }
+    }
+    Ok(first.into_iter().collect())
 }
 
 /// The principal with this id, from the cache (checked fresh by the caller) or read.
