@@ -54,9 +54,9 @@ impl UsageReader for SqliteStore {
         let (found, held) = self
             .with_inner_brief(move |i| {
                 // One look at whether the database changed serves both reads.
-                i.cache.fresh(&i.conn).map_err(backend)?;
-                let found = super::directory::cached_principal(i, &caller).map_err(backend)?;
-                Ok((found, read_checked(i, &right)?))
+                read_with(i, &right, |i| {
+                    super::directory::cached_principal(i, &caller)
+                })
             })
             .await?;
         let (facts, used) = facts_of_one(user, resource, held)?;
@@ -73,36 +73,55 @@ impl UsageReader for SqliteStore {
     }
 }
 
+/// The parts of the facts and the usage of rights, in the order asked.
+type Held = Vec<(Parts, Versioned<Usage>)>;
+
 /// The parts of the facts and the usage of each of `rights`, in order: from memory when the
-/// cache holds them (the directory and the usage unchanged since they were read), otherwise
-/// what it lacks read in one read transaction — one snapshot, one lock taken.
-fn read(
-    i: &mut crate::Inner,
-    rights: &[(UserId, ResourceId)],
-) -> StoreResult<Vec<(Parts, Versioned<Usage>)>> {
-    i.cache.fresh(&i.conn).map_err(backend)?;
-    read_checked(i, rights)
+/// cache holds them and the database has not changed since they were read (one look at it),
+/// otherwise what the cache lacks read in one read transaction — one snapshot, one lock taken,
+/// the look taken in it. A single right read is kept in the cache; a batch (a page of a report,
+/// the sweep's rights due, a batch of events) uses what the cache holds and keeps only the
+/// resources' parts, so that its memory stays flat however many rights it reads.
+fn read(i: &mut crate::Inner, rights: &[(UserId, ResourceId)]) -> StoreResult<Held> {
+    read_with(i, rights, |_| Ok(())).map(|((), held)| held)
 }
 
-/// [`read`], the cache checked fresh already. A single right read is kept in the cache; a
-/// batch (a page of a report, the sweep's rights due, a batch of events) uses what the cache
-/// holds and keeps only the resources' parts, so that its memory stays flat however many rights
-/// it reads.
-fn read_checked(
+/// [`read`], with `also` read at the same look (from the cache or, in the transaction, from the
+/// database).
+fn read_with<T>(
     i: &mut crate::Inner,
     rights: &[(UserId, ResourceId)],
-) -> StoreResult<Vec<(Parts, Versioned<Usage>)>> {
-    if let Some(held) = held(&i.cache, None, rights) {
-        return Ok(held);
+    also: impl Fn(&mut crate::Inner) -> rusqlite::Result<T>,
+) -> StoreResult<(T, Held)> {
+    if holds(&i.cache, rights) {
+        i.cache.fresh(&i.conn).map_err(backend)?;
+        if let Some(held) = held(&i.cache, None, rights) {
+            return Ok((also(i).map_err(backend)?, held));
+        }
     }
     let mut aside = (rights.len() > 1).then(Aside::default);
     let statement = |c: &rusqlite::Connection, sql| c.prepare_cached(sql)?.execute([]);
     statement(&i.conn, "BEGIN").map_err(backend)?;
-    let filled = fill(i, aside.as_mut(), rights);
+    let filled = i
+        .cache
+        .fresh(&i.conn)
+        .map(|_| ())
+        .and_then(|()| also(i))
+        .and_then(|t| fill(i, aside.as_mut(), rights).map(|()| t));
     statement(&i.conn, "COMMIT").map_err(backend)?;
-    filled.map_err(backend)?;
-    held(&i.cache, aside.as_ref(), rights)
-        .ok_or_else(|| backend(rusqlite::Error::QueryReturnedNoRows))
+    let t = filled.map_err(backend)?;
+    let held = held(&i.cache, aside.as_ref(), rights)
+        .ok_or_else(|| backend(rusqlite::Error::QueryReturnedNoRows))?;
+    Ok((t, held))
+}
+
+/// Whether the cache holds everything of `rights` (their parts and their usage).
+fn holds(cache: &crate::DirectoryCache, rights: &[(UserId, ResourceId)]) -> bool {
+    rights.iter().all(|(u, r)| {
+        cache.users.contains_key(u.as_str())
+            && cache.resources.contains_key(r.as_str())
+            && cache.usage(u.as_str(), r.as_str()).is_some()
+    })
 }
 
 /// What a batch read without keeping it.
@@ -117,7 +136,7 @@ fn held(
     cache: &crate::DirectoryCache,
     aside: Option<&Aside>,
     rights: &[(UserId, ResourceId)],
-) -> Option<Vec<(Parts, Versioned<Usage>)>> {
+) -> Option<Held> {
     rights
         .iter()
         .map(|(u, r)| {
@@ -136,7 +155,7 @@ fn held(
 /// The facts of each right from its parts, with its usage (off the store's lock).
 fn facts(
     rights: &[(UserId, ResourceId)],
-    held: Vec<(Parts, Versioned<Usage>)>,
+    held: Held,
 ) -> StoreResult<Vec<(RightFacts, Versioned<Usage>)>> {
     rights
         .iter()
@@ -149,7 +168,7 @@ fn facts(
 fn facts_of_one(
     user: &UserId,
     resource: &ResourceId,
-    held: Vec<(Parts, Versioned<Usage>)>,
+    held: Held,
 ) -> StoreResult<(RightFacts, Versioned<Usage>)> {
     let (parts, used) = held
         .into_iter()
@@ -159,14 +178,14 @@ fn facts_of_one(
 }
 
 /// Reads what the cache lacks of `rights` (their facts' parts, their usage), in the read
-/// transaction begun: into the cache, or the users' parts and the usage into `aside`.
+/// transaction begun, the cache checked fresh in it: into the cache, or the users' parts and the
+/// usage into `aside`.
 fn fill(
     i: &mut crate::Inner,
     mut aside: Option<&mut Aside>,
     rights: &[(UserId, ResourceId)],
 ) -> rusqlite::Result<()> {
     let crate::Inner { conn, cache } = i;
-    let cache = cache.fresh(conn)?;
     super::facts::fill(conn, cache, aside.as_mut().map(|a| &mut a.users), rights)?;
     let missing = rights
         .iter()
