@@ -191,3 +191,199 @@ pub(crate) fn group_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Group> {
         created_at: instant(r.get(2)?)?,
     })
 }
+
+/// A right's usage as a row holds it: [`autolock_core::lock::Usage`] with each instant as
+/// nanoseconds since the epoch — writing and reading RFC 3339 text took a sixth of an access
+/// event's time. A row written before, or an instant this cannot hold (after 2262), is `Usage`'s
+/// own JSON; both are read.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredUsage {
+    /// The format: [`STORED_USAGE`].
+    v: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_access: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_unlock: Option<StoredUnlock>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    last_person_unlock: Option<StoredUnlock>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    lock: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    denied: Vec<(autolock_core::ids::EventId, i64)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next_due: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    open_request: Option<autolock_core::ids::RequestId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    warned_for: Option<i64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    seen: Vec<(autolock_core::ids::EventId, i64)>,
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredUnlock {
+    at: i64,
+    by: autolock_core::ids::PrincipalId,
+    kind: autolock_core::lock::UnlockKind,
+    lifted_lock: i64,
+}
+
+/// The format number of [`StoredUsage`], first in its text.
+const STORED_USAGE: u8 = 2;
+
+/// `usage` as a row holds it.
+pub(crate) fn encode_usage(usage: &autolock_core::lock::Usage) -> StoreResult<String> {
+    use autolock_core::lock::UnlockRecord;
+    let nanos = |t: Timestamp| t.timestamp_nanos_opt();
+    let unlock = |u: &Option<UnlockRecord>| -> Option<Option<StoredUnlock>> {
+        match u {
+            None => Some(None),
+            Some(u) => Some(Some(StoredUnlock {
+                at: nanos(u.at)?,
+                by: u.by.clone(),
+                kind: u.kind,
+                lifted_lock: nanos(u.lifted_lock)?,
+            })),
+        }
+    };
+    let optional = |t: Option<Timestamp>| match t {
+        None => Some(None),
+        Some(t) => nanos(t).map(Some),
+    };
+    let stored = (|| {
+        Some(StoredUsage {
+            v: STORED_USAGE,
+            last_access: optional(usage.last_access)?,
+            last_unlock: unlock(&usage.last_unlock)?,
+            last_person_unlock: unlock(&usage.last_person_unlock)?,
+            lock: optional(usage.lock)?,
+            denied: (usage.denied.iter())
+                .map(|d| Some((d.event_id.clone(), nanos(d.at)?)))
+                .collect::<Option<_>>()?,
+            next_due: optional(usage.next_due)?,
+            open_request: usage.open_request.clone(),
+            warned_for: optional(usage.warned_for)?,
+            seen: (usage.seen.iter())
+                .map(|s| Some((s.event_id.clone(), nanos(s.at)?)))
+                .collect::<Option<_>>()?,
+        })
+    })();
+    match stored {
+        Some(stored) => encode(&stored),
+        None => encode(usage),
+    }
+}
+
+/// A right's usage from its row, in either format.
+pub(crate) fn decode_usage(text: &str) -> rusqlite::Result<autolock_core::lock::Usage> {
+    use autolock_core::lock::{DeniedAttempt, SeenEvent, UnlockRecord, Usage};
+    // `Usage`'s own JSON begins with its first field, `last_access`.
+    if !text.starts_with("{\"v\":") {
+        return decode(text);
+    }
+    let s: StoredUsage = decode(text)?;
+    if s.v != STORED_USAGE {
+        return Err(rusqlite::Error::FromSqlConversionFailure(
+            0,
+            rusqlite::types::Type::Text,
+            format!(
+                "usage stored in format {}, this build reads {STORED_USAGE}",
+                s.v
+            )
+            .into(),
+        ));
+    }
+    let at = |n: i64| DateTime::from_timestamp_nanos(n);
+    let unlock = |u: Option<StoredUnlock>| {
+        u.map(|u| UnlockRecord {
+            at: at(u.at),
+            by: u.by,
+            kind: u.kind,
+            lifted_lock: at(u.lifted_lock),
+        })
+    };
+    Ok(Usage {
+        last_access: s.last_access.map(at),
+        last_unlock: unlock(s.last_unlock),
+        last_person_unlock: unlock(s.last_person_unlock),
+        lock: s.lock.map(at),
+        denied: (s.denied.into_iter())
+            .map(|(event_id, n)| DeniedAttempt {
+                event_id,
+                at: at(n),
+            })
+            .collect(),
+        next_due: s.next_due.map(at),
+        open_request: s.open_request,
+        warned_for: s.warned_for.map(at),
+        seen: (s.seen.into_iter())
+            .map(|(event_id, n)| SeenEvent {
+                event_id,
+                at: at(n),
+            })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use autolock_core::lock::{DeniedAttempt, SeenEvent, UnlockKind, UnlockRecord, Usage};
+
+    fn at(text: &str) -> Timestamp {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    fn full() -> Usage {
+        let unlock = UnlockRecord {
+            at: at("2026-11-02T10:00:00.000000001Z"),
+            by: "ada".parse().unwrap(),
+            kind: UnlockKind::ApprovedRequest,
+            lifted_lock: at("2026-11-01T00:00:00Z"),
+        };
+        Usage {
+            last_access: Some(at("2026-11-30T10:00:00.123456789Z")),
+            last_unlock: Some(UnlockRecord {
+                kind: UnlockKind::AutomaticRequest,
+                ..unlock.clone()
+            }),
+            last_person_unlock: Some(unlock),
+            lock: Some(at("2026-12-30T10:00:00Z")),
+            denied: vec![DeniedAttempt {
+                event_id: "e-denied".parse().unwrap(),
+                at: at("2026-11-03T00:00:00.5Z"),
+            }],
+            next_due: Some(at("2026-12-30T10:00:00.123456789Z")),
+            open_request: Some("req-1".parse().unwrap()),
+            warned_for: Some(at("2026-12-30T10:00:00Z")),
+            seen: vec![SeenEvent {
+                event_id: "e-seen".parse().unwrap(),
+                at: at("2026-11-30T10:00:00.123456789Z"),
+            }],
+        }
+    }
+
+    #[test]
+    fn usage_is_stored_compact_to_the_nanosecond_and_read_back_whole() {
+        for usage in [full(), Usage::default()] {
+            let text = encode_usage(&usage).unwrap();
+            assert!(text.starts_with("{\"v\":2"), "{text}");
+            assert!(!text.contains("2026"), "instants as numbers: {text}");
+            assert_eq!(decode_usage(&text).unwrap(), usage);
+        }
+    }
+
+    #[test]
+    fn usage_rows_written_before_are_read_and_instants_past_2262_stay_text() {
+        let usage = full();
+        let before = serde_json::to_string(&usage).unwrap();
+        assert_eq!(decode_usage(&before).unwrap(), usage);
+        let far = Usage {
+            next_due: Some(at("2300-01-01T00:00:00Z")),
+            ..full()
+        };
+        let text = encode_usage(&far).unwrap();
+        assert!(text.contains("2300-01-01"), "{text}");
+        assert_eq!(decode_usage(&text).unwrap(), far);
+    }
+}

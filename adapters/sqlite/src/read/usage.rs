@@ -14,7 +14,7 @@ use autolock_core::ports::{LockIndex, StoreResult, UsageReader, Versioned};
 
 use super::facts::Parts;
 use crate::SqliteStore;
-use crate::rows::{backend, decode, micros, parse};
+use crate::rows::{backend, decode_usage, micros, parse};
 
 #[async_trait]
 impl UsageReader for SqliteStore {
@@ -239,7 +239,7 @@ fn usage_of_users(
         found.insert(
             row.get::<_, String>(0)?,
             Versioned {
-                value: decode(&row.get::<_, String>(2)?)?,
+                value: decode_usage(&row.get::<_, String>(2)?)?,
                 version: u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
             },
         );
@@ -279,7 +279,7 @@ fn usage(
         .optional()?;
     Ok(match row {
         Some((version, data)) => Versioned {
-            value: decode(&data)?,
+            value: decode_usage(&data)?,
             version: u64::try_from(version).unwrap_or(0),
         },
         None => Versioned {

@@ -5,10 +5,10 @@ use rusqlite::{Transaction, params};
 use autolock_core::error::StoreError;
 use autolock_core::ports::{StoreResult, UsageWrite};
 
-use crate::rows::{backend, encode, micros};
+use crate::rows::{backend, encode_usage, micros};
 
 pub(super) fn apply_usage(tx: &Transaction<'_>, w: &UsageWrite) -> StoreResult<()> {
-    let data = encode(&w.usage)?;
+    let data = encode_usage(&w.usage)?;
     let next_due = w.usage.next_due.map(micros);
     let (u, r) = (w.user.as_str(), w.resource.as_str());
     let version = i64::try_from(w.expected_version).map_err(backend)?;
