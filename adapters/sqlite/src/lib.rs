@@ -51,7 +51,8 @@ pub type OutboxHook = Arc<dyn Fn() + Send + Sync>;
 
 /// What the store keeps between reads: the users' and the resources' parts of rights' facts
 /// (`read/facts.rs`), the principals and the usage of rights read. A commit of this store that
-/// changes the directory clears it all; one that writes a kept usage replaces it; a change
+/// changes the directory clears all but the usage (which only usage writes change); one that
+/// writes a kept usage replaces it; a change
 /// through another connection to the same file (SQLite's `data_version` tells) clears it all
 /// (docs/architecture.md, "SQLite").
 #[derive(Default)]
@@ -85,11 +86,17 @@ impl DirectoryCache {
     }
 
     pub(crate) fn clear(&mut self) {
+        self.clear_directory();
+        self.usage.clear();
+        self.usage_entries = 0;
+    }
+
+    /// Forgets the directory's parts and the principals, keeping the usage (which only a usage
+    /// write changes).
+    pub(crate) fn clear_directory(&mut self) {
         self.users.clear();
         self.resources.clear();
         self.principals.clear();
-        self.usage.clear();
-        self.usage_entries = 0;
     }
 
     /// The usage of the right (`user`, `resource`), if held.

@@ -28,7 +28,7 @@ impl Committer for SqliteStore {
             }
             tx.commit().map_err(backend)?;
             if !changes.directory.is_empty() {
-                i.cache.clear();
+                i.cache.clear_directory();
             }
             // Each usage written is the right's usage now, at the version after the one the
             // write was conditioned on (`write/usage.rs`): a kept one is replaced.
