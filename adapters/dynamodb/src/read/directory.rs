@@ -383,20 +383,21 @@ impl DirectoryReader for DynamoStore {
     }
 
     async fn right_facts(&self, user: &UserId, resource: &ResourceId) -> StoreResult<RightFacts> {
-        let activity = self.activity_of(user).await?;
         // The resource's exemptions (`EX#`), grant references (`GRANT#`) and policy history
-        // (`POL#`) sort next to each other: one query reads the three.
-        let partition = self
-            .query_all(
-                Q::on(
-                    &self.tables.policies,
-                    "pk = :pk AND sk BETWEEN :from AND :to",
-                )
-                .value(":pk", s(keys::resource(resource.as_str())))
-                .value(":from", s("EX#"))
-                .value(":to", s("POL#~")),
-            )
-            .await?;
+        // (`POL#`) sort next to each other: one query reads the three. It, the user's activity
+        // and the user's memberships are read at once; then each grant shared.
+        let in_resource = Q::on(
+            &self.tables.policies,
+            "pk = :pk AND sk BETWEEN :from AND :to",
+        )
+        .value(":pk", s(keys::resource(resource.as_str())))
+        .value(":from", s("EX#"))
+        .value(":to", s("POL#~"));
+        let (activity, partition, memberships) = tokio::try_join!(
+            self.activity_of(user),
+            self.query_all(in_resource),
+            self.memberships_of(user.as_str()),
+        )?;
         let with_prefix = |p: &'static str| {
             partition
                 .iter()
@@ -410,7 +411,6 @@ impl DirectoryReader for DynamoStore {
                 })
             })
             .collect::<StoreResult<Vec<_>>>()?;
-        let memberships = self.memberships_of(user.as_str()).await?;
         let mut by_group: std::collections::BTreeMap<String, Vec<String>> =
             std::collections::BTreeMap::new();
         for (group, grant, _) in with_prefix("GRANT#")
