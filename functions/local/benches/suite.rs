@@ -648,7 +648,9 @@ async fn run(quick: bool) -> Vec<Figure> {
         ingest_rate,
         raw_rate,
         "events/s",
-        ("≥ 0.33", 1.0 / 3.0),
+        // Out of reach while each event's outcome is answered from a durable write: see
+        // BENCHMARKS.md, "What stands in the way".
+        ("≥ 0.33 (out of reach on this design)", 1.0 / 3.0),
     ));
 
     // A resource's report, against a plain SQL join written by the same CSV writer.
