@@ -110,7 +110,7 @@ fn read_with<T>(
         .and_then(|t| fill(i, aside.as_mut(), rights).map(|()| t));
     statement(&i.conn, "COMMIT").map_err(backend)?;
     let t = filled.map_err(backend)?;
-    let held = held(&i.cache, aside.as_ref(), rights)
+    let held = held(&i.cache, aside.as_mut(), rights)
         .ok_or_else(|| backend(rusqlite::Error::QueryReturnedNoRows))?;
     Ok((t, held))
 }
@@ -128,28 +128,39 @@ fn holds(cache: &crate::DirectoryCache, rights: &[(UserId, ResourceId)]) -> bool
 #[derive(Default)]
 struct Aside {
     users: HashMap<String, Arc<super::facts::UserPart>>,
-    usage: HashMap<(String, String), Versioned<Usage>>,
+    /// Resource id -> user id -> the right's usage.
+    usage: HashMap<String, HashMap<String, Versioned<Usage>>>,
 }
 
-/// What the cache (or else `aside`) holds of each of `rights`, if it holds everything.
+/// What the cache (or else `aside`, whose usage is moved out) holds of each of `rights`, if it
+/// holds everything.
 fn held(
     cache: &crate::DirectoryCache,
-    aside: Option<&Aside>,
+    mut aside: Option<&mut Aside>,
     rights: &[(UserId, ResourceId)],
 ) -> Option<Held> {
-    rights
-        .iter()
-        .map(|(u, r)| {
-            let parts = super::facts::held(cache, u, r)
-                .or_else(|| super::facts::held_with(cache, aside?.users.get(u.as_str())?, r))?;
-            let used = cache.usage(u.as_str(), r.as_str()).or_else(|| {
-                aside?
-                    .usage
-                    .get(&(u.as_str().to_owned(), r.as_str().to_owned()))
-            })?;
-            Some((parts, used.clone()))
-        })
-        .collect()
+    let mut out: Held = Vec::with_capacity(rights.len());
+    for (i, (u, r)) in rights.iter().enumerate() {
+        let parts = super::facts::held(cache, u, r).or_else(|| {
+            super::facts::held_with(cache, aside.as_deref()?.users.get(u.as_str())?, r)
+        })?;
+        let used = match cache.usage(u.as_str(), r.as_str()) {
+            Some(used) => used.clone(),
+            None => {
+                let aside = aside.as_deref_mut()?;
+                match (aside.usage.get_mut(r.as_str())).and_then(|of| of.remove(u.as_str())) {
+                    Some(used) => used,
+                    // A right the batch names again: as the first time.
+                    None => {
+                        let first = rights[..i].iter().position(|right| right == &rights[i])?;
+                        out[first].1.clone()
+                    }
+                }
+            }
+        };
+        out.push((parts, used));
+    }
+    Some(out)
 }
 
 /// The facts of each right from its parts, with its usage (off the store's lock).
@@ -204,12 +215,16 @@ fn fill(
             for (r, users) in by_resource {
                 let mut found = usage_of_users(conn, r, &users)?;
                 for u in users {
-                    let used = found.remove(u).unwrap_or(Versioned {
-                        value: Usage::default(),
-                        version: 0,
-                    });
-                    a.usage.insert((u.to_owned(), r.to_owned()), used);
+                    // A right never used: no row, version 0.
+                    if !found.contains_key(u) {
+                        let never = Versioned {
+                            value: Usage::default(),
+                            version: 0,
+                        };
+                        found.insert(u.to_owned(), never);
+                    }
                 }
+                a.usage.insert(r.to_owned(), found);
             }
         }
         None => {
@@ -234,7 +249,7 @@ fn usage_of_users(
          WHERE resource_id = ?1 AND user_id IN (SELECT value FROM json_each(?2))",
     )?;
     let mut rows = s.query(params![resource, list])?;
-    let mut found = HashMap::new();
+    let mut found = HashMap::with_capacity(users.len());
     while let Some(row) = rows.next()? {
         found.insert(
             row.get::<_, String>(0)?,
