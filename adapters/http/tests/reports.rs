@@ -89,6 +89,57 @@ const CAROL_ENG: &str = "gitlab,Gitlab,eng,inherited,7d,manual,,carol,carol@exam
 const CAROL_OPS: &str = "gitlab,Gitlab,ops,override,30d,automatic,2026-03-02T00:00:00Z,carol,carol@example.com,true,active,false,,,2026-01-31T00:00:00Z,,,,";
 
 #[tokio::test]
+async fn a_group_with_access_and_no_members_is_a_row_without_a_user_until_it_has_one() {
+    let t = seeded().await;
+    let w = &t.world;
+    let idle = "idle".parse().unwrap();
+    w.app
+        .create_group(
+            &w.admin,
+            Some("idle".parse().unwrap()),
+            "Idle".parse().unwrap(),
+            h(0),
+        )
+        .await
+        .unwrap();
+    let grant = NewGrant {
+        group: "idle".parse().unwrap(),
+        resource: w.gitlab.clone(),
+        expires_at: None,
+        policy_override: PolicyOverride::default(),
+    };
+    w.app.create_grant(&w.admin, grant, h(0)).await.unwrap();
+    let rita = w.reviewer.clone();
+    let text = t.get("/v1/resources/gitlab/report", &rita).await.text();
+    let rows = lines(&text);
+    assert_eq!(rows[..4], [HEADER, BOB, CAROL_ENG, CAROL_OPS]);
+    assert_eq!(rows.len(), 5, "{text}");
+    assert!(
+        rows[4].starts_with("gitlab,Gitlab,idle,inherited,7d,manual,,,,"),
+        "{}",
+        rows[4]
+    );
+    w.app
+        .add_member(&w.admin, &idle, &w.bob_id(), h(1))
+        .await
+        .unwrap();
+    let text = t.get("/v1/resources/gitlab/report", &rita).await.text();
+    let rows = lines(&text);
+    assert_eq!(rows.len(), 5, "{text}");
+    assert!(
+        rows.iter()
+            .any(|r| r.starts_with("gitlab,Gitlab,idle,inherited,7d,manual,,bob,")),
+        "{text}"
+    );
+    assert!(
+        !rows
+            .iter()
+            .any(|r| r.starts_with("gitlab,Gitlab,idle,inherited,7d,manual,,,")),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn a_path_kept_open_by_an_exemption_shows_its_end_in_the_reports() {
     let t = seeded().await;
     let (w, rita) = (&t.world, t.world.reviewer.clone());

@@ -65,6 +65,10 @@ pub trait DirectoryReader: Send + Sync {
     async fn grants_of_group(&self, group: &GroupId) -> StoreResult<Vec<Grant>>;
     /// The current members of a group.
     async fn members(&self, group: &GroupId) -> StoreResult<Vec<UserId>>;
+    /// Whether the group has a current member (a store may answer without reading them all).
+    async fn has_members(&self, group: &GroupId) -> StoreResult<bool> {
+        Ok(!self.members(group).await?.is_empty())
+    }
     /// The user's current membership of the group, if they are a member.
     async fn membership(&self, user: &UserId, group: &GroupId) -> StoreResult<Option<Span>>;
     /// The groups a user is a member of now.

@@ -199,7 +199,7 @@ impl Autolock {
         };
         let mut out = Vec::new();
         for grant in grants {
-            if !grant.gives_access_at(now) || !self.store.members(&grant.group).await?.is_empty() {
+            if !grant.gives_access_at(now) || self.store.has_members(&grant.group).await? {
                 continue;
             }
             if let Some(resource) = self.store.resource(&grant.resource).await? {

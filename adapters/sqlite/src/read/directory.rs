@@ -28,12 +28,21 @@ fn by_ids<T: Clone>(
     id_of: fn(&T) -> &str,
 ) -> rusqlite::Result<Vec<Option<T>>> {
     let list = super::facts::ids(ids.iter().map(String::as_str));
-    let found: std::collections::HashMap<String, T> = c
+    let mut found: std::collections::HashMap<String, T> = c
         .prepare_cached(&format!("{select} IN (SELECT value FROM json_each(?1))"))?
         .query_map([list], row)?
         .map(|t| t.map(|t| (id_of(&t).to_owned(), t)))
         .collect::<rusqlite::Result<_>>()?;
-    Ok(ids.iter().map(|id| found.get(id).cloned()).collect())
+    let mut out: Vec<Option<T>> = Vec::with_capacity(ids.len());
+    for (i, id) in ids.iter().enumerate() {
+        // Moved out; an id named again is given as the first time.
+        let t = found.remove(id).or_else(|| {
+            let first = ids[..i].iter().position(|earlier| earlier == id)?;
+            out[first].clone()
+        });
+        out.push(t);
+    }
+    Ok(out)
 }
 
 #[async_trait]
@@ -270,6 +279,17 @@ impl DirectoryReader for SqliteStore {
         self.read(move |c| {
             let mut s = c.prepare("SELECT user_id FROM memberships WHERE group_id = ?1 AND end_at IS NULL ORDER BY user_id")?;
             s.query_map([g.as_str()], |r| parse(UserId::parse(r.get::<_, String>(0)?)))?.collect()
+        })
+        .await
+    }
+
+    async fn has_members(&self, group: &GroupId) -> StoreResult<bool> {
+        let g = group.clone();
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM memberships WHERE group_id = ?1 AND end_at IS NULL)",
+            )?
+            .query_row([g.as_str()], |r| r.get(0))
         })
         .await
     }
