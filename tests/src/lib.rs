@@ -1,6 +1,7 @@
 //! Cross-crate test support: the store contract suite, written once and instantiated for every
 //! store with [`store_contract_tests!`], and a seeded world for end-to-end flows.
 
+pub mod bench;
 pub mod contract;
 pub mod contract_exemptions;
 pub mod contract_feed;

@@ -149,37 +149,11 @@ async fn report(path: &std::path::Path) {
     );
 }
 
-/// The report's rows read by one plain SQL join and written by the same CSV writer: rows a
-/// second.
+/// The baseline: the same rows by one plain SQL join, written by the same CSV writer.
 fn plain_join(path: &std::path::Path, n: usize) -> f64 {
-    let c = rusqlite::Connection::open(path).unwrap();
-    let started = Instant::now();
-    let mut s = c
-        .prepare(
-            "SELECT g.resource_id, r.name, g.group_id, u.id, u.email, u.active, us.data
-             FROM grants g JOIN resources r ON r.id = g.resource_id
-             JOIN memberships m ON m.group_id = g.group_id AND m.end_at IS NULL
-             JOIN users u ON u.id = m.user_id
-             LEFT JOIN usage us ON us.user_id = u.id AND us.resource_id = g.resource_id
-             WHERE g.resource_id = ?1 AND g.end_at IS NULL ORDER BY u.id",
-        )
-        .unwrap();
-    let mut q = s.query(["gitlab"]).unwrap();
-    let (mut rows, mut bytes) = (0usize, 0usize);
-    while let Some(row) = q.next().unwrap() {
-        let fields: Vec<String> = (0..7)
-            .map(|i| match row.get_ref(i).unwrap() {
-                rusqlite::types::ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
-                rusqlite::types::ValueRef::Integer(n) => n.to_string(),
-                _ => String::new(),
-            })
-            .collect();
-        bytes += autolock_core::report::csv_record(fields.iter().map(String::as_str)).len();
-        rows += 1;
-    }
+    let (rows, rate) = autolock_tests::bench::plain_report_join(path, "gitlab");
     assert_eq!(rows, n);
-    assert!(bytes > 0);
-    rows as f64 / started.elapsed().as_secs_f64()
+    rate
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]

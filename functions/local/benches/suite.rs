@@ -25,7 +25,6 @@ use autolock_core::lock::{Right, Usage};
 use autolock_core::notify::Notifier;
 use autolock_core::policy::{ApprovalMode, AutoLockAfter, Policy, PolicyOverride};
 use autolock_core::ports::{Changeset, Clock, DirectoryChange, Store, UsageWrite};
-use autolock_core::report::csv_record;
 use autolock_core::service::Autolock;
 use autolock_core::values::Role;
 use autolock_http::{Hs256, HttpConfig, SystemClock};
@@ -707,38 +706,7 @@ async fn run(quick: bool) -> Vec<Figure> {
     let rss_report = peak_rss_mib();
     let plain_rate = median(
         (0..5)
-            .map(|_| {
-                let c = rusqlite::Connection::open(&path).unwrap();
-                let started = Instant::now();
-                let mut s = c
-                    .prepare(
-                        "SELECT g.resource_id, r.name, g.group_id, u.id, u.email, u.active, us.data
-                 FROM grants g JOIN resources r ON r.id = g.resource_id
-                 JOIN memberships m ON m.group_id = g.group_id AND m.end_at IS NULL
-                 JOIN users u ON u.id = m.user_id
-                 LEFT JOIN usage us ON us.user_id = u.id AND us.resource_id = g.resource_id
-                 WHERE g.resource_id = ?1 AND g.end_at IS NULL ORDER BY u.id",
-                    )
-                    .unwrap();
-                let mut out = String::new();
-                let mut rows = 0usize;
-                let mut q = s.query([biggest.as_str()]).unwrap();
-                while let Some(row) = q.next().unwrap() {
-                    let fields: Vec<String> = (0..7)
-                        .map(|i| match row.get_ref(i).unwrap() {
-                            rusqlite::types::ValueRef::Text(t) => {
-                                String::from_utf8_lossy(t).into_owned()
-                            }
-                            rusqlite::types::ValueRef::Integer(n) => n.to_string(),
-                            _ => String::new(),
-                        })
-                        .collect();
-                    out.push_str(&csv_record(fields.iter().map(String::as_str)));
-                    rows += 1;
-                }
-                assert!(rows > 0 && !out.is_empty());
-                rows as f64 / started.elapsed().as_secs_f64()
-            })
+            .map(|_| autolock_tests::bench::plain_report_join(&path, &biggest).1)
             .collect(),
     );
     let mut f = ratio_figure(
