@@ -104,11 +104,21 @@ impl DirectoryCache {
         self.usage.get(user)?.get(resource)
     }
 
-    /// Replaces the usage of the right (`user`, `resource`) if it is kept (a commit that wrote
-    /// it keeps the cache true without filling it).
-    pub(crate) fn replace_usage(&mut self, user: &str, resource: &str, usage: Versioned<Usage>) {
+    /// Replaces the usage of the right (`user`, `resource`) with `usage` at `version` if it is
+    /// kept (a commit that wrote it keeps the cache true without filling it; one it does not
+    /// keep costs no copy).
+    pub(crate) fn replace_usage(
+        &mut self,
+        user: &str,
+        resource: &str,
+        usage: &Usage,
+        version: u64,
+    ) {
         if let Some(kept) = self.usage.get_mut(user).and_then(|m| m.get_mut(resource)) {
-            *kept = usage;
+            *kept = Versioned {
+                value: usage.clone(),
+                version,
+            };
         }
     }
 

@@ -9,7 +9,7 @@ mod usage;
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Transaction};
 
-use autolock_core::ports::{Changeset, Committer, StoreResult, Versioned};
+use autolock_core::ports::{Changeset, Committer, StoreResult};
 
 use crate::SqliteStore;
 use crate::rows::backend;
@@ -36,10 +36,8 @@ impl Committer for SqliteStore {
                 i.cache.replace_usage(
                     w.user.as_str(),
                     w.resource.as_str(),
-                    Versioned {
-                        value: w.usage.clone(),
-                        version: w.expected_version + 1,
-                    },
+                    &w.usage,
+                    w.expected_version + 1,
                 );
             }
             Ok(())
