@@ -102,8 +102,9 @@ impl<T> Page<T> {
     }
 }
 
-/// A value with the version it was read at, for a conditional write.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A value with the version it was read at, for a conditional write. The default is what a
+/// read finds where nothing is stored: the value's default, at version 0.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Versioned<T> {
     pub value: T,
     /// 0 when nothing is stored yet.

@@ -24,10 +24,7 @@ impl UsageReader for DynamoStore {
                 value: doc(&i)?,
                 version: u64::try_from(get_n(&i, "version").unwrap_or(0)).unwrap_or(0),
             },
-            None => Versioned {
-                value: Usage::default(),
-                version: 0,
-            },
+            None => Versioned::default(),
         })
     }
 

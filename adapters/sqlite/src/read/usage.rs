@@ -217,11 +217,7 @@ fn fill(
                 for u in users {
                     // A right never used: no row, version 0.
                     if !found.contains_key(u) {
-                        let never = Versioned {
-                            value: Usage::default(),
-                            version: 0,
-                        };
-                        found.insert(u.to_owned(), never);
+                        found.insert(u.to_owned(), Versioned::default());
                     }
                 }
                 a.usage.insert(r.to_owned(), found);
@@ -297,9 +293,6 @@ fn usage(
             value: decode_usage(&data)?,
             version: u64::try_from(version).unwrap_or(0),
         },
-        None => Versioned {
-            value: Usage::default(),
-            version: 0,
-        },
+        None => Versioned::default(),
     })
 }
