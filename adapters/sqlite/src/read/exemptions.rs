@@ -1,4 +1,4 @@
-//! Exemptions, read; and those covering one right, for its facts.
+//! Exemptions, read (the row codec is shared with the resources' parts of facts, `facts.rs`).
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
@@ -12,8 +12,13 @@ use crate::SqliteStore;
 use crate::rows::{decode, micros};
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Exemption> {
-    let mut e: Exemption = decode(&r.get::<_, String>(0)?)?;
-    e.revision = u64::try_from(r.get::<_, i64>(1)?).unwrap_or_default();
+    row_from(r, 0)
+}
+
+/// The exemption in the columns `data, rev` from column `first` on.
+pub(crate) fn row_from(r: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Exemption> {
+    let mut e: Exemption = decode(&r.get::<_, String>(first)?)?;
+    e.revision = u64::try_from(r.get::<_, i64>(first + 1)?).unwrap_or_default();
     Ok(e)
 }
 

@@ -18,7 +18,7 @@ use autolock_core::exemption::Exemption;
 use autolock_core::ids::{GroupId, ResourceId, UserId};
 use autolock_core::policy::Policy;
 
-use crate::rows::{GRANT_COLUMNS, decode, instant, load_grant_rows, parse, policy_from};
+use crate::rows::{GRANT_COLUMNS, instant, load_grant_rows, parse, policy_from};
 
 /// What the facts of a user's rights take from the user.
 #[derive(Default)]
@@ -60,25 +60,6 @@ fn each_row<P>(
 /// A list of ids as the JSON array `json_each` reads.
 pub(crate) fn ids<'a>(each: impl Iterator<Item = &'a str>) -> String {
     serde_json::to_string(&each.collect::<BTreeSet<_>>()).unwrap_or_else(|_| "[]".to_owned())
-}
-
-/// The facts of each of `rights`, in order: the parts the cache holds, the others read (and
-/// kept).
-pub(crate) fn of(
-    i: &mut crate::Inner,
-    rights: &[(UserId, ResourceId)],
-) -> rusqlite::Result<Vec<RightFacts>> {
-    let crate::Inner { conn, cache } = i;
-    let cache = cache.fresh(conn)?;
-    fill(conn, cache, None, rights)?;
-    rights
-        .iter()
-        .map(|(u, r)| {
-            held(cache, u, r)
-                .ok_or(rusqlite::Error::QueryReturnedNoRows)?
-                .facts(u, r)
-        })
-        .collect()
 }
 
 /// The two parts of a right's facts, shared with the cache.
@@ -179,15 +160,34 @@ pub(crate) fn fill(
     Ok(())
 }
 
-/// The facts of one right.
+/// The facts of one right: the parts the cache holds, the others read (and kept).
 pub(crate) fn one(
     i: &mut crate::Inner,
     user: UserId,
     resource: ResourceId,
 ) -> rusqlite::Result<RightFacts> {
-    of(i, &[(user, resource)])?
-        .pop()
-        .ok_or(rusqlite::Error::QueryReturnedNoRows)
+    let crate::Inner { conn, cache } = i;
+    let cache = cache.fresh(conn)?;
+    let right = [(user, resource)];
+    fill(conn, cache, None, &right)?;
+    let [(u, r)] = &right;
+    held(cache, u, r)
+        .ok_or(rusqlite::Error::QueryReturnedNoRows)?
+        .facts(u, r)
+}
+
+/// The parts of `keys` (every one of them, empty where nothing is stored), which `read` fills
+/// from the keys' list as `json_each` reads it.
+fn read_parts<P: Default>(
+    keys: &BTreeSet<&str>,
+    read: impl FnOnce(&str, &mut BTreeMap<String, P>) -> rusqlite::Result<()>,
+) -> rusqlite::Result<Vec<(String, Arc<P>)>> {
+    let mut parts: BTreeMap<String, P> = keys
+        .iter()
+        .map(|k| ((*k).to_owned(), P::default()))
+        .collect();
+    read(&ids(keys.iter().copied()), &mut parts)?;
+    Ok(parts.into_iter().map(|(id, p)| (id, Arc::new(p))).collect())
 }
 
 /// The parts of `users` (every one of them, empty for a user who does not exist).
@@ -195,38 +195,34 @@ fn read_users(
     c: &Connection,
     users: &BTreeSet<&str>,
 ) -> rusqlite::Result<Vec<(String, Arc<UserPart>)>> {
-    let mut parts: BTreeMap<String, UserPart> = users
-        .iter()
-        .map(|u| ((*u).to_owned(), UserPart::default()))
-        .collect();
-    let list = ids(users.iter().copied());
-    each_row(
-        c,
-        "SELECT user_id, at, active FROM user_activity WHERE user_id IN (SELECT value FROM json_each(?1)) ORDER BY user_id, seq",
-        &list,
-        &mut parts,
-        |part, r| {
-            part.activity.push(Timed {
-                at: instant(r.get(1)?)?,
-                value: r.get(2)?,
-            });
-            Ok(())
-        },
-    )?;
-    each_row(
-        c,
-        "SELECT user_id, group_id, start_at, end_at FROM memberships WHERE user_id IN (SELECT value FROM json_each(?1)) ORDER BY user_id, group_id, seq",
-        &list,
-        &mut parts,
-        |part, r| {
-            part.memberships.entry(r.get(1)?).or_default().push(Span {
-                start: instant(r.get(2)?)?,
-                end: r.get::<_, Option<i64>>(3)?.map(instant).transpose()?,
-            });
-            Ok(())
-        },
-    )?;
-    Ok(parts.into_iter().map(|(id, p)| (id, Arc::new(p))).collect())
+    read_parts(users, |list, parts| {
+        each_row(
+            c,
+            "SELECT user_id, at, active FROM user_activity WHERE user_id IN (SELECT value FROM json_each(?1)) ORDER BY user_id, seq",
+            list,
+            parts,
+            |part: &mut UserPart, r| {
+                part.activity.push(Timed {
+                    at: instant(r.get(1)?)?,
+                    value: r.get(2)?,
+                });
+                Ok(())
+            },
+        )?;
+        each_row(
+            c,
+            "SELECT user_id, group_id, start_at, end_at FROM memberships WHERE user_id IN (SELECT value FROM json_each(?1)) ORDER BY user_id, group_id, seq",
+            list,
+            parts,
+            |part, r| {
+                part.memberships.entry(r.get(1)?).or_default().push(Span {
+                    start: instant(r.get(2)?)?,
+                    end: r.get::<_, Option<i64>>(3)?.map(instant).transpose()?,
+                });
+                Ok(())
+            },
+        )
+    })
 }
 
 /// The parts of `resources` (every one of them, empty for a resource that does not exist).
@@ -234,46 +230,40 @@ fn read_resources(
     c: &Connection,
     resources: &BTreeSet<&str>,
 ) -> rusqlite::Result<Vec<(String, Arc<ResourcePart>)>> {
-    let mut parts: BTreeMap<String, ResourcePart> = resources
-        .iter()
-        .map(|r| ((*r).to_owned(), ResourcePart::default()))
-        .collect();
-    let list = ids(resources.iter().copied());
-    each_row(
-        c,
-        "SELECT resource_id, at, auto_lock_after, approval FROM resource_policies WHERE resource_id IN (SELECT value FROM json_each(?1)) ORDER BY resource_id, seq",
-        &list,
-        &mut parts,
-        |part, r| {
-            part.policy.push(Timed {
-                at: instant(r.get(1)?)?,
-                value: policy_from(&r.get::<_, String>(2)?, &r.get::<_, String>(3)?)?,
-            });
-            Ok(())
-        },
-    )?;
-    for g in load_grant_rows(
-        c,
-        &format!(
-            "{GRANT_COLUMNS} WHERE resource_id IN (SELECT value FROM json_each(?1)) ORDER BY seq"
-        ),
-        &[&list],
-    )? {
-        if let Some(part) = parts.get_mut(g.resource.as_str()) {
-            part.grants.entry(g.group.to_string()).or_default().push(g);
+    read_parts(resources, |list, parts| {
+        each_row(
+            c,
+            "SELECT resource_id, at, auto_lock_after, approval FROM resource_policies WHERE resource_id IN (SELECT value FROM json_each(?1)) ORDER BY resource_id, seq",
+            list,
+            parts,
+            |part: &mut ResourcePart, r| {
+                part.policy.push(Timed {
+                    at: instant(r.get(1)?)?,
+                    value: policy_from(&r.get::<_, String>(2)?, &r.get::<_, String>(3)?)?,
+                });
+                Ok(())
+            },
+        )?;
+        for g in load_grant_rows(
+            c,
+            &format!(
+                "{GRANT_COLUMNS} WHERE resource_id IN (SELECT value FROM json_each(?1)) ORDER BY seq"
+            ),
+            &[&list],
+        )? {
+            if let Some(part) = parts.get_mut(g.resource.as_str()) {
+                part.grants.entry(g.group.to_string()).or_default().push(g);
+            }
         }
-    }
-    each_row(
-        c,
-        "SELECT resource_id, data, rev FROM exemptions WHERE resource_id IN (SELECT value FROM json_each(?1)) ORDER BY start_at, id",
-        &list,
-        &mut parts,
-        |part, r| {
-            let mut e: Exemption = decode(&r.get::<_, String>(1)?)?;
-            e.revision = u64::try_from(r.get::<_, i64>(2)?).unwrap_or_default();
-            part.exemptions.push(e);
-            Ok(())
-        },
-    )?;
-    Ok(parts.into_iter().map(|(id, p)| (id, Arc::new(p))).collect())
+        each_row(
+            c,
+            "SELECT resource_id, data, rev FROM exemptions WHERE resource_id IN (SELECT value FROM json_each(?1)) ORDER BY start_at, id",
+            list,
+            parts,
+            |part, r| {
+                part.exemptions.push(super::exemptions::row_from(r, 1)?);
+                Ok(())
+            },
+        )
+    })
 }
