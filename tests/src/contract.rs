@@ -1966,6 +1966,142 @@ pub async fn the_users_of_a_resource_page_alike_however_many_groups_hold_it(stor
     }
 }
 
+/// A page of a resource's rights reads each right as it is read alone — the user, the facts, the
+/// usage — and its users are those `users_of_resource_page` lists: for a resource held by most
+/// of the users in their range of ids, and for one whose few users lie far apart among many who
+/// are not its users (a store may read the two kinds of page differently).
+pub async fn a_page_of_a_resources_rights_reads_each_right_as_read_alone(store: Arc<dyn Store>) {
+    let grant = |gid: &str, rid: &str| autolock_core::directory::Grant {
+        id: id(&format!("{gid}-{rid}")),
+        group: id(gid),
+        resource: id(rid),
+        span: Span::from(h(1)),
+        expiry: vec![Timed {
+            at: h(1),
+            value: None,
+        }],
+        overrides: vec![Timed {
+            at: h(1),
+            value: PolicyOverride::default(),
+        }],
+        revision: 0,
+    };
+    let mut changes = vec![
+        DirectoryChange::CreateResource(resource("dense")),
+        DirectoryChange::CreateResource(resource("sparse")),
+    ];
+    for (gid, rid) in [("even", "dense"), ("fives", "dense"), ("ends", "sparse")] {
+        changes.push(DirectoryChange::CreateGroup(Group {
+            id: id(gid),
+            name: Name::parse(gid).unwrap(),
+            created_at: h(0),
+        }));
+        changes.push(DirectoryChange::CreateGrant(grant(gid, rid)));
+    }
+    // "dense": the even users and every fifth (u10 in both); "sparse": u00 and u59 of sixty.
+    for u in 0..60usize {
+        let uid = format!("u{u:02}");
+        changes.push(DirectoryChange::CreateUser(user(&uid, Role::Member)));
+        let groups = [
+            (u % 2 == 0).then_some("even"),
+            (u % 5 == 0).then_some("fives"),
+            (u == 0 || u == 59).then_some("ends"),
+        ];
+        for g in groups.into_iter().flatten() {
+            changes.push(DirectoryChange::AddMembership {
+                user: id(&uid),
+                group: id(g),
+                at: h(2),
+            });
+        }
+    }
+    changes.push(DirectoryChange::EndMembership {
+        user: id("u10"),
+        group: id("even"),
+        at: h(3),
+    });
+    changes.push(DirectoryChange::AddMembership {
+        user: id("u10"),
+        group: id("even"),
+        at: h(4),
+    });
+    for change in changes {
+        store.commit(one(change)).await.unwrap();
+    }
+    // u20's active flag changes six times; some rights have a recorded access.
+    for (n, at) in (3..9).enumerate() {
+        let u20 = store.user(&id("u20")).await.unwrap().unwrap();
+        store
+            .commit(one(DirectoryChange::SetUserActive {
+                user: id("u20"),
+                at: h(at),
+                active: n % 2 == 1,
+                revision: u20.revision,
+            }))
+            .await
+            .unwrap();
+    }
+    for (uid, rid) in [("u04", "dense"), ("u15", "dense"), ("u59", "sparse")] {
+        store
+            .commit(Changeset {
+                usage: vec![UsageWrite {
+                    user: id(uid),
+                    resource: id(rid),
+                    expected_version: 0,
+                    usage: Usage {
+                        last_access: Some(h(5)),
+                        ..Usage::default()
+                    },
+                }],
+                ..Changeset::default()
+            })
+            .await
+            .unwrap();
+    }
+    let dense: Vec<String> = (0..60)
+        .filter(|u| u % 2 == 0 || u % 5 == 0)
+        .map(|u| format!("u{u:02}"))
+        .collect();
+    for (rid, expected) in [
+        ("dense", dense),
+        ("sparse", vec!["u00".into(), "u59".into()]),
+    ] {
+        for limit in [1, 7, 100] {
+            let (mut seen, mut used) = (Vec::new(), 0);
+            let mut page = PageRequest::first(limit);
+            loop {
+                let p = store.resource_rights_page(&id(rid), &page).await.unwrap();
+                let users = store.users_of_resource_page(&id(rid), &page).await.unwrap();
+                assert_eq!(p.next, users.next, "{rid}, pages of {limit}: the cursor");
+                for read in p.items {
+                    let alone = store.user(&read.user.id).await.unwrap().unwrap();
+                    assert_eq!(read.user, alone);
+                    let (facts, usage) = store.right(&read.user.id, &id(rid)).await.unwrap();
+                    assert_eq!(read.facts, facts, "{rid}: the facts of {}", alone.id);
+                    assert_eq!(read.usage, usage, "{rid}: the usage of {}", alone.id);
+                    used += usize::from(usage.version > 0);
+                    seen.push(alone.id.to_string());
+                }
+                match p.next {
+                    Some(next) => page.after = Some(next),
+                    None => break,
+                }
+            }
+            assert_eq!(seen, expected, "{rid}, pages of {limit}");
+            assert_eq!(used, if rid == "dense" { 2 } else { 1 });
+        }
+    }
+    let u20 = store.right(&id("u20"), &id("dense")).await.unwrap().0;
+    assert_eq!(u20.activity.len(), 7, "created, then six changes");
+    let u10 = store.right(&id("u10"), &id("dense")).await.unwrap().0;
+    assert_eq!(u10.paths.len(), 2);
+    assert_eq!(
+        u10.paths[0].memberships.len(),
+        2,
+        "u10 left even and came back"
+    );
+}
+
 // ---- notification deliveries and the webhook setting ---------------------------------------------
 
 fn delivery(

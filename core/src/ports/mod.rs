@@ -17,6 +17,7 @@ mod directory;
 mod exemptions;
 mod outbox;
 mod refresh;
+mod report;
 mod requests;
 mod retention;
 mod senders;
@@ -36,6 +37,7 @@ pub use directory::DirectoryReader;
 pub use exemptions::ExemptionReader;
 pub use outbox::{EventPublisher, OutboxReader};
 pub use refresh::{RefreshIntent, RefreshQueue, RefreshScope};
+pub use report::{ReportReader, UserRight};
 pub use requests::{RequestFilter, RequestReader};
 pub use retention::Retention;
 pub use senders::{EmailDisabled, EmailError, EmailSender, WebhookResponse, WebhookSender};
@@ -116,6 +118,7 @@ pub trait Store:
     DirectoryReader
     + ExemptionReader
     + UsageReader
+    + ReportReader
     + LockIndex
     + RequestReader
     + AuditReader
@@ -133,6 +136,7 @@ impl<T> Store for T where
     T: DirectoryReader
         + ExemptionReader
         + UsageReader
+        + ReportReader
         + LockIndex
         + RequestReader
         + AuditReader

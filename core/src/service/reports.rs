@@ -10,10 +10,10 @@ use crate::Timestamp;
 use crate::ValidationError;
 use crate::audit::{AuditAction, AuditEntry, AuditFilter};
 use crate::authz::{Capability, require};
-use crate::directory::{Principal, Resource, User};
+use crate::directory::{Principal, Resource};
 use crate::error::Result;
 use crate::ids::{GroupId, RequestId, ResourceId, UserId};
-use crate::ports::{Page, PageRequest, RequestFilter};
+use crate::ports::{Page, PageRequest, RequestFilter, UserRight};
 use crate::report::{ReportRow, group_row, rows};
 use crate::request::RequestStatus;
 
@@ -90,38 +90,22 @@ impl Autolock {
             after,
             limit: REPORT_PAGE,
         };
-        let rights = self.report_rights(scope, &page).await?;
+        let rights = self.report_rights(scope, page).await?;
         let mut resources: HashMap<ResourceId, Resource> = HashMap::new();
-        let mut users: HashMap<UserId, User> = HashMap::new();
         let mut out = Vec::new();
-        // The page's rights and users are read in one go each.
-        let read = self.store.rights(&rights.items).await?;
         let silences = self.silences(now).await?;
-        let ids: Vec<UserId> = rights.items.iter().map(|(u, _)| u.clone()).collect();
-        let found = self.store.users_by_id(&ids).await?;
-        for (id, user) in ids.into_iter().zip(found) {
-            if let Some(user) = user {
-                users.insert(id, user);
-            }
-        }
-        for ((user_id, resource_id), read) in rights.items.into_iter().zip(read) {
-            if !resources.contains_key(&resource_id) {
-                let Some(r) = self.store.resource(&resource_id).await? else {
+        for read in rights.items {
+            let resource_id = &read.facts.resource;
+            if !resources.contains_key(resource_id) {
+                let Some(r) = self.store.resource(resource_id).await? else {
                     continue;
                 };
                 resources.insert(resource_id.clone(), r);
             }
-            if !users.contains_key(&user_id) {
-                continue;
-            }
-            let tx = RightTx::read(read, &silences);
-            let mut right_rows = rows(
-                &tx.right,
-                &tx.usage,
-                &users[&user_id],
-                &resources[&resource_id],
-                now,
-            );
+            let resource = &resources[resource_id];
+            let user = read.user;
+            let tx = RightTx::read((read.facts, read.usage), &silences);
+            let mut right_rows = rows(&tx.right, &tx.usage, &user, resource, now);
             if let ReportScope::Group(g) = scope {
                 right_rows.retain(|r| r.group_id == g.as_str());
             }
@@ -136,22 +120,19 @@ impl Autolock {
         })
     }
 
-    /// A page of the rights a report covers, as (user, resource) pairs.
+    /// A page of the rights a report covers, each with its user (a right whose user no longer
+    /// exists is left out).
     async fn report_rights(
         &self,
         scope: &ReportScope,
-        page: &PageRequest,
-    ) -> Result<Page<(UserId, ResourceId)>> {
+        page: PageRequest,
+    ) -> Result<Page<UserRight>> {
         let all: Vec<(UserId, ResourceId)> = match scope {
             ReportScope::Resource(r) => {
                 if page.after.is_none() {
                     self.existing_resource(r).await?;
                 }
-                let users = self.store.users_of_resource_page(r, page).await?;
-                return Ok(Page {
-                    items: users.items.into_iter().map(|u| (u, r.clone())).collect(),
-                    next: users.next,
-                });
+                return Ok(self.store.resource_rights_page(r, &page).await?);
             }
             ReportScope::Group(g) => {
                 self.existing_group(g).await?;
@@ -180,7 +161,7 @@ impl Autolock {
         };
         // A group's or a user's rights: one page holds them all.
         Ok(Page {
-            items: all,
+            items: self.store.user_rights(&all).await?,
             next: None,
         })
     }

@@ -5,6 +5,7 @@ mod deliveries;
 mod directory;
 mod exemptions;
 mod outbox;
+mod report;
 mod requests;
 mod settings;
 mod usage;

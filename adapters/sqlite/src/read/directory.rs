@@ -379,25 +379,36 @@ impl SqliteStore {
                 .prepare_cached("SELECT DISTINCT group_id FROM grants WHERE resource_id = ?1")?
                 .query_map([r.as_str()], |row| row.get(0))?
                 .collect::<rusqlite::Result<_>>()?;
-            let ids = if groups.len() <= MERGED_GROUPS {
-                members_merged(c, &groups, &after, n)?
-            } else {
-                // Many groups: one walk of the memberships in user order, each kept when its
-                // group holds the resource, until the page is full.
-                c.prepare_cached(
-                    "SELECT DISTINCT m.user_id FROM memberships m INDEXED BY memberships_by_user
-                     WHERE m.group_id IN (SELECT group_id FROM grants WHERE resource_id = ?1) AND m.user_id > ?2
-                     ORDER BY m.user_id LIMIT ?3",
-                )?
-                .query_map(params![r.as_str(), after, n], |row| row.get(0))?
-                .collect::<rusqlite::Result<Vec<String>>>()?
-            };
-            ids.into_iter()
+            users_after(c, r.as_str(), &groups, &after, n)?
+                .into_iter()
                 .map(|id| parse(UserId::parse(id)))
                 .collect()
         })
         .await
     }
+}
+
+/// The first `n` users after `after`, in id order, who ever held a path to `resource` through
+/// one of `groups` (the groups ever granted it).
+pub(crate) fn users_after(
+    c: &rusqlite::Connection,
+    resource: &str,
+    groups: &[String],
+    after: &str,
+    n: i64,
+) -> rusqlite::Result<Vec<String>> {
+    if groups.len() <= MERGED_GROUPS {
+        return members_merged(c, groups, after, n);
+    }
+    // Many groups: one walk of the memberships in user order, each kept when its group holds
+    // the resource, until the page is full.
+    c.prepare_cached(
+        "SELECT DISTINCT m.user_id FROM memberships m INDEXED BY memberships_by_user
+         WHERE m.group_id IN (SELECT group_id FROM grants WHERE resource_id = ?1) AND m.user_id > ?2
+         ORDER BY m.user_id LIMIT ?3",
+    )?
+    .query_map(params![resource, after, n], |row| row.get(0))?
+    .collect()
 }
 
 /// Up to how many groups holding a resource its users are read group by group (each group's

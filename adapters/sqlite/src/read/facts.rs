@@ -69,41 +69,51 @@ pub(crate) struct Parts {
 }
 
 impl Parts {
-    /// The facts of the right (`user`, `resource`) these are the parts of: a path for each
-    /// group of the user granted the resource (in group order), the exemptions that concern
-    /// the right. The store's lock need not be held.
+    /// The facts of the right (`user`, `resource`) these are the parts of, as [`facts_of`]
+    /// makes them. The store's lock need not be held.
     pub(crate) fn facts(
         &self,
         user: &UserId,
         resource: &ResourceId,
     ) -> rusqlite::Result<RightFacts> {
-        let (u, r) = (&*self.user, &*self.resource);
-        let mut paths = Vec::new();
-        for (group, spans) in &u.memberships {
-            if let Some(grants) = r.grants.get(group) {
-                paths.push(PathFacts {
-                    group: parse(GroupId::parse(group.as_str()))?,
-                    memberships: spans.clone(),
-                    grants: grants.clone(),
-                });
-            }
-        }
-        let exemptions = r
-            .exemptions
-            .iter()
-            .filter(|e| e.concerns(user, &paths))
-            .cloned()
-            .collect();
-        Ok(RightFacts {
-            user: user.clone(),
-            resource: resource.clone(),
-            activity: u.activity.clone(),
-            resource_policy: r.policy.clone(),
-            paths,
-            exemptions,
-            silences: Vec::new(),
-        })
+        facts_of(&self.user, &self.resource, user, resource)
     }
+}
+
+/// The facts of the right (`user`, `resource`) from its user's part and its resource's: a path
+/// for each group of the user granted the resource (in group order), the exemptions that
+/// concern the right.
+pub(crate) fn facts_of(
+    u: &UserPart,
+    r: &ResourcePart,
+    user: &UserId,
+    resource: &ResourceId,
+) -> rusqlite::Result<RightFacts> {
+    let mut paths = Vec::new();
+    for (group, spans) in &u.memberships {
+        if let Some(grants) = r.grants.get(group) {
+            paths.push(PathFacts {
+                group: parse(GroupId::parse(group.as_str()))?,
+                memberships: spans.clone(),
+                grants: grants.clone(),
+            });
+        }
+    }
+    let exemptions = r
+        .exemptions
+        .iter()
+        .filter(|e| e.concerns(user, &paths))
+        .cloned()
+        .collect();
+    Ok(RightFacts {
+        user: user.clone(),
+        resource: resource.clone(),
+        activity: u.activity.clone(),
+        resource_policy: r.policy.clone(),
+        paths,
+        exemptions,
+        silences: Vec::new(),
+    })
 }
 
 /// The parts of a right's facts the cache holds (`None` when it lacks one).
@@ -160,6 +170,30 @@ pub(crate) fn fill(
     Ok(())
 }
 
+/// The part of `resource`'s rights' facts: the cache's, or read (and kept).
+pub(crate) fn resource_part(
+    conn: &Connection,
+    cache: &mut crate::DirectoryCache,
+    resource: &ResourceId,
+) -> rusqlite::Result<Arc<ResourcePart>> {
+    if let Some(part) = cache.resources.get(resource.as_str()) {
+        return Ok(Arc::clone(part));
+    }
+    let read = read_resources(conn, &BTreeSet::from([resource.as_str()]))?;
+    let part = read.first().map(|(_, p)| Arc::clone(p)).unwrap_or_default();
+    cache.resources.extend(read);
+    Ok(part)
+}
+
+/// The groups granted the resource whose part this is, ever (by id).
+impl ResourcePart {
+    pub(crate) fn groups(&self) -> Vec<String> {
+        let mut groups: Vec<String> = self.grants.keys().cloned().collect();
+        groups.sort_unstable();
+        groups
+    }
+}
+
 /// The facts of one right: the parts the cache holds, the others read (and kept).
 pub(crate) fn one(
     i: &mut crate::Inner,
@@ -196,34 +230,50 @@ fn read_users(
     users: &BTreeSet<&str>,
 ) -> rusqlite::Result<Vec<(String, Arc<UserPart>)>> {
     read_parts(users, |list, parts| {
-        each_row(
-            c,
-            "SELECT user_id, at, active FROM user_activity WHERE user_id IN (SELECT value FROM json_each(?1)) ORDER BY user_id, seq",
-            list,
-            parts,
-            |part: &mut UserPart, r| {
-                part.activity.push(Timed {
-                    at: instant(r.get(1)?)?,
-                    value: r.get(2)?,
-                });
-                Ok(())
-            },
-        )?;
-        each_row(
-            c,
-            "SELECT user_id, group_id, start_at, end_at FROM memberships WHERE user_id IN (SELECT value FROM json_each(?1)) ORDER BY user_id, group_id, seq",
-            list,
-            parts,
-            |part, r| {
-                part.memberships.entry(r.get(1)?).or_default().push(Span {
-                    start: instant(r.get(2)?)?,
-                    end: r.get::<_, Option<i64>>(3)?.map(instant).transpose()?,
-                });
-                Ok(())
-            },
-        )
+        for (select, order, take) in USER_TABLES {
+            each_row(
+                c,
+                &format!(
+                    "{select} WHERE user_id IN (SELECT value FROM json_each(?1)) ORDER BY {order}"
+                ),
+                list,
+                parts,
+                take,
+            )?;
+        }
+        Ok(())
     })
 }
+
+/// A row of a user's table handed to the user's part.
+type TakeRow = fn(&mut UserPart, &rusqlite::Row<'_>) -> rusqlite::Result<()>;
+
+/// The tables of a user's part: what to select from each (the user's id first), in which order
+/// its rows come (by user, then as the part keeps them), and what each row adds to the part.
+pub(crate) const USER_TABLES: [(&str, &str, TakeRow); 2] = [
+    (
+        "SELECT user_id, at, active FROM user_activity",
+        "user_id, seq",
+        |part, r| {
+            part.activity.push(Timed {
+                at: instant(r.get(1)?)?,
+                value: r.get(2)?,
+            });
+            Ok(())
+        },
+    ),
+    (
+        "SELECT user_id, group_id, start_at, end_at FROM memberships",
+        "user_id, group_id, seq",
+        |part, r| {
+            part.memberships.entry(r.get(1)?).or_default().push(Span {
+                start: instant(r.get(2)?)?,
+                end: r.get::<_, Option<i64>>(3)?.map(instant).transpose()?,
+            });
+            Ok(())
+        },
+    ),
+];
 
 /// The parts of `resources` (every one of them, empty for a resource that does not exist).
 fn read_resources(

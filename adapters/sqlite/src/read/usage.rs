@@ -100,16 +100,12 @@ fn read_with<T>(
         }
     }
     let mut aside = (rights.len() > 1).then(Aside::default);
-    let statement = |c: &rusqlite::Connection, sql| c.prepare_cached(sql)?.execute([]);
-    statement(&i.conn, "BEGIN").map_err(backend)?;
-    let filled = i
-        .cache
-        .fresh(&i.conn)
-        .map(|_| ())
-        .and_then(|()| also(i))
-        .and_then(|t| fill(i, aside.as_mut(), rights).map(|()| t));
-    statement(&i.conn, "COMMIT").map_err(backend)?;
-    let t = filled.map_err(backend)?;
+    let t = super::in_read_transaction(i, |i| {
+        i.cache.fresh(&i.conn)?;
+        let t = also(i)?;
+        fill(i, aside.as_mut(), rights)?;
+        Ok(t)
+    })?;
     let held = held(&i.cache, aside.as_mut(), rights)
         .ok_or_else(|| backend(rusqlite::Error::QueryReturnedNoRows))?;
     Ok((t, held))

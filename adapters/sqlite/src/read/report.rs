@@ -1,0 +1,229 @@
+//! A page of a resource's report in one read transaction (docs/architecture.md, "SQLite"): the
+//! page of its users; one statement for each of them with their right's usage; the rows of
+//! their active flag's history and of their memberships, read in one scan of each table over the
+//! page's range of user ids when the page is dense (most of the users in that range are on it),
+//! through each user's key otherwise. The facts are assembled off the store's lock from those
+//! rows and the resource's part (the cache's). Nothing of the page is kept in the cache, so
+//! that a report over 100 000 users leaves it as it found it.
+
+use async_trait::async_trait;
+
+use autolock_core::directory::User;
+use autolock_core::ids::ResourceId;
+use autolock_core::lock::Usage;
+use autolock_core::ports::{Page, PageRequest, ReportReader, StoreResult, UserRight, Versioned};
+
+use super::facts::{USER_TABLES, UserPart, facts_of, ids, resource_part};
+use crate::SqliteStore;
+use crate::rows::{USER_COLUMNS, backend, decode_usage, limit_plus_one, user_row};
+
+/// A scan of a user's table over a page's range of ids reads at most this many rows per user
+/// of the page; past that the page is sparse, and its users' rows are read by key instead.
+const DENSE_ROWS_PER_USER: usize = 4;
+
+#[async_trait]
+impl ReportReader for SqliteStore {
+    async fn resource_rights_page(
+        &self,
+        resource: &ResourceId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<UserRight>> {
+        let (r, after, n) = (
+            resource.clone(),
+            page.after.clone().unwrap_or_default(),
+            limit_plus_one(page),
+        );
+        let limit = page.effective_limit();
+        let (part, read, next) = self
+            .with_inner(move |i| {
+                super::in_read_transaction(i, |i| {
+                    let part = resource_part(&i.conn, i.cache.fresh(&i.conn)?, &r)?;
+                    let mut users = super::directory::users_after(
+                        &i.conn,
+                        r.as_str(),
+                        &part.groups(),
+                        &after,
+                        n,
+                    )?;
+                    let next = if users.len() > limit {
+                        users.truncate(limit);
+                        users.last().cloned()
+                    } else {
+                        None
+                    };
+                    let read = read_users(&i.conn, r.as_str(), &users)?;
+                    Ok((part, read, next))
+                })
+            })
+            .await?;
+        let items = read
+            .into_iter()
+            .map(|(user, user_part, usage)| {
+                let facts = facts_of(&user_part, &part, &user.id, resource).map_err(backend)?;
+                Ok(UserRight { user, facts, usage })
+            })
+            .collect::<StoreResult<_>>()?;
+        Ok(Page { items, next })
+    }
+}
+
+/// A user of a page, what their rights' facts take from them, and their right's usage.
+type UserRead = (User, UserPart, Versioned<Usage>);
+
+/// Where a page's rows are read from: one scan of each table over the page's range of user ids
+/// (at most `limit` rows), or each user's rows by key (the ids as a JSON list).
+enum Reach<'a> {
+    Range {
+        first: &'a str,
+        last: &'a str,
+        limit: usize,
+    },
+    Keys(String),
+}
+
+impl Reach<'_> {
+    /// `select` (the user's id its first column) restricted to the page by `key`, in `order`.
+    fn sql(&self, select: &str, key: &str, order: &str) -> String {
+        match self {
+            Reach::Range { .. } => {
+                format!(
+                    "{select} WHERE {key} BETWEEN :first AND :last ORDER BY {order} LIMIT :limit"
+                )
+            }
+            Reach::Keys(_) => format!(
+                "{select} WHERE {key} IN (SELECT value FROM json_each(:list)) ORDER BY {order}"
+            ),
+        }
+    }
+
+    /// Whether a scan that read `read` rows stopped at its limit (the page is sparse).
+    fn cut(&self, read: usize) -> bool {
+        matches!(self, Reach::Range { limit, .. } if read >= *limit)
+    }
+}
+
+/// `users` (distinct, in id order) that exist, with their parts and their rights' usage on
+/// `resource`: by range when the page is dense, else by key.
+fn read_users(
+    c: &rusqlite::Connection,
+    resource: &str,
+    users: &[String],
+) -> rusqlite::Result<Vec<UserRead>> {
+    let (Some(first), Some(last)) = (users.first(), users.last()) else {
+        return Ok(Vec::new());
+    };
+    let range = Reach::Range {
+        first,
+        last,
+        limit: users.len().saturating_mul(DENSE_ROWS_PER_USER),
+    };
+    if let Some(read) = read_by(c, resource, users, &range)? {
+        return Ok(read);
+    }
+    let keys = Reach::Keys(ids(users.iter().map(String::as_str)));
+    Ok(read_by(c, resource, users, &keys)?.unwrap_or_default())
+}
+
+/// [`read_users`] through `reach`; `None` when a range scan found the page sparse.
+fn read_by(
+    c: &rusqlite::Connection,
+    resource: &str,
+    users: &[String],
+    reach: &Reach<'_>,
+) -> rusqlite::Result<Option<Vec<UserRead>>> {
+    let mut found: Vec<Option<(User, Versioned<Usage>)>> = users.iter().map(|_| None).collect();
+    let select = format!(
+        "SELECT {}, us.version, us.data FROM users u
+         LEFT JOIN usage us ON us.user_id = u.id AND us.resource_id = :resource",
+        prefixed(USER_COLUMNS)
+    );
+    let read = each_row(
+        c,
+        &reach.sql(&select, "u.id", "u.id"),
+        reach,
+        Some(resource),
+        users,
+        |at, row| {
+            let usage = match row.get::<_, Option<i64>>(7)? {
+                Some(version) => Versioned {
+                    value: decode_usage(&row.get::<_, String>(8)?)?,
+                    version: u64::try_from(version).unwrap_or(0),
+                },
+                None => Versioned::default(),
+            };
+            found[at] = Some((user_row(row)?, usage));
+            Ok(())
+        },
+    )?;
+    if reach.cut(read) {
+        return Ok(None);
+    }
+    let mut parts: Vec<UserPart> = users.iter().map(|_| UserPart::default()).collect();
+    for (select, order, take) in USER_TABLES {
+        let sql = reach.sql(select, "user_id", order);
+        let read = each_row(c, &sql, reach, None, users, |at, row| {
+            take(&mut parts[at], row)
+        })?;
+        if reach.cut(read) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(
+        found
+            .into_iter()
+            .zip(parts)
+            .filter_map(|(found, part)| found.map(|(user, usage)| (user, part, usage)))
+            .collect(),
+    ))
+}
+
+/// `USER_COLUMNS` as columns of `u`.
+fn prefixed(columns: &str) -> String {
+    columns
+        .split(", ")
+        .map(|c| format!("u.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Hands each row of `sql` (bound as `reach` and `resource` say) whose user (its first column)
+/// is one of `users` to `each`, with the user's place; how many rows it read. The rows come in
+/// user order, as `users` are.
+fn each_row(
+    c: &rusqlite::Connection,
+    sql: &str,
+    reach: &Reach<'_>,
+    resource: Option<&str>,
+    users: &[String],
+    mut each: impl FnMut(usize, &rusqlite::Row<'_>) -> rusqlite::Result<()>,
+) -> rusqlite::Result<usize> {
+    let mut s = c.prepare_cached(sql)?;
+    let limit;
+    let mut params: Vec<(&str, &dyn rusqlite::ToSql)> = match reach {
+        Reach::Range {
+            first,
+            last,
+            limit: l,
+        } => {
+            limit = i64::try_from(*l).unwrap_or(i64::MAX);
+            vec![(":first", first), (":last", last), (":limit", &limit)]
+        }
+        Reach::Keys(list) => vec![(":list", list)],
+    };
+    if let Some(resource) = &resource {
+        params.push((":resource", resource));
+    }
+    let mut rows = s.query(params.as_slice())?;
+    let (mut read, mut at) = (0, 0);
+    while let Some(row) = rows.next()? {
+        read += 1;
+        let id = row.get_ref(0)?.as_str()?;
+        while at < users.len() && users[at].as_str() < id {
+            at += 1;
+        }
+        if users.get(at).is_some_and(|u| u == id) {
+            each(at, row)?;
+        }
+    }
+    Ok(read)
+}
