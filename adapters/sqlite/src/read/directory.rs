@@ -429,6 +429,12 @@ fn members_merged(
         "SELECT DISTINCT user_id FROM memberships WHERE group_id = ?1 AND user_id > ?2
          ORDER BY user_id LIMIT ?3",
     )?;
+    if let [group] = groups {
+        // One group: its members as its index lists them.
+        return s
+            .query_map(params![group, after, n], |row| row.get::<_, String>(0))?
+            .collect();
+    }
     let mut first: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
     for g in groups {
         for id in s.query_map(params![g, after, n], |row| row.get::<_, String>(0))? {

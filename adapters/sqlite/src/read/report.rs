@@ -6,6 +6,8 @@
 //! rows and the resource's part (the cache's). Nothing of the page is kept in the cache, so
 //! that a report over 100 000 users leaves it as it found it.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use autolock_core::directory::User;
@@ -51,7 +53,8 @@ impl ReportReader for SqliteStore {
                     } else {
                         None
                     };
-                    let read = read_users(&i.conn, r.as_str(), &users)?;
+                    let held = held(&i.cache, r.as_str(), &users);
+                    let read = read_users(&i.conn, r.as_str(), &users, held)?;
                     Ok((part, read, next))
                 })
             })
@@ -68,7 +71,22 @@ impl ReportReader for SqliteStore {
 }
 
 /// A user of a page, what their rights' facts take from them, and their right's usage.
-type UserRead = (User, UserPart, Versioned<Usage>);
+type UserRead = (User, Arc<UserPart>, Versioned<Usage>);
+
+/// What the cache holds of a page's users: each one's part and right's usage, in their order.
+type Held = Vec<(Arc<UserPart>, Versioned<Usage>)>;
+
+/// What the cache holds of `users` and their rights on `resource`, if it holds it all (a
+/// server that has been deciding on these rights holds them).
+fn held(cache: &crate::DirectoryCache, resource: &str, users: &[String]) -> Option<Held> {
+    users
+        .iter()
+        .map(|u| {
+            let part = Arc::clone(cache.users.get(u)?);
+            Some((part, cache.usage(u, resource)?.clone()))
+        })
+        .collect()
+}
 
 /// Where a page's rows are read from: one scan of each table over the page's range of user ids
 /// (at most `limit` rows), or each user's rows by key (the ids as a JSON list).
@@ -103,25 +121,35 @@ impl Reach<'_> {
 }
 
 /// `users` (distinct, in id order) that exist, with their parts and their rights' usage on
-/// `resource`: by range when the page is dense, else by key.
+/// `resource` (the cache's when it `held` them): by range when the page is dense, else by key.
 fn read_users(
     c: &rusqlite::Connection,
     resource: &str,
     users: &[String],
+    held: Option<Held>,
 ) -> rusqlite::Result<Vec<UserRead>> {
     let (Some(first), Some(last)) = (users.first(), users.last()) else {
         return Ok(Vec::new());
     };
-    let range = Reach::Range {
-        first,
-        last,
-        limit: users.len().saturating_mul(DENSE_ROWS_PER_USER),
-    };
-    if let Some(read) = read_by(c, resource, users, &range)? {
-        return Ok(read);
+    let limit = users.len().saturating_mul(DENSE_ROWS_PER_USER);
+    // How many users the range holds, counted in the users' index up to the limit.
+    let in_range: usize = c
+        .prepare_cached(
+            "SELECT count(*) FROM (SELECT 1 FROM users WHERE id BETWEEN ?1 AND ?2 LIMIT ?3)",
+        )?
+        .query_row(
+            rusqlite::params![first, last, i64::try_from(limit).unwrap_or(i64::MAX)],
+            |r| r.get(0),
+        )?;
+    let mut held = held;
+    if in_range < limit {
+        let range = Reach::Range { first, last, limit };
+        if let Some(read) = read_by(c, resource, users, &range, &mut held)? {
+            return Ok(read);
+        }
     }
     let keys = Reach::Keys(ids(users.iter().map(String::as_str)));
-    Ok(read_by(c, resource, users, &keys)?.unwrap_or_default())
+    Ok(read_by(c, resource, users, &keys, &mut held)?.unwrap_or_default())
 }
 
 /// [`read_users`] through `reach`; `None` when a range scan found the page sparse.
@@ -130,26 +158,35 @@ fn read_by(
     resource: &str,
     users: &[String],
     reach: &Reach<'_>,
+    held: &mut Option<Held>,
 ) -> rusqlite::Result<Option<Vec<UserRead>>> {
     let mut found: Vec<Option<(User, Versioned<Usage>)>> = users.iter().map(|_| None).collect();
-    let select = format!(
-        "SELECT {}, us.version, us.data FROM users u
-         LEFT JOIN usage us ON us.user_id = u.id AND us.resource_id = :resource",
-        prefixed(USER_COLUMNS)
-    );
+    let select = if held.is_some() {
+        format!("SELECT {} FROM users u", prefixed(USER_COLUMNS))
+    } else {
+        format!(
+            "SELECT {}, us.version, us.data FROM users u
+             LEFT JOIN usage us ON us.user_id = u.id AND us.resource_id = :resource",
+            prefixed(USER_COLUMNS)
+        )
+    };
+    let with_usage = held.is_none().then_some(resource);
     let read = each_row(
         c,
         &reach.sql(&select, "u.id", "u.id"),
         reach,
-        Some(resource),
+        with_usage,
         users,
         |at, row| {
-            let usage = match row.get::<_, Option<i64>>(7)? {
-                Some(version) => Versioned {
+            let usage = match with_usage
+                .map(|_| row.get::<_, Option<i64>>(7))
+                .transpose()?
+            {
+                Some(Some(version)) => Versioned {
                     value: decode_usage(&row.get::<_, String>(8)?)?,
                     version: u64::try_from(version).unwrap_or(0),
                 },
-                None => Versioned::default(),
+                _ => Versioned::default(),
             };
             found[at] = Some((user_row(row)?, usage));
             Ok(())
@@ -157,6 +194,15 @@ fn read_by(
     )?;
     if reach.cut(read) {
         return Ok(None);
+    }
+    if let Some(held) = held.take() {
+        return Ok(Some(
+            found
+                .into_iter()
+                .zip(held)
+                .filter_map(|(found, (part, usage))| found.map(|(user, _)| (user, part, usage)))
+                .collect(),
+        ));
     }
     let mut parts: Vec<UserPart> = users.iter().map(|_| UserPart::default()).collect();
     for (select, order, take) in USER_TABLES {
@@ -172,7 +218,7 @@ fn read_by(
         found
             .into_iter()
             .zip(parts)
-            .filter_map(|(found, part)| found.map(|(user, usage)| (user, part, usage)))
+            .filter_map(|(found, part)| found.map(|(user, usage)| (user, Arc::new(part), usage)))
             .collect(),
     ))
 }
