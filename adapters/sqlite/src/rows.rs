@@ -51,9 +51,9 @@ pub(crate) const USER_COLUMNS: &str = "id, email, display_name, role, active, cr
 pub(crate) fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
         id: parse(UserId::parse(r.get::<_, String>(0)?))?,
-        email: parse(Email::parse(&r.get::<_, String>(1)?))?,
-        display_name: parse(Name::parse(&r.get::<_, String>(2)?))?,
-        role: parse(Role::parse(&r.get::<_, String>(3)?))?,
+        email: parse(Email::parse(r.get_ref(1)?.as_str()?))?,
+        display_name: parse(Name::parse(r.get_ref(2)?.as_str()?))?,
+        role: parse(Role::parse(r.get_ref(3)?.as_str()?))?,
         active: r.get(4)?,
         created_at: instant(r.get(5)?)?,
         revision: revision(r.get(6)?),

@@ -15,10 +15,10 @@ use rusqlite::Connection;
 
 use autolock_core::directory::{Grant, PathFacts, RightFacts, Span, Timed};
 use autolock_core::exemption::Exemption;
-use autolock_core::ids::{GroupId, ResourceId, UserId};
+use autolock_core::ids::{ResourceId, UserId};
 use autolock_core::policy::Policy;
 
-use crate::rows::{GRANT_COLUMNS, instant, load_grant_rows, parse, policy_from};
+use crate::rows::{GRANT_COLUMNS, instant, load_grant_rows, policy_from};
 
 /// What the facts of a user's rights take from the user.
 #[derive(Default)]
@@ -71,11 +71,7 @@ pub(crate) struct Parts {
 impl Parts {
     /// The facts of the right (`user`, `resource`) these are the parts of, as [`facts_of`]
     /// makes them. The store's lock need not be held.
-    pub(crate) fn facts(
-        &self,
-        user: &UserId,
-        resource: &ResourceId,
-    ) -> rusqlite::Result<RightFacts> {
+    pub(crate) fn facts(&self, user: &UserId, resource: &ResourceId) -> RightFacts {
         facts_of(&self.user, &self.resource, user, resource)
     }
 }
@@ -88,14 +84,15 @@ pub(crate) fn facts_of(
     r: &ResourcePart,
     user: &UserId,
     resource: &ResourceId,
-) -> rusqlite::Result<RightFacts> {
+) -> RightFacts {
     let mut paths = Vec::new();
     for (group, spans) in &u.memberships {
-        if let Some(grants) = r.grants.get(group) {
+        // The resource's part holds a group only with its grants.
+        if let Some(grants @ [first, ..]) = r.grants.get(group).map(Vec::as_slice) {
             paths.push(PathFacts {
-                group: parse(GroupId::parse(group.as_str()))?,
+                group: first.group.clone(),
                 memberships: spans.clone(),
-                grants: grants.clone(),
+                grants: grants.to_vec(),
             });
         }
     }
@@ -105,7 +102,7 @@ pub(crate) fn facts_of(
         .filter(|e| e.concerns(user, &paths))
         .cloned()
         .collect();
-    Ok(RightFacts {
+    RightFacts {
         user: user.clone(),
         resource: resource.clone(),
         activity: u.activity.clone(),
@@ -113,7 +110,7 @@ pub(crate) fn facts_of(
         paths,
         exemptions,
         silences: Vec::new(),
-    })
+    }
 }
 
 /// The parts of a right's facts the cache holds (`None` when it lacks one).
@@ -205,9 +202,9 @@ pub(crate) fn one(
     let right = [(user, resource)];
     fill(conn, cache, None, &right)?;
     let [(u, r)] = &right;
-    held(cache, u, r)
+    Ok(held(cache, u, r)
         .ok_or(rusqlite::Error::QueryReturnedNoRows)?
-        .facts(u, r)
+        .facts(u, r))
 }
 
 /// The parts of `keys` (every one of them, empty where nothing is stored), which `read` fills

@@ -17,7 +17,7 @@ use autolock_core::ports::{Page, PageRequest, ReportReader, StoreResult, UserRig
 
 use super::facts::{USER_TABLES, UserPart, facts_of, ids, resource_part};
 use crate::SqliteStore;
-use crate::rows::{USER_COLUMNS, backend, decode_usage, limit_plus_one, user_row};
+use crate::rows::{USER_COLUMNS, decode_usage, limit_plus_one, user_row};
 
 /// A scan of a user's table over a page's range of ids reads at most this many rows per user
 /// of the page; past that the page is sparse, and its users' rows are read by key instead.
@@ -61,11 +61,12 @@ impl ReportReader for SqliteStore {
             .await?;
         let items = read
             .into_iter()
-            .map(|(user, user_part, usage)| {
-                let facts = facts_of(&user_part, &part, &user.id, resource).map_err(backend)?;
-                Ok(UserRight { user, facts, usage })
+            .map(|(user, user_part, usage)| UserRight {
+                facts: facts_of(&user_part, &part, &user.id, resource),
+                user,
+                usage,
             })
-            .collect::<StoreResult<_>>()?;
+            .collect();
         Ok(Page { items, next })
     }
 }

@@ -69,7 +69,7 @@ impl UsageReader for SqliteStore {
     ) -> StoreResult<Vec<(RightFacts, Versioned<Usage>)>> {
         let owned = rights.to_vec();
         let held = self.with_inner(move |i| read(i, &owned)).await?;
-        facts(rights, held)
+        Ok(facts(rights, held))
     }
 }
 
@@ -160,14 +160,11 @@ fn held(
 }
 
 /// The facts of each right from its parts, with its usage (off the store's lock).
-fn facts(
-    rights: &[(UserId, ResourceId)],
-    held: Held,
-) -> StoreResult<Vec<(RightFacts, Versioned<Usage>)>> {
+fn facts(rights: &[(UserId, ResourceId)], held: Held) -> Vec<(RightFacts, Versioned<Usage>)> {
     rights
         .iter()
         .zip(held)
-        .map(|((u, r), (parts, used))| Ok((parts.facts(u, r).map_err(backend)?, used)))
+        .map(|((u, r), (parts, used))| (parts.facts(u, r), used))
         .collect()
 }
 
@@ -181,7 +178,7 @@ fn facts_of_one(
         .into_iter()
         .next()
         .ok_or_else(|| backend(rusqlite::Error::QueryReturnedNoRows))?;
-    Ok((parts.facts(user, resource).map_err(backend)?, used))
+    Ok((parts.facts(user, resource), used))
 }
 
 /// Reads what the cache lacks of `rights` (their facts' parts, their usage), in the read
