@@ -1966,6 +1966,69 @@ pub async fn the_users_of_a_resource_page_alike_however_many_groups_hold_it(stor
     }
 }
 
+/// A group's members page alike as read whole: its current members only, in id order, each
+/// once — one who left is not listed, one who left and came back is listed once, a member of
+/// another group is not.
+pub async fn a_groups_members_page_alike_as_read_whole(store: Arc<dyn Store>) {
+    let mut changes = Vec::new();
+    for gid in ["team", "other"] {
+        changes.push(DirectoryChange::CreateGroup(Group {
+            id: id(gid),
+            name: Name::parse(gid).unwrap(),
+            created_at: h(0),
+        }));
+    }
+    for u in 0..12usize {
+        let uid = format!("u{u:02}");
+        changes.push(DirectoryChange::CreateUser(user(&uid, Role::Member)));
+        changes.push(DirectoryChange::AddMembership {
+            user: id(&uid),
+            group: id(if u == 11 { "other" } else { "team" }),
+            at: h(1),
+        });
+    }
+    for (uid, change, at) in [
+        ("u03", "end", h(2)),
+        ("u05", "end", h(2)),
+        ("u05", "add", h(3)),
+    ] {
+        let (user, group) = (id(uid), id("team"));
+        changes.push(if change == "end" {
+            DirectoryChange::EndMembership { user, group, at }
+        } else {
+            DirectoryChange::AddMembership { user, group, at }
+        });
+    }
+    for change in changes {
+        store.commit(one(change)).await.unwrap();
+    }
+    let expected: Vec<String> = (0..11)
+        .filter(|u| *u != 3)
+        .map(|u| format!("u{u:02}"))
+        .collect();
+    let whole: Vec<String> = store
+        .members(&id("team"))
+        .await
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(whole, expected);
+    for limit in [1, 4, 100] {
+        let (mut seen, mut page) = (Vec::new(), PageRequest::first(limit));
+        loop {
+            let p = store.members_page(&id("team"), &page).await.unwrap();
+            assert!(p.items.len() <= limit as usize);
+            seen.extend(p.items.iter().map(ToString::to_string));
+            match p.next {
+                Some(next) => page.after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(seen, expected, "pages of {limit}");
+    }
+}
+
 /// A page of a resource's rights reads each right as it is read alone — the user, the facts, the
 /// usage — and its users are those `users_of_resource_page` lists: for a resource held by most
 /// of the users in their range of ids, and for one whose few users lie far apart among many who

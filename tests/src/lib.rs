@@ -27,6 +27,7 @@ macro_rules! store_contract_tests {
             directory_lists_page_by_cursor,
             the_users_of_a_resource_page_alike_however_many_groups_hold_it,
             a_page_of_a_resources_rights_reads_each_right_as_read_alone,
+            a_groups_members_page_alike_as_read_whole,
             usage_writes_are_conditioned_on_the_version,
             lock_index_returns_due_rights_earliest_first,
             requests_resolve_once_and_list_by_state,

@@ -177,6 +177,132 @@ fn lines(text: &str) -> Vec<&str> {
     text.trim_end_matches("\r\n").split("\r\n").collect()
 }
 
+/// A group's report and a user's over more rights than a page of a report holds (1 000): every
+/// right once, in order. The group "crowd" has 600 members and access to two resources; its
+/// member m000 is also in "wide", which has access to 1 001.
+#[tokio::test]
+async fn group_and_user_reports_longer_than_a_page_list_every_right_once() {
+    use autolock_core::directory::{Grant, Group, Resource, Span, Timed, User};
+    use autolock_core::ports::{Changeset, DirectoryChange};
+    use autolock_core::values::Role;
+    use autolock_tests::world::id;
+    let t = Harness::new(d(1)).await;
+    let mut changes = Vec::new();
+    for g in ["crowd", "wide"] {
+        changes.push(DirectoryChange::CreateGroup(Group {
+            id: id(g),
+            name: g.parse().unwrap(),
+            created_at: h(0),
+        }));
+    }
+    let grant = |g: &str, r: &str| {
+        DirectoryChange::CreateGrant(Grant {
+            id: id(&format!("{g}-{r}")),
+            group: id(g),
+            resource: id(r),
+            span: Span::from(h(1)),
+            expiry: vec![Timed {
+                at: h(1),
+                value: None,
+            }],
+            overrides: vec![Timed {
+                at: h(1),
+                value: PolicyOverride::default(),
+            }],
+            revision: 0,
+        })
+    };
+    for r in 0..1001 {
+        let rid = format!("r{r:04}");
+        changes.push(DirectoryChange::CreateResource(Resource {
+            id: id(&rid),
+            name: rid.parse().unwrap(),
+            address: format!("https://{rid}.example.com"),
+            policy: autolock_core::policy::Policy::NEW_RESOURCE,
+            created_at: h(0),
+            revision: 0,
+        }));
+        changes.push(grant("wide", &rid));
+        if r < 2 {
+            changes.push(grant("crowd", &rid));
+        }
+    }
+    for u in 0..600 {
+        let uid = format!("m{u:03}");
+        changes.push(DirectoryChange::CreateUser(User {
+            id: id(&uid),
+            email: format!("{uid}@example.com").parse().unwrap(),
+            display_name: uid.parse().unwrap(),
+            role: Role::Member,
+            active: true,
+            created_at: h(0),
+            revision: 0,
+        }));
+        changes.push(DirectoryChange::AddMembership {
+            user: id(&uid),
+            group: id("crowd"),
+            at: h(2),
+        });
+    }
+    changes.push(DirectoryChange::AddMembership {
+        user: id("m000"),
+        group: id("wide"),
+        at: h(2),
+    });
+    t.world
+        .store()
+        .commit(Changeset {
+            directory: changes,
+            ..Changeset::default()
+        })
+        .await
+        .unwrap();
+    let rita = t.world.reviewer.clone();
+    // (user, resource, group) of each row, in the report's order.
+    let rights = |csv: &str| -> Vec<(String, String, String)> {
+        lines(csv)[1..]
+            .iter()
+            .map(|l| {
+                let f: Vec<&str> = l.split(',').collect();
+                (f[7].to_owned(), f[0].to_owned(), f[2].to_owned())
+            })
+            .collect()
+    };
+    let crowd = rights(&t.get("/v1/groups/crowd/report", &rita).await.text());
+    let expected: Vec<(String, String, String)> = (0..600)
+        .flat_map(|u| {
+            ["r0000", "r0001"].map(|r| (format!("m{u:03}"), r.to_owned(), "crowd".to_owned()))
+        })
+        .collect();
+    assert_eq!(crowd, expected);
+    let m000 = rights(&t.get("/v1/users/m000/report", &rita).await.text());
+    let mut expected: Vec<(String, String, String)> = (0..1001)
+        .map(|r| ("m000".to_owned(), format!("r{r:04}"), "wide".to_owned()))
+        .collect();
+    for r in [1, 0] {
+        expected.insert(r, ("m000".into(), format!("r{r:04}"), "crowd".into()));
+    }
+    assert_eq!(m000.len(), 1003);
+    assert_eq!(m000, expected);
+    // Each page covers at most a page's rights: 500 members' two rights, 1 000 resources.
+    use autolock_core::service::ReportScope;
+    for (scope, rows, next) in [
+        (ReportScope::Group(id("crowd")), 1000, "m499"),
+        (ReportScope::User(id("m000")), 1002, "r0999"),
+    ] {
+        let first = t
+            .world
+            .app
+            .report_page(&rita, &scope, None, d(1))
+            .await
+            .unwrap();
+        assert_eq!(
+            (first.rows.len(), first.next.as_deref()),
+            (rows, Some(next))
+        );
+    }
+}
+
 #[tokio::test]
 async fn reports_from_a_resource_a_group_and_a_user_list_every_path_with_its_policy_and_state() {
     let t = seeded().await;

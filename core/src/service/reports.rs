@@ -121,21 +121,26 @@ impl Autolock {
     }
 
     /// A page of the rights a report covers, each with its user (a right whose user no longer
-    /// exists is left out).
+    /// exists is left out): a resource's by its users, a group's by its members (each page
+    /// about [`REPORT_PAGE`] rights: that many members' rights on each of its resources), a
+    /// user's by resource.
     async fn report_rights(
         &self,
         scope: &ReportScope,
         page: PageRequest,
     ) -> Result<Page<UserRight>> {
-        let all: Vec<(UserId, ResourceId)> = match scope {
+        let first = page.after.is_none();
+        let (rights, next) = match scope {
             ReportScope::Resource(r) => {
-                if page.after.is_none() {
+                if first {
                     self.existing_resource(r).await?;
                 }
                 return Ok(self.store.resource_rights_page(r, &page).await?);
             }
             ReportScope::Group(g) => {
-                self.existing_group(g).await?;
+                if first {
+                    self.existing_group(g).await?;
+                }
                 let resources: Vec<ResourceId> = self
                     .store
                     .grants_of_group(g)
@@ -143,26 +148,48 @@ impl Autolock {
                     .into_iter()
                     .map(|gr| gr.resource)
                     .collect();
-                let members = self.store.members(g).await?;
-                members
+                let per_page =
+                    (page.limit / u32::try_from(resources.len().max(1)).unwrap_or(u32::MAX)).max(1);
+                let members = self
+                    .store
+                    .members_page(
+                        g,
+                        &PageRequest {
+                            limit: per_page,
+                            ..page
+                        },
+                    )
+                    .await?;
+                let rights = members
+                    .items
                     .iter()
                     .flat_map(|u| resources.iter().map(move |r| (u.clone(), r.clone())))
-                    .collect()
+                    .collect::<Vec<_>>();
+                (rights, members.next)
             }
             ReportScope::User(u) => {
-                self.existing_user(u).await?;
-                self.store
-                    .resources_of_user(u)
-                    .await?
+                if first {
+                    self.existing_user(u).await?;
+                }
+                let after = page.after.as_deref().unwrap_or_default();
+                let mut resources = self.store.resources_of_user(u).await?;
+                resources.sort_unstable();
+                resources.dedup();
+                resources.retain(|r| r.as_str() > after);
+                let limit = page.effective_limit();
+                resources.truncate(limit + 1);
+                let resources = Page::from_overfetch(resources, limit, ToString::to_string);
+                let rights = resources
+                    .items
                     .into_iter()
                     .map(|r| (u.clone(), r))
-                    .collect()
+                    .collect();
+                (rights, resources.next)
             }
         };
-        // A group's or a user's rights: one page holds them all.
         Ok(Page {
-            items: self.store.user_rights(&all).await?,
-            next: None,
+            items: self.store.user_rights(&rights).await?,
+            next,
         })
     }
 

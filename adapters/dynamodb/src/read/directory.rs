@@ -354,6 +354,37 @@ impl DirectoryReader for DynamoStore {
             .collect()
     }
 
+    async fn members_page(&self, group: &GroupId, page: &PageRequest) -> StoreResult<Page<UserId>> {
+        // The group's `GM#` index partition in user order from the cursor on, until one past the
+        // page's current members.
+        let limit = page.effective_limit();
+        let after = page.after.clone().unwrap_or_default();
+        let q = Q::on(&self.tables.policies, "gsi1pk = :pk AND gsi1sk > :after")
+            .index("gsi1")
+            .value(":pk", s(format!("GM#{group}")))
+            .value(":after", s(format!("{after}#~")));
+        let mut current = BTreeSet::new();
+        let mut from = None;
+        loop {
+            let p = self
+                .page(&q, from, Some(i32::try_from(limit + 1).unwrap_or(1001)))
+                .await?;
+            for i in p.items.iter().filter(|i| !i.contains_key("end_us")) {
+                current.insert(get_s(i, "user")?.to_owned());
+            }
+            if current.len() > limit || p.last.is_none() {
+                break;
+            }
+            from = p.last;
+        }
+        let users = current
+            .into_iter()
+            .take(limit + 1)
+            .map(|u| UserId::parse(u).map_err(|e| StoreError::Backend(e.to_string())))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_overfetch(users, limit, ToString::to_string))
+    }
+
     async fn membership(&self, user: &UserId, group: &GroupId) -> StoreResult<Option<Span>> {
         let marker = self
             .get(

@@ -283,6 +283,31 @@ impl DirectoryReader for SqliteStore {
         .await
     }
 
+    async fn members_page(&self, group: &GroupId, page: &PageRequest) -> StoreResult<Page<UserId>> {
+        let (g, after, n) = (
+            group.clone(),
+            page.after.clone().unwrap_or_default(),
+            limit_plus_one(page),
+        );
+        let items = self
+            .read(move |c| {
+                c.prepare_cached(
+                    "SELECT user_id FROM memberships WHERE group_id = ?1 AND end_at IS NULL
+                     AND user_id > ?2 ORDER BY user_id LIMIT ?3",
+                )?
+                .query_map(params![g.as_str(), after, n], |r| {
+                    parse(UserId::parse(r.get::<_, String>(0)?))
+                })?
+                .collect()
+            })
+            .await?;
+        Ok(Page::from_overfetch(
+            items,
+            page.effective_limit(),
+            ToString::to_string,
+        ))
+    }
+
     async fn has_members(&self, group: &GroupId) -> StoreResult<bool> {
         let g = group.clone();
         self.read(move |c| {
