@@ -59,10 +59,11 @@ impl ReportReader for SqliteStore {
                 })
             })
             .await?;
-        let items = read
+        let PageRead { found, parts } = read;
+        let items = found
             .into_iter()
-            .map(|(user, user_part, usage)| UserRight {
-                facts: facts_of(&user_part, &part, &user.id, resource),
+            .map(|(at, user, usage)| UserRight {
+                facts: facts_of(&parts[at], &part, &user.id, resource),
                 user,
                 usage,
             })
@@ -71,8 +72,13 @@ impl ReportReader for SqliteStore {
     }
 }
 
-/// A user of a page, what their rights' facts take from them, and their right's usage.
-type UserRead = (User, Arc<UserPart>, Versioned<Usage>);
+/// What is read of a page's users: each user found, with their place among the page's users
+/// and their right's usage; and the part of each of the page's users, in their order.
+#[derive(Default)]
+struct PageRead {
+    found: Vec<(usize, User, Versioned<Usage>)>,
+    parts: Vec<Arc<UserPart>>,
+}
 
 /// What the cache holds of a page's users: each one's part and right's usage, in their order.
 type Held = Vec<(Arc<UserPart>, Versioned<Usage>)>;
@@ -128,9 +134,9 @@ fn read_users(
     resource: &str,
     users: &[String],
     held: Option<Held>,
-) -> rusqlite::Result<Vec<UserRead>> {
+) -> rusqlite::Result<PageRead> {
     let (Some(first), Some(last)) = (users.first(), users.last()) else {
-        return Ok(Vec::new());
+        return Ok(PageRead::default());
     };
     let limit = users.len().saturating_mul(DENSE_ROWS_PER_USER);
     // How many users the range holds, counted in the users' index up to the limit.
@@ -160,8 +166,8 @@ fn read_by(
     users: &[String],
     reach: &Reach<'_>,
     held: &mut Option<Held>,
-) -> rusqlite::Result<Option<Vec<UserRead>>> {
-    let mut found: Vec<Option<(User, Versioned<Usage>)>> = users.iter().map(|_| None).collect();
+) -> rusqlite::Result<Option<PageRead>> {
+    let mut found = Vec::with_capacity(users.len());
     let select = if held.is_some() {
         format!("SELECT {} FROM users u", prefixed(USER_COLUMNS))
     } else {
@@ -184,26 +190,24 @@ fn read_by(
                 .transpose()?
             {
                 Some(Some(version)) => Versioned {
-                    value: decode_usage(&row.get::<_, String>(8)?)?,
+                    value: decode_usage(row.get_ref(8)?.as_str()?)?,
                     version: u64::try_from(version).unwrap_or(0),
                 },
                 _ => Versioned::default(),
             };
-            found[at] = Some((user_row(row)?, usage));
+            found.push((at, user_row(row)?, usage));
             Ok(())
         },
     )?;
     if reach.cut(read) {
         return Ok(None);
     }
-    if let Some(held) = held.take() {
-        return Ok(Some(
-            found
-                .into_iter()
-                .zip(held)
-                .filter_map(|(found, (part, usage))| found.map(|(user, _)| (user, part, usage)))
-                .collect(),
-        ));
+    if let Some(mut held) = held.take() {
+        for (at, _, usage) in &mut found {
+            *usage = std::mem::take(&mut held[*at].1);
+        }
+        let parts = held.into_iter().map(|(part, _)| part).collect();
+        return Ok(Some(PageRead { found, parts }));
     }
     let mut parts: Vec<UserPart> = users.iter().map(|_| UserPart::default()).collect();
     for (select, order, take) in USER_TABLES {
@@ -215,13 +219,8 @@ fn read_by(
             return Ok(None);
         }
     }
-    Ok(Some(
-        found
-            .into_iter()
-            .zip(parts)
-            .filter_map(|(found, part)| found.map(|(user, usage)| (user, Arc::new(part), usage)))
-            .collect(),
-    ))
+    let parts = parts.into_iter().map(Arc::new).collect();
+    Ok(Some(PageRead { found, parts }))
 }
 
 /// `USER_COLUMNS` as columns of `u`.
