@@ -45,6 +45,21 @@ fn one(change: DirectoryChange) -> Changeset {
     }
 }
 
+/// `uid` joins `gid` at `at`, or (`joins` false) leaves it.
+fn membership(
+    joins: bool,
+    uid: &str,
+    gid: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> DirectoryChange {
+    let (user, group) = (id(uid), id(gid));
+    if joins {
+        DirectoryChange::AddMembership { user, group, at }
+    } else {
+        DirectoryChange::EndMembership { user, group, at }
+    }
+}
+
 fn manual_7d() -> Policy {
     Policy {
         auto_lock_after: AutoLockAfter::Hours(168),
@@ -1879,21 +1894,7 @@ pub async fn flow_sweep_is_bounded_and_resumable(store: Arc<dyn Store>) {
 /// in id order, a member with an ended and a current membership counted once.
 pub async fn the_users_of_a_resource_page_alike_however_many_groups_hold_it(store: Arc<dyn Store>) {
     let groups = 34;
-    let grant = |gid: String, rid: &str| autolock_core::directory::Grant {
-        id: id(&format!("{gid}-{rid}")),
-        group: id(&gid),
-        resource: id(rid),
-        span: Span::from(h(1)),
-        expiry: vec![Timed {
-            at: h(1),
-            value: None,
-        }],
-        overrides: vec![Timed {
-            at: h(1),
-            value: PolicyOverride::default(),
-        }],
-        revision: 0,
-    };
+    let grant = |gid: String, rid: &str| crate::world::open_grant(&gid, rid);
     let mut changes = vec![
         DirectoryChange::CreateResource(resource("wide")),
         DirectoryChange::CreateResource(resource("narrow")),
@@ -1926,13 +1927,8 @@ pub async fn the_users_of_a_resource_page_alike_however_many_groups_hold_it(stor
             });
         }
     }
-    for (change, at) in [("end", h(3)), ("add", h(4))] {
-        let (user, group) = (id("u07"), id("g07"));
-        changes.push(if change == "end" {
-            DirectoryChange::EndMembership { user, group, at }
-        } else {
-            DirectoryChange::AddMembership { user, group, at }
-        });
+    for (joins, at) in [(false, h(3)), (true, h(4))] {
+        changes.push(membership(joins, "u07", "g07", at));
     }
     for change in changes {
         store.commit(one(change)).await.unwrap();
@@ -1987,17 +1983,12 @@ pub async fn a_groups_members_page_alike_as_read_whole(store: Arc<dyn Store>) {
             at: h(1),
         });
     }
-    for (uid, change, at) in [
-        ("u03", "end", h(2)),
-        ("u05", "end", h(2)),
-        ("u05", "add", h(3)),
+    for (uid, joins, at) in [
+        ("u03", false, h(2)),
+        ("u05", false, h(2)),
+        ("u05", true, h(3)),
     ] {
-        let (user, group) = (id(uid), id("team"));
-        changes.push(if change == "end" {
-            DirectoryChange::EndMembership { user, group, at }
-        } else {
-            DirectoryChange::AddMembership { user, group, at }
-        });
+        changes.push(membership(joins, uid, "team", at));
     }
     for change in changes {
         store.commit(one(change)).await.unwrap();
@@ -2034,21 +2025,6 @@ pub async fn a_groups_members_page_alike_as_read_whole(store: Arc<dyn Store>) {
 /// of the users in their range of ids, and for one whose few users lie far apart among many who
 /// are not its users (a store may read the two kinds of page differently).
 pub async fn a_page_of_a_resources_rights_reads_each_right_as_read_alone(store: Arc<dyn Store>) {
-    let grant = |gid: &str, rid: &str| autolock_core::directory::Grant {
-        id: id(&format!("{gid}-{rid}")),
-        group: id(gid),
-        resource: id(rid),
-        span: Span::from(h(1)),
-        expiry: vec![Timed {
-            at: h(1),
-            value: None,
-        }],
-        overrides: vec![Timed {
-            at: h(1),
-            value: PolicyOverride::default(),
-        }],
-        revision: 0,
-    };
     let mut changes = vec![
         DirectoryChange::CreateResource(resource("dense")),
         DirectoryChange::CreateResource(resource("sparse")),
@@ -2059,7 +2035,9 @@ pub async fn a_page_of_a_resources_rights_reads_each_right_as_read_alone(store: 
             name: Name::parse(gid).unwrap(),
             created_at: h(0),
         }));
-        changes.push(DirectoryChange::CreateGrant(grant(gid, rid)));
+        changes.push(DirectoryChange::CreateGrant(crate::world::open_grant(
+            gid, rid,
+        )));
     }
     // "dense": the even users and every fifth (u10 in both); "sparse": u00 and u59 of sixty.
     for u in 0..60usize {
@@ -2078,16 +2056,9 @@ pub async fn a_page_of_a_resources_rights_reads_each_right_as_read_alone(store: 
             });
         }
     }
-    changes.push(DirectoryChange::EndMembership {
-        user: id("u10"),
-        group: id("even"),
-        at: h(3),
-    });
-    changes.push(DirectoryChange::AddMembership {
-        user: id("u10"),
-        group: id("even"),
-        at: h(4),
-    });
+    for (joins, at) in [(false, h(3)), (true, h(4))] {
+        changes.push(membership(joins, "u10", "even", at));
+    }
     for change in changes {
         store.commit(one(change)).await.unwrap();
     }

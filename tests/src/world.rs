@@ -33,6 +33,28 @@ where
     s.parse().expect("valid id")
 }
 
+/// A grant of `resource` to `group` from `h(1)` on, without an expiry or an override, its id
+/// `<group>-<resource>`: a change written straight to a store.
+#[must_use]
+pub fn open_grant(group: &str, resource: &str) -> autolock_core::directory::Grant {
+    use autolock_core::directory::{Span, Timed};
+    autolock_core::directory::Grant {
+        id: id(&format!("{group}-{resource}")),
+        group: id(group),
+        resource: id(resource),
+        span: Span::from(h(1)),
+        expiry: vec![Timed {
+            at: h(1),
+            value: None,
+        }],
+        overrides: vec![Timed {
+            at: h(1),
+            value: PolicyOverride::default(),
+        }],
+        revision: 0,
+    }
+}
+
 /// The seeded world.
 pub struct World {
     /// The use cases.

@@ -182,10 +182,10 @@ fn lines(text: &str) -> Vec<&str> {
 /// member m000 is also in "wide", which has access to 1 001.
 #[tokio::test]
 async fn group_and_user_reports_longer_than_a_page_list_every_right_once() {
-    use autolock_core::directory::{Grant, Group, Resource, Span, Timed, User};
+    use autolock_core::directory::{Group, Resource, User};
     use autolock_core::ports::{Changeset, DirectoryChange};
     use autolock_core::values::Role;
-    use autolock_tests::world::id;
+    use autolock_tests::world::{id, open_grant};
     let t = Harness::new(d(1)).await;
     let mut changes = Vec::new();
     for g in ["crowd", "wide"] {
@@ -195,23 +195,7 @@ async fn group_and_user_reports_longer_than_a_page_list_every_right_once() {
             created_at: h(0),
         }));
     }
-    let grant = |g: &str, r: &str| {
-        DirectoryChange::CreateGrant(Grant {
-            id: id(&format!("{g}-{r}")),
-            group: id(g),
-            resource: id(r),
-            span: Span::from(h(1)),
-            expiry: vec![Timed {
-                at: h(1),
-                value: None,
-            }],
-            overrides: vec![Timed {
-                at: h(1),
-                value: PolicyOverride::default(),
-            }],
-            revision: 0,
-        })
-    };
+    let grant = |g: &str, r: &str| DirectoryChange::CreateGrant(open_grant(g, r));
     for r in 0..1001 {
         let rid = format!("r{r:04}");
         changes.push(DirectoryChange::CreateResource(Resource {

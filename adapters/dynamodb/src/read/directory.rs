@@ -21,6 +21,40 @@ use crate::item::*;
 use crate::{DynamoStore, keys};
 
 impl DynamoStore {
+    /// At least the first `limit + 1` distinct users after `after` (or all there are) in the
+    /// group's `GM#` index partition, read in user order a page at a time; with `current`, only
+    /// those whose membership has not ended.
+    async fn group_users_after(
+        &self,
+        group: &str,
+        after: &str,
+        limit: usize,
+        current: bool,
+    ) -> StoreResult<BTreeSet<String>> {
+        let q = Q::on(&self.tables.policies, "gsi1pk = :pk AND gsi1sk > :after")
+            .index("gsi1")
+            .value(":pk", s(format!("GM#{group}")))
+            .value(":after", s(format!("{after}#~")));
+        let mut users = BTreeSet::new();
+        let mut from = None;
+        loop {
+            let p = self
+                .page(&q, from, Some(i32::try_from(limit + 1).unwrap_or(1001)))
+                .await?;
+            for i in p
+                .items
+                .iter()
+                .filter(|i| !current || !i.contains_key("end_us"))
+            {
+                users.insert(get_s(i, "user")?.to_owned());
+            }
+            if users.len() > limit || p.last.is_none() {
+                return Ok(users);
+            }
+            from = p.last;
+        }
+    }
+
     pub(crate) async fn grant_by_id(&self, id: &str) -> StoreResult<Option<Grant>> {
         let items = self
             .query_all(Q::on(&self.tables.policies, "pk = :pk").value(":pk", s(keys::grant(id))))
@@ -355,28 +389,11 @@ impl DirectoryReader for DynamoStore {
     }
 
     async fn members_page(&self, group: &GroupId, page: &PageRequest) -> StoreResult<Page<UserId>> {
-        // The group's `GM#` index partition in user order from the cursor on, until one past the
-        // page's current members.
         let limit = page.effective_limit();
         let after = page.after.clone().unwrap_or_default();
-        let q = Q::on(&self.tables.policies, "gsi1pk = :pk AND gsi1sk > :after")
-            .index("gsi1")
-            .value(":pk", s(format!("GM#{group}")))
-            .value(":after", s(format!("{after}#~")));
-        let mut current = BTreeSet::new();
-        let mut from = None;
-        loop {
-            let p = self
-                .page(&q, from, Some(i32::try_from(limit + 1).unwrap_or(1001)))
-                .await?;
-            for i in p.items.iter().filter(|i| !i.contains_key("end_us")) {
-                current.insert(get_s(i, "user")?.to_owned());
-            }
-            if current.len() > limit || p.last.is_none() {
-                break;
-            }
-            from = p.last;
-        }
+        let current = self
+            .group_users_after(group.as_str(), &after, limit, true)
+            .await?;
         let users = current
             .into_iter()
             .take(limit + 1)
@@ -511,24 +528,7 @@ impl DirectoryReader for DynamoStore {
             .collect();
         let mut merged = BTreeSet::new();
         for group in groups {
-            let q = Q::on(&self.tables.policies, "gsi1pk = :pk AND gsi1sk > :after")
-                .index("gsi1")
-                .value(":pk", s(format!("GM#{group}")))
-                .value(":after", s(format!("{after}#~")));
-            let mut distinct = BTreeSet::new();
-            let mut from = None;
-            loop {
-                let p = self
-                    .page(&q, from, Some(i32::try_from(limit + 1).unwrap_or(1001)))
-                    .await?;
-                for i in &p.items {
-                    distinct.insert(get_s(i, "user")?.to_owned());
-                }
-                if distinct.len() > limit || p.last.is_none() {
-                    break;
-                }
-                from = p.last;
-            }
+            let distinct = self.group_users_after(&group, &after, limit, false).await?;
             merged.extend(distinct.into_iter().take(limit + 1));
         }
         let mut users: Vec<String> = merged.into_iter().take(limit + 1).collect();
