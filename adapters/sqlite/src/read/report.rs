@@ -1,10 +1,12 @@
 //! A page of a resource's report in one read transaction (docs/architecture.md, "SQLite"): the
-//! page of its users; one statement for each of them with their right's usage; the rows of
-//! their active flag's history and of their memberships, read in one scan of each table over the
-//! page's range of user ids when the page is dense (most of the users in that range are on it),
-//! through each user's key otherwise. The facts are assembled off the store's lock from those
-//! rows and the resource's part (the cache's). Nothing of the page is kept in the cache, so
-//! that a report over 100 000 users leaves it as it found it.
+//! page of its users; one statement reading them with their rights' usage; the rows of their
+//! active flags' histories and of their memberships, read in one scan of each table over the
+//! page's range of user ids when the page is dense (at least a quarter of the users in that range
+//! are on it), by each user's key otherwise. When the cache holds the page's rights whole (their
+//! users' parts and their usage), those are taken from it and only the users are read. The facts
+//! are assembled off the store's lock from the users' parts and the resource's (the cache's).
+//! Nothing of the page is kept in the cache, so that a report over 100 000 users leaves it as it
+//! found it.
 
 use std::sync::Arc;
 
