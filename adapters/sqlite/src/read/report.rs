@@ -1,8 +1,8 @@
 //! A page of a resource's report in one read transaction (docs/architecture.md, "SQLite"): the
 //! page of its users; one statement reading them with their rights' usage; the rows of their
 //! active flags' histories and of their memberships, read in one scan of each table over the
-//! page's range of user ids when the page is dense (at least a quarter of the users in that range
-//! are on it), by each user's key otherwise. When the cache holds the page's rights whole (their
+//! page's range of user ids when the page is dense (four in five of the users in that range or
+//! more are on it), by each user's key otherwise. When the cache holds the page's rights whole (their
 //! users' parts and their usage), those are taken from it and only the users are read. The facts
 //! are assembled off the store's lock from the users' parts and the resource's (the cache's).
 //! Nothing of the page is kept in the cache, so that a report over 100 000 users leaves it as it
@@ -21,9 +21,15 @@ use super::facts::{USER_TABLES, UserPart, facts_of, ids, resource_part};
 use crate::SqliteStore;
 use crate::rows::{USER_COLUMNS, decode_usage, limit_plus_one, user_row};
 
-/// A scan of a user's table over a page's range of ids reads at most this many rows per user
-/// of the page; past that the page is sparse, and its users' rows are read by key instead.
-const DENSE_ROWS_PER_USER: usize = 4;
+/// A page is dense when at most this many users in five of its range of ids are not on it
+/// (the users' index counts them); only a dense page is read by scans over its range. Measured:
+/// with every user in the range on the page, the scans take half the time the reads by key do;
+/// with 44 % of them off the page (and three memberships each), they take twice as long.
+const OFF_PAGE_IN_FIVE: usize = 1;
+
+/// A scan of a user's table over a dense page's range reads at most this many rows per user of
+/// the page; past that, the page's users' rows are read by key instead.
+const SCAN_ROWS_PER_USER: usize = 4;
 
 #[async_trait]
 impl ReportReader for SqliteStore {
@@ -109,16 +115,15 @@ enum Reach<'a> {
 }
 
 impl Reach<'_> {
-    /// `select` (the user's id its first column) restricted to the page by `key`, in `order`.
-    fn sql(&self, select: &str, key: &str, order: &str) -> String {
+    /// `select` (the user's id its first column), its rows those of the page by the user's id
+    /// `key` (and `filter`'s), in `order`.
+    fn sql(&self, select: &str, filter: &str, key: &str, order: &str) -> String {
         match self {
-            Reach::Range { .. } => {
-                format!(
-                    "{select} WHERE {key} BETWEEN :first AND :last ORDER BY {order} LIMIT :limit"
-                )
-            }
+            Reach::Range { .. } => format!(
+                "{select} WHERE {filter}{key} BETWEEN :first AND :last ORDER BY {order} LIMIT :limit"
+            ),
             Reach::Keys(_) => format!(
-                "{select} WHERE {key} IN (SELECT value FROM json_each(:list)) ORDER BY {order}"
+                "{select} WHERE {filter}{key} IN (SELECT value FROM json_each(:list)) ORDER BY {order}"
             ),
         }
     }
@@ -140,18 +145,19 @@ fn read_users(
     let (Some(first), Some(last)) = (users.first(), users.last()) else {
         return Ok(PageRead::default());
     };
-    let limit = users.len().saturating_mul(DENSE_ROWS_PER_USER);
-    // How many users the range holds, counted in the users' index up to the limit.
+    // How many users the range holds, counted in the users' index up to one past dense.
+    let dense = users.len() + users.len() * OFF_PAGE_IN_FIVE / (5 - OFF_PAGE_IN_FIVE);
     let in_range: usize = c
         .prepare_cached(
             "SELECT count(*) FROM (SELECT 1 FROM users WHERE id BETWEEN ?1 AND ?2 LIMIT ?3)",
         )?
         .query_row(
-            rusqlite::params![first, last, i64::try_from(limit).unwrap_or(i64::MAX)],
+            rusqlite::params![first, last, i64::try_from(dense + 1).unwrap_or(i64::MAX)],
             |r| r.get(0),
         )?;
     let mut held = held;
-    if in_range < limit {
+    if in_range <= dense {
+        let limit = users.len().saturating_mul(SCAN_ROWS_PER_USER);
         let range = Reach::Range { first, last, limit };
         if let Some(read) = read_by(c, resource, users, &range, &mut held)? {
             return Ok(read);
@@ -170,37 +176,11 @@ fn read_by(
     held: &mut Option<Held>,
 ) -> rusqlite::Result<Option<PageRead>> {
     let mut found = Vec::with_capacity(users.len());
-    let select = if held.is_some() {
-        format!("SELECT {} FROM users u", prefixed(USER_COLUMNS))
-    } else {
-        format!(
-            "SELECT {}, us.version, us.data FROM users u
-             LEFT JOIN usage us ON us.user_id = u.id AND us.resource_id = :resource",
-            prefixed(USER_COLUMNS)
-        )
-    };
-    let with_usage = held.is_none().then_some(resource);
-    let read = each_row(
-        c,
-        &reach.sql(&select, "u.id", "u.id"),
-        reach,
-        with_usage,
-        users,
-        |at, row| {
-            let usage = match with_usage
-                .map(|_| row.get::<_, Option<i64>>(7))
-                .transpose()?
-            {
-                Some(Some(version)) => Versioned {
-                    value: decode_usage(row.get_ref(8)?.as_str()?)?,
-                    version: u64::try_from(version).unwrap_or(0),
-                },
-                _ => Versioned::default(),
-            };
-            found.push((at, user_row(row)?, usage));
-            Ok(())
-        },
-    )?;
+    let sql = reach.sql(&format!("SELECT {USER_COLUMNS} FROM users"), "", "id", "id");
+    let read = each_row(c, &sql, reach, None, users, |at, row| {
+        found.push((at, user_row(row)?, Versioned::default()));
+        Ok(())
+    })?;
     if reach.cut(read) {
         return Ok(None);
     }
@@ -211,9 +191,33 @@ fn read_by(
         let parts = held.into_iter().map(|(part, _)| part).collect();
         return Ok(Some(PageRead { found, parts }));
     }
+    // The usage of the page's rights that were used, in user order as `found` is: each row is
+    // given to the user found at its place.
+    let sql = reach.sql(
+        "SELECT user_id, version, data FROM usage",
+        "resource_id = :resource AND ",
+        "user_id",
+        "user_id",
+    );
+    let mut next = 0;
+    let read = each_row(c, &sql, reach, Some(resource), users, |at, row| {
+        while found.get(next).is_some_and(|(f, _, _)| *f < at) {
+            next += 1;
+        }
+        if let Some((_, _, usage)) = found.get_mut(next).filter(|(f, _, _)| *f == at) {
+            *usage = Versioned {
+                value: decode_usage(row.get_ref(2)?.as_str()?)?,
+                version: u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
+            };
+        }
+        Ok(())
+    })?;
+    if reach.cut(read) {
+        return Ok(None);
+    }
     let mut parts: Vec<UserPart> = users.iter().map(|_| UserPart::default()).collect();
     for (select, order, take) in USER_TABLES {
-        let sql = reach.sql(select, "user_id", order);
+        let sql = reach.sql(select, "", "user_id", order);
         let read = each_row(c, &sql, reach, None, users, |at, row| {
             take(&mut parts[at], row)
         })?;
@@ -223,15 +227,6 @@ fn read_by(
     }
     let parts = parts.into_iter().map(Arc::new).collect();
     Ok(Some(PageRead { found, parts }))
-}
-
-/// `USER_COLUMNS` as columns of `u`.
-fn prefixed(columns: &str) -> String {
-    columns
-        .split(", ")
-        .map(|c| format!("u.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Hands each row of `sql` (bound as `reach` and `resource` say) whose user (its first column)
