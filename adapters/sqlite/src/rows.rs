@@ -274,6 +274,18 @@ pub(crate) fn encode_usage(usage: &autolock_core::lock::Usage) -> StoreResult<St
     }
 }
 
+/// A right's usage and its version from a row of `usage`: the version at column `from`, the
+/// usage (as [`decode_usage`] reads it) at the next.
+pub(crate) fn usage_row(
+    row: &rusqlite::Row<'_>,
+    from: usize,
+) -> rusqlite::Result<autolock_core::ports::Versioned<autolock_core::lock::Usage>> {
+    Ok(autolock_core::ports::Versioned {
+        value: decode_usage(row.get_ref(from + 1)?.as_str()?)?,
+        version: u64::try_from(row.get::<_, i64>(from)?).unwrap_or(0),
+    })
+}
+
 /// A right's usage from its row, in either format.
 pub(crate) fn decode_usage(text: &str) -> rusqlite::Result<autolock_core::lock::Usage> {
     use autolock_core::lock::{DeniedAttempt, SeenEvent, UnlockRecord, Usage};

@@ -19,7 +19,7 @@ use autolock_core::ports::{Page, PageRequest, ReportReader, StoreResult, UserRig
 
 use super::facts::{USER_TABLES, UserPart, facts_of, ids, resource_part};
 use crate::SqliteStore;
-use crate::rows::{USER_COLUMNS, decode_usage, limit_plus_one, user_row};
+use crate::rows::{USER_COLUMNS, limit_plus_one, usage_row, user_row};
 
 /// A page is dense when at most this many users in five of its range of ids are not on it
 /// (the users' index counts them); only a dense page is read by scans over its range. Measured:
@@ -205,10 +205,7 @@ fn read_by(
             next += 1;
         }
         if let Some((_, _, usage)) = found.get_mut(next).filter(|(f, _, _)| *f == at) {
-            *usage = Versioned {
-                value: decode_usage(row.get_ref(2)?.as_str()?)?,
-                version: u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
-            };
+            *usage = usage_row(row, 1)?;
         }
         Ok(())
     })?;

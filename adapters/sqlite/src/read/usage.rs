@@ -14,7 +14,7 @@ use autolock_core::ports::{LockIndex, StoreResult, UsageReader, Versioned};
 
 use super::facts::Parts;
 use crate::SqliteStore;
-use crate::rows::{backend, decode_usage, micros, parse};
+use crate::rows::{backend, micros, parse, usage_row};
 
 #[async_trait]
 impl UsageReader for SqliteStore {
@@ -240,13 +240,7 @@ fn usage_of_users(
     let mut rows = s.query(params![resource, list])?;
     let mut found = HashMap::with_capacity(users.len());
     while let Some(row) = rows.next()? {
-        found.insert(
-            row.get::<_, String>(0)?,
-            Versioned {
-                value: decode_usage(&row.get::<_, String>(2)?)?,
-                version: u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0),
-            },
-        );
+        found.insert(row.get::<_, String>(0)?, usage_row(row, 1)?);
     }
     Ok(found)
 }
@@ -275,17 +269,13 @@ fn usage(
     u: &UserId,
     r: &ResourceId,
 ) -> rusqlite::Result<Versioned<Usage>> {
-    let row = c
-        .prepare_cached("SELECT version, data FROM usage WHERE user_id = ?1 AND resource_id = ?2")?
-        .query_row([u.as_str(), r.as_str()], |row| {
-            Ok((row.get::<_, i64>(0)?, row.get::<_, String>(1)?))
-        })
-        .optional()?;
-    Ok(match row {
-        Some((version, data)) => Versioned {
-            value: decode_usage(&data)?,
-            version: u64::try_from(version).unwrap_or(0),
-        },
-        None => Versioned::default(),
-    })
+    // A right never used has no row: version 0.
+    Ok(
+        c.prepare_cached(
+            "SELECT version, data FROM usage WHERE user_id = ?1 AND resource_id = ?2",
+        )?
+        .query_row([u.as_str(), r.as_str()], |row| usage_row(row, 0))
+        .optional()?
+        .unwrap_or_default(),
+    )
 }
