@@ -63,23 +63,15 @@ pub trait DirectoryReader: Send + Sync {
     async fn grants_of_resource(&self, resource: &ResourceId) -> StoreResult<Vec<Grant>>;
     /// The grants not removed of a group.
     async fn grants_of_group(&self, group: &GroupId) -> StoreResult<Vec<Grant>>;
-    /// The current members of a group.
+    /// The current members of a group, by id.
     async fn members(&self, group: &GroupId) -> StoreResult<Vec<UserId>>;
     /// One page of a group's current members, by id (a group's report reads them so). The
     /// provided method reads them all and keeps the page; a store may read only the page.
     async fn members_page(&self, group: &GroupId, page: &PageRequest) -> StoreResult<Page<UserId>> {
-        let after = page.after.as_deref().unwrap_or_default();
-        let from: Vec<UserId> = self
-            .members(group)
-            .await?
-            .into_iter()
-            .filter(|u| u.as_str() > after)
-            .take(page.effective_limit() + 1)
-            .collect();
-        Ok(Page::from_overfetch(
-            from,
-            page.effective_limit(),
-            ToString::to_string,
+        Ok(Page::of_sorted(
+            self.members(group).await?,
+            page,
+            UserId::as_str,
         ))
     }
     /// Whether the group has a current member (a store may answer without reading them all).

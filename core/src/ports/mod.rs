@@ -95,6 +95,19 @@ impl<T> Page<T> {
         Page { items, next }
     }
 
+    /// The page `page` asks for of `sorted` (in the order of `id`, each once): the items after
+    /// its cursor, up to its limit; the cursor of the next is the last item's `id`.
+    pub fn of_sorted(sorted: Vec<T>, page: &PageRequest, id: impl Fn(&T) -> &str) -> Self {
+        let after = page.after.as_deref().unwrap_or_default();
+        let limit = page.effective_limit();
+        let items = sorted
+            .into_iter()
+            .filter(|t| id(t) > after)
+            .take(limit + 1)
+            .collect();
+        Self::from_overfetch(items, limit, |t| id(t).to_owned())
+    }
+
     /// The same page with each item mapped by `f`.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
         Page {

@@ -171,14 +171,10 @@ impl Autolock {
                 if first {
                     self.existing_user(u).await?;
                 }
-                let after = page.after.as_deref().unwrap_or_default();
                 let mut resources = self.store.resources_of_user(u).await?;
                 resources.sort_unstable();
                 resources.dedup();
-                resources.retain(|r| r.as_str() > after);
-                let limit = page.effective_limit();
-                resources.truncate(limit + 1);
-                let resources = Page::from_overfetch(resources, limit, ToString::to_string);
+                let resources = Page::of_sorted(resources, &page, ResourceId::as_str);
                 let rights = resources
                     .items
                     .into_iter()
