@@ -331,12 +331,19 @@ mod tests {
     use autolock_core::ports::{Changeset, Committer, Settings, SettingsStore, SettingsWrite};
     use autolock_core::values::Role;
 
-    #[tokio::test]
-    async fn a_file_database_is_in_wal_mode_and_keeps_its_data_across_opens() {
-        let dir = std::env::temp_dir().join(format!("autolock-sqlite-{}", std::process::id()));
+    /// A fresh directory of this process named `name`, and the path of a database file in it
+    /// (not yet created).
+    fn scratch(name: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("{name}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("autolock.db");
         let _ = std::fs::remove_file(&path);
+        (dir, path)
+    }
+
+    #[tokio::test]
+    async fn a_file_database_is_in_wal_mode_and_keeps_its_data_across_opens() {
+        let (dir, path) = scratch("autolock-sqlite");
         {
             let store = SqliteStore::open(&path).unwrap();
             let mode: String = store
@@ -366,10 +373,7 @@ mod tests {
     async fn commits_reach_the_database_file_while_the_store_is_open() {
         use autolock_core::directory::User;
         use autolock_core::ports::DirectoryChange;
-        let dir = std::env::temp_dir().join(format!("autolock-sqlite-ckpt-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("autolock.db");
-        let _ = std::fs::remove_file(&path);
+        let (dir, path) = scratch("autolock-sqlite-ckpt");
         let store = SqliteStore::open(&path).unwrap();
         let file_len = || std::fs::metadata(&path).unwrap().len();
         let before = file_len();
@@ -409,10 +413,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_database_from_a_newer_build_is_refused() {
-        let dir = std::env::temp_dir().join(format!("autolock-sqlite-new-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("autolock.db");
-        let _ = std::fs::remove_file(&path);
+        let (dir, path) = scratch("autolock-sqlite-new");
         Connection::open(&path)
             .unwrap()
             .pragma_update(None, "user_version", 99)
