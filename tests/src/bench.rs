@@ -40,3 +40,10 @@ pub fn plain_report_join(db: &std::path::Path, resource: &str) -> (usize, f64) {
     let rate = rows as f64 / started.elapsed().as_secs_f64();
     (rows, rate)
 }
+
+/// The median of some figures (the upper middle one of an even count).
+#[must_use]
+pub fn median(mut of: Vec<f64>) -> f64 {
+    of.sort_by(f64::total_cmp);
+    of[of.len() / 2]
+}

@@ -149,12 +149,6 @@ async fn report(path: &std::path::Path) {
     );
 }
 
-/// The middle one of five figures.
-fn median(mut of: Vec<f64>) -> f64 {
-    of.sort_by(f64::total_cmp);
-    of[of.len() / 2]
-}
-
 /// The baseline: the same rows by one plain SQL join, written by the same CSV writer.
 fn plain_join(path: &std::path::Path, n: usize) -> f64 {
     let (rows, rate) = autolock_tests::bench::plain_report_join(path, "gitlab");
@@ -201,7 +195,10 @@ async fn main() {
         rates.push(rate);
         plain.push(plain_join(&path, n));
     }
-    let (rate, plain) = (median(rates), median(plain));
+    let (rate, plain) = (
+        autolock_tests::bench::median(rates),
+        autolock_tests::bench::median(plain),
+    );
     println!(
         "median of five: rights_per_s={rate:.0} plain_join_rows_per_s={plain:.0} ratio={:.2} (target 0.33)",
         rate / plain

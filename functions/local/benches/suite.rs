@@ -354,12 +354,6 @@ impl Rounds {
     }
 }
 
-/// The median of some figures.
-fn median(mut of: Vec<f64>) -> f64 {
-    of.sort_by(f64::total_cmp);
-    of[of.len() / 2]
-}
-
 /// Sends a request once the connection is ready for it.
 async fn send(
     sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
@@ -742,9 +736,9 @@ async fn run(quick: bool) -> Vec<Figure> {
             .saturating_sub(1);
         report_rates.push(report_rows as f64 / started.elapsed().as_secs_f64());
     }
-    let report_rate = median(report_rates);
+    let report_rate = autolock_tests::bench::median(report_rates);
     let rss_report = peak_rss_mib();
-    let plain_rate = median(
+    let plain_rate = autolock_tests::bench::median(
         (0..5)
             .map(|_| autolock_tests::bench::plain_report_join(&path, &biggest).1)
             .collect(),

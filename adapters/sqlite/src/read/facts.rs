@@ -182,8 +182,8 @@ pub(crate) fn resource_part(
     Ok(part)
 }
 
-/// The groups granted the resource whose part this is, ever (by id).
 impl ResourcePart {
+    /// The groups granted the resource whose part this is, ever (by id).
     pub(crate) fn groups(&self) -> Vec<String> {
         let mut groups: Vec<String> = self.grants.keys().cloned().collect();
         groups.sort_unstable();
