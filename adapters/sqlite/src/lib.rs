@@ -52,12 +52,13 @@ pub type OutboxHook = Arc<dyn Fn() + Send + Sync>;
 /// What the store keeps between reads: the users' and the resources' parts of rights' facts
 /// (`read/facts.rs`), the principals and the usage of rights read. A commit of this store that
 /// changes the directory clears all but the usage (which only usage writes change); one that
-/// writes a kept usage replaces it; a change
-/// through another connection to the same file (SQLite's `data_version` tells) clears it all
-/// (docs/architecture.md, "SQLite").
+/// writes a kept usage replaces it; a change through another connection to the same file
+/// (SQLite's `data_version` tells) clears it all (docs/architecture.md, "SQLite").
 #[derive(Default)]
 pub(crate) struct DirectoryCache {
     data_version: i64,
+    /// When `data_version` was last read.
+    checked_at: Option<std::time::Instant>,
     pub(crate) users: HashMap<String, Arc<read::facts::UserPart>>,
     pub(crate) resources: HashMap<String, Arc<read::facts::ResourcePart>>,
     pub(crate) principals: HashMap<String, Option<autolock_core::directory::Principal>>,
@@ -70,6 +71,13 @@ pub(crate) struct DirectoryCache {
 /// afresh.
 const CACHE_ENTRIES: usize = 250_000;
 
+/// How long a look at whether another connection changed the database holds for the
+/// gateway's brief reads. A look is a read transaction of its own, whose file locks cost about
+/// half of a decision's read from memory; a change by another process (the `autolock`
+/// commands, a sweep from cron) reaches the gateway's decisions at most this late, and every
+/// other read at once (docs/architecture.md, "SQLite").
+const CHECKED_FOR: std::time::Duration = std::time::Duration::from_millis(1);
+
 impl DirectoryCache {
     /// The cache, emptied first if another connection wrote to the database since it was
     /// filled, or if it is full.
@@ -77,12 +85,22 @@ impl DirectoryCache {
         let version: i64 = c
             .prepare_cached("PRAGMA data_version")?
             .query_row([], |r| r.get(0))?;
+        self.checked_at = Some(std::time::Instant::now());
         let held = self.users.len() + self.resources.len() + self.principals.len();
         if version != self.data_version || held + self.usage_entries > CACHE_ENTRIES {
             self.clear();
             self.data_version = version;
         }
         Ok(self)
+    }
+
+    /// [`fresh`](Self::fresh), but taking the cache as it is if it was checked less than
+    /// [`CHECKED_FOR`] ago.
+    pub(crate) fn recent(&mut self, c: &Connection) -> rusqlite::Result<&mut Self> {
+        match self.checked_at {
+            Some(at) if at.elapsed() < CHECKED_FOR => Ok(self),
+            _ => self.fresh(c),
+        }
     }
 
     pub(crate) fn clear(&mut self) {

@@ -77,9 +77,9 @@ impl UsageReader for SqliteStore {
 type Held = Vec<(Parts, Versioned<Usage>)>;
 
 /// The parts of the facts and the usage of each of `rights`, in order: from memory when the
-/// cache holds them and the database has not changed since they were read (one look at it),
-/// otherwise what the cache lacks read in one read transaction — one snapshot, one lock taken,
-/// the look taken in it. A single right read is kept in the cache; a batch (a page of a report,
+/// cache holds them and the database had not changed at the last look at it, taken now or less
+/// than a millisecond ago (`DirectoryCache::recent`), otherwise what the cache lacks read in one
+/// read transaction — one snapshot, one lock taken, a look taken in it. A single right read is kept in the cache; a batch (a page of a report,
 /// the sweep's rights due, a batch of events) uses what the cache holds and keeps only the
 /// resources' parts, so that its memory stays flat however many rights it reads.
 fn read(i: &mut crate::Inner, rights: &[(UserId, ResourceId)]) -> StoreResult<Held> {
@@ -93,11 +93,8 @@ fn read_with<T>(
     rights: &[(UserId, ResourceId)],
     also: impl Fn(&mut crate::Inner) -> rusqlite::Result<T>,
 ) -> StoreResult<(T, Held)> {
-    if holds(&i.cache, rights) {
-        i.cache.fresh(&i.conn).map_err(backend)?;
-        if let Some(held) = held(&i.cache, None, rights) {
-            return Ok((also(i).map_err(backend)?, held));
-        }
+    if let Some(held) = held(i.cache.recent(&i.conn).map_err(backend)?, None, rights) {
+        return Ok((also(i).map_err(backend)?, held));
     }
     let mut aside = (rights.len() > 1).then(Aside::default);
     let t = super::in_read_transaction(i, |i| {
@@ -109,15 +106,6 @@ fn read_with<T>(
     let held = held(&i.cache, aside.as_mut(), rights)
         .ok_or_else(|| backend(rusqlite::Error::QueryReturnedNoRows))?;
     Ok((t, held))
-}
-
-/// Whether the cache holds everything of `rights` (their parts and their usage).
-fn holds(cache: &crate::DirectoryCache, rights: &[(UserId, ResourceId)]) -> bool {
-    rights.iter().all(|(u, r)| {
-        cache.users.contains_key(u.as_str())
-            && cache.resources.contains_key(r.as_str())
-            && cache.usage(u.as_str(), r.as_str()).is_some()
-    })
 }
 
 /// What a batch read without keeping it.
