@@ -32,7 +32,7 @@ use autolock_core::ports::{StoreResult, Versioned};
 use rows::backend;
 
 /// The migrations, in order: migration `n` brings the schema to version `n + 1`.
-const MIGRATIONS: [&str; 9] = [
+const MIGRATIONS: [&str; 10] = [
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_deliveries.sql"),
     include_str!("../migrations/0003_user_activity.sql"),
@@ -42,6 +42,7 @@ const MIGRATIONS: [&str; 9] = [
     include_str!("../migrations/0007_refresh_intents.sql"),
     include_str!("../migrations/0008_retention.sql"),
     include_str!("../migrations/0009_exemptions.sql"),
+    include_str!("../migrations/0010_usage_by_key.sql"),
 ];
 #[allow(clippy::cast_possible_wrap)]
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -192,6 +193,11 @@ impl std::fmt::Debug for SqliteStore {
 /// How long a brief call spins for the connection before it sleeps on its lock.
 const BRIEF_SPIN: std::time::Duration = std::time::Duration::from_micros(50);
 
+/// How much of the database file the connection keeps in memory, in KiB: a right's first read
+/// finds the pages above its row there (a 113 000-right database is about 30 MiB; the default
+/// of 2 MiB held too few of them).
+const PAGE_CACHE_KIB: i64 = 16 * 1024;
+
 /// How many prepared statements the connection keeps.
 const STATEMENT_CACHE: usize = 256;
 
@@ -203,6 +209,8 @@ impl SqliteStore {
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(backend)?;
         conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(backend)?;
+        conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)
             .map_err(backend)?;
         let mut store = Self::init(conn)?;
         let checkpointer = {
@@ -426,6 +434,48 @@ mod tests {
             file_len()
         );
         drop(store);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_database_of_schema_9_keeps_its_usage_in_the_usage_keyed_by_right() {
+        use autolock_core::ports::{LockIndex, UsageReader};
+        let (dir, path) = scratch("autolock-sqlite-v9");
+        let used = chrono::Utc::now();
+        let usage = Usage {
+            last_access: Some(used),
+            next_due: Some(used),
+            ..Usage::default()
+        };
+        {
+            let conn = Connection::open(&path).unwrap();
+            for (done, migration) in MIGRATIONS[..9].iter().enumerate() {
+                conn.execute_batch(&format!("{migration} PRAGMA user_version = {};", done + 1))
+                    .unwrap();
+            }
+            conn.execute(
+                "INSERT INTO usage (user_id, resource_id, version, next_due, data)
+                 VALUES ('bob', 'gitlab', 3, ?1, ?2)",
+                rusqlite::params![rows::micros(used), rows::encode_usage(&usage).unwrap()],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        let (bob, gitlab) = ("bob".parse().unwrap(), "gitlab".parse().unwrap());
+        let kept = store.usage(&bob, &gitlab).await.unwrap();
+        assert_eq!((kept.version, kept.value), (3, usage));
+        assert_eq!(store.due(used, 10).await.unwrap(), vec![(bob, gitlab)]);
+        let without_rowid: i64 = store
+            .read(|c| {
+                c.query_row(
+                    "SELECT count(*) FROM sqlite_schema WHERE name = 'usage' AND sql LIKE '%WITHOUT ROWID%'",
+                    [],
+                    |r| r.get(0),
+                )
+            })
+            .await
+            .unwrap();
+        assert_eq!(without_rowid, 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
