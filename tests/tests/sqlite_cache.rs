@@ -71,3 +71,67 @@ async fn a_change_through_another_connection_is_seen_at_the_next_read_or_within_
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A right's first read reads its user's other rights' usage with it (up to 64 rows), so that
+/// their first decisions find it held: each right still reads as it is stored — one among the
+/// rows read together, one past them, one never used — and a write to a right read together is
+/// seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_users_rights_read_together_read_as_each_is_stored() {
+    use autolock_core::lock::Usage;
+    use autolock_core::ports::{Changeset, Committer, UsageWrite};
+    let store = SqliteStore::in_memory().unwrap();
+    let bob: autolock_core::ids::UserId = "bob".parse().unwrap();
+    let resource =
+        |i: usize| -> autolock_core::ids::ResourceId { format!("r{i:03}").parse().unwrap() };
+    let used = |i: usize| Usage {
+        last_access: Some(d(1) + chrono::Duration::minutes(i64::try_from(i).unwrap())),
+        ..Usage::default()
+    };
+    // 70 rights used, each at its own minute; r070..r074 never used.
+    let writes = (0..70)
+        .map(|i| UsageWrite {
+            user: bob.clone(),
+            resource: resource(i),
+            expected_version: 0,
+            usage: used(i),
+        })
+        .collect();
+    store
+        .commit(Changeset {
+            usage: writes,
+            ..Changeset::default()
+        })
+        .await
+        .unwrap();
+    // From the last: the never used, those past the first 64 rows, then those read with them.
+    for i in (0..75).rev() {
+        let (_, read) = store.right(&bob, &resource(i)).await.unwrap();
+        if i < 70 {
+            assert_eq!((read.version, &read.value), (1, &used(i)), "r{i:03}");
+        } else {
+            assert_eq!(
+                (read.version, &read.value),
+                (0, &Usage::default()),
+                "r{i:03}"
+            );
+        }
+    }
+    // A write to a right read with another is what the next read of it finds.
+    let (_, first) = store.right(&bob, &resource(3)).await.unwrap();
+    let later = used(500);
+    store
+        .commit(Changeset {
+            usage: vec![UsageWrite {
+                user: bob.clone(),
+                resource: resource(3),
+                expected_version: first.version,
+                usage: later.clone(),
+            }],
+            ..Changeset::default()
+        })
+        .await
+        .unwrap();
+    let (_, read) = store.right(&bob, &resource(3)).await.unwrap();
+    assert_eq!((read.version, read.value), (2, later));
+}

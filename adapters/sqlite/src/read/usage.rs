@@ -170,8 +170,8 @@ fn facts_of_one(
 }
 
 /// Reads what the cache lacks of `rights` (their facts' parts, their usage), in the read
-/// transaction begun, the cache checked fresh in it: into the cache, or the users' parts and the
-/// usage into `aside`.
+/// transaction begun, the cache checked fresh in it: into the cache (a single right's usage with
+/// its user's other rights', [`usage_of_user`]), or the users' parts and the usage into `aside`.
 fn fill(
     i: &mut crate::Inner,
     mut aside: Option<&mut Aside>,
@@ -204,10 +204,22 @@ fn fill(
                 a.usage.insert(r.to_owned(), found);
             }
         }
+        // One right: its usage read with its user's other rights'.
         None => {
             for (u, r) in missing.collect::<Vec<_>>() {
-                let used = usage(conn, u, r)?;
-                cache.keep_usage(u.as_str(), r.as_str(), used);
+                if cache.usage(u.as_str(), r.as_str()).is_some() {
+                    continue;
+                }
+                let every_row = usage_of_user(conn, cache, u)?;
+                if cache.usage(u.as_str(), r.as_str()).is_none() {
+                    // A right never used has no row; one past the first rows read is read alone.
+                    let used = if every_row {
+                        Versioned::default()
+                    } else {
+                        usage(conn, u, r)?
+                    };
+                    cache.keep_usage(u.as_str(), r.as_str(), used);
+                }
             }
         }
     }
@@ -249,6 +261,33 @@ impl LockIndex for SqliteStore {
         })
         .await
     }
+}
+
+/// How many of a user's rights' usage rows a right's first read reads with it.
+const USER_ROWS: i64 = 64;
+
+/// Keeps the usage of `user`'s rights (the first [`USER_ROWS`] of them by resource, those not
+/// held already) — one run of the usage's key, read in one descent, so that the first
+/// decisions of a user's other rights find them held; whether every row of the user was read.
+fn usage_of_user(
+    c: &rusqlite::Connection,
+    cache: &mut crate::DirectoryCache,
+    user: &UserId,
+) -> rusqlite::Result<bool> {
+    let mut s = c.prepare_cached(
+        "SELECT resource_id, version, data FROM usage WHERE user_id = ?1 ORDER BY resource_id LIMIT ?2",
+    )?;
+    let mut rows = s.query(params![user.as_str(), USER_ROWS])?;
+    let mut read = 0;
+    while let Some(row) = rows.next()? {
+        read += 1;
+        let resource = row.get_ref(0)?.as_str()?;
+        if cache.usage(user.as_str(), resource).is_none() {
+            let used = usage_row(row, 1)?;
+            cache.keep_usage(user.as_str(), resource, used);
+        }
+    }
+    Ok(read < USER_ROWS)
 }
 
 /// The usage of a right and its version, read on one connection.
