@@ -268,7 +268,8 @@ const USER_ROWS: i64 = 64;
 
 /// Keeps the usage of `user`'s rights (the first [`USER_ROWS`] of them by resource, those not
 /// held already) — one run of the usage's key, read in one descent, so that the first
-/// decisions of a user's other rights find them held; whether every row of the user was read.
+/// decisions of a user's other rights find them held; whether every row of the user was read
+/// and kept.
 fn usage_of_user(
     c: &rusqlite::Connection,
     cache: &mut crate::DirectoryCache,
@@ -278,16 +279,19 @@ fn usage_of_user(
         "SELECT resource_id, version, data FROM usage WHERE user_id = ?1 ORDER BY resource_id LIMIT ?2",
     )?;
     let mut rows = s.query(params![user.as_str(), USER_ROWS])?;
-    let mut read = 0;
+    let (mut read, mut every_row) = (0, true);
     while let Some(row) = rows.next()? {
         read += 1;
         let resource = row.get_ref(0)?.as_str()?;
         if cache.usage(user.as_str(), resource).is_none() {
-            let used = usage_row(row, 1)?;
-            cache.keep_usage(user.as_str(), resource, used);
+            // A row that cannot be read is left for its own right's read to fail on, alone.
+            match usage_row(row, 1) {
+                Ok(used) => cache.keep_usage(user.as_str(), resource, used),
+                Err(_) => every_row = false,
+            }
         }
     }
-    Ok(read < USER_ROWS)
+    Ok(every_row && read < USER_ROWS)
 }
 
 /// The usage of a right and its version, read on one connection.
