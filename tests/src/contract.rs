@@ -2126,6 +2126,27 @@ pub async fn a_page_of_a_resources_rights_reads_each_right_as_read_alone(store: 
             assert_eq!(used, if rid == "dense" { 2 } else { 1 });
         }
     }
+    // A change to the directory after every right was read (a store may then hold the rights'
+    // usage but not their users' parts): a page reads as the rights read alone after it.
+    let u30 = store.user(&id("u30")).await.unwrap().unwrap();
+    store
+        .commit(one(DirectoryChange::SetUserActive {
+            user: id("u30"),
+            at: h(9),
+            active: false,
+            revision: u30.revision,
+        }))
+        .await
+        .unwrap();
+    let page = store
+        .resource_rights_page(&id("dense"), &PageRequest::first(100))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 54);
+    for read in page.items {
+        let (facts, usage) = store.right(&read.user.id, &id("dense")).await.unwrap();
+        assert_eq!((read.facts, read.usage), (facts, usage), "{}", read.user.id);
+    }
     let u20 = store.right(&id("u20"), &id("dense")).await.unwrap().0;
     assert_eq!(u20.activity.len(), 7, "created, then six changes");
     let u10 = store.right(&id("u10"), &id("dense")).await.unwrap().0;

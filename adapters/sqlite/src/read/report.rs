@@ -2,8 +2,9 @@
 //! page of its users; one statement reading them with their rights' usage; the rows of their
 //! active flags' histories and of their memberships, read in one scan of each table over the
 //! page's range of user ids when the page is dense (four in five of the users in that range or
-//! more are on it), by each user's key otherwise. When the cache holds the page's rights whole (their
-//! users' parts and their usage), those are taken from it and only the users are read. The facts
+//! more are on it), by each user's key otherwise. What the cache holds of the page whole (its
+//! users' parts, its rights' usage) is taken from it instead: the users alone are read when it
+//! holds both. The facts
 //! are assembled off the store's lock from the users' parts and the resource's (the cache's).
 //! Nothing of the page is kept in the cache, so that a report over 100 000 users leaves it as it
 //! found it.
@@ -88,19 +89,27 @@ struct PageRead {
     parts: Vec<Arc<UserPart>>,
 }
 
-/// What the cache holds of a page's users: each one's part and right's usage, in their order.
-type Held = Vec<(Arc<UserPart>, Versioned<Usage>)>;
+/// What the cache holds of a page's users, in their order: their parts if it holds them all,
+/// their rights' usage if it holds it all (a server that has been deciding on these rights holds
+/// both; after a change to the directory, only the usage).
+#[derive(Default)]
+struct Held {
+    parts: Option<Vec<Arc<UserPart>>>,
+    usage: Option<Vec<Versioned<Usage>>>,
+}
 
-/// What the cache holds of `users` and their rights on `resource`, if it holds it all (a
-/// server that has been deciding on these rights holds them).
-fn held(cache: &crate::DirectoryCache, resource: &str, users: &[String]) -> Option<Held> {
-    users
-        .iter()
-        .map(|u| {
-            let part = Arc::clone(cache.users.get(u)?);
-            Some((part, cache.usage(u, resource)?.clone()))
-        })
-        .collect()
+/// What the cache holds of `users` and their rights on `resource`.
+fn held(cache: &crate::DirectoryCache, resource: &str, users: &[String]) -> Held {
+    Held {
+        parts: users
+            .iter()
+            .map(|u| cache.users.get(u).map(Arc::clone))
+            .collect(),
+        usage: users
+            .iter()
+            .map(|u| cache.usage(u, resource).cloned())
+            .collect(),
+    }
 }
 
 /// Where a page's rows are read from: one scan of each table over the page's range of user ids
@@ -140,7 +149,7 @@ fn read_users(
     c: &rusqlite::Connection,
     resource: &str,
     users: &[String],
-    held: Option<Held>,
+    held: Held,
 ) -> rusqlite::Result<PageRead> {
     let (Some(first), Some(last)) = (users.first(), users.last()) else {
         return Ok(PageRead::default());
@@ -173,7 +182,7 @@ fn read_by(
     resource: &str,
     users: &[String],
     reach: &Reach<'_>,
-    held: &mut Option<Held>,
+    held: &mut Held,
 ) -> rusqlite::Result<Option<PageRead>> {
     let mut found = Vec::with_capacity(users.len());
     let sql = reach.sql(&format!("SELECT {USER_COLUMNS} FROM users"), "", "id", "id");
@@ -184,45 +193,50 @@ fn read_by(
     if reach.cut(read) {
         return Ok(None);
     }
-    if let Some(mut held) = held.take() {
-        for (at, _, usage) in &mut found {
-            *usage = std::mem::take(&mut held[*at].1);
-        }
-        let parts = held.into_iter().map(|(part, _)| part).collect();
-        return Ok(Some(PageRead { found, parts }));
-    }
-    // The usage of the page's rights that were used, in user order as `found` is: each row is
-    // given to the user found at its place.
-    let sql = reach.sql(
-        "SELECT user_id, version, data FROM usage",
-        "resource_id = :resource AND ",
-        "user_id",
-        "user_id",
-    );
-    let mut next = 0;
-    let read = each_row(c, &sql, reach, Some(resource), users, |at, row| {
-        while found.get(next).is_some_and(|(f, _, _)| *f < at) {
-            next += 1;
-        }
-        if let Some((_, _, usage)) = found.get_mut(next).filter(|(f, _, _)| *f == at) {
-            *usage = usage_row(row, 1)?;
-        }
-        Ok(())
-    })?;
-    if reach.cut(read) {
-        return Ok(None);
-    }
-    let mut parts: Vec<UserPart> = users.iter().map(|_| UserPart::default()).collect();
-    for (select, order, take) in USER_TABLES {
-        let sql = reach.sql(select, "", "user_id", order);
-        let read = each_row(c, &sql, reach, None, users, |at, row| {
-            take(&mut parts[at], row)
+    if held.usage.is_none() {
+        // The usage of the page's rights that were used, in user order as `found` is: each row
+        // is given to the user found at its place.
+        let sql = reach.sql(
+            "SELECT user_id, version, data FROM usage",
+            "resource_id = :resource AND ",
+            "user_id",
+            "user_id",
+        );
+        let mut next = 0;
+        let read = each_row(c, &sql, reach, Some(resource), users, |at, row| {
+            while found.get(next).is_some_and(|(f, _, _)| *f < at) {
+                next += 1;
+            }
+            if let Some((_, _, usage)) = found.get_mut(next).filter(|(f, _, _)| *f == at) {
+                *usage = usage_row(row, 1)?;
+            }
+            Ok(())
         })?;
         if reach.cut(read) {
             return Ok(None);
         }
     }
-    let parts = parts.into_iter().map(Arc::new).collect();
+    let parts = match held.parts.take() {
+        Some(parts) => parts,
+        None => {
+            let mut parts: Vec<UserPart> = users.iter().map(|_| UserPart::default()).collect();
+            for (select, order, take) in USER_TABLES {
+                let sql = reach.sql(select, "", "user_id", order);
+                let read = each_row(c, &sql, reach, None, users, |at, row| {
+                    take(&mut parts[at], row)
+                })?;
+                if reach.cut(read) {
+                    return Ok(None);
+                }
+            }
+            parts.into_iter().map(Arc::new).collect()
+        }
+    };
+    if let Some(mut usage) = held.usage.take() {
+        for (at, _, used) in &mut found {
+            *used = std::mem::take(&mut usage[*at]);
+        }
+    }
     Ok(Some(PageRead { found, parts }))
 }
 
