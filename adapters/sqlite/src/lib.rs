@@ -47,6 +47,18 @@ const MIGRATIONS: [&str; 10] = [
 #[allow(clippy::cast_possible_wrap)]
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
+/// Applies migrations `from..to` in order, each in a transaction of its own that records the
+/// schema version it brings the database to.
+fn migrate(conn: &Connection, from: usize, to: usize) -> rusqlite::Result<()> {
+    for (done, migration) in MIGRATIONS.iter().enumerate().take(to).skip(from) {
+        conn.execute_batch(&format!(
+            "BEGIN; {migration} PRAGMA user_version = {}; COMMIT;",
+            done + 1
+        ))?;
+    }
+    Ok(())
+}
+
 /// Called after a commit that wrote domain events to the outbox.
 pub type OutboxHook = Arc<dyn Fn() + Send + Sync>;
 
@@ -241,17 +253,12 @@ impl SqliteStore {
                 "database schema version {version} is newer than this build ({SCHEMA_VERSION})"
             )));
         }
-        for (done, migration) in MIGRATIONS
-            .iter()
-            .enumerate()
-            .skip(usize::try_from(version).unwrap_or(0))
-        {
-            conn.execute_batch(&format!(
-                "BEGIN; {migration} PRAGMA user_version = {}; COMMIT;",
-                done + 1
-            ))
-            .map_err(backend)?;
-        }
+        migrate(
+            &conn,
+            usize::try_from(version).unwrap_or(0),
+            MIGRATIONS.len(),
+        )
+        .map_err(backend)?;
         Ok(Self {
             inner: Arc::new(Mutex::new(Inner {
                 conn,
@@ -449,10 +456,7 @@ mod tests {
         };
         {
             let conn = Connection::open(&path).unwrap();
-            for (done, migration) in MIGRATIONS[..9].iter().enumerate() {
-                conn.execute_batch(&format!("{migration} PRAGMA user_version = {};", done + 1))
-                    .unwrap();
-            }
+            migrate(&conn, 0, 9).unwrap();
             conn.execute(
                 "INSERT INTO usage (user_id, resource_id, version, next_due, data)
                  VALUES ('bob', 'gitlab', 3, ?1, ?2)",
