@@ -4,10 +4,9 @@
 //! page's range of user ids when the page is dense (four in five of the users in that range or
 //! more are on it), by each user's key otherwise. What the cache holds of the page whole (its
 //! users' parts, its rights' usage) is taken from it instead: the users alone are read when it
-//! holds both. The facts
-//! are assembled off the store's lock from the users' parts and the resource's (the cache's).
-//! Nothing of the page is kept in the cache, so that a report over 100 000 users leaves it as it
-//! found it.
+//! holds both. The facts are assembled off the store's lock from the users' parts and the
+//! resource's (the cache's). Nothing of the page is kept in the cache, so that a report over
+//! 100 000 users leaves it as it found it.
 
 use std::sync::Arc;
 

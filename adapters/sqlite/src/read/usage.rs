@@ -79,9 +79,10 @@ type Held = Vec<(Parts, Versioned<Usage>)>;
 /// The parts of the facts and the usage of each of `rights`, in order: from memory when the
 /// cache holds them and the database had not changed at the last look at it, taken now or less
 /// than a millisecond ago (`DirectoryCache::recent`), otherwise what the cache lacks read in one
-/// read transaction — one snapshot, one lock taken, a look taken in it. A single right read is kept in the cache; a batch (a page of a report,
-/// the sweep's rights due, a batch of events) uses what the cache holds and keeps only the
-/// resources' parts, so that its memory stays flat however many rights it reads.
+/// read transaction — one snapshot, one lock taken, a look taken in it. A single right read is
+/// kept in the cache; a batch (a page of a group's or a user's report, the sweep's rights due, a
+/// batch of events) uses what the cache holds and keeps only the resources' parts, so that its
+/// memory stays flat however many rights it reads.
 fn read(i: &mut crate::Inner, rights: &[(UserId, ResourceId)]) -> StoreResult<Held> {
     read_with(i, rights, |_| Ok(())).map(|((), held)| held)
 }
