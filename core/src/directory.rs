@@ -135,6 +135,16 @@ pub fn value_at<T: Copy>(history: &[Timed<T>], t: Timestamp) -> Option<T> {
         .map(|e| e.value)
 }
 
+/// The entries of a history ordered by time that are in force at their own instant: of several
+/// recorded at one instant, the last (they apply in the order they were recorded).
+pub fn settled<T>(history: &[Timed<T>]) -> impl Iterator<Item = &Timed<T>> {
+    history
+        .iter()
+        .enumerate()
+        .filter(|(i, e)| history.get(i + 1).is_none_or(|next| next.at != e.at))
+        .map(|(_, e)| e)
+}
+
 /// A grant: one span of a group's access to a resource, with the history of its expiry and of
 /// its policy override.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -234,11 +244,13 @@ impl RightFacts {
         value_at(&self.activity, t).unwrap_or(false)
     }
 
-    /// The first instant in `[from, to]` at which the user was deactivated, if any.
+    /// The first instant in `[from, to]` at which the user was deactivated, if any. Changes
+    /// recorded at one instant apply in the order they were recorded (docs/semantics.md §2): a
+    /// user deactivated and reactivated at `t` is active at `t`, so only the last value recorded
+    /// at an instant counts.
     #[must_use]
     pub fn deactivated_between(&self, from: Timestamp, to: Timestamp) -> Option<Timestamp> {
-        self.activity
-            .iter()
+        settled(&self.activity)
             .find(|e| !e.value && e.at >= from && e.at <= to)
             .map(|e| e.at)
     }

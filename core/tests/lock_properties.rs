@@ -150,10 +150,40 @@ fn brute_force_next_lock(f: &RightFacts, la: Option<Timestamp>, horizon: i64) ->
                 continue;
             }
             let d = grant.override_at(t).over(default).auto_lock_after;
-            let ended_exemption =
-                hour > 0 && exempt(&grant.id, h(hour - 1)) && !exempt(&grant.id, t);
+            // Facts recorded at `t` itself apply in the order they were recorded: a span that
+            // ended at `t` and came back at `t`, an exemption that ended at `t`, or a duration
+            // that took another value on the way, all start a new `since` at `t`.
+            let ended_exemption = f.exemptions.iter().any(|e| {
+                let end = e.ended_at.unwrap_or(e.until).min(e.until);
+                (e.user.is_some() || e.grant.as_ref() == Some(&grant.id))
+                    && e.start <= t
+                    && end == t
+            });
+            let broken = p
+                .memberships
+                .iter()
+                .any(|m| m.end == Some(t) && m.start < t);
+            let durations_at_t: Vec<AutoLockAfter> = grant
+                .overrides
+                .iter()
+                .filter(|o| o.at == t)
+                .map(|o| o.value.over(default).auto_lock_after)
+                .chain(
+                    f.resource_policy
+                        .iter()
+                        .filter(|x| x.at == t)
+                        .map(|x| grant.override_at(t).over(x.value).auto_lock_after),
+                )
+                .collect();
             let s = match since[i] {
-                Some((s, prev)) if prev == d && !ended_exemption => s,
+                Some((s, prev))
+                    if prev == d
+                        && !ended_exemption
+                        && !broken
+                        && durations_at_t.iter().all(|x| *x == prev) =>
+                {
+                    s
+                }
                 _ => t,
             };
             since[i] = Some((s, d));

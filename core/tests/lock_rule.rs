@@ -1015,3 +1015,148 @@ fn a_path_that_ends_inside_a_silence_still_leaves_a_closed_path_closed() {
         "the second path had time left when the silence began; losing it locks"
     );
 }
+
+// §2.7 — the outcome depends on the set of events, not on the order they arrive in: a late
+// event that proves a lock wrong counts the attempts that lock denied again, also when an unlock
+// lifted the lock before the late event arrived.
+#[test]
+fn a_late_event_recounts_the_attempts_of_a_lock_that_an_unlock_lifted_already() {
+    let f = facts(manual("1d")).simple_path("g", h(0)).build();
+    let right = Right::new(f.clone());
+    // Used at 0 (and at 7, but that event is late); locked at 24; an attempt at 26 denied;
+    // an admin unlocks at 27; the access at 7 arrives at 28.
+    let (outcomes, usage) = apply_all(&right, used_at(h(0)), &[(event("a26", h(26)), h(26))]);
+    assert_eq!(outcomes, [EventOutcome::Denied(DenyReason::Locked)]);
+    let unlocked = right
+        .unlock(&usage, h(27), admin(), UnlockKind::AdminUnlock)
+        .unwrap()
+        .usage
+        .unwrap();
+    let (outcome, effect) = right.apply_event(&unlocked, &event("a7", h(7)), h(28));
+    assert_eq!(outcome, EventOutcome::Counted);
+    assert_eq!(
+        effect.reverted_lifted,
+        Some(h(24)),
+        "the lock at 24 was wrong"
+    );
+    assert_eq!(effect.reverted, None, "nothing is locked now to lift");
+    assert_eq!(effect.recounted.len(), 1);
+    let late = effect.usage.unwrap();
+    // In arrival order the attempt at 26 counted: the last access is 26, as if in order.
+    assert_eq!(late.last_access, Some(h(26)));
+    assert!(late.denied.is_empty());
+
+    // The same events in timestamp order give the same last access.
+    let (_, in_order) = apply_all(
+        &right,
+        used_at(h(0)),
+        &[(event("a7", h(7)), h(7)), (event("a26", h(26)), h(26))],
+    );
+    assert_eq!(in_order.last_access, late.last_access);
+
+    // An attempt inside the span the unlock was thought to lift now counts too.
+    let (outcome, _) = right.apply_event(&late, &event("a25", h(25)), h(28));
+    assert_eq!(outcome, EventOutcome::Counted);
+}
+
+// §2 — facts recorded within one instant apply in the order they were recorded.
+#[test]
+fn a_user_deactivated_and_reactivated_in_one_instant_is_active_then_and_keeps_a_later_request() {
+    let f = facts(manual("1d"))
+        .simple_path("g", h(0))
+        .deactivated(h(30))
+        .reactivated(h(30))
+        .build();
+    let right = Right::new(f.clone());
+    assert!(right.facts.active_at(h(30)));
+    // A request filed at 30, after both, is not cancelled by the deactivation before it.
+    assert_eq!(right.cancellation(h(30), h(30)), None);
+    assert_eq!(right.cancellation(h(30), h(40)), None);
+    // One filed before (at 29) was: the user was deactivated at 30 after it.
+    assert_eq!(
+        right.cancellation(h(29), h(40)),
+        None,
+        "active again at the same instant: the deactivation never held"
+    );
+    // Deactivated, reactivated and deactivated again at 30: deactivated at 30.
+    let f = facts(manual("1d"))
+        .simple_path("g", h(0))
+        .deactivated(h(30))
+        .reactivated(h(30))
+        .deactivated(h(30))
+        .build();
+    assert_eq!(
+        Right::new(f).cancellation(h(29), h(40)),
+        Some((CancelReason::Deactivated, h(30)))
+    );
+}
+
+#[test]
+fn a_membership_removed_and_added_again_in_one_instant_starts_a_new_span_there() {
+    let f = facts(manual("7d"))
+        .path(
+            "g",
+            vec![span(h(0), Some(d(5))), span(d(5), None)],
+            vec![grant("g1", h(0))],
+        )
+        .build();
+    let right = Right::new(f);
+    // Never used: without the break it would lock at 7 days; the span that began again at 5
+    // days runs its full 7 days from there.
+    assert_eq!(
+        right.state(&Usage::default(), d(7)),
+        RightState::Active {
+            next_lock: Some(d(12))
+        }
+    );
+    assert_eq!(
+        right.cancellation(d(5), d(20)),
+        None,
+        "a path at every instant"
+    );
+}
+
+#[test]
+fn a_grant_removed_and_created_again_in_one_instant_starts_a_new_span_there() {
+    let mut first = grant("g1", h(0));
+    first.span.end = Some(d(5));
+    let f = facts(manual("7d"))
+        .path("g", vec![span(h(0), None)], vec![first, grant("g2", d(5))])
+        .build();
+    assert_eq!(
+        Right::new(f).state(&Usage::default(), d(7)),
+        RightState::Active {
+            next_lock: Some(d(12))
+        }
+    );
+}
+
+#[test]
+fn an_exemption_set_and_ended_in_one_instant_moves_since_there() {
+    let mut e = exemption(d(5), d(30));
+    e.ended_at = Some(d(5));
+    let mut f = facts(manual("7d")).simple_path("g", h(0)).build();
+    e.user = Some(f.user.clone());
+    f.exemptions.push(e);
+    assert_eq!(
+        Right::new(f).state(&Usage::default(), d(7)),
+        RightState::Active {
+            next_lock: Some(d(12))
+        }
+    );
+}
+
+#[test]
+fn a_duration_changed_and_changed_back_in_one_instant_starts_its_grace_there() {
+    let f = facts(manual("7d"))
+        .simple_path("g", h(0))
+        .default_changes(d(5), manual("30d"))
+        .default_changes(d(5), manual("7d"))
+        .build();
+    assert_eq!(
+        Right::new(f).state(&Usage::default(), d(7)),
+        RightState::Active {
+            next_lock: Some(d(12))
+        }
+    );
+}

@@ -262,7 +262,7 @@ pub enum EventOutcome {
 
 /// The effect of a change on one right: the new usage and what happened to its lock, for the
 /// caller to write, audit and publish together.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Effect {
     /// The usage to write, or `None` when nothing changed.
     pub usage: Option<Usage>,
@@ -272,4 +272,8 @@ pub struct Effect {
     pub locked: Option<DateTime<Utc>>,
     /// Denied attempts that the revert made valid and that now count.
     pub recounted: Vec<EventId>,
+    /// A lock (its instant) that an unlock had lifted already and that a late counted event
+    /// proved wrong: audited as a revert, with the attempts it denied counted again; nothing
+    /// else of the right changes (its open request, if any, waits on a later lock).
+    pub reverted_lifted: Option<DateTime<Utc>>,
 }

@@ -155,6 +155,7 @@ impl Right {
             reverted: None,
             locked,
             recounted: Vec::new(),
+            reverted_lifted: None,
         }
     }
 
@@ -176,6 +177,7 @@ impl Right {
                     reverted: None,
                     locked: None,
                     recounted: Vec::new(),
+                    reverted_lifted: None,
                 },
             )
         };
@@ -213,14 +215,13 @@ impl Right {
             let mut next = usage.clone();
             next.last_access = Some(e);
             next.remember(event);
+            let effect = self.revert_lifted(&mut next, e);
             next.prune(now);
             return (
                 EventOutcome::Counted,
                 Effect {
                     usage: Some(next),
-                    reverted: None,
-                    locked: None,
-                    recounted: Vec::new(),
+                    ..effect
                 },
             );
         }
@@ -245,6 +246,7 @@ impl Right {
                     reverted: None,
                     locked,
                     recounted: Vec::new(),
+                    reverted_lifted: None,
                 },
             );
         }
@@ -305,8 +307,76 @@ impl Right {
                 reverted,
                 locked,
                 recounted,
+                reverted_lifted: None,
             },
         )
+    }
+
+    /// A late access at `e`, before the lock that the last unlock lifted and later than every
+    /// access counted before it, may prove that lock wrong, although it is lifted already
+    /// (docs/semantics.md §2.7: the outcome depends on the set of events, never on the order
+    /// they arrive in). Then the attempts it denied before the unlock are counted again, as if
+    /// the events had arrived in order, the last access moves to the latest of them, and the
+    /// unlock's record says what the facts known say it lifted: the lock from the new last
+    /// activity if it came before the unlock, else nothing (an empty span at the unlock).
+    fn revert_lifted(&self, next: &mut Usage, e: Timestamp) -> Effect {
+        let Some(unlock) = next.last_unlock.clone() else {
+            return Effect::default();
+        };
+        if e >= unlock.lifted_lock
+            || self
+                .timeline
+                .next_lock(Some(e))
+                .is_some_and(|l| l <= unlock.lifted_lock)
+        {
+            return Effect::default();
+        }
+        let mut la = e;
+        let mut recounted = Vec::new();
+        next.denied
+            .sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.event_id.cmp(&b.event_id)));
+        let mut still_denied = Vec::new();
+        for attempt in std::mem::take(&mut next.denied) {
+            let counts = attempt.at < unlock.at
+                && (attempt.at <= la || {
+                    let lock = self.timeline.next_lock(Some(la));
+                    lock.is_none_or(|l| attempt.at < l)
+                        && !self.timeline.paths_at(attempt.at).is_empty()
+                        && self.facts.active_at(attempt.at)
+                });
+            if !counts {
+                still_denied.push(attempt);
+                continue;
+            }
+            if attempt.at > la {
+                la = attempt.at;
+            }
+            recounted.push(attempt.event_id.clone());
+            next.seen.push(SeenEvent {
+                event_id: attempt.event_id,
+                at: attempt.at,
+            });
+        }
+        next.denied = still_denied;
+        next.last_access = next.last_access.max(Some(la));
+        let lifted = self
+            .timeline
+            .next_lock(Some(la))
+            .filter(|l| *l < unlock.at)
+            .unwrap_or(unlock.at);
+        for record in [&mut next.last_unlock, &mut next.last_person_unlock]
+            .into_iter()
+            .flatten()
+        {
+            if record.at == unlock.at && record.lifted_lock == unlock.lifted_lock {
+                record.lifted_lock = lifted;
+            }
+        }
+        Effect {
+            recounted,
+            reverted_lifted: Some(unlock.lifted_lock),
+            ..Effect::default()
+        }
     }
 
     /// Lifts the lock in force at `at` (docs/semantics.md §2.8), with or without a path at `at`. `None`
@@ -328,7 +398,8 @@ impl Right {
         };
         let mut next = usage.clone();
         next.lock = None;
-        next.denied.clear();
+        // The attempts the lock denied are kept (48 hours): a late event may still prove the
+        // lock wrong and count them (`revert_lifted`).
         if kind.by_a_person() {
             next.last_person_unlock = Some(record.clone());
         }
@@ -339,6 +410,7 @@ impl Right {
             reverted: None,
             locked: usage.lock.is_none().then_some(locked_at),
             recounted: Vec::new(),
+            reverted_lifted: None,
         })
     }
 }

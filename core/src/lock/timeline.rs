@@ -80,6 +80,55 @@ struct Segment {
     last_end_by_expiry: bool,
 }
 
+/// Whether a path in force before `at` and at `at` starts a new `since` at `at` through facts
+/// recorded at `at` itself (docs/semantics.md §2.2, in the order they were recorded): its
+/// membership or grant ended and came back, its expiry was reached and renewed, an exemption of
+/// it ended, or its effective duration took another value than `before` on the way.
+fn restarts_at(
+    facts: &RightFacts,
+    path: &crate::directory::PathFacts,
+    grant: &crate::directory::Grant,
+    default: Policy,
+    before: AutoLockAfter,
+    at: Timestamp,
+) -> bool {
+    let ended_here = |span: &Span| span.end == Some(at) && span.start < at;
+    if path.memberships.iter().any(ended_here) || path.grants.iter().any(|g| ended_here(&g.span)) {
+        return true;
+    }
+    if grant.expiry.iter().any(|e| e.at == at)
+        && value_at(
+            &grant.expiry[..grant.expiry.partition_point(|e| e.at < at)],
+            at,
+        )
+        .flatten()
+        .is_some_and(|e| e <= at)
+    {
+        return true;
+    }
+    if facts
+        .exemptions
+        .iter()
+        .any(|e| e.covers(&grant.id) && e.start <= at && e.end() == at)
+    {
+        return true;
+    }
+    let overridden = grant.override_at(at);
+    grant
+        .overrides
+        .iter()
+        .filter(|o| o.at == at)
+        .map(|o| o.value.over(default).auto_lock_after)
+        .chain(
+            facts
+                .resource_policy
+                .iter()
+                .filter(|p| p.at == at)
+                .map(|p| overridden.over(p.value).auto_lock_after),
+        )
+        .any(|d| d != before)
+}
+
 /// The paths of one right over time: piecewise constant between the instants at which a fact
 /// changed. Built once from the facts, then queried.
 #[derive(Debug, Clone)]
@@ -141,11 +190,15 @@ impl Timeline {
                         .filter(|e| e.covers(&grant.id) && e.in_force_at(at))
                         .map(crate::exemption::Exemption::end)
                         .max();
-                    // An exemption that ended moves the path's `since` to its end (§2.9).
+                    // An exemption that ended moves the path's `since` to its end (§2.9); a
+                    // span that ended and came back, or a duration that changed, at this very
+                    // instant starts it again here (facts of one instant apply in the order they
+                    // were recorded).
                     let since = match previous[i] {
                         Some((since, duration, was_exempt))
                             if duration == policy.auto_lock_after
-                                && (!was_exempt || exempt_until.is_some()) =>
+                                && (!was_exempt || exempt_until.is_some())
+                                && !restarts_at(facts, path, grant, default, duration, at) =>
                         {
                             since
                         }

@@ -292,7 +292,7 @@ impl Autolock {
                 };
                 tx.record(late, now);
             }
-            let reverted = effect.reverted;
+            let reverted = effect.reverted.or(effect.reverted_lifted);
             self.take_effect(tx, effect, now).await?;
             outcomes.push((
                 *i,

@@ -118,6 +118,16 @@ impl Autolock {
         if let Some(usage) = effect.usage {
             tx.usage = usage;
         }
+        if let Some(reverted) = effect.reverted_lifted {
+            // Lifted already: audited, and the open request, if any, waits on a later lock.
+            let event = DomainEvent::AccessReverted {
+                user: tx.user().clone(),
+                resource: tx.resource().clone(),
+                reverted_lock: reverted,
+                recounted: effect.recounted.clone(),
+            };
+            tx.record(event, now);
+        }
         if let Some(reverted) = effect.reverted {
             let event = DomainEvent::AccessReverted {
                 user: tx.user().clone(),
