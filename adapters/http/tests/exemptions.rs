@@ -132,3 +132,64 @@ async fn an_exemption_is_set_shown_on_the_right_moved_and_ended() {
         .json();
     assert_eq!(audit["items"].as_array().unwrap().len(), 1, "{audit}");
 }
+
+#[tokio::test]
+async fn nobody_exempts_their_own_right_or_a_grant_they_hold_a_path_through() {
+    let t = Harness::new(d(1)).await;
+    let (admin, devops) = (t.world.admin.clone(), t.world.devops.clone());
+    // The DevOps admin joins eng, which holds gitlab.
+    let r = t
+        .call(
+            Method::PUT,
+            "/v1/groups/eng/members/dev",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.text());
+    let grant = t
+        .get("/v1/resources/gitlab/grants/eng", &admin)
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let own = json!({"user_id": "dev", "resource_id": "gitlab", "until": d(80), "reason": "mine"});
+    let r = t.post("/v1/exemptions", &devops, own.clone()).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert_eq!(r.json()["type"], "urn:autolock:problem:forbidden_self");
+    let r = t
+        .post(
+            "/v1/exemptions",
+            &devops,
+            json!({"grant_id": grant, "until": d(80), "reason": "ours"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert_eq!(r.json()["type"], "urn:autolock:problem:forbidden_self");
+    assert!(
+        t.get("/v1/exemptions?resource_id=gitlab", &admin)
+            .await
+            .json()["items"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "nothing was set"
+    );
+
+    // Another admin may exempt it; the DevOps admin may not move that exemption's end.
+    let r = t.post("/v1/exemptions", &admin, own).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let id = r.json()["id"].as_str().unwrap().to_owned();
+    let r = t
+        .call(
+            Method::PATCH,
+            &format!("/v1/exemptions/{id}"),
+            Some(&devops),
+            Some(json!({"until": d(85)})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    assert_eq!(r.json()["type"], "urn:autolock:problem:forbidden_self");
+}

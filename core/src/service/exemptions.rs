@@ -69,6 +69,7 @@ impl Autolock {
                 .into());
             }
         };
+        self.not_own(actor, user.as_ref(), group.as_ref()).await?;
         let exemption = Exemption {
             id: ExemptionId::generate(),
             resource,
@@ -108,6 +109,9 @@ impl Autolock {
     ) -> Result<Exemption> {
         require(actor, Capability::Operate)?;
         check_until(until, now)?;
+        let current = self.existing_exemption(id).await?;
+        self.not_own(actor, current.user.as_ref(), current.group.as_ref())
+            .await?;
         self.edit_exemption(id, now, |e| {
             let before = e.until;
             e.until = until;
@@ -207,6 +211,29 @@ impl Autolock {
             }
         }
         Ok(closed)
+    }
+
+    /// Nobody exempts their own right, or a grant they hold a path through (as nobody unlocks
+    /// themselves): an exemption of a right of `user`, or of a grant of `group`.
+    async fn not_own(
+        &self,
+        actor: &Principal,
+        user: Option<&UserId>,
+        group: Option<&crate::ids::GroupId>,
+    ) -> Result<()> {
+        if user == Some(&actor.id) {
+            return Err(Error::ForbiddenSelf(
+                "nobody exempts their own right".into(),
+            ));
+        }
+        if let Some(group) = group {
+            if self.store.membership(&actor.id, group).await?.is_some() {
+                return Err(Error::ForbiddenSelf(format!(
+                    "nobody exempts a grant they hold a path through: you are a member of {group}"
+                )));
+            }
+        }
+        Ok(())
     }
 
     async fn existing_exemption(&self, id: &ExemptionId) -> Result<Exemption> {
