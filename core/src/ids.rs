@@ -13,7 +13,8 @@ macro_rules! id_type {
         pub struct $name(String);
 
         impl $name {
-            /// Parses an id: 1..=128 characters of `A-Z a-z 0-9 . _ - : @`.
+            /// Parses an id: 1..=128 characters of `A-Z a-z 0-9 . _ - : @`, neither `.` nor `..`
+            /// (a URL would rewrite them as path segments).
             pub fn parse(value: impl Into<String>) -> Result<Self, ValidationError> {
                 let value = value.into();
                 validate_id(&value).map_err(|m| ValidationError::new($field, m))?;
@@ -65,6 +66,11 @@ fn validate_id(value: &str) -> Result<(), String> {
     if value.is_empty() || value.len() > 128 {
         return Err(format!(
             "{value:?} must be 1 to 128 characters of letters, digits and . _ - : @"
+        ));
+    }
+    if value == "." || value == ".." {
+        return Err(format!(
+            "{value:?} is not an id: a URL would rewrite it as a path segment"
         ));
     }
     if let Some(c) = value

@@ -60,6 +60,7 @@ proptest! {
     fn ids_parse_or_refuse_and_print_back(text in input()) {
         if let Ok(id) = UserId::parse(text.clone()) {
             prop_assert_eq!(id.as_str(), text.as_str());
+            prop_assert!(text != "." && text != "..", "a dot segment is no id");
         }
         let _ = ResourceId::parse(text.clone());
         let _ = GroupId::parse(text.clone());
@@ -92,5 +93,17 @@ proptest! {
         if let Some(s) = RequestStatus::parse(&text) {
             prop_assert_eq!(s.as_str(), text.as_str());
         }
+    }
+}
+
+#[test]
+fn dot_segments_are_refused_as_ids_and_other_dots_are_kept() {
+    for bad in [".", ".."] {
+        let e = UserId::parse(bad).unwrap_err();
+        assert_eq!(e.field, "principal_id");
+        assert!(ResourceId::parse(bad).is_err() && GroupId::parse(bad).is_err());
+    }
+    for good in ["...", ".a", "a.", "a..b", "bob.smith"] {
+        assert_eq!(UserId::parse(good).unwrap().as_str(), good);
     }
 }

@@ -770,3 +770,35 @@ async fn a_disabled_service_principals_token_is_refused_at_once() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn dot_segments_are_refused_as_ids_and_create_nothing() {
+    let t = Harness::new(h(1)).await;
+    let admin = t.world.admin.clone();
+    for id in [".", ".."] {
+        let r = t
+            .post(
+                "/v1/users",
+                &admin,
+                json!({"id": id, "email": "dot@example.com", "display_name": "Dot", "role": "member"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{id}: {}", r.text());
+        assert_eq!(r.json()["field"], "id", "{}", r.text());
+        let r = t
+            .post("/v1/groups", &admin, json!({"id": id, "name": "Dots"}))
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{id}: {}", r.text());
+    }
+    let r = t.get("/v1/users/%2E%2E", &admin).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    let users = t.get("/v1/users", &admin).await.json();
+    assert!(
+        !users["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|u| u["email"] == "dot@example.com"),
+        "{users}"
+    );
+}
