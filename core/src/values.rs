@@ -356,3 +356,64 @@ mod tests {
         assert!(err.message.contains("devops_admin"));
     }
 }
+
+/// Instants taken from outside (a query string, a body, a form, an event, a document): the one
+/// range check, so that no date arithmetic on them can overflow. Autolock takes instants from
+/// 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z; anything else is refused naming the field.
+pub mod instant {
+    use chrono::{DateTime, Utc};
+    use serde::{Deserialize, Deserializer};
+
+    use crate::{Timestamp, ValidationError};
+
+    /// The earliest instant taken from outside.
+    pub const EARLIEST: Timestamp = DateTime::UNIX_EPOCH;
+
+    /// The latest instant taken from outside (the last second of year 9999).
+    #[must_use]
+    pub fn latest() -> Timestamp {
+        DateTime::from_timestamp(253_402_300_799, 999_999_000).unwrap_or(EARLIEST)
+    }
+
+    /// `t` when it lies within the range, else a refusal naming `field`.
+    pub fn check(field: &str, t: DateTime<Utc>) -> Result<Timestamp, ValidationError> {
+        if t < EARLIEST || t > latest() {
+            return Err(ValidationError::new(
+                field,
+                format!(
+                    "{} is out of range: instants run from 1970-01-01T00:00:00Z to 9999-12-31T23:59:59Z",
+                    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+                ),
+            ));
+        }
+        Ok(t)
+    }
+
+    /// Parses an RFC 3339 instant given as text and checks its range.
+    pub fn parse(field: &str, text: &str) -> Result<Timestamp, ValidationError> {
+        let t = DateTime::parse_from_rfc3339(text.trim()).map_err(|_| {
+            ValidationError::new(
+                field,
+                format!("{text:?} is not an RFC 3339 instant such as 2026-01-31T09:00:00Z"),
+            )
+        })?;
+        check(field, t.to_utc())
+    }
+
+    fn custom<E: serde::de::Error>(e: &ValidationError) -> E {
+        E::custom(&e.message)
+    }
+
+    /// Deserializes an instant and checks its range (`#[serde(deserialize_with = ...)]`).
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Timestamp, D::Error> {
+        let t = DateTime::<Utc>::deserialize(d)?;
+        check("instant", t).map_err(|e| custom(&e))
+    }
+
+    /// Deserializes an optional instant and checks its range.
+    pub fn option<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Timestamp>, D::Error> {
+        Option::<DateTime<Utc>>::deserialize(d)?
+            .map(|t| check("instant", t).map_err(|e| custom(&e)))
+            .transpose()
+    }
+}

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 /// Strings that have broken parsers before: multi-byte and invisible characters, huge numbers,
 /// durations at their limits, separators, and anything else.
 pub fn tricky_string() -> impl Strategy<Value = String> {
-    const PIECES: [&str; 43] = [
+    const PIECES: [&str; 48] = [
         "",
         "7é",
         "é",
@@ -45,6 +45,11 @@ pub fn tricky_string() -> impl Strategy<Value = String> {
         "2026-01-01T00:00:00Z",
         "9999-12-31T23:59:59Z",
         "0000-01-01T00:00:00Z",
+        "+262142-12-31",
+        "+262142-12-31T23:59:59Z",
+        "-262143-01-01T00:00:00Z",
+        "1969-12-31T23:59:59Z",
+        ".",
         "not a date",
         "https://hooks.example.com/x",
         "http://127.0.0.1:1/x",

@@ -75,14 +75,8 @@ pub fn parse_access(envelope: &Value) -> Result<EventInput, Malformed> {
     let field = |name: &str, e: autolock_core::ValidationError| {
         malformed(format!("detail.{name}: {}", e.message))
     };
-    let accessed_at = chrono::DateTime::parse_from_rfc3339(&d.accessed_at)
-        .map_err(|_| {
-            malformed(format!(
-                "detail.accessed_at: {:?} is not an RFC 3339 instant",
-                d.accessed_at
-            ))
-        })?
-        .with_timezone(&chrono::Utc);
+    let accessed_at = autolock_core::values::instant::parse("accessed_at", &d.accessed_at)
+        .map_err(|e| field("accessed_at", e))?;
     Ok(EventInput {
         user: UserId::parse(d.user_id).map_err(|e| field("user_id", e))?,
         resource: ResourceId::parse(d.resource_id).map_err(|e| field("resource_id", e))?,

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod block;
 pub mod extract;
 pub mod openapi;
+mod panic;
 pub mod problem;
 pub mod routes;
 
@@ -21,6 +22,7 @@ use autolock_core::service::Autolock;
 
 pub use auth::{Authenticator, Caller, DEFAULT_ISSUER, Hs256};
 pub use block::LinkSigner;
+pub use panic::catch_panics;
 
 /// The largest request body accepted.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -160,10 +162,11 @@ pub fn router(state: AppState) -> Router {
     if state.clock().as_manual().is_some() {
         v1 = v1.merge(routes::clock::routes());
     }
-    Router::new()
+    let routes = Router::new()
         .nest("/v1", v1)
         .route("/block/{token}", get(block::show).post(block::submit))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(|| async { "ok" }));
+    catch_panics(routes)
         .fallback(|| async { problem::ApiError::not_found("route") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

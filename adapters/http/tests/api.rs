@@ -802,3 +802,34 @@ async fn dot_segments_are_refused_as_ids_and_create_nothing() {
         "{users}"
     );
 }
+
+#[tokio::test]
+async fn instants_out_of_range_are_refused_naming_the_field() {
+    let t = Harness::new(h(1)).await;
+    let (admin, gateway) = (t.world.admin.clone(), t.world.gateway.clone());
+    for (path, field) in [
+        (
+            "/v1/resources/gitlab/analytics?to=-262143-01-01T00:00:00Z",
+            "to",
+        ),
+        (
+            "/v1/resources/gitlab/analytics?from=%2B262142-12-31T23:59:59Z",
+            "from",
+        ),
+        ("/v1/audit?to=%2B262142-12-31T00:00:00Z", "to"),
+        ("/v1/audit?from=1969-12-31T23:59:59Z", "from"),
+    ] {
+        let r = t.get(path, &admin).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.text());
+        assert_eq!(r.json()["field"], field, "{path}");
+    }
+    let r = t
+        .post(
+            "/v1/access-events",
+            &gateway,
+            json!({"events": [{"event_id": "far", "user_id": "bob", "resource_id": "gitlab", "accessed_at": "+262142-12-31T23:59:59Z"}]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert_eq!(r.json()["field"], "events[0].accessed_at");
+}

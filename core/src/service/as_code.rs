@@ -79,7 +79,11 @@ pub struct GrantPolicies {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<ApprovalMode>,
     /// When the group's access ends.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::values::instant::option"
+    )]
     pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 

@@ -35,6 +35,7 @@ pub struct NewExemption {
     #[serde(rename = "grant_id")]
     pub grant: Option<GrantId>,
     /// When it ends: in the future, at most 90 days ahead.
+    #[serde(deserialize_with = "crate::values::instant::deserialize")]
     pub until: chrono::DateTime<chrono::Utc>,
     /// Why (shown on the pages and in the audit log).
     pub reason: Reason,

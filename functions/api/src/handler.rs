@@ -79,5 +79,7 @@ pub fn router(
     )
     .expect("SESSION_KEY was checked")
     .with_notifier(notifier.clone());
-    autolock_http::router(state.with_notifier(notifier)).merge(autolock_console::router(console))
+    autolock_http::router(state.with_notifier(notifier)).merge(autolock_http::catch_panics(
+        autolock_console::router(console),
+    ))
 }

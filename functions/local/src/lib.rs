@@ -105,7 +105,9 @@ pub fn wire(parts: Parts) -> Result<(axum::Router, Ticker), String> {
     let state = state(app, clock, tokens, &link_key, http)
         .with_notifier(notifier)
         .with_ticker(ticker.clone());
-    let router = autolock_http::router(state).merge(autolock_console::router(console));
+    let router = autolock_http::router(state).merge(autolock_http::catch_panics(
+        autolock_console::router(console),
+    ));
     Ok((router, ticker))
 }
 

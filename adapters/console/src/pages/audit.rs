@@ -32,11 +32,13 @@ pub struct AuditQuery {
     cursor: Option<String>,
 }
 
+/// A day of the filter form, as the instant it begins; none when it is not a date in range
+/// (the filter is then left out, as an empty field is).
 fn day(text: &str) -> Option<Timestamp> {
     NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| Utc.from_utc_datetime(&t))
+        .and_then(|t| autolock_core::values::instant::check("day", Utc.from_utc_datetime(&t)).ok())
 }
 
 impl AuditQuery {
@@ -45,7 +47,7 @@ impl AuditQuery {
         let some = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
         AuditFilter {
             from: day(&self.from),
-            to: day(&self.to).map(|t| t + chrono::Duration::days(1)),
+            to: day(&self.to).and_then(|t| t.checked_add_signed(chrono::Duration::days(1))),
             actor: some(&self.actor).and_then(|a| PrincipalId::parse(a).ok()),
             target: some(&self.target),
             action: AuditAction::parse(self.action.trim()),

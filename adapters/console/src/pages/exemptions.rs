@@ -119,8 +119,8 @@ fn parse_until(text: &str) -> Result<chrono::DateTime<Utc>, ValidationError> {
     let text = text.trim();
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
-        .map(|t| Utc.from_utc_datetime(&t))
         .map_err(|_| ValidationError::new("until", "give a date and time, e.g. 2026-12-24T18:00"))
+        .and_then(|t| autolock_core::values::instant::check("until", Utc.from_utc_datetime(&t)))
 }
 
 fn some_id<T>(

@@ -110,11 +110,15 @@ fn parse_date(text: &str) -> Result<Option<Timestamp>, Error> {
     if text.is_empty() {
         return Ok(None);
     }
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+    let t = NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .ok()
         .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| Some(Utc.from_utc_datetime(&t)))
-        .ok_or_else(|| ValidationError::new("expires_on", "must be a date like 2026-03-01").into())
+        .map(|t| Utc.from_utc_datetime(&t))
+        .ok_or_else(|| ValidationError::new("expires_on", "must be a date like 2026-03-01"))?;
+    Ok(Some(autolock_core::values::instant::check(
+        "expires_on",
+        t,
+    )?))
 }
 
 fn date_value(t: Option<Timestamp>) -> String {

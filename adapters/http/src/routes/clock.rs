@@ -9,6 +9,8 @@ use utoipa::ToSchema;
 
 use autolock_core::service::{TickReport, clock_move};
 
+use autolock_core::values::instant;
+
 use crate::AppState;
 use crate::auth::Caller;
 use crate::extract::JsonBody;
@@ -47,6 +49,7 @@ pub struct AdvanceClock {
     /// A duration like `8d`, `36h`, `15m` or `30s`.
     pub by: Option<String>,
     /// An instant to move to (never backward).
+    #[serde(default, deserialize_with = "instant::option")]
     pub to: Option<DateTime<Utc>>,
 }
 

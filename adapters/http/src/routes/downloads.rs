@@ -17,6 +17,8 @@ use autolock_core::ids::{GroupId, PrincipalId, ResourceId, UserId};
 use autolock_core::report::ReportRow;
 use autolock_core::service::{Download, DownloadFormat, DownloadOf, ReportScope};
 
+use autolock_core::values::instant;
+
 use crate::AppState;
 use crate::auth::Caller;
 use crate::extract::Query;
@@ -121,8 +123,10 @@ pub async fn user_report(
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// At or after (RFC 3339).
+    #[serde(default, deserialize_with = "instant::option")]
     pub from: Option<DateTime<Utc>>,
     /// Before (RFC 3339).
+    #[serde(default, deserialize_with = "instant::option")]
     pub to: Option<DateTime<Utc>>,
     /// Done by this principal.
     pub actor: Option<PrincipalId>,

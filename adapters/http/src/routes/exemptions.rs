@@ -15,6 +15,8 @@ use autolock_core::ids::{ExemptionId, GroupId, ResourceId, UserId};
 use autolock_core::service::NewExemption;
 
 use super::List;
+use autolock_core::values::instant;
+
 use crate::AppState;
 use crate::auth::Caller;
 use crate::extract::{JsonBody, Query, number_text};
@@ -101,6 +103,7 @@ pub async fn get_exemption(
 #[serde(deny_unknown_fields)]
 pub struct PatchExemption {
     /// In the future, at most 90 days ahead.
+    #[serde(deserialize_with = "instant::deserialize")]
     pub until: DateTime<Utc>,
 }
 

@@ -11,6 +11,8 @@ use autolock_core::ids::{EventId, ResourceId, UserId};
 use autolock_core::lock::{AccessEvent, DenyReason, RightState};
 use autolock_core::service::{EventInput, EventResult};
 
+use autolock_core::values::instant;
+
 use crate::AppState;
 use crate::auth::{Authenticated, Caller};
 use crate::extract::JsonBody;
@@ -104,6 +106,7 @@ pub struct AccessEventInput {
     /// What.
     pub resource_id: ResourceId,
     /// When (RFC 3339).
+    #[serde(deserialize_with = "instant::deserialize")]
     pub accessed_at: DateTime<Utc>,
 }
 

@@ -16,6 +16,8 @@ use autolock_core::policy::{FieldPatch, OverridePatch, PolicyOverride};
 use autolock_core::service::{GrantView, NewGrant, Preview, PreviewTarget};
 
 use super::List;
+use autolock_core::values::instant;
+
 use crate::AppState;
 use crate::auth::Caller;
 use crate::extract::JsonBody;
@@ -90,7 +92,7 @@ pub struct CreateGrant {
     /// The group to give access.
     pub group_id: GroupId,
     /// When the access expires, if ever.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "instant::option")]
     pub expires_at: Option<DateTime<Utc>>,
     /// Fields that override the resource default; omitted or `null` ones inherit it.
     #[serde(default)]
@@ -156,7 +158,7 @@ pub async fn patch_grant(
             ));
         }
         FieldPatch::Inherit => None,
-        FieldPatch::Set(t) => Some(t),
+        FieldPatch::Set(t) => Some(instant::check("expires_at", t)?),
     };
     let id = key.resolve(&s, &caller).await?;
     let g = s

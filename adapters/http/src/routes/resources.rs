@@ -16,6 +16,8 @@ use autolock_core::service::{Analytics, NewResource, Preview, PreviewTarget};
 use autolock_core::values::Name;
 
 use super::{List, Paging};
+use autolock_core::values::instant;
+
 use crate::AppState;
 use crate::auth::Caller;
 use crate::extract::{JsonBody, Query};
@@ -125,8 +127,10 @@ pub async fn preview_resource_policy(
 #[into_params(parameter_in = Query)]
 pub struct WindowQuery {
     /// Start (RFC 3339); default 30 days before `to`.
+    #[serde(default, deserialize_with = "instant::option")]
     pub from: Option<DateTime<Utc>>,
     /// End, excluded (RFC 3339); default now.
+    #[serde(default, deserialize_with = "instant::option")]
     pub to: Option<DateTime<Utc>>,
 }
 
