@@ -204,6 +204,24 @@ async fn approving_from_the_requests_page_restores_access() {
 }
 
 #[tokio::test]
+async fn a_forms_way_back_leaves_the_console_for_no_other_site() {
+    let c = Console::new().await;
+    let mut dev = c.signed_in("dev").await;
+    let page = dev.get("/access-requests").await;
+    let done = dev
+        .submit(
+            &page,
+            "form[action$='/approve']",
+            &[("back", "/\t/evil.example")],
+        )
+        .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    let to = done.location.unwrap();
+    assert!(to.starts_with("/?"), "{to}");
+    assert!(!to.contains("evil"), "{to}");
+}
+
+#[tokio::test]
 async fn a_form_without_its_csrf_token_is_refused_and_changes_nothing() {
     let c = Console::new().await;
     let mut ada = c.signed_in("ada").await;
@@ -349,7 +367,15 @@ async fn the_redeem_form_needs_its_pre_session_and_next_stays_on_this_site() {
     let mut b = c.browser();
     let refused = b.post(&format!("/sign-in/{}", link.token), &[]).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    for next in ["//evil.example", "https://evil.example", "/\\evil.example"] {
+    for next in [
+        "//evil.example",
+        "https://evil.example",
+        "/\\evil.example",
+        "/\t/evil.example",
+        "/\r\n/evil.example",
+        "/%2F/evil.example",
+        "/%5Cevil.example",
+    ] {
         let mut b = c.browser();
         let link = c
             .app()
