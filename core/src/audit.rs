@@ -67,11 +67,65 @@ pub enum AuditAction {
     /// The usage feed was heard again.
     #[serde(rename = "feed.silence_ended")]
     FeedSilenceEnded,
+    /// A user was created.
+    #[serde(rename = "user.created")]
+    UserCreated,
+    /// A user's email address changed.
+    #[serde(rename = "user.email_changed")]
+    UserEmailChanged,
+    /// A user's display name changed.
+    #[serde(rename = "user.name_changed")]
+    UserNameChanged,
+    /// A user's role changed.
+    #[serde(rename = "user.role_changed")]
+    UserRoleChanged,
+    /// A user was deactivated.
+    #[serde(rename = "user.deactivated")]
+    UserDeactivated,
+    /// A user was reactivated.
+    #[serde(rename = "user.reactivated")]
+    UserReactivated,
+    /// A gateway's service principal was created.
+    #[serde(rename = "service_principal.created")]
+    ServicePrincipalCreated,
+    /// A service principal was enabled again.
+    #[serde(rename = "service_principal.enabled")]
+    ServicePrincipalEnabled,
+    /// A service principal was disabled.
+    #[serde(rename = "service_principal.disabled")]
+    ServicePrincipalDisabled,
+    /// A group was created.
+    #[serde(rename = "group.created")]
+    GroupCreated,
+    /// A user joined a group.
+    #[serde(rename = "membership.added")]
+    MembershipAdded,
+    /// A user left a group.
+    #[serde(rename = "membership.removed")]
+    MembershipRemoved,
+    /// A group was given access to a resource.
+    #[serde(rename = "grant.created")]
+    GrantCreated,
+    /// A group's access to a resource was removed.
+    #[serde(rename = "grant.removed")]
+    GrantRemoved,
+    /// A grant's expiry was set, moved or cleared.
+    #[serde(rename = "grant.expiry_changed")]
+    GrantExpiryChanged,
+    /// A resource was created.
+    #[serde(rename = "resource.created")]
+    ResourceCreated,
+    /// Someone signed in to the console.
+    #[serde(rename = "session.signed_in")]
+    SignedIn,
+    /// A user's console sessions were ended (signed out everywhere, by an admin).
+    #[serde(rename = "session.ended")]
+    SessionsEnded,
 }
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 17] = [
+    pub const ALL: [AuditAction; 35] = [
         Self::PolicyDurationChanged,
         Self::PolicyApprovalChanged,
         Self::Locked,
@@ -89,6 +143,24 @@ impl AuditAction {
         Self::ExemptionExpired,
         Self::FeedSilenceBegan,
         Self::FeedSilenceEnded,
+        Self::UserCreated,
+        Self::UserEmailChanged,
+        Self::UserNameChanged,
+        Self::UserRoleChanged,
+        Self::UserDeactivated,
+        Self::UserReactivated,
+        Self::ServicePrincipalCreated,
+        Self::ServicePrincipalEnabled,
+        Self::ServicePrincipalDisabled,
+        Self::GroupCreated,
+        Self::MembershipAdded,
+        Self::MembershipRemoved,
+        Self::GrantCreated,
+        Self::GrantRemoved,
+        Self::GrantExpiryChanged,
+        Self::ResourceCreated,
+        Self::SignedIn,
+        Self::SessionsEnded,
     ];
 
     /// The wire name.
@@ -112,6 +184,24 @@ impl AuditAction {
             Self::ExemptionExpired => "exemption.expired",
             Self::FeedSilenceBegan => "feed.silence_began",
             Self::FeedSilenceEnded => "feed.silence_ended",
+            Self::UserCreated => "user.created",
+            Self::UserEmailChanged => "user.email_changed",
+            Self::UserNameChanged => "user.name_changed",
+            Self::UserRoleChanged => "user.role_changed",
+            Self::UserDeactivated => "user.deactivated",
+            Self::UserReactivated => "user.reactivated",
+            Self::ServicePrincipalCreated => "service_principal.created",
+            Self::ServicePrincipalEnabled => "service_principal.enabled",
+            Self::ServicePrincipalDisabled => "service_principal.disabled",
+            Self::GroupCreated => "group.created",
+            Self::MembershipAdded => "membership.added",
+            Self::MembershipRemoved => "membership.removed",
+            Self::GrantCreated => "grant.created",
+            Self::GrantRemoved => "grant.removed",
+            Self::GrantExpiryChanged => "grant.expiry_changed",
+            Self::ResourceCreated => "resource.created",
+            Self::SignedIn => "session.signed_in",
+            Self::SessionsEnded => "session.ended",
         }
     }
 
@@ -423,6 +513,14 @@ pub fn entries_of(event: &DomainEvent, at: Timestamp) -> Vec<AuditEntry> {
             Some(by),
             json!({"emails_enabled": emails_enabled, "email_roles": email_roles}),
         )],
+        DomainEvent::DirectoryEdited(edit) => {
+            let mut e = entry(edit.action, edit.by.as_ref(), edit.details.clone());
+            e.user.clone_from(&edit.principal);
+            e.resource.clone_from(&edit.resource);
+            e.group.clone_from(&edit.group);
+            e.grant.clone_from(&edit.grant);
+            vec![e]
+        }
     }
 }
 

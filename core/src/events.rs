@@ -133,6 +133,11 @@ pub enum DomainEvent {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         by: Option<PrincipalId>,
     },
+    /// A change of who may do what (not published): the directory — users, service principals,
+    /// groups, memberships, resources, grants and their expiry — and sign-ins and sessions,
+    /// with who made it and the values before and after.
+    #[serde(rename = "directory.edited")]
+    DirectoryEdited(Box<DirectoryEdit>),
     /// The notification settings were replaced (not published).
     #[serde(rename = "settings.notifications_changed")]
     NotificationsChanged {
@@ -167,6 +172,79 @@ pub struct PolicyChange {
     pub at: DateTime<Utc>,
 }
 
+/// One change of who may do what, as the audit log keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectoryEdit {
+    /// What happened.
+    pub action: crate::audit::AuditAction,
+    /// Who did it (`None`: autolock itself, or the first admin's bootstrap).
+    pub by: Option<PrincipalId>,
+    /// The user or service principal concerned.
+    pub principal: Option<PrincipalId>,
+    /// The resource concerned.
+    pub resource: Option<ResourceId>,
+    /// The group concerned.
+    pub group: Option<GroupId>,
+    /// The grant concerned.
+    pub grant: Option<GrantId>,
+    /// Before and after, and what else the action needs said.
+    pub details: serde_json::Value,
+}
+
+impl DirectoryEdit {
+    /// An edit of `action` by `by`, concerning nothing yet, with `details`.
+    #[must_use]
+    pub fn new(
+        action: crate::audit::AuditAction,
+        by: Option<&PrincipalId>,
+        details: serde_json::Value,
+    ) -> Self {
+        Self {
+            action,
+            by: by.cloned(),
+            principal: None,
+            resource: None,
+            group: None,
+            grant: None,
+            details,
+        }
+    }
+
+    /// The same edit concerning the user or service principal `id`.
+    #[must_use]
+    pub fn principal(mut self, id: &PrincipalId) -> Self {
+        self.principal = Some(id.clone());
+        self
+    }
+
+    /// The same edit concerning the resource `id`.
+    #[must_use]
+    pub fn resource(mut self, id: &ResourceId) -> Self {
+        self.resource = Some(id.clone());
+        self
+    }
+
+    /// The same edit concerning the group `id`.
+    #[must_use]
+    pub fn group(mut self, id: &GroupId) -> Self {
+        self.group = Some(id.clone());
+        self
+    }
+
+    /// The same edit concerning the grant `id`.
+    #[must_use]
+    pub fn grant(mut self, id: &GrantId) -> Self {
+        self.grant = Some(id.clone());
+        self
+    }
+
+    /// As a domain event.
+    #[must_use]
+    pub fn event(self) -> DomainEvent {
+        DomainEvent::DirectoryEdited(Box::new(self))
+    }
+}
+
 impl DomainEvent {
     /// The dotted name, as `detail-type` on the bus and the audit action.
     #[must_use]
@@ -186,6 +264,7 @@ impl DomainEvent {
             Self::ExemptionChanged { .. } => "exemption.changed",
             Self::FeedSilent { .. } => "feed.silent",
             Self::FeedResumed { .. } => "feed.resumed",
+            Self::DirectoryEdited(_) => "directory.edited",
         }
     }
 

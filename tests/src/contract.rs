@@ -359,10 +359,11 @@ pub async fn directory_keeps_membership_and_grant_history(store: Arc<dyn Store>)
         approval: None,
     };
     store
-        .commit(one(DirectoryChange::SetGrantOverride {
+        .commit(one(DirectoryChange::EditGrant {
             grant: id("g1"),
             at: h(6),
-            value: o,
+            policy_override: Some(o),
+            expires_at: None,
             revision: 0,
         }))
         .await
@@ -370,10 +371,11 @@ pub async fn directory_keeps_membership_and_grant_history(store: Arc<dyn Store>)
     assert!(
         matches!(
             store
-                .commit(one(DirectoryChange::SetGrantExpiry {
+                .commit(one(DirectoryChange::EditGrant {
                     grant: id("g1"),
                     at: h(7),
-                    expires_at: None,
+                    policy_override: None,
+                    expires_at: Some(None),
                     revision: 0,
                 }))
                 .await,
@@ -382,10 +384,11 @@ pub async fn directory_keeps_membership_and_grant_history(store: Arc<dyn Store>)
         "an edit computed before the override is refused"
     );
     store
-        .commit(one(DirectoryChange::SetGrantExpiry {
+        .commit(one(DirectoryChange::EditGrant {
             grant: id("g1"),
             at: h(7),
-            expires_at: None,
+            policy_override: None,
+            expires_at: Some(None),
             revision: 1,
         }))
         .await
@@ -489,10 +492,11 @@ pub async fn directory_keeps_membership_and_grant_history(store: Arc<dyn Store>)
     assert!(
         matches!(
             store
-                .commit(one(DirectoryChange::SetGrantExpiry {
+                .commit(one(DirectoryChange::EditGrant {
                     grant: id("g1"),
                     at: h(10),
-                    expires_at: None,
+                    policy_override: None,
+                    expires_at: Some(None),
                     revision: 3,
                 }))
                 .await,
@@ -2606,10 +2610,14 @@ pub async fn sign_in_links_work_once_within_their_time(store: Arc<dyn Store>) {
         .unwrap()
         .unwrap();
     assert_eq!(by_email.user.id, rita.id);
-    let principal = w.app.redeem_sign_in(&by_email.token, d(1)).await.unwrap();
+    let principal = w
+        .app
+        .redeem_sign_in(&by_email.token, d(1), d(1))
+        .await
+        .unwrap();
     assert_eq!(principal.id.as_str(), "rita");
     assert!(matches!(
-        w.app.redeem_sign_in(&by_email.token, d(1)).await,
+        w.app.redeem_sign_in(&by_email.token, d(1), d(1)).await,
         Err(Error::Conflict(autolock_core::error::Conflict::LinkUsed, _))
     ));
     // Only the digest is stored: the token itself finds nothing.
@@ -2629,7 +2637,7 @@ pub async fn sign_in_links_work_once_within_their_time(store: Arc<dyn Store>) {
         .unwrap();
     assert!(matches!(
         w.app
-            .redeem_sign_in(&late.token, d(1) + chrono::Duration::minutes(15))
+            .redeem_sign_in(&late.token, d(1) + chrono::Duration::minutes(15), d(1))
             .await,
         Err(Error::Forbidden(_))
     ));
@@ -2644,7 +2652,7 @@ pub async fn sign_in_links_work_once_within_their_time(store: Arc<dyn Store>) {
         .await
         .unwrap();
     assert!(matches!(
-        w.app.redeem_sign_in(&in_time.token, d(1)).await,
+        w.app.redeem_sign_in(&in_time.token, d(1), d(1)).await,
         Err(Error::Forbidden(_))
     ));
     assert!(
@@ -2659,7 +2667,7 @@ pub async fn sign_in_links_work_once_within_their_time(store: Arc<dyn Store>) {
         Err(Error::Forbidden(_))
     ));
     assert!(matches!(
-        w.app.redeem_sign_in("made-up", d(1)).await,
+        w.app.redeem_sign_in("made-up", d(1), d(1)).await,
         Err(Error::Forbidden(_))
     ));
 }
@@ -2681,13 +2689,13 @@ pub async fn flow_a_disabled_service_principal_may_do_nothing(store: Arc<dyn Sto
     );
     assert!(matches!(
         w.app
-            .set_service_principal_active(&w.devops, &gw, false)
+            .set_service_principal_active(&w.devops, &gw, false, d(1))
             .await,
         Err(Error::Forbidden(_))
     ));
     let sp = w
         .app
-        .set_service_principal_active(&w.admin, &gw, false)
+        .set_service_principal_active(&w.admin, &gw, false, d(1))
         .await
         .unwrap();
     assert!(!sp.active);
@@ -2696,7 +2704,7 @@ pub async fn flow_a_disabled_service_principal_may_do_nothing(store: Arc<dyn Sto
     assert!(!w.app.service_principal(&w.admin, &gw).await.unwrap().active);
     assert!(matches!(check(principal).await, Err(Error::Forbidden(_))));
     w.app
-        .set_service_principal_active(&w.admin, &gw, true)
+        .set_service_principal_active(&w.admin, &gw, true, d(1))
         .await
         .unwrap();
     assert!(
@@ -2706,7 +2714,7 @@ pub async fn flow_a_disabled_service_principal_may_do_nothing(store: Arc<dyn Sto
     );
     assert!(matches!(
         w.app
-            .set_service_principal_active(&w.admin, &id("nobody"), false)
+            .set_service_principal_active(&w.admin, &id("nobody"), false, d(1))
             .await,
         Err(Error::NotFound(_))
     ));

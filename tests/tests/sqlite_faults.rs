@@ -132,3 +132,74 @@ async fn a_deactivation_goes_on_past_a_failing_right_and_the_tick_finishes_it() 
     assert!(w.store().pending_refreshes(10).await.unwrap().is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A grant edit of several fields and a policy document's apply are each one commit: a fault
+/// in writing the last of their rows (here the expiry's, refused by a trigger as a full disk
+/// would refuse it) leaves nothing of the rest behind.
+#[tokio::test]
+async fn a_multi_field_edit_and_a_policy_document_are_applied_whole_or_not_at_all() {
+    use autolock_core::audit::{AuditAction, AuditFilter};
+    use autolock_core::policy::{AutoLockAfter, FieldPatch, OverridePatch, PolicyOverride};
+    use autolock_core::ports::PageRequest;
+    use autolock_core::service::PolicyDocument;
+
+    let dir = std::env::temp_dir().join(format!("autolock-faults3-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("faults.db");
+    let w = World::seed(Arc::new(SqliteStore::open(&path).unwrap())).await;
+    let grant = w.app.grant_of(&w.admin, &w.gitlab, &w.eng).await.unwrap();
+    let raw = rusqlite::Connection::open(&path).unwrap();
+    raw.execute_batch(
+        "CREATE TRIGGER refuse_expiry BEFORE INSERT ON grant_expiry BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
+    )
+    .unwrap();
+    let patch = OverridePatch {
+        auto_lock_after: FieldPatch::Set(AutoLockAfter::Hours(30 * 24)),
+        approval: FieldPatch::Keep,
+    };
+    let edited = w
+        .app
+        .edit_grant(&w.admin, &grant.id, Some(patch), Some(Some(d(60))), d(1))
+        .await;
+    assert!(edited.is_err(), "{edited:?}");
+    let doc: PolicyDocument = serde_json::from_value(serde_json::json!({"resources": {
+        "gitlab": {"auto_lock_after": "30d", "approval": "automatic",
+                   "grants": {"eng": {"auto_lock_after": "60d", "expires_at": d(90)}}}
+    }}))
+    .unwrap();
+    let applied = w.app.apply_policies(&w.admin, &doc, d(1)).await;
+    assert!(applied.is_err(), "{applied:?}");
+
+    // Nothing of either: the grant's override and the resource's default are as they were,
+    // and the audit log holds no policy change after the seed.
+    let now = w.app.grant_of(&w.admin, &w.gitlab, &w.eng).await.unwrap();
+    assert_eq!(now.current_override(), PolicyOverride::default());
+    assert_eq!(now.current_expiry(), None);
+    let gitlab = w.store.resource(&w.gitlab).await.unwrap().unwrap();
+    assert_eq!(gitlab.policy.auto_lock_after, AutoLockAfter::Hours(7 * 24));
+    let filter = AuditFilter {
+        from: Some(d(1)),
+        action: Some(AuditAction::PolicyDurationChanged),
+        ..AuditFilter::default()
+    };
+    let audited = w
+        .store
+        .audit(&filter, &PageRequest::first(100))
+        .await
+        .unwrap();
+    assert!(audited.items.is_empty(), "{:?}", audited.items);
+
+    // Once the disk takes writes again, the same document applies whole.
+    raw.execute_batch("DROP TRIGGER refuse_expiry;").unwrap();
+    w.app.apply_policies(&w.admin, &doc, d(1)).await.unwrap();
+    let now = w.app.grant_of(&w.admin, &w.gitlab, &w.eng).await.unwrap();
+    assert_eq!(now.current_expiry(), Some(d(90)));
+    assert_eq!(
+        now.current_override().auto_lock_after,
+        Some(AutoLockAfter::Hours(60 * 24))
+    );
+    let gitlab = w.store.resource(&w.gitlab).await.unwrap().unwrap();
+    assert_eq!(gitlab.policy.auto_lock_after, AutoLockAfter::Hours(30 * 24));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -40,7 +40,7 @@ async fn the_tick_purges_what_is_kept_no_longer() {
         .issue_sign_in_for_user(&w.bob_id(), d(8))
         .await
         .unwrap();
-    w.app.redeem_sign_in(&link.token, d(8)).await.unwrap();
+    w.app.redeem_sign_in(&link.token, d(8), d(8)).await.unwrap();
     let pending = w.store().pending(100).await.unwrap();
     assert!(!pending.is_empty());
     w.store().mark_delivered(&pending).await.unwrap();

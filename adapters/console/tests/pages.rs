@@ -1151,3 +1151,32 @@ async fn policies_as_code_are_planned_and_applied_from_the_console() {
     let yaml = rita.get("/policies.yaml").await;
     assert!(yaml.content_type.starts_with("application/yaml"));
 }
+
+#[tokio::test]
+async fn a_sign_in_to_the_console_is_audited() {
+    use autolock_core::audit::{AuditAction, AuditFilter};
+    use autolock_core::ports::PageRequest;
+    let c = Console::new().await;
+    let _rita = c.signed_in("rita").await;
+    let filter = AuditFilter {
+        action: Some(AuditAction::SignedIn),
+        ..AuditFilter::default()
+    };
+    let entries = c
+        .world
+        .store
+        .audit(&filter, &PageRequest::first(10))
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(
+        entries[0]
+            .actor
+            .as_ref()
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("rita")
+    );
+    assert_eq!(entries[0].details["method"], "link");
+}

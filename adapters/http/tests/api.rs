@@ -833,3 +833,176 @@ async fn instants_out_of_range_are_refused_naming_the_field() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
     assert_eq!(r.json()["field"], "events[0].accessed_at");
 }
+
+/// Every change of who may do what leaves an audit entry with its actor, before and after.
+#[tokio::test]
+async fn every_change_of_who_may_do_what_is_audited_with_actor_before_and_after() {
+    let t = Harness::new(d(1)).await;
+    let admin = t.world.admin.clone();
+    let audit = |action: &'static str| {
+        let t = &t;
+        let admin = admin.clone();
+        async move {
+            t.get(
+                &format!("/v1/audit?action={action}&from=2026-01-01T12:00:00Z"),
+                &admin,
+            )
+            .await
+            .json()["items"]
+                .as_array()
+                .unwrap()
+                .clone()
+        }
+    };
+    // The trick of the issue: an admin takes a reviewer's address, then gives it back.
+    let patch = |email: &'static str| {
+        t.call(
+            Method::PATCH,
+            "/v1/users/rita",
+            Some(&admin),
+            Some(json!({"email": email})),
+        )
+    };
+    assert_eq!(patch("ada@example.com").await.status, StatusCode::OK);
+    assert_eq!(patch("rita@example.com").await.status, StatusCode::OK);
+    let changed = audit("user.email_changed").await;
+    assert_eq!(changed.len(), 2, "{changed:?}");
+    assert_eq!(changed[0]["actor"], "ada");
+    assert_eq!(changed[0]["user"], "rita");
+    let mut pairs: Vec<(String, String)> = changed
+        .iter()
+        .map(|e| {
+            (
+                e["details"]["before"].as_str().unwrap().to_owned(),
+                e["details"]["after"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    pairs.sort();
+    assert_eq!(
+        pairs,
+        [
+            ("ada@example.com".to_owned(), "rita@example.com".to_owned()),
+            ("rita@example.com".to_owned(), "ada@example.com".to_owned()),
+        ]
+    );
+
+    // Name, role and the active flag.
+    let r = t
+        .call(
+            Method::PATCH,
+            "/v1/users/bob",
+            Some(&admin),
+            Some(json!({"display_name": "Robert", "role": "access_reviewer", "active": false})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let role = audit("user.role_changed").await;
+    assert_eq!(role.len(), 1);
+    assert_eq!(role[0]["details"]["before"], "member");
+    assert_eq!(role[0]["details"]["after"], "access_reviewer");
+    assert_eq!(audit("user.name_changed").await.len(), 1);
+    assert_eq!(audit("user.deactivated").await[0]["user"], "bob");
+    t.call(
+        Method::PATCH,
+        "/v1/users/bob",
+        Some(&admin),
+        Some(json!({"active": true})),
+    )
+    .await;
+    assert_eq!(audit("user.reactivated").await.len(), 1);
+
+    // Users, service principals, groups, memberships, resources, grants and expiries.
+    t.post(
+        "/v1/users",
+        &admin,
+        json!({"id": "zoe", "email": "zoe@example.com", "display_name": "Zoe", "role": "member"}),
+    )
+    .await;
+    let created = audit("user.created").await;
+    assert_eq!(created[0]["details"]["role"], "member");
+    assert_eq!(created[0]["actor"], "ada");
+    t.post(
+        "/v1/service-principals",
+        &admin,
+        json!({"id": "gw2", "name": "Edge"}),
+    )
+    .await;
+    t.call(
+        Method::PATCH,
+        "/v1/service-principals/gw2",
+        Some(&admin),
+        Some(json!({"active": false})),
+    )
+    .await;
+    t.call(
+        Method::PATCH,
+        "/v1/service-principals/gw2",
+        Some(&admin),
+        Some(json!({"active": true})),
+    )
+    .await;
+    assert_eq!(audit("service_principal.created").await[0]["user"], "gw2");
+    assert_eq!(audit("service_principal.disabled").await.len(), 1);
+    assert_eq!(audit("service_principal.enabled").await.len(), 1);
+    t.post("/v1/groups", &admin, json!({"id": "ops", "name": "Ops"}))
+        .await;
+    assert_eq!(audit("group.created").await[0]["group"], "ops");
+    t.call(
+        Method::PUT,
+        "/v1/groups/ops/members/zoe",
+        Some(&admin),
+        None,
+    )
+    .await;
+    t.call(
+        Method::DELETE,
+        "/v1/groups/ops/members/zoe",
+        Some(&admin),
+        None,
+    )
+    .await;
+    let added = audit("membership.added").await;
+    assert_eq!(
+        (added[0]["user"].as_str(), added[0]["group"].as_str()),
+        (Some("zoe"), Some("ops"))
+    );
+    assert_eq!(audit("membership.removed").await.len(), 1);
+    t.post(
+        "/v1/resources",
+        &admin,
+        json!({"id": "wiki", "name": "Wiki", "address": "https://wiki.example.com"}),
+    )
+    .await;
+    assert_eq!(audit("resource.created").await[0]["resource"], "wiki");
+    let grant = t
+        .post(
+            "/v1/resources/wiki/grants",
+            &admin,
+            json!({"group_id": "ops"}),
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(audit("grant.created").await[0]["grant"], grant.as_str());
+    t.call(
+        Method::PATCH,
+        &format!("/v1/grants/{grant}"),
+        Some(&admin),
+        Some(json!({"expires_at": d(30)})),
+    )
+    .await;
+    let expiry = audit("grant.expiry_changed").await;
+    assert_eq!(expiry[0]["details"]["before"], json!(null));
+    assert_eq!(expiry[0]["details"]["after"], json!(d(30)));
+    t.call(
+        Method::DELETE,
+        &format!("/v1/grants/{grant}"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(audit("grant.removed").await[0]["group"], "ops");
+}

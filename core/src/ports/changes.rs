@@ -79,13 +79,16 @@ pub enum DirectoryChange {
         /// The revision the change was computed from.
         revision: u64,
     },
-    /// Records a new expiry of a grant not removed, over its revision `revision`.
-    SetGrantExpiry {
+    /// Records a new override, a new expiry, or both, of a grant not removed, at one instant:
+    /// one edit over its revision `revision` (which it moves by one).
+    EditGrant {
         grant: GrantId,
         /// When.
         at: DateTime<Utc>,
-        /// The new expiry, or none.
-        expires_at: Option<DateTime<Utc>>,
+        /// The new override, when it changes.
+        policy_override: Option<PolicyOverride>,
+        /// The new expiry (or none), when it changes.
+        expires_at: Option<Option<DateTime<Utc>>>,
         /// The revision the change was computed from.
         revision: u64,
     },
@@ -93,16 +96,6 @@ pub enum DirectoryChange {
     CreateExemption(crate::exemption::Exemption),
     /// Replaces an exemption over its revision `exemption.revision` (else a conflict).
     UpdateExemption(crate::exemption::Exemption),
-    /// Records a new override of a grant not removed, over its revision `revision`.
-    SetGrantOverride {
-        grant: GrantId,
-        /// When.
-        at: DateTime<Utc>,
-        /// The new override.
-        value: PolicyOverride,
-        /// The revision the change was computed from.
-        revision: u64,
-    },
 }
 
 /// A conditional write of one right's usage.

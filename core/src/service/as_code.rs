@@ -17,7 +17,7 @@ use crate::ids::{GrantId, GroupId, ResourceId, UserId};
 use crate::policy::{
     ApprovalMode, AutoLockAfter, FieldPatch, OverridePatch, PolicyOverride, PolicyPatch,
 };
-use crate::ports::PageRequest;
+use crate::ports::{Changeset, PageRequest, RefreshIntent, RefreshScope};
 
 use super::{Autolock, PreviewTarget};
 
@@ -247,17 +247,77 @@ impl Autolock {
                 "changing a grant's expiry needs an admin; nothing was applied".into(),
             ));
         }
-        for (id, edits) in edits {
-            if let Some(patch) = edits.resource {
-                self.set_resource_policy(actor, &id, patch, now).await?;
-            }
-            if let Some((grant, patch)) = edits.grant {
-                self.set_grant_override(actor, &grant, patch, now).await?;
-            }
-            if let Some((grant, expires_at)) = edits.expiry {
-                self.set_grant_expiry(actor, &grant, expires_at, now)
-                    .await?;
-            }
+        drop(edits);
+        // Every change of the document in one commit, computed from a fresh read (again when it
+        // meets a concurrent change): applied whole or not at all.
+        let intents = self
+            .retry(|| async {
+                let mut unmanaged = Vec::new();
+                let edits = self.diff(doc, now, &mut unmanaged).await?;
+                let mut changes = Changeset::default();
+                let mut intents = Vec::new();
+                // A resource's default as the document leaves it, for its grants' entries.
+                let mut defaults = BTreeMap::new();
+                for (id, edits, _) in edits {
+                    let mut resource = self.existing_resource(&id).await?;
+                    if let Some(policy) = defaults.get(&id) {
+                        resource.policy = *policy;
+                    }
+                    let mut scope = None;
+                    if let Some(patch) = edits.resource {
+                        let after = patch.apply(resource.policy);
+                        if let Some((change, event)) =
+                            super::policies::resource_edit(actor, &resource, after, now)
+                        {
+                            changes.directory.push(change);
+                            changes.record(event, now);
+                            scope = Some(RefreshScope::Resource {
+                                resource: id.clone(),
+                            });
+                        }
+                        resource.policy = after;
+                        defaults.insert(id.clone(), after);
+                    }
+                    let grant_id = edits
+                        .grant
+                        .as_ref()
+                        .map(|(g, _)| g)
+                        .or(edits.expiry.as_ref().map(|(g, _)| g));
+                    if let Some(grant_id) = grant_id {
+                        let grant = self.current_grant_by_id(grant_id).await?;
+                        let policy_override = edits
+                            .grant
+                            .map(|(_, patch)| patch.apply(grant.current_override()));
+                        let expires_at = edits.expiry.map(|(_, e)| e);
+                        if let Some((change, events)) = super::policies::grant_edit(
+                            actor,
+                            &grant,
+                            resource.policy,
+                            policy_override,
+                            expires_at,
+                            now,
+                        ) {
+                            changes.directory.push(change);
+                            for event in events {
+                                changes.record(event, now);
+                            }
+                            scope.get_or_insert_with(|| super::directory::grant_scope(&grant));
+                        }
+                    }
+                    if let Some(scope) = scope {
+                        let intent = RefreshIntent::new(scope, now);
+                        changes.refreshes.push(intent.clone());
+                        intents.push(intent);
+                    }
+                }
+                if !changes.is_empty() {
+                    self.commit_changes(changes).await?;
+                }
+                Ok(intents)
+            })
+            .await?;
+        for intent in &intents {
+            self.settle_after(intent, now).await;
         }
         plan.applied = true;
         Ok(plan)

@@ -3,13 +3,15 @@
 //! it touches, so their due instants and open requests follow at once.
 
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use crate::Timestamp;
 use crate::ValidationError;
+use crate::audit::AuditAction;
 use crate::authz::{Capability, require};
 use crate::directory::{Grant, Group, Principal, Resource, ServicePrincipal, Span, Timed, User};
 use crate::error::{Conflict, Error, Result, StoreError};
-use crate::events::{DomainEvent, PolicyChange};
+use crate::events::{DirectoryEdit, DomainEvent, PolicyChange};
 use crate::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
 use crate::policy::{Policy, PolicyOverride};
 use crate::ports::{Changeset, DirectoryChange, PageRequest, RefreshIntent, RefreshScope};
@@ -145,8 +147,7 @@ impl Autolock {
             created_at: now,
             revision: 0,
         };
-        self.commit_directory(DirectoryChange::CreateUser(user.clone()))
-            .await?;
+        self.commit_changes(user_created(None, &user, now)).await?;
         Ok(user)
     }
 
@@ -167,7 +168,7 @@ impl Autolock {
             created_at: now,
             revision: 0,
         };
-        self.commit_directory(DirectoryChange::CreateUser(user.clone()))
+        self.commit_changes(user_created(Some(actor), &user, now))
             .await?;
         Ok(user)
     }
@@ -188,16 +189,22 @@ impl Autolock {
         if patch.email.is_some() || patch.display_name.is_some() || role.is_some() {
             user = self
                 .retry(|| async {
-                    let mut user = self.existing_user(id).await?;
+                    let before = self.existing_user(id).await?;
+                    let mut user = before.clone();
                     user.email = patch.email.clone().unwrap_or(user.email);
                     user.display_name = patch.display_name.clone().unwrap_or(user.display_name);
                     user.role = role.unwrap_or(user.role);
-                    self.store
-                        .commit(Changeset {
-                            directory: vec![DirectoryChange::UpdateUser(user.clone())],
-                            ..Changeset::default()
-                        })
-                        .await?;
+                    if user == before {
+                        return Ok(user);
+                    }
+                    let mut changes = Changeset {
+                        directory: vec![DirectoryChange::UpdateUser(user.clone())],
+                        ..Changeset::default()
+                    };
+                    for event in user_edits(actor, &before, &user) {
+                        changes.record(event, now);
+                    }
+                    self.store.commit(changes).await?;
                     user.revision += 1;
                     Ok(user)
                 })
@@ -231,7 +238,17 @@ impl Autolock {
                     revision: user.revision,
                 };
                 let scope = RefreshScope::User { user: id.clone() };
-                let intent = self.commit_refreshing(change, None, scope, now).await?;
+                let action = if active {
+                    AuditAction::UserReactivated
+                } else {
+                    AuditAction::UserDeactivated
+                };
+                let event = DirectoryEdit::new(action, Some(&actor.id), json!({}))
+                    .principal(id)
+                    .event();
+                let intent = self
+                    .commit_refreshing(change, vec![event], scope, now)
+                    .await?;
                 user.active = active;
                 user.revision += 1;
                 Ok((user, Some(intent)))
@@ -258,8 +275,21 @@ impl Autolock {
             active: true,
             created_at: now,
         };
-        self.commit_directory(DirectoryChange::CreateServicePrincipal(sp.clone()))
-            .await?;
+        let mut changes = Changeset {
+            directory: vec![DirectoryChange::CreateServicePrincipal(sp.clone())],
+            ..Changeset::default()
+        };
+        changes.record(
+            DirectoryEdit::new(
+                AuditAction::ServicePrincipalCreated,
+                Some(&actor.id),
+                json!({"name": sp.name}),
+            )
+            .principal(&sp.id)
+            .event(),
+            now,
+        );
+        self.commit_changes(changes).await?;
         Ok(sp)
     }
 
@@ -270,6 +300,7 @@ impl Autolock {
         actor: &Principal,
         id: &PrincipalId,
         active: bool,
+        now: Timestamp,
     ) -> Result<ServicePrincipal> {
         require(actor, Capability::Administer)?;
         let mut sp = self
@@ -278,11 +309,25 @@ impl Autolock {
             .await?
             .ok_or_else(|| Error::NotFound(format!("service principal {id}")))?;
         if sp.active != active {
-            self.commit_directory(DirectoryChange::SetServicePrincipalActive {
-                id: id.clone(),
-                active,
-            })
-            .await?;
+            let mut changes = Changeset {
+                directory: vec![DirectoryChange::SetServicePrincipalActive {
+                    id: id.clone(),
+                    active,
+                }],
+                ..Changeset::default()
+            };
+            let action = if active {
+                AuditAction::ServicePrincipalEnabled
+            } else {
+                AuditAction::ServicePrincipalDisabled
+            };
+            changes.record(
+                DirectoryEdit::new(action, Some(&actor.id), json!({}))
+                    .principal(id)
+                    .event(),
+                now,
+            );
+            self.commit_changes(changes).await?;
             sp.active = active;
         }
         Ok(sp)
@@ -302,8 +347,21 @@ impl Autolock {
             name,
             created_at: now,
         };
-        self.commit_directory(DirectoryChange::CreateGroup(group.clone()))
-            .await?;
+        let mut changes = Changeset {
+            directory: vec![DirectoryChange::CreateGroup(group.clone())],
+            ..Changeset::default()
+        };
+        changes.record(
+            DirectoryEdit::new(
+                AuditAction::GroupCreated,
+                Some(&actor.id),
+                json!({"name": group.name}),
+            )
+            .group(&group.id)
+            .event(),
+            now,
+        );
+        self.commit_changes(changes).await?;
         Ok(group)
     }
 
@@ -328,6 +386,16 @@ impl Autolock {
             directory: vec![DirectoryChange::CreateResource(resource.clone())],
             ..Changeset::default()
         };
+        changes.record(
+            DirectoryEdit::new(
+                AuditAction::ResourceCreated,
+                Some(&actor.id),
+                json!({"name": resource.name, "address": resource.address}),
+            )
+            .resource(&resource.id)
+            .event(),
+            now,
+        );
         changes.record(
             DomainEvent::PolicyChanged(Box::new(PolicyChange {
                 resource: resource.id.clone(),
@@ -397,8 +465,12 @@ impl Autolock {
             group: group.clone(),
             at: now,
         };
+        let event = DirectoryEdit::new(AuditAction::MembershipAdded, Some(&actor.id), json!({}))
+            .principal(user)
+            .group(group)
+            .event();
         let added = self
-            .commit_refreshing(change, None, membership_scope(user, group), now)
+            .commit_refreshing(change, vec![event], membership_scope(user, group), now)
             .await;
         if let Err(Error::Store(StoreError::Conflict(_))) = added {
             // Added concurrently: answer the membership that won.
@@ -431,7 +503,14 @@ impl Autolock {
             at: now,
         };
         let scope = membership_scope(user, group);
-        let intent = match self.commit_refreshing(change, None, scope, now).await {
+        let event = DirectoryEdit::new(AuditAction::MembershipRemoved, Some(&actor.id), json!({}))
+            .principal(user)
+            .group(group)
+            .event();
+        let intent = match self
+            .commit_refreshing(change, vec![event], scope, now)
+            .await
+        {
             Err(Error::Store(StoreError::Conflict(_))) => return Err(not_member()),
             other => other?,
         };
@@ -472,6 +551,18 @@ impl Autolock {
             refreshes: vec![intent.clone()],
             ..Changeset::default()
         };
+        changes.record(
+            DirectoryEdit::new(
+                AuditAction::GrantCreated,
+                Some(&actor.id),
+                json!({"expires_at": new.expires_at}),
+            )
+            .resource(&grant.resource)
+            .group(&grant.group)
+            .grant(&grant.id)
+            .event(),
+            now,
+        );
         if new.policy_override != PolicyOverride::default() {
             changes.record(
                 DomainEvent::PolicyChanged(Box::new(PolicyChange {
@@ -493,12 +584,12 @@ impl Autolock {
         Ok(grant)
     }
 
-    /// Commits a directory change (with the domain event it records, if any) and the intent to
+    /// Commits a directory change (with the domain events it records) and the intent to
     /// refresh the rights of `scope`, and returns the intent to carry out.
     pub(crate) async fn commit_refreshing(
         &self,
         change: DirectoryChange,
-        event: Option<DomainEvent>,
+        events: Vec<DomainEvent>,
         scope: RefreshScope,
         now: Timestamp,
     ) -> Result<RefreshIntent> {
@@ -508,7 +599,7 @@ impl Autolock {
             refreshes: vec![intent.clone()],
             ..Changeset::default()
         };
-        if let Some(event) = event {
+        for event in events {
             changes.record(event, now);
         }
         self.store.commit(changes).await?;
@@ -537,7 +628,13 @@ impl Autolock {
                     at: now,
                     revision: grant.revision,
                 };
-                self.commit_refreshing(change, None, grant_scope(&grant), now)
+                let event =
+                    DirectoryEdit::new(AuditAction::GrantRemoved, Some(&actor.id), json!({}))
+                        .resource(&grant.resource)
+                        .group(&grant.group)
+                        .grant(id)
+                        .event();
+                self.commit_refreshing(change, vec![event], grant_scope(&grant), now)
                     .await
             })
             .await?;
@@ -555,22 +652,58 @@ impl Autolock {
     ) -> Result<Grant> {
         require(actor, Capability::Administer)?;
         check_expiry(expires_at, now)?;
-        let intent = self
-            .retry(|| async {
-                let grant = self.current_grant_by_id(id).await?;
-                let change = DirectoryChange::SetGrantExpiry {
-                    grant: id.clone(),
-                    at: now,
-                    expires_at,
-                    revision: grant.revision,
-                };
-                self.commit_refreshing(change, None, grant_scope(&grant), now)
-                    .await
-            })
-            .await?;
-        self.settle_after(&intent, now).await;
-        self.current_grant_by_id(id).await
+        self.edit_grant(actor, id, None, Some(expires_at), now)
+            .await
     }
+}
+
+/// The changes of creating `user`, audited as `by` (none: the first admin's bootstrap).
+fn user_created(by: Option<&Principal>, user: &User, now: Timestamp) -> Changeset {
+    let mut changes = Changeset {
+        directory: vec![DirectoryChange::CreateUser(user.clone())],
+        ..Changeset::default()
+    };
+    changes.record(
+        DirectoryEdit::new(
+            AuditAction::UserCreated,
+            by.map(|p| &p.id),
+            json!({"email": user.email, "display_name": user.display_name, "role": user.role}),
+        )
+        .principal(&user.id)
+        .event(),
+        now,
+    );
+    changes
+}
+
+/// The audited edits between a user `before` and `after`: one per field that changed.
+fn user_edits(actor: &Principal, before: &User, after: &User) -> Vec<DomainEvent> {
+    let fields = [
+        (
+            AuditAction::UserEmailChanged,
+            json!(before.email),
+            json!(after.email),
+        ),
+        (
+            AuditAction::UserNameChanged,
+            json!(before.display_name),
+            json!(after.display_name),
+        ),
+        (
+            AuditAction::UserRoleChanged,
+            json!(before.role),
+            json!(after.role),
+        ),
+    ];
+    fields
+        .into_iter()
+        .filter(|(_, b, a)| b != a)
+        .map(|(action, b, a)| {
+            DirectoryEdit::new(action, Some(&actor.id), json!({"before": b, "after": a}))
+                .principal(&after.id)
+                .event()
+        })
+        .collect()
 }
 
 /// The rights a change of `user`'s membership in `group` affects.

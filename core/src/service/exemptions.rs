@@ -90,7 +90,7 @@ impl Autolock {
         let intent = self
             .commit_refreshing(
                 DirectoryChange::CreateExemption(exemption.clone()),
-                Some(event),
+                vec![event],
                 scope_of(&exemption),
                 now,
             )
@@ -157,7 +157,7 @@ impl Autolock {
                 let intent = self
                     .commit_refreshing(
                         DirectoryChange::UpdateExemption(e.clone()),
-                        Some(event),
+                        vec![event],
                         scope_of(&e),
                         now,
                     )

@@ -36,7 +36,7 @@ use crate::ValidationError;
 use crate::directory::{Grant, Group, Principal, Resource, User};
 use crate::error::{Conflict, Error, Result, StoreError};
 use crate::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
-use crate::ports::{Changeset, DirectoryChange, Store};
+use crate::ports::{Changeset, Store};
 
 pub use as_code::{PolicyDocument, PolicyPlan};
 pub use directory::{Membership, NewGrant, NewResource, NewUser, UserPatch};
@@ -179,15 +179,6 @@ impl Autolock {
                 other => return other,
             }
         }
-    }
-
-    /// Commits a directory change alone.
-    async fn commit_directory(&self, change: DirectoryChange) -> Result<()> {
-        self.commit_changes(Changeset {
-            directory: vec![change],
-            ..Changeset::default()
-        })
-        .await
     }
 
     /// Commits directory changes, telling an id taken from a failed condition.

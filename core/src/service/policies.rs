@@ -3,15 +3,17 @@
 //! grace rule keeps anyone from locking sooner than the new duration after the change.
 
 use serde::Serialize;
+use serde_json::json;
 
 use crate::Timestamp;
+use crate::audit::AuditAction;
 use crate::authz::{Capability, require};
 use crate::directory::{Grant, Principal, Resource, Timed, value_at};
 use crate::error::Result;
-use crate::events::{DomainEvent, PolicyChange};
+use crate::events::{DirectoryEdit, DomainEvent, PolicyChange};
 use crate::ids::{GrantId, ResourceId, UserId};
 use crate::lock::{Right, RightState};
-use crate::policy::{OverridePatch, PolicyPatch};
+use crate::policy::{OverridePatch, Policy, PolicyOverride, PolicyPatch};
 use crate::ports::{DirectoryChange, RefreshScope};
 
 use super::Autolock;
@@ -53,6 +55,93 @@ pub struct Preview {
     pub within_30_days: Vec<PreviewLock>,
 }
 
+/// The change of a resource's default from `resource` as read to `after`, with its event;
+/// `None` when it changes nothing.
+pub(crate) fn resource_edit(
+    actor: &Principal,
+    resource: &Resource,
+    after: Policy,
+    now: Timestamp,
+) -> Option<(DirectoryChange, DomainEvent)> {
+    let before = resource.policy;
+    if before == after {
+        return None;
+    }
+    let change = DirectoryChange::SetResourcePolicy {
+        resource: resource.id.clone(),
+        at: now,
+        policy: after,
+        revision: resource.revision,
+    };
+    let event = DomainEvent::PolicyChanged(Box::new(PolicyChange {
+        resource: resource.id.clone(),
+        group: None,
+        grant: None,
+        before: Some(before),
+        after,
+        override_before: None,
+        override_after: None,
+        by: actor.id.clone(),
+        at: now,
+    }));
+    Some((change, event))
+}
+
+/// The edit of `grant` as read — a new override, a new expiry, or both — as one change over
+/// its revision, with its events; the effective policies are under the resource default
+/// `default`. `None` when it changes nothing.
+pub(crate) fn grant_edit(
+    actor: &Principal,
+    grant: &Grant,
+    default: Policy,
+    policy_override: Option<PolicyOverride>,
+    expires_at: Option<Option<Timestamp>>,
+    now: Timestamp,
+) -> Option<(DirectoryChange, Vec<DomainEvent>)> {
+    let current = grant.current_override();
+    let policy_override = policy_override.filter(|o| *o != current);
+    let expiry_before = grant.current_expiry();
+    let expires_at = expires_at.filter(|e| *e != expiry_before);
+    if policy_override.is_none() && expires_at.is_none() {
+        return None;
+    }
+    let mut events = Vec::new();
+    if let Some(next) = policy_override {
+        events.push(DomainEvent::PolicyChanged(Box::new(PolicyChange {
+            resource: grant.resource.clone(),
+            group: Some(grant.group.clone()),
+            grant: Some(grant.id.clone()),
+            before: Some(current.over(default)),
+            after: next.over(default),
+            override_before: Some(current),
+            override_after: Some(next),
+            by: actor.id.clone(),
+            at: now,
+        })));
+    }
+    if let Some(after) = expires_at {
+        events.push(
+            DirectoryEdit::new(
+                AuditAction::GrantExpiryChanged,
+                Some(&actor.id),
+                json!({"before": expiry_before, "after": after}),
+            )
+            .resource(&grant.resource)
+            .group(&grant.group)
+            .grant(&grant.id)
+            .event(),
+        );
+    }
+    let change = DirectoryChange::EditGrant {
+        grant: grant.id.clone(),
+        at: now,
+        policy_override,
+        expires_at,
+        revision: grant.revision,
+    };
+    Some((change, events))
+}
+
 impl Autolock {
     /// Edits a resource's default policy (admin, DevOps admin). A no-op edit records nothing.
     /// The edit is written over the revision it was computed from.
@@ -67,33 +156,16 @@ impl Autolock {
         let intent = self
             .retry(|| async {
                 let resource = self.existing_resource(id).await?;
-                let before = resource.policy;
-                let after = patch.apply(before);
-                if before == after {
+                let Some((change, event)) =
+                    resource_edit(actor, &resource, patch.apply(resource.policy), now)
+                else {
                     return Ok(None);
-                }
-                let change = DirectoryChange::SetResourcePolicy {
-                    resource: id.clone(),
-                    at: now,
-                    policy: after,
-                    revision: resource.revision,
                 };
-                let event = DomainEvent::PolicyChanged(Box::new(PolicyChange {
-                    resource: id.clone(),
-                    group: None,
-                    grant: None,
-                    before: Some(before),
-                    after,
-                    override_before: None,
-                    override_after: None,
-                    by: actor.id.clone(),
-                    at: now,
-                }));
                 let scope = RefreshScope::Resource {
                     resource: id.clone(),
                 };
                 let intent = self
-                    .commit_refreshing(change, Some(event), scope, now)
+                    .commit_refreshing(change, vec![event], scope, now)
                     .await?;
                 Ok(Some(intent))
             })
@@ -115,36 +187,43 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<Grant> {
         require(actor, Capability::Operate)?;
+        self.edit_grant(actor, id, Some(patch), None, now).await
+    }
+
+    /// Edits a grant's override (admin, DevOps admin) and its expiry (admin) as one change,
+    /// committed whole or not at all: the console's grant form. An expiry that changes must lie
+    /// in the future and needs an admin; nothing is changed when either is refused.
+    pub async fn edit_grant(
+        &self,
+        actor: &Principal,
+        id: &GrantId,
+        patch: Option<OverridePatch>,
+        expires_at: Option<Option<Timestamp>>,
+        now: Timestamp,
+    ) -> Result<Grant> {
+        require(actor, Capability::Operate)?;
         let intent = self
             .retry(|| async {
                 let grant = self.current_grant_by_id(id).await?;
                 let resource = self.existing_resource(&grant.resource).await?;
-                let current = grant.current_override();
-                let next = patch.apply(current);
-                if next == current {
-                    return Ok(None);
+                let expires_at = expires_at.filter(|e| *e != grant.current_expiry());
+                if let Some(e) = expires_at {
+                    require(actor, Capability::Administer)?;
+                    super::check_expiry(e, now)?;
                 }
-                let change = DirectoryChange::SetGrantOverride {
-                    grant: id.clone(),
-                    at: now,
-                    value: next,
-                    revision: grant.revision,
+                let policy_override = patch.map(|p| p.apply(grant.current_override()));
+                let Some((change, events)) = grant_edit(
+                    actor,
+                    &grant,
+                    resource.policy,
+                    policy_override,
+                    expires_at,
+                    now,
+                ) else {
+                    return Ok(None);
                 };
-                let event = DomainEvent::PolicyChanged(Box::new(PolicyChange {
-                    resource: grant.resource.clone(),
-                    group: Some(grant.group.clone()),
-                    grant: Some(id.clone()),
-                    before: Some(current.over(resource.policy)),
-                    after: next.over(resource.policy),
-                    override_before: Some(current),
-                    override_after: Some(next),
-                    by: actor.id.clone(),
-                    at: now,
-                }));
                 let scope = super::directory::grant_scope(&grant);
-                let intent = self
-                    .commit_refreshing(change, Some(event), scope, now)
-                    .await?;
+                let intent = self.commit_refreshing(change, events, scope, now).await?;
                 Ok(Some(intent))
             })
             .await?;

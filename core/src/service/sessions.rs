@@ -7,8 +7,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 use crate::Timestamp;
+use crate::audit::AuditAction;
 use crate::directory::{Principal, User};
 use crate::error::{Conflict, Error, Result, StoreError};
+use crate::events::DirectoryEdit;
 use crate::ids::UserId;
 use crate::ports::{Changeset, ConsumedLink, IssuedLink};
 use crate::values::Email;
@@ -87,10 +89,16 @@ impl Autolock {
         Ok(self.store.user(id).await?)
     }
 
-    /// Redeems a sign-in link, once, within its 15 minutes: the principal to open a session
-    /// for. A used link is a `link_used` conflict; an unknown or expired one, or an inactive
-    /// user, is forbidden.
-    pub async fn redeem_sign_in(&self, token: &str, now: Timestamp) -> Result<Principal> {
+    /// Redeems a sign-in link, once, within its 15 minutes by real time `now`: the principal to
+    /// open a session for, the sign-in audited at `recorded_at` (the deployment's clock). A used
+    /// link is a `link_used` conflict; an unknown or expired one, or an inactive user, is
+    /// forbidden.
+    pub async fn redeem_sign_in(
+        &self,
+        token: &str,
+        now: Timestamp,
+        recorded_at: Timestamp,
+    ) -> Result<Principal> {
         let refused = || Error::Forbidden("this sign-in link is not valid any more".into());
         let digest = digest(token);
         let link = self
@@ -105,13 +113,23 @@ impl Autolock {
             .await?
             .filter(|p| p.active)
             .ok_or_else(refused)?;
-        let changes = Changeset {
+        let mut changes = Changeset {
             consumed_links: vec![ConsumedLink {
                 id: format!("signin:{digest}"),
                 expires_at: link.expires_at,
             }],
             ..Changeset::default()
         };
+        changes.record(
+            DirectoryEdit::new(
+                AuditAction::SignedIn,
+                Some(&principal.id),
+                serde_json::json!({"method": "link"}),
+            )
+            .principal(&principal.id)
+            .event(),
+            recorded_at,
+        );
         match self.store.commit(changes).await {
             Err(StoreError::AlreadyExists(_)) => Err(Error::Conflict(
                 Conflict::LinkUsed,

@@ -42,12 +42,26 @@ impl Default for Limits {
 async fn request_timeout(timeout: Duration, request: Request, next: Next) -> Response {
     match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [("content-type", "application/problem+json")],
-            r#"{"type":"urn:autolock:problem:timeout","title":"Service Unavailable","status":503,"detail":"the request took too long; nothing may have been changed, try again"}"#,
-        )
-            .into_response(),
+        Err(_) => {
+            // A change commits whole or not at all, but whether this one committed before the
+            // answer was given up is not known: say so.
+            let detail = format!(
+                "the request took longer than {} s and its answer was given up; a change it was making was either made whole or not at all: look (the audit log tells) before trying again",
+                timeout.as_secs()
+            );
+            let body = serde_json::json!({
+                "type": "urn:autolock:problem:timeout",
+                "title": "Service Unavailable",
+                "status": 503,
+                "detail": detail,
+            });
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [("content-type", "application/problem+json")],
+                body.to_string(),
+            )
+                .into_response()
+        }
     }
 }
 

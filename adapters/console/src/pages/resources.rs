@@ -527,15 +527,10 @@ pub async fn edit_grant(
             app.remove_grant(actor, &grant.id, now).await?;
             return Ok((resource, format!("{group} has no access any more.")));
         }
-        app.set_grant_override(actor, &grant.id, f.patch()?, now)
+        // Duration, approval and expiry: one change, made whole or not at all.
+        let expires_at = f.expires_on.as_deref().map(parse_date).transpose()?;
+        app.edit_grant(actor, &grant.id, Some(f.patch()?), expires_at, now)
             .await?;
-        if let Some(text) = &f.expires_on {
-            let expires_at = parse_date(text)?;
-            if expires_at != grant.current_expiry() {
-                app.set_grant_expiry(actor, &grant.id, expires_at, now)
-                    .await?;
-            }
-        }
         Ok::<_, Error>((resource, format!("Saved the access of {group}.")))
     };
     match result.await {

@@ -140,7 +140,11 @@ pub async fn redeem(
     if !pre.csrf_ok(&state, "redeem", &f.csrf) {
         return layout::csrf_refused();
     }
-    match state.app().redeem_sign_in(&token, real_now()).await {
+    match state
+        .app()
+        .redeem_sign_in(&token, real_now(), state.now())
+        .await
+    {
         Ok(principal) => {
             let mut response = Redirect::to(&local_path(f.next.as_deref())).into_response();
             if let Ok(v) = session::open(&state, &principal.id).parse() {

@@ -36,28 +36,28 @@ fn put_history<T: serde::Serialize>(
     tx.put(table, entry, None, conflict(format!("{kind} history")))
 }
 
-/// An edit of a grant's `kind` history (expiry or override) over its revision `revision`: the
-/// grant's count of edits, and the entry ordered by the revision it makes.
-fn edit_grant<T: serde::Serialize>(
+/// An edit of a grant's override history, expiry history or both over its revision
+/// `revision`: the grant's count of edits (one item, once), and each entry ordered by the
+/// revision it makes.
+fn edit_grant(
     tx: &mut Tx,
     table: &str,
     grant: &autolock_core::ids::GrantId,
     revision: u64,
-    kind: &str,
     at: autolock_core::Timestamp,
-    value: &T,
+    policy_override: Option<&autolock_core::policy::PolicyOverride>,
+    expires_at: Option<&Option<autolock_core::Timestamp>>,
 ) -> StoreResult<()> {
     bump_grant(tx, table, grant, revision)?;
     let order = history_key(revision + 1);
-    put_history(
-        tx,
-        table,
-        keys::grant(grant.as_str()),
-        kind,
-        at,
-        &order,
-        value,
-    )
+    let pk = || keys::grant(grant.as_str());
+    if let Some(value) = policy_override {
+        put_history(tx, table, pk(), "OVR", at, &order, value)?;
+    }
+    if let Some(value) = expires_at {
+        put_history(tx, table, pk(), "EXP", at, &order, value)?;
+    }
+    Ok(())
 }
 
 /// Counts an edit of a grant not removed, over its revision `revision`.
@@ -483,18 +483,21 @@ pub(super) async fn write(
                 )?;
             }
         }
-        DirectoryChange::SetGrantExpiry {
+        DirectoryChange::EditGrant {
             grant,
             at,
+            policy_override,
             expires_at,
             revision,
-        } => edit_grant(tx, p, grant, *revision, "EXP", *at, expires_at)?,
-        DirectoryChange::SetGrantOverride {
+        } => edit_grant(
+            tx,
+            p,
             grant,
-            at,
-            value,
-            revision,
-        } => edit_grant(tx, p, grant, *revision, "OVR", *at, value)?,
+            *revision,
+            *at,
+            policy_override.as_ref(),
+            expires_at.as_ref(),
+        )?,
     }
     Ok(())
 }

@@ -165,7 +165,7 @@ pub async fn patch_service_principal(
     let id = PrincipalId::parse(id)?;
     Ok(Json(
         s.app()
-            .set_service_principal_active(&caller, &id, b.active)
+            .set_service_principal_active(&caller, &id, b.active, s.now())
             .await?,
     ))
 }

@@ -275,28 +275,25 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
                 )));
             }
         }
-        DirectoryChange::SetGrantExpiry {
+        DirectoryChange::EditGrant {
             grant,
             at,
+            policy_override,
             expires_at,
             revision,
         } => {
             bump_grant(tx, grant, *revision)?;
-            super::exec(
-                tx,
-                "INSERT INTO grant_expiry (grant_id, at, expires_at) VALUES (?1, ?2, ?3)",
-                params![grant.as_str(), micros(*at), expires_at.map(micros)],
-            )
-            .map_err(backend)?;
-        }
-        DirectoryChange::SetGrantOverride {
-            grant,
-            at,
-            value,
-            revision,
-        } => {
-            bump_grant(tx, grant, *revision)?;
-            insert_override(tx, grant, *at, *value)?;
+            if let Some(value) = policy_override {
+                insert_override(tx, grant, *at, *value)?;
+            }
+            if let Some(expires_at) = expires_at {
+                super::exec(
+                    tx,
+                    "INSERT INTO grant_expiry (grant_id, at, expires_at) VALUES (?1, ?2, ?3)",
+                    params![grant.as_str(), micros(*at), expires_at.map(micros)],
+                )
+                .map_err(backend)?;
+            }
         }
         DirectoryChange::CreateExemption(e) => {
             if exists(
