@@ -65,6 +65,10 @@ impl From<StoreError> for Error {
                 "cursor",
                 format!("{c:?} is not a cursor this list returned"),
             )),
+            StoreError::TooLarge(what) => Self::Invalid(ValidationError::new(
+                "body",
+                format!("{what}: nothing was changed; make the change in smaller parts"),
+            )),
             other => Self::Store(other),
         }
     }
@@ -114,6 +118,10 @@ pub enum StoreError {
     /// A page cursor the store did not hand out (malformed): nothing was read.
     #[error("bad cursor {0:?}")]
     BadCursor(String),
+    /// The change is larger than the store commits at once (DynamoDB's transaction of 100
+    /// items): nothing was written; it must be made in smaller parts.
+    #[error("too large: {0}")]
+    TooLarge(String),
 }
 
 /// Shorthand for results of the use cases.

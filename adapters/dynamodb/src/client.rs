@@ -192,7 +192,7 @@ impl DynamoStore {
             return Ok(());
         }
         if tx.items.len() > TRANSACTION_LIMIT {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::TooLarge(format!(
                 "a change of {} items exceeds DynamoDB's {TRANSACTION_LIMIT}-item transaction",
                 tx.items.len()
             )));
