@@ -1180,3 +1180,49 @@ async fn a_sign_in_to_the_console_is_audited() {
     );
     assert_eq!(entries[0].details["method"], "link");
 }
+
+#[tokio::test]
+async fn a_policy_file_bomb_is_refused_before_it_is_read_and_bounded_when_it_is() {
+    let c = Console::new().await;
+    let mut bomb = String::from(
+        "resources:\n  gitlab:\n    auto_lock_after: 7d\n    approval: manual\n    grants: &g\n      eng: {auto_lock_after: 30d}\n",
+    );
+    // Within the console's 64 KiB forms: each alias would expand the anchor's grants again.
+    for i in 0..700 {
+        bomb.push_str(&format!("  r{i}: {{grants: *g}}\n"));
+    }
+    // A member may not plan: refused before a byte of the file is parsed.
+    let mut bob = c.signed_in("bob").await;
+    let me = bob.get("/me").await;
+    let csrf = me
+        .html()
+        .select(&scraper::Selector::parse("input[name=csrf]").unwrap())
+        .next()
+        .unwrap()
+        .value()
+        .attr("value")
+        .unwrap()
+        .to_owned();
+    let refused = bob
+        .post("/policies/plan", &[("csrf", &csrf), ("document", &bomb)])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    // An admin's plan of it is a 400 that says why, at once.
+    let mut ada = c.signed_in("ada").await;
+    let page = ada.get("/policies").await;
+    let started = std::time::Instant::now();
+    let answer = ada
+        .submit(
+            &page,
+            "form[action='/policies/plan']",
+            &[("document", &bomb)],
+        )
+        .await;
+    assert!(started.elapsed() < std::time::Duration::from_secs(1));
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+    assert!(
+        answer.text().contains("aliases (*name) are not allowed"),
+        "{}",
+        answer.text()
+    );
+}

@@ -36,17 +36,94 @@ const FILE_HEADER: &str = "# autolock policies: each resource's default, its gra
 # inherits the default) and expiries. `autolock policies plan FILE` shows what applying it\n\
 # changes; `autolock policies apply FILE` applies it.\n";
 
+/// The largest policy file read (the API's bodies are bounded alike).
+pub const MAX_DOCUMENT_BYTES: usize = 256 * 1024;
+/// The most resources one document may name.
+pub const MAX_DOCUMENT_RESOURCES: usize = 1_000;
+/// The most grants one document may name, all resources together.
+pub const MAX_DOCUMENT_GRANTS: usize = 10_000;
+
+/// The YAML reader's bounds: no anchors, aliases or merge keys (a policy document never needs
+/// them, and an alias expands its anchor again wherever it is used), a shallow nesting, and
+/// as many nodes as a file of [`MAX_DOCUMENT_BYTES`] can hold.
+fn yaml_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_anchors = 0;
+    budget.max_aliases = 0;
+    budget.max_merge_keys = 0;
+    budget.max_depth = 8;
+    budget.max_documents = 1;
+    budget.max_nodes = 100_000;
+    budget.max_events = 250_000;
+    budget.max_total_scalar_bytes = MAX_DOCUMENT_BYTES;
+    budget.max_inclusion_depth = 0;
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
+}
+
+/// What the YAML reader said, on one line: where, and what is wrong.
+fn yaml_error(rendered: &str) -> String {
+    let first = rendered.lines().next().unwrap_or_default();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let Some((place, what)) = first.split_once(": budget breached") else {
+        return first.to_owned();
+    };
+    if what.contains("Alias") || what.contains("Anchor") || what.contains("Merge") {
+        format!("{place}: anchors (&name) and aliases (*name) are not allowed in a policy file")
+    } else {
+        format!("{place}: the file is nested too deep or holds too much for a policy file")
+    }
+}
+
 impl PolicyDocument {
     /// The document as a policy file (YAML).
     #[must_use]
     pub fn to_yaml(&self) -> String {
-        let body = serde_yaml::to_string(self).unwrap_or_default();
+        let body = serde_saphyr::to_string(self).unwrap_or_default();
         format!("{FILE_HEADER}{body}")
     }
 
-    /// A policy file (YAML, or JSON), read; what is wrong is named with its place in the file.
+    /// A policy file (YAML, or JSON), read within bounds: at most [`MAX_DOCUMENT_BYTES`], no
+    /// anchors or aliases, a shallow nesting, at most [`MAX_DOCUMENT_RESOURCES`] resources and
+    /// [`MAX_DOCUMENT_GRANTS`] grants. What is wrong is named with its place in the file; a
+    /// refused file costs no more than reading that much.
     pub fn from_yaml(text: &str) -> std::result::Result<Self, ValidationError> {
-        serde_yaml::from_str(text).map_err(|e| ValidationError::new("policies", e.to_string()))
+        if text.len() > MAX_DOCUMENT_BYTES {
+            return Err(ValidationError::new(
+                "policies",
+                format!(
+                    "the file is {} bytes; a policy file holds at most {MAX_DOCUMENT_BYTES}",
+                    text.len()
+                ),
+            ));
+        }
+        let doc: Self = serde_saphyr::from_str_with_options(text, yaml_options())
+            .map_err(|e| ValidationError::new("policies", yaml_error(&e.to_string())))?;
+        doc.check_size()?;
+        Ok(doc)
+    }
+
+    /// Whether the document names at most [`MAX_DOCUMENT_RESOURCES`] resources and
+    /// [`MAX_DOCUMENT_GRANTS`] grants.
+    pub fn check_size(&self) -> std::result::Result<(), ValidationError> {
+        if self.resources.len() > MAX_DOCUMENT_RESOURCES {
+            return Err(ValidationError::new(
+                "resources",
+                format!(
+                    "the document names {} resources; at most {MAX_DOCUMENT_RESOURCES}",
+                    self.resources.len()
+                ),
+            ));
+        }
+        let grants: usize = self.resources.values().map(|r| r.grants.len()).sum();
+        if grants > MAX_DOCUMENT_GRANTS {
+            return Err(ValidationError::new(
+                "resources",
+                format!("the document names {grants} grants; at most {MAX_DOCUMENT_GRANTS}"),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -150,6 +227,13 @@ struct Edits {
 }
 
 impl Autolock {
+    /// A policy file sent by `actor` to plan or apply, read only once `actor` may edit policies
+    /// (admins, DevOps admins): whoever may not is refused before a byte of it is parsed.
+    pub fn read_policy_file(&self, actor: &Principal, text: &str) -> Result<PolicyDocument> {
+        require(actor, Capability::Operate)?;
+        Ok(PolicyDocument::from_yaml(text)?)
+    }
+
     /// Every resource's default policy and its grants' overrides and expiries (approvers).
     pub async fn export_policies(&self, actor: &Principal) -> Result<PolicyDocument> {
         require(actor, Capability::Review)?;
@@ -210,6 +294,7 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<(PolicyPlan, Vec<(ResourceId, Edits)>)> {
         require(actor, Capability::Operate)?;
+        doc.check_size()?;
         let mut plan = PolicyPlan::default();
         let mut all = Vec::new();
         for (id, edits, mut change) in self.diff(doc, now, &mut plan.unmanaged).await? {
@@ -440,5 +525,90 @@ impl Autolock {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// One anchor, `n` aliases of it: each alias would expand to the anchor's grants again.
+    fn alias_bomb(n: usize) -> String {
+        let mut text = String::from(
+            "resources:\n  gitlab:\n    auto_lock_after: 7d\n    approval: manual\n    grants: &g\n",
+        );
+        for i in 0..20 {
+            text.push_str(&format!("      g{i}: {{auto_lock_after: 30d}}\n"));
+        }
+        for i in 0..n {
+            text.push_str(&format!(
+                "  r{i}: {{auto_lock_after: 7d, approval: manual, grants: *g}}\n"
+            ));
+        }
+        text
+    }
+
+    #[test]
+    fn a_policy_file_round_trips_through_yaml() {
+        let doc: PolicyDocument = serde_json::from_value(serde_json::json!({"resources": {
+            "gitlab": {"auto_lock_after": "7d", "approval": "manual",
+                       "grants": {"eng": {"auto_lock_after": "30d", "expires_at": "2026-06-01T00:00:00Z"},
+                                  "ops": {}}},
+            "wiki": {"auto_lock_after": "never", "approval": "automatic"}
+        }}))
+        .unwrap();
+        let text = doc.to_yaml();
+        assert!(text.starts_with("# autolock policies"), "{text}");
+        assert_eq!(PolicyDocument::from_yaml(&text).unwrap(), doc, "{text}");
+        // JSON is read too.
+        let json = serde_json::to_string(&doc).unwrap();
+        assert_eq!(PolicyDocument::from_yaml(&json).unwrap(), doc);
+    }
+
+    #[test]
+    fn anchors_and_aliases_are_refused_at_once_naming_why() {
+        let text = alias_bomb(1_800);
+        assert!(text.len() < MAX_DOCUMENT_BYTES, "{} bytes", text.len());
+        let started = std::time::Instant::now();
+        let e = PolicyDocument::from_yaml(&text).unwrap_err();
+        assert!(
+            started.elapsed() < std::time::Duration::from_millis(500),
+            "refused in {:?}",
+            started.elapsed()
+        );
+        assert_eq!(e.field, "policies");
+        assert!(
+            e.message.contains("aliases (*name) are not allowed"),
+            "{}",
+            e.message
+        );
+        assert!(e.message.starts_with("line 6 column 7"), "{}", e.message);
+        // One anchor alone is refused too: a policy file never needs one.
+        let e = PolicyDocument::from_yaml(
+            "resources:\n  gitlab: &d\n    auto_lock_after: 7d\n    approval: manual\n",
+        )
+        .unwrap_err();
+        assert!(e.message.contains("anchors (&name)"), "{}", e.message);
+    }
+
+    #[test]
+    fn size_depth_and_the_number_of_entries_are_bounded() {
+        let big = format!("# {}\nresources: {{}}\n", "x".repeat(MAX_DOCUMENT_BYTES));
+        let e = PolicyDocument::from_yaml(&big).unwrap_err();
+        assert!(e.message.contains("at most"), "{}", e.message);
+
+        // Deep nesting is refused: by the reader's depth bound, or sooner by the document's shape.
+        let deep = format!("resources: {}{}", "[".repeat(4000), "]".repeat(4000));
+        assert!(PolicyDocument::from_yaml(&deep).is_err());
+
+        let mut many = String::from("resources:\n");
+        for i in 0..=MAX_DOCUMENT_RESOURCES {
+            many.push_str(&format!(
+                "  r{i}: {{auto_lock_after: 7d, approval: manual}}\n"
+            ));
+        }
+        let e = PolicyDocument::from_yaml(&many).unwrap_err();
+        assert_eq!(e.field, "resources");
+        assert!(e.message.contains("at most 1000"), "{}", e.message);
     }
 }

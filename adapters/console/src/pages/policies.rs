@@ -10,7 +10,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 
 use autolock_core::authz::{Capability, may};
-use autolock_core::service::{PolicyDocument, PolicyPlan};
+use autolock_core::service::PolicyPlan;
 
 use super::{PageQuery, after, flash, or_error};
 use crate::ConsoleState;
@@ -154,7 +154,7 @@ pub async fn plan(
     }
     let body = async {
         let doc = or_error(
-            PolicyDocument::from_yaml(&f.document).map_err(Into::into),
+            state.app().read_policy_file(&viewer.principal, &f.document),
             &viewer,
         )?;
         let plan = or_error(
@@ -186,7 +186,9 @@ pub async fn apply(
         return layout::csrf_refused();
     }
     let result = async {
-        let doc = PolicyDocument::from_yaml(&f.document)?;
+        let doc = state
+            .app()
+            .read_policy_file(&viewer.principal, &f.document)?;
         state
             .app()
             .apply_policies(&viewer.principal, &doc, state.now())

@@ -63,7 +63,9 @@ pub enum PoliciesAction {
 fn policy_file(path: &std::path::Path) -> Result<Value, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_yaml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    let doc = autolock_core::service::PolicyDocument::from_yaml(&text)
+        .map_err(|e| format!("{}: {}", path.display(), e.message))?;
+    serde_json::to_value(&doc).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn plan_table(plan: &Value) -> String {
