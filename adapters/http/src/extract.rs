@@ -44,6 +44,20 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = JsonBytes::from_request(req, state).await?;
+        parse_json(&bytes.0).map(JsonBody)
+    }
+}
+
+/// A JSON body's bytes, not read yet: for a handler that checks the caller before it reads
+/// what they sent.
+#[derive(Debug)]
+pub struct JsonBytes(pub axum::body::Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for JsonBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         let is_json = req
             .headers()
             .get(axum::http::header::CONTENT_TYPE)
@@ -59,7 +73,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::new(e.status(), "body", e.body_text()))?;
-        parse_json(&bytes).map(JsonBody)
+        Ok(Self(bytes))
     }
 }
 

@@ -52,3 +52,19 @@ async fn a_pipeline_exports_plans_and_applies_the_policies() {
         "resources.gitlab.grants.eng.auto_lock_after"
     );
 }
+
+#[tokio::test]
+async fn a_member_is_refused_before_the_document_is_read() {
+    let t = Harness::new(h(1)).await;
+    let bob = t.world.bob.clone();
+    // Not even JSON: a member hears 403, not what is wrong with the body.
+    let request = axum::http::Request::builder()
+        .method("POST")
+        .uri("/v1/policies/plan")
+        .header("authorization", format!("Bearer {}", t.token(&bob)))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from("resources: &a {x: *a}"))
+        .unwrap();
+    let r = t.send(request).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+}

@@ -230,8 +230,14 @@ impl Autolock {
     /// A policy file sent by `actor` to plan or apply, read only once `actor` may edit policies
     /// (admins, DevOps admins): whoever may not is refused before a byte of it is parsed.
     pub fn read_policy_file(&self, actor: &Principal, text: &str) -> Result<PolicyDocument> {
-        require(actor, Capability::Operate)?;
+        self.may_send_policies(actor)?;
         Ok(PolicyDocument::from_yaml(text)?)
+    }
+
+    /// Refuses `actor` unless they may plan and apply policy documents (admins, DevOps admins):
+    /// a surface that reads a document in another form asks this first, before reading it.
+    pub fn may_send_policies(&self, actor: &Principal) -> Result<()> {
+        require(actor, Capability::Operate)
     }
 
     /// Every resource's default policy and its grants' overrides and expiries (approvers).

@@ -9,7 +9,7 @@ use autolock_core::service::{PolicyDocument, PolicyPlan};
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::extract::JsonBody;
+use crate::extract::{JsonBytes, parse_json};
 use crate::problem::ApiResult;
 
 /// The routes of this area.
@@ -35,8 +35,11 @@ pub async fn export_policies(
 pub async fn plan_policies(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    JsonBody(doc): JsonBody<PolicyDocument>,
+    body: JsonBytes,
 ) -> ApiResult<Json<PolicyPlan>> {
+    // The role first: a document is read only for those who may send one.
+    s.app().may_send_policies(&caller)?;
+    let doc: PolicyDocument = parse_json(&body.0)?;
     Ok(Json(s.app().plan_policies(&caller, &doc, s.now()).await?))
 }
 
@@ -46,7 +49,9 @@ pub async fn plan_policies(
 pub async fn apply_policies(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    JsonBody(doc): JsonBody<PolicyDocument>,
+    body: JsonBytes,
 ) -> ApiResult<Json<PolicyPlan>> {
+    s.app().may_send_policies(&caller)?;
+    let doc: PolicyDocument = parse_json(&body.0)?;
     Ok(Json(s.app().apply_policies(&caller, &doc, s.now()).await?))
 }
