@@ -161,7 +161,7 @@ test('a reviewer signs in by link, opens the request from the approver email and
   assert.match(await row.textContent(), /Investigating the overnight replication alert/);
   await shoot(page, 'request-from-email');
   await Promise.all([page.waitForNavigation(), row.getByRole('button', { name: /Approve/ }).click()]);
-  assert.match(await page.textContent('.flash'), /Request of erin for prod-db approved/);
+  assert.match(await page.textContent('.flash'), /The request was approved/);
   assert.equal((await page.textContent('a.bell')).trim(), '0');
   await shoot(page, 'request-approved');
 
@@ -193,7 +193,7 @@ test('an admin previews a new duration with the picker, saves it, and finds it i
   assert.equal(before.policy.auto_lock_after, '30d');
   await shoot(page, 'resource-preview');
   await Promise.all([page.waitForNavigation(), page.click('button:has-text("Save the change")')]);
-  assert.match(await page.textContent('.flash'), /Saved: lock after 1 day/);
+  assert.match(await page.textContent('.flash'), /Saved: the new policy is in force/);
   const saved = await api('/v1/resources/gitlab', env.ADMIN);
   assert.equal(saved.policy.auto_lock_after, '1d');
 
@@ -217,7 +217,7 @@ test("a group's options menu sets an override and an expiry", async () => {
     page.waitForNavigation(),
     page.locator('form[action="/resources/prod-db/grants/oncall"] button[value=save]').click(),
   ]);
-  assert.match(await page.textContent('.flash'), /Saved the access of oncall/);
+  assert.match(await page.textContent('.flash'), /Saved the group's access/);
   const row = await page.locator('tr', { hasText: 'oncall' }).first().textContent();
   assert.match(row, /automatic/);
   assert.doesNotMatch(row, /automatic\s*inherited/);
@@ -254,7 +254,7 @@ test('a locked member asks for access from My access: automatic goes on, manual 
   // grafana: automatic approval.
   await page.fill('#reason-grafana', 'Checking the dashboards after the release');
   await Promise.all([page.waitForNavigation(), page.click('form:has(#reason-grafana) button')]);
-  assert.match(await page.textContent('.flash'), /Access to grafana is restored/);
+  assert.match(await page.textContent('.flash'), /Access is restored: reconnect to continue/);
   // gitlab: manual approval.
   await page.fill('#reason-gitlab', 'Reviewing a merge request');
   await Promise.all([page.waitForNavigation(), page.click('form:has(#reason-gitlab) button')]);
@@ -331,7 +331,7 @@ test('a DevOps admin exempts a user from auto-lock until a date and ends it earl
   await page.fill('#ex-reason', 'Auditing the release pipeline until mid-February');
   await shoot(page, 'user-exemption-form');
   await Promise.all([page.waitForNavigation(), page.click('form[action="/exemptions"] button[type=submit]')]);
-  assert.match(await page.textContent('.flash'), /Exempt from auto-lock until 2026-02-15 18:00 UTC/);
+  assert.match(await page.textContent('.flash'), /The exemption is set/);
   const access = await page.locator('tr', { hasText: 'contractors' }).first().textContent();
   assert.match(access, /exempt until 2026-02-15 18:00 UTC/);
   await shoot(page, 'user-exempt');

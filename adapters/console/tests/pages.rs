@@ -196,10 +196,7 @@ async fn approving_from_the_requests_page_restores_access() {
         "{right:?}"
     );
     let page = dev.get(done.location.as_deref().unwrap()).await;
-    assert_eq!(
-        page.texts(".flash"),
-        ["Request of bob for gitlab approved."]
-    );
+    assert_eq!(page.texts(".flash"), ["The request was approved."]);
     assert_eq!(page.texts("h2")[0], "Open (0)");
 }
 
@@ -525,7 +522,7 @@ async fn a_devops_admin_edits_policies_and_unlocks_but_not_the_directory() {
     let done = dev.submit(&user, "form[action$='/unlock']", &[]).await;
     assert_eq!(done.status, StatusCode::SEE_OTHER);
     let page = dev.get(done.location.as_deref().unwrap()).await;
-    assert_eq!(page.texts(".flash"), ["bob is unlocked on gitlab."]);
+    assert_eq!(page.texts(".flash"), ["Unlocked."]);
     assert!(page.texts("tbody tr")[0].contains("active"));
     // The unlock resolved bob's open request as approved, by dev.
     let request = c
@@ -583,10 +580,7 @@ async fn the_policy_change_is_previewed_before_it_is_saved_and_audited() {
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
     let page = ada.get(saved.location.as_deref().unwrap()).await;
-    assert_eq!(
-        page.texts(".flash"),
-        ["Saved: lock after 1 day, manual approval."]
-    );
+    assert_eq!(page.texts(".flash"), ["Saved: the new policy is in force."]);
     let gitlab = c
         .app()
         .resource(&c.world.admin, &c.world.gitlab)
@@ -970,7 +964,7 @@ async fn a_devops_admin_exempts_a_right_and_a_grant_and_ends_an_exemption_early(
     let page = dev.get(done.location.as_deref().unwrap()).await;
     assert_eq!(
         page.texts(".flash"),
-        ["Exempt from auto-lock until 2026-01-20 18:00 UTC."]
+        ["The exemption is set: the paths it covers stay open until it ends."]
     );
     let rows = page.texts("tbody tr");
     assert!(
@@ -1118,7 +1112,7 @@ async fn policies_as_code_are_planned_and_applied_from_the_console() {
     let page = dev.get(done.location.as_deref().unwrap()).await;
     assert_eq!(
         page.texts(".flash"),
-        ["Applied 1 change(s); each is in the audit log."]
+        ["The changes were applied; each is in the audit log."]
     );
     assert_eq!(
         c.app()
@@ -1224,5 +1218,30 @@ async fn a_policy_file_bomb_is_refused_before_it_is_read_and_bounded_when_it_is(
         answer.text().contains("aliases (*name) are not allowed"),
         "{}",
         answer.text()
+    );
+}
+
+#[tokio::test]
+async fn a_notice_comes_from_a_fixed_set_never_from_the_url() {
+    let c = Console::new().await;
+    let mut bob = c.signed_in("bob").await;
+    for q in [
+        "notice=Your+account+is+locked%3A+call+555-0100",
+        "done=Your+account+is+locked%3A+call+555-0100",
+        "notice=%3Cb%3Ehi%3C%2Fb%3E",
+    ] {
+        let page = bob.get(&format!("/me?{q}")).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(
+            page.texts(".flash").is_empty(),
+            "{q}: {:?}",
+            page.texts(".flash")
+        );
+        assert!(!page.body.contains("555-0100"), "{q}");
+    }
+    let page = bob.get("/me?notice=request_sent").await;
+    assert_eq!(
+        page.texts(".flash"),
+        ["Your request was sent to the approvers. You will be emailed when it is decided."]
     );
 }

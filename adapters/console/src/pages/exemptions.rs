@@ -15,7 +15,7 @@ use autolock_core::ids::{ExemptionId, GrantId, ResourceId, UserId};
 use autolock_core::service::NewExemption;
 use autolock_core::values::Reason;
 
-use super::{after, back};
+use super::{Notice, after, back};
 use crate::ConsoleState;
 use crate::layout::{self, csrf_field, when};
 use crate::session::Viewer;
@@ -154,10 +154,7 @@ pub async fn create(
             .await
     };
     match result.await {
-        Ok(e) => after(
-            &to,
-            &format!("Exempt from auto-lock until {}.", when(Some(e.until))),
-        ),
+        Ok(_) => after(&to, Notice::ExemptionSet),
         Err(e) => layout::error_page(Some(&viewer), &e),
     }
 }
@@ -190,10 +187,7 @@ pub async fn end(
             .await
     };
     match result.await {
-        Ok(_) => after(
-            &to,
-            "Exemption ended: the paths it covered lock after their full duration from now.",
-        ),
+        Ok(_) => after(&to, Notice::ExemptionEnded),
         Err(e) => layout::error_page(Some(&viewer), &e),
     }
 }

@@ -13,7 +13,7 @@ use autolock_core::exemption::ExemptionFilter;
 use autolock_core::ids::{GroupId, UserId};
 use autolock_core::ports::PageRequest;
 
-use super::{ListQuery, PageQuery, after, flash, or_error};
+use super::{ListQuery, Notice, PageQuery, after, flash, or_error};
 use crate::ConsoleState;
 use crate::layout::{self, Section, approval_label, csrf_field, duration_label, when};
 use crate::session::Viewer;
@@ -88,7 +88,7 @@ pub async fn page(
         Ok::<_, Response>(html! {
             p.small { a href="/groups" { "← Groups" } }
             h1 { (group.group.name) " " span.muted.small { (group.group.id) } }
-            (flash(q.done.as_deref()))
+            (flash(q.notice.as_deref()))
             p { a href={ (here) "/summary.csv" } download { "Download summary (CSV)" } }
             h2 { "Members (" (group.members.len()) ")" }
             div.table { table {
@@ -169,7 +169,7 @@ pub async fn add_member(
         Ok::<_, Error>((group, user))
     };
     match result.await {
-        Ok((group, user)) => after(&format!("/groups/{group}"), &format!("{user} added.")),
+        Ok((group, _)) => after(&format!("/groups/{group}"), Notice::MemberAdded),
         Err(e) => layout::error_page(Some(&viewer), &e),
     }
 }
@@ -193,7 +193,7 @@ pub async fn remove_member(
         Ok::<_, Error>((group, user))
     };
     match result.await {
-        Ok((group, user)) => after(&format!("/groups/{group}"), &format!("{user} removed.")),
+        Ok((group, _)) => after(&format!("/groups/{group}"), Notice::MemberRemoved),
         Err(e) => layout::error_page(Some(&viewer), &e),
     }
 }

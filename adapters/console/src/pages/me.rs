@@ -16,7 +16,7 @@ use autolock_core::request::RequestStatus;
 use autolock_core::service::RequestList;
 use autolock_core::values::Reason;
 
-use super::{PageQuery, after, flash, or_error};
+use super::{Notice, PageQuery, after, flash, or_error};
 use crate::ConsoleState;
 use crate::layout::{self, Section, csrf_field, state_cell, when};
 use crate::session::Viewer;
@@ -49,7 +49,7 @@ pub async fn page(
         )?;
         Ok::<_, Response>(html! {
             h1 { "My access" }
-            (flash(q.done.as_deref()))
+            (flash(q.notice.as_deref()))
             div.table { table {
                 thead { tr { th { "Resource" } th { "State" } th { "Last access" } } }
                 tbody {
@@ -134,21 +134,11 @@ pub async fn file_request(
             .await
     };
     match result.await {
-        Ok(filed) if filed.request.status == RequestStatus::AutoApproved => after(
-            "/me",
-            &format!(
-                "Access to {} is restored: reconnect to continue.",
-                filed.request.resource
-            ),
-        ),
-        Ok(filed) => after(
-            "/me",
-            &format!(
-                "Your request for {} was sent to the approvers. You will be emailed when it is decided.",
-                filed.request.resource
-            ),
-        ),
-        Err(Error::Invalid(v)) => after("/me", &format!("Please give a reason: it {}.", v.message)),
+        Ok(filed) if filed.request.status == RequestStatus::AutoApproved => {
+            after("/me", Notice::AccessRestored)
+        }
+        Ok(_) => after("/me", Notice::RequestSent),
+        Err(Error::Invalid(v)) if v.field == "reason" => after("/me", Notice::ReasonNeeded),
         Err(e) => layout::error_page(Some(&viewer), &e),
     }
 }

@@ -28,10 +28,10 @@ pub struct ListQuery {
     cursor: Option<String>,
 }
 
-/// `?done=`: the note a form left for the page it leads to.
+/// `?notice=`: the note a form left for the page it leads to, by its key.
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
-    done: Option<String>,
+    notice: Option<String>,
 }
 
 /// `/`: the Requests page for those who resolve requests, My access for everyone else.
@@ -56,17 +56,148 @@ fn back(to: Option<&str>, fallback: &str) -> String {
     }
 }
 
-/// A redirect after a form, with a note for the next page (`?done=`).
-fn after(path: &str, note: &str) -> Response {
-    let sep = if path.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{path}{sep}done={}", layout::query_escape(note))).into_response()
+/// What a page says after a form led to it: one of a fixed set of notes, named in the URL by
+/// its key (`?notice=`), so that no text taken from a URL is ever shown as the console's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    ExemptionSet,
+    ExemptionEnded,
+    MemberAdded,
+    MemberRemoved,
+    AccessRestored,
+    RequestSent,
+    ReasonNeeded,
+    PoliciesApplied,
+    RequestApproved,
+    RequestDenied,
+    PolicySaved,
+    GrantAdded,
+    GrantSaved,
+    GrantRemoved,
+    SettingsSaved,
+    WebhookRemoved,
+    TestSent,
+    TestFailed,
+    TestPending,
+    Unlocked,
+    Reactivated,
+    Deactivated,
+    SessionsEnded,
 }
 
-/// The note a redirect after a form left.
-fn flash(done: Option<&str>) -> maud::Markup {
+impl Notice {
+    const ALL: [Notice; 23] = [
+        Self::ExemptionSet,
+        Self::ExemptionEnded,
+        Self::MemberAdded,
+        Self::MemberRemoved,
+        Self::AccessRestored,
+        Self::RequestSent,
+        Self::ReasonNeeded,
+        Self::PoliciesApplied,
+        Self::RequestApproved,
+        Self::RequestDenied,
+        Self::PolicySaved,
+        Self::GrantAdded,
+        Self::GrantSaved,
+        Self::GrantRemoved,
+        Self::SettingsSaved,
+        Self::WebhookRemoved,
+        Self::TestSent,
+        Self::TestFailed,
+        Self::TestPending,
+        Self::Unlocked,
+        Self::Reactivated,
+        Self::Deactivated,
+        Self::SessionsEnded,
+    ];
+
+    /// The key in the URL.
+    fn key(self) -> &'static str {
+        match self {
+            Self::ExemptionSet => "exemption_set",
+            Self::ExemptionEnded => "exemption_ended",
+            Self::MemberAdded => "member_added",
+            Self::MemberRemoved => "member_removed",
+            Self::AccessRestored => "access_restored",
+            Self::RequestSent => "request_sent",
+            Self::ReasonNeeded => "reason_needed",
+            Self::PoliciesApplied => "policies_applied",
+            Self::RequestApproved => "request_approved",
+            Self::RequestDenied => "request_denied",
+            Self::PolicySaved => "policy_saved",
+            Self::GrantAdded => "grant_added",
+            Self::GrantSaved => "grant_saved",
+            Self::GrantRemoved => "grant_removed",
+            Self::SettingsSaved => "settings_saved",
+            Self::WebhookRemoved => "webhook_removed",
+            Self::TestSent => "test_sent",
+            Self::TestFailed => "test_failed",
+            Self::TestPending => "test_pending",
+            Self::Unlocked => "unlocked",
+            Self::Reactivated => "reactivated",
+            Self::Deactivated => "deactivated",
+            Self::SessionsEnded => "sessions_ended",
+        }
+    }
+
+    /// What the page says.
+    fn text(self) -> &'static str {
+        match self {
+            Self::ExemptionSet => {
+                "The exemption is set: the paths it covers stay open until it ends."
+            }
+            Self::ExemptionEnded => {
+                "Exemption ended: the paths it covered lock after their full duration from now."
+            }
+            Self::MemberAdded => "The member was added.",
+            Self::MemberRemoved => "The member was removed.",
+            Self::AccessRestored => "Access is restored: reconnect to continue.",
+            Self::RequestSent => {
+                "Your request was sent to the approvers. You will be emailed when it is decided."
+            }
+            Self::ReasonNeeded => {
+                "Please give a reason: 1 to 1000 characters, without control characters."
+            }
+            Self::PoliciesApplied => "The changes were applied; each is in the audit log.",
+            Self::RequestApproved => "The request was approved.",
+            Self::RequestDenied => "The request was denied.",
+            Self::PolicySaved => "Saved: the new policy is in force.",
+            Self::GrantAdded => "The group has access now.",
+            Self::GrantSaved => "Saved the group's access.",
+            Self::GrantRemoved => "The group has no access any more.",
+            Self::SettingsSaved => "Saved.",
+            Self::WebhookRemoved => "The webhook is removed.",
+            Self::TestSent => "The test delivery was sent.",
+            Self::TestFailed => "The test delivery failed: see the delivery log.",
+            Self::TestPending => {
+                "The test delivery failed and will be retried: see the delivery log."
+            }
+            Self::Unlocked => "Unlocked.",
+            Self::Reactivated => "Reactivated.",
+            Self::Deactivated => "Deactivated: their open requests are cancelled.",
+            Self::SessionsEnded => {
+                "Their console sessions are ended: they sign in again to continue."
+            }
+        }
+    }
+
+    fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|n| n.key() == key)
+    }
+}
+
+/// A redirect after a form, with the key of a note for the next page (`?notice=`).
+fn after(path: &str, note: Notice) -> Response {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{path}{sep}notice={}", note.key())).into_response()
+}
+
+/// The note a redirect after a form left, by its key; an unknown key shows nothing.
+fn flash(key: Option<&str>) -> maud::Markup {
     maud::html! {
-        @if let Some(text) = done {
-            div.flash role="status" { (text) }
+        @if let Some(notice) = key.and_then(Notice::from_key) {
+            div.flash role="status" { (notice.text()) }
         }
     }
 }

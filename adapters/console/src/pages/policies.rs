@@ -12,7 +12,7 @@ use serde::Deserialize;
 use autolock_core::authz::{Capability, may};
 use autolock_core::service::PolicyPlan;
 
-use super::{PageQuery, after, flash, or_error};
+use super::{Notice, PageQuery, after, flash, or_error};
 use crate::ConsoleState;
 use crate::layout::{self, Section, csrf_field};
 use crate::session::Viewer;
@@ -104,7 +104,12 @@ pub async fn page(
             state.app().export_policies(&viewer.principal).await,
             &viewer,
         )?;
-        Ok::<_, Response>(page_body(&viewer, &doc.to_yaml(), None, q.done.as_deref()))
+        Ok::<_, Response>(page_body(
+            &viewer,
+            &doc.to_yaml(),
+            None,
+            q.notice.as_deref(),
+        ))
     };
     layout::render_result(
         &state,
@@ -195,13 +200,7 @@ pub async fn apply(
             .await
     };
     match result.await {
-        Ok(plan) => {
-            let n: usize = plan.changes.iter().map(|t| t.changes.len()).sum();
-            after(
-                "/policies",
-                &format!("Applied {n} change(s); each is in the audit log."),
-            )
-        }
+        Ok(_) => after("/policies", Notice::PoliciesApplied),
         Err(e) => layout::error_page(Some(&viewer), &e),
     }
 }

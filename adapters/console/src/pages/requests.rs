@@ -13,7 +13,7 @@ use autolock_core::ports::{PageRequest, RequestFilter};
 use autolock_core::request::{AccessRequest, RequestStatus, Verdict};
 use autolock_core::service::RequestList;
 
-use super::{after, back, flash, or_error};
+use super::{Notice, after, back, flash, or_error};
 use crate::ConsoleState;
 use crate::layout::{self, Section, badge, csrf_field, when};
 use crate::session::Viewer;
@@ -24,7 +24,7 @@ pub struct RequestsQuery {
     user_id: Option<String>,
     access_request_id: Option<String>,
     resource_id: Option<String>,
-    done: Option<String>,
+    notice: Option<String>,
 }
 
 /// A table of requests, with approve and deny where the viewer may resolve them.
@@ -135,7 +135,7 @@ pub async fn page(
         let here = "/access-requests";
         Ok(html! {
             h1 { "Access requests" }
-            (flash(q.done.as_deref()))
+            (flash(q.notice.as_deref()))
             @if filter.user.is_some() || filter.resource.is_some() {
                 p.muted {
                     "Showing requests"
@@ -213,12 +213,11 @@ pub async fn resolve(
     {
         Ok(r) => after(
             &back(f.back.as_deref(), "/access-requests"),
-            &format!(
-                "Request of {} for {} {}.",
-                r.user,
-                r.resource,
-                r.status.as_str()
-            ),
+            if r.status == autolock_core::request::RequestStatus::Denied {
+                Notice::RequestDenied
+            } else {
+                Notice::RequestApproved
+            },
         ),
         Err(e) => layout::error_page(Some(&viewer), &e),
     }

@@ -22,7 +22,7 @@ use autolock_core::ports::{PageRequest, RequestFilter};
 use autolock_core::service::{NewGrant, Preview, PreviewTarget, RequestList};
 use autolock_core::{Error, ValidationError};
 
-use super::{ListQuery, after, flash, or_error};
+use super::{ListQuery, Notice, after, flash, or_error};
 use crate::ConsoleState;
 use crate::layout::{
     self, Section, approval_label, approval_options, csrf_field, duration_label, duration_options,
@@ -66,11 +66,11 @@ pub async fn list(
     layout::render(&state, &viewer, Section::Resources, "Resources", body).await
 }
 
-/// `?window=&done=`.
+/// `?window=&notice=`.
 #[derive(Debug, Deserialize)]
 pub struct PageQuery {
     window: Option<i64>,
-    done: Option<String>,
+    notice: Option<String>,
 }
 
 /// `GET /resources/{id}`.
@@ -83,7 +83,7 @@ pub async fn page(
     let Ok(id) = ResourceId::parse(id) else {
         return layout::error_page(Some(&viewer), &Error::NotFound("resource".into()));
     };
-    render(&state, &viewer, &id, q.window, None, q.done.as_deref()).await
+    render(&state, &viewer, &id, q.window, None, q.notice.as_deref()).await
 }
 
 fn parse_duration(field: &str, text: &str) -> Result<FieldPatch<AutoLockAfter>, Error> {
@@ -431,14 +431,7 @@ pub async fn policy(
             .set_resource_policy(&viewer.principal, &id, patch, state.now())
             .await
         {
-            Ok(r) => after(
-                &format!("/resources/{id}"),
-                &format!(
-                    "Saved: lock after {}, {} approval.",
-                    duration_label(r.policy.auto_lock_after),
-                    approval_label(r.policy.approval)
-                ),
-            ),
+            Ok(_) => after(&format!("/resources/{id}"), Notice::PolicySaved),
             Err(e) => layout::error_page(Some(&viewer), &e),
         };
     }
@@ -492,16 +485,12 @@ pub async fn add_grant(
         Ok(n) => n,
         Err(e) => return layout::error_page(Some(&viewer), &e),
     };
-    let group = new.group.clone();
     match state
         .app()
         .create_grant(&viewer.principal, new, state.now())
         .await
     {
-        Ok(_) => after(
-            &format!("/resources/{id}"),
-            &format!("{group} has access now."),
-        ),
+        Ok(_) => after(&format!("/resources/{id}"), Notice::GrantAdded),
         Err(e) => layout::error_page(Some(&viewer), &e),
     }
 }
@@ -525,16 +514,16 @@ pub async fn edit_grant(
         let grant = app.grant_of(actor, &resource, &group).await?;
         if f.action.as_deref() == Some("remove") {
             app.remove_grant(actor, &grant.id, now).await?;
-            return Ok((resource, format!("{group} has no access any more.")));
+            return Ok((resource, Notice::GrantRemoved));
         }
         // Duration, approval and expiry: one change, made whole or not at all.
         let expires_at = f.expires_on.as_deref().map(parse_date).transpose()?;
         app.edit_grant(actor, &grant.id, Some(f.patch()?), expires_at, now)
             .await?;
-        Ok::<_, Error>((resource, format!("Saved the access of {group}.")))
+        Ok::<_, Error>((resource, Notice::GrantSaved))
     };
     match result.await {
-        Ok((resource, note)) => after(&format!("/resources/{resource}"), &note),
+        Ok((resource, note)) => after(&format!("/resources/{resource}"), note),
         Err(e) => layout::error_page(Some(&viewer), &e),
     }
 }

@@ -13,7 +13,7 @@ use autolock_core::delivery::{Channel, Delivery};
 use autolock_core::ports::{PageRequest, Settings};
 use autolock_core::values::Role;
 
-use super::{PageQuery, after, flash, or_error};
+use super::{Notice, PageQuery, after, flash, or_error};
 use crate::ConsoleState;
 use crate::layout::{self, Section, badge, csrf_field, role_label, when};
 use crate::session::Viewer;
@@ -24,7 +24,7 @@ pub async fn page(
     viewer: Viewer,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    render(&state, &viewer, q.done.as_deref(), None, StatusCode::OK).await
+    render(&state, &viewer, q.notice.as_deref(), None, StatusCode::OK).await
 }
 
 async fn render(
@@ -178,7 +178,7 @@ pub async fn save(
         .set_notification_settings(&viewer.principal, settings, state.now())
         .await
     {
-        Ok(_) => after("/settings/notifications", "Saved."),
+        Ok(_) => after("/settings/notifications", Notice::SettingsSaved),
         Err(e) => layout::error_page(Some(&viewer), &e),
     }
 }
@@ -255,7 +255,7 @@ pub async fn remove_webhook(
         .remove_webhook(&viewer.principal, state.now())
         .await
     {
-        Ok(()) => after("/settings/notifications", "The webhook is removed."),
+        Ok(()) => after("/settings/notifications", Notice::WebhookRemoved),
         Err(e) => layout::error_page(Some(&viewer), &e),
     }
 }
@@ -286,7 +286,11 @@ pub async fn test_webhook(
     {
         Ok(d) => after(
             "/settings/notifications",
-            &format!("Test sent: {}.", status_name(&d)),
+            match d.status {
+                autolock_core::delivery::DeliveryStatus::Sent => Notice::TestSent,
+                autolock_core::delivery::DeliveryStatus::Failed => Notice::TestFailed,
+                autolock_core::delivery::DeliveryStatus::Pending => Notice::TestPending,
+            },
         ),
         Err(e) => layout::error_page(Some(&viewer), &e),
     }

@@ -16,7 +16,7 @@ use autolock_core::lock::RightState;
 use autolock_core::ports::{PageRequest, RequestFilter};
 use autolock_core::service::{RequestList, UserPatch};
 
-use super::{ListQuery, PageQuery, after, flash, or_error};
+use super::{ListQuery, Notice, PageQuery, after, flash, or_error};
 use crate::ConsoleState;
 use crate::layout::{
     self, Section, badge, csrf_field, duration_label, role_label, state_cell, when,
@@ -102,7 +102,7 @@ pub async fn page(
         Ok::<_, Response>(html! {
             p.small { a href="/users" { "← Users" } }
             h1 { (user.display_name) " " span.muted.small { (user.id) } }
-            (flash(q.done.as_deref()))
+            (flash(q.notice.as_deref()))
             p {
                 (user.email) " · " (role_label(user.role)) " · "
                 @if user.active { (badge("active")) } @else { (badge("inactive")) }
@@ -181,10 +181,7 @@ pub async fn unlock(
         Ok::<_, Error>((user, resource))
     };
     match result.await {
-        Ok((user, resource)) => after(
-            &format!("/users/{user}"),
-            &format!("{user} is unlocked on {resource}."),
-        ),
+        Ok((user, _)) => after(&format!("/users/{user}"), Notice::Unlocked),
         Err(e) => layout::error_page(Some(&viewer), &e),
     }
 }
@@ -222,9 +219,9 @@ pub async fn set_active(
         Ok(user) => after(
             &format!("/users/{}", user.id),
             if user.active {
-                "Reactivated."
+                Notice::Reactivated
             } else {
-                "Deactivated: their open requests are cancelled."
+                Notice::Deactivated
             },
         ),
         Err(e) => layout::error_page(Some(&viewer), &e),
