@@ -1006,3 +1006,51 @@ async fn every_change_of_who_may_do_what_is_audited_with_actor_before_and_after(
     .await;
     assert_eq!(audit("grant.removed").await[0]["group"], "ops");
 }
+
+/// Facts recorded within one second apply in the order they were recorded: a user deactivated
+/// and reactivated at t who files a request at t keeps it open, however often it happens.
+#[tokio::test]
+async fn a_request_filed_after_a_deactivation_and_reactivation_in_the_same_second_stays_open() {
+    let t = Harness::new(d(8)).await;
+    let (admin, bob) = (t.world.admin.clone(), t.world.bob.clone());
+    for round in 0..3 {
+        for active in [false, true] {
+            let r = t
+                .call(
+                    Method::PATCH,
+                    "/v1/users/bob",
+                    Some(&admin),
+                    Some(json!({"active": active})),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        }
+        let r = t
+            .post(
+                "/v1/access-requests",
+                &bob,
+                json!({"resource_id": "gitlab", "reason": format!("round {round}")}),
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.text());
+        assert_eq!(r.json()["status"], "open", "round {round}: {}", r.text());
+        // Out of the group and back in, in the same second: still a path at every instant.
+        t.call(Method::DELETE, "/v1/groups/eng/members/bob", Some(&admin), None)
+            .await;
+        t.call(Method::PUT, "/v1/groups/eng/members/bob", Some(&admin), None)
+            .await;
+    }
+    // Each request was open until the removal after it cancelled it (recorded order): for the
+    // lost path, never for the deactivation before it.
+    let resolved = t
+        .get("/v1/access-requests?user_id=bob&status=resolved", &admin)
+        .await
+        .json();
+    let reasons: Vec<&str> = resolved["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["cancel_reason"].as_str().unwrap_or("?"))
+        .collect();
+    assert_eq!(reasons, ["no_path"; 3], "{resolved}");
+}
