@@ -496,7 +496,7 @@ pub fn entries_of(event: &DomainEvent, at: Timestamp) -> Vec<AuditEntry> {
             }
             vec![e]
         }
-        DomainEvent::LockWarning { .. } => Vec::new(),
+        DomainEvent::LockWarning { .. } | DomainEvent::SignInRequested { .. } => Vec::new(),
         DomainEvent::WebhookChanged { url, by } => {
             vec![entry(
                 AuditAction::WebhookChanged,

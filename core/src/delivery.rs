@@ -197,6 +197,20 @@ pub struct WebhookMessage {
     pub body: String,
 }
 
+/// A sign-in email to send: whom it signs in and where they go next. The link itself is made
+/// when the email is sent (a fresh one at each attempt), so that no link is ever stored but as
+/// its digest.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInMessage {
+    /// The user it signs in.
+    pub user: crate::ids::UserId,
+    /// Their address.
+    pub to: Email,
+    /// The console path to open after signing in.
+    pub next: String,
+}
+
 /// What a delivery carries.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -206,6 +220,8 @@ pub enum Content {
     Email(EmailMessage),
     /// A webhook message.
     Webhook(WebhookMessage),
+    /// A sign-in email, its link made when it is sent.
+    SignIn(SignInMessage),
 }
 
 /// Where a delivery stands.
@@ -264,7 +280,7 @@ impl Delivery {
     #[must_use]
     pub fn new(event_id: &str, recipient: String, content: Content, now: Timestamp) -> Self {
         let channel = match content {
-            Content::Email(_) => Channel::Email,
+            Content::Email(_) | Content::SignIn(_) => Channel::Email,
             Content::Webhook(_) => Channel::Webhook,
         };
         Self {

@@ -31,6 +31,11 @@ pub struct User {
     #[serde(skip)]
     #[cfg_attr(feature = "openapi", schema(ignore))]
     pub revision: u64,
+    /// The console sessions opened before this instant (real time) are ended: signed out
+    /// everywhere, or by an admin. Kept by the store beside the user's document.
+    #[serde(skip)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
+    pub sessions_after: Option<DateTime<Utc>>,
 }
 
 /// A gateway's identity: role `gateway`, no rights.

@@ -138,6 +138,16 @@ pub enum DomainEvent {
     /// with who made it and the values before and after.
     #[serde(rename = "directory.edited")]
     DirectoryEdited(Box<DirectoryEdit>),
+    /// Someone asked for a sign-in link to this address (published, not audited): the
+    /// notifier emails a link if the address is an active user's. The request is answered
+    /// before anyone looks the address up, the same way and in the same time for any address.
+    #[serde(rename = "signin.requested")]
+    SignInRequested {
+        /// The address as given.
+        email: crate::values::Email,
+        /// The console path to open after signing in.
+        next: String,
+    },
     /// The notification settings were replaced (not published).
     #[serde(rename = "settings.notifications_changed")]
     NotificationsChanged {
@@ -265,6 +275,7 @@ impl DomainEvent {
             Self::FeedSilent { .. } => "feed.silent",
             Self::FeedResumed { .. } => "feed.resumed",
             Self::DirectoryEdited(_) => "directory.edited",
+            Self::SignInRequested { .. } => "signin.requested",
         }
     }
 
@@ -281,6 +292,7 @@ impl DomainEvent {
                 | Self::PolicyChanged(_)
                 | Self::LockWarning { .. }
                 | Self::FeedSilent { .. }
+                | Self::SignInRequested { .. }
         )
     }
 }

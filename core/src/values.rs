@@ -417,3 +417,73 @@ pub mod instant {
             .transpose()
     }
 }
+
+/// The keys that sign what autolock hands out and takes back later (block-page links, console
+/// sessions): the current one signs, and it or the previous one verifies, so that a key is
+/// rotated without signing everyone out. Each is at least 32 bytes. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SigningKeys {
+    current: Vec<u8>,
+    previous: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for SigningKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SigningKeys(..)")
+    }
+}
+
+impl SigningKeys {
+    /// The fewest bytes a key has.
+    pub const MIN_BYTES: usize = 32;
+
+    /// A current key and, while a rotation runs, the previous one.
+    pub fn new(current: &[u8], previous: Option<&[u8]>) -> Result<Self, ValidationError> {
+        for key in std::iter::once(current).chain(previous) {
+            if key.len() < Self::MIN_BYTES {
+                return Err(ValidationError::new(
+                    "key",
+                    format!(
+                        "a signing key has at least {} bytes; one has {}",
+                        Self::MIN_BYTES,
+                        key.len()
+                    ),
+                ));
+            }
+        }
+        Ok(Self {
+            current: current.to_vec(),
+            previous: previous.map(<[u8]>::to_vec),
+        })
+    }
+
+    /// Keys written as text, one per line: the first signs, the second (if any, during a
+    /// rotation) still verifies. Blank lines and surrounding spaces are ignored.
+    pub fn parse(text: &str) -> Result<Self, ValidationError> {
+        let keys: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        match keys.as_slice() {
+            [current] => Self::new(current.as_bytes(), None),
+            [current, previous] => Self::new(current.as_bytes(), Some(previous.as_bytes())),
+            [] => Err(ValidationError::new("key", "no key is given")),
+            _ => Err(ValidationError::new(
+                "key",
+                "give the current key, and during a rotation the previous one: two lines at most",
+            )),
+        }
+    }
+
+    /// The key that signs.
+    #[must_use]
+    pub fn current(&self) -> &[u8] {
+        &self.current
+    }
+
+    /// The keys that verify, the current one first.
+    pub fn verifying(&self) -> impl Iterator<Item = &[u8]> {
+        std::iter::once(self.current.as_slice()).chain(self.previous.as_deref())
+    }
+}

@@ -25,6 +25,7 @@ use crate::world::{World, d, h, id};
 pub use crate::contract_exemptions::*;
 pub use crate::contract_feed::*;
 pub use crate::contract_policies::*;
+pub use crate::contract_sessions::*;
 
 fn user(uid: &str, role: Role) -> User {
     User {
@@ -35,6 +36,7 @@ fn user(uid: &str, role: Role) -> User {
         active: true,
         created_at: h(0),
         revision: 0,
+        sessions_after: None,
     }
 }
 
@@ -205,6 +207,7 @@ pub async fn directory_creates_and_rejects_duplicates(store: Arc<dyn Store>) {
     assert_eq!((current.active, current.revision), (false, 1));
     let updated = User {
         revision: 1,
+        sessions_after: None,
         ..stale
     };
     store

@@ -6,6 +6,7 @@ pub mod contract;
 pub mod contract_exemptions;
 pub mod contract_feed;
 pub mod contract_policies;
+pub mod contract_sessions;
 pub mod fuzz;
 pub mod webhook;
 pub mod world;
@@ -69,6 +70,8 @@ macro_rules! store_contract_tests {
             the_feeds_record_is_written_over_its_revision,
             flow_a_silent_feed_holds_every_lock_and_alerts_the_admins,
             flow_policies_as_code_are_exported_planned_and_applied,
+            users_are_found_by_email_and_their_sessions_ended,
+            throttles_are_written_over_their_version,
         );
     };
     (@each $factory:expr, $teardown:expr; $($name:ident),* $(,)?) => {

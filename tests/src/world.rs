@@ -98,6 +98,7 @@ pub async fn bootstrap_admin(store: &Arc<dyn Store>, at: Timestamp) -> Principal
         active: true,
         created_at: at,
         revision: 0,
+        sessions_after: None,
     };
     store
         .commit(Changeset {

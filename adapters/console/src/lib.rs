@@ -23,7 +23,7 @@ use axum::routing::{get, post};
 
 use autolock_core::Timestamp;
 use autolock_core::notify::Notifier;
-use autolock_core::ports::{Clock, EmailSender};
+use autolock_core::ports::Clock;
 use autolock_core::service::Autolock;
 
 pub use session::{SESSION_COOKIE, SESSION_TTL};
@@ -36,8 +36,9 @@ pub const MAX_FORM_BYTES: usize = 64 * 1024;
 pub struct ConsoleConfig {
     /// The console's own base URL (the links in emails point here).
     pub console_base_url: String,
-    /// The key that signs session cookies and CSRF tokens (at least 32 bytes).
-    pub session_key: Vec<u8>,
+    /// The keys that sign session cookies and CSRF tokens: the current one signs, the previous
+    /// one (during a rotation) still verifies.
+    pub session_keys: autolock_core::values::SigningKeys,
 }
 
 impl std::fmt::Debug for ConsoleConfig {
@@ -51,10 +52,14 @@ impl std::fmt::Debug for ConsoleConfig {
 struct Inner {
     app: Autolock,
     clock: Arc<dyn Clock>,
-    email: Arc<dyn EmailSender>,
     notifier: Option<Notifier>,
     config: ConsoleConfig,
 }
+
+/// Who is asking, as the host knows it (the peer's address, or the one API Gateway saw): set
+/// on a request by the host, it limits how often one client may ask for sign-in emails.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAddr(pub String);
 
 /// What every page shares.
 #[derive(Clone)]
@@ -69,26 +74,16 @@ impl std::fmt::Debug for ConsoleState {
 }
 
 impl ConsoleState {
-    /// The console over the use cases, sending sign-in emails through `email`.
-    ///
-    /// # Errors
-    /// When the session key is shorter than 32 bytes.
-    pub fn new(
-        app: Autolock,
-        clock: Arc<dyn Clock>,
-        email: Arc<dyn EmailSender>,
-        config: ConsoleConfig,
-    ) -> Result<Self, String> {
-        if config.session_key.len() < 32 {
-            return Err("the console's session key must be at least 32 bytes".into());
-        }
-        Ok(Self(Arc::new(Inner {
+    /// The console over the use cases. Its sign-in emails go through the outbox and the
+    /// notifier, like every other notification.
+    #[must_use]
+    pub fn new(app: Autolock, clock: Arc<dyn Clock>, config: ConsoleConfig) -> Self {
+        Self(Arc::new(Inner {
             app,
             clock,
-            email,
             notifier: None,
             config,
-        })))
+        }))
     }
 
     /// The same console with a notifier, for the webhook's test send.
@@ -98,7 +93,6 @@ impl ConsoleState {
         Self(Arc::new(Inner {
             app: inner.app.clone(),
             clock: Arc::clone(&inner.clock),
-            email: Arc::clone(&inner.email),
             notifier: Some(notifier),
             config: inner.config.clone(),
         }))
@@ -119,18 +113,11 @@ impl ConsoleState {
     fn secure_cookies(&self) -> bool {
         self.0.config.console_base_url.starts_with("https://")
     }
-
-    /// A link into the console.
-    fn link(&self, path: &str) -> String {
-        format!(
-            "{}{path}",
-            self.0.config.console_base_url.trim_end_matches('/')
-        )
-    }
 }
 
 /// The console's routes, with their state. Pages are never cached, never framed, and send no
-/// referrer (the block page's and sign-in links are bearer links).
+/// referrer (the block page's and sign-in links are bearer links); on https they tell browsers
+/// to keep to https (HSTS).
 pub fn router(state: ConsoleState) -> Router {
     use pages::*;
     Router::new()
@@ -185,6 +172,7 @@ pub fn router(state: ConsoleState) -> Router {
             post(users::unlock),
         )
         .route("/users/{user_id}/active", post(users::set_active))
+        .route("/users/{user_id}/sessions/end", post(users::end_sessions))
         .route("/users/{user_id}/summary.csv", get(downloads::user_summary))
         .route(
             "/settings/notifications",
@@ -198,12 +186,25 @@ pub fn router(state: ConsoleState) -> Router {
         .route("/me", get(me::page))
         .route("/me/requests", post(me::file_request))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
-        .layer(axum::middleware::map_response(protect))
+        .layer(axum::middleware::map_response_with_state(
+            state.clone(),
+            protect,
+        ))
         .with_state(state)
 }
 
-async fn protect(mut response: axum::response::Response) -> axum::response::Response {
+async fn protect(
+    axum::extract::State(state): axum::extract::State<ConsoleState>,
+    mut response: axum::response::Response,
+) -> axum::response::Response {
     let headers = response.headers_mut();
+    if state.secure_cookies() {
+        // Served on https: browsers keep to https for this host from now on.
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     headers.insert(
         header::REFERRER_POLICY,

@@ -1,8 +1,11 @@
-//! Sessions: a signed cookie (HttpOnly, SameSite=Lax, Secure on https, 12 hours) naming the
-//! user, and a CSRF token bound to it that every state-changing form carries. The user is read
-//! from the directory on every request, so a session of a user deactivated meanwhile stops
-//! working. Before a session exists (the sign-in pages), a random pre-session cookie binds the
-//! forms' CSRF tokens instead.
+//! Sessions: a signed cookie (HttpOnly, SameSite=Lax, 12 hours; on https Secure and named with
+//! the `__Host-` prefix, so that no other host or path can set it) naming the user and when it
+//! was opened, and a CSRF token bound to it that every state-changing form carries. The user is
+//! read from the directory on every request, so a session of a user deactivated meanwhile, or
+//! whose sessions were ended (signed out everywhere, by an admin), stops working. Before a
+//! session exists (the sign-in pages), a random pre-session cookie binds the forms' CSRF tokens
+//! instead, each token good for an hour. The session key signs with its current key and
+//! verifies with the previous one too, so that it rotates without signing anyone out.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -21,12 +24,14 @@ use autolock_core::ids::UserId;
 use crate::ConsoleState;
 use crate::layout;
 
-/// The session cookie's name.
+/// The session cookie's name (on https it carries the `__Host-` prefix: [`cookie_name`]).
 pub const SESSION_COOKIE: &str = "autolock_session";
 /// The pre-session cookie's name (sign-in forms).
 const PRE_COOKIE: &str = "autolock_pre";
 /// How long a session lasts.
 pub const SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
+/// How long a sign-in form's CSRF token is good for.
+const PRE_TTL_SECS: u64 = 3600;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
@@ -36,6 +41,9 @@ struct Claims {
     n: String,
     /// Expiry, seconds since the epoch (real time).
     e: u64,
+    /// When it was opened, milliseconds since the epoch (real time).
+    #[serde(default)]
+    i: i64,
 }
 
 fn real_now() -> u64 {
@@ -44,9 +52,21 @@ fn real_now() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-fn mac(state: &ConsoleState, purpose: &str, payload: &str) -> Hmac<Sha256> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(&state.config().session_key)
-        .expect("HMAC takes any key length");
+fn real_now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+/// A cookie's name as this console sets it: with the `__Host-` prefix on https.
+fn cookie_name(state: &ConsoleState, name: &str) -> String {
+    if state.secure_cookies() {
+        format!("__Host-{name}")
+    } else {
+        name.to_owned()
+    }
+}
+
+fn mac(key: &[u8], purpose: &str, payload: &str) -> Hmac<Sha256> {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(purpose.as_bytes());
     mac.update(b".");
     mac.update(payload.as_bytes());
@@ -54,13 +74,20 @@ fn mac(state: &ConsoleState, purpose: &str, payload: &str) -> Hmac<Sha256> {
 }
 
 fn sign(state: &ConsoleState, purpose: &str, payload: &str) -> String {
-    URL_SAFE_NO_PAD.encode(mac(state, purpose, payload).finalize().into_bytes())
+    let key = state.config().session_keys.current();
+    URL_SAFE_NO_PAD.encode(mac(key, purpose, payload).finalize().into_bytes())
 }
 
+/// Whether `signature` is this deployment's for `payload`, by the current session key or the
+/// previous one (during a rotation); compared in constant time.
 fn verify(state: &ConsoleState, purpose: &str, payload: &str, signature: &str) -> bool {
-    URL_SAFE_NO_PAD
-        .decode(signature)
-        .is_ok_and(|s| mac(state, purpose, payload).verify_slice(&s).is_ok())
+    URL_SAFE_NO_PAD.decode(signature).is_ok_and(|s| {
+        state
+            .config()
+            .session_keys
+            .verifying()
+            .any(|key| mac(key, purpose, payload).verify_slice(&s).is_ok())
+    })
 }
 
 fn random_id() -> String {
@@ -80,8 +107,8 @@ fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|c| c.value().to_owned())
 }
 
-fn set_cookie(state: &ConsoleState, name: &'static str, value: String, max_age: u64) -> String {
-    Cookie::build((name, value))
+fn set_cookie(state: &ConsoleState, name: &str, value: String, max_age: u64) -> String {
+    Cookie::build((cookie_name(state, name), value))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -99,6 +126,7 @@ pub fn open(state: &ConsoleState, user: &UserId) -> String {
         u: user.clone(),
         n: random_id(),
         e: real_now() + SESSION_TTL.as_secs(),
+        i: real_now_millis(),
     };
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("claims serialize"));
     let signature = sign(state, "session", &payload);
@@ -116,7 +144,7 @@ pub fn close(state: &ConsoleState) -> String {
 }
 
 fn claims(state: &ConsoleState, headers: &HeaderMap) -> Option<Claims> {
-    let value = cookie_value(headers, SESSION_COOKIE)?;
+    let value = cookie_value(headers, &cookie_name(state, SESSION_COOKIE))?;
     let (payload, signature) = value.split_once('.')?;
     if !verify(state, "session", payload, signature) {
         return None;
@@ -223,6 +251,13 @@ impl FromRequestParts<ConsoleState> for Viewer {
             Ok(None) => return Err(sign_in()),
             Err(e) => return Err(layout::error_page(None, &e)),
         };
+        // Ended since it was opened: signed out everywhere, or by an admin.
+        if user
+            .sessions_after
+            .is_some_and(|after| claims.i <= after.timestamp_millis())
+        {
+            return Err(sign_in());
+        }
         if !user.active {
             return Err(layout::message_page(
                 StatusCode::FORBIDDEN,
@@ -253,20 +288,35 @@ pub struct PreSession {
 }
 
 impl PreSession {
-    /// The CSRF token of a form for `purpose` in this pre-session.
+    /// The CSRF token of a form for `purpose` in this pre-session, good for an hour: when it
+    /// was made, and its signature over the pre-session, the purpose and that instant.
     pub fn csrf(&self, state: &ConsoleState, purpose: &str) -> String {
-        sign(state, purpose, &self.id)
+        let made = real_now();
+        format!(
+            "{made}.{}",
+            sign(state, purpose, &format!("{}.{made}", self.id))
+        )
     }
 
-    /// Whether `token` is this pre-session's for `purpose`.
+    /// Whether `token` is this pre-session's for `purpose`, made within the last hour.
     pub fn csrf_ok(&self, state: &ConsoleState, purpose: &str, token: &str) -> bool {
-        !self.new && verify(state, purpose, &self.id, token)
+        let Some((made, signature)) = token.split_once('.') else {
+            return false;
+        };
+        let Ok(made_at) = made.parse::<u64>() else {
+            return false;
+        };
+        let now = real_now();
+        !self.new
+            && made_at <= now
+            && now - made_at < PRE_TTL_SECS
+            && verify(state, purpose, &format!("{}.{made}", self.id), signature)
     }
 
     /// Sets the pre-session cookie on `response` when it is new.
     pub fn keep(&self, state: &ConsoleState, mut response: Response) -> Response {
         if self.new {
-            if let Ok(v) = set_cookie(state, PRE_COOKIE, self.id.clone(), 3600).parse() {
+            if let Ok(v) = set_cookie(state, PRE_COOKIE, self.id.clone(), PRE_TTL_SECS).parse() {
                 response.headers_mut().append(header::SET_COOKIE, v);
             }
         }
@@ -279,21 +329,67 @@ impl FromRequestParts<ConsoleState> for PreSession {
 
     async fn from_request_parts(
         parts: &mut Parts,
-        _: &ConsoleState,
+        state: &ConsoleState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(match cookie_value(&parts.headers, PRE_COOKIE) {
-            Some(id) if !id.is_empty() && id.len() <= 64 => Self { id, new: false },
-            _ => Self {
-                id: random_id(),
-                new: true,
+        Ok(
+            match cookie_value(&parts.headers, &cookie_name(state, PRE_COOKIE)) {
+                Some(id) if !id.is_empty() && id.len() <= 64 => Self { id, new: false },
+                _ => Self {
+                    id: random_id(),
+                    new: true,
+                },
             },
-        })
+        )
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::local_path;
+    use super::{PreSession, local_path, real_now, sign};
+
+    fn state() -> crate::ConsoleState {
+        let store = std::sync::Arc::new(autolock_sqlite::SqliteStore::in_memory().unwrap());
+        crate::ConsoleState::new(
+            autolock_core::service::Autolock::new(store),
+            std::sync::Arc::new(autolock_core::ports::ManualClock::new(chrono::Utc::now())),
+            crate::ConsoleConfig {
+                console_base_url: "http://console.test".into(),
+                session_keys: autolock_core::values::SigningKeys::new(
+                    b"a-session-key-of-32-bytes-or-more!",
+                    None,
+                )
+                .unwrap(),
+            },
+        )
+    }
+
+    #[test]
+    fn a_sign_in_forms_csrf_token_is_good_for_an_hour_and_for_its_purpose_only() {
+        let state = state();
+        let pre = PreSession {
+            id: "pre-session-id".into(),
+            new: false,
+        };
+        let token = pre.csrf(&state, "sign-in");
+        assert!(pre.csrf_ok(&state, "sign-in", &token));
+        assert!(!pre.csrf_ok(&state, "redeem", &token), "another form's");
+        // Made an hour ago (signed as the console would have then): refused.
+        let old = real_now() - 3600;
+        let stale = format!(
+            "{old}.{}",
+            sign(&state, "sign-in", &format!("pre-session-id.{old}"))
+        );
+        assert!(!pre.csrf_ok(&state, "sign-in", &stale));
+        let recent = real_now() - 3500;
+        let fresh = format!(
+            "{recent}.{}",
+            sign(&state, "sign-in", &format!("pre-session-id.{recent}"))
+        );
+        assert!(pre.csrf_ok(&state, "sign-in", &fresh));
+        // Its time changed without its signature: refused.
+        let (_, signature) = stale.split_once('.').unwrap();
+        assert!(!pre.csrf_ok(&state, "sign-in", &format!("{recent}.{signature}")));
+    }
 
     #[test]
     fn only_a_path_on_the_consoles_own_origin_is_kept() {

@@ -405,7 +405,19 @@ async fn the_sign_in_page_emails_a_link_to_an_active_user_and_answers_the_same_f
         .await;
     assert_eq!(known.status, StatusCode::OK);
     assert_eq!(known.text(), unknown.text());
-    let sent = c.outbox.all();
+    assert!(
+        c.outbox.all().is_empty(),
+        "sent through the outbox, not on the way"
+    );
+    c.deliver().await;
+    let sign_ins = || -> Vec<_> {
+        c.outbox
+            .all()
+            .into_iter()
+            .filter(|m| m.subject == "Sign in to autolock")
+            .collect()
+    };
+    let sent = sign_ins();
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].to.as_str(), "rita@example.com");
     let url = sent[0]
@@ -428,7 +440,8 @@ async fn the_sign_in_page_emails_a_link_to_an_active_user_and_answers_the_same_f
     let form = b.get("/sign-in").await;
     b.submit(&form, "form", &[("email", "carol@example.com")])
         .await;
-    assert_eq!(c.outbox.all().len(), 1);
+    c.deliver().await;
+    assert_eq!(sign_ins().len(), 1);
 }
 
 #[tokio::test]
@@ -1244,4 +1257,144 @@ async fn a_notice_comes_from_a_fixed_set_never_from_the_url() {
         page.texts(".flash"),
         ["Your request was sent to the approvers. You will be emailed when it is decided."]
     );
+}
+
+#[tokio::test]
+async fn sign_in_emails_are_limited_per_address_and_per_client() {
+    let c = Console::new().await;
+    let mut b = c.browser();
+    for _ in 0..10 {
+        let form = b.get("/sign-in").await;
+        let answer = b
+            .submit(&form, "form", &[("email", "rita@example.com")])
+            .await;
+        assert_eq!(answer.status, StatusCode::OK);
+        assert!(answer.text().contains("Check your email"));
+    }
+    c.deliver().await;
+    let to_rita = c
+        .outbox
+        .all()
+        .into_iter()
+        .filter(|m| m.to.as_str() == "rita@example.com" && m.subject == "Sign in to autolock")
+        .count();
+    assert_eq!(
+        to_rita, 1,
+        "one email per address a minute, however often asked"
+    );
+
+    // One client asking for many addresses: five a minute.
+    let now = chrono::Utc::now();
+    let mut admitted = 0;
+    for i in 0..8 {
+        let email = format!("someone{i}@example.com").parse().unwrap();
+        if c.app()
+            .request_sign_in(&email, "/", Some("203.0.113.7"), now, d(8))
+            .await
+            .unwrap()
+        {
+            admitted += 1;
+        }
+    }
+    assert_eq!(admitted, 5);
+    // Another client is not held back by that one.
+    let email = "someone-else@example.com".parse().unwrap();
+    assert!(
+        c.app()
+            .request_sign_in(&email, "/", Some("198.51.100.2"), now, d(8))
+            .await
+            .unwrap()
+    );
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_or_by_an_admin_ends_every_session_of_the_user() {
+    let c = Console::new().await;
+    let mut here = c.signed_in("rita").await;
+    let mut there = c.signed_in("rita").await;
+    assert_eq!(there.get("/access-requests").await.status, StatusCode::OK);
+    let me = here.get("/me").await;
+    let out = here.submit(&me, "form.everywhere", &[]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        there.get("/access-requests").await.status,
+        StatusCode::SEE_OTHER,
+        "the other browser's session is over too"
+    );
+    // A sign-in afterwards works.
+    let mut again = c.signed_in("rita").await;
+    assert_eq!(again.get("/access-requests").await.status, StatusCode::OK);
+
+    // An admin ends rita's sessions from her page.
+    let mut ada = c.signed_in("ada").await;
+    let page = ada.get("/users/rita").await;
+    let ended = ada
+        .submit(&page, "form[action='/users/rita/sessions/end']", &[])
+        .await;
+    assert_eq!(ended.status, StatusCode::SEE_OTHER, "{}", ended.body);
+    assert_eq!(
+        again.get("/access-requests").await.status,
+        StatusCode::SEE_OTHER
+    );
+    assert_eq!(ada.get("/access-requests").await.status, StatusCode::OK);
+    // A member may not end another's sessions.
+    let mut bob = c.signed_in("bob").await;
+    let me = bob.get("/me").await;
+    let csrf = me
+        .html()
+        .select(&scraper::Selector::parse("input[name=csrf]").unwrap())
+        .next()
+        .unwrap()
+        .value()
+        .attr("value")
+        .unwrap()
+        .to_owned();
+    let refused = bob
+        .post("/users/ada/sessions/end", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(ada.get("/access-requests").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn on_https_cookies_carry_the_host_prefix_and_browsers_are_told_to_keep_to_https() {
+    let c = Console::over_https().await;
+    let mut b = c.browser();
+    let form = b.get("/sign-in").await;
+    assert!(
+        form.set_cookies
+            .iter()
+            .any(|c| c.starts_with("__Host-autolock_pre=")
+                && c.contains("Secure")
+                && c.contains("Path=/")),
+        "{:?}",
+        form.set_cookies
+    );
+    let link = c
+        .app()
+        .issue_sign_in_for_user(&id("rita"), chrono::Utc::now())
+        .await
+        .unwrap();
+    let confirm = b.get(&format!("/sign-in/{}", link.token)).await;
+    let signed = b.submit(&confirm, "form", &[]).await;
+    assert!(
+        signed
+            .set_cookies
+            .iter()
+            .any(|c| c.starts_with("__Host-autolock_session=") && c.contains("Secure")),
+        "{:?}",
+        signed.set_cookies
+    );
+    let page = b.get("/access-requests").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.hsts.starts_with("max-age="), "{}", page.hsts);
+    // On http (the demo's loopback) the names stay plain: browsers refuse the prefix there.
+    let plain = Console::new().await;
+    let form = plain.browser().get("/sign-in").await;
+    assert!(
+        form.set_cookies
+            .iter()
+            .any(|c| c.starts_with("autolock_pre="))
+    );
+    assert!(form.hsts.is_empty());
 }

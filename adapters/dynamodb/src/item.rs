@@ -66,6 +66,7 @@ pub(crate) fn user_doc(item: &Item) -> StoreResult<User> {
         user.active = *active;
     }
     user.revision = revision_of(item)?;
+    user.sessions_after = get_n(item, "sessions_after_us").map(instant).transpose()?;
     Ok(user)
 }
 

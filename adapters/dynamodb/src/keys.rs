@@ -60,6 +60,13 @@ pub fn resource(id: &str) -> String {
     format!("R#{id}")
 }
 
+/// The partition of the users with an email address: one item per user (sort key: the user's
+/// id), so that a sign-in finds them by key.
+#[must_use]
+pub fn email(address: &str) -> String {
+    format!("EMAIL#{address}")
+}
+
 /// The partition of a user's memberships.
 #[must_use]
 pub fn user(id: &str) -> String {

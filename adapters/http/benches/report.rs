@@ -94,6 +94,7 @@ async fn seed(path: &std::path::Path, n: usize) {
                 active: true,
                 created_at: t0(),
                 revision: 0,
+                sessions_after: None,
             }));
             changes.directory.push(DirectoryChange::AddMembership {
                 user: id.clone(),

@@ -40,10 +40,11 @@ pub struct BlockLink {
     pub expires: i64,
 }
 
-/// Signs and verifies block links with a key of the deployment.
+/// Signs block links with the deployment's current key and verifies them with it or the
+/// previous one (during a rotation).
 #[derive(Clone)]
 pub struct LinkSigner {
-    key: Vec<u8>,
+    keys: autolock_core::values::SigningKeys,
 }
 
 impl std::fmt::Debug for LinkSigner {
@@ -62,17 +63,17 @@ pub enum LinkError {
 }
 
 impl LinkSigner {
-    /// A signer with `key`.
+    /// A signer with `keys`.
     #[must_use]
-    pub fn new(key: &[u8]) -> Self {
-        Self { key: key.to_vec() }
+    pub fn new(keys: autolock_core::values::SigningKeys) -> Self {
+        Self { keys }
     }
 
-    fn mac(&self, payload: &str) -> Vec<u8> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+    fn mac(key: &[u8], payload: &str) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
         mac.update(b"autolock-block-link.");
         mac.update(payload.as_bytes());
-        mac.finalize().into_bytes().to_vec()
+        mac
     }
 
     /// A link token for (user, resource), valid for an hour from `now`.
@@ -84,7 +85,11 @@ impl LinkSigner {
             expires: (now + LINK_TTL).timestamp(),
         };
         let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&link).expect("serializes"));
-        let signature = URL_SAFE_NO_PAD.encode(self.mac(&payload));
+        let signature = URL_SAFE_NO_PAD.encode(
+            Self::mac(self.keys.current(), &payload)
+                .finalize()
+                .into_bytes(),
+        );
         format!("{payload}.{signature}")
     }
 
@@ -94,11 +99,13 @@ impl LinkSigner {
         let signature = URL_SAFE_NO_PAD
             .decode(signature)
             .map_err(|_| LinkError::Invalid)?;
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(b"autolock-block-link.");
-        mac.update(payload.as_bytes());
-        mac.verify_slice(&signature)
-            .map_err(|_| LinkError::Invalid)?;
+        if !self
+            .keys
+            .verifying()
+            .any(|key| Self::mac(key, payload).verify_slice(&signature).is_ok())
+        {
+            return Err(LinkError::Invalid);
+        }
         let link: BlockLink = URL_SAFE_NO_PAD
             .decode(payload)
             .ok()
@@ -391,9 +398,20 @@ mod tests {
         chrono::DateTime::from_timestamp(1_767_225_600 + s, 0).unwrap()
     }
 
+    fn keys(current: &str, previous: Option<&str>) -> autolock_core::values::SigningKeys {
+        autolock_core::values::SigningKeys::new(
+            format!("{current:-<32}").as_bytes(),
+            previous
+                .map(|p| format!("{p:-<32}"))
+                .as_deref()
+                .map(str::as_bytes),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn links_name_user_and_resource_expire_after_an_hour_and_resist_tampering() {
-        let signer = LinkSigner::new(b"key");
+        let signer = LinkSigner::new(keys("key", None));
         let (bob, gitlab): (UserId, ResourceId) =
             ("bob".parse().unwrap(), "gitlab".parse().unwrap());
         let token = signer.sign(&bob, &gitlab, t(0));
@@ -415,8 +433,31 @@ mod tests {
             Err(LinkError::Invalid)
         );
         assert_eq!(
-            LinkSigner::new(b"other").verify(&token, t(1)),
+            LinkSigner::new(keys("other", None)).verify(&token, t(1)),
             Err(LinkError::Invalid)
+        );
+    }
+
+    #[test]
+    fn a_rotated_key_still_verifies_the_links_it_signed_until_it_is_dropped() {
+        let (bob, gitlab): (UserId, ResourceId) =
+            ("bob".parse().unwrap(), "gitlab".parse().unwrap());
+        let old = LinkSigner::new(keys("old", None)).sign(&bob, &gitlab, t(0));
+        let rotating = LinkSigner::new(keys("new", Some("old")));
+        assert!(
+            rotating.verify(&old, t(1)).is_ok(),
+            "signed before the rotation"
+        );
+        let new = rotating.sign(&bob, &gitlab, t(0));
+        assert!(
+            LinkSigner::new(keys("new", None))
+                .verify(&new, t(1))
+                .is_ok()
+        );
+        assert_eq!(
+            LinkSigner::new(keys("new", None)).verify(&old, t(1)),
+            Err(LinkError::Invalid),
+            "the previous key dropped"
         );
     }
 }

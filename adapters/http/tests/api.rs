@@ -430,7 +430,7 @@ async fn the_clock_route_does_not_exist_on_the_real_clock() {
         t.world.app.clone(),
         std::sync::Arc::new(autolock_http::SystemClock),
         std::sync::Arc::new(t.tokens.clone()),
-        autolock_http::LinkSigner::new(b"k"),
+        autolock_http::LinkSigner::new(common::link_keys()),
         autolock_http::HttpConfig {
             public_base_url: common::PUBLIC.into(),
             console_base_url: common::PUBLIC.into(),
@@ -1035,10 +1035,20 @@ async fn a_request_filed_after_a_deactivation_and_reactivation_in_the_same_secon
         assert!(r.status.is_success(), "{}", r.text());
         assert_eq!(r.json()["status"], "open", "round {round}: {}", r.text());
         // Out of the group and back in, in the same second: still a path at every instant.
-        t.call(Method::DELETE, "/v1/groups/eng/members/bob", Some(&admin), None)
-            .await;
-        t.call(Method::PUT, "/v1/groups/eng/members/bob", Some(&admin), None)
-            .await;
+        t.call(
+            Method::DELETE,
+            "/v1/groups/eng/members/bob",
+            Some(&admin),
+            None,
+        )
+        .await;
+        t.call(
+            Method::PUT,
+            "/v1/groups/eng/members/bob",
+            Some(&admin),
+            None,
+        )
+        .await;
     }
     // Each request was open until the removal after it cancelled it (recorded order): for the
     // lost path, never for the deactivation before it.

@@ -211,7 +211,7 @@ async fn a_deactivated_user_or_a_resource_gone_gets_a_clear_page_not_an_error() 
         );
     }
     // A link (validly signed) naming a resource that does not exist.
-    let token = autolock_http::LinkSigner::new(b"link-key").sign(
+    let token = autolock_http::LinkSigner::new(common::link_keys()).sign(
         &t.world.carol.id,
         &"ghost".parse().unwrap(),
         d(8),

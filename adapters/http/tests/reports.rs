@@ -221,6 +221,7 @@ async fn group_and_user_reports_longer_than_a_page_list_every_right_once() {
             active: true,
             created_at: h(0),
             revision: 0,
+            sessions_after: None,
         }));
         changes.push(DirectoryChange::AddMembership {
             user: id(&uid),

@@ -32,7 +32,7 @@ use autolock_core::ports::{StoreResult, Versioned};
 use rows::backend;
 
 /// The migrations, in order: migration `n` brings the schema to version `n + 1`.
-const MIGRATIONS: [&str; 10] = [
+const MIGRATIONS: [&str; 11] = [
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_deliveries.sql"),
     include_str!("../migrations/0003_user_activity.sql"),
@@ -43,6 +43,7 @@ const MIGRATIONS: [&str; 10] = [
     include_str!("../migrations/0008_retention.sql"),
     include_str!("../migrations/0009_exemptions.sql"),
     include_str!("../migrations/0010_usage_by_key.sql"),
+    include_str!("../migrations/0011_sessions_and_throttles.sql"),
 ];
 #[allow(clippy::cast_possible_wrap)]
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -421,6 +422,7 @@ mod tests {
                     active: true,
                     created_at: chrono::Utc::now(),
                     revision: 0,
+                    sessions_after: None,
                 })
             })
             .collect();

@@ -46,7 +46,8 @@ pub(crate) fn encode<T: serde::Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(backend)
 }
 
-pub(crate) const USER_COLUMNS: &str = "id, email, display_name, role, active, created_at, rev";
+pub(crate) const USER_COLUMNS: &str =
+    "id, email, display_name, role, active, created_at, rev, sessions_after";
 
 pub(crate) fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
     Ok(User {
@@ -57,6 +58,7 @@ pub(crate) fn user_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         active: r.get(4)?,
         created_at: instant(r.get(5)?)?,
         revision: revision(r.get(6)?),
+        sessions_after: r.get::<_, Option<i64>>(7)?.map(instant).transpose()?,
     })
 }
 

@@ -65,6 +65,20 @@ impl Links<'_> {
     }
 }
 
+/// `text` percent-encoded for a query string: everything but the unreserved characters.
+#[must_use]
+pub fn query_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// What the webhook body speaks of.
 #[derive(Debug)]
 pub struct BodySubject<'a> {
@@ -320,6 +334,7 @@ mod tests {
             active: true,
             created_at: t,
             revision: 0,
+            sessions_after: None,
         };
         let resource = Resource {
             id: resource.parse().unwrap(),

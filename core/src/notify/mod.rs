@@ -38,6 +38,7 @@ pub struct Notifier {
     email: Arc<dyn EmailSender>,
     webhook: Arc<dyn WebhookSender>,
     console_base_url: String,
+    real_time: Option<Arc<dyn crate::ports::Clock>>,
 }
 
 impl std::fmt::Debug for Notifier {
@@ -78,12 +79,35 @@ impl Notifier {
             email,
             webhook,
             console_base_url: console_base_url.into(),
+            real_time: None,
         }
+    }
+
+    /// Sign-in links run on real time, whatever the deployment's clock: `clock` tells it (by
+    /// default the time the notifier is given, right where the deployment runs on real time).
+    #[must_use]
+    pub fn with_real_time(mut self, clock: Arc<dyn crate::ports::Clock>) -> Self {
+        self.real_time = Some(clock);
+        self
     }
 
     async fn plan(&self, entry: &OutboxEntry) -> Result<Vec<(String, Content)>> {
         if let DomainEvent::FeedSilent { since, last_heard } = &entry.event {
             return self.feed_silent(*since, *last_heard).await;
+        }
+        if let DomainEvent::SignInRequested { email, next } = &entry.event {
+            // A link only for an active user with this address; nothing for anyone else.
+            return Ok(match self.store.user_by_email(email).await? {
+                Some(user) if user.active => vec![(
+                    user.email.to_string(),
+                    Content::SignIn(crate::delivery::SignInMessage {
+                        user: user.id,
+                        to: user.email,
+                        next: next.clone(),
+                    }),
+                )],
+                _ => Vec::new(),
+            });
         }
         // The event names what it speaks of; what is said comes from the store.
         let (request, user_id, resource_id) = match &entry.event {
@@ -212,40 +236,21 @@ impl Notifier {
     /// not at all if another run took the delivery meanwhile.
     pub async fn attempt(&self, mut delivery: Delivery, now: Timestamp) -> Result<Delivery> {
         let (attempt, verdict, retry_after) = match &delivery.content {
-            Content::Email(message) => {
-                let started = std::time::Instant::now();
-                let result = self.email.send(message).await;
-                let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-                match result {
-                    Ok(()) => (
-                        Attempt {
-                            at: now,
-                            status: None,
-                            latency_ms,
-                            error: None,
-                        },
-                        AttemptOutcome::Delivered,
-                        None,
-                    ),
-                    Err(e) => {
-                        let verdict = if e.retryable {
-                            AttemptOutcome::Retry
-                        } else {
-                            AttemptOutcome::Final
-                        };
-                        (
-                            Attempt {
-                                at: now,
-                                status: None,
-                                latency_ms,
-                                error: Some(e.message),
-                            },
-                            verdict,
-                            None,
-                        )
-                    }
-                }
+            Content::SignIn(m) => {
+                // A fresh link at each attempt: only its digest is stored.
+                let real_now = self.real_time.as_ref().map_or(now, |c| c.now());
+                let token =
+                    crate::service::sessions::issue_link(self.store.as_ref(), &m.user, real_now)
+                        .await?;
+                let url = format!(
+                    "{}/sign-in/{token}?next={}",
+                    self.console_base_url.trim_end_matches('/'),
+                    messages::query_escape(&m.next)
+                );
+                let message = sign_in_email(&m.to, &url);
+                self.send_email(&message, now).await
             }
+            Content::Email(message) => self.send_email(message, now).await,
             Content::Webhook(message) => {
                 let Some(hook) = self
                     .store
@@ -302,6 +307,32 @@ impl Notifier {
         }
         self.store.replace_delivery(&delivery, lease).await?;
         Ok(delivery)
+    }
+
+    /// Sends an email once: the attempt, and what it means.
+    async fn send_email(
+        &self,
+        message: &crate::delivery::EmailMessage,
+        now: Timestamp,
+    ) -> (Attempt, AttemptOutcome, Option<u64>) {
+        let started = std::time::Instant::now();
+        let result = self.email.send(message).await;
+        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let (verdict, error) = match result {
+            Ok(()) => (AttemptOutcome::Delivered, None),
+            Err(e) if e.retryable => (AttemptOutcome::Retry, Some(e.message)),
+            Err(e) => (AttemptOutcome::Final, Some(e.message)),
+        };
+        (
+            Attempt {
+                at: now,
+                status: None,
+                latency_ms,
+                error,
+            },
+            verdict,
+            None,
+        )
     }
 
     /// Retries the deliveries that are due, each claimed first with a lease (so that an

@@ -23,6 +23,13 @@ pub enum DirectoryChange {
     /// Replaces a user's email, name and role (the id and the active flag stay), over the
     /// user's revision `user.revision` (else a conflict).
     UpdateUser(User),
+    /// Ends every console session of a user opened before `at` (real time); fails when the
+    /// user does not exist. Not an edit of the user: it moves no revision.
+    EndSessions {
+        user: UserId,
+        /// From when on sessions count (real time).
+        at: DateTime<Utc>,
+    },
     /// Sets a user's active flag and records the change in the flag's history, over the user's
     /// revision `revision`.
     SetUserActive {
@@ -147,6 +154,22 @@ pub struct Changeset {
     pub refreshes: Vec<super::RefreshIntent>,
     /// Intents carried out (by id): removed.
     pub refreshed: Vec<String>,
+    /// The recent uses of limited actions, each written over the version read.
+    pub throttles: Vec<ThrottleWrite>,
+}
+
+/// A conditional write of the recent uses of one limited action (sign-in emails per address,
+/// per client).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThrottleWrite {
+    /// What is limited, e.g. `sign-in:address:<digest>`.
+    pub key: String,
+    /// The version the uses were read at (0: none stored).
+    pub expected_version: u64,
+    /// The uses that still count, the new one included.
+    pub hits: Vec<DateTime<Utc>>,
+    /// When the record may be dropped: its last use no longer counts then.
+    pub expires_at: DateTime<Utc>,
 }
 
 /// A single-use link (the block page's) marked used.
@@ -172,6 +195,7 @@ impl Changeset {
             && self.sign_in_links.is_empty()
             && self.refreshes.is_empty()
             && self.refreshed.is_empty()
+            && self.throttles.is_empty()
     }
 
     /// Adds the writes of `other` after these.
@@ -187,6 +211,7 @@ impl Changeset {
             sign_in_links,
             refreshes,
             refreshed,
+            throttles,
         } = other;
         self.directory.extend(directory);
         self.usage.extend(usage);
@@ -198,6 +223,7 @@ impl Changeset {
         self.sign_in_links.extend(sign_in_links);
         self.refreshes.extend(refreshes);
         self.refreshed.extend(refreshed);
+        self.throttles.extend(throttles);
     }
 }
 

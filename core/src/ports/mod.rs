@@ -30,7 +30,9 @@ use serde::{Deserialize, Serialize};
 use crate::error::StoreError;
 
 pub use audit::AuditReader;
-pub use changes::{Changeset, Committer, ConsumedLink, DirectoryChange, RequestWrite, UsageWrite};
+pub use changes::{
+    Changeset, Committer, ConsumedLink, DirectoryChange, RequestWrite, ThrottleWrite, UsageWrite,
+};
 pub use clock::{Clock, ManualClock, NoPause, Pause};
 pub use deliveries::DeliveryStore;
 pub use directory::DirectoryReader;

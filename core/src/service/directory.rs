@@ -146,6 +146,7 @@ impl Autolock {
             active: true,
             created_at: now,
             revision: 0,
+            sessions_after: None,
         };
         self.commit_changes(user_created(None, &user, now)).await?;
         Ok(user)
@@ -167,6 +168,7 @@ impl Autolock {
             active: true,
             created_at: now,
             revision: 0,
+            sessions_after: None,
         };
         self.commit_changes(user_created(Some(actor), &user, now))
             .await?;

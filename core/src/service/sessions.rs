@@ -10,9 +10,9 @@ use crate::Timestamp;
 use crate::audit::AuditAction;
 use crate::directory::{Principal, User};
 use crate::error::{Conflict, Error, Result, StoreError};
-use crate::events::DirectoryEdit;
+use crate::events::{DirectoryEdit, DomainEvent};
 use crate::ids::UserId;
-use crate::ports::{Changeset, ConsumedLink, IssuedLink};
+use crate::ports::{Changeset, ConsumedLink, DirectoryChange, IssuedLink, ThrottleWrite};
 use crate::values::Email;
 
 use super::Autolock;
@@ -42,6 +42,62 @@ fn digest(token: &str) -> String {
     hash.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The longest window a throttle counts uses in.
+const THROTTLE_WINDOW: chrono::Duration = chrono::Duration::hours(1);
+/// Sign-in emails per address: one a minute, five an hour.
+const PER_ADDRESS: [(chrono::Duration, usize); 2] = [
+    (chrono::Duration::minutes(1), 1),
+    (chrono::Duration::hours(1), 5),
+];
+/// Sign-in emails asked for by one client: five a minute, twenty an hour.
+const PER_CLIENT: [(chrono::Duration, usize); 2] = [
+    (chrono::Duration::minutes(1), 5),
+    (chrono::Duration::hours(1), 20),
+];
+
+/// The uses of a limited action with one more at `now`, if every limit still admits one: at
+/// most `max` within each `window` before `now`. Uses older than the longest window are left
+/// out.
+fn admitted(
+    hits: &[Timestamp],
+    now: Timestamp,
+    limits: &[(chrono::Duration, usize)],
+) -> Option<Vec<Timestamp>> {
+    let within = |window: chrono::Duration| hits.iter().filter(|h| **h > now - window).count();
+    if limits.iter().any(|(window, max)| within(*window) >= *max) {
+        return None;
+    }
+    let mut kept: Vec<Timestamp> = hits
+        .iter()
+        .copied()
+        .filter(|h| *h > now - THROTTLE_WINDOW)
+        .collect();
+    kept.push(now);
+    Some(kept)
+}
+
+/// Issues a sign-in link for `user` at real time `now`, stored by its digest: the token to put
+/// in the link, valid for [`SIGN_IN_TTL`] and once.
+pub(crate) async fn issue_link(
+    store: &dyn crate::ports::Committer,
+    user: &UserId,
+    now: Timestamp,
+) -> Result<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| StoreError::Backend(e.to_string()))?;
+    let token = URL_SAFE_NO_PAD.encode(bytes);
+    let changes = Changeset {
+        sign_in_links: vec![IssuedLink {
+            digest: digest(&token),
+            user: user.clone(),
+            expires_at: now + SIGN_IN_TTL,
+        }],
+        ..Changeset::default()
+    };
+    store.commit(changes).await?;
+    Ok(token)
+}
+
 impl Autolock {
     /// Issues a sign-in link for the active user with this email address; `None` when there is
     /// no such user (the sign-in page answers the same either way).
@@ -67,19 +123,90 @@ impl Autolock {
     }
 
     async fn issue_sign_in(&self, user: User, now: Timestamp) -> Result<SignInLink> {
-        let mut bytes = [0u8; 32];
-        getrandom::fill(&mut bytes).map_err(|e| StoreError::Backend(e.to_string()))?;
-        let token = URL_SAFE_NO_PAD.encode(bytes);
-        let changes = Changeset {
-            sign_in_links: vec![IssuedLink {
-                digest: digest(&token),
-                user: user.id.clone(),
-                expires_at: now + SIGN_IN_TTL,
+        let token = issue_link(self.store.as_ref(), &user.id, now).await?;
+        Ok(SignInLink { token, user })
+    }
+
+    /// Asks for a sign-in link to `email` (the console's sign-in page), at real time `now`:
+    /// within the limits — one per address a minute and five an hour, five per client a minute
+    /// and twenty an hour — a `signin.requested` event goes to the outbox, and the notifier
+    /// emails a link if the address is an active user's. Nobody looks the address up here, so
+    /// the answer is the same, in the same time, for any address. `false` when a limit held it
+    /// back (nothing was written).
+    pub async fn request_sign_in(
+        &self,
+        email: &Email,
+        next: &str,
+        client: Option<&str>,
+        now: Timestamp,
+        recorded_at: Timestamp,
+    ) -> Result<bool> {
+        let mut limited = vec![(
+            format!("sign-in:address:{}", digest(&email.as_str().to_lowercase())),
+            &PER_ADDRESS,
+        )];
+        if let Some(client) = client {
+            limited.push((format!("sign-in:client:{}", digest(client)), &PER_CLIENT));
+        }
+        self.retry(|| async {
+            let mut changes = Changeset::default();
+            for (key, limits) in &limited {
+                let read = self.store.throttle(key).await?;
+                let Some(hits) = admitted(&read.value, now, &limits[..]) else {
+                    return Ok(false);
+                };
+                changes.throttles.push(ThrottleWrite {
+                    key: key.clone(),
+                    expected_version: read.version,
+                    hits,
+                    expires_at: now + THROTTLE_WINDOW,
+                });
+            }
+            changes.record(
+                DomainEvent::SignInRequested {
+                    email: email.clone(),
+                    next: next.to_owned(),
+                },
+                recorded_at,
+            );
+            self.store.commit(changes).await?;
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Ends every console session of `user` opened before real time `now` (their own sessions,
+    /// for anyone; anyone's, for an admin): audited at `recorded_at`.
+    pub async fn end_sessions(
+        &self,
+        actor: &Principal,
+        user: &UserId,
+        now: Timestamp,
+        recorded_at: Timestamp,
+    ) -> Result<()> {
+        if actor.id != *user {
+            crate::authz::require(actor, crate::authz::Capability::Administer)?;
+        }
+        self.existing_user(user).await?;
+        let mut changes = Changeset {
+            directory: vec![DirectoryChange::EndSessions {
+                user: user.clone(),
+                at: now,
             }],
             ..Changeset::default()
         };
+        changes.record(
+            DirectoryEdit::new(
+                AuditAction::SessionsEnded,
+                Some(&actor.id),
+                serde_json::json!({}),
+            )
+            .principal(user)
+            .event(),
+            recorded_at,
+        );
         self.store.commit(changes).await?;
-        Ok(SignInLink { token, user })
+        Ok(())
     }
 
     /// The user a console session names, as the directory knows them now (active or not);
@@ -137,5 +264,30 @@ impl Autolock {
             )),
             other => Ok(other.map(|()| principal)?),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(seconds: i64) -> Timestamp {
+        chrono::DateTime::from_timestamp(1_767_225_600 + seconds, 0).unwrap()
+    }
+
+    #[test]
+    fn an_address_gets_one_email_a_minute_and_five_an_hour() {
+        let mut hits = Vec::new();
+        let mut sent = Vec::new();
+        for second in (0..7200).step_by(10) {
+            if let Some(next) = admitted(&hits, at(second), &PER_ADDRESS) {
+                hits = next;
+                sent.push(second);
+            }
+        }
+        // 0, 60, 120, 180, 240 in the first hour; the sixth once the first is an hour old.
+        assert_eq!(&sent[..6], [0, 60, 120, 180, 240, 3600]);
+        assert!(sent.windows(2).all(|w| w[1] - w[0] >= 60));
+        assert_eq!(sent.iter().filter(|s| **s < 3600).count(), 5, "{sent:?}");
     }
 }

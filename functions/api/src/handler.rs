@@ -12,7 +12,7 @@ use autolock_core::ports::Store;
 use autolock_core::service::Autolock;
 use autolock_http::{AppState, Authenticator, HttpConfig, LinkSigner, SystemClock};
 
-use crate::config::Config;
+use crate::config::{Config, Keys};
 
 /// Trusts the `sub` claim of API Gateway's JWT authorizer, and nothing else.
 #[derive(Debug, Clone, Copy, Default)]
@@ -39,13 +39,10 @@ fn webhook_sender() -> autolock_webhook::HttpWebhookSender {
         .expect("the webhook client builds")
 }
 
-/// The router over `store` as configured: the JSON API, the block page and the console, whose
-/// sign-in emails go through `email`.
-pub fn router(
-    store: Arc<dyn Store>,
-    email: Arc<dyn autolock_core::ports::EmailSender>,
-    config: &Config,
-) -> axum::Router {
+/// The router over `store` as configured, signing with `keys`: the JSON API, the block page and
+/// the console. It sends no email: the console's sign-in emails go through the outbox to the
+/// notifier function, like every notification; its notifier serves the webhook's test send.
+pub fn router(store: Arc<dyn Store>, config: &Config, keys: &Keys) -> axum::Router {
     let http = HttpConfig {
         public_base_url: config.public_base_url.clone(),
         console_base_url: config.console_base_url.clone(),
@@ -59,27 +56,41 @@ pub fn router(
             .expect("FEED_GUARD was checked"),
         Arc::new(SystemClock),
         Arc::new(AuthorizerClaims),
-        LinkSigner::new(config.block_link_key.as_bytes()),
+        LinkSigner::new(keys.block_links.clone()),
         http,
     );
     let notifier = autolock_core::notify::Notifier::new(
         Arc::clone(&store),
-        Arc::clone(&email),
+        Arc::new(autolock_core::ports::EmailDisabled),
         Arc::new(webhook_sender()),
         config.console_base_url.clone(),
     );
     let console = ConsoleState::new(
         state.app().clone(),
         Arc::new(SystemClock),
-        email,
         ConsoleConfig {
             console_base_url: config.console_base_url.clone(),
-            session_key: config.session_key.as_bytes().to_vec(),
+            session_keys: keys.sessions.clone(),
         },
     )
-    .expect("SESSION_KEY was checked")
     .with_notifier(notifier.clone());
-    autolock_http::router(state.with_notifier(notifier)).merge(autolock_http::catch_panics(
-        autolock_console::router(console),
-    ))
+    let console = autolock_console::router(console).layer(axum::middleware::from_fn(client_addr));
+    autolock_http::router(state.with_notifier(notifier)).merge(autolock_http::catch_panics(console))
+}
+
+/// Tells the console who is asking: the client's address as API Gateway saw it.
+async fn client_addr(
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let source = match request.extensions().get::<RequestContext>() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+        _ => None,
+    };
+    if let Some(ip) = source {
+        request
+            .extensions_mut()
+            .insert(autolock_console::ClientAddr(ip));
+    }
+    next.run(request).await
 }

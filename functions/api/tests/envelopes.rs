@@ -36,17 +36,12 @@ fn app() -> &'static axum::Router {
                 tables: TableNames::with_prefix("unused"),
                 public_base_url: "https://autolock.acme.example.com".into(),
                 console_base_url: "https://console.acme.example.com".into(),
-                block_link_key: "test-link-key".into(),
-                session_key: "test-session-key-of-32-bytes-at-least".into(),
-                sender_address: "autolock@acme.example.com".into(),
+                block_link_key_parameter: "/autolock/test/block-link-key".into(),
+                session_key_parameter: "/autolock/test/session-key".into(),
                 lock_warning_days: 0,
                 feed_guard: None,
             };
-            router(
-                store,
-                Arc::new(autolock_core::ports::EmailDisabled),
-                &config,
-            )
+            router(store, &config, &test_keys())
         })
     })
 }
@@ -96,5 +91,13 @@ proptest! {
                 "{path} without a sub: {status}"
             );
         }
+    }
+}
+
+fn test_keys() -> autolock_api::config::Keys {
+    let keys = |k: &str| autolock_core::values::SigningKeys::parse(k).unwrap();
+    autolock_api::config::Keys {
+        block_links: keys("a test block-link key of 32 bytes or more"),
+        sessions: keys("a test session key of 32 bytes or more!!"),
     }
 }

@@ -43,17 +43,12 @@ async fn every_sample_request_is_served_with_identity_from_the_authorizer_only()
         tables: store.tables().clone(),
         public_base_url: "https://autolock.acme.example.com".into(),
         console_base_url: "https://console.acme.example.com".into(),
-        block_link_key: "test-link-key".into(),
-        session_key: "test-session-key-of-32-bytes-at-least".into(),
-        sender_address: "autolock@acme.example.com".into(),
+        block_link_key_parameter: "/autolock/test/block-link-key".into(),
+        session_key_parameter: "/autolock/test/session-key".into(),
         lock_warning_days: 0,
         feed_guard: None,
     };
-    let app = router(
-        store,
-        Arc::new(autolock_core::ports::EmailDisabled),
-        &config,
-    );
+    let app = router(store, &config, &test_keys());
 
     // Bob has been idle since the seed (2026-01-01): on the real clock his right is locked.
     let (status, rights) = call(&app, include_str!("../../../events/api-get-rights.json")).await;
@@ -139,4 +134,12 @@ async fn every_sample_request_is_served_with_identity_from_the_authorizer_only()
     let (status, _) = call(&app, &unauthorized.to_string()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     teardown.run().await;
+}
+
+fn test_keys() -> autolock_api::config::Keys {
+    let keys = |k: &str| autolock_core::values::SigningKeys::parse(k).unwrap();
+    autolock_api::config::Keys {
+        block_links: keys("a test block-link key of 32 bytes or more"),
+        sessions: keys("a test session key of 32 bytes or more!!"),
+    }
 }

@@ -1,14 +1,14 @@
 //! The API function's IAM policy in `infra/template.yaml` allows exactly the AWS operations its
 //! code performs, recorded by an interceptor on its clients while it serves, through API
 //! Gateway envelopes, the directory edits, policy edits, the gateway's calls, requests, unlocks,
-//! settings, reports, the audit log and a console sign-in by email.
+//! settings, reports, the audit log and a console sign-in by email (through the outbox); and its
+//! keys, read from SSM Parameter Store.
 
 use std::sync::Arc;
 
 use autolock_api::config::Config;
 use autolock_api::handler::router;
 use autolock_aws::testing::{Recorder, assert_policy_is_exact};
-use autolock_ses::SesSender;
 use autolock_tests::world::World;
 use axum::http::StatusCode;
 use http_body_util::BodyExt;
@@ -88,21 +88,6 @@ impl Api {
 async fn the_api_functions_policy_allows_exactly_what_it_does() {
     let recorder = Recorder::default();
     let sdk = autolock_aws::sdk_config().await;
-    let domain = format!(
-        "{}.acme.example.com",
-        autolock_core::ids::GroupId::generate()
-    );
-    aws_sdk_sesv2::Client::new(&sdk)
-        .create_email_identity()
-        .email_identity(&domain)
-        .send()
-        .await
-        .unwrap();
-    let ses = aws_sdk_sesv2::Client::from_conf(
-        aws_sdk_sesv2::config::Builder::from(&sdk)
-            .interceptor(recorder.for_service("ses", None))
-            .build(),
-    );
     let (store, teardown) = autolock_dynamodb::testing::fresh_recorded(&recorder).await;
     let store = Arc::new(store);
     World::seed(store.clone()).await;
@@ -110,21 +95,51 @@ async fn the_api_functions_policy_allows_exactly_what_it_does() {
         tables: store.tables().clone(),
         public_base_url: "https://autolock.acme.example.com".into(),
         console_base_url: "https://autolock.acme.example.com".into(),
-        block_link_key: "test-link-key".into(),
-        session_key: "test-session-key-of-32-bytes-at-least".into(),
-        sender_address: format!("autolock@{domain}"),
+        block_link_key_parameter: "/autolock/test/block-link-key".into(),
+        session_key_parameter: "/autolock/test/session-key".into(),
         lock_warning_days: 0,
         feed_guard: Some(chrono::Duration::hours(6)),
     };
-    let api = Api {
-        app: router(
-            store,
-            Arc::new(SesSender::new(ses, format!("autolock@{domain}"))),
-            &config,
+    // The keys live in SSM Parameter Store, read at cold start.
+    let ssm_admin = aws_sdk_ssm::Client::new(&sdk);
+    let prefix = format!("/autolock/{}", autolock_core::ids::GroupId::generate());
+    let config = Config {
+        block_link_key_parameter: format!("{prefix}/block-link-key"),
+        session_key_parameter: format!("{prefix}/session-key"),
+        ..config
+    };
+    for (name, value) in [
+        (
+            &config.block_link_key_parameter,
+            "a block-link key of 32 bytes or more",
         ),
+        (
+            &config.session_key_parameter,
+            "a new session key of 32 bytes or more\nthe old session key of 32 bytes or more",
+        ),
+    ] {
+        ssm_admin
+            .put_parameter()
+            .name(name)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send()
+            .await
+            .unwrap();
+    }
+    let ssm = aws_sdk_ssm::Client::from_conf(
+        aws_sdk_ssm::config::Builder::from(&sdk)
+            .interceptor(recorder.for_service("ssm", None))
+            .build(),
+    );
+    recorder.start();
+    let keys = autolock_api::config::Keys::read(&ssm, &config)
+        .await
+        .unwrap();
+    let api = Api {
+        app: router(store.clone(), &config, &keys),
     };
 
-    recorder.start();
     // The directory and the policies.
     api.call("POST", "/v1/users", "ada", Some(json!({"id": "dora", "email": "dora@example.com", "display_name": "Dora", "role": "member"}))).await;
     api.call(
@@ -248,7 +263,7 @@ async fn the_api_functions_policy_allows_exactly_what_it_does() {
         ))
         .await;
     assert_eq!(status, StatusCode::OK);
-    // The console: the sign-in page emails a link (SES).
+    // The console: the sign-in page asks for a link, through the outbox (the notifier sends it).
     let (_, cookies, page) = api
         .send(&envelope("GET", "/sign-in", None, None, None))
         .await;
@@ -268,7 +283,14 @@ async fn the_api_functions_policy_allows_exactly_what_it_does() {
     assert_eq!(status, StatusCode::OK, "{text}");
     recorder.stop();
 
-    assert!(recorder.actions().contains("ses:SendEmail"));
+    let pending = autolock_core::ports::OutboxReader::pending(store.as_ref(), 1000)
+        .await
+        .unwrap();
+    assert!(
+        pending.iter().any(|e| e.event.name() == "signin.requested"),
+        "the sign-in request waits in the outbox"
+    );
+    assert!(recorder.actions().contains("ssm:GetParameter"));
     assert_policy_is_exact("ApiFunction", &recorder.actions());
     teardown.run().await;
 }

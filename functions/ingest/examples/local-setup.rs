@@ -51,8 +51,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "export PUBLIC_BASE_URL=http://127.0.0.1:9010/lambda-url/autolock-api CONSOLE_BASE_URL=http://127.0.0.1:9010"
     );
-    println!("export BLOCK_LINK_KEY=local-block-link-key-not-for-production");
-    println!("export SESSION_KEY=local-console-session-key-not-for-production");
+    // The API function reads its keys from SSM Parameter Store (SecureString) at cold start.
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    for (var, name, value) in [
+        (
+            "BLOCK_LINK_KEY_PARAMETER",
+            format!("/{prefix}/block-link-key"),
+            "local-block-link-key-not-for-production",
+        ),
+        (
+            "SESSION_KEY_PARAMETER",
+            format!("/{prefix}/session-key"),
+            "local-console-session-key-not-for-production",
+        ),
+    ] {
+        ssm.put_parameter()
+            .name(&name)
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .overwrite(true)
+            .send()
+            .await?;
+        println!("export {var}={name}");
+    }
     // The notifier sends as autolock@<prefix>.example.com: an SES identity the emulator knows.
     let domain = format!("{prefix}.example.com");
     let ses = aws_sdk_sesv2::Client::new(&sdk);

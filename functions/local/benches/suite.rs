@@ -132,6 +132,7 @@ fn new_member(u: usize, t0: Timestamp) -> DirectoryChange {
         active: true,
         created_at: t0,
         revision: 0,
+        sessions_after: None,
     })
 }
 
@@ -476,16 +477,20 @@ async fn run(quick: bool) -> Vec<Figure> {
         app: app.clone().with_local_webhooks(true),
         clock: Arc::clone(&clock),
         notifier,
-        email: Arc::new(autolock_core::ports::EmailDisabled),
         tokens: tokens.clone(),
-        link_key: b"link-key".to_vec(),
-        session_key: b"a-session-key-of-32-bytes-or-more".to_vec(),
+        link_keys: autolock_core::values::SigningKeys::parse(
+            "a block-link key of 32 bytes or more",
+        )
+        .unwrap(),
+        session_keys: autolock_core::values::SigningKeys::parse(
+            "a-session-key-of-32-bytes-or-more",
+        )
+        .unwrap(),
         http: HttpConfig {
             public_base_url: PUBLIC.into(),
             console_base_url: PUBLIC.into(),
         },
-    })
-    .unwrap();
+    });
     // The state a running server is in: the locks that fell due recorded by the sweep and their
     // events relayed (ticks until one finds nothing left to do).
     let swept = Instant::now();
@@ -708,6 +713,7 @@ async fn run(quick: bool) -> Vec<Figure> {
                     active: true,
                     created_at: now(),
                     revision: 0,
+                    sessions_after: None,
                 })],
                 ..Changeset::default()
             })

@@ -13,9 +13,9 @@ use async_trait::async_trait;
 use autolock_console::{ConsoleConfig, ConsoleState};
 use autolock_core::events::OutboxEntry;
 use autolock_core::notify::Notifier;
-use autolock_core::ports::EmailSender;
 use autolock_core::ports::{Clock, EventPublisher, ManualClock, StoreResult};
 use autolock_core::service::{Autolock, Ticker};
+use autolock_core::values::SigningKeys;
 use autolock_http::{AppState, Hs256, HttpConfig, LinkSigner, SystemClock};
 
 /// Waits on the tokio timer: the local runtime's pause between the attempts of a commit that
@@ -36,14 +36,14 @@ pub fn state(
     app: Autolock,
     clock: Arc<dyn Clock>,
     tokens: Hs256,
-    link_key: &[u8],
+    link_keys: SigningKeys,
     http: HttpConfig,
 ) -> AppState {
     AppState::new(
         app,
         clock,
         Arc::new(tokens),
-        LinkSigner::new(link_key),
+        LinkSigner::new(link_keys),
         http,
     )
 }
@@ -54,16 +54,14 @@ pub struct Parts {
     pub app: Autolock,
     /// The clock (a manual one for demos and tests).
     pub clock: Arc<dyn Clock>,
-    /// The notifier (emails, webhooks).
+    /// The notifier (emails — the console's sign-in emails among them — and webhooks).
     pub notifier: Notifier,
-    /// Where the console's sign-in emails go.
-    pub email: Arc<dyn EmailSender>,
     /// Verifies bearer tokens.
     pub tokens: Hs256,
-    /// Signs block-page links.
-    pub link_key: Vec<u8>,
-    /// Signs the console's sessions (32 bytes or more).
-    pub session_key: Vec<u8>,
+    /// Sign block-page links.
+    pub link_keys: SigningKeys,
+    /// Sign the console's sessions.
+    pub session_keys: SigningKeys,
     /// The deployment's addresses.
     pub http: HttpConfig,
 }
@@ -77,38 +75,33 @@ impl std::fmt::Debug for Parts {
 /// The local runtime's parts, wired as `autolock serve` wires them: one router with the JSON
 /// API, the block page and the console (with the tick that a move of the manual clock runs),
 /// and the tick the background loop runs.
-///
-/// # Errors
-/// When the session key is shorter than 32 bytes.
-pub fn wire(parts: Parts) -> Result<(axum::Router, Ticker), String> {
+pub fn wire(parts: Parts) -> (axum::Router, Ticker) {
     let Parts {
         app,
         clock,
         notifier,
-        email,
         tokens,
-        link_key,
-        session_key,
+        link_keys,
+        session_keys,
         http,
     } = parts;
     let ticker = ticker(app.clone(), Arc::clone(&clock), notifier.clone(), 1000);
     let console = ConsoleState::new(
         app.clone(),
         Arc::clone(&clock),
-        email,
         ConsoleConfig {
             console_base_url: http.console_base_url.clone(),
-            session_key,
+            session_keys,
         },
-    )?
+    )
     .with_notifier(notifier.clone());
-    let state = state(app, clock, tokens, &link_key, http)
+    let state = state(app, clock, tokens, link_keys, http)
         .with_notifier(notifier)
         .with_ticker(ticker.clone());
     let router = autolock_http::router(state).merge(autolock_http::catch_panics(
         autolock_console::router(console),
     ));
-    Ok((router, ticker))
+    (router, ticker)
 }
 
 /// What wakes the background tick before its interval: a commit that wrote domain events (see

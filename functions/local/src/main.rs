@@ -14,7 +14,7 @@ use autolock_core::ports::EmailSender;
 use autolock_core::ports::{Clock, Store};
 use autolock_core::service::Autolock;
 use autolock_core::service::{DownloadFormat, DownloadOf, PolicyPatch, PreviewTarget, ReportScope};
-use autolock_core::values::Role;
+use autolock_core::values::{Role, SigningKeys};
 use autolock_http::HttpConfig;
 use autolock_local::config::{
     Cli, ClockKind, Command, EmailKind, NotifyArgs, ServeArgs, check_base_url, read_secret,
@@ -60,7 +60,8 @@ fn notifier(
     allow_local: bool,
 ) -> Result<Notifier, String> {
     let webhook = HttpWebhookSender::new(allow_local, std::time::Duration::from_secs(10))?;
-    Ok(Notifier::new(store, email, Arc::new(webhook), console))
+    Ok(Notifier::new(store, email, Arc::new(webhook), console)
+        .with_real_time(Arc::new(autolock_http::SystemClock)))
 }
 
 /// The feed guard's window of `--feed-guard`.
@@ -90,14 +91,17 @@ fn write_private(path: &std::path::Path, text: &str) -> Result<(), String> {
         .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
-/// A key of its own from the environment or a file, or one derived from the token secret.
-fn key(
+/// Signing keys of their own from the environment or a file — one per line: the current one,
+/// then during a rotation the previous one, each at least 32 bytes — or one derived from the
+/// token secret.
+fn keys(
     var: &str,
     file: Option<&std::path::Path>,
     purpose: &str,
     secret: &str,
-) -> Result<String, String> {
-    Ok(read_secret(var, file)?.unwrap_or_else(|| format!("{purpose}:{secret}")))
+) -> Result<SigningKeys, String> {
+    let text = read_secret(var, file)?.unwrap_or_else(|| format!("{purpose}:{secret}"));
+    SigningKeys::parse(&text).map_err(|e| format!("{var}: {}", e.message))
 }
 
 async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
@@ -109,13 +113,13 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
         ));
     }
     let secret = args.secret.resolve(demo_mode)?;
-    let link_key = key(
+    let link_keys = keys(
         "AUTOLOCK_LINK_KEY",
         args.link_key_file.as_deref(),
         "block-links",
         &secret,
     )?;
-    let session_key = key(
+    let session_keys = keys(
         "AUTOLOCK_SESSION_KEY",
         args.session_key_file.as_deref(),
         "console-sessions",
@@ -218,12 +222,11 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
         app: app.clone(),
         clock: Arc::clone(&clock),
         notifier,
-        email,
         tokens,
-        link_key: link_key.into_bytes(),
-        session_key: session_key.into_bytes(),
+        link_keys,
+        session_keys,
         http,
-    })?;
+    });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;

@@ -16,6 +16,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 /// The server's bounds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,7 +112,7 @@ pub async fn serve_counted(
     let (stop, stopped) = tokio::sync::watch::channel(false);
     tokio::pin!(shutdown);
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok(a) => a,
@@ -129,7 +130,15 @@ pub async fn serve_counted(
             () = &mut shutdown => break,
             p = Arc::clone(&permits).acquire_owned() => p.expect("the semaphore is never closed"),
         };
-        let service = TowerToHyperService::new(router.clone());
+        // Each request knows its client: the console limits how often one asks for sign-in
+        // emails.
+        let client = autolock_console::ClientAddr(peer.ip().to_string());
+        let service = TowerToHyperService::new(router.clone().map_request(
+            move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(client.clone());
+                request
+            },
+        ));
         let mut stopped = stopped.clone();
         tokio::spawn(async move {
             let _permit = permit;

@@ -70,16 +70,20 @@ async fn moving_the_manual_clock_records_locks_and_sends_notifications_before_an
         app: w.app.clone(),
         clock: Arc::clone(&clock) as Arc<dyn Clock>,
         notifier,
-        email: Arc::new(autolock_core::ports::EmailDisabled),
         tokens: tokens.clone(),
-        link_key: b"link-key".to_vec(),
-        session_key: b"a-session-key-of-32-bytes-or-more".to_vec(),
+        link_keys: autolock_core::values::SigningKeys::parse(
+            "a block-link key of 32 bytes or more",
+        )
+        .unwrap(),
+        session_keys: autolock_core::values::SigningKeys::parse(
+            "a-session-key-of-32-bytes-or-more",
+        )
+        .unwrap(),
         http: HttpConfig {
             public_base_url: "http://127.0.0.1:7300".into(),
             console_base_url: "https://console.test".into(),
         },
-    })
-    .unwrap();
+    });
 
     // Eight days on: bob and carol (7 days idle) lock at day 7, recorded by the tick.
     let (status, moved) = call(

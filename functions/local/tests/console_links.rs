@@ -83,21 +83,25 @@ async fn the_links_in_approver_emails_and_the_webhook_body_open_their_console_pa
         app: w.app.clone(),
         clock: Arc::clone(&clock) as Arc<dyn Clock>,
         notifier,
-        email: spool,
         tokens: Hs256::new(
             b"test-secret-0123456789-0123456789",
             "autolock",
             "http://127.0.0.1:7300",
         )
         .unwrap(),
-        link_key: b"link-key".to_vec(),
-        session_key: b"a-session-key-of-32-bytes-or-more".to_vec(),
+        link_keys: autolock_core::values::SigningKeys::parse(
+            "a block-link key of 32 bytes or more",
+        )
+        .unwrap(),
+        session_keys: autolock_core::values::SigningKeys::parse(
+            "a-session-key-of-32-bytes-or-more",
+        )
+        .unwrap(),
         http: HttpConfig {
             public_base_url: "http://127.0.0.1:7300".into(),
             console_base_url: CONSOLE.into(),
         },
-    })
-    .unwrap();
+    });
 
     // Bob, locked out of gitlab since day 7, asks; the tick tells rita and the webhook.
     let filed = w

@@ -37,21 +37,25 @@ async fn a_new_request_reaches_the_webhook_within_two_seconds() {
         app: w.app.clone(),
         clock: Arc::clone(&clock),
         notifier,
-        email: Arc::new(autolock_core::ports::EmailDisabled),
         tokens: Hs256::new(
             b"test-secret-0123456789-0123456789",
             "autolock",
             "http://127.0.0.1:7300",
         )
         .unwrap(),
-        link_key: b"link-key".to_vec(),
-        session_key: b"a-session-key-of-32-bytes-or-more".to_vec(),
+        link_keys: autolock_core::values::SigningKeys::parse(
+            "a block-link key of 32 bytes or more",
+        )
+        .unwrap(),
+        session_keys: autolock_core::values::SigningKeys::parse(
+            "a-session-key-of-32-bytes-or-more",
+        )
+        .unwrap(),
         http: HttpConfig {
             public_base_url: "http://127.0.0.1:7300".into(),
             console_base_url: "http://127.0.0.1:7300".into(),
         },
-    })
-    .unwrap();
+    });
     // The first tick relays what seeding wrote; then the loop waits a minute, or a wake-up.
     ticker.tick(clock.now(), &|| true).await.unwrap();
     let background = tokio::spawn(autolock_local::run_ticks(

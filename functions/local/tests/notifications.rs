@@ -250,8 +250,15 @@ async fn admins_set_the_webhook_see_its_secret_once_send_a_test_and_list_deliver
         let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(d(8)));
         let app = w.app.clone().with_local_webhooks(allow_local);
         autolock_http::router(
-            autolock_local::state(app, clock, tokens.clone(), b"links", http)
-                .with_notifier(notifier.clone()),
+            autolock_local::state(
+                app,
+                clock,
+                tokens.clone(),
+                autolock_core::values::SigningKeys::parse("block links of the notifications test")
+                    .unwrap(),
+                http,
+            )
+            .with_notifier(notifier.clone()),
         )
     };
     let strict = build(false);

@@ -95,7 +95,7 @@ async fn the_readme_walk_through() {
         Autolock::new(store),
         Arc::clone(&clock) as Arc<dyn Clock>,
         tokens.clone(),
-        b"links",
+        autolock_core::values::SigningKeys::parse("block links of the walkthrough test!!").unwrap(),
         http,
     );
     let c = Client {

@@ -1,8 +1,8 @@
 //! The notifier function's IAM policy in `infra/template.yaml` allows exactly the AWS operations
 //! its code performs, recorded by an interceptor on its clients while it handles a new request
 //! (approvers emailed, a webhook that fails), its resolution (the requester emailed) and the
-//! retry schedule's tick (the webhook tried again); that schedule gives it the input of
-//! `events/notify-retry-deliveries.json`.
+//! retry schedule's tick (the webhook tried again) and a console sign-in (a link made and
+//! emailed); that schedule gives it the input of `events/notify-retry-deliveries.json`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -93,7 +93,15 @@ async fn the_notifier_functions_policy_allows_exactly_what_it_does() {
         handle(&notifier, envelope, d(8)).await.unwrap();
     }
     let retried = handle(&notifier, &tick, d(9)).await.unwrap();
+    // A sign-in asked for on the console: the link is made and emailed here.
+    let sign_in: Value =
+        serde_json::from_str(include_str!("../../../events/notify-signin-requested.json")).unwrap();
+    let signed = handle(&notifier, &sign_in, d(9)).await.unwrap();
     recorder.stop();
+    assert!(
+        matches!(&signed, Outcome::Event { handled, .. } if handled.sent == 1),
+        "{signed:?}"
+    );
     assert!(
         matches!(retried, Outcome::Retries { attempted } if attempted >= 1),
         "{retried:?}"

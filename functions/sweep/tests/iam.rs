@@ -122,6 +122,24 @@ async fn the_sweep_functions_policy_allows_exactly_what_a_tick_does() {
             "{policy}"
         );
     }
+    // And of "Resource Accessed" events, only the gateways the deployment names.
+    let statement =
+        &template_resource("OnlyNamedGatewaysPutAccessEvents")["Properties"]["Statement"];
+    assert_eq!(statement["Effect"].as_str(), Some("Deny"));
+    assert_eq!(statement["Principal"].as_str(), Some("*"));
+    assert_eq!(statement["Action"].as_str(), Some("events:PutEvents"));
+    assert_eq!(
+        statement["Condition"]["StringEquals"]["events:detail-type"].as_str(),
+        Some("Resource Accessed")
+    );
+    let named = serde_yaml::Value::Tagged(Box::new(serde_yaml::value::TaggedValue {
+        tag: serde_yaml::value::Tag::new("Ref"),
+        value: "GatewayPrincipals".into(),
+    }));
+    assert_eq!(
+        statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"],
+        named
+    );
     events.delete_event_bus().name(&bus).send().await.unwrap();
     teardown.run().await;
 }

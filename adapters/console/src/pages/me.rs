@@ -100,6 +100,13 @@ pub async fn page(
                     @if open.items.is_empty() && resolved.items.is_empty() { tr { td colspan="4" .muted { "None." } } }
                 }
             } }
+            h2 { "Sessions" }
+            form.everywhere method="post" action="/sign-out" {
+                (layout::csrf_field(&viewer))
+                input type="hidden" name="scope" value="everywhere";
+                p { button type="submit" { "Sign out everywhere" } " "
+                    span.small.muted { "Ends your console sessions in every browser, this one included." } }
+            }
         })
     };
     layout::render_result(&state, &viewer, Section::Me, "My access", body.await).await

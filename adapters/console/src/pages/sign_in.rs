@@ -1,21 +1,23 @@
-//! Signing in and out. The sign-in page sends a one-time link by email (it answers the same
-//! whether or not the address belongs to an active user); the link opens a confirmation page
-//! whose button opens the session, so that a mail scanner fetching the link uses nothing.
+//! Signing in and out. The sign-in page asks for a one-time link by email: it answers the same,
+//! in the same time, whether or not the address belongs to an active user (the notifier looks
+//! the address up later, through the outbox), and at most one email per address a minute and
+//! five an hour, and so many per client, are sent. The link opens a confirmation page whose
+//! button opens the session, so that a mail scanner fetching the link uses nothing. Signing out
+//! ends the browser's session, or every session of the user ("everywhere").
 
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
 use maud::html;
 use serde::Deserialize;
 
 use autolock_core::error::{Conflict, Error};
-use autolock_core::notify::sign_in_email;
 use autolock_core::values::Email;
 
-use crate::ConsoleState;
 use crate::layout;
 use crate::session::{self, PreSession, Viewer, local_path};
+use crate::{ClientAddr, ConsoleState};
 
 /// Sign-in links are credentials: they expire by real time, whatever the deployment's clock
 /// (a demo's manual clock among them).
@@ -62,10 +64,12 @@ pub struct SignInForm {
     next: Option<String>,
 }
 
-/// `POST /sign-in`: emails a link to an active user with this address.
+/// `POST /sign-in`: asks for a link to this address, within the limits; the notifier emails
+/// it if the address is an active user's.
 pub async fn request_link(
     State(state): State<ConsoleState>,
     pre: PreSession,
+    client: Option<Extension<ClientAddr>>,
     Form(f): Form<SignInForm>,
 ) -> Response {
     if !pre.csrf_ok(&state, "sign-in", &f.csrf) {
@@ -73,24 +77,13 @@ pub async fn request_link(
     }
     let next = local_path(f.next.as_deref());
     if let Ok(email) = Email::parse(f.email.trim()) {
-        match state
+        let client = client.map(|Extension(ClientAddr(c))| c);
+        if let Err(e) = state
             .app()
-            .issue_sign_in_for_email(&email, real_now())
+            .request_sign_in(&email, &next, client.as_deref(), real_now(), state.now())
             .await
         {
-            Ok(Some(link)) => {
-                let url = state.link(&format!(
-                    "/sign-in/{}?next={}",
-                    link.token,
-                    layout::query_escape(&next)
-                ));
-                let message = sign_in_email(&link.user.email, &url);
-                if let Err(e) = state.0.email.send(&message).await {
-                    tracing::warn!(error = %e.message, "the sign-in email was not sent");
-                }
-            }
-            Ok(None) => {}
-            Err(e) => return layout::error_page(None, &e),
+            return layout::error_page(None, &e);
         }
     }
     layout::message_page(
@@ -173,14 +166,34 @@ pub struct CsrfOnly {
     pub(crate) csrf: String,
 }
 
-/// `POST /sign-out`.
+/// The sign-out form.
+#[derive(Debug, Deserialize)]
+pub struct SignOutForm {
+    #[serde(default)]
+    pub(crate) csrf: String,
+    /// `everywhere`: every session of the user, not only this browser's.
+    #[serde(default)]
+    pub(crate) scope: String,
+}
+
+/// `POST /sign-out`: this browser's session, or with `scope=everywhere` every session of the
+/// viewer.
 pub async fn sign_out(
     State(state): State<ConsoleState>,
     viewer: Viewer,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<SignOutForm>,
 ) -> Response {
     if !viewer.csrf_ok(&state, &f.csrf) {
         return layout::csrf_refused();
+    }
+    if f.scope == "everywhere" {
+        if let Err(e) = state
+            .app()
+            .end_sessions(&viewer.principal, &viewer.user.id, real_now(), state.now())
+            .await
+        {
+            return layout::error_page(Some(&viewer), &e);
+        }
     }
     let mut response = Redirect::to("/sign-in").into_response();
     if let Ok(v) = session::close(&state).parse() {

@@ -112,7 +112,12 @@ pub async fn page(
                 p.flash.error { "This user is deactivated: every gateway denies them, whatever their rights." }
             }
             @if may_admin && actor.id != id {
-                form method="post" action={ (here) "/active" } {
+                form.inline method="post" action={ (here) "/sessions/end" } {
+                    (csrf_field(&viewer))
+                    button type="submit" { "End their console sessions" }
+                }
+                " "
+                form.inline method="post" action={ (here) "/active" } {
                     (csrf_field(&viewer))
                     @if user.active {
                         input type="hidden" name="active" value="false";
@@ -224,6 +229,30 @@ pub async fn set_active(
                 Notice::Deactivated
             },
         ),
+        Err(e) => layout::error_page(Some(&viewer), &e),
+    }
+}
+
+/// `POST /users/{id}/sessions/end`: ends every console session of the user (admin).
+pub async fn end_sessions(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    Form(f): Form<super::sign_in::CsrfOnly>,
+) -> Response {
+    if !viewer.csrf_ok(&state, &f.csrf) {
+        return layout::csrf_refused();
+    }
+    let result = async {
+        let user = UserId::parse(id)?;
+        state
+            .app()
+            .end_sessions(&viewer.principal, &user, chrono::Utc::now(), state.now())
+            .await?;
+        Ok::<_, autolock_core::error::Error>(user)
+    };
+    match result.await {
+        Ok(user) => after(&format!("/users/{user}"), Notice::SessionsEnded),
         Err(e) => layout::error_page(Some(&viewer), &e),
     }
 }

@@ -12,9 +12,15 @@ use axum::http::{Method, Request, StatusCode, header};
 use tower::ServiceExt;
 
 use autolock_console::{ConsoleConfig, ConsoleState};
-use autolock_core::delivery::EmailMessage;
-use autolock_core::ports::{Clock, EmailError, EmailSender, ManualClock};
+use autolock_core::delivery::{EmailMessage, WebhookMessage, WebhookSettings};
+use autolock_core::events::OutboxEntry;
+use autolock_core::notify::Notifier;
+use autolock_core::ports::{
+    Clock, EmailError, EmailSender, EventPublisher, ManualClock, StoreResult, WebhookResponse,
+    WebhookSender,
+};
 use autolock_core::service::Autolock;
+use autolock_core::values::SigningKeys;
 use autolock_tests::world::{World, d, id};
 
 /// The emails the console sent, kept for the test to read.
@@ -35,6 +41,37 @@ impl EmailSender for Outbox {
     }
 }
 
+/// A webhook sender for a console that sends no webhooks.
+struct NoWebhook;
+
+#[async_trait]
+impl WebhookSender for NoWebhook {
+    async fn send(&self, _: &WebhookSettings, _: &WebhookMessage) -> WebhookResponse {
+        WebhookResponse {
+            status: None,
+            retry_after: None,
+            latency_ms: 0,
+            error: Some("no webhooks here".into()),
+        }
+    }
+}
+
+/// The outbox relayed straight to the notifier, as the local runtime relays it.
+struct Direct(Notifier);
+
+#[async_trait]
+impl EventPublisher for Direct {
+    async fn publish(&self, entries: &[OutboxEntry]) -> StoreResult<Vec<String>> {
+        let mut done = Vec::new();
+        for e in entries {
+            if self.0.handle(e, d(8)).await.is_ok() {
+                done.push(e.id.clone());
+            }
+        }
+        Ok(done)
+    }
+}
+
 /// The seeded world (docs of `World::seed`: gitlab, 7 days, manual; group eng with bob and
 /// carol), eight days on: bob and carol are locked out of gitlab, and bob asks to get back in.
 pub struct Console {
@@ -43,6 +80,7 @@ pub struct Console {
     pub outbox: Outbox,
     pub clock: Arc<ManualClock>,
     pub bob_request: autolock_core::ids::RequestId,
+    notifier: Notifier,
 }
 
 impl Console {
@@ -52,6 +90,15 @@ impl Console {
 
     /// The console over the seeded world, its use cases set up by `setup`.
     pub async fn with(setup: impl FnOnce(Autolock) -> Autolock) -> Self {
+        Self::at("http://console.test", setup).await
+    }
+
+    /// The same console served at an https address.
+    pub async fn over_https() -> Self {
+        Self::at("https://console.test", |app| app).await
+    }
+
+    async fn at(base: &str, setup: impl FnOnce(Autolock) -> Autolock) -> Self {
         let mut world =
             World::seed(Arc::new(autolock_sqlite::SqliteStore::in_memory().unwrap())).await;
         world.app = setup(world.app.clone());
@@ -71,15 +118,22 @@ impl Console {
         let state = ConsoleState::new(
             world.app.clone(),
             Arc::clone(&clock) as Arc<dyn Clock>,
-            Arc::new(outbox.clone()),
             ConsoleConfig {
-                console_base_url: "http://console.test".into(),
-                session_key: b"a-session-key-of-32-bytes-or-more!".to_vec(),
+                console_base_url: base.into(),
+                session_keys: SigningKeys::new(b"a-session-key-of-32-bytes-or-more!", None)
+                    .unwrap(),
             },
+        );
+        let notifier = Notifier::new(
+            Arc::clone(&world.store),
+            Arc::new(outbox.clone()),
+            Arc::new(NoWebhook),
+            base,
         )
-        .unwrap();
+        .with_real_time(Arc::new(RealTime));
         Self {
             router: autolock_console::router(state),
+            notifier,
             bob_request: filed.request.id,
             world,
             outbox,
@@ -89,6 +143,15 @@ impl Console {
 
     pub fn app(&self) -> &Autolock {
         &self.world.app
+    }
+
+    /// Relays what the outbox holds to the notifier, as the tick does: the emails it sends land
+    /// in `outbox`.
+    pub async fn deliver(&self) {
+        self.app()
+            .relay(&Direct(self.notifier.clone()), 100)
+            .await
+            .unwrap();
     }
 
     /// A browser with no session.
@@ -123,6 +186,8 @@ pub struct Page {
     pub set_cookies: Vec<String>,
     pub content_type: String,
     pub disposition: String,
+    /// `Strict-Transport-Security`, if sent.
+    pub hsts: String,
     pub body: String,
 }
 
@@ -192,6 +257,10 @@ impl Browser {
                 .unwrap_or_default(),
             disposition: headers
                 .get(header::CONTENT_DISPOSITION)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default(),
+            hsts: headers
+                .get(header::STRICT_TRANSPORT_SECURITY)
                 .map(|v| v.to_str().unwrap().to_owned())
                 .unwrap_or_default(),
             body: String::from_utf8_lossy(&bytes).into_owned(),
@@ -290,5 +359,14 @@ impl Browser {
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
         self.post(&action, &pairs).await
+    }
+}
+
+/// Real time, as sign-in links run on.
+struct RealTime;
+
+impl Clock for RealTime {
+    fn now(&self) -> autolock_core::Timestamp {
+        chrono::Utc::now()
     }
 }

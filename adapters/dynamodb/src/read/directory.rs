@@ -261,21 +261,20 @@ impl DirectoryReader for DynamoStore {
     }
 
     async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
-        // Sign-in only: the users' index, read in full (no index on emails).
-        let items = self
-            .query_all(
-                Q::on(&self.tables.policies, "gsi1pk = :pk")
-                    .index("gsi1")
-                    .value(":pk", s("USERS")),
+        // The address's partition, by key: its first user by id (as SQLite answers).
+        let found = self
+            .page(
+                &Q::on(&self.tables.policies, "pk = :pk")
+                    .value(":pk", s(keys::email(email.as_str()))),
+                None,
+                Some(1),
             )
             .await?;
-        for i in &items {
-            let user = user_doc(i)?;
-            if user.email == *email {
-                return Ok(Some(user));
-            }
-        }
-        Ok(None)
+        let Some(id) = found.items.first().map(|i| get_s(i, "user")).transpose()? else {
+            return Ok(None);
+        };
+        let id = UserId::parse(id).map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.user(&id).await
     }
 
     async fn users(&self, page: &PageRequest) -> StoreResult<Page<User>> {

@@ -1,5 +1,5 @@
-//! The notification settings, the webhook, the console's sign-in links and the pending refresh
-//! intents, read.
+//! The notification settings, the webhook, the console's sign-in links, throttles and the
+//! pending refresh intents, read.
 
 use async_trait::async_trait;
 
@@ -57,6 +57,27 @@ impl SignInLinks for DynamoStore {
                 .map_err(|e| autolock_core::error::StoreError::Backend(e.to_string()))?,
             expires_at: instant(get_n(&i, "expires_us").unwrap_or_default())?,
         }))
+    }
+
+    async fn throttle(
+        &self,
+        key_of: &str,
+    ) -> StoreResult<Versioned<Vec<autolock_core::Timestamp>>> {
+        let Some(i) = self
+            .get(
+                &self.tables.policies,
+                key(format!("THROTTLE#{key_of}"), "T"),
+            )
+            .await?
+        else {
+            return Ok(Versioned::default());
+        };
+        let hits: Vec<i64> = serde_json::from_str(get_s(&i, "hits")?)
+            .map_err(|e| autolock_core::error::StoreError::Backend(e.to_string()))?;
+        Ok(Versioned {
+            value: hits.into_iter().map(instant).collect::<StoreResult<_>>()?,
+            version: get_n(&i, "ver").map_or(0, |v| u64::try_from(v).unwrap_or(0)),
+        })
     }
 }
 

@@ -36,6 +36,15 @@ fn put_history<T: serde::Serialize>(
     tx.put(table, entry, None, conflict(format!("{kind} history")))
 }
 
+/// The item that finds a user by email address.
+fn email_item(user: &autolock_core::directory::User) -> crate::item::Item {
+    item(
+        keys::email(user.email.as_str()),
+        user.id.as_str(),
+        [("user", s(user.id.as_str()))],
+    )
+}
+
 /// An edit of a grant's override history, expiry history or both over its revision
 /// `revision`: the grant's count of edits (one item, once), and each entry ordered by the
 /// revision it makes.
@@ -156,8 +165,29 @@ pub(super) async fn write(
                 None,
                 conflict("activity history"),
             )?;
+            tx.put(p, email_item(u), None, conflict("email"))?;
         }
         DirectoryChange::UpdateUser(u) => {
+            // The user's address has an item of its own, moved with it.
+            let current = store
+                .user(&u.id)
+                .await?
+                .filter(|c| c.revision == u.revision)
+                .ok_or_else(|| {
+                    conflict(format!(
+                        "user {} changed meanwhile, or does not exist",
+                        u.id
+                    ))
+                })?;
+            if current.email != u.email {
+                tx.delete(
+                    p,
+                    key(keys::email(current.email.as_str()), u.id.as_str()),
+                    Cond::default(),
+                    conflict("email"),
+                )?;
+                tx.put(p, email_item(u), None, conflict("email"))?;
+            }
             // The document only: the active flag is its own attribute.
             let update = Cond::new("SET #d = :d")
                 .name("#d", "doc")
@@ -173,6 +203,20 @@ pub(super) async fn write(
                     "user {} changed meanwhile, or does not exist",
                     u.id
                 )),
+            )?;
+        }
+        DirectoryChange::EndSessions { user, at } => {
+            let update = Cond::new("SET #s = :s")
+                .name("#s", "sessions_after_us")
+                .name("#k", "kind")
+                .value(":s", n(micros(*at)))
+                .value(":user", s("user"));
+            tx.update(
+                p,
+                key(keys::principal(user.as_str()), "P"),
+                update,
+                Some("#k = :user"),
+                conflict(format!("user {user} does not exist")),
             )?;
         }
         DirectoryChange::SetUserActive {

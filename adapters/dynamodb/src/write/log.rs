@@ -4,7 +4,9 @@ use std::collections::BTreeSet;
 
 use autolock_core::audit::AuditEntry;
 use autolock_core::events::OutboxEntry;
-use autolock_core::ports::{ConsumedLink, IssuedLink, RefreshIntent, SettingsWrite, StoreResult};
+use autolock_core::ports::{
+    ConsumedLink, IssuedLink, RefreshIntent, SettingsWrite, StoreResult, ThrottleWrite,
+};
 
 use super::{conflict, exists_err};
 use crate::item::*;
@@ -211,6 +213,37 @@ pub(super) fn settings(p: &str, tx: &mut Tx, writes: &[SettingsWrite]) -> StoreR
                 conflict("settings"),
             )?,
         }
+    }
+    Ok(())
+}
+
+/// Adds the throttles written to `tx`: each item over the version it was read at (created when
+/// none was stored), removed by the TTL after its last use stops counting.
+pub(super) fn throttles(p: &str, tx: &mut Tx, writes: &[ThrottleWrite]) -> StoreResult<()> {
+    for t in writes {
+        let version = |v: u64| n(i64::try_from(v).unwrap_or(i64::MAX));
+        let hits: Vec<i64> = t.hits.iter().map(|h| micros(*h)).collect();
+        let cond = if t.expected_version == 0 {
+            absent()
+        } else {
+            Cond::new("#ver = :ver")
+                .name("#ver", "ver")
+                .value(":ver", version(t.expected_version))
+        };
+        tx.put(
+            p,
+            item(
+                format!("THROTTLE#{}", t.key),
+                "T",
+                [
+                    ("ver", version(t.expected_version + 1)),
+                    ("hits", s(serde_json::to_string(&hits).map_err(build_err)?)),
+                    ("ttl", n(t.expires_at.timestamp() + 60)),
+                ],
+            ),
+            Some(cond),
+            conflict(format!("throttle {} changed meanwhile", t.key)),
+        )?;
     }
     Ok(())
 }

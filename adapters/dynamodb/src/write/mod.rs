@@ -55,6 +55,7 @@ impl Committer for DynamoStore {
         log::links(p, &mut tx, &changes.consumed_links)?;
         log::settings(p, &mut tx, &changes.settings)?;
         log::sign_in_links(p, &mut tx, &changes.sign_in_links)?;
+        log::throttles(p, &mut tx, &changes.throttles)?;
         log::refreshes(p, &mut tx, &changes.refreshes, &changes.refreshed)?;
         self.run(tx).await
     }

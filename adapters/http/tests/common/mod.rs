@@ -16,6 +16,11 @@ use tower::ServiceExt;
 pub const SECRET: &[u8] = b"test-secret-0123456789-0123456789";
 pub const PUBLIC: &str = "https://autolock.test";
 
+/// The block-link key of the tests.
+pub fn link_keys() -> autolock_core::values::SigningKeys {
+    autolock_core::values::SigningKeys::new(b"the tests' block-link key, 32 bytes+", None).unwrap()
+}
+
 pub struct Harness {
     pub world: World,
     pub router: Router,
@@ -56,7 +61,7 @@ impl Harness {
             world.app.clone(),
             Arc::clone(&clock) as Arc<dyn Clock>,
             Arc::new(tokens.clone()),
-            LinkSigner::new(b"link-key"),
+            LinkSigner::new(link_keys()),
             HttpConfig {
                 public_base_url: PUBLIC.into(),
                 console_base_url: "https://console.test".into(),

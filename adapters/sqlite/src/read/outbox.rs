@@ -60,6 +60,7 @@ impl Retention for SqliteStore {
                 ),
                 ("DELETE FROM consumed_links WHERE expires_at < ?1", now),
                 ("DELETE FROM sign_in_links WHERE expires_at < ?1", now),
+                ("DELETE FROM throttles WHERE expires_at < ?1", now),
                 (
                     "DELETE FROM outbox WHERE delivered_at IS NOT NULL AND at < ?1",
                     now,

@@ -1,12 +1,15 @@
-//! The notification settings and the webhook, sign-in links and pending refresh intents, read.
+//! The notification settings and the webhook, sign-in links, throttles and pending refresh
+//! intents, read.
 
 use async_trait::async_trait;
 use rusqlite::OptionalExtension;
 
+use autolock_core::Timestamp;
 use autolock_core::delivery::WebhookSettings;
 use autolock_core::ids::UserId;
 use autolock_core::ports::{
     IssuedLink, RefreshIntent, RefreshQueue, Settings, SettingsStore, SignInLinks, StoreResult,
+    Versioned,
 };
 
 use crate::SqliteStore;
@@ -78,6 +81,34 @@ impl SignInLinks for SqliteStore {
             .optional()
         })
         .await
+    }
+
+    async fn throttle(&self, key: &str) -> StoreResult<Versioned<Vec<Timestamp>>> {
+        let key = key.to_owned();
+        let found = self
+            .read(move |c| {
+                c.query_row(
+                    "SELECT version, hits FROM throttles WHERE key = ?1",
+                    [key],
+                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+                )
+                .optional()
+            })
+            .await?;
+        match found {
+            None => Ok(Versioned::default()),
+            Some((version, hits)) => {
+                let micros: Vec<i64> = serde_json::from_str(&hits).map_err(backend)?;
+                Ok(Versioned {
+                    value: micros
+                        .into_iter()
+                        .map(instant)
+                        .collect::<rusqlite::Result<_>>()
+                        .map_err(backend)?,
+                    version: u64::try_from(version).unwrap_or(0),
+                })
+            }
+        }
     }
 }
 

@@ -103,6 +103,17 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
                 )));
             }
         }
+        DirectoryChange::EndSessions { user, at } => {
+            let n = super::exec(
+                tx,
+                "UPDATE users SET sessions_after = ?2 WHERE id = ?1",
+                params![user.as_str(), micros(*at)],
+            )
+            .map_err(backend)?;
+            if n == 0 {
+                return Err(StoreError::Conflict(format!("user {user} does not exist")));
+            }
+        }
         DirectoryChange::SetUserActive {
             user,
             at,

@@ -5,7 +5,7 @@ use rusqlite::{Transaction, params};
 
 use autolock_core::audit::AuditEntry;
 use autolock_core::error::StoreError;
-use autolock_core::ports::{Changeset, SettingsWrite, StoreResult};
+use autolock_core::ports::{Changeset, SettingsWrite, StoreResult, ThrottleWrite};
 
 use crate::rows::{backend, encode, micros};
 
@@ -91,6 +91,9 @@ pub(super) fn apply_log(tx: &Transaction<'_>, changes: &Changeset) -> StoreResul
     for id in &changes.refreshed {
         super::exec(tx, "DELETE FROM refresh_intents WHERE id = ?1", [id]).map_err(backend)?;
     }
+    for t in &changes.throttles {
+        write_throttle(tx, t)?;
+    }
     for l in &changes.sign_in_links {
         super::exec(
             tx,
@@ -116,6 +119,39 @@ pub(super) fn apply_log(tx: &Transaction<'_>, changes: &Changeset) -> StoreResul
             None => super::exec(tx, "DELETE FROM settings WHERE key = ?1", [key]),
         }
         .map_err(backend)?;
+    }
+    Ok(())
+}
+
+/// A throttle's uses, written over the version they were read at: created at version 1 when
+/// none was stored, else moved on by one; a stale version is a conflict.
+fn write_throttle(tx: &Transaction<'_>, t: &ThrottleWrite) -> StoreResult<()> {
+    let hits: Vec<i64> = t.hits.iter().map(|h| micros(*h)).collect();
+    let hits = serde_json::to_string(&hits).map_err(backend)?;
+    let written = if t.expected_version == 0 {
+        super::exec(
+            tx,
+            "INSERT INTO throttles (key, version, hits, expires_at) VALUES (?1, 1, ?2, ?3) ON CONFLICT (key) DO NOTHING",
+            params![t.key, hits, micros(t.expires_at)],
+        )
+    } else {
+        super::exec(
+            tx,
+            "UPDATE throttles SET version = version + 1, hits = ?2, expires_at = ?3 WHERE key = ?1 AND version = ?4",
+            params![
+                t.key,
+                hits,
+                micros(t.expires_at),
+                i64::try_from(t.expected_version).unwrap_or(i64::MAX)
+            ],
+        )
+    }
+    .map_err(backend)?;
+    if written == 0 {
+        return Err(StoreError::Conflict(format!(
+            "throttle {} changed meanwhile",
+            t.key
+        )));
     }
     Ok(())
 }
