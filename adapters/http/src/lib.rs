@@ -156,7 +156,8 @@ impl AppState {
 }
 
 /// The whole HTTP surface: the JSON API under `/v1` (with the clock routes only when the clock
-/// is a manual one), the block page, a health check.
+/// is a manual one), the block page, a health check; on an https public address, every answer
+/// tells browsers to keep to https (HSTS).
 pub fn router(state: AppState) -> Router {
     let mut v1 = routes::v1();
     if state.clock().as_manual().is_some() {
@@ -166,8 +167,21 @@ pub fn router(state: AppState) -> Router {
         .nest("/v1", v1)
         .route("/block/{token}", get(block::show).post(block::submit))
         .route("/healthz", get(|| async { "ok" }));
+    let https = state.config().public_base_url.starts_with("https://");
     catch_panics(routes)
         .fallback(|| async { problem::ApiError::not_found("route") })
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::map_response(
+            move |mut response: axum::response::Response| async move {
+                if https {
+                    // Served on https: browsers keep to https for this host from now on.
+                    response.headers_mut().insert(
+                        axum::http::header::STRICT_TRANSPORT_SECURITY,
+                        axum::http::HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+                    );
+                }
+                response
+            },
+        ))
         .with_state(state)
 }

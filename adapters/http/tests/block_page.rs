@@ -246,4 +246,11 @@ async fn block_pages_are_never_cached_framed_or_sent_as_a_referrer() {
             .unwrap()
             .contains("frame-ancestors 'none'")
     );
+    // The harness serves at https://autolock.test: browsers are told to keep to https.
+    assert!(
+        h["strict-transport-security"]
+            .to_str()
+            .unwrap()
+            .starts_with("max-age=")
+    );
 }
