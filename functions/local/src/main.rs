@@ -20,7 +20,7 @@ use autolock_local::config::{
     Cli, ClockKind, Command, EmailKind, NotifyArgs, ServeArgs, check_base_url, read_secret,
 };
 use autolock_local::demo;
-use autolock_local::remote::{Remote, commands, policies};
+use autolock_local::remote::{Remote, commands, policies, printable};
 use autolock_mail::{SmtpSender, SpoolSender};
 use autolock_sqlite::SqliteStore;
 use autolock_webhook::HttpWebhookSender;
@@ -442,37 +442,55 @@ async fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Requests(action) => {
             let (remote, json) = remote(cli.server, cli.config, cli.json)?;
-            print!("{}", commands::requests(&remote, action, json).await?);
+            print!(
+                "{}",
+                printable(&commands::requests(&remote, action, json).await?)
+            );
             Ok(())
         }
         Command::Rights(args) => {
             let (remote, json) = remote(cli.server, cli.config, cli.json)?;
-            print!("{}", commands::rights(&remote, args, json).await?);
+            print!(
+                "{}",
+                printable(&commands::rights(&remote, args, json).await?)
+            );
             Ok(())
         }
         Command::Unlock(args) => {
             let (remote, json) = remote(cli.server, cli.config, cli.json)?;
-            print!("{}", commands::unlock(&remote, args, json).await?);
+            print!(
+                "{}",
+                printable(&commands::unlock(&remote, args, json).await?)
+            );
             Ok(())
         }
         Command::Audit(args) => {
             let (remote, json) = remote(cli.server, cli.config, cli.json)?;
-            print!("{}", commands::audit(&remote, args, json).await?);
+            print!(
+                "{}",
+                printable(&commands::audit(&remote, args, json).await?)
+            );
             Ok(())
         }
         Command::Exemptions(action) => {
             let (remote, json) = remote(cli.server, cli.config, cli.json)?;
-            print!("{}", commands::exemptions(&remote, action, json).await?);
+            print!(
+                "{}",
+                printable(&commands::exemptions(&remote, action, json).await?)
+            );
             Ok(())
         }
         Command::Policies(action) => {
             let (remote, json) = remote(cli.server, cli.config, cli.json)?;
-            print!("{}", policies::policies(&remote, action, json).await?);
+            print!(
+                "{}",
+                printable(&policies::policies(&remote, action, json).await?)
+            );
             Ok(())
         }
         Command::Feed => {
             let (remote, json) = remote(cli.server, cli.config, cli.json)?;
-            print!("{}", policies::feed(&remote, json).await?);
+            print!("{}", printable(&policies::feed(&remote, json).await?));
             Ok(())
         }
     }
@@ -526,7 +544,7 @@ async fn main() -> ExitCode {
     match run(Cli::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("autolock: {message}");
+            eprintln!("autolock: {}", printable(&message));
             ExitCode::from(2)
         }
     }

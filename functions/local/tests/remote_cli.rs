@@ -285,13 +285,26 @@ fn the_token_comes_from_the_config_file_when_the_environment_has_none() {
         ),
     )
     .unwrap();
-    let out = autolock()
-        .env_remove("AUTOLOCK_TOKEN")
-        .env_remove("AUTOLOCK_SERVER")
-        .env("AUTOLOCK_CONFIG", &config)
-        .args(["requests", "list"])
-        .output()
-        .unwrap();
+    let list = || {
+        autolock()
+            .env_remove("AUTOLOCK_TOKEN")
+            .env_remove("AUTOLOCK_SERVER")
+            .env("AUTOLOCK_CONFIG", &config)
+            .args(["requests", "list"])
+            .output()
+            .unwrap()
+    };
+    // A file that holds a token and that others may read is refused, unread.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let refused = list();
+        assert!(!refused.status.success());
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("chmod 600"));
+        std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let out = list();
     assert!(
         out.status.success(),
         "{}",
@@ -412,9 +425,9 @@ fn policies_are_exported_as_yaml_planned_and_applied_from_a_file() {
     .unwrap();
     let bad = demo.run("DEVOPS", &["policies", "plan", path]);
     assert!(!bad.status.success());
+    let said = String::from_utf8_lossy(&bad.stderr);
     assert!(
-        String::from_utf8_lossy(&bad.stderr).contains("(field resources.gitlab.auto_lock_after)"),
-        "{}",
-        String::from_utf8_lossy(&bad.stderr)
+        said.contains("line 3") && said.contains("auto_lock_after") && said.contains("7 days"),
+        "{said}"
     );
 }

@@ -1,6 +1,9 @@
 //! The CLI for approvers and admins: talks to a running autolock (this binary's `serve`, or the
 //! API on AWS) over HTTP with a bearer token, and prints readable tables or, with `--json`, the
-//! API's JSON. The token comes from `AUTOLOCK_TOKEN` or a config file, never from a flag.
+//! API's JSON. The token comes from `AUTOLOCK_TOKEN` or a config file only its owner may read,
+//! never from a flag; it travels over https, or over http to this machine (loopback) only. An
+//! answer is read up to [`MAX_ANSWER_BYTES`], and what is printed carries no control character
+//! of the server's choosing ([`printable`]).
 
 pub mod commands;
 pub mod policies;
@@ -34,18 +37,18 @@ pub fn default_config() -> Option<PathBuf> {
 }
 
 fn read_config(path: &Path) -> Result<Vec<(String, String)>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the config file {}: {e}", path.display()))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         if std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0) {
-            eprintln!(
-                "autolock: {} holds a token and may be read by others: chmod 600 it",
+            return Err(format!(
+                "{} holds a token and may be read by others: chmod 600 it (it was not read)",
                 path.display()
-            );
+            ));
         }
     }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the config file {}: {e}", path.display()))?;
     let mut pairs = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -96,11 +99,51 @@ pub fn resolve(
             "--server {server:?} must be an http:// or https:// URL"
         ));
     }
+    if server.starts_with("http://") && !is_loopback(&server) {
+        return Err(format!(
+            "--server {server:?}: the token would travel in clear; use https://, or http:// to this machine (127.0.0.1, ::1, localhost) only"
+        ));
+    }
     let token = token
         .filter(|t| !t.is_empty())
         .or_else(|| from_file("token"))
         .ok_or("no token: set AUTOLOCK_TOKEN or `token = \"...\"` in the config file")?;
     Ok(Target { server, token })
+}
+
+/// Whether the URL's host is this machine: `localhost`, or a loopback address (127.0.0.0/8,
+/// `::1`).
+fn is_loopback(url: &str) -> bool {
+    let Ok(uri) = url.parse::<hyper::Uri>() else {
+        return false;
+    };
+    let Some(host) = uri.host() else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The most of an answer the CLI reads: more is refused, not printed.
+pub const MAX_ANSWER_BYTES: usize = 16 * 1024 * 1024;
+
+/// `text` as the CLI prints it: no control character but line breaks and tabs, and none that
+/// reorders or hides text (bidirectional overrides and isolates, zero-width characters), so
+/// that nothing a server sends can move the cursor, recolour the terminal or disguise a line.
+#[must_use]
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .filter(|c| {
+            (!c.is_control() || matches!(c, '\n' | '\t'))
+                && !matches!(
+                    c,
+                    '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
+                )
+        })
+        .collect()
 }
 
 /// A client of the API.
@@ -163,11 +206,16 @@ impl Remote {
         .map_err(|_| format!("{} did not answer within 30 s", self.target.server))?
         .map_err(|e| format!("cannot reach {}: {e}", self.target.server))?;
         let status = response.status();
-        let bytes = response
-            .into_body()
+        let bytes = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES)
             .collect()
             .await
-            .map_err(|e| format!("reading the answer of {uri}: {e}"))?
+            .map_err(|e| {
+                if e.is::<http_body_util::LengthLimitError>() {
+                    format!("the answer of {uri} is larger than {MAX_ANSWER_BYTES} bytes: not read")
+                } else {
+                    format!("reading the answer of {uri}: {e}")
+                }
+            })?
             .to_bytes();
         let json: Option<Value> = serde_json::from_slice(&bytes).ok();
         if status.is_success() {
@@ -180,8 +228,12 @@ impl Remote {
     }
 }
 
-/// A problem as one line: `title: detail (field x)`.
+/// A problem as one line: `title: detail (field x)`, printable.
 fn problem_text(status: u16, p: &Value) -> String {
+    printable(&problem_line(status, p)).replace('\n', " ")
+}
+
+fn problem_line(status: u16, p: &Value) -> String {
     let title = p["title"].as_str().unwrap_or("error");
     let detail = p["detail"].as_str().unwrap_or_default();
     let mut text = if detail.is_empty() {
@@ -225,16 +277,106 @@ pub fn encode(value: &str) -> String {
 mod tests {
     use super::*;
 
+    fn private_config(dir: &Path, text: &str) -> std::path::PathBuf {
+        let file = dir.join("config");
+        std::fs::write(&file, text).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        file
+    }
+
+    #[test]
+    fn the_token_travels_over_http_to_this_machine_only() {
+        for ok in [
+            "https://autolock.acme.example.com",
+            "http://127.0.0.1:8080",
+            "http://127.5.6.7",
+            "http://[::1]:8080/",
+            "http://localhost:8080",
+        ] {
+            assert!(
+                resolve(Some(ok.into()), Some("t".into()), None).is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "http://autolock.acme.example.com",
+            "http://10.0.0.5:8080",
+            "http://127.0.0.1.evil.example",
+            "http://[::ffff:10.0.0.1]",
+        ] {
+            let e = resolve(Some(bad.into()), Some("t".into()), None).unwrap_err();
+            assert!(e.contains("in clear"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn a_config_file_others_may_read_is_refused() {
+        let dir = std::env::temp_dir().join(format!("autolock-remote-open-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = private_config(&dir, "server = \"http://127.0.0.1:9\"\ntoken = \"t0k\"\n");
+        assert!(resolve(None, None, Some(&file)).is_ok());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let e = resolve(None, None, Some(&file)).unwrap_err();
+            assert!(e.contains("chmod 600"), "{e}");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn what_is_printed_carries_no_control_character_of_the_servers() {
+        assert_eq!(
+            printable("ok\u{1b}[2J\u{1b}]0;pwned\u{7}\r\nnext\u{202E}line\tend"),
+            "ok[2J]0;pwned\nnextline\tend"
+        );
+        let p = serde_json::json!({"title": "Bad\u{1b}[31m", "detail": "x\ny\u{8}z"});
+        assert_eq!(problem_text(400, &p), "Bad[31m: x yz");
+    }
+
+    #[tokio::test]
+    async fn an_answer_larger_than_the_cap_is_refused_unread() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 4096];
+            let _ = socket.read(&mut buf).await;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                MAX_ANSWER_BYTES + 1024
+            );
+            socket.write_all(head.as_bytes()).await.unwrap();
+            let chunk = vec![b' '; 64 * 1024];
+            for _ in 0..(MAX_ANSWER_BYTES / chunk.len() + 2) {
+                if socket.write_all(&chunk).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let remote = Remote::new(Target {
+            server: format!("http://{addr}"),
+            token: "t".into(),
+        })
+        .unwrap();
+        let e = remote.call(Method::GET, "/feed", None).await.unwrap_err();
+        assert!(e.contains("larger than"), "{e}");
+    }
+
     #[test]
     fn the_config_file_fills_what_the_environment_leaves_unset() {
         let dir = std::env::temp_dir().join(format!("autolock-remote-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("config");
-        std::fs::write(
-            &file,
+        let file = private_config(
+            &dir,
             "# autolock\nserver = \"http://127.0.0.1:9\"\ntoken = \"t0k\"\n",
-        )
-        .unwrap();
+        );
         let t = resolve(None, None, Some(&file)).unwrap();
         assert_eq!(t.server, "http://127.0.0.1:9");
         assert_eq!(t.token, "t0k");
