@@ -10,7 +10,7 @@ use autolock_core::ports::StoreResult;
 
 use crate::item::{Item, backend, build_err};
 use crate::tx::Tx;
-use crate::{BATCH_GET_LIMIT, BATCH_WRITE_LIMIT, DynamoStore, TRANSACTION_LIMIT};
+use crate::{BATCH_GET_LIMIT, BATCH_WRITE_LIMIT, DynamoStore};
 
 /// One page of a query: its items and where the next page starts.
 pub(crate) struct QueryPage {
@@ -191,12 +191,7 @@ impl DynamoStore {
         if tx.items.is_empty() {
             return Ok(());
         }
-        if tx.items.len() > TRANSACTION_LIMIT {
-            return Err(StoreError::TooLarge(format!(
-                "a change of {} items exceeds DynamoDB's {TRANSACTION_LIMIT}-item transaction",
-                tx.items.len()
-            )));
-        }
+        tx.check_size()?;
         let result = self
             .client
             .transact_write_items()

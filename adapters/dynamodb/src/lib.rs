@@ -51,6 +51,8 @@ pub const RESOLVED_RETENTION_DAYS: i64 = 90;
 pub const TRANSACTION_LIMIT: usize = 100;
 /// BatchWriteItem takes at most this many writes.
 pub const BATCH_WRITE_LIMIT: usize = 25;
+/// An item holds at most this many bytes (names and values).
+pub const ITEM_LIMIT: usize = 400 * 1024;
 /// BatchGetItem takes at most this many keys.
 pub const BATCH_GET_LIMIT: usize = 100;
 

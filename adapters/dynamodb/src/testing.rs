@@ -1,4 +1,4 @@
-//! Fresh, uniquely named tables for tests: on DynamoDB Local as `scripts/test` starts it, or on
+//! Fresh, uniquely named tables for tests: on moto's server as `scripts/test` starts it, or on
 //! LocalStack or AWS when the standard `AWS_ENDPOINT_URL*` variables (or none, with
 //! `AUTOLOCK_TEST_ON_AWS=1`) say so.
 
@@ -32,7 +32,7 @@ pub async fn client() -> aws_sdk_dynamodb::Client {
         || std::env::var("AUTOLOCK_TEST_ON_AWS").is_ok_and(|v| v == "1");
     assert!(
         configured,
-        "no DynamoDB to test against: run scripts/test (it starts DynamoDB Local), set AWS_ENDPOINT_URL_DYNAMODB, or set AUTOLOCK_TEST_ON_AWS=1 to use AWS"
+        "no DynamoDB to test against: run scripts/test (it starts moto's server), set AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_DYNAMODB), or set AUTOLOCK_TEST_ON_AWS=1 to use AWS"
     );
     aws_sdk_dynamodb::Client::new(&autolock_aws::sdk_config().await)
 }

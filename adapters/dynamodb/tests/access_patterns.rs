@@ -1,12 +1,14 @@
 //! The DynamoDB store's access patterns, seen from the calls it makes: an audited commit writes
 //! the month's listing item only when the month is new (no item every commit writes), a filtered
 //! audit read and a member's own requests are queries by key, not a scan of a month or of the
-//! open requests of everybody.
+//! open requests of everybody; a sign-in finds its user by key; and batches of writes keep to
+//! DynamoDB's 25 (which an emulator may not hold).
 
 use std::sync::{Arc, Mutex};
 
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
+use aws_sdk_dynamodb::operation::batch_write_item::BatchWriteItemInput;
 use aws_sdk_dynamodb::operation::query::QueryInput;
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsInput;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -23,6 +25,8 @@ use autolock_tests::world::{World, d};
 struct Calls {
     queries: Arc<Mutex<Vec<String>>>,
     puts: Arc<Mutex<Vec<(String, String)>>>,
+    /// The writes of each BatchWriteItem call.
+    batches: Arc<Mutex<Vec<usize>>>,
     on: Arc<Mutex<bool>>,
 }
 
@@ -67,6 +71,12 @@ impl Intercept for Calls {
                 .lock()
                 .unwrap()
                 .push(format!("{}:{partition}", q.index_name().unwrap_or("table")));
+        }
+        if let Some(b) = context.input().downcast_ref::<BatchWriteItemInput>() {
+            let n = b
+                .request_items()
+                .map_or(0, |r| r.values().map(Vec::len).sum());
+            self.batches.lock().unwrap().push(n);
         }
         if let Some(t) = context.input().downcast_ref::<TransactWriteItemsInput>() {
             for i in t.transact_items() {
@@ -189,5 +199,69 @@ async fn audit_writes_have_no_hot_item_and_filtered_reads_query_by_key() {
     assert_eq!(resolved.items.len(), 1);
     let (queries, _) = calls.take();
     assert!(queries.iter().all(|q| q == "by_user:bob"), "{queries:?}");
+    teardown.run().await;
+}
+
+#[tokio::test]
+async fn a_user_is_found_by_email_by_key_and_batches_keep_to_25_writes() {
+    use autolock_core::events::{DomainEvent, OutboxEntry};
+    use autolock_core::ports::Changeset;
+    let (plain, teardown) = autolock_dynamodb::testing::fresh().await;
+    let calls = Calls::default();
+    let config = aws_sdk_dynamodb::config::Builder::from(&autolock_aws::sdk_config().await)
+        .interceptor(calls.clone())
+        .build();
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(config),
+        plain.tables().clone(),
+    );
+    let w = World::seed(Arc::new(store)).await;
+    w.store()
+        .mark_delivered(&w.store().pending(1000).await.unwrap())
+        .await
+        .unwrap();
+
+    *calls.on.lock().unwrap() = true;
+    let rita = w
+        .store()
+        .user_by_email(&"rita@example.com".parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(rita.unwrap().id.as_str(), "rita");
+    let (queries, _) = calls.take();
+    assert_eq!(
+        queries,
+        ["table:EMAIL#rita@example.com"],
+        "the address's own partition, not the users' index"
+    );
+
+    // Sixty delivered outbox entries are removed 25 at a time.
+    let outbox: Vec<OutboxEntry> = (0..60)
+        .map(|i| {
+            OutboxEntry::new(
+                DomainEvent::LockWarning {
+                    user: w.bob_id(),
+                    resource: w.gitlab.clone(),
+                    lock_at: d(i),
+                },
+                d(8),
+            )
+        })
+        .collect();
+    w.store()
+        .commit(Changeset {
+            outbox,
+            ..Changeset::default()
+        })
+        .await
+        .unwrap();
+    let pending = w.store().pending(1000).await.unwrap();
+    assert_eq!(pending.len(), 60);
+    calls.batches.lock().unwrap().clear();
+    w.store().mark_delivered(&pending).await.unwrap();
+    let batches = calls.batches.lock().unwrap().clone();
+    assert!(batches.iter().all(|n| *n <= 25), "{batches:?}");
+    assert_eq!(batches.iter().sum::<usize>(), 60, "{batches:?}");
+    assert!(w.store().pending(1000).await.unwrap().is_empty());
     teardown.run().await;
 }

@@ -38,7 +38,7 @@ fn the_sample_events_tell_a_stream_batch_from_the_schedule() {
 
 /// On AWS, Lambda reads the policies table's stream and hands the sweep function each batch of
 /// new outbox entries (the template's `OutboxStream`, filtered to `pk = OUTBOX` inserts). Here
-/// the test reads DynamoDB Local's stream of the table, applies the same filter and hands the
+/// the test reads the emulator's stream of the table, applies the same filter and hands the
 /// function the same batch: a request filed reaches the bus without waiting for the schedule.
 #[tokio::test]
 async fn a_new_outbox_entry_reaches_the_bus_from_the_tables_stream() {
@@ -155,7 +155,7 @@ async fn a_new_outbox_entry_reaches_the_bus_from_the_tables_stream() {
     teardown.run().await;
 }
 
-/// DynamoDB Streams where DynamoDB is: `AWS_ENDPOINT_URL_DYNAMODB` (DynamoDB Local serves both)
+/// DynamoDB Streams where DynamoDB is: `AWS_ENDPOINT_URL_DYNAMODB` (an emulator serves both)
 /// unless `AWS_ENDPOINT_URL_DYNAMODB_STREAMS` says otherwise.
 async fn streams_client() -> aws_sdk_dynamodbstreams::Client {
     let sdk = autolock_aws::sdk_config().await;
