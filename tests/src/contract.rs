@@ -1073,6 +1073,7 @@ pub async fn a_changeset_with_a_failed_condition_writes_nothing(store: Arc<dyn S
 async fn locked_bob_with_open_request(w: &World) -> RequestId {
     let filed = w
         .app
+        .requests()
         .file_request(&w.bob, &w.gitlab, reason("release day"), d(8))
         .await
         .unwrap();
@@ -1087,24 +1088,35 @@ pub async fn race_two_approvers_one_wins(store: Arc<dyn Store>) {
         let member = add_member(&w, &format!("racer{round}")).await;
         let rid = w
             .app
+            .requests()
             .file_request(&member, &w.gitlab, reason("release day"), d(8))
             .await
             .unwrap()
             .request
             .id;
         let (a, b) = tokio::join!(
-            w.app.resolve(&w.reviewer, &rid, Verdict::Approve, d(9)),
-            w.app.resolve(&w.devops, &rid, Verdict::Deny, d(9)),
+            w.app
+                .requests()
+                .resolve(&w.reviewer, &rid, Verdict::Approve, d(9)),
+            w.app
+                .requests()
+                .resolve(&w.devops, &rid, Verdict::Deny, d(9)),
         );
         let (winner, stored, verdict) = match (a, b) {
             (Ok(r), Err(Error::Conflict(..))) => (&w.reviewer, r, Verdict::Approve),
             (Err(Error::Conflict(..)), Ok(r)) => (&w.devops, r, Verdict::Deny),
             other => panic!("exactly one approver must win: {other:?}"),
         };
-        let repeat = w.app.resolve(winner, &rid, verdict, d(10)).await.unwrap();
+        let repeat = w
+            .app
+            .requests()
+            .resolve(winner, &rid, verdict, d(10))
+            .await
+            .unwrap();
         assert_eq!(repeat, stored, "the winner's repeat gets the stored result");
         let state = w
             .app
+            .rights()
             .right(&w.admin, &member.id, &w.gitlab, d(10))
             .await
             .unwrap()
@@ -1140,8 +1152,13 @@ async fn add_member(w: &World, uid: &str) -> autolock_core::directory::Principal
         display_name: Name::parse(uid).unwrap(),
         role: Role::Member,
     };
-    w.app.create_user(&w.admin, new, h(0)).await.unwrap();
     w.app
+        .directory()
+        .create_user(&w.admin, new, h(0))
+        .await
+        .unwrap();
+    w.app
+        .directory()
         .add_member(&w.admin, &w.eng, &user, h(0))
         .await
         .unwrap();
@@ -1174,8 +1191,8 @@ pub async fn race_sweep_and_access_event_agree_on_the_timestamp(store: Arc<dyn S
         },
     ];
     let (sweep, recorded) = tokio::join!(
-        w.app.sweep(now, 100),
-        w.app.record_events(&w.gateway, events, now)
+        w.app.sweep().sweep(now, 100),
+        w.app.gateway().record_events(&w.gateway, events, now)
     );
     sweep.unwrap();
     let results = recorded.unwrap();
@@ -1184,17 +1201,27 @@ pub async fn race_sweep_and_access_event_agree_on_the_timestamp(store: Arc<dyn S
         (results[1].outcome.as_str(), results[1].reason),
         ("denied", Some("locked"))
     );
-    let bob_state = w.app.right(&w.admin, &bob, &w.gitlab, now).await.unwrap();
+    let bob_state = w
+        .app
+        .rights()
+        .right(&w.admin, &bob, &w.gitlab, now)
+        .await
+        .unwrap();
     assert_eq!(
         bob_state.state,
         RightState::Active {
             next_lock: Some(before + chrono::Duration::days(7))
         }
     );
-    let carol_state = w.app.right(&w.admin, &carol, &w.gitlab, now).await.unwrap();
+    let carol_state = w
+        .app
+        .rights()
+        .right(&w.admin, &carol, &w.gitlab, now)
+        .await
+        .unwrap();
     assert_eq!(carol_state.state.locked_at(), Some(d(7)));
     // Settled: the sweep finds nothing more to record, and the recorded lock is Carol's alone.
-    w.app.sweep(now, 100).await.unwrap();
+    w.app.sweep().sweep(now, 100).await.unwrap();
     assert_eq!(
         w.store().usage(&bob, &w.gitlab).await.unwrap().value.lock,
         None
@@ -1222,6 +1249,7 @@ pub async fn flow_manual_request_approved(store: Arc<dyn Store>) {
     let w = World::seed(store).await;
     let decision = w
         .app
+        .gateway()
         .decide(
             &w.gateway,
             &w.bob_id(),
@@ -1234,6 +1262,7 @@ pub async fn flow_manual_request_approved(store: Arc<dyn Store>) {
     assert!(decision.allow);
     let decision = w
         .app
+        .gateway()
         .decide(&w.gateway, &w.bob_id(), &w.gitlab, true, d(8))
         .await
         .unwrap();
@@ -1249,6 +1278,7 @@ pub async fn flow_manual_request_approved(store: Arc<dyn Store>) {
     assert_eq!(w.store().count_open().await.unwrap(), 1);
     let approved = w
         .app
+        .requests()
         .resolve(&w.reviewer, &rid, Verdict::Approve, d(9))
         .await
         .unwrap();
@@ -1259,6 +1289,7 @@ pub async fn flow_manual_request_approved(store: Arc<dyn Store>) {
     assert_eq!(w.store().count_open().await.unwrap(), 0);
     let decision = w
         .app
+        .gateway()
         .decide(&w.gateway, &w.bob_id(), &w.gitlab, true, d(9))
         .await
         .unwrap();
@@ -1315,6 +1346,7 @@ pub async fn flow_manual_request_denied_and_repeated_submission(store: Arc<dyn S
         .count();
     let again = w
         .app
+        .requests()
         .file_request(
             &w.bob,
             &w.gitlab,
@@ -1354,12 +1386,14 @@ pub async fn flow_manual_request_denied_and_repeated_submission(store: Arc<dyn S
 
     let denied = w
         .app
+        .requests()
         .resolve(&w.admin, &rid, Verdict::Deny, d(9))
         .await
         .unwrap();
     assert_eq!(denied.status, RequestStatus::Denied);
     assert!(
         !w.app
+            .gateway()
             .decide(&w.gateway, &w.bob_id(), &w.gitlab, false, d(9))
             .await
             .unwrap()
@@ -1368,6 +1402,7 @@ pub async fn flow_manual_request_denied_and_repeated_submission(store: Arc<dyn S
     );
     assert!(matches!(
         w.app
+            .requests()
             .resolve(&w.reviewer, &rid, Verdict::Approve, d(9))
             .await,
         Err(Error::Conflict(..))
@@ -1375,6 +1410,7 @@ pub async fn flow_manual_request_denied_and_repeated_submission(store: Arc<dyn S
     // After a denial a new request may be filed.
     let next = w
         .app
+        .requests()
         .file_request(&w.bob, &w.gitlab, reason("again"), d(10))
         .await
         .unwrap();
@@ -1396,6 +1432,7 @@ pub async fn flow_automatic_request_unlocks_at_once(store: Arc<dyn Store>) {
         serde_json::from_value::<OverridePatch>(serde_json::json!({"approval": "automatic"}))
             .unwrap();
     w.app
+        .policies()
         .set_grant_override(
             &w.devops,
             &grant.id,
@@ -1406,6 +1443,7 @@ pub async fn flow_automatic_request_unlocks_at_once(store: Arc<dyn Store>) {
         .unwrap();
     let decision = w
         .app
+        .gateway()
         .decide(
             &w.gateway,
             &w.bob_id(),
@@ -1424,6 +1462,7 @@ pub async fn flow_automatic_request_unlocks_at_once(store: Arc<dyn Store>) {
     );
     let filed = w
         .app
+        .requests()
         .file_request(
             &w.bob,
             &w.gitlab,
@@ -1435,6 +1474,7 @@ pub async fn flow_automatic_request_unlocks_at_once(store: Arc<dyn Store>) {
     assert_eq!(filed.request.status, RequestStatus::AutoApproved);
     assert!(
         w.app
+            .gateway()
             .decide(
                 &w.gateway,
                 &w.bob_id(),
@@ -1470,6 +1510,7 @@ pub async fn flow_automatic_request_unlocks_at_once(store: Arc<dyn Store>) {
     // Not locked any more: filing again is a conflict.
     assert!(matches!(
         w.app
+            .requests()
             .file_request(
                 &w.bob,
                 &w.gitlab,
@@ -1486,6 +1527,7 @@ pub async fn flow_admin_unlock_resolves_the_open_request(store: Arc<dyn Store>) 
     let rid = locked_bob_with_open_request(&w).await;
     let view = w
         .app
+        .requests()
         .unlock(&w.devops, &w.bob_id(), &w.gitlab, d(9))
         .await
         .unwrap();
@@ -1497,7 +1539,10 @@ pub async fn flow_admin_unlock_resolves_the_open_request(store: Arc<dyn Store>) 
     );
     assert!(
         matches!(
-            w.app.unlock(&w.devops, &w.bob_id(), &w.gitlab, d(9)).await,
+            w.app
+                .requests()
+                .unlock(&w.devops, &w.bob_id(), &w.gitlab, d(9))
+                .await,
             Err(Error::Conflict(..))
         ),
         "not locked: 409"
@@ -1505,6 +1550,7 @@ pub async fn flow_admin_unlock_resolves_the_open_request(store: Arc<dyn Store>) 
     assert!(
         matches!(
             w.app
+                .requests()
                 .unlock(&w.reviewer, &w.bob_id(), &w.gitlab, d(20))
                 .await,
             Err(Error::Forbidden(_))
@@ -1522,9 +1568,10 @@ pub async fn flow_revert_cancels_the_open_request(store: Arc<dyn Store>) {
     let w = World::seed(store).await;
     // Bob used gitlab at day 6 (the gateway was offline), locked at day 7 per autolock's record.
     let now = d(7) + chrono::Duration::hours(1);
-    w.app.sweep(now, 100).await.unwrap();
+    w.app.sweep().sweep(now, 100).await.unwrap();
     let filed = w
         .app
+        .requests()
         .file_request(&w.bob, &w.gitlab, reason("locked?"), now)
         .await
         .unwrap();
@@ -1535,6 +1582,7 @@ pub async fn flow_revert_cancels_the_open_request(store: Arc<dyn Store>) {
     }];
     let results = w
         .app
+        .gateway()
         .record_events(&w.gateway, late, now + chrono::Duration::hours(1))
         .await
         .unwrap();
@@ -1546,6 +1594,7 @@ pub async fn flow_revert_cancels_the_open_request(store: Arc<dyn Store>) {
     );
     assert!(
         w.app
+            .gateway()
             .decide(
                 &w.gateway,
                 &w.bob_id(),
@@ -1564,6 +1613,7 @@ pub async fn flow_losing_every_path_or_deactivation_cancels(store: Arc<dyn Store
     let w = World::seed(store).await;
     let rid = locked_bob_with_open_request(&w).await;
     w.app
+        .directory()
         .remove_member(&w.admin, &w.eng, &w.bob_id(), d(9))
         .await
         .unwrap();
@@ -1574,6 +1624,7 @@ pub async fn flow_losing_every_path_or_deactivation_cancels(store: Arc<dyn Store
     );
     assert_eq!(
         w.app
+            .gateway()
             .decide(&w.gateway, &w.bob_id(), &w.gitlab, false, d(9))
             .await
             .unwrap()
@@ -1582,11 +1633,13 @@ pub async fn flow_losing_every_path_or_deactivation_cancels(store: Arc<dyn Store
     );
     // Re-added: the lock survived the period with no path.
     w.app
+        .directory()
         .add_member(&w.admin, &w.eng, &w.bob_id(), d(10))
         .await
         .unwrap();
     assert_eq!(
         w.app
+            .gateway()
             .decide(&w.gateway, &w.bob_id(), &w.gitlab, false, d(10))
             .await
             .unwrap()
@@ -1597,12 +1650,14 @@ pub async fn flow_losing_every_path_or_deactivation_cancels(store: Arc<dyn Store
 
     let carols = w
         .app
+        .requests()
         .file_request(&w.carol, &w.gitlab, reason("me too"), d(10))
         .await
         .unwrap()
         .request
         .id;
     w.app
+        .directory()
         .set_user_active(&w.admin, &w.carol.id, false, d(11))
         .await
         .unwrap();
@@ -1610,6 +1665,7 @@ pub async fn flow_losing_every_path_or_deactivation_cancels(store: Arc<dyn Store
     assert_eq!(request.cancel_reason, Some(CancelReason::Deactivated));
     let decision = w
         .app
+        .gateway()
         .decide(&w.gateway, &w.carol.id, &w.gitlab, false, d(11))
         .await
         .unwrap();
@@ -1627,6 +1683,7 @@ pub async fn flow_policy_changes_are_audited_with_grace(store: Arc<dyn Store>) {
         approval: None,
     };
     w.app
+        .policies()
         .set_resource_policy(&w.admin, &w.gitlab, thirty, d(1))
         .await
         .unwrap();
@@ -1636,11 +1693,13 @@ pub async fn flow_policy_changes_are_audited_with_grace(store: Arc<dyn Store>) {
         approval: Some(ApprovalMode::Automatic),
     };
     w.app
+        .policies()
         .set_resource_policy(&w.devops, &w.gitlab, one_day, d(20))
         .await
         .unwrap();
     assert!(
         w.app
+            .gateway()
             .decide(&w.gateway, &w.bob_id(), &w.gitlab, false, d(20))
             .await
             .unwrap()
@@ -1648,6 +1707,7 @@ pub async fn flow_policy_changes_are_audited_with_grace(store: Arc<dyn Store>) {
     );
     assert_eq!(
         w.app
+            .gateway()
             .decide(&w.gateway, &w.bob_id(), &w.gitlab, false, d(21))
             .await
             .unwrap()
@@ -1657,6 +1717,7 @@ pub async fn flow_policy_changes_are_audited_with_grace(store: Arc<dyn Store>) {
     );
     // A no-op edit records nothing.
     w.app
+        .policies()
         .set_resource_policy(&w.devops, &w.gitlab, one_day, d(22))
         .await
         .unwrap();
@@ -1695,6 +1756,7 @@ pub async fn flow_policy_changes_are_audited_with_grace(store: Arc<dyn Store>) {
     );
     assert!(matches!(
         w.app
+            .policies()
             .set_resource_policy(&w.reviewer, &w.gitlab, thirty, d(23))
             .await,
         Err(Error::Forbidden(_))
@@ -1711,6 +1773,7 @@ pub async fn flow_access_event_batch_results(store: Arc<dyn Store>) {
     };
     let results = w
         .app
+        .gateway()
         .record_events(
             &w.gateway,
             vec![
@@ -1752,6 +1815,7 @@ pub async fn flow_access_event_batch_results(store: Arc<dyn Store>) {
     // Replaying the batch writes no second late_ignored entry and moves nothing.
     let version = w.bob_usage().await.version;
     w.app
+        .gateway()
         .record_events(
             &w.gateway,
             vec![
@@ -1767,7 +1831,7 @@ pub async fn flow_access_event_batch_results(store: Arc<dyn Store>) {
     assert_eq!(late.len(), 1);
     assert!(
         matches!(
-            w.app.record_events(&w.admin, vec![], now).await,
+            w.app.gateway().record_events(&w.admin, vec![], now).await,
             Err(Error::Forbidden(_))
         ),
         "only gateways report"
@@ -1778,43 +1842,58 @@ pub async fn flow_nobody_unlocks_themselves_and_approvers_never_their_own(store:
     let w = World::seed(store).await;
     // The DevOps admin is in eng too and gets locked.
     w.app
+        .directory()
         .add_member(&w.admin, &w.eng, &w.devops.id, h(0))
         .await
         .unwrap();
     assert!(matches!(
-        w.app.unlock(&w.devops, &w.devops.id, &w.gitlab, d(8)).await,
+        w.app
+            .requests()
+            .unlock(&w.devops, &w.devops.id, &w.gitlab, d(8))
+            .await,
         Err(Error::ForbiddenSelf(_))
     ));
     let own = w
         .app
+        .requests()
         .file_request(&w.devops, &w.gitlab, reason("mine"), d(8))
         .await
         .unwrap()
         .request
         .id;
     assert!(matches!(
-        w.app.resolve(&w.devops, &own, Verdict::Approve, d(8)).await,
+        w.app
+            .requests()
+            .resolve(&w.devops, &own, Verdict::Approve, d(8))
+            .await,
         Err(Error::ForbiddenSelf(_))
     ));
     assert!(
         matches!(
-            w.app.resolve(&w.bob, &own, Verdict::Approve, d(8)).await,
+            w.app
+                .requests()
+                .resolve(&w.bob, &own, Verdict::Approve, d(8))
+                .await,
             Err(Error::Forbidden(_))
         ),
         "members do not approve"
     );
     // Members see only their own requests: another's is not found.
     assert!(matches!(
-        w.app.request(&w.bob, &own).await,
+        w.app.requests().request(&w.bob, &own).await,
         Err(Error::NotFound(_))
     ));
-    assert!(w.app.request(&w.reviewer, &own).await.is_ok());
+    assert!(w.app.requests().request(&w.reviewer, &own).await.is_ok());
     assert!(matches!(
-        w.app.rights_of_user(&w.bob, &w.devops.id, d(8)).await,
+        w.app
+            .rights()
+            .rights_of_user(&w.bob, &w.devops.id, d(8))
+            .await,
         Err(Error::NotFound(_))
     ));
     assert_eq!(
         w.app
+            .rights()
             .rights_of_user(&w.bob, &w.bob_id(), d(8))
             .await
             .unwrap()
@@ -1822,6 +1901,7 @@ pub async fn flow_nobody_unlocks_themselves_and_approvers_never_their_own(store:
         1
     );
     w.app
+        .requests()
         .resolve(&w.admin, &own, Verdict::Approve, d(8))
         .await
         .unwrap();
@@ -1833,18 +1913,19 @@ pub async fn flow_sweep_is_bounded_and_resumable(store: Arc<dyn Store>) {
         add_member(&w, &format!("m{i}")).await;
     }
     // Seven members lock at day 7. Two runs of three and one of one record them all once.
-    let first = w.app.sweep(d(8), 3).await.unwrap();
+    let first = w.app.sweep().sweep(d(8), 3).await.unwrap();
     assert_eq!((first.examined, first.locked), (3, 3));
-    let (second, overlapping) = tokio::join!(w.app.sweep(d(8), 3), w.app.sweep(d(8), 3));
+    let (second, overlapping) =
+        tokio::join!(w.app.sweep().sweep(d(8), 3), w.app.sweep().sweep(d(8), 3));
     let (second, overlapping) = (second.unwrap(), overlapping.unwrap());
-    let third = w.app.sweep(d(8), 3).await.unwrap();
+    let third = w.app.sweep().sweep(d(8), 3).await.unwrap();
     assert_eq!(
         first.locked + second.locked + overlapping.locked + third.locked,
         7,
         "each lock recorded once"
     );
     assert_eq!(
-        w.app.sweep(d(8), 3).await.unwrap().examined,
+        w.app.sweep().sweep(d(8), 3).await.unwrap().examined,
         0,
         "nothing left due"
     );
@@ -2348,12 +2429,14 @@ pub async fn flow_the_active_flag_is_temporal(store: Arc<dyn Store>) {
         }]
     };
     w.app
+        .directory()
         .set_user_active(&w.admin, &bob, false, d(2))
         .await
         .unwrap();
     // Stamped while active, delivered after the deactivation: counted.
     let r = w
         .app
+        .gateway()
         .record_events(
             &w.gateway,
             one("before", d(2) - chrono::Duration::hours(1)),
@@ -2366,12 +2449,14 @@ pub async fn flow_the_active_flag_is_temporal(store: Arc<dyn Store>) {
     assert!(facts.active_at(d(2) - chrono::Duration::hours(1)));
     assert!(!facts.active_at(d(2)));
     w.app
+        .directory()
         .set_user_active(&w.admin, &bob, true, d(2) + chrono::Duration::hours(6))
         .await
         .unwrap();
     // Stamped while inactive, delivered after the reactivation: denied.
     let r = w
         .app
+        .gateway()
         .record_events(
             &w.gateway,
             one("while-off", d(2) + chrono::Duration::hours(2)),
@@ -2386,6 +2471,7 @@ pub async fn flow_the_active_flag_is_temporal(store: Arc<dyn Store>) {
     // The first delivered again: a duplicate.
     let r = w
         .app
+        .gateway()
         .record_events(
             &w.gateway,
             one("before", d(2) - chrono::Duration::hours(1)),
@@ -2398,11 +2484,13 @@ pub async fn flow_the_active_flag_is_temporal(store: Arc<dyn Store>) {
     assert_eq!(usage.last_access, Some(d(2) - chrono::Duration::hours(1)));
     // Deactivated, a decision says why and still shows the right's own state.
     w.app
+        .directory()
         .set_user_active(&w.admin, &bob, false, d(4))
         .await
         .unwrap();
     let decision = w
         .app
+        .gateway()
         .decide(&w.gateway, &bob, &w.gitlab, false, d(4))
         .await
         .unwrap();
@@ -2411,6 +2499,7 @@ pub async fn flow_the_active_flag_is_temporal(store: Arc<dyn Store>) {
     assert!(matches!(decision.state, RightState::Active { .. }));
     assert!(matches!(
         w.app
+            .rights()
             .right(&w.admin, &bob, &w.gitlab, d(4))
             .await
             .unwrap()
@@ -2425,22 +2514,26 @@ pub async fn flow_an_unlock_lifts_a_lock_kept_without_a_path(store: Arc<dyn Stor
     let w = World::seed(store).await;
     let bob = w.bob_id();
     w.app
+        .directory()
         .remove_member(&w.admin, &w.eng, &bob, d(8))
         .await
         .unwrap();
     let unlocked = w
         .app
+        .requests()
         .unlock(&w.devops, &bob, &w.gitlab, d(9))
         .await
         .unwrap();
     assert_eq!(unlocked.lifted_lock, d(7));
     assert_eq!(unlocked.right.state, RightState::NoAccess);
     w.app
+        .directory()
         .add_member(&w.admin, &w.eng, &bob, d(10))
         .await
         .unwrap();
     assert_eq!(
         w.app
+            .gateway()
             .decide(&w.gateway, &bob, &w.gitlab, false, d(10))
             .await
             .unwrap()
@@ -2451,7 +2544,10 @@ pub async fn flow_an_unlock_lifts_a_lock_kept_without_a_path(store: Arc<dyn Stor
         "a new span from the return, the old lock gone"
     );
     assert!(matches!(
-        w.app.unlock(&w.devops, &bob, &w.gitlab, d(10)).await,
+        w.app
+            .requests()
+            .unlock(&w.devops, &bob, &w.gitlab, d(10))
+            .await,
         Err(Error::Conflict(
             autolock_core::error::Conflict::NotLocked,
             _
@@ -2473,12 +2569,14 @@ pub async fn flow_a_request_is_cancelled_at_the_instant_its_last_path_expires(
         .unwrap()
         .unwrap();
     w.app
+        .directory()
         .set_grant_expiry(&w.admin, &grant.id, Some(d(9)), d(8))
         .await
         .unwrap();
     // Nothing ran at day 9. At day 10 the reviewer approves.
     assert!(matches!(
         w.app
+            .requests()
             .resolve(&w.reviewer, &rid, Verdict::Approve, d(10))
             .await,
         Err(Error::Conflict(
@@ -2501,12 +2599,13 @@ pub async fn flow_a_request_is_cancelled_at_the_instant_its_last_path_expires(
     // The sweep finds the same, at the same instant, for a request nobody touched.
     let carols = w
         .app
+        .requests()
         .file_request(&w.carol, &w.gitlab, reason("me too"), d(8))
         .await
         .unwrap()
         .request
         .id;
-    w.app.sweep(d(11), 100).await.unwrap();
+    w.app.sweep().sweep(d(11), 100).await.unwrap();
     let request = w.store().request(&carols).await.unwrap().unwrap();
     assert_eq!(
         (request.status, request.resolved_at),
@@ -2521,6 +2620,7 @@ pub async fn flow_membership_edits_are_idempotent(store: Arc<dyn Store>) {
     let bob = w.bob_id();
     let (again, created) = w
         .app
+        .directory()
         .add_member(&w.admin, &w.eng, &bob, d(5))
         .await
         .unwrap();
@@ -2535,15 +2635,20 @@ pub async fn flow_membership_edits_are_idempotent(store: Arc<dyn Store>) {
         Some(h(0))
     );
     w.app
+        .directory()
         .remove_member(&w.admin, &w.eng, &bob, d(5))
         .await
         .unwrap();
     assert!(matches!(
-        w.app.remove_member(&w.admin, &w.eng, &bob, d(6)).await,
+        w.app
+            .directory()
+            .remove_member(&w.admin, &w.eng, &bob, d(6))
+            .await,
         Err(Error::NotFound(_))
     ));
     let (back, created) = w
         .app
+        .directory()
         .add_member(&w.admin, &w.eng, &bob, d(6))
         .await
         .unwrap();
@@ -2558,6 +2663,7 @@ pub async fn flow_last_access_is_the_latest_counted_access_even_after_an_unlock(
     let w = World::seed(store).await;
     let bob = w.bob_id();
     w.app
+        .requests()
         .unlock(
             &w.devops,
             &bob,
@@ -2573,6 +2679,7 @@ pub async fn flow_last_access_is_the_latest_counted_access_even_after_an_unlock(
     }];
     let r = w
         .app
+        .gateway()
         .record_events(&w.gateway, late, d(7) + chrono::Duration::hours(3))
         .await
         .unwrap();
@@ -2608,6 +2715,7 @@ pub async fn sign_in_links_work_once_within_their_time(store: Arc<dyn Store>) {
     );
     let by_email = w
         .app
+        .sessions()
         .issue_sign_in_for_email(&rita.email, d(1))
         .await
         .unwrap()
@@ -2615,12 +2723,16 @@ pub async fn sign_in_links_work_once_within_their_time(store: Arc<dyn Store>) {
     assert_eq!(by_email.user.id, rita.id);
     let principal = w
         .app
+        .sessions()
         .redeem_sign_in(&by_email.token, d(1), d(1))
         .await
         .unwrap();
     assert_eq!(principal.id.as_str(), "rita");
     assert!(matches!(
-        w.app.redeem_sign_in(&by_email.token, d(1), d(1)).await,
+        w.app
+            .sessions()
+            .redeem_sign_in(&by_email.token, d(1), d(1))
+            .await,
         Err(Error::Conflict(autolock_core::error::Conflict::LinkUsed, _))
     ));
     // Only the digest is stored: the token itself finds nothing.
@@ -2635,42 +2747,53 @@ pub async fn sign_in_links_work_once_within_their_time(store: Arc<dyn Store>) {
     // Expired after 15 minutes.
     let late = w
         .app
+        .sessions()
         .issue_sign_in_for_user(&id("bob"), d(1))
         .await
         .unwrap();
     assert!(matches!(
         w.app
+            .sessions()
             .redeem_sign_in(&late.token, d(1) + chrono::Duration::minutes(15), d(1))
             .await,
         Err(Error::Forbidden(_))
     ));
     let in_time = w
         .app
+        .sessions()
         .issue_sign_in_for_user(&id("bob"), d(1))
         .await
         .unwrap();
     // A user deactivated after the link was issued is refused, and gets no new link.
     w.app
+        .directory()
         .set_user_active(&w.admin, &id("bob"), false, d(1))
         .await
         .unwrap();
     assert!(matches!(
-        w.app.redeem_sign_in(&in_time.token, d(1), d(1)).await,
+        w.app
+            .sessions()
+            .redeem_sign_in(&in_time.token, d(1), d(1))
+            .await,
         Err(Error::Forbidden(_))
     ));
     assert!(
         w.app
+            .sessions()
             .issue_sign_in_for_email(&Email::parse("bob@example.com").unwrap(), d(1))
             .await
             .unwrap()
             .is_none()
     );
     assert!(matches!(
-        w.app.issue_sign_in_for_user(&id("bob"), d(1)).await,
+        w.app
+            .sessions()
+            .issue_sign_in_for_user(&id("bob"), d(1))
+            .await,
         Err(Error::Forbidden(_))
     ));
     assert!(matches!(
-        w.app.redeem_sign_in("made-up", d(1), d(1)).await,
+        w.app.sessions().redeem_sign_in("made-up", d(1), d(1)).await,
         Err(Error::Forbidden(_))
     ));
 }
@@ -2683,40 +2806,51 @@ pub async fn flow_a_disabled_service_principal_may_do_nothing(store: Arc<dyn Sto
         let app = w.app.clone();
         let bob = w.bob_id();
         let gitlab = w.gitlab.clone();
-        async move { app.decide(&p, &bob, &gitlab, false, d(1)).await }
+        async move { app.gateway().decide(&p, &bob, &gitlab, false, d(1)).await }
     };
     assert!(
-        check(w.app.principal(&gw).await.unwrap().unwrap())
+        check(w.app.directory().principal(&gw).await.unwrap().unwrap())
             .await
             .is_ok()
     );
     assert!(matches!(
         w.app
+            .directory()
             .set_service_principal_active(&w.devops, &gw, false, d(1))
             .await,
         Err(Error::Forbidden(_))
     ));
     let sp = w
         .app
+        .directory()
         .set_service_principal_active(&w.admin, &gw, false, d(1))
         .await
         .unwrap();
     assert!(!sp.active);
-    let principal = w.app.principal(&gw).await.unwrap().unwrap();
+    let principal = w.app.directory().principal(&gw).await.unwrap().unwrap();
     assert!(!principal.active);
-    assert!(!w.app.service_principal(&w.admin, &gw).await.unwrap().active);
+    assert!(
+        !w.app
+            .directory()
+            .service_principal(&w.admin, &gw)
+            .await
+            .unwrap()
+            .active
+    );
     assert!(matches!(check(principal).await, Err(Error::Forbidden(_))));
     w.app
+        .directory()
         .set_service_principal_active(&w.admin, &gw, true, d(1))
         .await
         .unwrap();
     assert!(
-        check(w.app.principal(&gw).await.unwrap().unwrap())
+        check(w.app.directory().principal(&gw).await.unwrap().unwrap())
             .await
             .is_ok()
     );
     assert!(matches!(
         w.app
+            .directory()
             .set_service_principal_active(&w.admin, &id("nobody"), false, d(1))
             .await,
         Err(Error::NotFound(_))
@@ -2755,10 +2889,15 @@ pub async fn race_many_approvers_one_verdict(store: Arc<dyn Store>) {
         } else {
             Verdict::Deny
         };
-        async move { (verdict, app.resolve(&who, &rid, verdict, d(9)).await) }
+        async move {
+            (
+                verdict,
+                app.requests().resolve(&who, &rid, verdict, d(9)).await,
+            )
+        }
     })
     .await;
-    let stored = w.app.request(&w.admin, &rid).await.unwrap();
+    let stored = w.app.requests().request(&w.admin, &rid).await.unwrap();
     let won = match stored.status {
         RequestStatus::Approved => Verdict::Approve,
         RequestStatus::Denied => Verdict::Deny,
@@ -2784,6 +2923,7 @@ pub async fn race_many_approvers_one_verdict(store: Arc<dyn Store>) {
     assert_eq!(audited.items.len(), 1, "one resolution audited");
     let state = w
         .app
+        .rights()
         .right(&w.admin, &w.bob_id(), &w.gitlab, d(9))
         .await
         .unwrap()
@@ -2833,11 +2973,13 @@ pub async fn race_sweeps_events_and_an_unlock_agree(store: Arc<dyn Store>) {
         async move {
             match i {
                 0 | 1 => app
+                    .sweep()
                     .sweep(now, 100)
                     .await
                     .map(|r| r.locked)
                     .map_err(|e| e.to_string()),
                 2 => app
+                    .gateway()
                     .record_events(&gateway, events, now)
                     .await
                     .map(|r| r.len())
@@ -2845,7 +2987,7 @@ pub async fn race_sweeps_events_and_an_unlock_agree(store: Arc<dyn Store>) {
                 _ => {
                     // Carol is locked at day 7; the unlock may come before or after the sweep
                     // records it: either way it holds.
-                    match app.unlock(&admin, &carol, &gitlab, now).await {
+                    match app.requests().unlock(&admin, &carol, &gitlab, now).await {
                         Ok(_) | Err(Error::Conflict(..)) => Ok(0),
                         Err(e) => Err(e.to_string()),
                     }
@@ -2858,7 +3000,7 @@ pub async fn race_sweeps_events_and_an_unlock_agree(store: Arc<dyn Store>) {
         assert!(r.is_ok(), "{results:?}");
     }
     // Settle what is left, then count.
-    w.app.sweep(now, 100).await.unwrap();
+    w.app.sweep().sweep(now, 100).await.unwrap();
     let locked_audits = w
         .store()
         .audit(
@@ -2882,6 +3024,7 @@ pub async fn race_sweeps_events_and_an_unlock_agree(store: Arc<dyn Store>) {
     for m in &members[..3] {
         let s = w
             .app
+            .rights()
             .right(&w.admin, &m.id, &w.gitlab, now)
             .await
             .unwrap()
@@ -2891,6 +3034,7 @@ pub async fn race_sweeps_events_and_an_unlock_agree(store: Arc<dyn Store>) {
     for m in &members[3..] {
         let s = w
             .app
+            .rights()
             .right(&w.admin, &m.id, &w.gitlab, now)
             .await
             .unwrap()
@@ -2899,6 +3043,7 @@ pub async fn race_sweeps_events_and_an_unlock_agree(store: Arc<dyn Store>) {
     }
     let carol_state = w
         .app
+        .rights()
         .right(&w.admin, &w.carol.id, &w.gitlab, now)
         .await
         .unwrap()
@@ -2940,7 +3085,7 @@ pub async fn race_concurrent_user_edits_are_all_kept(store: Arc<dyn Store>) {
                         ..Default::default()
                     },
                 };
-                app.patch_user(&admin, &user, patch, d(1)).await
+                app.directory().patch_user(&admin, &user, patch, d(1)).await
             }
         })
         .await;
@@ -2961,6 +3106,7 @@ pub async fn race_concurrent_grant_edits_are_all_kept(store: Arc<dyn Store>) {
     let w = World::seed(store).await;
     let grant = w
         .app
+        .directory()
         .grant_of(&w.admin, &w.gitlab, &w.eng)
         .await
         .unwrap()
@@ -2973,6 +3119,7 @@ pub async fn race_concurrent_grant_edits_are_all_kept(store: Arc<dyn Store>) {
         async move {
             match i {
                 0 => app
+                    .policies()
                     .set_grant_override(
                         &admin,
                         &g,
@@ -2987,6 +3134,7 @@ pub async fn race_concurrent_grant_edits_are_all_kept(store: Arc<dyn Store>) {
                     .await
                     .map(|_| ()),
                 1 => app
+                    .policies()
                     .set_grant_override(
                         &admin,
                         &g,
@@ -3001,6 +3149,7 @@ pub async fn race_concurrent_grant_edits_are_all_kept(store: Arc<dyn Store>) {
                     .await
                     .map(|_| ()),
                 _ => app
+                    .directory()
                     .set_grant_expiry(&admin, &g, Some(d(60)), d(1))
                     .await
                     .map(|_| ()),
@@ -3053,17 +3202,23 @@ pub async fn flow_a_change_left_half_done_is_completed_by_the_tick(store: Arc<dy
         .unwrap();
     assert_eq!(w.store().pending_refreshes(10).await.unwrap(), vec![intent]);
     assert_eq!(
-        w.app.request(&w.admin, &rid).await.unwrap().status,
+        w.app
+            .requests()
+            .request(&w.admin, &rid)
+            .await
+            .unwrap()
+            .status,
         RequestStatus::Open,
         "not carried out yet"
     );
-    let (done, failures) = w.app.carry_out_pending(d(8), 10).await.unwrap();
+    let (done, failures) = w.app.sweep().carry_out_pending(d(8), 10).await.unwrap();
     assert_eq!((done, failures.len()), (1, 0));
-    let request = w.app.request(&w.admin, &rid).await.unwrap();
+    let request = w.app.requests().request(&w.admin, &rid).await.unwrap();
     assert_eq!(request.status, RequestStatus::Cancelled);
     assert!(w.store().pending_refreshes(10).await.unwrap().is_empty());
     // A use case carries out its own intent: nothing is left pending.
     w.app
+        .directory()
         .set_user_active(&w.admin, &w.carol.id, false, d(8))
         .await
         .unwrap();
@@ -3082,7 +3237,12 @@ pub async fn flow_a_large_batch_for_one_right_is_committed_in_parts(store: Arc<d
             event: event(&format!("late{i:03}"), d(1) + chrono::Duration::minutes(i)),
         })
         .collect();
-    let results = w.app.record_events(&w.gateway, batch, d(5)).await.unwrap();
+    let results = w
+        .app
+        .gateway()
+        .record_events(&w.gateway, batch, d(5))
+        .await
+        .unwrap();
     assert_eq!(results.len(), 300);
     assert!(results.iter().all(|r| r.outcome.as_str() == "late_ignored"));
     let audited = w

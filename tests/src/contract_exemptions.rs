@@ -51,6 +51,7 @@ async fn locked_at(
     at: autolock_core::Timestamp,
 ) -> Option<autolock_core::Timestamp> {
     w.app
+        .gateway()
         .decide(&w.gateway, user, &w.gitlab, false, at)
         .await
         .unwrap()
@@ -62,6 +63,7 @@ pub async fn exemptions_are_stored_listed_and_edited_over_their_revision(store: 
     let w = World::seed(store).await;
     let right = w
         .app
+        .exemptions()
         .create_exemption(&w.devops, for_right("bob", d(20)), d(1))
         .await
         .unwrap();
@@ -69,6 +71,7 @@ pub async fn exemptions_are_stored_listed_and_edited_over_their_revision(store: 
     assert_eq!(right.created_by, w.devops.id);
     let grant = w
         .app
+        .exemptions()
         .create_exemption(
             &w.admin,
             for_grant(eng_grant(&w).await, d(30), "audit period"),
@@ -125,6 +128,7 @@ pub async fn exemptions_are_stored_listed_and_edited_over_their_revision(store: 
     // An edit computed from a stale revision changes nothing.
     let moved = w
         .app
+        .exemptions()
         .change_exemption(&w.devops, &right.id, d(25), d(3))
         .await
         .unwrap();
@@ -155,18 +159,21 @@ pub async fn flow_exemptions_keep_paths_open_and_are_audited_to_their_end(store:
     // Who may: admins and DevOps admins set them, reviewers read them, members neither.
     assert!(matches!(
         w.app
+            .exemptions()
             .create_exemption(&w.reviewer, for_right("bob", d(20)), d(1))
             .await,
         Err(Error::Forbidden(_))
     ));
     assert!(matches!(
         w.app
+            .exemptions()
             .create_exemption(&w.bob, for_right("bob", d(20)), d(1))
             .await,
         Err(Error::Forbidden(_))
     ));
     match w
         .app
+        .exemptions()
         .create_exemption(&w.admin, for_right("bob", d(92)), d(1))
         .await
     {
@@ -175,6 +182,7 @@ pub async fn flow_exemptions_keep_paths_open_and_are_audited_to_their_end(store:
     }
     match w
         .app
+        .exemptions()
         .create_exemption(&w.admin, for_right("nobody", d(9)), d(1))
         .await
     {
@@ -185,11 +193,13 @@ pub async fn flow_exemptions_keep_paths_open_and_are_audited_to_their_end(store:
     // Bob (7 days, never used) would lock at d(7); exempt d(1) to d(20), he locks at d(27).
     let bob = w
         .app
+        .exemptions()
         .create_exemption(&w.devops, for_right("bob", d(20)), d(1))
         .await
         .unwrap();
     let decision = w
         .app
+        .gateway()
         .decide(&w.gateway, &w.bob_id(), &w.gitlab, false, d(4))
         .await
         .unwrap();
@@ -203,12 +213,20 @@ pub async fn flow_exemptions_keep_paths_open_and_are_audited_to_their_end(store:
 
     // Ended early at d(5): the grace rule runs from then, and the sweep records the lock at
     // d(12) without waiting for the exemption's planned end.
-    let ended = w.app.end_exemption(&w.admin, &bob.id, d(5)).await.unwrap();
+    let ended = w
+        .app
+        .exemptions()
+        .end_exemption(&w.admin, &bob.id, d(5))
+        .await
+        .unwrap();
     assert_eq!(ended.ended_at, Some(d(5)));
     assert!(ended.closed);
     assert!(
         matches!(
-            w.app.end_exemption(&w.admin, &bob.id, d(6)).await,
+            w.app
+                .exemptions()
+                .end_exemption(&w.admin, &bob.id, d(6))
+                .await,
             Err(Error::Conflict(..))
         ),
         "ended already"
@@ -216,6 +234,7 @@ pub async fn flow_exemptions_keep_paths_open_and_are_audited_to_their_end(store:
     // Carol is not covered: she locks at d(7), and a later exemption does not lift it.
     assert_eq!(locked_at(&w, &w.carol.id, d(7)).await, Some(d(7)));
     w.app
+        .exemptions()
         .create_exemption(&w.admin, for_right("carol", d(30)), d(8))
         .await
         .unwrap();
@@ -228,13 +247,14 @@ pub async fn flow_exemptions_keep_paths_open_and_are_audited_to_their_end(store:
         locked_at(&w, &w.bob_id(), d(12) - chrono::Duration::seconds(1)).await,
         None
     );
-    w.app.sweep(d(12), 100).await.unwrap();
+    w.app.sweep().sweep(d(12), 100).await.unwrap();
     let usage = w.bob_usage().await.value;
     assert_eq!(usage.lock, Some(d(12)));
 
     // The grant's exemption runs out at d(40): the tick records it at that instant, once.
     let grant = w
         .app
+        .exemptions()
         .create_exemption(
             &w.admin,
             for_grant(eng_grant(&w).await, d(40), "audit period"),
@@ -242,18 +262,40 @@ pub async fn flow_exemptions_keep_paths_open_and_are_audited_to_their_end(store:
         )
         .await
         .unwrap();
-    assert_eq!(w.app.close_run_out_exemptions(d(29), 10).await.unwrap(), 0);
     assert_eq!(
-        w.app.close_run_out_exemptions(d(39), 10).await.unwrap(),
+        w.app
+            .exemptions()
+            .close_run_out_exemptions(d(29), 10)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        w.app
+            .exemptions()
+            .close_run_out_exemptions(d(39), 10)
+            .await
+            .unwrap(),
         1,
         "carol's, at d(30)"
     );
     assert_eq!(
-        w.app.close_run_out_exemptions(d(41), 10).await.unwrap(),
+        w.app
+            .exemptions()
+            .close_run_out_exemptions(d(41), 10)
+            .await
+            .unwrap(),
         1,
         "the grant's"
     );
-    assert_eq!(w.app.close_run_out_exemptions(d(42), 10).await.unwrap(), 0);
+    assert_eq!(
+        w.app
+            .exemptions()
+            .close_run_out_exemptions(d(42), 10)
+            .await
+            .unwrap(),
+        0
+    );
     assert!(
         w.store()
             .exemption(&grant.id)
@@ -265,6 +307,7 @@ pub async fn flow_exemptions_keep_paths_open_and_are_audited_to_their_end(store:
 
     let listed = w
         .app
+        .exemptions()
         .list_exemptions(
             &w.reviewer,
             &ExemptionFilter::Resource(w.gitlab.clone()),
@@ -276,6 +319,7 @@ pub async fn flow_exemptions_keep_paths_open_and_are_audited_to_their_end(store:
     assert!(listed.is_empty(), "none in force at d(41)");
     let all = w
         .app
+        .exemptions()
         .list_exemptions(
             &w.reviewer,
             &ExemptionFilter::Resource(w.gitlab.clone()),
@@ -311,12 +355,14 @@ pub async fn rights_read_together_are_the_rights_read_alone(store: Arc<dyn Store
     let w = World::seed(store).await;
     let ops = w
         .app
+        .directory()
         .create_group(&w.admin, Some(id("ops")), "Ops".parse().unwrap(), d(0))
         .await
         .unwrap()
         .id;
     let wiki: ResourceId = w
         .app
+        .directory()
         .create_resource(
             &w.admin,
             NewResource {
@@ -332,6 +378,7 @@ pub async fn rights_read_together_are_the_rights_read_alone(store: Arc<dyn Store
         .id;
     for resource in [&w.gitlab, &wiki] {
         w.app
+            .directory()
             .create_grant(
                 &w.admin,
                 NewGrant {
@@ -346,22 +393,27 @@ pub async fn rights_read_together_are_the_rights_read_alone(store: Arc<dyn Store
             .unwrap();
     }
     w.app
+        .directory()
         .add_member(&w.admin, &ops, &w.carol.id, d(1))
         .await
         .unwrap();
     w.app
+        .directory()
         .remove_member(&w.admin, &ops, &w.carol.id, d(2))
         .await
         .unwrap();
     w.app
+        .directory()
         .add_member(&w.admin, &ops, &w.carol.id, d(3))
         .await
         .unwrap();
     w.app
+        .directory()
         .add_member(&w.admin, &ops, &w.bob_id(), d(3))
         .await
         .unwrap();
     w.app
+        .exemptions()
         .create_exemption(&w.admin, for_right("bob", d(20)), d(4))
         .await
         .unwrap();
@@ -372,10 +424,12 @@ pub async fn rights_read_together_are_the_rights_read_alone(store: Arc<dyn Store
         .unwrap()
         .unwrap();
     w.app
+        .exemptions()
         .create_exemption(&w.admin, for_grant(ops_gitlab.id, d(30), "audit"), d(4))
         .await
         .unwrap();
     w.app
+        .directory()
         .set_user_active(&w.admin, &w.carol.id, false, d(5))
         .await
         .unwrap();

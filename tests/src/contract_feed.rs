@@ -45,17 +45,15 @@ pub async fn the_feeds_record_is_written_over_its_revision(store: Arc<dyn Store>
 
 pub async fn flow_a_silent_feed_holds_every_lock_and_alerts_the_admins(store: Arc<dyn Store>) {
     let w = World::seed(store).await;
-    let app = w
-        .app
-        .clone()
-        .with_feed_guard(Some(chrono::Duration::hours(6)))
-        .unwrap();
+    let app = w.app.reconfigured(w.app.options().clone().feed_guard(Some(
+        autolock_core::service::FeedWindow::new(chrono::Duration::hours(6)).unwrap(),
+    )));
     // Events arrive at h(1), then nothing: a silence begins at h(7).
     w.carol_uses_gitlab(&app, "c1", h(1)).await;
     assert_eq!(w.store().feed().await.unwrap().last_heard, Some(h(1)));
-    assert_eq!(app.check_feed(h(6)).await.unwrap(), None);
-    assert_eq!(app.check_feed(h(8)).await.unwrap(), Some(h(7)));
-    assert_eq!(app.check_feed(h(9)).await.unwrap(), Some(h(7)));
+    assert_eq!(app.feed().check_feed(h(6)).await.unwrap(), None);
+    assert_eq!(app.feed().check_feed(h(8)).await.unwrap(), Some(h(7)));
+    assert_eq!(app.feed().check_feed(h(9)).await.unwrap(), Some(h(7)));
     let began = w.audited(AuditAction::FeedSilenceBegan).await;
     assert_eq!(began.len(), 1, "alerted once");
     assert_eq!(began[0].at, h(7));
@@ -71,11 +69,12 @@ pub async fn flow_a_silent_feed_holds_every_lock_and_alerts_the_admins(store: Ar
 
     // Bob (7 days, never used since h(0)) would lock at d(7): not while the feed is silent.
     let bob = app
+        .gateway()
         .decide(&w.gateway, &w.bob_id(), &w.gitlab, false, d(8))
         .await
         .unwrap();
     assert!(bob.allow, "{bob:?}");
-    let sweep = app.sweep(d(8), 100).await.unwrap();
+    let sweep = app.sweep().sweep(d(8), 100).await.unwrap();
     assert_eq!(sweep.feed_silent_since, Some(h(7)));
     assert_eq!(sweep.examined, 0, "the sweep waits");
     assert_eq!(w.bob_usage().await.value.lock, None);
@@ -87,6 +86,7 @@ pub async fn flow_a_silent_feed_holds_every_lock_and_alerts_the_admins(store: Ar
     assert_eq!(ended[0].at, d(10));
     let lock = d(10) + chrono::Duration::days(7) - chrono::Duration::hours(7);
     let state = app
+        .gateway()
         .decide(&w.gateway, &w.bob_id(), &w.gitlab, false, d(10))
         .await
         .unwrap()
@@ -98,9 +98,9 @@ pub async fn flow_a_silent_feed_holds_every_lock_and_alerts_the_admins(store: Ar
         }
     );
     // Nothing locks at once after the silence; the sweep records the lock at its instant.
-    let sweep = app.sweep(d(10), 100).await.unwrap();
+    let sweep = app.sweep().sweep(d(10), 100).await.unwrap();
     assert_eq!(sweep.locked, 0);
-    assert_eq!(app.check_feed(d(10)).await.unwrap(), None);
+    assert_eq!(app.feed().check_feed(d(10)).await.unwrap(), None);
     // Events keep arriving (every five hours), so no new silence begins.
     let mut at = d(10);
     while at + chrono::Duration::hours(5) < lock {
@@ -108,16 +108,16 @@ pub async fn flow_a_silent_feed_holds_every_lock_and_alerts_the_admins(store: Ar
         w.carol_uses_gitlab(&app, &format!("c-{}", at.timestamp()), at)
             .await;
     }
-    assert_eq!(app.check_feed(lock).await.unwrap(), None);
-    let sweep = app.sweep(lock, 100).await.unwrap();
+    assert_eq!(app.feed().check_feed(lock).await.unwrap(), None);
+    let sweep = app.sweep().sweep(lock, 100).await.unwrap();
     assert_eq!(sweep.locked, 1);
     assert_eq!(w.bob_usage().await.value.lock, Some(lock));
-    let status = app.feed_status(&w.reviewer, lock).await.unwrap();
+    let status = app.feed().feed_status(&w.reviewer, lock).await.unwrap();
     assert_eq!(status.guard.as_deref(), Some("6h"));
     assert_eq!(status.silences.len(), 1);
     assert_eq!(status.silences[0].start, h(7));
     assert!(
-        app.feed_status(&w.bob, lock).await.is_err(),
+        app.feed().feed_status(&w.bob, lock).await.is_err(),
         "members do not see it"
     );
 }

@@ -13,7 +13,12 @@ use crate::world::{World, d, h};
 
 /// Gitlab's default duration as it stands.
 async fn gitlab_duration(w: &World) -> String {
-    let gitlab = w.app.resource(&w.admin, &w.gitlab).await.unwrap();
+    let gitlab = w
+        .app
+        .directory()
+        .resource(&w.admin, &w.gitlab)
+        .await
+        .unwrap();
     gitlab.policy.auto_lock_after.to_string()
 }
 
@@ -23,7 +28,7 @@ fn doc(json: serde_json::Value) -> PolicyDocument {
 
 pub async fn flow_policies_as_code_are_exported_planned_and_applied(store: Arc<dyn Store>) {
     let w = World::seed(store).await;
-    let exported = w.app.export_policies(&w.reviewer).await.unwrap();
+    let exported = w.app.policies().export_policies(&w.reviewer).await.unwrap();
     assert_eq!(
         serde_json::to_value(&exported).unwrap(),
         serde_json::json!({"resources": {"gitlab": {
@@ -32,6 +37,7 @@ pub async fn flow_policies_as_code_are_exported_planned_and_applied(store: Arc<d
     );
     let same = w
         .app
+        .policies()
         .plan_policies(&w.devops, &exported, h(1))
         .await
         .unwrap();
@@ -44,7 +50,12 @@ pub async fn flow_policies_as_code_are_exported_planned_and_applied(store: Arc<d
         "auto_lock_after": "1d", "approval": "automatic",
         "grants": {"eng": {"auto_lock_after": "30d", "expires_at": d(60)}}
     }}}));
-    let plan = w.app.plan_policies(&w.devops, &wanted, h(1)).await.unwrap();
+    let plan = w
+        .app
+        .policies()
+        .plan_policies(&w.devops, &wanted, h(1))
+        .await
+        .unwrap();
     assert!(!plan.applied);
     assert_eq!(plan.changes.len(), 2, "{plan:?}");
     let default = &plan.changes[0];
@@ -74,20 +85,36 @@ pub async fn flow_policies_as_code_are_exported_planned_and_applied(store: Arc<d
 
     // A DevOps admin may not change an expiry: refused whole, nothing applied.
     assert!(matches!(
-        w.app.apply_policies(&w.devops, &wanted, h(1)).await,
+        w.app
+            .policies()
+            .apply_policies(&w.devops, &wanted, h(1))
+            .await,
         Err(Error::Forbidden(_))
     ));
     assert_eq!(gitlab_duration(&w).await, "7d");
     assert!(matches!(
-        w.app.apply_policies(&w.reviewer, &wanted, h(1)).await,
+        w.app
+            .policies()
+            .apply_policies(&w.reviewer, &wanted, h(1))
+            .await,
         Err(Error::Forbidden(_))
     ));
 
-    let applied = w.app.apply_policies(&w.admin, &wanted, h(1)).await.unwrap();
+    let applied = w
+        .app
+        .policies()
+        .apply_policies(&w.admin, &wanted, h(1))
+        .await
+        .unwrap();
     assert!(applied.applied);
     assert_eq!(applied.changes.len(), 2);
     assert_eq!(gitlab_duration(&w).await, "1d");
-    let g = w.app.grant_of(&w.admin, &w.gitlab, &w.eng).await.unwrap();
+    let g = w
+        .app
+        .directory()
+        .grant_of(&w.admin, &w.gitlab, &w.eng)
+        .await
+        .unwrap();
     assert_eq!(
         g.current_override()
             .auto_lock_after
@@ -124,15 +151,28 @@ pub async fn flow_policies_as_code_are_exported_planned_and_applied(store: Arc<d
     );
 
     // Idempotent: applied again, nothing changes and nothing is audited.
-    let again = w.app.apply_policies(&w.admin, &wanted, h(2)).await.unwrap();
+    let again = w
+        .app
+        .policies()
+        .apply_policies(&w.admin, &wanted, h(2))
+        .await
+        .unwrap();
     assert!(again.changes.is_empty(), "{again:?}");
-    assert_eq!(w.app.export_policies(&w.reviewer).await.unwrap(), wanted);
+    assert_eq!(
+        w.app.policies().export_policies(&w.reviewer).await.unwrap(),
+        wanted
+    );
 
     // What the document names must exist, and an expiry lie ahead.
     let unknown = doc(serde_json::json!({"resources": {"gitlab": {
         "auto_lock_after": "1d", "approval": "automatic", "grants": {"ops": {}}
     }}}));
-    match w.app.plan_policies(&w.admin, &unknown, h(3)).await {
+    match w
+        .app
+        .policies()
+        .plan_policies(&w.admin, &unknown, h(3))
+        .await
+    {
         Err(Error::Invalid(e)) => assert_eq!(e.field, "resources.gitlab.grants.ops"),
         other => panic!("{other:?}"),
     }
@@ -140,7 +180,7 @@ pub async fn flow_policies_as_code_are_exported_planned_and_applied(store: Arc<d
         "auto_lock_after": "1d", "approval": "automatic",
         "grants": {"eng": {"auto_lock_after": "30d", "expires_at": h(0)}}
     }}}));
-    match w.app.apply_policies(&w.admin, &past, h(3)).await {
+    match w.app.policies().apply_policies(&w.admin, &past, h(3)).await {
         Err(Error::Invalid(e)) => assert_eq!(e.field, "resources.gitlab.grants.eng.expires_at"),
         other => panic!("{other:?}"),
     }
@@ -148,7 +188,12 @@ pub async fn flow_policies_as_code_are_exported_planned_and_applied(store: Arc<d
     let partial = doc(serde_json::json!({"resources": {"gitlab": {
         "auto_lock_after": "1d", "approval": "automatic"
     }}}));
-    let plan = w.app.plan_policies(&w.admin, &partial, h(3)).await.unwrap();
+    let plan = w
+        .app
+        .policies()
+        .plan_policies(&w.admin, &partial, h(3))
+        .await
+        .unwrap();
     assert!(plan.changes.is_empty());
     assert_eq!(plan.unmanaged, ["gitlab/eng"]);
 }

@@ -24,6 +24,7 @@ pub async fn users_are_found_by_email_and_their_sessions_ended(store: Arc<dyn St
         ..UserPatch::default()
     };
     w.app
+        .directory()
         .patch_user(&w.admin, &id("rita"), patch, h(2))
         .await
         .unwrap();

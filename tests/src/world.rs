@@ -128,28 +128,31 @@ impl World {
             ("bob", "Bob Member", Role::Member),
             ("carol", "Carol Member", Role::Member),
         ] {
-            app.create_user(
+            app.directory()
+                .create_user(
+                    &admin,
+                    NewUser {
+                        id: Some(id(uid)),
+                        email: Email::parse(&format!("{uid}@example.com")).expect("valid"),
+                        display_name: Name::parse(name).expect("valid"),
+                        role,
+                    },
+                    t0,
+                )
+                .await
+                .expect("create user");
+        }
+        app.directory()
+            .create_service_principal(
                 &admin,
-                NewUser {
-                    id: Some(id(uid)),
-                    email: Email::parse(&format!("{uid}@example.com")).expect("valid"),
-                    display_name: Name::parse(name).expect("valid"),
-                    role,
-                },
+                Some(id("gw")),
+                Name::parse("Gateway").expect("valid"),
                 t0,
             )
             .await
-            .expect("create user");
-        }
-        app.create_service_principal(
-            &admin,
-            Some(id("gw")),
-            Name::parse("Gateway").expect("valid"),
-            t0,
-        )
-        .await
-        .expect("create gateway");
+            .expect("create gateway");
         let gitlab = app
+            .directory()
             .create_resource(
                 &admin,
                 NewResource {
@@ -167,6 +170,7 @@ impl World {
             .expect("create resource")
             .id;
         let eng = app
+            .directory()
             .create_group(
                 &admin,
                 Some(id("eng")),
@@ -176,20 +180,22 @@ impl World {
             .await
             .expect("group")
             .id;
-        app.create_grant(
-            &admin,
-            NewGrant {
-                group: eng.clone(),
-                resource: gitlab.clone(),
-                expires_at: None,
-                policy_override: PolicyOverride::default(),
-            },
-            t0,
-        )
-        .await
-        .expect("grant");
+        app.directory()
+            .create_grant(
+                &admin,
+                NewGrant {
+                    group: eng.clone(),
+                    resource: gitlab.clone(),
+                    expires_at: None,
+                    policy_override: PolicyOverride::default(),
+                },
+                t0,
+            )
+            .await
+            .expect("grant");
         for u in ["bob", "carol"] {
-            app.add_member(&admin, &eng, &id::<UserId>(u), t0)
+            app.directory()
+                .add_member(&admin, &eng, &id::<UserId>(u), t0)
                 .await
                 .expect("member");
         }
@@ -216,20 +222,21 @@ impl World {
     /// Carol's access to gitlab at `at`, reported by the gateway (arriving) at `at`, through
     /// `app` (the world's use cases, or others over the same store).
     pub async fn carol_uses_gitlab(&self, app: &Autolock, event: &str, at: Timestamp) {
-        app.record_events(
-            &self.gateway,
-            vec![autolock_core::service::EventInput {
-                user: self.carol.id.clone(),
-                resource: self.gitlab.clone(),
-                event: autolock_core::lock::AccessEvent {
-                    event_id: id(event),
-                    accessed_at: at,
-                },
-            }],
-            at,
-        )
-        .await
-        .expect("events recorded");
+        app.gateway()
+            .record_events(
+                &self.gateway,
+                vec![autolock_core::service::EventInput {
+                    user: self.carol.id.clone(),
+                    resource: self.gitlab.clone(),
+                    event: autolock_core::lock::AccessEvent {
+                        event_id: id(event),
+                        accessed_at: at,
+                    },
+                }],
+                at,
+            )
+            .await
+            .expect("events recorded");
     }
 
     /// The audit entries of one action, oldest first.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use autolock_core::ids::EventId;
 use autolock_core::lock::AccessEvent;
-use autolock_core::service::{Autolock, EventInput};
+use autolock_core::service::{Autolock, Coalescing, EventInput, Options};
 use autolock_tests::world::{World, d};
 use chrono::Duration;
 
@@ -22,11 +22,13 @@ fn input(w: &World, id: &str, at: autolock_core::Timestamp) -> Vec<EventInput> {
 #[tokio::test]
 async fn accesses_within_the_window_are_not_written_and_the_lock_comes_at_most_that_early() {
     let w = World::seed(Arc::new(autolock_sqlite::SqliteStore::in_memory().unwrap())).await;
-    let app = Autolock::new(Arc::clone(w.store()))
-        .with_coalescing(Duration::minutes(10))
-        .unwrap();
+    let app = Autolock::with_options(
+        Arc::clone(w.store()),
+        Options::default().coalescing(Coalescing::new(Duration::minutes(10)).unwrap()),
+    );
     let t = d(1);
-    app.record_events(&w.gateway, input(&w, "a", t), t)
+    app.gateway()
+        .record_events(&w.gateway, input(&w, "a", t), t)
         .await
         .unwrap();
     let first = w.bob_usage().await;
@@ -38,6 +40,7 @@ async fn accesses_within_the_window_are_not_written_and_the_lock_comes_at_most_t
 
     let soon = t + Duration::minutes(9);
     let results = app
+        .gateway()
         .record_events(&w.gateway, input(&w, "b", soon), soon)
         .await
         .unwrap();
@@ -50,7 +53,8 @@ async fn accesses_within_the_window_are_not_written_and_the_lock_comes_at_most_t
     );
 
     let later = t + Duration::minutes(11);
-    app.record_events(&w.gateway, input(&w, "c", later), later)
+    app.gateway()
+        .record_events(&w.gateway, input(&w, "c", later), later)
         .await
         .unwrap();
     assert_eq!(
@@ -63,14 +67,13 @@ async fn accesses_within_the_window_are_not_written_and_the_lock_comes_at_most_t
     let exact = Autolock::new(Arc::clone(w.store()));
     let next = later + Duration::minutes(1);
     exact
+        .gateway()
         .record_events(&w.gateway, input(&w, "d", next), next)
         .await
         .unwrap();
     assert_eq!(w.bob_usage().await.value.last_access, Some(next));
     assert!(
-        Autolock::new(Arc::clone(w.store()))
-            .with_coalescing(Duration::minutes(61))
-            .is_err(),
+        Coalescing::new(Duration::minutes(61)).is_err(),
         "bounded to an hour"
     );
 }

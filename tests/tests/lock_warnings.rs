@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use autolock_core::events::DomainEvent;
-use autolock_core::service::Autolock;
+use autolock_core::service::{Autolock, LockWarning, Options};
 use autolock_tests::world::{World, d, h};
 
 async fn warnings(w: &World) -> Vec<(String, autolock_core::Timestamp)> {
@@ -23,14 +23,17 @@ async fn warnings(w: &World) -> Vec<(String, autolock_core::Timestamp)> {
 #[tokio::test]
 async fn a_warning_goes_out_n_days_before_the_lock_once() {
     let w = World::seed(Arc::new(autolock_sqlite::SqliteStore::in_memory().unwrap())).await;
-    let app = Autolock::new(Arc::clone(w.store()))
-        .with_lock_warnings(2)
-        .unwrap();
+    let app = Autolock::with_options(
+        Arc::clone(w.store()),
+        Options::default().lock_warnings(LockWarning::days(2).unwrap()),
+    );
     // Bob and Carol lock at day 7 (7-day policy from day 0): warned at day 5.
-    app.refresh_right(&w.bob_id(), &w.gitlab, h(1))
+    app.sweep()
+        .refresh_right(&w.bob_id(), &w.gitlab, h(1))
         .await
         .unwrap();
-    app.refresh_right(&w.carol.id, &w.gitlab, h(1))
+    app.sweep()
+        .refresh_right(&w.carol.id, &w.gitlab, h(1))
         .await
         .unwrap();
     assert_eq!(
@@ -39,13 +42,14 @@ async fn a_warning_goes_out_n_days_before_the_lock_once() {
         "the sweep comes back at the warning instant"
     );
     assert_eq!(
-        app.sweep(d(5) - chrono::Duration::seconds(1), 100)
+        app.sweep()
+            .sweep(d(5) - chrono::Duration::seconds(1), 100)
             .await
             .unwrap()
             .examined,
         0
     );
-    app.sweep(d(5), 100).await.unwrap();
+    app.sweep().sweep(d(5), 100).await.unwrap();
     assert_eq!(
         warnings(&w).await,
         [("bob".to_owned(), d(7)), ("carol".to_owned(), d(7))]
@@ -55,25 +59,28 @@ async fn a_warning_goes_out_n_days_before_the_lock_once() {
         Some(d(7)),
         "then at the lock"
     );
-    app.sweep(d(6), 100).await.unwrap();
-    app.refresh_right(&w.bob_id(), &w.gitlab, d(6))
+    app.sweep().sweep(d(6), 100).await.unwrap();
+    app.sweep()
+        .refresh_right(&w.bob_id(), &w.gitlab, d(6))
         .await
         .unwrap();
     assert_eq!(warnings(&w).await.len(), 2, "at most one per lock instant");
-    let locked = app.sweep(d(7), 100).await.unwrap();
+    let locked = app.sweep().sweep(d(7), 100).await.unwrap();
     assert_eq!(locked.locked, 2);
 }
 
 #[tokio::test]
 async fn no_warning_when_n_is_not_shorter_than_the_duration_or_the_grant_expires_first() {
     let w = World::seed(Arc::new(autolock_sqlite::SqliteStore::in_memory().unwrap())).await;
-    let long = Autolock::new(Arc::clone(w.store()))
-        .with_lock_warnings(7)
-        .unwrap();
-    long.refresh_right(&w.bob_id(), &w.gitlab, h(1))
+    let long = Autolock::with_options(
+        Arc::clone(w.store()),
+        Options::default().lock_warnings(LockWarning::days(7).unwrap()),
+    );
+    long.sweep()
+        .refresh_right(&w.bob_id(), &w.gitlab, h(1))
         .await
         .unwrap();
-    long.sweep(d(6), 100).await.unwrap();
+    long.sweep().sweep(d(6), 100).await.unwrap();
     assert!(
         warnings(&w).await.is_empty(),
         "7 days of warning for a 7-day duration: none"
@@ -86,14 +93,17 @@ async fn no_warning_when_n_is_not_shorter_than_the_duration_or_the_grant_expires
         .unwrap()
         .unwrap();
     w.app
+        .directory()
         .set_grant_expiry(&w.admin, &grant.id, Some(d(6)), h(2))
         .await
         .unwrap();
-    let app = Autolock::new(Arc::clone(w.store()))
-        .with_lock_warnings(2)
-        .unwrap();
-    app.sweep(d(5), 100).await.unwrap();
-    app.refresh_right(&w.bob_id(), &w.gitlab, d(5))
+    let app = Autolock::with_options(
+        Arc::clone(w.store()),
+        Options::default().lock_warnings(LockWarning::days(2).unwrap()),
+    );
+    app.sweep().sweep(d(5), 100).await.unwrap();
+    app.sweep()
+        .refresh_right(&w.bob_id(), &w.gitlab, d(5))
         .await
         .unwrap();
     assert!(

@@ -27,16 +27,30 @@ async fn a_change_through_another_connection_is_seen_at_the_next_read_or_within_
             .unwrap()
             .active
     );
-    let before = w.app.right(&w.admin, &bob, &w.gitlab, d(1)).await.unwrap();
+    let before = w
+        .app
+        .rights()
+        .right(&w.admin, &bob, &w.gitlab, d(1))
+        .await
+        .unwrap();
     assert!(matches!(before.state, RightState::Active { .. }));
 
     // Another process on the same file deactivates bob and removes eng's grant.
     let cli = autolock_core::service::Autolock::new(Arc::new(SqliteStore::open(&path).unwrap()));
-    cli.set_user_active(&w.admin, &bob, false, d(1))
+    cli.directory()
+        .set_user_active(&w.admin, &bob, false, d(1))
         .await
         .unwrap();
-    let grant = cli.grant_of(&w.admin, &w.gitlab, &w.eng).await.unwrap().id;
-    cli.remove_grant(&w.admin, &grant, d(1)).await.unwrap();
+    let grant = cli
+        .directory()
+        .grant_of(&w.admin, &w.gitlab, &w.eng)
+        .await
+        .unwrap()
+        .id;
+    cli.directory()
+        .remove_grant(&w.admin, &grant, d(1))
+        .await
+        .unwrap();
 
     assert!(
         !server
@@ -46,7 +60,12 @@ async fn a_change_through_another_connection_is_seen_at_the_next_read_or_within_
             .unwrap()
             .active
     );
-    let after = w.app.right(&w.admin, &bob, &w.gitlab, d(2)).await.unwrap();
+    let after = w
+        .app
+        .rights()
+        .right(&w.admin, &bob, &w.gitlab, d(2))
+        .await
+        .unwrap();
     assert!(after.paths.is_empty(), "{after:?}");
     // The gateway's read of its caller and a right together, held from memory, after a third
     // change elsewhere and the millisecond its look at the file holds for.
@@ -55,7 +74,8 @@ async fn a_change_through_another_connection_is_seen_at_the_next_read_or_within_
     gateway().await.unwrap();
     let (held, _, _) = gateway().await.unwrap();
     assert!(!held.unwrap().active);
-    cli.set_user_active(&w.admin, &bob, true, d(2))
+    cli.directory()
+        .set_user_active(&w.admin, &bob, true, d(2))
         .await
         .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(2)).await;

@@ -24,13 +24,13 @@ async fn the_sweep_skips_a_right_that_fails_and_goes_on() {
     assert_eq!(n, 1);
     drop(raw);
 
-    let report = w.app.sweep(d(8), 100).await.unwrap();
+    let report = w.app.sweep().sweep(d(8), 100).await.unwrap();
     assert_eq!(report.examined, 2);
     assert_eq!(report.locked, 1, "carol's lock is recorded: {report:?}");
     assert_eq!(report.failed, 1);
     assert!(report.failures[0].starts_with("bob/gitlab: "), "{report:?}");
     // Bob's right stays due: the next sweep tries it again (and fails again, alone).
-    let again = w.app.sweep(d(8), 100).await.unwrap();
+    let again = w.app.sweep().sweep(d(8), 100).await.unwrap();
     assert_eq!((again.examined, again.failed, again.locked), (1, 1, 0));
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -46,6 +46,7 @@ async fn a_deactivation_goes_on_past_a_failing_right_and_the_tick_finishes_it() 
     // Bob is locked out of gitlab and of wiki, and asks for wiki back.
     let wiki = w
         .app
+        .directory()
         .create_resource(
             &w.admin,
             autolock_core::service::NewResource {
@@ -63,6 +64,7 @@ async fn a_deactivation_goes_on_past_a_failing_right_and_the_tick_finishes_it() 
         .unwrap()
         .id;
     w.app
+        .directory()
         .create_grant(
             &w.admin,
             autolock_core::service::NewGrant {
@@ -77,6 +79,7 @@ async fn a_deactivation_goes_on_past_a_failing_right_and_the_tick_finishes_it() 
         .unwrap();
     let rid = w
         .app
+        .requests()
         .file_request(&w.bob, &wiki, "docs".parse().unwrap(), d(8))
         .await
         .unwrap()
@@ -100,12 +103,18 @@ async fn a_deactivation_goes_on_past_a_failing_right_and_the_tick_finishes_it() 
     // The deactivation is made, goes on past gitlab, and cancels the wiki request.
     let bob = w
         .app
+        .directory()
         .set_user_active(&w.admin, &w.bob_id(), false, d(8))
         .await
         .unwrap();
     assert!(!bob.active);
     assert_eq!(
-        w.app.request(&w.admin, &rid).await.unwrap().status,
+        w.app
+            .requests()
+            .request(&w.admin, &rid)
+            .await
+            .unwrap()
+            .status,
         RequestStatus::Cancelled
     );
     assert_eq!(
@@ -113,7 +122,7 @@ async fn a_deactivation_goes_on_past_a_failing_right_and_the_tick_finishes_it() 
         1,
         "gitlab is left to do"
     );
-    let (done, failures) = w.app.carry_out_pending(d(8), 10).await.unwrap();
+    let (done, failures) = w.app.sweep().carry_out_pending(d(8), 10).await.unwrap();
     assert_eq!(
         (done, failures.len()),
         (1, 1),
@@ -127,7 +136,7 @@ async fn a_deactivation_goes_on_past_a_failing_right_and_the_tick_finishes_it() 
         [good],
     )
     .unwrap();
-    let (done, failures) = w.app.carry_out_pending(d(8), 10).await.unwrap();
+    let (done, failures) = w.app.sweep().carry_out_pending(d(8), 10).await.unwrap();
     assert_eq!((done, failures.len()), (1, 0));
     assert!(w.store().pending_refreshes(10).await.unwrap().is_empty());
     std::fs::remove_dir_all(&dir).unwrap();
@@ -148,7 +157,12 @@ async fn a_multi_field_edit_and_a_policy_document_are_applied_whole_or_not_at_al
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("faults.db");
     let w = World::seed(Arc::new(SqliteStore::open(&path).unwrap())).await;
-    let grant = w.app.grant_of(&w.admin, &w.gitlab, &w.eng).await.unwrap();
+    let grant = w
+        .app
+        .directory()
+        .grant_of(&w.admin, &w.gitlab, &w.eng)
+        .await
+        .unwrap();
     let raw = rusqlite::Connection::open(&path).unwrap();
     raw.execute_batch(
         "CREATE TRIGGER refuse_expiry BEFORE INSERT ON grant_expiry BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
@@ -160,6 +174,7 @@ async fn a_multi_field_edit_and_a_policy_document_are_applied_whole_or_not_at_al
     };
     let edited = w
         .app
+        .policies()
         .edit_grant(&w.admin, &grant.id, Some(patch), Some(Some(d(60))), d(1))
         .await;
     assert!(edited.is_err(), "{edited:?}");
@@ -168,12 +183,17 @@ async fn a_multi_field_edit_and_a_policy_document_are_applied_whole_or_not_at_al
                    "grants": {"eng": {"auto_lock_after": "60d", "expires_at": d(90)}}}
     }}))
     .unwrap();
-    let applied = w.app.apply_policies(&w.admin, &doc, d(1)).await;
+    let applied = w.app.policies().apply_policies(&w.admin, &doc, d(1)).await;
     assert!(applied.is_err(), "{applied:?}");
 
     // Nothing of either: the grant's override and the resource's default are as they were,
     // and the audit log holds no policy change after the seed.
-    let now = w.app.grant_of(&w.admin, &w.gitlab, &w.eng).await.unwrap();
+    let now = w
+        .app
+        .directory()
+        .grant_of(&w.admin, &w.gitlab, &w.eng)
+        .await
+        .unwrap();
     assert_eq!(now.current_override(), PolicyOverride::default());
     assert_eq!(now.current_expiry(), None);
     let gitlab = w.store.resource(&w.gitlab).await.unwrap().unwrap();
@@ -192,8 +212,17 @@ async fn a_multi_field_edit_and_a_policy_document_are_applied_whole_or_not_at_al
 
     // Once the disk takes writes again, the same document applies whole.
     raw.execute_batch("DROP TRIGGER refuse_expiry;").unwrap();
-    w.app.apply_policies(&w.admin, &doc, d(1)).await.unwrap();
-    let now = w.app.grant_of(&w.admin, &w.gitlab, &w.eng).await.unwrap();
+    w.app
+        .policies()
+        .apply_policies(&w.admin, &doc, d(1))
+        .await
+        .unwrap();
+    let now = w
+        .app
+        .directory()
+        .grant_of(&w.admin, &w.gitlab, &w.eng)
+        .await
+        .unwrap();
     assert_eq!(now.current_expiry(), Some(d(90)));
     assert_eq!(
         now.current_override().auto_lock_after,

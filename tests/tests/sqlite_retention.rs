@@ -26,21 +26,28 @@ async fn the_tick_purges_what_is_kept_no_longer() {
     let w = World::seed(Arc::new(SqliteStore::open(&path).unwrap())).await;
     let rid = w
         .app
+        .requests()
         .file_request(&w.bob, &w.gitlab, "release".parse().unwrap(), d(8))
         .await
         .unwrap()
         .request
         .id;
     w.app
+        .requests()
         .resolve(&w.reviewer, &rid, Verdict::Deny, d(8))
         .await
         .unwrap();
     let link = w
         .app
+        .sessions()
         .issue_sign_in_for_user(&w.bob_id(), d(8))
         .await
         .unwrap();
-    w.app.redeem_sign_in(&link.token, d(8), d(8)).await.unwrap();
+    w.app
+        .sessions()
+        .redeem_sign_in(&link.token, d(8), d(8))
+        .await
+        .unwrap();
     let pending = w.store().pending(100).await.unwrap();
     assert!(!pending.is_empty());
     w.store().mark_delivered(&pending).await.unwrap();
@@ -55,6 +62,7 @@ async fn the_tick_purges_what_is_kept_no_longer() {
     // An hour on: the sign-in link (15 minutes) and the delivered events go; the request stays.
     let purged = w
         .app
+        .sweep()
         .purge(d(8) + chrono::Duration::hours(1))
         .await
         .unwrap();
@@ -65,8 +73,8 @@ async fn the_tick_purges_what_is_kept_no_longer() {
     assert!(w.store().request(&rid).await.unwrap().is_some());
 
     // 90 days after its resolution, the request goes too; the audit log stays whole.
-    assert_eq!(w.app.purge(d(97)).await.unwrap(), 0);
-    assert_eq!(w.app.purge(d(99)).await.unwrap(), 1);
+    assert_eq!(w.app.sweep().purge(d(97)).await.unwrap(), 0);
+    assert_eq!(w.app.sweep().purge(d(99)).await.unwrap(), 1);
     assert!(w.store().request(&rid).await.unwrap().is_none());
     assert_eq!(
         w.store()

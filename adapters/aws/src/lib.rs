@@ -24,44 +24,68 @@ pub async fn sdk_config() -> SdkConfig {
         .await
 }
 
-/// Waits on the tokio timer: the functions' pause between the attempts of a commit that met a
-/// concurrent change.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TokioPause;
+use autolock_core::service::{FeedWindow, LockWarning, Options};
 
-#[async_trait::async_trait]
-impl autolock_core::ports::Pause for TokioPause {
-    async fn pause(&self, duration: std::time::Duration) {
-        tokio::time::sleep(duration).await;
-    }
+/// A setting of a function's environment that is missing or wrong: the function does not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is not set.
+    #[error("set the environment variable {0}")]
+    Missing(&'static str),
+    /// A variable is set to something it cannot be.
+    #[error("{name}: {message}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// What it must be.
+        message: String,
+    },
 }
 
 /// A required environment variable, or an error naming it.
-pub fn required(name: &str) -> Result<String, String> {
+pub fn required(name: &'static str) -> Result<String, ConfigError> {
     match std::env::var(name) {
         Ok(v) if !v.trim().is_empty() => Ok(v),
-        _ => Err(format!("set the environment variable {name}")),
+        _ => Err(ConfigError::Missing(name)),
     }
 }
 
 /// The optional `LOCK_WARNING_DAYS`, 0 (unset: no lock warnings) to 365.
-pub fn lock_warning_days() -> Result<u32, String> {
+pub fn lock_warning() -> Result<Option<LockWarning>, ConfigError> {
+    let invalid = |message: String| ConfigError::Invalid {
+        name: "LOCK_WARNING_DAYS",
+        message,
+    };
     match std::env::var("LOCK_WARNING_DAYS") {
-        Ok(v) if !v.trim().is_empty() => v
-            .trim()
-            .parse()
-            .ok()
-            .filter(|d| *d <= 365)
-            .ok_or_else(|| format!("LOCK_WARNING_DAYS must be 0 to 365 days, not {v:?}")),
-        _ => Ok(0),
+        Ok(v) if !v.trim().is_empty() => {
+            let days: u32 = v
+                .trim()
+                .parse()
+                .map_err(|_| invalid(format!("must be 0 to 365 days, not {v:?}")))?;
+            LockWarning::days(days).map_err(|e| invalid(e.message))
+        }
+        _ => Ok(None),
     }
 }
 
 /// The feed guard's window from `FEED_GUARD` (`6h`, `30m`, `1d`; unset, empty or `off`: no
 /// guard), docs/semantics.md §2.10.
-pub fn feed_guard() -> Result<Option<chrono::Duration>, String> {
-    autolock_core::feed::parse_window(&std::env::var("FEED_GUARD").unwrap_or_default())
-        .map_err(|e| format!("FEED_GUARD: {}", e.message))
+pub fn feed_guard() -> Result<Option<FeedWindow>, ConfigError> {
+    FeedWindow::parse(&std::env::var("FEED_GUARD").unwrap_or_default()).map_err(|e| {
+        ConfigError::Invalid {
+            name: "FEED_GUARD",
+            message: e.message,
+        }
+    })
+}
+
+/// The options of a function's use cases: tokio's timer between the attempts of a commit that
+/// met a concurrent change, and the settings given.
+#[must_use]
+pub fn options() -> Options {
+    Options::default().pause(std::sync::Arc::new(autolock_core::ports::Sleep(
+        tokio::time::sleep,
+    )))
 }
 
 /// Logs for CloudWatch: no colours, no timestamps (CloudWatch adds them), level from

@@ -194,6 +194,7 @@ pub async fn render_status(
     let bell = if may(&viewer.principal, Capability::Review) {
         state
             .app()
+            .requests()
             .count_open_requests(&viewer.principal)
             .await
             .ok()
@@ -202,7 +203,13 @@ pub async fn render_status(
     };
     // The feed guard's banner: while no access events arrive, nothing locks (§2.10).
     let silent = if may(&viewer.principal, Capability::Review) {
-        state.app().silent_since(state.now()).await.ok().flatten()
+        state
+            .app()
+            .feed()
+            .silent_since(state.now())
+            .await
+            .ok()
+            .flatten()
     } else {
         None
     };

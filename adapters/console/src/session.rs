@@ -246,7 +246,7 @@ impl FromRequestParts<ConsoleState> for Viewer {
         let Some(claims) = claims(state, &parts.headers) else {
             return Err(sign_in());
         };
-        let user = match state.app().session_user(&claims.u).await {
+        let user = match state.app().sessions().session_user(&claims.u).await {
             Ok(Some(user)) => user,
             Ok(None) => return Err(sign_in()),
             Err(e) => return Err(layout::error_page(None, &e)),

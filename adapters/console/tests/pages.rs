@@ -115,6 +115,7 @@ async fn the_header_names_the_viewer_and_the_bell_counts_what_they_may_resolve()
     assert_eq!(page.texts("a.bell"), ["1"]);
     // Carol asks too: two open requests.
     c.app()
+        .requests()
         .file_request(
             &c.world.carol,
             &c.world.gitlab,
@@ -126,6 +127,7 @@ async fn the_header_names_the_viewer_and_the_bell_counts_what_they_may_resolve()
     assert_eq!(rita.get("/resources").await.texts("a.bell"), ["2"]);
     // Bob, a reviewer now, may not resolve his own: his bell counts carol's alone.
     c.app()
+        .directory()
         .patch_user(
             &c.world.admin,
             &id("bob"),
@@ -188,6 +190,7 @@ async fn approving_from_the_requests_page_restores_access() {
     assert_eq!(done.status, StatusCode::SEE_OTHER);
     let right = c
         .app()
+        .rights()
         .right(&c.world.admin, &id("bob"), &c.world.gitlab, d(8))
         .await
         .unwrap();
@@ -268,18 +271,21 @@ async fn a_form_without_its_csrf_token_is_refused_and_changes_nothing() {
     }
     let request = c
         .app()
+        .requests()
         .request(&c.world.admin, &c.bob_request)
         .await
         .unwrap();
     assert_eq!(request.status, RequestStatus::Open);
     let gitlab = c
         .app()
+        .directory()
         .resource(&c.world.admin, &c.world.gitlab)
         .await
         .unwrap();
     assert_eq!(gitlab.policy.auto_lock_after.to_string(), "7d");
     assert!(
         c.app()
+            .directory()
             .user(&c.world.admin, &id("bob"))
             .await
             .unwrap()
@@ -287,6 +293,7 @@ async fn a_form_without_its_csrf_token_is_refused_and_changes_nothing() {
     );
     assert_eq!(
         c.app()
+            .directory()
             .group(&c.world.admin, &c.world.eng)
             .await
             .unwrap()
@@ -294,7 +301,14 @@ async fn a_form_without_its_csrf_token_is_refused_and_changes_nothing() {
             .len(),
         2
     );
-    assert!(c.app().webhook(&c.world.admin).await.unwrap().is_none());
+    assert!(
+        c.app()
+            .settings()
+            .webhook(&c.world.admin)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -302,6 +316,7 @@ async fn a_sign_in_link_opens_one_session_once() {
     let c = Console::new().await;
     let link = c
         .app()
+        .sessions()
         .issue_sign_in_for_user(&id("rita"), chrono::Utc::now())
         .await
         .unwrap();
@@ -357,6 +372,7 @@ async fn the_redeem_form_needs_its_pre_session_and_next_stays_on_this_site() {
     let c = Console::new().await;
     let link = c
         .app()
+        .sessions()
         .issue_sign_in_for_user(&id("rita"), chrono::Utc::now())
         .await
         .unwrap();
@@ -376,6 +392,7 @@ async fn the_redeem_form_needs_its_pre_session_and_next_stays_on_this_site() {
         let mut b = c.browser();
         let link = c
             .app()
+            .sessions()
             .issue_sign_in_for_user(&id("rita"), chrono::Utc::now())
             .await
             .unwrap();
@@ -434,6 +451,7 @@ async fn the_sign_in_page_emails_a_link_to_an_active_user_and_answers_the_same_f
 
     // A deactivated user is sent nothing.
     c.app()
+        .directory()
         .set_user_active(&c.world.admin, &id("carol"), false, d(8))
         .await
         .unwrap();
@@ -449,12 +467,14 @@ async fn inactive_users_cannot_sign_in_and_a_deactivated_users_session_stops_wor
     let c = Console::new().await;
     let link = c
         .app()
+        .sessions()
         .issue_sign_in_for_user(&id("dev"), chrono::Utc::now())
         .await
         .unwrap();
     let mut signed_in = c.signed_in("rita").await;
     for user in ["dev", "rita"] {
         c.app()
+            .directory()
             .set_user_active(&c.world.admin, &id(user), false, d(8))
             .await
             .unwrap();
@@ -467,6 +487,7 @@ async fn inactive_users_cannot_sign_in_and_a_deactivated_users_session_stops_wor
     );
     assert!(
         c.app()
+            .sessions()
             .issue_sign_in_for_user(&id("dev"), chrono::Utc::now())
             .await
             .is_err()
@@ -540,6 +561,7 @@ async fn a_devops_admin_edits_policies_and_unlocks_but_not_the_directory() {
     // The unlock resolved bob's open request as approved, by dev.
     let request = c
         .app()
+        .requests()
         .request(&c.world.admin, &c.bob_request)
         .await
         .unwrap();
@@ -555,6 +577,7 @@ async fn the_policy_change_is_previewed_before_it_is_saved_and_audited() {
     let c = Console::new().await;
     // Carol is unlocked on day 8 (Jan 9th): she locks on Jan 16th at 7 days, Jan 10th at one day.
     c.app()
+        .requests()
         .unlock(&c.world.admin, &id("carol"), &c.world.gitlab, d(8))
         .await
         .unwrap();
@@ -583,6 +606,7 @@ async fn the_policy_change_is_previewed_before_it_is_saved_and_audited() {
     // Nothing is saved by a preview.
     let gitlab = c
         .app()
+        .directory()
         .resource(&c.world.admin, &c.world.gitlab)
         .await
         .unwrap();
@@ -596,6 +620,7 @@ async fn the_policy_change_is_previewed_before_it_is_saved_and_audited() {
     assert_eq!(page.texts(".flash"), ["Saved: the new policy is in force."]);
     let gitlab = c
         .app()
+        .directory()
         .resource(&c.world.admin, &c.world.gitlab)
         .await
         .unwrap();
@@ -616,6 +641,7 @@ async fn the_policy_change_is_previewed_before_it_is_saved_and_audited() {
 async fn a_duration_set_through_the_api_is_shown_as_it_is_in_the_picker() {
     let c = Console::new().await;
     c.app()
+        .policies()
         .set_resource_policy(
             &c.world.admin,
             &c.world.gitlab,
@@ -667,6 +693,7 @@ async fn a_groups_options_menu_sets_an_override_field_by_field_and_an_expiry() {
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
     let grant = c
         .app()
+        .directory()
         .grant_of(&c.world.admin, &c.world.gitlab, &c.world.eng)
         .await
         .unwrap();
@@ -703,6 +730,7 @@ async fn a_groups_options_menu_sets_an_override_field_by_field_and_an_expiry() {
     assert_eq!(saved.status, StatusCode::SEE_OTHER);
     let grant = c
         .app()
+        .directory()
         .grant_of(&c.world.admin, &c.world.gitlab, &c.world.eng)
         .await
         .unwrap();
@@ -717,6 +745,7 @@ async fn a_groups_options_menu_sets_an_override_field_by_field_and_an_expiry() {
 async fn an_admin_gives_a_group_access_and_manages_its_members() {
     let c = Console::new().await;
     c.app()
+        .directory()
         .create_group(
             &c.world.admin,
             Some(id("ops")),
@@ -737,6 +766,7 @@ async fn an_admin_gives_a_group_access_and_manages_its_members() {
     assert_eq!(given.status, StatusCode::SEE_OTHER, "{}", given.body);
     let grant = c
         .app()
+        .directory()
         .grant_of(&c.world.admin, &c.world.gitlab, &id("ops"))
         .await
         .unwrap();
@@ -769,6 +799,7 @@ async fn an_admin_gives_a_group_access_and_manages_its_members() {
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
     assert!(
         c.app()
+            .directory()
             .group(&c.world.admin, &id("ops"))
             .await
             .unwrap()
@@ -788,6 +819,7 @@ async fn an_admin_deactivates_and_reactivates_a_user() {
     assert_eq!(done.status, StatusCode::SEE_OTHER);
     assert!(
         !c.app()
+            .directory()
             .user(&c.world.admin, &id("carol"))
             .await
             .unwrap()
@@ -799,6 +831,7 @@ async fn an_admin_deactivates_and_reactivates_a_user() {
         .await;
     assert!(
         c.app()
+            .directory()
             .user(&c.world.admin, &id("carol"))
             .await
             .unwrap()
@@ -824,7 +857,12 @@ async fn the_settings_page_saves_email_roles_and_shows_a_webhook_secret_once() {
         )
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
-    let settings = c.app().notification_settings(&c.world.admin).await.unwrap();
+    let settings = c
+        .app()
+        .settings()
+        .notification_settings(&c.world.admin)
+        .await
+        .unwrap();
     assert_eq!(
         settings
             .email_roles
@@ -857,7 +895,14 @@ async fn the_settings_page_saves_email_roles_and_shows_a_webhook_secret_once() {
         .submit(&again, "form[action='/settings/webhook/remove']", &[])
         .await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
-    assert!(c.app().webhook(&c.world.admin).await.unwrap().is_none());
+    assert!(
+        c.app()
+            .settings()
+            .webhook(&c.world.admin)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -1056,8 +1101,8 @@ async fn a_devops_admin_exempts_a_right_and_a_grant_and_ends_an_exemption_early(
 #[tokio::test]
 async fn a_silent_usage_feed_shows_a_banner_to_those_who_run_autolock() {
     let c = support::Console::with(|app| {
-        app.with_feed_guard(Some(chrono::Duration::hours(6)))
-            .unwrap()
+        let window = autolock_core::service::FeedWindow::new(chrono::Duration::hours(6)).unwrap();
+        app.reconfigured(app.options().clone().feed_guard(Some(window)))
     })
     .await;
     // The last access event arrived on day 7; the console's clock reads day 8.
@@ -1109,6 +1154,7 @@ async fn policies_as_code_are_planned_and_applied_from_the_console() {
     );
     assert_eq!(
         c.app()
+            .directory()
             .resource(&c.world.admin, &c.world.gitlab)
             .await
             .unwrap()
@@ -1129,6 +1175,7 @@ async fn policies_as_code_are_planned_and_applied_from_the_console() {
     );
     assert_eq!(
         c.app()
+            .directory()
             .resource(&c.world.admin, &c.world.gitlab)
             .await
             .unwrap()
@@ -1289,6 +1336,7 @@ async fn sign_in_emails_are_limited_per_address_and_per_client() {
     for i in 0..8 {
         let email = format!("someone{i}@example.com").parse().unwrap();
         if c.app()
+            .sessions()
             .request_sign_in(&email, "/", Some("203.0.113.7"), now, d(8))
             .await
             .unwrap()
@@ -1301,6 +1349,7 @@ async fn sign_in_emails_are_limited_per_address_and_per_client() {
     let email = "someone-else@example.com".parse().unwrap();
     assert!(
         c.app()
+            .sessions()
             .request_sign_in(&email, "/", Some("198.51.100.2"), now, d(8))
             .await
             .unwrap()
@@ -1372,6 +1421,7 @@ async fn on_https_cookies_carry_the_host_prefix_and_browsers_are_told_to_keep_to
     );
     let link = c
         .app()
+        .sessions()
         .issue_sign_in_for_user(&id("rita"), chrono::Utc::now())
         .await
         .unwrap();

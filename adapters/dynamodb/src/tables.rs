@@ -35,7 +35,7 @@ impl TableNames {
     }
 
     /// Reads `POLICIES_TABLE`, `USAGE_TABLE` and `REQUESTS_TABLE`, naming the first missing.
-    pub fn from_env() -> Result<Self, String> {
+    pub fn from_env() -> Result<Self, autolock_aws::ConfigError> {
         Ok(Self {
             policies: autolock_aws::required("POLICIES_TABLE")?,
             usage: autolock_aws::required("USAGE_TABLE")?,

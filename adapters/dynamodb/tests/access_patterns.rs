@@ -106,6 +106,7 @@ async fn audit_writes_have_no_hot_item_and_filtered_reads_query_by_key() {
     let w = World::seed(Arc::new(store)).await;
     let filed = w
         .app
+        .requests()
         .file_request(&w.bob, &w.gitlab, "release".parse().unwrap(), d(8))
         .await
         .unwrap();
@@ -114,6 +115,7 @@ async fn audit_writes_have_no_hot_item_and_filtered_reads_query_by_key() {
     *calls.on.lock().unwrap() = true;
     for days in ["1d", "30d"] {
         w.app
+            .policies()
             .set_resource_policy(
                 &w.admin,
                 &w.gitlab,
@@ -168,6 +170,7 @@ async fn audit_writes_have_no_hot_item_and_filtered_reads_query_by_key() {
     };
     let open = w
         .app
+        .requests()
         .requests(
             &w.bob,
             RequestList::Open,
@@ -181,12 +184,14 @@ async fn audit_writes_have_no_hot_item_and_filtered_reads_query_by_key() {
     let (queries, _) = calls.take();
     assert!(queries.iter().all(|q| q == "by_user:bob"), "{queries:?}");
     w.app
+        .requests()
         .resolve(&w.reviewer, &filed.request.id, Verdict::Deny, d(8))
         .await
         .unwrap();
     calls.take();
     let resolved = w
         .app
+        .requests()
         .requests(
             &w.bob,
             RequestList::Resolved,

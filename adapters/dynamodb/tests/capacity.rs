@@ -139,21 +139,25 @@ async fn each_use_case_costs_what_the_table_says_or_less() {
     meter.take();
 
     w.app
+        .gateway()
         .decide(&w.gateway, &bob, &gitlab, false, d(1))
         .await
         .unwrap();
     costs.push(("decision, an active right", meter.take()));
     w.app
+        .gateway()
         .record_events(&w.gateway, event(&bob, "e1", d(1)), d(1))
         .await
         .unwrap();
     costs.push(("a counted access", meter.take()));
     w.app
+        .gateway()
         .record_events(&w.gateway, event(&bob, "e1", d(1)), d(1))
         .await
         .unwrap();
     costs.push(("the same event again", meter.take()));
     w.app
+        .gateway()
         .record_events(
             &w.gateway,
             event(&bob, "e0", d(1) - chrono::Duration::hours(1)),
@@ -162,15 +166,17 @@ async fn each_use_case_costs_what_the_table_says_or_less() {
         .await
         .unwrap();
     costs.push(("an older access", meter.take()));
-    w.app.sweep(d(9), 100).await.unwrap();
+    w.app.sweep().sweep(d(9), 100).await.unwrap();
     costs.push(("the sweep recording 2 locks", meter.take()));
     let filed = w
         .app
+        .requests()
         .file_request(&w.carol, &gitlab, "release".parse().unwrap(), d(9))
         .await
         .unwrap();
     costs.push(("a request filed", meter.take()));
     w.app
+        .requests()
         .resolve(&w.reviewer, &filed.request.id, Verdict::Approve, d(9))
         .await
         .unwrap();

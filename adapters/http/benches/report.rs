@@ -127,6 +127,7 @@ async fn report(path: &std::path::Path) {
     let scope = ReportScope::Resource("gitlab".parse().unwrap());
     let started = Instant::now();
     let mut download = app
+        .reports()
         .download(
             &admin,
             DownloadOf::Report(scope),

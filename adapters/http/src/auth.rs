@@ -199,7 +199,7 @@ impl FromRequestParts<AppState> for Caller {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let Authenticated(id) = Authenticated::from_request_parts(parts, state).await?;
-        Ok(Self(state.app().caller(&id).await?))
+        Ok(Self(state.app().directory().caller(&id).await?))
     }
 }
 

@@ -232,6 +232,7 @@ async fn render_form(
 ) -> Response {
     let view = match state
         .app()
+        .rights()
         .block_view(&link.user, &link.resource, state.now())
         .await
     {
@@ -331,6 +332,7 @@ pub async fn submit(
     };
     let (principal, resource) = match state
         .app()
+        .rights()
         .block_view(&link.user, &link.resource, now)
         .await
     {
@@ -345,6 +347,7 @@ pub async fn submit(
     };
     match state
         .app()
+        .requests()
         .file_request_via(&principal, &link.resource, reason, Some(consumed), now)
         .await
     {

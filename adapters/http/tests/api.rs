@@ -600,6 +600,7 @@ async fn event_results_say_duplicate_and_name_the_lock_they_reverted() {
     // The sweep records bob's lock at day 7.
     t.world
         .app
+        .sweep()
         .sweep(d(7) + chrono::Duration::hours(1), 100)
         .await
         .unwrap();

@@ -35,15 +35,18 @@ async fn cell(role: &str) -> Cell {
     let w = &harness.world;
     for p in [&w.reviewer, &w.devops] {
         w.app
+            .directory()
             .add_member(&w.admin, &w.eng, &p.id, d(0))
             .await
             .unwrap();
     }
     w.app
+        .directory()
         .add_member(&w.admin, &w.eng, &w.admin.id, d(0))
         .await
         .unwrap();
     w.app
+        .directory()
         .create_group(
             &w.admin,
             Some("ops".parse().unwrap()),
@@ -53,6 +56,7 @@ async fn cell(role: &str) -> Cell {
         .await
         .unwrap();
     w.app
+        .directory()
         .create_user(
             &w.admin,
             autolock_core::service::NewUser {
@@ -70,6 +74,7 @@ async fn cell(role: &str) -> Cell {
     for p in [&w.bob, &w.carol, &w.reviewer, &w.devops, &w.admin] {
         let r = w
             .app
+            .requests()
             .file_request(p, &w.gitlab, "need it".parse().unwrap(), d(8))
             .await
             .unwrap();
@@ -651,6 +656,7 @@ async fn every_route_without_a_token_is_401_and_an_unknown_or_inactive_principal
     assert_eq!(forged.status, StatusCode::UNAUTHORIZED);
     let w = &c.harness.world;
     w.app
+        .directory()
         .set_user_active(&w.admin, &w.carol.id, false, d(8))
         .await
         .unwrap();

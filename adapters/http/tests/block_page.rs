@@ -101,6 +101,7 @@ async fn automatic_approval_unlocks_and_continues_to_the_resource() {
         .unwrap()
         .unwrap();
     w.app
+        .policies()
         .set_grant_override(
             &w.admin,
             &grant.id,
@@ -195,6 +196,7 @@ async fn a_deactivated_user_or_a_resource_gone_gets_a_clear_page_not_an_error() 
     let path = block_path(&t, "bob").await;
     t.world
         .app
+        .directory()
         .set_user_active(&t.world.admin, &t.world.bob.id, false, d(8))
         .await
         .unwrap();

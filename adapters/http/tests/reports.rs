@@ -20,6 +20,7 @@ async fn seeded() -> Harness {
     let t = Harness::new(d(0)).await;
     let w = &t.world;
     w.app
+        .directory()
         .create_group(
             &w.admin,
             Some("ops".parse().unwrap()),
@@ -33,6 +34,7 @@ async fn seeded() -> Harness {
         approval: Some(ApprovalMode::Automatic),
     };
     w.app
+        .directory()
         .create_grant(
             &w.admin,
             NewGrant {
@@ -46,6 +48,7 @@ async fn seeded() -> Harness {
         .await
         .unwrap();
     w.app
+        .directory()
         .add_member(&w.admin, &"ops".parse().unwrap(), &w.carol.id, h(0))
         .await
         .unwrap();
@@ -54,6 +57,7 @@ async fn seeded() -> Harness {
         accessed_at: d(1),
     };
     w.app
+        .gateway()
         .record_events(
             &w.gateway,
             vec![EventInput {
@@ -67,10 +71,12 @@ async fn seeded() -> Harness {
         .unwrap();
     let filed = w
         .app
+        .requests()
         .file_request(&w.bob, &w.gitlab, "Release, \"4.2\"".parse().unwrap(), d(9))
         .await
         .unwrap();
     w.app
+        .requests()
         .resolve(
             &w.reviewer,
             &filed.request.id,
@@ -94,6 +100,7 @@ async fn a_group_with_access_and_no_members_is_a_row_without_a_user_until_it_has
     let w = &t.world;
     let idle = "idle".parse().unwrap();
     w.app
+        .directory()
         .create_group(
             &w.admin,
             Some("idle".parse().unwrap()),
@@ -108,7 +115,11 @@ async fn a_group_with_access_and_no_members_is_a_row_without_a_user_until_it_has
         expires_at: None,
         policy_override: PolicyOverride::default(),
     };
-    w.app.create_grant(&w.admin, grant, h(0)).await.unwrap();
+    w.app
+        .directory()
+        .create_grant(&w.admin, grant, h(0))
+        .await
+        .unwrap();
     let rita = w.reviewer.clone();
     let text = t.get("/v1/resources/gitlab/report", &rita).await.text();
     let rows = lines(&text);
@@ -120,6 +131,7 @@ async fn a_group_with_access_and_no_members_is_a_row_without_a_user_until_it_has
         rows[4]
     );
     w.app
+        .directory()
         .add_member(&w.admin, &idle, &w.bob_id(), h(1))
         .await
         .unwrap();
@@ -278,6 +290,7 @@ async fn group_and_user_reports_longer_than_a_page_list_every_right_once() {
         let first = t
             .world
             .app
+            .reports()
             .report_page(&rita, &scope, None, d(1))
             .await
             .unwrap();
@@ -413,10 +426,12 @@ async fn analytics_count_locks_and_requests_and_give_the_median_resolution_time(
     )
     .unwrap();
     w.app
+        .policies()
         .set_grant_override(&w.admin, &grant.id, patch, d(10))
         .await
         .unwrap();
     w.app
+        .requests()
         .file_request(&w.carol, &w.gitlab, "on call".parse().unwrap(), d(31))
         .await
         .unwrap();

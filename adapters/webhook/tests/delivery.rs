@@ -91,6 +91,7 @@ async fn setup(
         "https://acme.example.com",
     );
     w.app
+        .requests()
         .file_request(
             &w.bob,
             &w.gitlab,

@@ -22,7 +22,10 @@ use crate::delivery::{
 };
 use crate::error::{Error, Result};
 use crate::events::{DomainEvent, OutboxEntry};
-use crate::ports::{EmailSender, Store, WebhookSender};
+use crate::ports::{
+    Committer, DeliveryStore, DirectoryReader, EmailSender, RequestReader, SettingsStore, Store,
+    WebhookSender,
+};
 use crate::request::RequestStatus;
 use crate::values::Role;
 
@@ -34,7 +37,11 @@ pub use messages::{
 /// Turns domain events into deliveries and delivers them.
 #[derive(Clone)]
 pub struct Notifier {
-    store: Arc<dyn Store>,
+    directory: Arc<dyn DirectoryReader>,
+    requests: Arc<dyn RequestReader>,
+    settings: Arc<dyn SettingsStore>,
+    deliveries: Arc<dyn DeliveryStore>,
+    commit: Arc<dyn Committer>,
     email: Arc<dyn EmailSender>,
     webhook: Arc<dyn WebhookSender>,
     console_base_url: String,
@@ -60,11 +67,6 @@ pub struct Handled {
     pub duplicates: usize,
 }
 
-fn jitter() -> f64 {
-    let b = uuid::Uuid::new_v4().as_bytes()[0];
-    f64::from(b) / 127.5 - 1.0
-}
-
 impl Notifier {
     /// A notifier over a store and senders; links point at `console_base_url`.
     #[must_use]
@@ -75,7 +77,11 @@ impl Notifier {
         console_base_url: impl Into<String>,
     ) -> Self {
         Self {
-            store,
+            directory: store.clone(),
+            requests: store.clone(),
+            settings: store.clone(),
+            deliveries: store.clone(),
+            commit: store,
             email,
             webhook,
             console_base_url: console_base_url.into(),
@@ -97,7 +103,7 @@ impl Notifier {
         }
         if let DomainEvent::SignInRequested { email, next } = &entry.event {
             // A link only for an active user with this address; nothing for anyone else.
-            return Ok(match self.store.user_by_email(email).await? {
+            return Ok(match self.directory.user_by_email(email).await? {
                 Some(user) if user.active => vec![(
                     user.email.to_string(),
                     Content::SignIn(crate::delivery::SignInMessage {
@@ -112,7 +118,7 @@ impl Notifier {
         // The event names what it speaks of; what is said comes from the store.
         let (request, user_id, resource_id) = match &entry.event {
             DomainEvent::RequestCreated { request } | DomainEvent::RequestResolved { request } => {
-                let Some(stored) = self.store.request(&request.id).await? else {
+                let Some(stored) = self.requests.request(&request.id).await? else {
                     return Ok(Vec::new());
                 };
                 let (u, r) = (stored.user.clone(), stored.resource.clone());
@@ -124,8 +130,8 @@ impl Notifier {
             _ => return Ok(Vec::new()),
         };
         let (Some(user), Some(resource)) = (
-            self.store.user(&user_id).await?,
-            self.store.resource(&resource_id).await?,
+            self.directory.user(&user_id).await?,
+            self.directory.resource(&resource_id).await?,
         ) else {
             return Ok(Vec::new());
         };
@@ -136,10 +142,10 @@ impl Notifier {
                     return Ok(Vec::new());
                 };
                 let request = &request;
-                let settings = self.store.settings().await?;
+                let settings = self.settings.settings().await?;
                 if settings.emails_enabled {
                     for approver in self
-                        .store
+                        .directory
                         .active_users_with_roles(&settings.email_roles)
                         .await?
                     {
@@ -155,7 +161,7 @@ impl Notifier {
                         }
                     }
                 }
-                if let Some(hook) = self.store.webhook().await? {
+                if let Some(hook) = self.settings.webhook().await? {
                     let body = webhook_body(&self.console_base_url, request, &user, &resource);
                     out.push((
                         hook.url.to_string(),
@@ -192,11 +198,11 @@ impl Notifier {
         since: Timestamp,
         last_heard: Timestamp,
     ) -> Result<Vec<(String, Content)>> {
-        if !self.store.settings().await?.emails_enabled {
+        if !self.settings.settings().await?.emails_enabled {
             return Ok(Vec::new());
         }
         let admins = self
-            .store
+            .directory
             .active_users_with_roles(&[Role::Admin, Role::DevopsAdmin])
             .await?;
         Ok(admins
@@ -219,7 +225,7 @@ impl Notifier {
         let mut handled = Handled::default();
         for (recipient, content) in self.plan(entry).await? {
             let delivery = Delivery::new(&entry.id, recipient, content, now);
-            if !self.store.create_delivery(&delivery).await? {
+            if !self.deliveries.create_delivery(&delivery).await? {
                 handled.duplicates += 1;
                 continue;
             }
@@ -240,7 +246,7 @@ impl Notifier {
                 // A fresh link at each attempt: only its digest is stored.
                 let real_now = self.real_time.as_ref().map_or(now, |c| c.now());
                 let token =
-                    crate::service::sessions::issue_link(self.store.as_ref(), &m.user, real_now)
+                    crate::service::sessions::issue_link(self.commit.as_ref(), &m.user, real_now)
                         .await?;
                 let url = format!(
                     "{}/sign-in/{token}?next={}",
@@ -253,7 +259,7 @@ impl Notifier {
             Content::Email(message) => self.send_email(message, now).await,
             Content::Webhook(message) => {
                 let Some(hook) = self
-                    .store
+                    .settings
                     .webhook()
                     .await?
                     .filter(|h| h.url.as_str() == delivery.recipient)
@@ -268,7 +274,7 @@ impl Notifier {
                     delivery.attempts.push(attempt);
                     delivery.status = DeliveryStatus::Failed;
                     delivery.next_attempt_at = None;
-                    self.store.replace_delivery(&delivery, lease).await?;
+                    self.deliveries.replace_delivery(&delivery, lease).await?;
                     return Ok(delivery);
                 };
                 let r = self.webhook.send(&hook, message).await;
@@ -293,7 +299,11 @@ impl Notifier {
                 delivery.next_attempt_at = None;
             }
             AttemptOutcome::Retry => {
-                match backoff(delivery.attempts.len(), jitter(), retry_after) {
+                match backoff(
+                    delivery.attempts.len(),
+                    crate::service::jitter() * 2.0 - 1.0,
+                    retry_after,
+                ) {
                     Some(pause) => {
                         delivery.status = DeliveryStatus::Pending;
                         delivery.next_attempt_at = Some(now + pause);
@@ -305,7 +315,7 @@ impl Notifier {
                 }
             }
         }
-        self.store.replace_delivery(&delivery, lease).await?;
+        self.deliveries.replace_delivery(&delivery, lease).await?;
         Ok(delivery)
     }
 
@@ -338,12 +348,12 @@ impl Notifier {
     /// Retries the deliveries that are due, each claimed first with a lease (so that an
     /// overlapping run skips it); returns how many were attempted.
     pub async fn retry_due(&self, now: Timestamp, limit: usize) -> Result<usize> {
-        let due = self.store.due_deliveries(now, limit).await?;
+        let due = self.deliveries.due_deliveries(now, limit).await?;
         let mut n = 0;
         for mut delivery in due {
             let due_at = delivery.next_attempt_at;
             delivery.next_attempt_at = Some(now + LEASE);
-            if !self.store.replace_delivery(&delivery, due_at).await? {
+            if !self.deliveries.replace_delivery(&delivery, due_at).await? {
                 continue;
             }
             n += 1;
@@ -355,7 +365,7 @@ impl Notifier {
     /// Sends a test delivery to the configured webhook (admin's "send test").
     pub async fn send_test(&self, now: Timestamp) -> Result<Delivery> {
         let hook = self
-            .store
+            .settings
             .webhook()
             .await?
             .ok_or_else(|| Error::NotFound("webhook".into()))?;
@@ -381,7 +391,7 @@ impl Notifier {
             }),
             now,
         );
-        self.store.create_delivery(&delivery).await?;
+        self.deliveries.create_delivery(&delivery).await?;
         self.attempt(delivery, now).await
     }
 }

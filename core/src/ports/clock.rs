@@ -86,3 +86,24 @@ pub struct NoPause;
 impl Pause for NoPause {
     async fn pause(&self, _: std::time::Duration) {}
 }
+
+/// Waits with a runtime's own timer, given as its sleep function: `Sleep(tokio::time::sleep)`
+/// wherever autolock runs on tokio.
+pub struct Sleep<F>(pub F);
+
+impl<F> std::fmt::Debug for Sleep<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sleep(..)")
+    }
+}
+
+#[async_trait::async_trait]
+impl<F, Fut> Pause for Sleep<F>
+where
+    F: Fn(std::time::Duration) -> Fut + Send + Sync,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    async fn pause(&self, duration: std::time::Duration) {
+        (self.0)(duration).await;
+    }
+}

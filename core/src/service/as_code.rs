@@ -19,7 +19,8 @@ use crate::policy::{
 };
 use crate::ports::{Changeset, PageRequest, RefreshIntent, RefreshScope};
 
-use super::{Autolock, PreviewTarget};
+use super::PreviewTarget;
+use super::policies::Policies;
 
 /// The policies of resources and their grants.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -226,7 +227,7 @@ struct Edits {
     expiry: Option<(GrantId, Option<Timestamp>)>,
 }
 
-impl Autolock {
+impl Policies {
     /// A policy file sent by `actor` to plan or apply, read only once `actor` may edit policies
     /// (admins, DevOps admins): whoever may not is refused before a byte of it is parsed.
     pub fn read_policy_file(&self, actor: &Principal, text: &str) -> Result<PolicyDocument> {
@@ -246,9 +247,10 @@ impl Autolock {
         let mut doc = PolicyDocument::default();
         let mut page = PageRequest::first(1000);
         loop {
-            let resources = self.resources(actor, &page).await?;
+            let resources = self.directory.resources(actor, &page).await?;
             for r in resources.items {
                 let grants = self
+                    .directory
                     .grants_of_resource(actor, &r.id)
                     .await?
                     .into_iter()
@@ -342,6 +344,7 @@ impl Autolock {
         // Every change of the document in one commit, computed from a fresh read (again when it
         // meets a concurrent change): applied whole or not at all.
         let intents = self
+            .engine
             .retry(|| async {
                 let mut unmanaged = Vec::new();
                 let edits = self.diff(doc, now, &mut unmanaged).await?;
@@ -350,7 +353,7 @@ impl Autolock {
                 // A resource's default as the document leaves it, for its grants' entries.
                 let mut defaults = BTreeMap::new();
                 for (id, edits, _) in edits {
-                    let mut resource = self.existing_resource(&id).await?;
+                    let mut resource = self.engine.existing_resource(&id).await?;
                     if let Some(policy) = defaults.get(&id) {
                         resource.policy = *policy;
                     }
@@ -375,7 +378,7 @@ impl Autolock {
                         .map(|(g, _)| g)
                         .or(edits.expiry.as_ref().map(|(g, _)| g));
                     if let Some(grant_id) = grant_id {
-                        let grant = self.current_grant_by_id(grant_id).await?;
+                        let grant = self.engine.current_grant_by_id(grant_id).await?;
                         let policy_override = edits
                             .grant
                             .map(|(_, patch)| patch.apply(grant.current_override()));
@@ -402,13 +405,13 @@ impl Autolock {
                     }
                 }
                 if !changes.is_empty() {
-                    self.commit_changes(changes).await?;
+                    self.engine.commit_changes(changes).await?;
                 }
                 Ok(intents)
             })
             .await?;
         for intent in &intents {
-            self.settle_after(intent, now).await;
+            self.engine.settle_after(intent, now).await;
         }
         plan.applied = true;
         Ok(plan)
@@ -424,7 +427,7 @@ impl Autolock {
         let mut out = Vec::new();
         for (id, wanted) in &doc.resources {
             let field = |rest: &str| format!("resources.{id}{rest}");
-            let resource = self.store.resource(id).await?.ok_or_else(|| {
+            let resource = self.engine.directory.resource(id).await?.ok_or_else(|| {
                 Error::from(ValidationError::new(field(""), format!("no resource {id}")))
             })?;
             let target = |group: Option<GroupId>, changes| TargetChange {
@@ -463,7 +466,7 @@ impl Autolock {
                 };
                 out.push((id.clone(), edits, target(None, changes)));
             }
-            let grants = self.store.grants_of_resource(id).await?;
+            let grants = self.engine.directory.grants_of_resource(id).await?;
             for g in &grants {
                 if !wanted.grants.contains_key(&g.group) {
                     unmanaged.push(format!("{id}/{}", g.group));

@@ -8,16 +8,18 @@ use serde_json::json;
 use crate::Timestamp;
 use crate::ValidationError;
 use crate::audit::AuditAction;
-use crate::authz::{Capability, require};
+use crate::authz::{Capability, require, require_sees_user};
 use crate::directory::{Grant, Group, Principal, Resource, ServicePrincipal, Span, Timed, User};
 use crate::error::{Conflict, Error, Result, StoreError};
 use crate::events::{DirectoryEdit, DomainEvent, PolicyChange};
 use crate::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
 use crate::policy::{Policy, PolicyOverride};
-use crate::ports::{Changeset, DirectoryChange, PageRequest, RefreshIntent, RefreshScope};
+use crate::ports::{Changeset, DirectoryChange, Page, PageRequest, RefreshIntent, RefreshScope};
 use crate::values::{Email, Name, Role};
 
-use super::{Autolock, check_expiry};
+use super::check_expiry;
+use super::engine::Engine;
+use super::views::{GrantView, GroupView};
 
 /// A user to create.
 #[derive(Debug, Clone)]
@@ -113,11 +115,33 @@ fn user_role(role: Role) -> Result<Role> {
     Ok(role)
 }
 
-impl Autolock {
+/// The directory's use cases: users, service principals, groups, memberships, resources and
+/// grants, their edits (each audited) and reads.
+#[derive(Clone)]
+pub struct Directory {
+    pub(crate) engine: Engine,
+}
+
+impl std::fmt::Debug for Directory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Directory").finish_non_exhaustive()
+    }
+}
+
+impl Directory {
+    pub(crate) fn new(engine: &Engine) -> Self {
+        Self {
+            engine: engine.clone(),
+        }
+    }
+}
+
+impl Directory {
     /// Whether the directory has no user yet (the first admin is bootstrapped only then).
     pub async fn directory_is_empty(&self) -> Result<bool> {
         Ok(self
-            .store
+            .engine
+            .directory
             .users(&PageRequest::first(1))
             .await?
             .items
@@ -148,7 +172,9 @@ impl Autolock {
             revision: 0,
             sessions_after: None,
         };
-        self.commit_changes(user_created(None, &user, now)).await?;
+        self.engine
+            .commit_changes(user_created(None, &user, now))
+            .await?;
         Ok(user)
     }
 
@@ -170,7 +196,8 @@ impl Autolock {
             revision: 0,
             sessions_after: None,
         };
-        self.commit_changes(user_created(Some(actor), &user, now))
+        self.engine
+            .commit_changes(user_created(Some(actor), &user, now))
             .await?;
         Ok(user)
     }
@@ -187,11 +214,12 @@ impl Autolock {
     ) -> Result<User> {
         require(actor, Capability::Administer)?;
         let role = patch.role.map(user_role).transpose()?;
-        let mut user = self.existing_user(id).await?;
+        let mut user = self.engine.existing_user(id).await?;
         if patch.email.is_some() || patch.display_name.is_some() || role.is_some() {
             user = self
+                .engine
                 .retry(|| async {
-                    let before = self.existing_user(id).await?;
+                    let before = self.engine.existing_user(id).await?;
                     let mut user = before.clone();
                     user.email = patch.email.clone().unwrap_or(user.email);
                     user.display_name = patch.display_name.clone().unwrap_or(user.display_name);
@@ -206,7 +234,7 @@ impl Autolock {
                     for event in user_edits(actor, &before, &user) {
                         changes.record(event, now);
                     }
-                    self.store.commit(changes).await?;
+                    self.engine.commit.commit(changes).await?;
                     user.revision += 1;
                     Ok(user)
                 })
@@ -228,8 +256,9 @@ impl Autolock {
     ) -> Result<User> {
         require(actor, Capability::Administer)?;
         let (user, intent) = self
+            .engine
             .retry(|| async {
-                let mut user = self.existing_user(id).await?;
+                let mut user = self.engine.existing_user(id).await?;
                 if user.active == active {
                     return Ok((user, None));
                 }
@@ -249,6 +278,7 @@ impl Autolock {
                     .principal(id)
                     .event();
                 let intent = self
+                    .engine
                     .commit_refreshing(change, vec![event], scope, now)
                     .await?;
                 user.active = active;
@@ -257,7 +287,7 @@ impl Autolock {
             })
             .await?;
         if let Some(intent) = intent {
-            self.settle_after(&intent, now).await;
+            self.engine.settle_after(&intent, now).await;
         }
         Ok(user)
     }
@@ -291,7 +321,7 @@ impl Autolock {
             .event(),
             now,
         );
-        self.commit_changes(changes).await?;
+        self.engine.commit_changes(changes).await?;
         Ok(sp)
     }
 
@@ -306,7 +336,8 @@ impl Autolock {
     ) -> Result<ServicePrincipal> {
         require(actor, Capability::Administer)?;
         let mut sp = self
-            .store
+            .engine
+            .directory
             .service_principal(id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("service principal {id}")))?;
@@ -329,7 +360,7 @@ impl Autolock {
                     .event(),
                 now,
             );
-            self.commit_changes(changes).await?;
+            self.engine.commit_changes(changes).await?;
             sp.active = active;
         }
         Ok(sp)
@@ -363,7 +394,7 @@ impl Autolock {
             .event(),
             now,
         );
-        self.commit_changes(changes).await?;
+        self.engine.commit_changes(changes).await?;
         Ok(group)
     }
 
@@ -412,7 +443,7 @@ impl Autolock {
             })),
             now,
         );
-        self.commit_changes(changes).await?;
+        self.engine.commit_changes(changes).await?;
         Ok(resource)
     }
 
@@ -424,22 +455,11 @@ impl Autolock {
         group: &GroupId,
     ) -> Result<Grant> {
         require(actor, Capability::Review)?;
-        self.store
+        self.engine
+            .directory
             .current_grant(group, resource)
             .await?
             .ok_or_else(|| Error::NotFound(format!("grant of {group} on {resource}")))
-    }
-
-    pub(crate) async fn rights_through_group(
-        &self,
-        user: &UserId,
-        group: &GroupId,
-    ) -> Result<Vec<(UserId, ResourceId)>> {
-        let grants = self.store.grants_of_group(group).await?;
-        Ok(grants
-            .into_iter()
-            .map(|g| (user.clone(), g.resource))
-            .collect())
     }
 
     /// Adds a user to a group (admin). Adding a current member changes nothing: the answer is
@@ -452,14 +472,14 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<(Membership, bool)> {
         require(actor, Capability::Administer)?;
-        self.existing_group(group).await?;
-        self.existing_user(user).await?;
+        self.engine.existing_group(group).await?;
+        self.engine.existing_user(user).await?;
         let membership = |joined_at| Membership {
             group_id: group.clone(),
             user_id: user.clone(),
             joined_at,
         };
-        if let Some(span) = self.store.membership(user, group).await? {
+        if let Some(span) = self.engine.directory.membership(user, group).await? {
             return Ok((membership(span.start), false));
         }
         let change = DirectoryChange::AddMembership {
@@ -472,15 +492,16 @@ impl Autolock {
             .group(group)
             .event();
         let added = self
+            .engine
             .commit_refreshing(change, vec![event], membership_scope(user, group), now)
             .await;
         if let Err(Error::Store(StoreError::Conflict(_))) = added {
             // Added concurrently: answer the membership that won.
-            if let Some(span) = self.store.membership(user, group).await? {
+            if let Some(span) = self.engine.directory.membership(user, group).await? {
                 return Ok((membership(span.start), false));
             }
         }
-        self.settle_after(&added?, now).await;
+        self.engine.settle_after(&added?, now).await;
         Ok((membership(now), true))
     }
 
@@ -494,9 +515,15 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<()> {
         require(actor, Capability::Administer)?;
-        self.existing_group(group).await?;
+        self.engine.existing_group(group).await?;
         let not_member = || Error::NotFound(format!("membership of {user} in {group}"));
-        if self.store.membership(user, group).await?.is_none() {
+        if self
+            .engine
+            .directory
+            .membership(user, group)
+            .await?
+            .is_none()
+        {
             return Err(not_member());
         }
         let change = DirectoryChange::EndMembership {
@@ -510,13 +537,14 @@ impl Autolock {
             .group(group)
             .event();
         let intent = match self
+            .engine
             .commit_refreshing(change, vec![event], scope, now)
             .await
         {
             Err(Error::Store(StoreError::Conflict(_))) => return Err(not_member()),
             other => other?,
         };
-        self.settle_after(&intent, now).await;
+        self.engine.settle_after(&intent, now).await;
         Ok(())
     }
 
@@ -529,8 +557,8 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<Grant> {
         require(actor, Capability::Administer)?;
-        self.existing_group(&new.group).await?;
-        let resource = self.existing_resource(&new.resource).await?;
+        self.engine.existing_group(&new.group).await?;
+        let resource = self.engine.existing_resource(&new.resource).await?;
         check_expiry(new.expires_at, now)?;
         let grant = Grant {
             id: GrantId::generate(),
@@ -581,37 +609,9 @@ impl Autolock {
                 now,
             );
         }
-        self.commit_changes(changes).await?;
-        self.settle_after(&intent, now).await;
+        self.engine.commit_changes(changes).await?;
+        self.engine.settle_after(&intent, now).await;
         Ok(grant)
-    }
-
-    /// Commits a directory change (with the domain events it records) and the intent to
-    /// refresh the rights of `scope`, and returns the intent to carry out.
-    pub(crate) async fn commit_refreshing(
-        &self,
-        change: DirectoryChange,
-        events: Vec<DomainEvent>,
-        scope: RefreshScope,
-        now: Timestamp,
-    ) -> Result<RefreshIntent> {
-        let intent = RefreshIntent::new(scope, now);
-        let mut changes = Changeset {
-            directory: vec![change],
-            refreshes: vec![intent.clone()],
-            ..Changeset::default()
-        };
-        for event in events {
-            changes.record(event, now);
-        }
-        self.store.commit(changes).await?;
-        Ok(intent)
-    }
-
-    /// Carries out the refresh intent of a change just committed. A failure leaves the intent
-    /// for the tick: the change is made, and its rights are brought up to date there.
-    pub(crate) async fn settle_after(&self, intent: &RefreshIntent, now: Timestamp) {
-        let _ = self.carry_out(intent, now).await;
     }
 
     /// Removes a grant (admin).
@@ -623,8 +623,9 @@ impl Autolock {
     ) -> Result<()> {
         require(actor, Capability::Administer)?;
         let intent = self
+            .engine
             .retry(|| async {
-                let grant = self.current_grant_by_id(id).await?;
+                let grant = self.engine.current_grant_by_id(id).await?;
                 let change = DirectoryChange::EndGrant {
                     grant: id.clone(),
                     at: now,
@@ -636,11 +637,12 @@ impl Autolock {
                         .group(&grant.group)
                         .grant(id)
                         .event();
-                self.commit_refreshing(change, vec![event], grant_scope(&grant), now)
+                self.engine
+                    .commit_refreshing(change, vec![event], grant_scope(&grant), now)
                     .await
             })
             .await?;
-        self.settle_after(&intent, now).await;
+        self.engine.settle_after(&intent, now).await;
         Ok(())
     }
 
@@ -654,7 +656,8 @@ impl Autolock {
     ) -> Result<Grant> {
         require(actor, Capability::Administer)?;
         check_expiry(expires_at, now)?;
-        self.edit_grant(actor, id, None, Some(expires_at), now)
+        self.engine
+            .edit_grant(actor, id, None, Some(expires_at), now)
             .await
     }
 }
@@ -713,5 +716,116 @@ fn membership_scope(user: &UserId, group: &GroupId) -> RefreshScope {
     RefreshScope::Membership {
         user: user.clone(),
         group: group.clone(),
+    }
+}
+
+/// The directory's reads: users, service principals, groups, resources and grants, as their
+/// readers may see them.
+impl Directory {
+    /// The principal behind an authenticated id, with its role from the directory, active or
+    /// not; `None` when the directory does not know it.
+    pub async fn principal(&self, id: &PrincipalId) -> Result<Option<Principal>> {
+        Ok(self.engine.directory.principal(id).await?)
+    }
+
+    /// The caller behind an authenticated id, admitted (`authz::admit`).
+    pub async fn caller(&self, id: &PrincipalId) -> Result<Principal> {
+        crate::authz::admit(id, self.engine.directory.principal(id).await?)
+    }
+
+    /// A page of users (approvers).
+    pub async fn users(&self, actor: &Principal, page: &PageRequest) -> Result<Page<User>> {
+        require(actor, Capability::Review)?;
+        Ok(self.engine.directory.users(page).await?)
+    }
+
+    /// A user (the user themselves or an approver).
+    pub async fn user(&self, actor: &Principal, id: &UserId) -> Result<User> {
+        require_sees_user(actor, id)?;
+        self.engine.existing_user(id).await
+    }
+
+    /// A service principal (approvers).
+    pub async fn service_principal(
+        &self,
+        actor: &Principal,
+        id: &PrincipalId,
+    ) -> Result<ServicePrincipal> {
+        require(actor, Capability::Review)?;
+        self.engine
+            .directory
+            .service_principal(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("service principal {id}")))
+    }
+
+    /// A page of groups (approvers).
+    pub async fn groups(&self, actor: &Principal, page: &PageRequest) -> Result<Page<Group>> {
+        require(actor, Capability::Review)?;
+        Ok(self.engine.directory.groups(page).await?)
+    }
+
+    /// A group with its members and grants (approvers).
+    pub async fn group(&self, actor: &Principal, id: &GroupId) -> Result<GroupView> {
+        require(actor, Capability::Review)?;
+        let group = self.engine.existing_group(id).await?;
+        let members = self.engine.directory.members(id).await?;
+        let mut grants = Vec::new();
+        for g in self.engine.directory.grants_of_group(id).await? {
+            grants.push(self.grant_view(g).await?);
+        }
+        Ok(GroupView {
+            group,
+            members,
+            grants,
+        })
+    }
+
+    /// A page of resources (approvers).
+    pub async fn resources(&self, actor: &Principal, page: &PageRequest) -> Result<Page<Resource>> {
+        require(actor, Capability::Review)?;
+        Ok(self.engine.directory.resources(page).await?)
+    }
+
+    /// A resource with its default policy (approvers).
+    pub async fn resource(&self, actor: &Principal, id: &ResourceId) -> Result<Resource> {
+        require(actor, Capability::Review)?;
+        self.engine.existing_resource(id).await
+    }
+
+    /// The grants not removed on a resource (approvers).
+    pub async fn grants_of_resource(
+        &self,
+        actor: &Principal,
+        id: &ResourceId,
+    ) -> Result<Vec<GrantView>> {
+        require(actor, Capability::Review)?;
+        let resource = self.engine.existing_resource(id).await?;
+        Ok(self
+            .engine
+            .directory
+            .grants_of_resource(id)
+            .await?
+            .into_iter()
+            .map(|g| GrantView::of(g, resource.policy))
+            .collect())
+    }
+
+    /// A grant, current or removed (approvers).
+    pub async fn grant(&self, actor: &Principal, id: &GrantId) -> Result<GrantView> {
+        require(actor, Capability::Review)?;
+        let grant = self
+            .engine
+            .directory
+            .grant(id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("grant {id}")))?;
+        self.grant_view(grant).await
+    }
+
+    /// The view of a grant over its resource's default.
+    pub(crate) async fn grant_view(&self, grant: Grant) -> Result<GrantView> {
+        let resource = self.engine.existing_resource(&grant.resource).await?;
+        Ok(GrantView::of(grant, resource.policy))
     }
 }

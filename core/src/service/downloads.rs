@@ -10,7 +10,7 @@ use crate::error::Result;
 use crate::ports::{Page, PageRequest};
 use crate::report::{CSV_HEADER, ReportRow, csv_record};
 
-use super::Autolock;
+use super::reports::Reports;
 use super::reports::{ReportPage, ReportScope};
 
 /// How a download is written.
@@ -41,7 +41,7 @@ enum Next {
 
 /// An open download: pull its chunks with [`Download::next_chunk`] until `None`.
 pub struct Download {
-    app: Autolock,
+    reports: Reports,
     actor: Principal,
     of: DownloadOf,
     format: DownloadFormat,
@@ -62,7 +62,7 @@ impl std::fmt::Debug for Download {
     }
 }
 
-impl Autolock {
+impl Reports {
     /// Opens a download. The first page is read here, so that a refusal or a missing object is
     /// answered before any byte of the download is written.
     pub async fn download(
@@ -82,7 +82,7 @@ impl Autolock {
             ),
         };
         Ok(Download {
-            app: self.clone(),
+            reports: self.clone(),
             actor: actor.clone(),
             of,
             format,
@@ -213,7 +213,7 @@ impl Download {
     async fn read(&self, after: String) -> Result<Next> {
         Ok(match &self.of {
             DownloadOf::Report(scope) => Next::Report(
-                self.app
+                self.reports
                     .report_page(&self.actor, scope, Some(after), self.now)
                     .await?,
             ),
@@ -222,7 +222,7 @@ impl Download {
                     after: Some(after),
                     limit: AUDIT_PAGE,
                 };
-                Next::Audit(self.app.audit(&self.actor, filter, &page).await?)
+                Next::Audit(self.reports.audit(&self.actor, filter, &page).await?)
             }
         })
     }

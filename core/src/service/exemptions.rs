@@ -15,7 +15,10 @@ use crate::ids::{ExemptionId, GrantId, ResourceId, UserId};
 use crate::ports::{Changeset, DirectoryChange, RefreshScope};
 use crate::values::Reason;
 
-use super::Autolock;
+use std::sync::Arc;
+
+use super::engine::Engine;
+use crate::ports::ExemptionReader;
 
 /// What an exemption covers and until when, as asked for.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -41,7 +44,29 @@ pub struct NewExemption {
     pub reason: Reason,
 }
 
-impl Autolock {
+/// Exemptions from auto-lock: set, moved, ended, listed, and recorded when they run out.
+#[derive(Clone)]
+pub struct Exemptions {
+    pub(crate) engine: Engine,
+    pub(crate) exemptions: Arc<dyn ExemptionReader>,
+}
+
+impl std::fmt::Debug for Exemptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Exemptions").finish_non_exhaustive()
+    }
+}
+
+impl Exemptions {
+    pub(crate) fn new(engine: &Engine, exemptions: Arc<dyn ExemptionReader>) -> Self {
+        Self {
+            engine: engine.clone(),
+            exemptions,
+        }
+    }
+}
+
+impl Exemptions {
     /// Sets an exemption (admin, DevOps admin) of one right (`user` and `resource`) or of one
     /// grant, from `now` until `until`. It never lifts a lock in force.
     pub async fn create_exemption(
@@ -54,12 +79,12 @@ impl Autolock {
         check_until(new.until, now)?;
         let (resource, user, grant, group) = match (new.user, new.resource, new.grant) {
             (Some(user), Some(resource), None) => {
-                self.existing_user(&user).await?;
-                self.existing_resource(&resource).await?;
+                self.engine.existing_user(&user).await?;
+                self.engine.existing_resource(&resource).await?;
                 (resource, Some(user), None, None)
             }
             (None, None, Some(grant)) => {
-                let g = self.current_grant_by_id(&grant).await?;
+                let g = self.engine.current_grant_by_id(&grant).await?;
                 (g.resource, None, Some(grant), Some(g.group))
             }
             _ => {
@@ -88,6 +113,7 @@ impl Autolock {
         };
         let event = changed(ExemptionChange::Created, &exemption, None, Some(actor));
         let intent = self
+            .engine
             .commit_refreshing(
                 DirectoryChange::CreateExemption(exemption.clone()),
                 vec![event],
@@ -95,7 +121,7 @@ impl Autolock {
                 now,
             )
             .await?;
-        self.settle_after(&intent, now).await;
+        self.engine.settle_after(&intent, now).await;
         Ok(exemption)
     }
 
@@ -145,6 +171,7 @@ impl Autolock {
         edit: impl Fn(&mut Exemption) -> DomainEvent,
     ) -> Result<Exemption> {
         let intent = self
+            .engine
             .retry(|| async {
                 let mut e = self.existing_exemption(id).await?;
                 if !e.in_force_at(now) {
@@ -155,6 +182,7 @@ impl Autolock {
                 }
                 let event = edit(&mut e);
                 let intent = self
+                    .engine
                     .commit_refreshing(
                         DirectoryChange::UpdateExemption(e.clone()),
                         vec![event],
@@ -165,7 +193,7 @@ impl Autolock {
                 Ok(intent)
             })
             .await?;
-        self.settle_after(&intent, now).await;
+        self.engine.settle_after(&intent, now).await;
         self.existing_exemption(id).await
     }
 
@@ -185,7 +213,7 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<Vec<Exemption>> {
         require(actor, Capability::Review)?;
-        let mut all = self.store.exemptions(filter).await?;
+        let mut all = self.exemptions.exemptions(filter).await?;
         all.retain(|e| include_ended || now < e.end());
         all.sort_by(|a, b| b.start.cmp(&a.start).then_with(|| a.id.cmp(&b.id)));
         Ok(all)
@@ -195,7 +223,7 @@ impl Autolock {
     /// entry at each one's end. Their rights need no refresh: the end was known when their
     /// schedules were computed.
     pub async fn close_run_out_exemptions(&self, now: Timestamp, limit: usize) -> Result<usize> {
-        let run_out = self.store.exemptions_run_out(now, limit).await?;
+        let run_out = self.exemptions.exemptions_run_out(now, limit).await?;
         let mut closed = 0;
         for mut e in run_out {
             e.closed = true;
@@ -204,7 +232,7 @@ impl Autolock {
                 ..Changeset::default()
             };
             changes.record(changed(ExemptionChange::Expired, &e, None, None), now);
-            match self.store.commit(changes).await {
+            match self.engine.commit.commit(changes).await {
                 Ok(()) => closed += 1,
                 // Changed meanwhile (ended early, moved): the next tick looks again.
                 Err(crate::error::StoreError::Conflict(_)) => {}
@@ -228,7 +256,13 @@ impl Autolock {
             ));
         }
         if let Some(group) = group {
-            if self.store.membership(&actor.id, group).await?.is_some() {
+            if self
+                .engine
+                .directory
+                .membership(&actor.id, group)
+                .await?
+                .is_some()
+            {
                 return Err(Error::ForbiddenSelf(format!(
                     "nobody exempts a grant they hold a path through: you are a member of {group}"
                 )));
@@ -238,7 +272,7 @@ impl Autolock {
     }
 
     async fn existing_exemption(&self, id: &ExemptionId) -> Result<Exemption> {
-        self.store
+        self.exemptions
             .exemption(id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("exemption {id}")))

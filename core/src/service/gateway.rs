@@ -14,7 +14,7 @@ use crate::events::DomainEvent;
 use crate::ids::{EventId, PrincipalId, ResourceId, UserId};
 use crate::lock::{AccessEvent, DenyReason, EventOutcome, RightState, Usage};
 
-use super::Autolock;
+use super::engine::Engine;
 use super::right_tx::RightTx;
 use crate::ports::{Changeset, Versioned};
 
@@ -119,7 +119,29 @@ type RightEvents = ((UserId, ResourceId), Vec<(usize, AccessEvent)>);
 /// How many events of one right a commit takes at most.
 pub const EVENTS_PER_COMMIT: usize = 10;
 
-impl Autolock {
+/// The gateways' use cases: decisions and access events.
+#[derive(Clone)]
+pub struct Gateway {
+    pub(crate) engine: Engine,
+    pub(crate) feed: super::feed::Feed,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway").finish_non_exhaustive()
+    }
+}
+
+impl Gateway {
+    pub(crate) fn new(engine: &Engine, feed: super::feed::Feed) -> Self {
+        Self {
+            engine: engine.clone(),
+            feed,
+        }
+    }
+}
+
+impl Gateway {
     /// Applies a batch of access events (gateways). Each right is written once per
     /// [`EVENTS_PER_COMMIT`] of its events, with the latest access; an event that changes nothing
     /// costs no write.
@@ -131,7 +153,7 @@ impl Autolock {
     ) -> Result<Vec<EventResult>> {
         require(actor, Capability::Gateway)?;
         // The feed is heard, whatever the events' outcomes (docs/semantics.md §2.10).
-        self.hear(now).await?;
+        self.feed.hear(now).await?;
         let mut results: Vec<Option<EventResult>> = vec![None; batch.len()];
         let mut by_right: BTreeMap<(UserId, ResourceId), Vec<(usize, AccessEvent)>> =
             BTreeMap::new();
@@ -146,16 +168,17 @@ impl Autolock {
             by_right.keys().cloned().unzip();
         let users: Vec<UserId> = users.into_iter().collect();
         let resources: Vec<ResourceId> = resources.into_iter().collect();
-        let users: BTreeSet<UserId> = (self.store.users_by_id(&users).await?)
+        let users: BTreeSet<UserId> = (self.engine.directory.users_by_id(&users).await?)
             .into_iter()
             .flatten()
             .map(|u| u.id)
             .collect();
-        let resources: BTreeSet<ResourceId> = (self.store.resources_by_id(&resources).await?)
-            .into_iter()
-            .flatten()
-            .map(|r| r.id)
-            .collect();
+        let resources: BTreeSet<ResourceId> =
+            (self.engine.directory.resources_by_id(&resources).await?)
+                .into_iter()
+                .flatten()
+                .map(|r| r.id)
+                .collect();
         let mut few = Vec::new();
         for ((user, resource), mut events) in by_right {
             events.sort_by(|a, b| {
@@ -187,7 +210,7 @@ impl Autolock {
         }
         // Rights with a few events each are read together and committed together, as many as
         // the store takes in one commit; a group that fails goes again right by right.
-        for group in few.chunks(self.store.rights_per_commit().max(1)) {
+        for group in few.chunks(self.engine.commit.rights_per_commit().max(1)) {
             let together = if group.len() > 1 {
                 self.apply_together(actor, group, now).await
             } else {
@@ -229,13 +252,14 @@ impl Autolock {
         // store's transaction limit (each late event is audited and published).
         for events in events.chunks(EVENTS_PER_COMMIT) {
             outcomes.extend(
-                self.retry(|| async {
-                    let mut tx = self.load(user, resource, now).await?;
-                    let outcomes = self.apply_events(&mut tx, events, actor, now).await?;
-                    self.commit_tx(tx, now).await?;
-                    Ok(outcomes)
-                })
-                .await?,
+                self.engine
+                    .retry(|| async {
+                        let mut tx = self.engine.load(user, resource, now).await?;
+                        let outcomes = self.apply_events(&mut tx, events, actor, now).await?;
+                        self.engine.commit_tx(tx, now).await?;
+                        Ok(outcomes)
+                    })
+                    .await?,
             );
         }
         Ok(outcomes)
@@ -252,9 +276,10 @@ impl Autolock {
         let rights: Vec<_> = group.iter().map(|(right, _)| right.clone()).collect();
         let mut changes = Changeset::default();
         let mut outcomes = Vec::new();
-        let silences = self.silences(now).await.ok()?;
+        let silences = self.engine.silences(now).await.ok()?;
         for (read, (_, events)) in self
-            .store
+            .engine
+            .usage
             .rights(&rights)
             .await
             .ok()?
@@ -263,10 +288,10 @@ impl Autolock {
         {
             let mut tx = RightTx::read(read, &silences);
             outcomes.extend(self.apply_events(&mut tx, events, actor, now).await.ok()?);
-            changes.append(self.finish(tx, now));
+            changes.append(self.engine.finish(tx, now));
         }
         if !changes.is_empty() {
-            self.store.commit(changes).await.ok()?;
+            self.engine.commit.commit(changes).await.ok()?;
         }
         Some(outcomes)
     }
@@ -293,7 +318,7 @@ impl Autolock {
                 tx.record(late, now);
             }
             let reverted = effect.reverted.or(effect.reverted_lifted);
-            self.take_effect(tx, effect, now).await?;
+            self.engine.take_effect(tx, effect, now).await?;
             outcomes.push((
                 *i,
                 EventResult::new(event.event_id.clone(), outcome, reverted),
@@ -326,7 +351,11 @@ impl Autolock {
         record: bool,
         now: Timestamp,
     ) -> Result<Decision> {
-        let (found, facts, usage) = self.store.caller_and_right(caller, user, resource).await?;
+        let (found, facts, usage) = self
+            .engine
+            .usage
+            .caller_and_right(caller, user, resource)
+            .await?;
         let actor = crate::authz::admit(caller, found)?;
         self.decide_read(&actor, user, resource, record, Some((facts, usage)), now)
             .await
@@ -344,47 +373,48 @@ impl Autolock {
     ) -> Result<Decision> {
         require(actor, Capability::Gateway)?;
         if record {
-            self.hear(now).await?;
+            self.feed.hear(now).await?;
         }
         // One read of the right (its facts and usage); a write only when something changed: a
         // lock that occurred, a counted access. A user or resource that does not exist has no
         // path: no access.
-        self.retry(|| {
-            let read = read.take();
-            async move {
-                let mut tx = match read {
-                    Some(right) => RightTx::read(right, &self.silences(now).await?),
-                    None => self.load(user, resource, now).await?,
-                };
-                if !tx.right.facts.exist() {
-                    return Ok(Decision {
-                        allow: false,
-                        state: RightState::NoAccess,
-                        reason: Some(DenyReason::NoAccess),
-                    });
-                }
-                if record {
-                    let event = AccessEvent {
-                        event_id: EventId::parse(format!(
-                            "check:{}",
-                            uuid::Uuid::new_v4().simple()
-                        ))?,
-                        accessed_at: now,
+        self.engine
+            .retry(|| {
+                let read = read.take();
+                async move {
+                    let mut tx = match read {
+                        Some(right) => RightTx::read(right, &self.engine.silences(now).await?),
+                        None => self.engine.load(user, resource, now).await?,
                     };
-                    let (_, effect) = tx.right.apply_event(&tx.usage, &event, now);
-                    self.take_effect(&mut tx, effect, now).await?;
+                    if !tx.right.facts.exist() {
+                        return Ok(Decision {
+                            allow: false,
+                            state: RightState::NoAccess,
+                            reason: Some(DenyReason::NoAccess),
+                        });
+                    }
+                    if record {
+                        let event = AccessEvent {
+                            event_id: EventId::parse(format!(
+                                "check:{}",
+                                uuid::Uuid::new_v4().simple()
+                            ))?,
+                            accessed_at: now,
+                        };
+                        let (_, effect) = tx.right.apply_event(&tx.usage, &event, now);
+                        self.engine.take_effect(&mut tx, effect, now).await?;
+                    }
+                    self.engine.settle(&mut tx, now).await?;
+                    let state = tx.right.state(&tx.usage, now);
+                    let reason = tx.right.deny_reason(&state, now);
+                    self.engine.commit_tx(tx, now).await?;
+                    Ok(Decision {
+                        allow: reason.is_none(),
+                        state,
+                        reason,
+                    })
                 }
-                self.settle(&mut tx, now).await?;
-                let state = tx.right.state(&tx.usage, now);
-                let reason = tx.right.deny_reason(&state, now);
-                self.commit_tx(tx, now).await?;
-                Ok(Decision {
-                    allow: reason.is_none(),
-                    state,
-                    reason,
-                })
-            }
-        })
-        .await
+            })
+            .await
     }
 }

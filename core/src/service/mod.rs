@@ -1,25 +1,32 @@
-//! The use cases, one module per family. Each checks who may do it (`crate::authz`), computes
-//! the change with the pure lock rule and request state machine, and commits the state change
-//! together with the domain events it records (and so their audit entries and outbox entries)
-//! in one [`Changeset`], so that no caller can forget either. A commit that meets a concurrent
-//! change is recomputed from a fresh read.
+//! The use cases, one service per family, wired together as [`Autolock`]. Each checks who may
+//! do it (`crate::authz`), computes the change with the pure lock rule and request state
+//! machine, and commits the state change together with the domain events it records (and so
+//! their audit entries and outbox entries) in one [`Changeset`](crate::ports::Changeset), so
+//! that no caller can forget either. A commit that meets a concurrent change is recomputed from
+//! a fresh read. Each service holds the ports it uses: the right-changing ones the engine
+//! (`engine.rs`: the ports rights are read and written through), beside any of their own.
 //!
-//! - [`right_tx`]: the transaction on one right that every right-changing use case goes through
 //! - [`directory`]: users, service principals, groups, memberships, resources, grants
-//! - [`policies`]: policy edits and their preview
+//! - [`policies`] and [`as_code`]: policy edits, their preview, policies as code
 //! - [`gateway`]: decisions and access events
 //! - [`requests`]: unlock, file, resolve, list and count requests
-//! - [`sweep`]: the sweep, the outbox relay and the tick that runs them
 //! - [`views`]: rights as users and approvers see them
-//! - [`reports`]: reports, analytics, the audit log
+//! - [`exemptions`]: exemptions from auto-lock
+//! - [`reports`] and [`downloads`]: reports, analytics, the audit log and their downloads
 //! - [`settings`]: notification settings, the webhook, deliveries, the manual clock
+//! - [`sessions`]: sign-in links and console sessions
+//! - [`feed`]: the feed guard
+//! - [`sweep`]: the sweep, the outbox relay and the tick that runs them
+//! - `engine` and `right_tx`: what the right-changing services share
 
 pub mod as_code;
 pub mod directory;
 pub mod downloads;
+mod engine;
 pub mod exemptions;
 pub mod feed;
 pub mod gateway;
+mod options;
 pub mod policies;
 pub mod reports;
 pub mod requests;
@@ -33,10 +40,10 @@ use std::sync::Arc;
 
 use crate::Timestamp;
 use crate::ValidationError;
-use crate::directory::{Grant, Group, Principal, Resource, User};
-use crate::error::{Conflict, Error, Result, StoreError};
-use crate::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
-use crate::ports::{Changeset, Store};
+use crate::error::Result;
+use crate::ports::Store;
+
+use engine::Engine;
 
 pub use as_code::{PolicyDocument, PolicyPlan};
 pub use directory::{Membership, NewGrant, NewResource, NewUser, UserPatch};
@@ -52,10 +59,9 @@ pub use settings::{ClockMove, clock_move};
 pub use sweep::{SweepReport, TickReport, Ticker};
 pub use views::{BlockRight, BlockView, GrantView, GroupView, RightView};
 
-pub use crate::policy::PolicyPatch;
+pub use options::{Coalescing, FeedWindow, LockWarning, Options};
 
-/// How many times a commit that met a concurrent change is recomputed before giving up.
-const COMMIT_ATTEMPTS: usize = 8;
+pub use crate::policy::PolicyPatch;
 
 /// The wait before attempt `attempt` (2, 3, ...) of a commit that met a concurrent change:
 /// exponential from 2 ms, capped at 250 ms, scaled by `jitter` (0.0 to 1.0) into its upper half
@@ -75,151 +81,163 @@ pub fn backoff(attempt: usize, jitter: f64) -> std::time::Duration {
     std::time::Duration::from_micros(micros)
 }
 
-fn jitter() -> f64 {
+/// A random number from 0.0 to 1.0: the jitter of every backoff (commits, deliveries).
+pub(crate) fn jitter() -> f64 {
     let mut b = [0u8; 2];
     let _ = getrandom::fill(&mut b);
     f64::from(u16::from_le_bytes(b)) / f64::from(u16::MAX)
 }
 
-/// The use cases over a store.
+/// The use cases over a store: every service, wired to the store's ports with the deployment's
+/// options. Cheap to clone (each service holds shared handles).
 #[derive(Clone)]
 pub struct Autolock {
     store: Arc<dyn Store>,
-    pause: Arc<dyn crate::ports::Pause>,
-    coalesce: Option<chrono::Duration>,
-    warn_before: Option<chrono::Duration>,
-    allow_local_webhooks: bool,
-    feed_guard: Option<chrono::Duration>,
+    options: Options,
+    directory: directory::Directory,
+    policies: policies::Policies,
+    gateway: gateway::Gateway,
+    requests: requests::Requests,
+    rights: views::Rights,
+    exemptions: exemptions::Exemptions,
+    reports: reports::Reports,
+    settings: settings::AdminSettings,
+    sessions: sessions::Sessions,
+    feed: feed::Feed,
+    sweep: sweep::Sweep,
 }
 
 impl std::fmt::Debug for Autolock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Autolock").finish_non_exhaustive()
+        f.debug_struct("Autolock")
+            .field("options", &self.options)
+            .finish_non_exhaustive()
     }
 }
 
 impl Autolock {
-    /// The longest coalescing window allowed.
-    pub const MAX_COALESCE: chrono::Duration = chrono::Duration::hours(1);
-
-    /// The use cases over `store`.
+    /// The use cases over `store`, with the default options.
     #[must_use]
     pub fn new(store: Arc<dyn Store>) -> Self {
+        Self::with_options(store, Options::default())
+    }
+
+    /// The use cases over `store` with `options`: the one place every host wires them.
+    #[must_use]
+    pub fn with_options(store: Arc<dyn Store>, options: Options) -> Self {
+        let engine = Engine {
+            directory: store.clone(),
+            usage: store.clone(),
+            requests: store.clone(),
+            refreshes: store.clone(),
+            settings: store.clone(),
+            commit: store.clone(),
+            pause: Arc::clone(&options.pause),
+            options: options.clone(),
+        };
+        let feed = feed::Feed::new(&engine);
+        let directory = directory::Directory::new(&engine);
+        let exemptions = exemptions::Exemptions::new(&engine, store.clone());
         Self {
+            policies: policies::Policies::new(&engine, directory.clone()),
+            gateway: gateway::Gateway::new(&engine, feed.clone()),
+            requests: requests::Requests::new(&engine),
+            rights: views::Rights::new(&engine),
+            reports: reports::Reports::new(&engine, store.clone(), store.clone()),
+            settings: settings::AdminSettings::new(&engine, store.clone()),
+            sessions: sessions::Sessions::new(&engine, store.clone()),
+            sweep: sweep::Sweep::new(
+                &engine,
+                store.clone(),
+                store.clone(),
+                store.clone(),
+                feed.clone(),
+                exemptions.clone(),
+            ),
+            directory,
+            exemptions,
+            feed,
             store,
-            pause: Arc::new(crate::ports::NoPause),
-            coalesce: None,
-            warn_before: None,
-            allow_local_webhooks: false,
-            feed_guard: None,
+            options,
         }
     }
 
-    /// Warns users `days` days before a lock (off by default): a `lock.warning` event, at most
-    /// one per user, resource and lock instant (the rule: [`crate::lock::warning`]).
-    pub fn with_lock_warnings(mut self, days: u32) -> Result<Self> {
-        if days > 365 {
-            return Err(ValidationError::new("lock_warning_days", "must be 0 (off) to 365").into());
-        }
-        self.warn_before = (days > 0).then(|| chrono::Duration::days(i64::from(days)));
-        Ok(self)
-    }
-
-    /// Coalesces usage writes (off by default; the rule: [`crate::lock::coalesces`]): a
-    /// counted access less than `window` after the stored last access, that changes nothing
-    /// else, is not written. Locks may then come up to `window` early — the price of fewer
-    /// writes. At most one hour.
-    pub fn with_coalescing(mut self, window: chrono::Duration) -> Result<Self> {
-        if window < chrono::Duration::zero() || window > Self::MAX_COALESCE {
-            return Err(ValidationError::new("coalesce", "must be from 0 to 1 hour").into());
-        }
-        self.coalesce = (window > chrono::Duration::zero()).then_some(window);
-        Ok(self)
-    }
-
-    /// Waits with `pause` between the attempts of a commit that met a concurrent change.
+    /// The same use cases over the same store with other options.
     #[must_use]
-    pub fn with_pause(mut self, pause: Arc<dyn crate::ports::Pause>) -> Self {
-        self.pause = pause;
-        self
+    pub fn reconfigured(&self, options: Options) -> Self {
+        Self::with_options(Arc::clone(&self.store), options)
     }
 
-    /// Lets webhooks target http and loopback addresses (the local runtime, tests).
+    /// The options in force.
     #[must_use]
-    pub fn with_local_webhooks(mut self, allow: bool) -> Self {
-        self.allow_local_webhooks = allow;
-        self
+    pub fn options(&self) -> &Options {
+        &self.options
     }
 
-    /// The principal behind an authenticated id, with its role from the directory, active or
-    /// not; `None` when the directory does not know it.
-    pub async fn principal(&self, id: &PrincipalId) -> Result<Option<Principal>> {
-        Ok(self.store.principal(id).await?)
+    /// Users, service principals, groups, memberships, resources and grants.
+    #[must_use]
+    pub fn directory(&self) -> &directory::Directory {
+        &self.directory
     }
 
-    /// The caller behind an authenticated id, admitted (`authz::admit`).
-    pub async fn caller(&self, id: &PrincipalId) -> Result<Principal> {
-        crate::authz::admit(id, self.store.principal(id).await?)
+    /// Policy edits, their preview, and policies as code.
+    #[must_use]
+    pub fn policies(&self) -> &policies::Policies {
+        &self.policies
     }
 
-    /// Runs `attempt` again while it meets a concurrent change, at most [`COMMIT_ATTEMPTS`]
-    /// times.
-    async fn retry<T, F, Fut>(&self, mut attempt: F) -> Result<T>
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Result<T>>,
-    {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            match attempt().await {
-                Err(Error::Store(StoreError::Conflict(_))) if tries < COMMIT_ATTEMPTS => {
-                    self.pause.pause(backoff(tries + 1, jitter())).await;
-                }
-                other => return other,
-            }
-        }
+    /// Decisions and access events.
+    #[must_use]
+    pub fn gateway(&self) -> &gateway::Gateway {
+        &self.gateway
     }
 
-    /// Commits directory changes, telling an id taken from a failed condition.
-    async fn commit_changes(&self, changes: Changeset) -> Result<()> {
-        match self.store.commit(changes).await {
-            Err(StoreError::AlreadyExists(what)) => Err(Error::Conflict(
-                Conflict::AlreadyExists,
-                format!("{what} already exists"),
-            )),
-            Err(StoreError::Conflict(what)) => Err(Error::Conflict(Conflict::State, what)),
-            other => Ok(other?),
-        }
+    /// Unlocks and access requests.
+    #[must_use]
+    pub fn requests(&self) -> &requests::Requests {
+        &self.requests
     }
 
-    async fn existing_user(&self, id: &UserId) -> Result<User> {
-        self.store
-            .user(id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("user {id}")))
+    /// Rights as users and approvers see them, and the block page's view.
+    #[must_use]
+    pub fn rights(&self) -> &views::Rights {
+        &self.rights
     }
 
-    async fn existing_group(&self, id: &GroupId) -> Result<Group> {
-        self.store
-            .group(id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("group {id}")))
+    /// Exemptions from auto-lock.
+    #[must_use]
+    pub fn exemptions(&self) -> &exemptions::Exemptions {
+        &self.exemptions
     }
 
-    async fn existing_resource(&self, id: &ResourceId) -> Result<Resource> {
-        self.store
-            .resource(id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("resource {id}")))
+    /// Reports, analytics, the audit log and downloads.
+    #[must_use]
+    pub fn reports(&self) -> &reports::Reports {
+        &self.reports
     }
 
-    async fn current_grant_by_id(&self, id: &GrantId) -> Result<Grant> {
-        self.store
-            .grant(id)
-            .await?
-            .filter(|g| g.span.end.is_none())
-            .ok_or_else(|| Error::NotFound(format!("grant {id}")))
+    /// Notification settings, the webhook, deliveries and the manual clock.
+    #[must_use]
+    pub fn settings(&self) -> &settings::AdminSettings {
+        &self.settings
+    }
+
+    /// Sign-in links and console sessions.
+    #[must_use]
+    pub fn sessions(&self) -> &sessions::Sessions {
+        &self.sessions
+    }
+
+    /// The feed guard.
+    #[must_use]
+    pub fn feed(&self) -> &feed::Feed {
+        &self.feed
+    }
+
+    /// The sweep and the outbox relay.
+    #[must_use]
+    pub fn sweep(&self) -> &sweep::Sweep {
+        &self.sweep
     }
 }
 

@@ -16,7 +16,7 @@ use crate::lock::{Right, RightState};
 use crate::policy::{OverridePatch, Policy, PolicyOverride, PolicyPatch};
 use crate::ports::{DirectoryChange, RefreshScope};
 
-use super::Autolock;
+use super::engine::Engine;
 
 /// A proposed policy to preview.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,7 +142,30 @@ pub(crate) fn grant_edit(
     Some((change, events))
 }
 
-impl Autolock {
+/// Policy edits — a resource's default, a grant's override and expiry — their preview, and
+/// policies as code.
+#[derive(Clone)]
+pub struct Policies {
+    pub(crate) engine: Engine,
+    pub(crate) directory: super::directory::Directory,
+}
+
+impl std::fmt::Debug for Policies {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Policies").finish_non_exhaustive()
+    }
+}
+
+impl Policies {
+    pub(crate) fn new(engine: &Engine, directory: super::directory::Directory) -> Self {
+        Self {
+            engine: engine.clone(),
+            directory,
+        }
+    }
+}
+
+impl Policies {
     /// Edits a resource's default policy (admin, DevOps admin). A no-op edit records nothing.
     /// The edit is written over the revision it was computed from.
     pub async fn set_resource_policy(
@@ -154,8 +177,9 @@ impl Autolock {
     ) -> Result<Resource> {
         require(actor, Capability::Operate)?;
         let intent = self
+            .engine
             .retry(|| async {
-                let resource = self.existing_resource(id).await?;
+                let resource = self.engine.existing_resource(id).await?;
                 let Some((change, event)) =
                     resource_edit(actor, &resource, patch.apply(resource.policy), now)
                 else {
@@ -165,29 +189,16 @@ impl Autolock {
                     resource: id.clone(),
                 };
                 let intent = self
+                    .engine
                     .commit_refreshing(change, vec![event], scope, now)
                     .await?;
                 Ok(Some(intent))
             })
             .await?;
         if let Some(intent) = intent {
-            self.settle_after(&intent, now).await;
+            self.engine.settle_after(&intent, now).await;
         }
-        self.existing_resource(id).await
-    }
-
-    /// Edits a grant's override field by field (admin, DevOps admin). A no-op edit records
-    /// nothing. The edit is written over the revision it was computed from, so that concurrent
-    /// edits of other fields are all kept.
-    pub async fn set_grant_override(
-        &self,
-        actor: &Principal,
-        id: &GrantId,
-        patch: OverridePatch,
-        now: Timestamp,
-    ) -> Result<Grant> {
-        require(actor, Capability::Operate)?;
-        self.edit_grant(actor, id, Some(patch), None, now).await
+        self.engine.existing_resource(id).await
     }
 
     /// Edits a grant's override (admin, DevOps admin) and its expiry (admin) as one change,
@@ -201,36 +212,25 @@ impl Autolock {
         expires_at: Option<Option<Timestamp>>,
         now: Timestamp,
     ) -> Result<Grant> {
+        self.engine
+            .edit_grant(actor, id, patch, expires_at, now)
+            .await
+    }
+
+    /// Edits a grant's override field by field (admin, DevOps admin). A no-op edit records
+    /// nothing. The edit is written over the revision it was computed from, so that concurrent
+    /// edits of other fields are all kept.
+    pub async fn set_grant_override(
+        &self,
+        actor: &Principal,
+        id: &GrantId,
+        patch: OverridePatch,
+        now: Timestamp,
+    ) -> Result<Grant> {
         require(actor, Capability::Operate)?;
-        let intent = self
-            .retry(|| async {
-                let grant = self.current_grant_by_id(id).await?;
-                let resource = self.existing_resource(&grant.resource).await?;
-                let expires_at = expires_at.filter(|e| *e != grant.current_expiry());
-                if let Some(e) = expires_at {
-                    require(actor, Capability::Administer)?;
-                    super::check_expiry(e, now)?;
-                }
-                let policy_override = patch.map(|p| p.apply(grant.current_override()));
-                let Some((change, events)) = grant_edit(
-                    actor,
-                    &grant,
-                    resource.policy,
-                    policy_override,
-                    expires_at,
-                    now,
-                ) else {
-                    return Ok(None);
-                };
-                let scope = super::directory::grant_scope(&grant);
-                let intent = self.commit_refreshing(change, events, scope, now).await?;
-                Ok(Some(intent))
-            })
-            .await?;
-        if let Some(intent) = intent {
-            self.settle_after(&intent, now).await;
-        }
-        self.current_grant_by_id(id).await
+        self.engine
+            .edit_grant(actor, id, Some(patch), None, now)
+            .await
     }
 
     /// What a proposed policy would do, nothing changed (admin, DevOps admin): who would lock
@@ -244,14 +244,14 @@ impl Autolock {
         require(actor, Capability::Operate)?;
         let (resource, users) = match target {
             PreviewTarget::Resource(r, _) => {
-                self.existing_resource(r).await?;
-                (r.clone(), self.store.users_of_resource(r).await?)
+                self.engine.existing_resource(r).await?;
+                (r.clone(), self.engine.directory.users_of_resource(r).await?)
             }
             PreviewTarget::Grant(g, _) => {
-                let grant = self.current_grant_by_id(g).await?;
+                let grant = self.engine.current_grant_by_id(g).await?;
                 (
                     grant.resource.clone(),
-                    self.store.members(&grant.group).await?,
+                    self.engine.directory.members(&grant.group).await?,
                 )
             }
         };
@@ -264,7 +264,7 @@ impl Autolock {
             within_30_days: Vec::new(),
         };
         for user in users {
-            let tx = self.load(&user, &resource, now).await?;
+            let tx = self.engine.load(&user, &resource, now).await?;
             let current = &tx.right;
             if !matches!(current.state(&tx.usage, now), RightState::Active { .. }) {
                 continue;
@@ -322,5 +322,50 @@ impl Autolock {
             }
         }
         Ok(preview)
+    }
+}
+
+impl Engine {
+    /// Edits a grant's override (admin, DevOps admin) and its expiry (admin) as one change,
+    /// committed whole or not at all: the console's grant form. An expiry that changes must lie
+    /// in the future and needs an admin; nothing is changed when either is refused.
+    pub(crate) async fn edit_grant(
+        &self,
+        actor: &Principal,
+        id: &GrantId,
+        patch: Option<OverridePatch>,
+        expires_at: Option<Option<Timestamp>>,
+        now: Timestamp,
+    ) -> Result<Grant> {
+        require(actor, Capability::Operate)?;
+        let intent = self
+            .retry(|| async {
+                let grant = self.current_grant_by_id(id).await?;
+                let resource = self.existing_resource(&grant.resource).await?;
+                let expires_at = expires_at.filter(|e| *e != grant.current_expiry());
+                if let Some(e) = expires_at {
+                    require(actor, Capability::Administer)?;
+                    super::check_expiry(e, now)?;
+                }
+                let policy_override = patch.map(|p| p.apply(grant.current_override()));
+                let Some((change, events)) = grant_edit(
+                    actor,
+                    &grant,
+                    resource.policy,
+                    policy_override,
+                    expires_at,
+                    now,
+                ) else {
+                    return Ok(None);
+                };
+                let scope = super::directory::grant_scope(&grant);
+                let intent = self.commit_refreshing(change, events, scope, now).await?;
+                Ok(Some(intent))
+            })
+            .await?;
+        if let Some(intent) = intent {
+            self.settle_after(&intent, now).await;
+        }
+        self.current_grant_by_id(id).await
     }
 }

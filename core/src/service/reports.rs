@@ -17,8 +17,11 @@ use crate::ports::{Page, PageRequest, RequestFilter, UserRight};
 use crate::report::{ReportRow, group_row, rows};
 use crate::request::RequestStatus;
 
-use super::Autolock;
+use std::sync::Arc;
+
+use super::engine::Engine;
 use super::right_tx::RightTx;
+use crate::ports::{AuditReader, ReportReader};
 
 /// How many rights a page of a report covers.
 pub const REPORT_PAGE: u32 = 1000;
@@ -74,7 +77,35 @@ pub struct ReportPage {
     pub next: Option<String>,
 }
 
-impl Autolock {
+/// Reports, analytics, the audit log and their downloads.
+#[derive(Clone)]
+pub struct Reports {
+    pub(crate) engine: Engine,
+    pub(crate) reports: Arc<dyn ReportReader>,
+    pub(crate) audit: Arc<dyn AuditReader>,
+}
+
+impl std::fmt::Debug for Reports {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reports").finish_non_exhaustive()
+    }
+}
+
+impl Reports {
+    pub(crate) fn new(
+        engine: &Engine,
+        reports: Arc<dyn ReportReader>,
+        audit: Arc<dyn AuditReader>,
+    ) -> Self {
+        Self {
+            engine: engine.clone(),
+            reports,
+            audit,
+        }
+    }
+}
+
+impl Reports {
     /// One page of a report (approvers): the rows of a page of the rights in scope, from the
     /// cursor `after` on; the last page adds the groups in scope that have access and no
     /// members. `NotFound` when the object does not exist.
@@ -93,11 +124,11 @@ impl Autolock {
         let rights = self.report_rights(scope, page).await?;
         let mut resources: HashMap<ResourceId, Resource> = HashMap::new();
         let mut out = Vec::new();
-        let silences = self.silences(now).await?;
+        let silences = self.engine.silences(now).await?;
         for read in rights.items {
             let resource_id = &read.facts.resource;
             if !resources.contains_key(resource_id) {
-                let Some(r) = self.store.resource(resource_id).await? else {
+                let Some(r) = self.engine.directory.resource(resource_id).await? else {
                     continue;
                 };
                 resources.insert(resource_id.clone(), r);
@@ -133,16 +164,17 @@ impl Autolock {
         let (rights, next) = match scope {
             ReportScope::Resource(r) => {
                 if first {
-                    self.existing_resource(r).await?;
+                    self.engine.existing_resource(r).await?;
                 }
-                return Ok(self.store.resource_rights_page(r, &page).await?);
+                return Ok(self.reports.resource_rights_page(r, &page).await?);
             }
             ReportScope::Group(g) => {
                 if first {
-                    self.existing_group(g).await?;
+                    self.engine.existing_group(g).await?;
                 }
                 let resources: Vec<ResourceId> = self
-                    .store
+                    .engine
+                    .directory
                     .grants_of_group(g)
                     .await?
                     .into_iter()
@@ -151,7 +183,8 @@ impl Autolock {
                 let per_page =
                     (page.limit / u32::try_from(resources.len().max(1)).unwrap_or(u32::MAX)).max(1);
                 let members = self
-                    .store
+                    .engine
+                    .directory
                     .members_page(
                         g,
                         &PageRequest {
@@ -169,9 +202,9 @@ impl Autolock {
             }
             ReportScope::User(u) => {
                 if first {
-                    self.existing_user(u).await?;
+                    self.engine.existing_user(u).await?;
                 }
-                let mut resources = self.store.resources_of_user(u).await?;
+                let mut resources = self.engine.directory.resources_of_user(u).await?;
                 resources.sort_unstable();
                 resources.dedup();
                 let resources = Page::of_sorted(resources, &page, ResourceId::as_str);
@@ -184,7 +217,7 @@ impl Autolock {
             }
         };
         Ok(Page {
-            items: self.store.user_rights(&rights).await?,
+            items: self.reports.user_rights(&rights).await?,
             next,
         })
     }
@@ -197,16 +230,18 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<Vec<ReportRow>> {
         let grants = match scope {
-            ReportScope::Resource(r) => self.store.grants_of_resource(r).await?,
-            ReportScope::Group(g) => self.store.grants_of_group(g).await?,
+            ReportScope::Resource(r) => self.engine.directory.grants_of_resource(r).await?,
+            ReportScope::Group(g) => self.engine.directory.grants_of_group(g).await?,
             ReportScope::User(_) => return Ok(Vec::new()),
         };
         let mut out = Vec::new();
         for grant in grants {
-            if !grant.gives_access_at(now) || self.store.has_members(&grant.group).await? {
+            if !grant.gives_access_at(now)
+                || self.engine.directory.has_members(&grant.group).await?
+            {
                 continue;
             }
-            if let Some(resource) = self.store.resource(&grant.resource).await? {
+            if let Some(resource) = self.engine.directory.resource(&grant.resource).await? {
                 out.push(group_row(&grant, &resource, now));
             }
         }
@@ -221,7 +256,7 @@ impl Autolock {
         page: &PageRequest,
     ) -> Result<Page<AuditEntry>> {
         require(actor, Capability::Operate)?;
-        Ok(self.store.audit(filter, page).await?)
+        Ok(self.audit.audit(filter, page).await?)
     }
 
     /// Analytics of a resource over `[from, to)`, at most 90 days (approvers): locks, requests by
@@ -235,7 +270,7 @@ impl Autolock {
         to: Timestamp,
     ) -> Result<Analytics> {
         require(actor, Capability::Review)?;
-        self.existing_resource(resource).await?;
+        self.engine.existing_resource(resource).await?;
         if to <= from || to - from > chrono::Duration::days(90) {
             return Err(ValidationError::new(
                 "from",
@@ -253,7 +288,7 @@ impl Autolock {
         };
         let mut page = PageRequest::first(1000);
         loop {
-            let p = self.store.audit(&filter, &page).await?;
+            let p = self.audit.audit(&filter, &page).await?;
             locks += p
                 .items
                 .iter()
@@ -273,9 +308,12 @@ impl Autolock {
             let mut page = PageRequest::first(1000);
             loop {
                 let p = if open {
-                    self.store.open_requests(&rf, &page).await?
+                    self.engine.requests.open_requests(&rf, &page).await?
                 } else {
-                    self.store.resolved_requests(from, &rf, &page).await?
+                    self.engine
+                        .requests
+                        .resolved_requests(from, &rf, &page)
+                        .await?
                 };
                 requests.extend(
                     p.items

@@ -16,7 +16,7 @@ use crate::ports::{ConsumedLink, Page, PageRequest, RequestFilter, RequestWrite}
 use crate::request::{AccessRequest, RequestStatus, Resolution, ResolveError, Verdict};
 use crate::values::Reason;
 
-use super::Autolock;
+use super::engine::Engine;
 use super::views::{RightView, view};
 
 /// How long resolved requests stay listed.
@@ -51,7 +51,27 @@ pub enum RequestList {
     Resolved,
 }
 
-impl Autolock {
+/// Unlocks and access requests: file, resolve, list, count.
+#[derive(Clone)]
+pub struct Requests {
+    pub(crate) engine: Engine,
+}
+
+impl std::fmt::Debug for Requests {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Requests").finish_non_exhaustive()
+    }
+}
+
+impl Requests {
+    pub(crate) fn new(engine: &Engine) -> Self {
+        Self {
+            engine: engine.clone(),
+        }
+    }
+}
+
+impl Requests {
     /// Lifts a user's lock on a resource (admin, DevOps admin; never oneself), also a lock kept
     /// while the user has no path. A conflict when the right is not locked. Resolves the user's
     /// open request on it as approved.
@@ -66,45 +86,49 @@ impl Autolock {
         if actor.id == *user {
             return Err(Error::ForbiddenSelf("nobody unlocks themselves".into()));
         }
-        self.existing_user(user).await?;
-        self.existing_resource(resource).await?;
-        self.retry(|| async {
-            let mut tx = self.load(user, resource, now).await?;
-            let (_, cancelled) = self.settle(&mut tx, now).await?;
-            let Some(effect) =
-                tx.right
-                    .unlock(&tx.usage, now, actor.id.clone(), UnlockKind::AdminUnlock)
-            else {
-                if cancelled > 0 {
-                    self.commit_tx(tx, now).await?;
+        self.engine.existing_user(user).await?;
+        self.engine.existing_resource(resource).await?;
+        self.engine
+            .retry(|| async {
+                let mut tx = self.engine.load(user, resource, now).await?;
+                let (_, cancelled) = self.engine.settle(&mut tx, now).await?;
+                let Some(effect) =
+                    tx.right
+                        .unlock(&tx.usage, now, actor.id.clone(), UnlockKind::AdminUnlock)
+                else {
+                    if cancelled > 0 {
+                        self.engine.commit_tx(tx, now).await?;
+                    }
+                    return Err(Error::Conflict(
+                        Conflict::NotLocked,
+                        format!("{user} is not locked out of {resource}"),
+                    ));
+                };
+                let lifted_lock = self
+                    .engine
+                    .lift(&mut tx, effect, actor, UnlockKind::AdminUnlock, now)
+                    .await?;
+                if let Some(id) = tx.usage.open_request.take() {
+                    if let Some(request) = self
+                        .engine
+                        .requests
+                        .request(&id)
+                        .await?
+                        .filter(AccessRequest::is_open)
+                    {
+                        let approved =
+                            request.closed(RequestStatus::Approved, actor.id.clone(), now);
+                        tx.resolved(&approved, now);
+                    }
                 }
-                return Err(Error::Conflict(
-                    Conflict::NotLocked,
-                    format!("{user} is not locked out of {resource}"),
-                ));
-            };
-            let lifted_lock = self
-                .lift(&mut tx, effect, actor, UnlockKind::AdminUnlock, now)
-                .await?;
-            if let Some(id) = tx.usage.open_request.take() {
-                if let Some(request) = self
-                    .store
-                    .request(&id)
-                    .await?
-                    .filter(AccessRequest::is_open)
-                {
-                    let approved = request.closed(RequestStatus::Approved, actor.id.clone(), now);
-                    tx.resolved(&approved, now);
-                }
-            }
-            let result = Unlocked {
-                right: view(&tx, now),
-                lifted_lock,
-            };
-            self.commit_tx(tx, now).await?;
-            Ok(result)
-        })
-        .await
+                let result = Unlocked {
+                    right: view(&tx, now),
+                    lifted_lock,
+                };
+                self.engine.commit_tx(tx, now).await?;
+                Ok(result)
+            })
+            .await
     }
 
     /// Files a request for a locked right (the locked user). Automatic approval stores it
@@ -133,129 +157,139 @@ impl Autolock {
     ) -> Result<Filed> {
         require(actor, Capability::OwnRights)?;
         let user = actor.id.clone();
-        self.existing_resource(resource).await?;
-        self.retry(|| async {
-            let mut tx = self.load(&user, resource, now).await?;
-            let RightState::Locked {
-                locked_at,
-                approval,
-            } = tx.right.state(&tx.usage, now)
-            else {
-                return Err(Error::Conflict(
-                    Conflict::NotLocked,
-                    format!("{user} is not locked out of {resource}"),
-                ));
-            };
-            self.settle(&mut tx, now).await?;
-            let open = match &tx.usage.open_request {
-                Some(id) => self.store.request(id).await?.filter(AccessRequest::is_open),
-                None => None,
-            };
-            let new_request = |status| AccessRequest {
-                id: RequestId::generate(),
-                user: user.clone(),
-                resource: resource.clone(),
-                reason: reason.clone(),
-                approval,
-                locked_at,
-                status,
-                requested_at: now,
-                resolved_at: (status == RequestStatus::AutoApproved).then_some(now),
-                resolved_by: (status == RequestStatus::AutoApproved).then(|| user.clone()),
-                cancel_reason: None,
-            };
-            let filed = match (approval, open) {
-                (ApprovalMode::Automatic, open) => {
-                    let request = new_request(RequestStatus::AutoApproved);
-                    let effect = tx
-                        .right
-                        .unlock(&tx.usage, now, user.clone(), UnlockKind::AutomaticRequest)
-                        .ok_or_else(|| Error::Conflict(Conflict::NotLocked, "not locked".into()))?;
-                    self.lift(&mut tx, effect, actor, UnlockKind::AutomaticRequest, now)
-                        .await?;
-                    tx.record(
-                        DomainEvent::RequestCreated {
-                            request: request.clone(),
-                        },
-                        now,
-                    );
-                    tx.record(
-                        DomainEvent::RequestResolved {
-                            request: request.clone(),
-                        },
-                        now,
-                    );
-                    if let Some(open) = open {
-                        let resolved = open.closed(RequestStatus::AutoApproved, user.clone(), now);
-                        tx.resolved(&resolved, now);
-                    }
-                    tx.usage.open_request = None;
-                    tx.changes
-                        .requests
-                        .push(RequestWrite::Create(request.clone()));
-                    Filed {
-                        request,
-                        created: true,
-                    }
-                }
-                (ApprovalMode::Manual, Some(open)) if open.reason == reason => Filed {
-                    request: open,
-                    created: false,
-                },
-                (ApprovalMode::Manual, Some(open)) => {
-                    let updated = AccessRequest {
-                        reason: reason.clone(),
-                        ..open.clone()
-                    };
-                    tx.record(
-                        DomainEvent::RequestReasonUpdated {
-                            request: open.id.clone(),
-                            user: user.clone(),
-                            resource: resource.clone(),
-                        },
-                        now,
-                    );
-                    tx.changes.requests.push(RequestWrite::Update {
-                        request: updated.clone(),
-                        expected: RequestStatus::Open,
-                    });
-                    Filed {
-                        request: updated,
-                        created: false,
-                    }
-                }
-                (ApprovalMode::Manual, None) => {
-                    let request = new_request(RequestStatus::Open);
-                    tx.usage.open_request = Some(request.id.clone());
-                    tx.record(
-                        DomainEvent::RequestCreated {
-                            request: request.clone(),
-                        },
-                        now,
-                    );
-                    tx.changes
-                        .requests
-                        .push(RequestWrite::Create(request.clone()));
-                    Filed {
-                        request,
-                        created: true,
-                    }
-                }
-            };
-            let mut changes = self.finish(tx, now);
-            changes.consumed_links.extend(link.clone());
-            match self.store.commit(changes).await {
-                Err(StoreError::AlreadyExists(_)) if link.is_some() => {
+        self.engine.existing_resource(resource).await?;
+        self.engine
+            .retry(|| async {
+                let mut tx = self.engine.load(&user, resource, now).await?;
+                let RightState::Locked {
+                    locked_at,
+                    approval,
+                } = tx.right.state(&tx.usage, now)
+                else {
                     return Err(Error::Conflict(
-                        Conflict::LinkUsed,
-                        "this link was used already".into(),
+                        Conflict::NotLocked,
+                        format!("{user} is not locked out of {resource}"),
                     ));
+                };
+                self.engine.settle(&mut tx, now).await?;
+                let open = match &tx.usage.open_request {
+                    Some(id) => self
+                        .engine
+                        .requests
+                        .request(id)
+                        .await?
+                        .filter(AccessRequest::is_open),
+                    None => None,
+                };
+                let new_request = |status| AccessRequest {
+                    id: RequestId::generate(),
+                    user: user.clone(),
+                    resource: resource.clone(),
+                    reason: reason.clone(),
+                    approval,
+                    locked_at,
+                    status,
+                    requested_at: now,
+                    resolved_at: (status == RequestStatus::AutoApproved).then_some(now),
+                    resolved_by: (status == RequestStatus::AutoApproved).then(|| user.clone()),
+                    cancel_reason: None,
+                };
+                let filed = match (approval, open) {
+                    (ApprovalMode::Automatic, open) => {
+                        let request = new_request(RequestStatus::AutoApproved);
+                        let effect = tx
+                            .right
+                            .unlock(&tx.usage, now, user.clone(), UnlockKind::AutomaticRequest)
+                            .ok_or_else(|| {
+                                Error::Conflict(Conflict::NotLocked, "not locked".into())
+                            })?;
+                        self.engine
+                            .lift(&mut tx, effect, actor, UnlockKind::AutomaticRequest, now)
+                            .await?;
+                        tx.record(
+                            DomainEvent::RequestCreated {
+                                request: request.clone(),
+                            },
+                            now,
+                        );
+                        tx.record(
+                            DomainEvent::RequestResolved {
+                                request: request.clone(),
+                            },
+                            now,
+                        );
+                        if let Some(open) = open {
+                            let resolved =
+                                open.closed(RequestStatus::AutoApproved, user.clone(), now);
+                            tx.resolved(&resolved, now);
+                        }
+                        tx.usage.open_request = None;
+                        tx.changes
+                            .requests
+                            .push(RequestWrite::Create(request.clone()));
+                        Filed {
+                            request,
+                            created: true,
+                        }
+                    }
+                    (ApprovalMode::Manual, Some(open)) if open.reason == reason => Filed {
+                        request: open,
+                        created: false,
+                    },
+                    (ApprovalMode::Manual, Some(open)) => {
+                        let updated = AccessRequest {
+                            reason: reason.clone(),
+                            ..open.clone()
+                        };
+                        tx.record(
+                            DomainEvent::RequestReasonUpdated {
+                                request: open.id.clone(),
+                                user: user.clone(),
+                                resource: resource.clone(),
+                            },
+                            now,
+                        );
+                        tx.changes.requests.push(RequestWrite::Update {
+                            request: updated.clone(),
+                            expected: RequestStatus::Open,
+                        });
+                        Filed {
+                            request: updated,
+                            created: false,
+                        }
+                    }
+                    (ApprovalMode::Manual, None) => {
+                        let request = new_request(RequestStatus::Open);
+                        tx.usage.open_request = Some(request.id.clone());
+                        tx.record(
+                            DomainEvent::RequestCreated {
+                                request: request.clone(),
+                            },
+                            now,
+                        );
+                        tx.changes
+                            .requests
+                            .push(RequestWrite::Create(request.clone()));
+                        Filed {
+                            request,
+                            created: true,
+                        }
+                    }
+                };
+                let mut changes = self.engine.finish(tx, now);
+                changes.consumed_links.extend(link.clone());
+                match self.engine.commit.commit(changes).await {
+                    Err(StoreError::AlreadyExists(_)) if link.is_some() => {
+                        return Err(Error::Conflict(
+                            Conflict::LinkUsed,
+                            "this link was used already".into(),
+                        ));
+                    }
+                    other => other?,
                 }
-                other => other?,
-            }
-            Ok(filed)
-        })
-        .await
+                Ok(filed)
+            })
+            .await
     }
 
     /// Approves or denies a request (approvers, never their own). A second approver gets a
@@ -270,58 +304,65 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<AccessRequest> {
         require(actor, Capability::Review)?;
-        self.retry(|| async {
-            let request = self
-                .store
-                .request(id)
-                .await?
-                .ok_or_else(|| Error::NotFound(format!("request {id}")))?;
-            let resolved = match request.resolve(actor, verdict, now) {
-                Ok(Resolution::Repeated) => return Ok(request),
-                Ok(Resolution::Resolved(resolved)) => resolved,
-                Err(ResolveError::Forbidden(why)) => return Err(Error::Forbidden(why.into())),
-                Err(ResolveError::OwnRequest(why)) => {
-                    return Err(Error::ForbiddenSelf(why.into()));
+        self.engine
+            .retry(|| async {
+                let request = self
+                    .engine
+                    .requests
+                    .request(id)
+                    .await?
+                    .ok_or_else(|| Error::NotFound(format!("request {id}")))?;
+                let resolved = match request.resolve(actor, verdict, now) {
+                    Ok(Resolution::Repeated) => return Ok(request),
+                    Ok(Resolution::Resolved(resolved)) => resolved,
+                    Err(ResolveError::Forbidden(why)) => return Err(Error::Forbidden(why.into())),
+                    Err(ResolveError::OwnRequest(why)) => {
+                        return Err(Error::ForbiddenSelf(why.into()));
+                    }
+                    Err(e @ ResolveError::AlreadyResolved(_)) => {
+                        return Err(Error::Conflict(Conflict::AlreadyResolved, e.to_string()));
+                    }
+                };
+                let mut tx = self
+                    .engine
+                    .load(&request.user, &request.resource, now)
+                    .await?;
+                if let Some((reason, at)) = tx.right.cancellation(request.requested_at, now) {
+                    tx.cancel_request(&request, reason, at, now);
+                    self.engine.commit_tx(tx, now).await?;
+                    return Err(Error::Conflict(
+                        Conflict::AlreadyResolved,
+                        "request is already cancelled".into(),
+                    ));
                 }
-                Err(e @ ResolveError::AlreadyResolved(_)) => {
-                    return Err(Error::Conflict(Conflict::AlreadyResolved, e.to_string()));
+                if tx.usage.open_request.as_ref() == Some(id) {
+                    tx.usage.open_request = None;
                 }
-            };
-            let mut tx = self.load(&request.user, &request.resource, now).await?;
-            if let Some((reason, at)) = tx.right.cancellation(request.requested_at, now) {
-                tx.cancel_request(&request, reason, at, now);
-                self.commit_tx(tx, now).await?;
-                return Err(Error::Conflict(
-                    Conflict::AlreadyResolved,
-                    "request is already cancelled".into(),
-                ));
-            }
-            if tx.usage.open_request.as_ref() == Some(id) {
-                tx.usage.open_request = None;
-            }
-            if verdict == Verdict::Approve {
-                if let Some(effect) = tx.right.unlock(
-                    &tx.usage,
-                    now,
-                    actor.id.clone(),
-                    UnlockKind::ApprovedRequest,
-                ) {
-                    self.lift(&mut tx, effect, actor, UnlockKind::ApprovedRequest, now)
-                        .await?;
+                if verdict == Verdict::Approve {
+                    if let Some(effect) = tx.right.unlock(
+                        &tx.usage,
+                        now,
+                        actor.id.clone(),
+                        UnlockKind::ApprovedRequest,
+                    ) {
+                        self.engine
+                            .lift(&mut tx, effect, actor, UnlockKind::ApprovedRequest, now)
+                            .await?;
+                    }
                 }
-            }
-            tx.resolved(&resolved, now);
-            self.commit_tx(tx, now).await?;
-            Ok(resolved)
-        })
-        .await
+                tx.resolved(&resolved, now);
+                self.engine.commit_tx(tx, now).await?;
+                Ok(resolved)
+            })
+            .await
     }
 
     /// A request, as its requester or an approver sees it; anyone else gets `NotFound`.
     pub async fn request(&self, actor: &Principal, id: &RequestId) -> Result<AccessRequest> {
         require(actor, Capability::OwnRights)?;
         let request = self
-            .store
+            .engine
+            .requests
             .request(id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("request {id}")))?;
@@ -348,9 +389,10 @@ impl Autolock {
             }
         }
         Ok(match list {
-            RequestList::Open => self.store.open_requests(&filter, page).await?,
+            RequestList::Open => self.engine.requests.open_requests(&filter, page).await?,
             RequestList::Resolved => {
-                self.store
+                self.engine
+                    .requests
                     .resolved_requests(now - RESOLVED_WINDOW, &filter, page)
                     .await?
             }
@@ -366,12 +408,13 @@ impl Autolock {
             resource: None,
         };
         let own = self
-            .store
+            .engine
+            .requests
             .open_requests(&own, &PageRequest::first(1000))
             .await?
             .items
             .len();
-        let all = self.store.count_open().await?;
+        let all = self.engine.requests.count_open().await?;
         Ok(all.saturating_sub(u64::try_from(own).unwrap_or(0)))
     }
 }

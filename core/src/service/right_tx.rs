@@ -12,7 +12,7 @@ use crate::lock::{Effect, Right, UnlockKind, Usage, Warning, coalesces, warning}
 use crate::ports::{Changeset, UsageWrite, Versioned};
 use crate::request::{AccessRequest, CancelReason, RequestStatus};
 
-use super::Autolock;
+use super::engine::Engine;
 
 /// One right read for a change, and the changes that go with it.
 pub(crate) struct RightTx {
@@ -92,7 +92,7 @@ impl RightTx {
     }
 }
 
-impl Autolock {
+impl Engine {
     /// Reads a right for a change at `now`.
     pub(crate) async fn load(
         &self,
@@ -102,7 +102,7 @@ impl Autolock {
     ) -> Result<RightTx> {
         let silences = self.silences(now).await?;
         Ok(RightTx::read(
-            self.store.right(user, resource).await?,
+            self.usage.right(user, resource).await?,
             &silences,
         ))
     }
@@ -163,7 +163,7 @@ impl Autolock {
             return Ok(());
         };
         match self
-            .store
+            .requests
             .request(&id)
             .await?
             .filter(AccessRequest::is_open)
@@ -184,7 +184,7 @@ impl Autolock {
         let Some(id) = tx.usage.open_request.clone() else {
             return Ok((locked, 0));
         };
-        let Some(request) = self.store.request(&id).await? else {
+        let Some(request) = self.requests.request(&id).await? else {
             return Ok((locked, 0));
         };
         if !request.is_open() {
@@ -231,7 +231,7 @@ impl Autolock {
     /// rule applied, the usage write dropped when the coalescing rule says it is not worth it.
     pub(crate) fn finish(&self, mut tx: RightTx, now: Timestamp) -> Changeset {
         tx.usage.next_due = tx.right.next_due(&tx.usage, now);
-        if let Some(before) = self.warn_before {
+        if let Some(before) = self.options.warn_before() {
             match warning(&tx.right, &tx.usage, now, before) {
                 Warning::None => {}
                 Warning::Due(lock_at) => {
@@ -248,7 +248,7 @@ impl Autolock {
                 }
             }
         }
-        if let Some(window) = self.coalesce {
+        if let Some(window) = self.options.coalesce() {
             if tx.changes.audit.is_empty()
                 && tx.changes.outbox.is_empty()
                 && coalesces(&tx.before, &tx.usage, window)
@@ -271,7 +271,7 @@ impl Autolock {
     pub(crate) async fn commit_tx(&self, tx: RightTx, now: Timestamp) -> Result<()> {
         let changes = self.finish(tx, now);
         if !changes.is_empty() {
-            self.store.commit(changes).await?;
+            self.commit.commit(changes).await?;
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! link, valid for 15 minutes, issued to an active user and stored only by its digest; redeemed
 //! once, it tells the console whom to open a session for.
 
-use base64::Engine;
+use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
@@ -15,7 +15,10 @@ use crate::ids::UserId;
 use crate::ports::{Changeset, ConsumedLink, DirectoryChange, IssuedLink, ThrottleWrite};
 use crate::values::Email;
 
-use super::Autolock;
+use std::sync::Arc;
+
+use super::engine::Engine;
+use crate::ports::SignInLinks;
 
 /// How long a sign-in link works.
 pub const SIGN_IN_TTL: chrono::Duration = chrono::Duration::minutes(15);
@@ -98,7 +101,29 @@ pub(crate) async fn issue_link(
     Ok(token)
 }
 
-impl Autolock {
+/// Sign-in links and console sessions.
+#[derive(Clone)]
+pub struct Sessions {
+    pub(crate) engine: Engine,
+    pub(crate) links: Arc<dyn SignInLinks>,
+}
+
+impl std::fmt::Debug for Sessions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sessions").finish_non_exhaustive()
+    }
+}
+
+impl Sessions {
+    pub(crate) fn new(engine: &Engine, links: Arc<dyn SignInLinks>) -> Self {
+        Self {
+            engine: engine.clone(),
+            links,
+        }
+    }
+}
+
+impl Sessions {
     /// Issues a sign-in link for the active user with this email address; `None` when there is
     /// no such user (the sign-in page answers the same either way).
     pub async fn issue_sign_in_for_email(
@@ -106,7 +131,7 @@ impl Autolock {
         email: &Email,
         now: Timestamp,
     ) -> Result<Option<SignInLink>> {
-        match self.store.user_by_email(email).await? {
+        match self.engine.directory.user_by_email(email).await? {
             Some(user) if user.active => Ok(Some(self.issue_sign_in(user, now).await?)),
             _ => Ok(None),
         }
@@ -115,7 +140,7 @@ impl Autolock {
     /// Issues a sign-in link for a user by id (the command line, the demo). Refused for an
     /// inactive user.
     pub async fn issue_sign_in_for_user(&self, id: &UserId, now: Timestamp) -> Result<SignInLink> {
-        let user = self.existing_user(id).await?;
+        let user = self.engine.existing_user(id).await?;
         if !user.active {
             return Err(Error::Forbidden(format!("{id} is deactivated")));
         }
@@ -123,7 +148,7 @@ impl Autolock {
     }
 
     async fn issue_sign_in(&self, user: User, now: Timestamp) -> Result<SignInLink> {
-        let token = issue_link(self.store.as_ref(), &user.id, now).await?;
+        let token = issue_link(self.engine.commit.as_ref(), &user.id, now).await?;
         Ok(SignInLink { token, user })
     }
 
@@ -148,31 +173,32 @@ impl Autolock {
         if let Some(client) = client {
             limited.push((format!("sign-in:client:{}", digest(client)), &PER_CLIENT));
         }
-        self.retry(|| async {
-            let mut changes = Changeset::default();
-            for (key, limits) in &limited {
-                let read = self.store.throttle(key).await?;
-                let Some(hits) = admitted(&read.value, now, &limits[..]) else {
-                    return Ok(false);
-                };
-                changes.throttles.push(ThrottleWrite {
-                    key: key.clone(),
-                    expected_version: read.version,
-                    hits,
-                    expires_at: now + THROTTLE_WINDOW,
-                });
-            }
-            changes.record(
-                DomainEvent::SignInRequested {
-                    email: email.clone(),
-                    next: next.to_owned(),
-                },
-                recorded_at,
-            );
-            self.store.commit(changes).await?;
-            Ok(true)
-        })
-        .await
+        self.engine
+            .retry(|| async {
+                let mut changes = Changeset::default();
+                for (key, limits) in &limited {
+                    let read = self.links.throttle(key).await?;
+                    let Some(hits) = admitted(&read.value, now, &limits[..]) else {
+                        return Ok(false);
+                    };
+                    changes.throttles.push(ThrottleWrite {
+                        key: key.clone(),
+                        expected_version: read.version,
+                        hits,
+                        expires_at: now + THROTTLE_WINDOW,
+                    });
+                }
+                changes.record(
+                    DomainEvent::SignInRequested {
+                        email: email.clone(),
+                        next: next.to_owned(),
+                    },
+                    recorded_at,
+                );
+                self.engine.commit.commit(changes).await?;
+                Ok(true)
+            })
+            .await
     }
 
     /// Ends every console session of `user` opened before real time `now` (their own sessions,
@@ -187,7 +213,7 @@ impl Autolock {
         if actor.id != *user {
             crate::authz::require(actor, crate::authz::Capability::Administer)?;
         }
-        self.existing_user(user).await?;
+        self.engine.existing_user(user).await?;
         let mut changes = Changeset {
             directory: vec![DirectoryChange::EndSessions {
                 user: user.clone(),
@@ -205,7 +231,7 @@ impl Autolock {
             .event(),
             recorded_at,
         );
-        self.store.commit(changes).await?;
+        self.engine.commit.commit(changes).await?;
         Ok(())
     }
 
@@ -213,7 +239,7 @@ impl Autolock {
     /// `None` when the user no longer exists. The session cookie is the credential: its
     /// signature was checked by the console.
     pub async fn session_user(&self, id: &UserId) -> Result<Option<User>> {
-        Ok(self.store.user(id).await?)
+        Ok(self.engine.directory.user(id).await?)
     }
 
     /// Redeems a sign-in link, once, within its 15 minutes by real time `now`: the principal to
@@ -229,13 +255,14 @@ impl Autolock {
         let refused = || Error::Forbidden("this sign-in link is not valid any more".into());
         let digest = digest(token);
         let link = self
-            .store
+            .links
             .sign_in_link(&digest)
             .await?
             .filter(|l| now < l.expires_at)
             .ok_or_else(refused)?;
         let principal = self
-            .store
+            .engine
+            .directory
             .principal(&link.user)
             .await?
             .filter(|p| p.active)
@@ -257,7 +284,7 @@ impl Autolock {
             .event(),
             recorded_at,
         );
-        match self.store.commit(changes).await {
+        match self.engine.commit.commit(changes).await {
             Err(StoreError::AlreadyExists(_)) => Err(Error::Conflict(
                 Conflict::LinkUsed,
                 "this sign-in link was used already".into(),

@@ -12,7 +12,10 @@ use crate::notify::Notifier;
 use crate::ports::{Changeset, ManualClock, Page, PageRequest, Settings, SettingsWrite};
 use crate::values::Role;
 
-use super::Autolock;
+use std::sync::Arc;
+
+use super::engine::Engine;
+use crate::ports::DeliveryStore;
 
 /// How far to move the manual clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,11 +26,33 @@ pub enum ClockMove {
     To(Timestamp),
 }
 
-impl Autolock {
+/// The admin's settings: notifications, the webhook and its deliveries, the manual clock.
+#[derive(Clone)]
+pub struct AdminSettings {
+    pub(crate) engine: Engine,
+    pub(crate) deliveries: Arc<dyn DeliveryStore>,
+}
+
+impl std::fmt::Debug for AdminSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AdminSettings").finish_non_exhaustive()
+    }
+}
+
+impl AdminSettings {
+    pub(crate) fn new(engine: &Engine, deliveries: Arc<dyn DeliveryStore>) -> Self {
+        Self {
+            engine: engine.clone(),
+            deliveries,
+        }
+    }
+}
+
+impl AdminSettings {
     /// The notification settings (admin).
     pub async fn notification_settings(&self, actor: &Principal) -> Result<Settings> {
         require(actor, Capability::Administer)?;
-        Ok(self.store.settings().await?)
+        Ok(self.engine.settings.settings().await?)
     }
 
     /// Replaces the notification settings (admin): the roles emailed about new requests are
@@ -67,7 +92,7 @@ impl Autolock {
             },
             now,
         );
-        self.store.commit(changes).await?;
+        self.engine.commit.commit(changes).await?;
         Ok(settings)
     }
 
@@ -75,7 +100,7 @@ impl Autolock {
     /// [`Self::set_webhook`].
     pub async fn webhook(&self, actor: &Principal) -> Result<Option<WebhookUrl>> {
         require(actor, Capability::Administer)?;
-        Ok(self.store.webhook().await?.map(|h| h.url))
+        Ok(self.engine.settings.webhook().await?.map(|h| h.url))
     }
 
     /// Sets or replaces the webhook (admin) with a new signing secret, answered once here.
@@ -89,7 +114,7 @@ impl Autolock {
     ) -> Result<WebhookSettings> {
         require(actor, Capability::Administer)?;
         let hook = WebhookSettings {
-            url: WebhookUrl::parse(url, self.allow_local_webhooks)?,
+            url: WebhookUrl::parse(url, self.engine.options.local_webhooks)?,
             secret: WebhookSecret::generate(),
         };
         self.write_webhook(actor, Some(hook.clone()), now).await?;
@@ -120,7 +145,7 @@ impl Autolock {
             },
             now,
         );
-        Ok(self.store.commit(changes).await?)
+        Ok(self.engine.commit.commit(changes).await?)
     }
 
     /// The deliveries of a channel with every attempt, newest first (admin).
@@ -131,7 +156,7 @@ impl Autolock {
         page: &PageRequest,
     ) -> Result<Page<Delivery>> {
         require(actor, Capability::Administer)?;
-        Ok(self.store.deliveries(channel, page).await?)
+        Ok(self.deliveries.deliveries(channel, page).await?)
     }
 
     /// Sends a test delivery to the webhook now and answers it with its attempt (admin).

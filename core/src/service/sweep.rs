@@ -11,10 +11,11 @@ use crate::Timestamp;
 use crate::error::Result;
 use crate::ids::{ResourceId, UserId};
 use crate::notify::Notifier;
-use crate::ports::{Changeset, EventPublisher, RefreshIntent, RefreshScope};
+use crate::ports::{Changeset, EventPublisher};
 
-use super::Autolock;
+use super::engine::Engine;
 use super::right_tx::RightTx;
+use crate::ports::{LockIndex, OutboxReader, Retention};
 
 /// How many failures a report names (it counts them all).
 const FAILURES_NAMED: usize = 10;
@@ -48,79 +49,54 @@ impl SweepReport {
     }
 }
 
-impl Autolock {
+/// The sweep, the outbox relay and the purge: what the tick runs.
+#[derive(Clone)]
+pub struct Sweep {
+    pub(crate) engine: Engine,
+    pub(crate) index: Arc<dyn LockIndex>,
+    pub(crate) outbox: Arc<dyn OutboxReader>,
+    pub(crate) retention: Arc<dyn Retention>,
+    pub(crate) feed: super::feed::Feed,
+    pub(crate) exemptions: super::exemptions::Exemptions,
+}
+
+impl std::fmt::Debug for Sweep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sweep").finish_non_exhaustive()
+    }
+}
+
+impl Sweep {
+    pub(crate) fn new(
+        engine: &Engine,
+        index: Arc<dyn LockIndex>,
+        outbox: Arc<dyn OutboxReader>,
+        retention: Arc<dyn Retention>,
+        feed: super::feed::Feed,
+        exemptions: super::exemptions::Exemptions,
+    ) -> Self {
+        Self {
+            engine: engine.clone(),
+            index,
+            outbox,
+            retention,
+            feed,
+            exemptions,
+        }
+    }
+}
+
+impl Sweep {
     /// Brings one right up to date at `now`: records a lock that has occurred, cancels an open
     /// request whose user has no path left or is deactivated, reschedules the sweep. Returns
     /// (locks recorded, requests cancelled).
     pub async fn refresh_right(
         &self,
-        user: &UserId,
-        resource: &ResourceId,
+        user: &crate::ids::UserId,
+        resource: &crate::ids::ResourceId,
         now: Timestamp,
     ) -> Result<(usize, usize)> {
-        self.retry(|| async {
-            let mut tx = self.load(user, resource, now).await?;
-            let done = self.settle(&mut tx, now).await?;
-            self.commit_tx(tx, now).await?;
-            Ok(done)
-        })
-        .await
-    }
-
-    /// The rights a refresh intent covers.
-    async fn rights_in(&self, scope: &RefreshScope) -> Result<Vec<(UserId, ResourceId)>> {
-        Ok(match scope {
-            RefreshScope::User { user } => self
-                .store
-                .resources_of_user(user)
-                .await?
-                .into_iter()
-                .map(|r| (user.clone(), r))
-                .collect(),
-            RefreshScope::Resource { resource } => self
-                .store
-                .users_of_resource(resource)
-                .await?
-                .into_iter()
-                .map(|u| (u, resource.clone()))
-                .collect(),
-            RefreshScope::Grant { group, resource } => self
-                .store
-                .members(group)
-                .await?
-                .into_iter()
-                .map(|u| (u, resource.clone()))
-                .collect(),
-            RefreshScope::Membership { user, group } => {
-                self.rights_through_group(user, group).await?
-            }
-            RefreshScope::Right { user, resource } => vec![(user.clone(), resource.clone())],
-        })
-    }
-
-    /// Carries out a refresh intent at `now`: brings every right of its scope up to date, going
-    /// on past a right that fails, and clears the intent when none failed. Returns the failures
-    /// (`user/resource: error`); the intent then stays, for the tick to carry out again.
-    pub(crate) async fn carry_out(
-        &self,
-        intent: &RefreshIntent,
-        now: Timestamp,
-    ) -> Result<Vec<String>> {
-        let mut failures = Vec::new();
-        for (user, resource) in self.rights_in(&intent.scope).await? {
-            if let Err(e) = self.refresh_right(&user, &resource, now).await {
-                failures.push(format!("{user}/{resource}: {e}"));
-            }
-        }
-        if failures.is_empty() {
-            self.store
-                .commit(Changeset {
-                    refreshed: vec![intent.id.clone()],
-                    ..Changeset::default()
-                })
-                .await?;
-        }
-        Ok(failures)
+        self.engine.refresh_right(user, resource, now).await
     }
 
     /// Carries out the pending refresh intents, up to `limit`: how many were, and the
@@ -130,12 +106,7 @@ impl Autolock {
         now: Timestamp,
         limit: usize,
     ) -> Result<(usize, Vec<String>)> {
-        let pending = self.store.pending_refreshes(limit).await?;
-        let mut failures = Vec::new();
-        for intent in &pending {
-            failures.extend(self.carry_out(intent, now).await?);
-        }
-        Ok((pending.len(), failures))
+        self.engine.carry_out_pending(now, limit).await
     }
 
     /// The sweep: records the locks due by `now`, in a bounded batch. Rights left over stay due
@@ -146,12 +117,12 @@ impl Autolock {
     /// waits, and the rights due are looked at once the feed is heard again.
     pub async fn sweep(&self, now: Timestamp, limit: usize) -> Result<SweepReport> {
         let mut report = SweepReport::default();
-        if let Some(since) = self.silent_since(now).await? {
+        if let Some(since) = self.feed.silent_since(now).await? {
             report.feed_silent_since = Some(since);
             return Ok(report);
         }
-        let due = self.store.due(now, limit).await?;
-        for rights in due.chunks(self.store.rights_per_commit().max(1)) {
+        let due = self.index.due(now, limit).await?;
+        for rights in due.chunks(self.engine.commit.rights_per_commit().max(1)) {
             report.examined += rights.len();
             if rights.len() > 1 {
                 if let Some((locked, cancelled)) = self.settle_together(rights, now).await {
@@ -161,7 +132,7 @@ impl Autolock {
                 }
             }
             for (user, resource) in rights {
-                match self.refresh_right(user, resource, now).await {
+                match self.engine.refresh_right(user, resource, now).await {
                     Ok((locked, cancelled)) => {
                         report.locked += locked;
                         report.cancelled += cancelled;
@@ -183,29 +154,29 @@ impl Autolock {
     ) -> Option<(usize, usize)> {
         let mut changes = Changeset::default();
         let (mut locked, mut cancelled) = (0, 0);
-        let silences = self.silences(now).await.ok()?;
-        for read in self.store.rights(rights).await.ok()? {
+        let silences = self.engine.silences(now).await.ok()?;
+        for read in self.engine.usage.rights(rights).await.ok()? {
             let mut tx = RightTx::read(read, &silences);
-            let (l, c) = self.settle(&mut tx, now).await.ok()?;
+            let (l, c) = self.engine.settle(&mut tx, now).await.ok()?;
             locked += l;
             cancelled += c;
-            changes.append(self.finish(tx, now));
+            changes.append(self.engine.finish(tx, now));
         }
         if !changes.is_empty() {
-            self.store.commit(changes).await.ok()?;
+            self.engine.commit.commit(changes).await.ok()?;
         }
         Some((locked, cancelled))
     }
 
     /// Purges what is kept no longer (docs/semantics.md §5): how many records went.
     pub async fn purge(&self, now: Timestamp) -> Result<usize> {
-        Ok(self.store.purge(now).await?)
+        Ok(self.retention.purge(now).await?)
     }
 
     /// The outbox relay: publishes up to `limit` pending domain events and marks those
     /// published delivered. Returns how many were published; the rest stay pending.
     pub async fn relay(&self, publisher: &dyn EventPublisher, limit: usize) -> Result<usize> {
-        let pending = self.store.pending(limit).await?;
+        let pending = self.outbox.pending(limit).await?;
         if pending.is_empty() {
             return Ok(0);
         }
@@ -214,7 +185,7 @@ impl Autolock {
             .into_iter()
             .filter(|e| published.contains(&e.id))
             .collect();
-        self.store.mark_delivered(&delivered).await?;
+        self.outbox.mark_delivered(&delivered).await?;
         Ok(delivered.len())
     }
 }
@@ -261,7 +232,7 @@ fn is_zero(n: &usize) -> bool {
 /// warnings, cancellations), the outbox relay, and the retries of deliveries that are due.
 #[derive(Clone)]
 pub struct Ticker {
-    app: Autolock,
+    sweep: Sweep,
     publisher: Arc<dyn EventPublisher>,
     retries: Option<Notifier>,
     batch: usize,
@@ -278,9 +249,9 @@ impl std::fmt::Debug for Ticker {
 impl Ticker {
     /// A tick over `app` that relays the outbox to `publisher`, `batch` rights at a time.
     #[must_use]
-    pub fn new(app: Autolock, publisher: Arc<dyn EventPublisher>, batch: usize) -> Self {
+    pub fn new(app: &super::Autolock, publisher: Arc<dyn EventPublisher>, batch: usize) -> Self {
         Self {
-            app,
+            sweep: app.sweep().clone(),
             publisher,
             retries: None,
             batch: batch.max(1),
@@ -302,16 +273,20 @@ impl Ticker {
         more_time: &(dyn Fn() -> bool + Send + Sync),
     ) -> Result<TickReport> {
         let mut report = TickReport::default();
-        let (refreshed, failures) = self.app.carry_out_pending(now, 100).await?;
+        let (refreshed, failures) = self.sweep.carry_out_pending(now, 100).await?;
         report.refreshed = refreshed;
-        report.exemptions_expired = self.app.close_run_out_exemptions(now, 100).await?;
-        report.feed_silent_since = self.app.check_feed(now).await?;
+        report.exemptions_expired = self
+            .sweep
+            .exemptions
+            .close_run_out_exemptions(now, 100)
+            .await?;
+        report.feed_silent_since = self.sweep.feed.check_feed(now).await?;
         report.failed += failures.len();
         report
             .failures
             .extend(failures.into_iter().take(FAILURES_NAMED));
         loop {
-            let r = self.app.sweep(now, self.batch).await?;
+            let r = self.sweep.sweep(now, self.batch).await?;
             report.examined += r.examined;
             report.locked += r.locked;
             report.cancelled += r.cancelled;
@@ -335,7 +310,7 @@ impl Ticker {
         if let Some(notifier) = &self.retries {
             report.retried = notifier.retry_due(now, 100).await?;
         }
-        report.purged = self.app.purge(now).await?;
+        report.purged = self.sweep.purge(now).await?;
         Ok(report)
     }
 
@@ -345,7 +320,7 @@ impl Ticker {
     pub async fn relay(&self, more_time: &(dyn Fn() -> bool + Send + Sync)) -> Result<usize> {
         let mut published = 0;
         loop {
-            let n = self.app.relay(self.publisher.as_ref(), 100).await?;
+            let n = self.sweep.relay(self.publisher.as_ref(), 100).await?;
             published += n;
             if n < 100 || !more_time() {
                 return Ok(published);

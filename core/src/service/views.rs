@@ -6,14 +6,14 @@ use serde::Serialize;
 
 use crate::Timestamp;
 use crate::authz::{Capability, require, require_sees_user};
-use crate::directory::{Grant, Group, Principal, Resource, ServicePrincipal, User};
-use crate::error::{Error, Result};
-use crate::ids::{GrantId, GroupId, PrincipalId, RequestId, ResourceId, UserId};
+use crate::directory::{Grant, Group, Principal, Resource};
+use crate::error::Result;
+use crate::ids::{GrantId, GroupId, RequestId, ResourceId, UserId};
 use crate::lock::{ActivePath, RightState};
 use crate::policy::{Policy, PolicyOverride};
 use crate::ports::{Page, PageRequest};
 
-use super::Autolock;
+use super::engine::Engine;
 use super::right_tx::RightTx;
 
 /// One right as a user or an approver sees it.
@@ -127,7 +127,27 @@ pub struct BlockRight {
     pub right: RightView,
 }
 
-impl Autolock {
+/// Rights as users and approvers see them, and what a block link shows.
+#[derive(Clone)]
+pub struct Rights {
+    pub(crate) engine: Engine,
+}
+
+impl std::fmt::Debug for Rights {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rights").finish_non_exhaustive()
+    }
+}
+
+impl Rights {
+    pub(crate) fn new(engine: &Engine) -> Self {
+        Self {
+            engine: engine.clone(),
+        }
+    }
+}
+
+impl Rights {
     /// What a signed block link to (`user`, `resource`) shows now. The link is the credential:
     /// its signature was checked by the surface that serves the page.
     pub async fn block_view(
@@ -137,15 +157,15 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<BlockView> {
         let (Some(principal), Some(resource)) = (
-            self.store.principal(user).await?,
-            self.store.resource(resource).await?,
+            self.engine.directory.principal(user).await?,
+            self.engine.directory.resource(resource).await?,
         ) else {
             return Ok(BlockView::Gone);
         };
         if !principal.active {
             return Ok(BlockView::Deactivated);
         }
-        let tx = self.load(user, &resource.id, now).await?;
+        let tx = self.engine.load(user, &resource.id, now).await?;
         Ok(BlockView::Right(Box::new(BlockRight {
             right: view(&tx, now),
             user: principal,
@@ -162,8 +182,8 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<RightView> {
         require_sees_user(actor, user)?;
-        self.existing_resource(resource).await?;
-        let tx = self.load(user, resource, now).await?;
+        self.engine.existing_resource(resource).await?;
+        let tx = self.engine.load(user, resource, now).await?;
         Ok(view(&tx, now))
     }
 
@@ -175,10 +195,10 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<Vec<RightView>> {
         require_sees_user(actor, user)?;
-        self.existing_user(user).await?;
+        self.engine.existing_user(user).await?;
         let mut views = Vec::new();
-        for resource in self.store.resources_of_user(user).await? {
-            views.push(view(&self.load(user, &resource, now).await?, now));
+        for resource in self.engine.directory.resources_of_user(user).await? {
+            views.push(view(&self.engine.load(user, &resource, now).await?, now));
         }
         Ok(views)
     }
@@ -192,108 +212,19 @@ impl Autolock {
         now: Timestamp,
     ) -> Result<Page<RightView>> {
         require(actor, Capability::Review)?;
-        self.existing_resource(resource).await?;
-        let users = self.store.users_of_resource_page(resource, page).await?;
+        self.engine.existing_resource(resource).await?;
+        let users = self
+            .engine
+            .directory
+            .users_of_resource_page(resource, page)
+            .await?;
         let mut views = Vec::with_capacity(users.items.len());
         for user in users.items {
-            views.push(view(&self.load(&user, resource, now).await?, now));
+            views.push(view(&self.engine.load(&user, resource, now).await?, now));
         }
         Ok(Page {
             items: views,
             next: users.next,
         })
-    }
-
-    /// A page of users (approvers).
-    pub async fn users(&self, actor: &Principal, page: &PageRequest) -> Result<Page<User>> {
-        require(actor, Capability::Review)?;
-        Ok(self.store.users(page).await?)
-    }
-
-    /// A user (the user themselves or an approver).
-    pub async fn user(&self, actor: &Principal, id: &UserId) -> Result<User> {
-        require_sees_user(actor, id)?;
-        self.existing_user(id).await
-    }
-
-    /// A service principal (approvers).
-    pub async fn service_principal(
-        &self,
-        actor: &Principal,
-        id: &PrincipalId,
-    ) -> Result<ServicePrincipal> {
-        require(actor, Capability::Review)?;
-        self.store
-            .service_principal(id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("service principal {id}")))
-    }
-
-    /// A page of groups (approvers).
-    pub async fn groups(&self, actor: &Principal, page: &PageRequest) -> Result<Page<Group>> {
-        require(actor, Capability::Review)?;
-        Ok(self.store.groups(page).await?)
-    }
-
-    /// A group with its members and grants (approvers).
-    pub async fn group(&self, actor: &Principal, id: &GroupId) -> Result<GroupView> {
-        require(actor, Capability::Review)?;
-        let group = self.existing_group(id).await?;
-        let members = self.store.members(id).await?;
-        let mut grants = Vec::new();
-        for g in self.store.grants_of_group(id).await? {
-            grants.push(self.grant_view(g).await?);
-        }
-        Ok(GroupView {
-            group,
-            members,
-            grants,
-        })
-    }
-
-    /// A page of resources (approvers).
-    pub async fn resources(&self, actor: &Principal, page: &PageRequest) -> Result<Page<Resource>> {
-        require(actor, Capability::Review)?;
-        Ok(self.store.resources(page).await?)
-    }
-
-    /// A resource with its default policy (approvers).
-    pub async fn resource(&self, actor: &Principal, id: &ResourceId) -> Result<Resource> {
-        require(actor, Capability::Review)?;
-        self.existing_resource(id).await
-    }
-
-    /// The grants not removed on a resource (approvers).
-    pub async fn grants_of_resource(
-        &self,
-        actor: &Principal,
-        id: &ResourceId,
-    ) -> Result<Vec<GrantView>> {
-        require(actor, Capability::Review)?;
-        let resource = self.existing_resource(id).await?;
-        Ok(self
-            .store
-            .grants_of_resource(id)
-            .await?
-            .into_iter()
-            .map(|g| GrantView::of(g, resource.policy))
-            .collect())
-    }
-
-    /// A grant, current or removed (approvers).
-    pub async fn grant(&self, actor: &Principal, id: &GrantId) -> Result<GrantView> {
-        require(actor, Capability::Review)?;
-        let grant = self
-            .store
-            .grant(id)
-            .await?
-            .ok_or_else(|| Error::NotFound(format!("grant {id}")))?;
-        self.grant_view(grant).await
-    }
-
-    /// The view of a grant over its resource's default.
-    pub(crate) async fn grant_view(&self, grant: Grant) -> Result<GrantView> {
-        let resource = self.existing_resource(&grant.resource).await?;
-        Ok(GrantView::of(grant, resource.policy))
     }
 }

@@ -27,6 +27,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         tables,
     )));
     let user = app
+        .directory()
         .bootstrap_admin(
             id.parse()?,
             email.parse()?,

@@ -3,7 +3,8 @@
 //! Manager secrets through Parameter Store's `/aws/reference/secretsmanager/...` names), never
 //! from a plaintext environment variable.
 
-use autolock_aws::required;
+use autolock_aws::{ConfigError, required};
+use autolock_core::service::{FeedWindow, LockWarning, Options};
 use autolock_core::values::SigningKeys;
 use autolock_dynamodb::TableNames;
 
@@ -20,10 +21,10 @@ pub struct Config {
     pub block_link_key_parameter: String,
     /// The SSM parameter holding the keys that sign the console's session cookies.
     pub session_key_parameter: String,
-    /// Days of warning before a lock (0: none).
-    pub lock_warning_days: u32,
+    /// Lock warnings, off unless set.
+    pub lock_warning: Option<LockWarning>,
     /// The feed guard's window (`FEED_GUARD`), off unless set.
-    pub feed_guard: Option<chrono::Duration>,
+    pub feed_guard: Option<FeedWindow>,
 }
 
 /// The keys the function signs with, read at cold start.
@@ -40,24 +41,58 @@ impl Config {
     /// `CONSOLE_BASE_URL`, `BLOCK_LINK_KEY_PARAMETER`, `SESSION_KEY_PARAMETER` and the
     /// optional `LOCK_WARNING_DAYS` (0 to 365) and `FEED_GUARD`, failing on the first one
     /// missing or wrong.
-    pub fn from_env() -> Result<Self, String> {
+    pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             tables: TableNames::from_env()?,
             public_base_url: required("PUBLIC_BASE_URL")?,
             console_base_url: required("CONSOLE_BASE_URL")?,
             block_link_key_parameter: required("BLOCK_LINK_KEY_PARAMETER")?,
             session_key_parameter: required("SESSION_KEY_PARAMETER")?,
-            lock_warning_days: autolock_aws::lock_warning_days()?,
+            lock_warning: autolock_aws::lock_warning()?,
             feed_guard: autolock_aws::feed_guard()?,
         })
     }
+}
+
+impl Config {
+    /// The options of the function's use cases.
+    #[must_use]
+    pub fn options(&self) -> Options {
+        autolock_aws::options()
+            .lock_warnings(self.lock_warning)
+            .feed_guard(self.feed_guard)
+    }
+}
+
+/// Why the keys could not be read: the function does not start.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// SSM did not answer the parameter.
+    #[error("reading the SSM parameter {name}")]
+    Read {
+        /// The parameter.
+        name: String,
+        /// SSM's error.
+        #[source]
+        source: Box<
+            aws_sdk_ssm::error::SdkError<aws_sdk_ssm::operation::get_parameter::GetParameterError>,
+        >,
+    },
+    /// The parameter holds no key, or keys that are not keys.
+    #[error("the SSM parameter {name}: {message}")]
+    Invalid {
+        /// The parameter.
+        name: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl Keys {
     /// Reads both parameters (decrypted). Each holds its keys one per line: the current one,
     /// then, while a rotation runs, the previous one (docs/security.md, "Rotating keys"); each
     /// at least 32 bytes.
-    pub async fn read(ssm: &aws_sdk_ssm::Client, config: &Config) -> Result<Self, String> {
+    pub async fn read(ssm: &aws_sdk_ssm::Client, config: &Config) -> Result<Self, KeyError> {
         Ok(Self {
             block_links: parameter(ssm, &config.block_link_key_parameter).await?,
             sessions: parameter(ssm, &config.session_key_parameter).await?,
@@ -65,22 +100,24 @@ impl Keys {
     }
 }
 
-async fn parameter(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<SigningKeys, String> {
+async fn parameter(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<SigningKeys, KeyError> {
     let answer = ssm
         .get_parameter()
         .name(name)
         .with_decryption(true)
         .send()
         .await
-        .map_err(|e| {
-            format!(
-                "reading the SSM parameter {name}: {}",
-                aws_sdk_ssm::error::DisplayErrorContext(&e)
-            )
+        .map_err(|source| KeyError::Read {
+            name: name.to_owned(),
+            source: Box::new(source),
         })?;
+    let invalid = |message: String| KeyError::Invalid {
+        name: name.to_owned(),
+        message,
+    };
     let value = answer
         .parameter()
         .and_then(|p| p.value())
-        .ok_or_else(|| format!("the SSM parameter {name} has no value"))?;
-    SigningKeys::parse(value).map_err(|e| format!("the SSM parameter {name}: {}", e.message))
+        .ok_or_else(|| invalid("it has no value".into()))?;
+    SigningKeys::parse(value).map_err(|e| invalid(e.message))
 }

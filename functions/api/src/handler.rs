@@ -48,12 +48,7 @@ pub fn router(store: Arc<dyn Store>, config: &Config, keys: &Keys) -> axum::Rout
         console_base_url: config.console_base_url.clone(),
     };
     let state = AppState::new(
-        Autolock::new(Arc::clone(&store))
-            .with_pause(Arc::new(autolock_aws::TokioPause))
-            .with_lock_warnings(config.lock_warning_days)
-            .expect("LOCK_WARNING_DAYS was checked")
-            .with_feed_guard(config.feed_guard)
-            .expect("FEED_GUARD was checked"),
+        Autolock::with_options(Arc::clone(&store), config.options()),
         Arc::new(SystemClock),
         Arc::new(AuthorizerClaims),
         LinkSigner::new(keys.block_links.clone()),

@@ -38,7 +38,7 @@ fn app() -> &'static axum::Router {
                 console_base_url: "https://console.acme.example.com".into(),
                 block_link_key_parameter: "/autolock/test/block-link-key".into(),
                 session_key_parameter: "/autolock/test/session-key".into(),
-                lock_warning_days: 0,
+                lock_warning: None,
                 feed_guard: None,
             };
             router(store, &config, &test_keys())

@@ -45,7 +45,7 @@ async fn every_sample_request_is_served_with_identity_from_the_authorizer_only()
         console_base_url: "https://console.acme.example.com".into(),
         block_link_key_parameter: "/autolock/test/block-link-key".into(),
         session_key_parameter: "/autolock/test/session-key".into(),
-        lock_warning_days: 0,
+        lock_warning: None,
         feed_guard: None,
     };
     let app = router(store, &config, &test_keys());

@@ -97,8 +97,10 @@ async fn the_api_functions_policy_allows_exactly_what_it_does() {
         console_base_url: "https://autolock.acme.example.com".into(),
         block_link_key_parameter: "/autolock/test/block-link-key".into(),
         session_key_parameter: "/autolock/test/session-key".into(),
-        lock_warning_days: 0,
-        feed_guard: Some(chrono::Duration::hours(6)),
+        lock_warning: None,
+        feed_guard: Some(
+            autolock_core::service::FeedWindow::new(chrono::Duration::hours(6)).unwrap(),
+        ),
     };
     // The keys live in SSM Parameter Store, read at cold start.
     let ssm_admin = aws_sdk_ssm::Client::new(&sdk);

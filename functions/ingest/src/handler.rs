@@ -97,6 +97,7 @@ pub async fn handle(
 ) -> Result<EventResult, IngestError> {
     let input = parse_access(event).map_err(IngestError::Malformed)?;
     let mut results = app
+        .gateway()
         .record_events(&ingest_principal(), vec![input], now)
         .await
         .map_err(IngestError::Retryable)?;

@@ -17,11 +17,7 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let sdk = autolock_aws::sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.tables.clone());
-    let app = Autolock::new(Arc::new(store))
-        .with_pause(Arc::new(autolock_aws::TokioPause))
-        .with_coalescing(config.coalesce)?
-        .with_lock_warnings(config.lock_warning_days)?
-        .with_feed_guard(config.feed_guard)?;
+    let app = Autolock::with_options(Arc::new(store), config.options());
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let (app, sqs, config) = (&app, &sqs, &config);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

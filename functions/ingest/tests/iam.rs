@@ -46,8 +46,9 @@ async fn the_ingestion_functions_policy_allows_exactly_what_it_does() {
     let w = World::seed(Arc::new(store)).await;
     // Carol's lock at day 7 is recorded, and she asks for gitlab back.
     let now = d(7) + chrono::Duration::hours(2);
-    w.app.sweep(now, 100).await.unwrap();
+    w.app.sweep().sweep(now, 100).await.unwrap();
     w.app
+        .requests()
         .file_request(&w.carol, &w.gitlab, "release".parse().unwrap(), now)
         .await
         .unwrap();
@@ -65,11 +66,9 @@ async fn the_ingestion_functions_policy_allows_exactly_what_it_does() {
     ];
 
     // With the feed guard on, as `FEED_GUARD` turns it on: each arrival is recorded too.
-    let app = w
-        .app
-        .clone()
-        .with_feed_guard(Some(chrono::Duration::hours(6)))
-        .unwrap();
+    let app = w.app.reconfigured(w.app.options().clone().feed_guard(Some(
+        autolock_core::service::FeedWindow::new(chrono::Duration::hours(6)).unwrap(),
+    )));
     recorder.start();
     let mut outcomes = Vec::new();
     for e in &events {
@@ -87,6 +86,7 @@ async fn the_ingestion_functions_policy_allows_exactly_what_it_does() {
     );
     let carol = w
         .app
+        .rights()
         .right(&w.admin, &w.carol.id, &w.gitlab, now)
         .await
         .unwrap();

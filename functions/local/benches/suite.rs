@@ -474,7 +474,7 @@ async fn run(quick: bool) -> Vec<Figure> {
         PUBLIC,
     );
     let (router, ticker) = autolock_local::wire(autolock_local::Parts {
-        app: app.clone().with_local_webhooks(true),
+        app: app.reconfigured(app.options().clone().local_webhooks(true)),
         clock: Arc::clone(&clock),
         notifier,
         tokens: tokens.clone(),
@@ -766,7 +766,7 @@ async fn run(quick: bool) -> Vec<Figure> {
     let locked: Vec<&(UserId, ResourceId)> = rights
         .iter()
         .filter(|(u, r)| {
-            let state = futures_block(app.right(
+            let state = futures_block(app.rights().right(
                 &autolock_core::directory::Principal {
                     id: "ada".parse().unwrap(),
                     role: Role::Admin,

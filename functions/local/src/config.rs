@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use autolock_core::service::{FeedWindow, LockWarning, Options};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 /// autolock: usage-based auto-lock for access rights, in one local process.
@@ -276,25 +277,56 @@ pub struct NotifyArgs {
         default_value = "autolock <autolock@autolock.local>"
     )]
     pub mail_from: String,
-    /// Warns users this many days before a lock (0: no warnings).
-    #[arg(long, env = "AUTOLOCK_LOCK_WARNING_DAYS", default_value_t = 0)]
-    pub lock_warning_days: u32,
+    /// Warns users this many days before a lock (0: no warnings; at most 365).
+    #[arg(
+        long = "lock-warning-days",
+        env = "AUTOLOCK_LOCK_WARNING_DAYS",
+        default_value = "0",
+        value_parser = lock_warning
+    )]
+    pub lock_warning: Warnings,
     /// The feed guard: when no access event arrives for this long (e.g. `6h`), time stops
     /// counting toward auto-lock durations and admins are alerted; `off` by default.
     #[arg(long, env = "AUTOLOCK_FEED_GUARD", default_value = "off", value_parser = feed_window)]
-    pub feed_guard: FeedWindow,
+    pub feed_guard: FeedGuard,
     /// Lets webhooks target http and local addresses (on with `--demo`).
     #[arg(long, env = "AUTOLOCK_ALLOW_LOCAL_WEBHOOKS")]
     pub allow_local_webhooks: bool,
 }
 
+impl NotifyArgs {
+    /// The options of the use cases these flags ask for: tokio's timer between the attempts of
+    /// a commit that met a concurrent change, lock warnings, the feed guard.
+    #[must_use]
+    pub fn options(&self) -> Options {
+        Options::default()
+            .pause(std::sync::Arc::new(autolock_core::ports::Sleep(
+                tokio::time::sleep,
+            )))
+            .lock_warnings(self.lock_warning.0)
+            .feed_guard(self.feed_guard.0)
+    }
+}
+
+/// Lock warnings as `--lock-warning-days` asks: none for 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Warnings(pub Option<LockWarning>);
+
+fn lock_warning(text: &str) -> Result<Warnings, String> {
+    let days: u32 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a whole number of days, 0 to 365"))?;
+    LockWarning::days(days).map(Warnings).map_err(|e| e.message)
+}
+
 /// The feed guard's window, or none when it is off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FeedWindow(pub Option<chrono::Duration>);
+pub struct FeedGuard(pub Option<FeedWindow>);
 
-fn feed_window(text: &str) -> Result<FeedWindow, String> {
-    autolock_core::feed::parse_window(text)
-        .map(FeedWindow)
+fn feed_window(text: &str) -> Result<FeedGuard, String> {
+    FeedWindow::parse(text)
+        .map(FeedGuard)
         .map_err(|e| e.message)
 }
 

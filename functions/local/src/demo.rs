@@ -43,7 +43,7 @@ fn principal(id: &str, role: Role) -> Principal {
 
 /// Whether the directory is empty (the demo seeds only then).
 pub async fn is_empty(app: &Autolock) -> Result<bool> {
-    app.directory_is_empty().await
+    app.directory().directory_is_empty().await
 }
 
 /// Seeds the demo so that it reads as described at `start`.
@@ -51,13 +51,14 @@ pub async fn seed(app: &Autolock, start: Timestamp) -> Result<()> {
     let t0 = start - Duration::days(40);
     let admin = principal("ada", Role::Admin);
     let gateway = principal(GATEWAY, Role::Gateway);
-    app.bootstrap_admin(
-        parsed("ada"),
-        Email::parse("ada@example.com")?,
-        Name::parse("Ada Admin")?,
-        t0,
-    )
-    .await?;
+    app.directory()
+        .bootstrap_admin(
+            parsed("ada"),
+            Email::parse("ada@example.com")?,
+            Name::parse("Ada Admin")?,
+            t0,
+        )
+        .await?;
     for (id, name, role) in &PEOPLE[1..] {
         let new = NewUser {
             id: Some(parsed(id)),
@@ -65,15 +66,16 @@ pub async fn seed(app: &Autolock, start: Timestamp) -> Result<()> {
             display_name: Name::parse(name)?,
             role: *role,
         };
-        app.create_user(&admin, new, t0).await?;
+        app.directory().create_user(&admin, new, t0).await?;
     }
-    app.create_service_principal(
-        &admin,
-        Some(parsed(GATEWAY)),
-        Name::parse("Demo gateway")?,
-        t0,
-    )
-    .await?;
+    app.directory()
+        .create_service_principal(
+            &admin,
+            Some(parsed(GATEWAY)),
+            Name::parse("Demo gateway")?,
+            t0,
+        )
+        .await?;
 
     let policy = |days: u32, approval| Policy {
         auto_lock_after: AutoLockAfter::Hours(days * 24),
@@ -105,7 +107,7 @@ pub async fn seed(app: &Autolock, start: Timestamp) -> Result<()> {
             address: address.into(),
             policy: p,
         };
-        app.create_resource(&admin, new, t0).await?;
+        app.directory().create_resource(&admin, new, t0).await?;
     }
     for (id, name, members) in [
         ("engineering", "Engineering", &["bob", "dave", "erin"][..]),
@@ -113,10 +115,13 @@ pub async fn seed(app: &Autolock, start: Timestamp) -> Result<()> {
         ("oncall", "On-call", &["bob", "erin"][..]),
     ] {
         let group: GroupId = parsed(id);
-        app.create_group(&admin, Some(group.clone()), Name::parse(name)?, t0)
+        app.directory()
+            .create_group(&admin, Some(group.clone()), Name::parse(name)?, t0)
             .await?;
         for m in members {
-            app.add_member(&admin, &group, &parsed(m), t0).await?;
+            app.directory()
+                .add_member(&admin, &group, &parsed(m), t0)
+                .await?;
         }
     }
     for (group, resource, o) in [
@@ -133,17 +138,18 @@ pub async fn seed(app: &Autolock, start: Timestamp) -> Result<()> {
         ),
     ] {
         let expires_at = (group == "contractors").then(|| start + Duration::days(90));
-        app.create_grant(
-            &admin,
-            NewGrant {
-                group: parsed(group),
-                resource: parsed(resource),
-                expires_at,
-                policy_override: o,
-            },
-            t0,
-        )
-        .await?;
+        app.directory()
+            .create_grant(
+                &admin,
+                NewGrant {
+                    group: parsed(group),
+                    resource: parsed(resource),
+                    expires_at,
+                    policy_override: o,
+                },
+                t0,
+            )
+            .await?;
     }
 
     // Usage, reported as it happened: bob and erin work on gitlab every few days, bob looks at
@@ -168,28 +174,30 @@ pub async fn seed(app: &Autolock, start: Timestamp) -> Result<()> {
             event_id: EventId::parse(format!("demo-{n}"))?,
             accessed_at: at,
         };
-        app.record_events(
-            &gateway,
-            vec![EventInput {
-                user: parsed(user),
-                resource: parsed(resource),
-                event,
-            }],
-            at,
-        )
-        .await?;
+        app.gateway()
+            .record_events(
+                &gateway,
+                vec![EventInput {
+                    user: parsed(user),
+                    resource: parsed(resource),
+                    event,
+                }],
+                at,
+            )
+            .await?;
     }
     // Dave never used anything: locked on gitlab (30 d) and grafana (7 d). Erin never used
     // prod-db since she joined on-call (2 d): locked; she asked to get back in.
     let erin = principal("erin", Role::Member);
-    app.file_request(
-        &erin,
-        &parsed("prod-db"),
-        Reason::parse("Investigating the overnight replication alert")?,
-        start - Duration::days(1),
-    )
-    .await?;
-    app.sweep(start, 10_000).await?;
+    app.requests()
+        .file_request(
+            &erin,
+            &parsed("prod-db"),
+            Reason::parse("Investigating the overnight replication alert")?,
+            start - Duration::days(1),
+        )
+        .await?;
+    app.sweep().sweep(start, 10_000).await?;
     Ok(())
 }
 
@@ -197,13 +205,14 @@ pub async fn seed(app: &Autolock, start: Timestamp) -> Result<()> {
 /// gitlab.
 pub async fn check_seeded(app: &Autolock) -> Result<()> {
     let admin = principal("ada", Role::Admin);
-    app.grant_of(
-        &admin,
-        &parsed::<ResourceId>("gitlab"),
-        &parsed("contractors"),
-    )
-    .await
-    .map(|_| ())
+    app.directory()
+        .grant_of(
+            &admin,
+            &parsed::<ResourceId>("gitlab"),
+            &parsed("contractors"),
+        )
+        .await
+        .map(|_| ())
 }
 
 /// The demo people `serve --demo` prints a console sign-in link for.

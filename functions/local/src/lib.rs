@@ -18,18 +18,6 @@ use autolock_core::service::{Autolock, Ticker};
 use autolock_core::values::SigningKeys;
 use autolock_http::{AppState, Hs256, HttpConfig, LinkSigner, SystemClock};
 
-/// Waits on the tokio timer: the local runtime's pause between the attempts of a commit that
-/// met a concurrent change.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TokioPause;
-
-#[async_trait]
-impl autolock_core::ports::Pause for TokioPause {
-    async fn pause(&self, duration: std::time::Duration) {
-        tokio::time::sleep(duration).await;
-    }
-}
-
 /// Builds the router's state from the use cases, a clock and the secrets.
 #[must_use]
 pub fn state(
@@ -137,7 +125,7 @@ pub async fn run_ticks(
 #[must_use]
 pub fn ticker(app: Autolock, clock: Arc<dyn Clock>, notifier: Notifier, batch: usize) -> Ticker {
     let bus = NotifierBus::new(notifier.clone(), clock);
-    Ticker::new(app, Arc::new(bus), batch).with_retries(notifier)
+    Ticker::new(&app, Arc::new(bus), batch).with_retries(notifier)
 }
 
 /// The clock the configuration asks for.

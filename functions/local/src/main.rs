@@ -64,11 +64,6 @@ fn notifier(
         .with_real_time(Arc::new(autolock_http::SystemClock)))
 }
 
-/// The feed guard's window of `--feed-guard`.
-fn feed_guard(args: &NotifyArgs) -> Option<chrono::Duration> {
-    args.feed_guard.0
-}
-
 /// A console sign-in link.
 fn sign_in_url(console: &str, token: &str) -> String {
     format!("{}/sign-in/{token}", console.trim_end_matches('/'))
@@ -158,26 +153,23 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
                 Arc::new(move || wake.notify_one())
             }),
     );
-    let app = Autolock::new(Arc::clone(&store))
-        .with_pause(Arc::new(autolock_local::TokioPause))
-        .with_lock_warnings(args.notify.lock_warning_days)
-        .map_err(|e| format!("--lock-warning-days: {e}"))?
-        .with_feed_guard(feed_guard(&args.notify))
-        .map_err(|e| format!("--feed-guard: {e}"))?;
+    let allow_local_webhooks = args.notify.allow_local_webhooks || demo_mode;
+    let app = Autolock::with_options(
+        Arc::clone(&store),
+        args.notify.options().local_webhooks(allow_local_webhooks),
+    );
 
     if demo_mode {
         if demo::is_empty(&app).await.map_err(|e| e.to_string())? {
             // The seeded history is written without the feed guard (its events are replayed at
             // their instants, with gaps no real feed would have); the feed counts as heard when
             // the demo starts.
-            let seeding = app
-                .clone()
-                .with_feed_guard(None)
-                .map_err(|e| e.to_string())?;
+            let seeding = app.reconfigured(app.options().clone().feed_guard(None));
             demo::seed(&seeding, clock.now())
                 .await
                 .map_err(|e| format!("seeding the demo: {e}"))?;
-            app.hear(clock.now())
+            app.feed()
+                .hear(clock.now())
                 .await
                 .map_err(|e| format!("seeding the demo: {e}"))?;
             tracing::info!(db = %args.store.db.display(), "seeded the demo directory");
@@ -189,6 +181,7 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
         let mut links = Vec::new();
         for who in demo::SIGN_IN_DEMO {
             let link = app
+                .sessions()
                 .issue_sign_in_for_user(
                     &who.parse().map_err(|e: ValidationError| e.to_string())?,
                     chrono::Utc::now(),
@@ -205,7 +198,6 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
         );
     }
 
-    let allow_local_webhooks = args.notify.allow_local_webhooks || demo_mode;
     let email = email_sender(&args.notify)?;
     let notifier = notifier(
         Arc::clone(&email),
@@ -217,7 +209,6 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), String> {
         public_base_url: public.clone(),
         console_base_url: console,
     };
-    let app = app.with_local_webhooks(allow_local_webhooks);
     let (router, ticker) = autolock_local::wire(autolock_local::Parts {
         app: app.clone(),
         clock: Arc::clone(&clock),
@@ -277,6 +268,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .map_err(|e: ValidationError| e.to_string())?;
             let console = check_base_url("--console-base-url", &args.console_base_url)?;
             let link = app
+                .sessions()
                 .issue_sign_in_for_user(&user, chrono::Utc::now())
                 .await
                 .map_err(|e| e.to_string())?;
@@ -289,11 +281,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let allow_local = args.notify.allow_local_webhooks;
             let email = email_sender(&args.notify)?;
             let notifier = notifier(email, Arc::clone(&store), &console, allow_local)?;
-            let app = Autolock::new(store)
-                .with_lock_warnings(args.notify.lock_warning_days)
-                .map_err(|e| format!("--lock-warning-days: {e}"))?
-                .with_feed_guard(feed_guard(&args.notify))
-                .map_err(|e| format!("--feed-guard: {e}"))?;
+            let app = Autolock::with_options(store, args.notify.options());
             let clock: Arc<dyn Clock> = autolock_local::clock(None);
             let ticker = autolock_local::ticker(app, clock, notifier, args.limit);
             let report = ticker
@@ -370,6 +358,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 .parse()
                 .map_err(|e: ValidationError| e.to_string())?;
             let a = app
+                .reports()
                 .analytics(&cli_principal(), &resource, from, to)
                 .await
                 .map_err(|e| e.to_string())?;
@@ -417,6 +406,7 @@ async fn run(cli: Cli) -> Result<(), String> {
                 _ => return Err("give --resource or --grant".into()),
             };
             let p = app
+                .policies()
                 .preview(&cli_principal(), &target, chrono::Utc::now())
                 .await
                 .map_err(|e| e.to_string())?;
@@ -434,6 +424,7 @@ async fn run(cli: Cli) -> Result<(), String> {
             let id =
                 autolock_core::ids::UserId::parse(args.id.as_str()).map_err(|e| e.to_string())?;
             let user = app
+                .directory()
                 .bootstrap_admin(id, email, name, chrono::Utc::now())
                 .await
                 .map_err(|e| e.to_string())?;
@@ -522,6 +513,7 @@ fn cli_principal() -> Principal {
 async fn to_stdout(app: &Autolock, of: DownloadOf, fmt: DownloadFormat) -> Result<(), String> {
     use std::io::Write;
     let mut download = app
+        .reports()
         .download(&cli_principal(), of, fmt, chrono::Utc::now())
         .await
         .map_err(|e| e.to_string())?;

@@ -106,6 +106,7 @@ async fn the_links_in_approver_emails_and_the_webhook_body_open_their_console_pa
     // Bob, locked out of gitlab since day 7, asks; the tick tells rita and the webhook.
     let filed = w
         .app
+        .requests()
         .file_request(&w.bob, &w.gitlab, "hotfix".parse().unwrap(), d(8))
         .await
         .unwrap();
@@ -127,6 +128,7 @@ async fn the_links_in_approver_emails_and_the_webhook_body_open_their_console_pa
     // Rita signs in with a one-time link, as the CLI prints it.
     let link = w
         .app
+        .sessions()
         .issue_sign_in_for_user(&id("rita"), chrono::Utc::now())
         .await
         .unwrap();

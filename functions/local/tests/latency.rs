@@ -69,6 +69,7 @@ async fn a_new_request_reaches_the_webhook_within_two_seconds() {
 
     let filed = Instant::now();
     w.app
+        .requests()
         .file_request(&w.bob, &w.gitlab, "hotfix".parse().unwrap(), clock.now())
         .await
         .unwrap();

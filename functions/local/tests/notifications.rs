@@ -46,6 +46,7 @@ async fn approvers_and_the_webhook_hear_of_a_request_and_the_requester_of_the_ou
         ..Default::default()
     };
     w.app
+        .directory()
         .patch_user(&w.admin, &w.carol.id, patch, d(0))
         .await
         .unwrap();
@@ -65,6 +66,7 @@ async fn approvers_and_the_webhook_hear_of_a_request_and_the_requester_of_the_ou
     // Bob is locked since day 7 and asks.
     let filed = w
         .app
+        .requests()
         .file_request(
             &w.bob,
             &w.gitlab,
@@ -73,7 +75,7 @@ async fn approvers_and_the_webhook_hear_of_a_request_and_the_requester_of_the_ou
         )
         .await
         .unwrap();
-    w.app.relay(&relay, 100).await.unwrap();
+    w.app.sweep().relay(&relay, 100).await.unwrap();
     let mails = spool_files(&dir);
     let to: Vec<&str> = mails
         .iter()
@@ -165,6 +167,7 @@ async fn approvers_and_the_webhook_hear_of_a_request_and_the_requester_of_the_ou
     assert_eq!(spool_files(&dir).len(), 2);
     // An approval: the requester hears the outcome; approvers are not emailed again.
     w.app
+        .requests()
         .resolve(
             &w.reviewer,
             &filed.request.id,
@@ -173,7 +176,7 @@ async fn approvers_and_the_webhook_hear_of_a_request_and_the_requester_of_the_ou
         )
         .await
         .unwrap();
-    w.app.relay(&relay, 100).await.unwrap();
+    w.app.sweep().relay(&relay, 100).await.unwrap();
     let mails = spool_files(&dir);
     assert_eq!(mails.len(), 3);
     let outcome = mails
@@ -248,7 +251,9 @@ async fn admins_set_the_webhook_see_its_secret_once_send_a_test_and_list_deliver
             console_base_url: "https://console.acme.example.com".into(),
         };
         let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(d(8)));
-        let app = w.app.clone().with_local_webhooks(allow_local);
+        let app = w
+            .app
+            .reconfigured(w.app.options().clone().local_webhooks(allow_local));
         autolock_http::router(
             autolock_local::state(
                 app,

@@ -1,6 +1,6 @@
 //! The notifier's configuration, read once from the environment.
 
-use autolock_aws::required;
+use autolock_aws::{ConfigError, required};
 use autolock_dynamodb::TableNames;
 
 /// Everything the notifier needs to know.
@@ -19,7 +19,7 @@ pub struct Config {
 impl Config {
     /// Reads `POLICIES_TABLE`, `USAGE_TABLE`, `REQUESTS_TABLE`, `SENDER_ADDRESS`,
     /// `CONSOLE_BASE_URL` and the optional `ALLOW_LOCAL_WEBHOOKS` (`true` to allow).
-    pub fn from_env() -> Result<Self, String> {
+    pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             tables: TableNames::from_env()?,
             sender_address: required("SENDER_ADDRESS")?,

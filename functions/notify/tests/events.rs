@@ -279,6 +279,7 @@ async fn lock_request_approvers_and_webhook_approve_requester_on_the_emulators()
     // Bob, locked since day 7, asks; the sweep relays the outbox to the bus.
     let filed = w
         .app
+        .requests()
         .file_request(
             &w.bob,
             &w.gitlab,
@@ -287,7 +288,7 @@ async fn lock_request_approvers_and_webhook_approve_requester_on_the_emulators()
         )
         .await
         .unwrap();
-    w.app.relay(&publisher, 100).await.unwrap();
+    w.app.sweep().relay(&publisher, 100).await.unwrap();
     let seen = drain(&sqs, &queue, &notifier).await;
     assert!(seen.contains(&"request.created".to_owned()), "{seen:?}");
     let mine = |messages: Vec<Value>| -> Vec<(String, String)> {
@@ -331,10 +332,11 @@ async fn lock_request_approvers_and_webhook_approve_requester_on_the_emulators()
 
     // Rita approves; Bob hears it.
     w.app
+        .requests()
         .resolve(&w.reviewer, &filed.request.id, Verdict::Approve, d(8))
         .await
         .unwrap();
-    w.app.relay(&publisher, 100).await.unwrap();
+    w.app.sweep().relay(&publisher, 100).await.unwrap();
     drain(&sqs, &queue, &notifier).await;
     let sent = mine(moto_ses_messages(&endpoint).await);
     assert_eq!(sent.len(), 2, "{sent:?}");

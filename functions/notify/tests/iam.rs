@@ -71,6 +71,7 @@ async fn the_notifier_functions_policy_allows_exactly_what_it_does() {
     );
     let filed = w
         .app
+        .requests()
         .file_request(&w.bob, &w.gitlab, "hotfix".parse().unwrap(), d(8))
         .await
         .unwrap();
@@ -84,6 +85,7 @@ async fn the_notifier_functions_policy_allows_exactly_what_it_does() {
     }
     recorder.stop();
     w.app
+        .requests()
         .resolve(&w.reviewer, &filed.request.id, Verdict::Approve, d(8))
         .await
         .unwrap();

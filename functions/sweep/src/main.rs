@@ -19,15 +19,12 @@ async fn main() -> Result<(), Error> {
     let config = Config::from_env()?;
     let sdk = autolock_aws::sdk_config().await;
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.tables.clone());
-    let app = Autolock::new(Arc::new(store))
-        .with_pause(Arc::new(autolock_aws::TokioPause))
-        .with_lock_warnings(config.lock_warning_days)?
-        .with_feed_guard(config.feed_guard)?;
+    let app = Autolock::with_options(Arc::new(store), config.options());
     let publisher = BusPublisher::new(
         aws_sdk_eventbridge::Client::new(&sdk),
         config.event_bus_name.clone(),
     );
-    let ticker = Ticker::new(app, Arc::new(publisher), config.batch);
+    let ticker = Ticker::new(&app, Arc::new(publisher), config.batch);
     let ticker = &ticker;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         // Keep a margin before the function's deadline for the last batch to finish.

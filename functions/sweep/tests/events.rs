@@ -46,7 +46,7 @@ async fn a_new_outbox_entry_reaches_the_bus_from_the_tables_stream() {
     let (store, teardown) = autolock_dynamodb::testing::fresh().await;
     let policies = store.tables().policies.clone();
     let w = World::seed(Arc::new(store)).await;
-    let ticker = Ticker::new(w.app.clone(), Arc::new(BusPublisher::new(events, bus)), 100);
+    let ticker = Ticker::new(&w.app, Arc::new(BusPublisher::new(events, bus)), 100);
     ticker.relay(&|| true).await.unwrap();
 
     let sdk = autolock_aws::sdk_config().await;
@@ -88,6 +88,7 @@ async fn a_new_outbox_entry_reaches_the_bus_from_the_tables_stream() {
 
     let filed = std::time::Instant::now();
     w.app
+        .requests()
         .file_request(&w.bob, &w.gitlab, "release".parse().unwrap(), d(8))
         .await
         .unwrap();
@@ -179,7 +180,7 @@ async fn a_scheduled_run_records_due_locks_and_publishes_access_locked() {
     let (store, teardown) = autolock_dynamodb::testing::fresh().await;
     let w = World::seed(Arc::new(store)).await;
     let publisher = BusPublisher::new(events.clone(), bus.clone());
-    let ticker = autolock_core::service::Ticker::new(w.app.clone(), Arc::new(publisher), 1);
+    let ticker = autolock_core::service::Ticker::new(&w.app, Arc::new(publisher), 1);
     let report = handle(&ticker, now, Duration::from_secs(60)).await.unwrap();
     assert_eq!(
         (report.locked, report.published, report.stopped_for_time),

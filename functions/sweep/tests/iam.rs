@@ -29,16 +29,19 @@ async fn the_sweep_functions_policy_allows_exactly_what_a_tick_does() {
     let w = World::seed(Arc::new(store)).await;
     // Bob asks for gitlab back; the grant then expires on day 9, cancelling the request.
     w.app
+        .requests()
         .file_request(&w.bob, &w.gitlab, "release".parse().unwrap(), d(8))
         .await
         .unwrap();
     let grant = w
         .app
+        .directory()
         .grant_of(&w.admin, &w.gitlab, &w.eng)
         .await
         .unwrap()
         .id;
     w.app
+        .directory()
         .set_grant_expiry(&w.admin, &grant, Some(d(9)), d(8))
         .await
         .unwrap();
@@ -65,12 +68,10 @@ async fn the_sweep_functions_policy_allows_exactly_what_a_tick_does() {
         .unwrap();
     let publisher = BusPublisher::new(recorded_events, bus.clone());
     // With the feed guard on, as `FEED_GUARD` turns it on: the tick reads the feed's record too.
-    let app = w
-        .app
-        .clone()
-        .with_feed_guard(Some(chrono::Duration::hours(6)))
-        .unwrap();
-    let ticker = autolock_core::service::Ticker::new(app, Arc::new(publisher), 10);
+    let app = w.app.reconfigured(w.app.options().clone().feed_guard(Some(
+        autolock_core::service::FeedWindow::new(chrono::Duration::hours(6)).unwrap(),
+    )));
+    let ticker = autolock_core::service::Ticker::new(&app, Arc::new(publisher), 10);
 
     recorder.start();
     let report = handle(&ticker, d(10), Duration::from_secs(60))

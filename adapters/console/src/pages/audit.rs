@@ -101,6 +101,7 @@ pub async fn page(
     };
     let entries = match state
         .app()
+        .reports()
         .audit(&viewer.principal, &q.filter(), &page)
         .await
     {

@@ -21,6 +21,7 @@ use crate::session::Viewer;
 async fn attachment(state: &ConsoleState, viewer: &Viewer, of: DownloadOf) -> Response {
     let download = match state
         .app()
+        .reports()
         .download(&viewer.principal, of, DownloadFormat::Csv, state.now())
         .await
     {

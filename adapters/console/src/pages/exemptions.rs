@@ -150,6 +150,7 @@ pub async fn create(
         };
         state
             .app()
+            .exemptions()
             .create_exemption(&viewer.principal, new, state.now())
             .await
     };
@@ -183,6 +184,7 @@ pub async fn end(
         let id = ExemptionId::parse(id)?;
         state
             .app()
+            .exemptions()
             .end_exemption(&viewer.principal, &id, state.now())
             .await
     };

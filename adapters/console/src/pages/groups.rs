@@ -28,7 +28,12 @@ pub async fn list(
         after: q.cursor,
         limit: 100,
     };
-    let groups = match state.app().groups(&viewer.principal, &page).await {
+    let groups = match state
+        .app()
+        .directory()
+        .groups(&viewer.principal, &page)
+        .await
+    {
         Ok(g) => g,
         Err(e) => return layout::error_page(Some(&viewer), &e),
     };
@@ -60,9 +65,15 @@ pub async fn page(
         let id = or_error(GroupId::parse(id).map_err(Error::from), &viewer)?;
         let app = state.app();
         let actor = &viewer.principal;
-        let group = or_error(app.group(actor, &id).await, &viewer)?;
+        let group = or_error(app.directory().group(actor, &id).await, &viewer)?;
         let may_admin = may(actor, Capability::Administer);
-        let users = or_error(app.users(actor, &PageRequest::first(1000)).await, &viewer)?.items;
+        let users = or_error(
+            app.directory()
+                .users(actor, &PageRequest::first(1000))
+                .await,
+            &viewer,
+        )?
+        .items;
         let name_of = |id: &UserId| {
             users
                 .iter()
@@ -70,13 +81,14 @@ pub async fn page(
                 .map(|u| u.display_name.to_string())
         };
         let exempt = or_error(
-            app.list_exemptions(
-                actor,
-                &ExemptionFilter::Group(id.clone()),
-                false,
-                state.now(),
-            )
-            .await,
+            app.exemptions()
+                .list_exemptions(
+                    actor,
+                    &ExemptionFilter::Group(id.clone()),
+                    false,
+                    state.now(),
+                )
+                .await,
             &viewer,
         )?;
         let grant_choices = group
@@ -164,6 +176,7 @@ pub async fn add_member(
         let (group, user) = (GroupId::parse(id)?, UserId::parse(f.user_id)?);
         state
             .app()
+            .directory()
             .add_member(&viewer.principal, &group, &user, state.now())
             .await?;
         Ok::<_, Error>((group, user))
@@ -188,6 +201,7 @@ pub async fn remove_member(
         let (group, user) = (GroupId::parse(id)?, UserId::parse(user)?);
         state
             .app()
+            .directory()
             .remove_member(&viewer.principal, &group, &user, state.now())
             .await?;
         Ok::<_, Error>((group, user))

@@ -31,19 +31,21 @@ pub async fn page(
         let app = state.app();
         let me = &viewer.principal;
         let now = state.now();
-        let rights = or_error(app.rights_of_user(me, &me.id, now).await, &viewer)?;
+        let rights = or_error(app.rights().rights_of_user(me, &me.id, now).await, &viewer)?;
         let mine = RequestFilter {
             user: Some(me.id.clone()),
             resource: None,
         };
         let page = PageRequest::first(100);
         let open = or_error(
-            app.requests(me, RequestList::Open, mine.clone(), &page, now)
+            app.requests()
+                .requests(me, RequestList::Open, mine.clone(), &page, now)
                 .await,
             &viewer,
         )?;
         let resolved = or_error(
-            app.requests(me, RequestList::Resolved, mine, &page, now)
+            app.requests()
+                .requests(me, RequestList::Resolved, mine, &page, now)
                 .await,
             &viewer,
         )?;
@@ -137,6 +139,7 @@ pub async fn file_request(
         let reason = Reason::parse(&f.reason)?;
         state
             .app()
+            .requests()
             .file_request(&viewer.principal, &resource, reason, state.now())
             .await
     };

@@ -101,7 +101,11 @@ pub async fn page(
 ) -> Response {
     let body = async {
         let doc = or_error(
-            state.app().export_policies(&viewer.principal).await,
+            state
+                .app()
+                .policies()
+                .export_policies(&viewer.principal)
+                .await,
             &viewer,
         )?;
         Ok::<_, Response>(page_body(
@@ -123,7 +127,12 @@ pub async fn page(
 
 /// `GET /policies.yaml`.
 pub async fn download(State(state): State<ConsoleState>, viewer: Viewer) -> Response {
-    match state.app().export_policies(&viewer.principal).await {
+    match state
+        .app()
+        .policies()
+        .export_policies(&viewer.principal)
+        .await
+    {
         Ok(doc) => (
             [
                 (header::CONTENT_TYPE, "application/yaml; charset=utf-8"),
@@ -159,12 +168,16 @@ pub async fn plan(
     }
     let body = async {
         let doc = or_error(
-            state.app().read_policy_file(&viewer.principal, &f.document),
+            state
+                .app()
+                .policies()
+                .read_policy_file(&viewer.principal, &f.document),
             &viewer,
         )?;
         let plan = or_error(
             state
                 .app()
+                .policies()
                 .plan_policies(&viewer.principal, &doc, state.now())
                 .await,
             &viewer,
@@ -193,9 +206,11 @@ pub async fn apply(
     let result = async {
         let doc = state
             .app()
+            .policies()
             .read_policy_file(&viewer.principal, &f.document)?;
         state
             .app()
+            .policies()
             .apply_policies(&viewer.principal, &doc, state.now())
             .await
     };

@@ -106,30 +106,32 @@ pub async fn page(
         let now = state.now();
         let page = PageRequest::first(200);
         let open = or_error(
-            app.requests(
-                &viewer.principal,
-                RequestList::Open,
-                filter.clone(),
-                &page,
-                now,
-            )
-            .await,
+            app.requests()
+                .requests(
+                    &viewer.principal,
+                    RequestList::Open,
+                    filter.clone(),
+                    &page,
+                    now,
+                )
+                .await,
             &viewer,
         )?;
         let resolved = or_error(
-            app.requests(
-                &viewer.principal,
-                RequestList::Resolved,
-                filter.clone(),
-                &page,
-                now,
-            )
-            .await,
+            app.requests()
+                .requests(
+                    &viewer.principal,
+                    RequestList::Resolved,
+                    filter.clone(),
+                    &page,
+                    now,
+                )
+                .await,
             &viewer,
         )?;
         // A request opened from a link shows first, whatever its state.
         let opened = match &wanted {
-            Some(id) => Some(app.request(&viewer.principal, id).await),
+            Some(id) => Some(app.requests().request(&viewer.principal, id).await),
             None => None,
         };
         let here = "/access-requests";
@@ -208,6 +210,7 @@ pub async fn resolve(
     };
     match state
         .app()
+        .requests()
         .resolve(&viewer.principal, &id, verdict, state.now())
         .await
     {

@@ -40,7 +40,12 @@ pub async fn list(
         after: q.cursor.clone(),
         limit: 100,
     };
-    let resources = match state.app().resources(&viewer.principal, &page).await {
+    let resources = match state
+        .app()
+        .directory()
+        .resources(&viewer.principal, &page)
+        .await
+    {
         Ok(r) => r,
         Err(e) => return layout::error_page(Some(&viewer), &e),
     };
@@ -162,10 +167,11 @@ async fn render(
         let app = state.app();
         let actor = &viewer.principal;
         let now = state.now();
-        let resource = or_error(app.resource(actor, id).await, viewer)?;
-        let grants = or_error(app.grants_of_resource(actor, id).await, viewer)?;
+        let resource = or_error(app.directory().resource(actor, id).await, viewer)?;
+        let grants = or_error(app.directory().grants_of_resource(actor, id).await, viewer)?;
         let rights = or_error(
-            app.rights_of_resource(actor, id, &PageRequest::first(500), now)
+            app.rights()
+                .rights_of_resource(actor, id, &PageRequest::first(500), now)
                 .await,
             viewer,
         )?;
@@ -174,32 +180,41 @@ async fn render(
             resource: Some(id.clone()),
         };
         let open = or_error(
-            app.requests(
-                actor,
-                RequestList::Open,
-                filter,
-                &PageRequest::first(200),
-                now,
-            )
-            .await,
+            app.requests()
+                .requests(
+                    actor,
+                    RequestList::Open,
+                    filter,
+                    &PageRequest::first(200),
+                    now,
+                )
+                .await,
             viewer,
         )?;
         let days = window.filter(|d| [7, 30, 90].contains(d)).unwrap_or(30);
         let analytics = or_error(
-            app.analytics(actor, id, now - chrono::Duration::days(days), now)
+            app.reports()
+                .analytics(actor, id, now - chrono::Duration::days(days), now)
                 .await,
             viewer,
         )?;
         let may_edit = may(actor, Capability::Operate);
         let may_admin = may(actor, Capability::Administer);
         let groups = if may_admin {
-            or_error(app.groups(actor, &PageRequest::first(1000)).await, viewer)?.items
+            or_error(
+                app.directory()
+                    .groups(actor, &PageRequest::first(1000))
+                    .await,
+                viewer,
+            )?
+            .items
         } else {
             Vec::new()
         };
         let granted: Vec<&GroupId> = grants.iter().map(|g| &g.group_id).collect();
         let exempt = or_error(
-            app.list_exemptions(actor, &ExemptionFilter::Resource(id.clone()), false, now)
+            app.exemptions()
+                .list_exemptions(actor, &ExemptionFilter::Resource(id.clone()), false, now)
                 .await,
             viewer,
         )?;
@@ -428,6 +443,7 @@ pub async fn policy(
     let app = state.app();
     if f.action == "save" {
         return match app
+            .policies()
             .set_resource_policy(&viewer.principal, &id, patch, state.now())
             .await
         {
@@ -436,7 +452,11 @@ pub async fn policy(
         };
     }
     let target = PreviewTarget::Resource(id.clone(), patch);
-    match app.preview(&viewer.principal, &target, state.now()).await {
+    match app
+        .policies()
+        .preview(&viewer.principal, &target, state.now())
+        .await
+    {
         Ok(p) => render(&state, &viewer, &id, None, Some((patch, p)), None).await,
         Err(e) => layout::error_page(Some(&viewer), &e),
     }
@@ -487,6 +507,7 @@ pub async fn add_grant(
     };
     match state
         .app()
+        .directory()
         .create_grant(&viewer.principal, new, state.now())
         .await
     {
@@ -511,14 +532,15 @@ pub async fn edit_grant(
         let app = state.app();
         let actor = &viewer.principal;
         let now = state.now();
-        let grant = app.grant_of(actor, &resource, &group).await?;
+        let grant = app.directory().grant_of(actor, &resource, &group).await?;
         if f.action.as_deref() == Some("remove") {
-            app.remove_grant(actor, &grant.id, now).await?;
+            app.directory().remove_grant(actor, &grant.id, now).await?;
             return Ok((resource, Notice::GrantRemoved));
         }
         // Duration, approval and expiry: one change, made whole or not at all.
         let expires_at = f.expires_on.as_deref().map(parse_date).transpose()?;
-        app.edit_grant(actor, &grant.id, Some(f.patch()?), expires_at, now)
+        app.policies()
+            .edit_grant(actor, &grant.id, Some(f.patch()?), expires_at, now)
             .await?;
         Ok::<_, Error>((resource, Notice::GrantSaved))
     };

@@ -37,10 +37,11 @@ async fn render(
     let body = async {
         let app = state.app();
         let actor = &viewer.principal;
-        let settings = or_error(app.notification_settings(actor).await, viewer)?;
-        let webhook = or_error(app.webhook(actor).await, viewer)?;
+        let settings = or_error(app.settings().notification_settings(actor).await, viewer)?;
+        let webhook = or_error(app.settings().webhook(actor).await, viewer)?;
         let deliveries = or_error(
-            app.deliveries(actor, Channel::Webhook, &PageRequest::first(50))
+            app.settings()
+                .deliveries(actor, Channel::Webhook, &PageRequest::first(50))
                 .await,
             viewer,
         )?;
@@ -175,6 +176,7 @@ pub async fn save(
     };
     match state
         .app()
+        .settings()
         .set_notification_settings(&viewer.principal, settings, state.now())
         .await
     {
@@ -221,6 +223,7 @@ pub async fn set_webhook(
     }
     match state
         .app()
+        .settings()
         .set_webhook(&viewer.principal, f.url.trim(), state.now())
         .await
     {
@@ -252,6 +255,7 @@ pub async fn remove_webhook(
     }
     match state
         .app()
+        .settings()
         .remove_webhook(&viewer.principal, state.now())
         .await
     {
@@ -281,6 +285,7 @@ pub async fn test_webhook(
     };
     match state
         .app()
+        .settings()
         .send_test_webhook(&viewer.principal, notifier, state.now())
         .await
     {

@@ -80,6 +80,7 @@ pub async fn request_link(
         let client = client.map(|Extension(ClientAddr(c))| c);
         if let Err(e) = state
             .app()
+            .sessions()
             .request_sign_in(&email, &next, client.as_deref(), real_now(), state.now())
             .await
         {
@@ -135,6 +136,7 @@ pub async fn redeem(
     }
     match state
         .app()
+        .sessions()
         .redeem_sign_in(&token, real_now(), state.now())
         .await
     {
@@ -189,6 +191,7 @@ pub async fn sign_out(
     if f.scope == "everywhere" {
         if let Err(e) = state
             .app()
+            .sessions()
             .end_sessions(&viewer.principal, &viewer.user.id, real_now(), state.now())
             .await
         {

@@ -33,7 +33,12 @@ pub async fn list(
         after: q.cursor,
         limit: 100,
     };
-    let users = match state.app().users(&viewer.principal, &page).await {
+    let users = match state
+        .app()
+        .directory()
+        .users(&viewer.principal, &page)
+        .await
+    {
         Ok(u) => u,
         Err(e) => return layout::error_page(Some(&viewer), &e),
     };
@@ -69,25 +74,27 @@ pub async fn page(
         let app = state.app();
         let actor = &viewer.principal;
         let now = state.now();
-        let user = or_error(app.user(actor, &id).await, &viewer)?;
-        let rights = or_error(app.rights_of_user(actor, &id, now).await, &viewer)?;
+        let user = or_error(app.directory().user(actor, &id).await, &viewer)?;
+        let rights = or_error(app.rights().rights_of_user(actor, &id, now).await, &viewer)?;
         let filter = RequestFilter {
             user: Some(id.clone()),
             resource: None,
         };
         let open = or_error(
-            app.requests(
-                actor,
-                RequestList::Open,
-                filter,
-                &PageRequest::first(200),
-                now,
-            )
-            .await,
+            app.requests()
+                .requests(
+                    actor,
+                    RequestList::Open,
+                    filter,
+                    &PageRequest::first(200),
+                    now,
+                )
+                .await,
             &viewer,
         )?;
         let exempt = or_error(
-            app.list_exemptions(actor, &ExemptionFilter::User(id.clone()), false, now)
+            app.exemptions()
+                .list_exemptions(actor, &ExemptionFilter::User(id.clone()), false, now)
                 .await,
             &viewer,
         )?;
@@ -181,6 +188,7 @@ pub async fn unlock(
         let (user, resource) = (UserId::parse(id)?, ResourceId::parse(resource)?);
         state
             .app()
+            .requests()
             .unlock(&viewer.principal, &user, &resource, state.now())
             .await?;
         Ok::<_, Error>((user, resource))
@@ -217,6 +225,7 @@ pub async fn set_active(
         };
         state
             .app()
+            .directory()
             .patch_user(&viewer.principal, &user, patch, state.now())
             .await
     };
@@ -247,6 +256,7 @@ pub async fn end_sessions(
         let user = UserId::parse(id)?;
         state
             .app()
+            .sessions()
             .end_sessions(&viewer.principal, &user, chrono::Utc::now(), state.now())
             .await?;
         Ok::<_, autolock_core::error::Error>(user)

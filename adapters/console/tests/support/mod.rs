@@ -102,9 +102,10 @@ impl Console {
         let mut world =
             World::seed(Arc::new(autolock_sqlite::SqliteStore::in_memory().unwrap())).await;
         world.app = setup(world.app.clone());
-        world.app.sweep(d(8), 100).await.unwrap();
+        world.app.sweep().sweep(d(8), 100).await.unwrap();
         let filed = world
             .app
+            .requests()
             .file_request(
                 &world.bob,
                 &world.gitlab,
@@ -149,6 +150,7 @@ impl Console {
     /// in `outbox`.
     pub async fn deliver(&self) {
         self.app()
+            .sweep()
             .relay(&Direct(self.notifier.clone()), 100)
             .await
             .unwrap();
@@ -166,6 +168,7 @@ impl Console {
     pub async fn signed_in(&self, user: &str) -> Browser {
         let link = self
             .app()
+            .sessions()
             .issue_sign_in_for_user(&id(user), chrono::Utc::now())
             .await
             .unwrap();

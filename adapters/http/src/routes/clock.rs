@@ -67,7 +67,7 @@ pub async fn advance_clock(
         .as_manual()
         .ok_or_else(|| ApiError::not_found("route"))?;
     let step = clock_move(b.by.as_deref(), b.to)?;
-    let now = s.app().move_clock(&caller, clock, step)?;
+    let now = s.app().settings().move_clock(&caller, clock, step)?;
     let tick = match s.ticker() {
         Some(ticker) => Some(ticker.tick(now, &|| true).await?),
         None => None,

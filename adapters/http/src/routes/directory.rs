@@ -65,7 +65,7 @@ pub async fn list_users(
     Query(p): Query<Paging>,
 ) -> ApiResult<Json<List<User>>> {
     Ok(Json(List::from_page(
-        s.app().users(&caller, &p.page()?).await?,
+        s.app().directory().users(&caller, &p.page()?).await?,
     )))
 }
 
@@ -82,7 +82,11 @@ pub async fn create_user(
         display_name: b.display_name,
         role: b.role,
     };
-    let user = s.app().create_user(&caller, new, s.now()).await?;
+    let user = s
+        .app()
+        .directory()
+        .create_user(&caller, new, s.now())
+        .await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
 
@@ -94,7 +98,7 @@ pub async fn get_user(
     Path(id): Path<String>,
 ) -> ApiResult<Json<User>> {
     let id = UserId::parse(id)?;
-    Ok(Json(s.app().user(&caller, &id).await?))
+    Ok(Json(s.app().directory().user(&caller, &id).await?))
 }
 
 /// Changes a user (admin). Deactivation cancels the user's open requests.
@@ -107,7 +111,10 @@ pub async fn patch_user(
 ) -> ApiResult<Json<User>> {
     let id = UserId::parse(id)?;
     Ok(Json(
-        s.app().patch_user(&caller, &id, patch, s.now()).await?,
+        s.app()
+            .directory()
+            .patch_user(&caller, &id, patch, s.now())
+            .await?,
     ))
 }
 
@@ -130,6 +137,7 @@ pub async fn create_service_principal(
 ) -> ApiResult<impl IntoResponse> {
     let sp = s
         .app()
+        .directory()
         .create_service_principal(&caller, b.id, b.name, s.now())
         .await?;
     Ok((StatusCode::CREATED, Json(sp)))
@@ -143,7 +151,9 @@ pub async fn get_service_principal(
     Path(id): Path<String>,
 ) -> ApiResult<Json<ServicePrincipal>> {
     let id = PrincipalId::parse(id)?;
-    Ok(Json(s.app().service_principal(&caller, &id).await?))
+    Ok(Json(
+        s.app().directory().service_principal(&caller, &id).await?,
+    ))
 }
 
 /// A change to a service principal.
@@ -165,6 +175,7 @@ pub async fn patch_service_principal(
     let id = PrincipalId::parse(id)?;
     Ok(Json(
         s.app()
+            .directory()
             .set_service_principal_active(&caller, &id, b.active, s.now())
             .await?,
     ))
@@ -187,7 +198,7 @@ pub async fn list_groups(
     Query(p): Query<Paging>,
 ) -> ApiResult<Json<List<Group>>> {
     Ok(Json(List::from_page(
-        s.app().groups(&caller, &p.page()?).await?,
+        s.app().directory().groups(&caller, &p.page()?).await?,
     )))
 }
 
@@ -198,7 +209,11 @@ pub async fn create_group(
     Caller(caller): Caller,
     JsonBody(b): JsonBody<CreateGroup>,
 ) -> ApiResult<impl IntoResponse> {
-    let g = s.app().create_group(&caller, b.id, b.name, s.now()).await?;
+    let g = s
+        .app()
+        .directory()
+        .create_group(&caller, b.id, b.name, s.now())
+        .await?;
     Ok((StatusCode::CREATED, Json(g)))
 }
 
@@ -210,7 +225,7 @@ pub async fn get_group(
     Path(id): Path<String>,
 ) -> ApiResult<Json<GroupView>> {
     let id = GroupId::parse(id)?;
-    Ok(Json(s.app().group(&caller, &id).await?))
+    Ok(Json(s.app().directory().group(&caller, &id).await?))
 }
 
 /// Adds a user to a group (admin): 201 with the new membership; 200 with the membership as it
@@ -222,7 +237,11 @@ pub async fn add_member(
     Path((group, user)): Path<(String, String)>,
 ) -> ApiResult<impl IntoResponse> {
     let (group, user) = (GroupId::parse(group)?, UserId::parse(user)?);
-    let (membership, created) = s.app().add_member(&caller, &group, &user, s.now()).await?;
+    let (membership, created) = s
+        .app()
+        .directory()
+        .add_member(&caller, &group, &user, s.now())
+        .await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -240,6 +259,7 @@ pub async fn remove_member(
 ) -> ApiResult<StatusCode> {
     let (group, user) = (GroupId::parse(group)?, UserId::parse(user)?);
     s.app()
+        .directory()
         .remove_member(&caller, &group, &user, s.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)

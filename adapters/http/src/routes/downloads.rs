@@ -76,6 +76,7 @@ async fn report(
     let fmt = format(q.format.as_deref(), "json")?;
     let download = s
         .app()
+        .reports()
         .download(&caller, DownloadOf::Report(scope), fmt, s.now())
         .await?;
     Ok(attachment(download))
@@ -171,7 +172,7 @@ pub async fn audit(
         limit: q.limit,
     }
     .page()?;
-    let entries = s.app().audit(&caller, &q.filter(), &page).await?;
+    let entries = s.app().reports().audit(&caller, &q.filter(), &page).await?;
     Ok(axum::Json(super::List::from_page(entries)))
 }
 
@@ -185,6 +186,7 @@ pub async fn audit_export(
     let fmt = format(q.format.as_deref(), "jsonl")?;
     let download = s
         .app()
+        .reports()
         .download(&caller, DownloadOf::Audit(q.filter()), fmt, s.now())
         .await?;
     Ok(attachment(download))

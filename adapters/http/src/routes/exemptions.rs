@@ -69,6 +69,7 @@ pub async fn list_exemptions(
     };
     let list = s
         .app()
+        .exemptions()
         .list_exemptions(&caller, &filter, q.include_ended.unwrap_or(false), s.now())
         .await?;
     Ok(Json(List::of(list)))
@@ -83,7 +84,11 @@ pub async fn create_exemption(
     Caller(caller): Caller,
     JsonBody(b): JsonBody<NewExemption>,
 ) -> ApiResult<impl IntoResponse> {
-    let e = s.app().create_exemption(&caller, b, s.now()).await?;
+    let e = s
+        .app()
+        .exemptions()
+        .create_exemption(&caller, b, s.now())
+        .await?;
     Ok((StatusCode::CREATED, Json(e)))
 }
 
@@ -95,7 +100,7 @@ pub async fn get_exemption(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Exemption>> {
     let id = ExemptionId::parse(id)?;
-    Ok(Json(s.app().exemption(&caller, &id).await?))
+    Ok(Json(s.app().exemptions().exemption(&caller, &id).await?))
 }
 
 /// A new end for an exemption in force.
@@ -118,6 +123,7 @@ pub async fn patch_exemption(
     let id = ExemptionId::parse(id)?;
     Ok(Json(
         s.app()
+            .exemptions()
             .change_exemption(&caller, &id, b.until, s.now())
             .await?,
     ))
@@ -132,5 +138,10 @@ pub async fn end_exemption(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Exemption>> {
     let id = ExemptionId::parse(id)?;
-    Ok(Json(s.app().end_exemption(&caller, &id, s.now()).await?))
+    Ok(Json(
+        s.app()
+            .exemptions()
+            .end_exemption(&caller, &id, s.now())
+            .await?,
+    ))
 }

@@ -22,5 +22,5 @@ pub async fn get_feed(
     State(s): State<AppState>,
     Caller(caller): Caller,
 ) -> ApiResult<Json<FeedStatus>> {
-    Ok(Json(s.app().feed_status(&caller, s.now()).await?))
+    Ok(Json(s.app().feed().feed_status(&caller, s.now()).await?))
 }

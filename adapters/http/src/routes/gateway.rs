@@ -76,6 +76,7 @@ pub async fn check(
     let now = s.now();
     let d = s
         .app()
+        .gateway()
         .decide_for(&caller, &b.user_id, &b.resource_id, b.record, now)
         .await?;
     let block_url = (d.reason == Some(DenyReason::Locked)).then(|| {
@@ -151,6 +152,10 @@ pub async fn access_events(
         })
         .collect();
     Ok(Json(AccessEventsResponse {
-        results: s.app().record_events(&caller, batch, s.now()).await?,
+        results: s
+            .app()
+            .gateway()
+            .record_events(&caller, batch, s.now())
+            .await?,
     }))
 }

@@ -64,7 +64,11 @@ impl GrantPath {
             (Some(id), _, _) => Ok(GrantId::parse(id)?),
             (None, Some(resource), Some(group)) => {
                 let (resource, group) = (ResourceId::parse(resource)?, GroupId::parse(group)?);
-                Ok(s.app().grant_of(caller, &resource, &group).await?.id)
+                Ok(s.app()
+                    .directory()
+                    .grant_of(caller, &resource, &group)
+                    .await?
+                    .id)
             }
             _ => Err(ApiError::not_found("route")),
         }
@@ -80,7 +84,7 @@ pub async fn list_grants(
 ) -> ApiResult<Json<List<GrantView>>> {
     let id = ResourceId::parse(id)?;
     Ok(Json(List::of(
-        s.app().grants_of_resource(&caller, &id).await?,
+        s.app().directory().grants_of_resource(&caller, &id).await?,
     )))
 }
 
@@ -116,8 +120,12 @@ pub async fn create_grant(
             .unwrap_or_default()
             .apply(PolicyOverride::default()),
     };
-    let grant = s.app().create_grant(&caller, new, s.now()).await?;
-    let view = s.app().grant(&caller, &grant.id).await?;
+    let grant = s
+        .app()
+        .directory()
+        .create_grant(&caller, new, s.now())
+        .await?;
+    let view = s.app().directory().grant(&caller, &grant.id).await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -129,7 +137,7 @@ pub async fn get_grant(
     Path(key): Path<GrantPath>,
 ) -> ApiResult<Json<GrantView>> {
     let id = key.resolve(&s, &caller).await?;
-    Ok(Json(s.app().grant(&caller, &id).await?))
+    Ok(Json(s.app().directory().grant(&caller, &id).await?))
 }
 
 /// An edit of a grant's expiry: `{"expires_at": "..." | null}`.
@@ -163,9 +171,10 @@ pub async fn patch_grant(
     let id = key.resolve(&s, &caller).await?;
     let g = s
         .app()
+        .directory()
         .set_grant_expiry(&caller, &id, expires_at, s.now())
         .await?;
-    Ok(Json(s.app().grant(&caller, &g.id).await?))
+    Ok(Json(s.app().directory().grant(&caller, &g.id).await?))
 }
 
 /// Removes a grant (admin).
@@ -176,7 +185,10 @@ pub async fn delete_grant(
     Path(key): Path<GrantPath>,
 ) -> ApiResult<StatusCode> {
     let id = key.resolve(&s, &caller).await?;
-    s.app().remove_grant(&caller, &id, s.now()).await?;
+    s.app()
+        .directory()
+        .remove_grant(&caller, &id, s.now())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -192,9 +204,10 @@ pub async fn patch_grant_policy(
     let id = key.resolve(&s, &caller).await?;
     let g = s
         .app()
+        .policies()
         .set_grant_override(&caller, &id, patch, s.now())
         .await?;
-    Ok(Json(s.app().grant(&caller, &g.id).await?))
+    Ok(Json(s.app().directory().grant(&caller, &g.id).await?))
 }
 
 /// What a proposed grant override would do; nothing changes (admin, DevOps admin).
@@ -206,5 +219,10 @@ pub async fn preview_grant_policy(
     JsonBody(patch): JsonBody<OverridePatch>,
 ) -> ApiResult<Json<Preview>> {
     let target = PreviewTarget::Grant(GrantId::parse(id)?, patch);
-    Ok(Json(s.app().preview(&caller, &target, s.now()).await?))
+    Ok(Json(
+        s.app()
+            .policies()
+            .preview(&caller, &target, s.now())
+            .await?,
+    ))
 }

@@ -26,7 +26,7 @@ pub async fn export_policies(
     State(s): State<AppState>,
     Caller(caller): Caller,
 ) -> ApiResult<Json<PolicyDocument>> {
-    Ok(Json(s.app().export_policies(&caller).await?))
+    Ok(Json(s.app().policies().export_policies(&caller).await?))
 }
 
 /// What applying a document would change, with who would lock within 1, 7 and 30 days; nothing
@@ -38,9 +38,14 @@ pub async fn plan_policies(
     body: JsonBytes,
 ) -> ApiResult<Json<PolicyPlan>> {
     // The role first: a document is read only for those who may send one.
-    s.app().may_send_policies(&caller)?;
+    s.app().policies().may_send_policies(&caller)?;
     let doc: PolicyDocument = parse_json(&body.0)?;
-    Ok(Json(s.app().plan_policies(&caller, &doc, s.now()).await?))
+    Ok(Json(
+        s.app()
+            .policies()
+            .plan_policies(&caller, &doc, s.now())
+            .await?,
+    ))
 }
 
 /// Applies a document: each change audited as the caller; applying it again changes nothing
@@ -51,7 +56,12 @@ pub async fn apply_policies(
     Caller(caller): Caller,
     body: JsonBytes,
 ) -> ApiResult<Json<PolicyPlan>> {
-    s.app().may_send_policies(&caller)?;
+    s.app().policies().may_send_policies(&caller)?;
     let doc: PolicyDocument = parse_json(&body.0)?;
-    Ok(Json(s.app().apply_policies(&caller, &doc, s.now()).await?))
+    Ok(Json(
+        s.app()
+            .policies()
+            .apply_policies(&caller, &doc, s.now())
+            .await?,
+    ))
 }

@@ -50,6 +50,7 @@ pub async fn file_request(
 ) -> ApiResult<impl IntoResponse> {
     let filed = s
         .app()
+        .requests()
         .file_request(&caller, &b.resource_id, b.reason, s.now())
         .await?;
     let status = if filed.created {
@@ -113,6 +114,7 @@ pub async fn list_requests(
     };
     let result = s
         .app()
+        .requests()
         .requests(&caller, list, filter, &page, s.now())
         .await?;
     Ok(Json(List::from_page(result)))
@@ -132,7 +134,7 @@ pub async fn count_requests(
     Caller(caller): Caller,
 ) -> ApiResult<Json<RequestCount>> {
     Ok(Json(RequestCount {
-        open: s.app().count_open_requests(&caller).await?,
+        open: s.app().requests().count_open_requests(&caller).await?,
     }))
 }
 
@@ -144,7 +146,7 @@ pub async fn get_request(
     Path(id): Path<String>,
 ) -> ApiResult<Json<AccessRequest>> {
     let id = RequestId::parse(id)?;
-    Ok(Json(s.app().request(&caller, &id).await?))
+    Ok(Json(s.app().requests().request(&caller, &id).await?))
 }
 
 async fn resolve(
@@ -154,7 +156,12 @@ async fn resolve(
     verdict: Verdict,
 ) -> ApiResult<Json<AccessRequest>> {
     let id = RequestId::parse(id)?;
-    Ok(Json(s.app().resolve(caller, &id, verdict, s.now()).await?))
+    Ok(Json(
+        s.app()
+            .requests()
+            .resolve(caller, &id, verdict, s.now())
+            .await?,
+    ))
 }
 
 /// Approves a request: the right is unlocked (approvers, never their own).

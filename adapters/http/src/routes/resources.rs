@@ -61,7 +61,7 @@ pub async fn list_resources(
     Query(p): Query<Paging>,
 ) -> ApiResult<Json<List<Resource>>> {
     Ok(Json(List::from_page(
-        s.app().resources(&caller, &p.page()?).await?,
+        s.app().directory().resources(&caller, &p.page()?).await?,
     )))
 }
 
@@ -78,7 +78,11 @@ pub async fn create_resource(
         address: b.address,
         policy: b.policy.unwrap_or_default().or_new_resource_default(),
     };
-    let r = s.app().create_resource(&caller, new, s.now()).await?;
+    let r = s
+        .app()
+        .directory()
+        .create_resource(&caller, new, s.now())
+        .await?;
     Ok((StatusCode::CREATED, Json(r)))
 }
 
@@ -90,7 +94,7 @@ pub async fn get_resource(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Resource>> {
     let id = ResourceId::parse(id)?;
-    Ok(Json(s.app().resource(&caller, &id).await?))
+    Ok(Json(s.app().directory().resource(&caller, &id).await?))
 }
 
 /// Edits a resource's default policy (admin, DevOps admin). Audited; nobody locks sooner than
@@ -105,6 +109,7 @@ pub async fn patch_resource_policy(
     let id = ResourceId::parse(id)?;
     Ok(Json(
         s.app()
+            .policies()
             .set_resource_policy(&caller, &id, patch, s.now())
             .await?,
     ))
@@ -119,7 +124,12 @@ pub async fn preview_resource_policy(
     JsonBody(patch): JsonBody<PolicyPatch>,
 ) -> ApiResult<Json<Preview>> {
     let target = PreviewTarget::Resource(ResourceId::parse(id)?, patch);
-    Ok(Json(s.app().preview(&caller, &target, s.now()).await?))
+    Ok(Json(
+        s.app()
+            .policies()
+            .preview(&caller, &target, s.now())
+            .await?,
+    ))
 }
 
 /// The analytics window.
@@ -145,5 +155,7 @@ pub async fn analytics(
     let id = ResourceId::parse(id)?;
     let to = q.to.unwrap_or_else(|| s.now());
     let from = q.from.unwrap_or(to - chrono::Duration::days(30));
-    Ok(Json(s.app().analytics(&caller, &id, from, to).await?))
+    Ok(Json(
+        s.app().reports().analytics(&caller, &id, from, to).await?,
+    ))
 }

@@ -31,7 +31,10 @@ pub async fn user_rights(
 ) -> ApiResult<Json<List<RightView>>> {
     let id = UserId::parse(id)?;
     Ok(Json(List::of(
-        s.app().rights_of_user(&caller, &id, s.now()).await?,
+        s.app()
+            .rights()
+            .rights_of_user(&caller, &id, s.now())
+            .await?,
     )))
 }
 
@@ -43,7 +46,12 @@ pub async fn user_right(
     Path((id, resource)): Path<(String, String)>,
 ) -> ApiResult<Json<RightView>> {
     let (id, resource) = (UserId::parse(id)?, ResourceId::parse(resource)?);
-    Ok(Json(s.app().right(&caller, &id, &resource, s.now()).await?))
+    Ok(Json(
+        s.app()
+            .rights()
+            .right(&caller, &id, &resource, s.now())
+            .await?,
+    ))
 }
 
 /// Lifts a user's lock (admin, DevOps admin; never oneself), also one kept while the user has no
@@ -57,7 +65,10 @@ pub async fn unlock(
 ) -> ApiResult<Json<Unlocked>> {
     let (id, resource) = (UserId::parse(id)?, ResourceId::parse(resource)?);
     Ok(Json(
-        s.app().unlock(&caller, &id, &resource, s.now()).await?,
+        s.app()
+            .requests()
+            .unlock(&caller, &id, &resource, s.now())
+            .await?,
     ))
 }
 
@@ -72,6 +83,7 @@ pub async fn resource_rights(
     let id = ResourceId::parse(id)?;
     let page = s
         .app()
+        .rights()
         .rights_of_resource(&caller, &id, &p.page()?, s.now())
         .await?;
     Ok(Json(List::from_page(page)))

@@ -37,7 +37,9 @@ pub async fn get_settings(
     State(s): State<AppState>,
     Caller(caller): Caller,
 ) -> ApiResult<Json<Settings>> {
-    Ok(Json(s.app().notification_settings(&caller).await?))
+    Ok(Json(
+        s.app().settings().notification_settings(&caller).await?,
+    ))
 }
 
 /// Replaces the notification settings (admin): which roles are emailed about new requests.
@@ -49,6 +51,7 @@ pub async fn put_settings(
 ) -> ApiResult<Json<Settings>> {
     Ok(Json(
         s.app()
+            .settings()
             .set_notification_settings(&caller, b, s.now())
             .await?,
     ))
@@ -80,6 +83,7 @@ pub async fn get_webhook(
 ) -> ApiResult<Json<WebhookView>> {
     let url = s
         .app()
+        .settings()
         .webhook(&caller)
         .await?
         .ok_or_else(|| ApiError::not_found("webhook"))?;
@@ -96,7 +100,11 @@ pub async fn put_webhook(
     Caller(caller): Caller,
     JsonBody(b): JsonBody<PutWebhook>,
 ) -> ApiResult<Json<WebhookView>> {
-    let hook = s.app().set_webhook(&caller, &b.url, s.now()).await?;
+    let hook = s
+        .app()
+        .settings()
+        .set_webhook(&caller, &b.url, s.now())
+        .await?;
     Ok(Json(WebhookView {
         url: hook.url.to_string(),
         secret: Some(hook.secret.reveal().to_owned()),
@@ -109,7 +117,7 @@ pub async fn delete_webhook(
     State(s): State<AppState>,
     Caller(caller): Caller,
 ) -> ApiResult<StatusCode> {
-    s.app().remove_webhook(&caller, s.now()).await?;
+    s.app().settings().remove_webhook(&caller, s.now()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -128,6 +136,7 @@ pub async fn test_webhook(
     })?;
     Ok(Json(
         s.app()
+            .settings()
             .send_test_webhook(&caller, notifier, s.now())
             .await?,
     ))
@@ -142,6 +151,7 @@ pub async fn list_webhook_deliveries(
 ) -> ApiResult<Json<List<Delivery>>> {
     let page = s
         .app()
+        .settings()
         .deliveries(&caller, Channel::Webhook, &p.page()?)
         .await?;
     Ok(Json(List::from_page(page)))

@@ -83,7 +83,7 @@ async fn sweep(path: &Path, at: chrono::DateTime<chrono::Utc>) -> (usize, f64) {
     let started = Instant::now();
     let mut locked = 0;
     loop {
-        let report = app.sweep(at, 500).await.unwrap();
+        let report = app.sweep().sweep(at, 500).await.unwrap();
         assert_eq!(report.failed, 0, "{:?}", report.failures);
         locked += report.locked;
         if report.examined == 0 {
