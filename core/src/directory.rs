@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::Timestamp;
+use crate::exemption::Exemption;
 use crate::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
 use crate::policy::{Policy, PolicyOverride};
 use crate::values::{Email, Name, Role};
@@ -229,11 +230,27 @@ pub struct RightFacts {
     pub paths: Vec<PathFacts>,
     /// The exemptions of the right and of the grants of its paths, ended ones included.
     #[serde(default)]
-    pub exemptions: Vec<crate::exemption::Exemption>,
+    pub exemptions: Vec<Exemption>,
     /// The silences of the usage feed as known now, oldest first, the last one possibly going
     /// on (docs/semantics.md §2.10): not the store's, the feed guard's; empty when it is off.
     #[serde(default)]
     pub silences: Vec<Span>,
+}
+
+impl Exemption {
+    /// Whether it belongs in the facts of `user`'s right whose paths are `paths`: an exemption of
+    /// that right, or of the grant of one of its paths (every store reads a resource's
+    /// exemptions and keeps these).
+    #[must_use]
+    pub fn concerns(&self, user: &UserId, paths: &[PathFacts]) -> bool {
+        match (&self.user, &self.grant) {
+            (Some(u), _) => u == user,
+            (None, Some(grant)) => paths
+                .iter()
+                .any(|p| p.grants.iter().any(|g| g.id == *grant)),
+            (None, None) => false,
+        }
+    }
 }
 
 impl RightFacts {

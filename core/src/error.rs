@@ -52,6 +52,10 @@ pub enum Error {
     /// The request conflicts with the current state, of the kind given.
     #[error("conflict: {1}")]
     Conflict(Conflict, String),
+    /// This deployment does not do this (a test send where nothing sends notifications): the
+    /// kind (a short code) and why.
+    #[error("{1}")]
+    Unavailable(&'static str, String),
     /// The store failed; the operation may be retried.
     #[error("store: {0}")]
     Store(StoreError),

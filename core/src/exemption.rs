@@ -52,7 +52,7 @@ pub struct Exemption {
     /// when it runs out.
     #[serde(default)]
     pub closed: bool,
-    /// How many times it was edited (as [`crate::directory::User::revision`]).
+    /// How many times it was edited (as a user's revision).
     #[serde(skip)]
     #[cfg_attr(feature = "openapi", schema(ignore))]
     pub revision: u64,
@@ -75,20 +75,6 @@ impl Exemption {
     #[must_use]
     pub fn covers(&self, grant: &GrantId) -> bool {
         self.user.is_some() || self.grant.as_ref() == Some(grant)
-    }
-
-    /// Whether it belongs in the facts of `user`'s right whose paths are `paths`: an exemption of
-    /// that right, or of the grant of one of its paths (every store reads a resource's
-    /// exemptions and keeps these).
-    #[must_use]
-    pub fn concerns(&self, user: &UserId, paths: &[crate::directory::PathFacts]) -> bool {
-        match (&self.user, &self.grant) {
-            (Some(u), _) => u == user,
-            (None, Some(grant)) => paths
-                .iter()
-                .any(|p| p.grants.iter().any(|g| g.id == *grant)),
-            (None, None) => false,
-        }
     }
 
     /// `grant` or `right`: what it covers, for people.

@@ -13,7 +13,8 @@ use autolock_core::lock::RightState;
 use autolock_core::policy::{ApprovalMode, AutoLockAfter};
 
 use crate::ConsoleState;
-use crate::session::Viewer;
+use crate::urls::query_escape;
+use crate::viewer::Viewer;
 
 /// The sections of the console, in the order of the navigation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,20 +159,6 @@ pub async fn render(
     render_status(state, viewer, section, title, body, StatusCode::OK).await
 }
 
-/// [`render`] of a page's body, or the answer its failure gave (the page of its error).
-pub async fn render_result(
-    state: &ConsoleState,
-    viewer: &Viewer,
-    section: Section,
-    title: &str,
-    body: Result<Markup, Response>,
-) -> Response {
-    match body {
-        Ok(body) => render(state, viewer, section, title, body).await,
-        Err(response) => response,
-    }
-}
-
 /// The link to a list's next page, when there is one: `base` (ending in `?` or `&`) and the
 /// cursor.
 pub fn next_page(base: &str, next: Option<&str>) -> Markup {
@@ -271,7 +258,7 @@ pub fn message_page(status: StatusCode, title: &str, text: &str) -> Response {
 }
 
 /// The page a failed use case answers: not found, forbidden, a conflict, bad input.
-pub fn error_page(_viewer: Option<&Viewer>, e: &Error) -> Response {
+pub fn error_page(e: &Error) -> Response {
     let (status, title) = match e {
         Error::Invalid(_) => (StatusCode::BAD_REQUEST, "That did not work"),
         Error::NotFound(_) => (StatusCode::NOT_FOUND, "Not found"),
@@ -280,6 +267,7 @@ pub fn error_page(_viewer: Option<&Viewer>, e: &Error) -> Response {
             (StatusCode::FORBIDDEN, "Not allowed")
         }
         Error::Conflict(..) => (StatusCode::CONFLICT, "That changed meanwhile"),
+        Error::Unavailable(..) => (StatusCode::SERVICE_UNAVAILABLE, "Not available here"),
         Error::Store(_) => (StatusCode::SERVICE_UNAVAILABLE, "Try again in a moment"),
     };
     let text = match e {
@@ -297,15 +285,6 @@ pub fn error_page(_viewer: Option<&Viewer>, e: &Error) -> Response {
         }
     };
     message_page(status, title, &text)
-}
-
-/// The answer to a form sent without its CSRF token (or with another session's).
-pub fn csrf_refused() -> Response {
-    message_page(
-        StatusCode::FORBIDDEN,
-        "Form expired",
-        "This form was not sent from your session: nothing was changed. Reload the page and try again.",
-    )
 }
 
 /// The hidden CSRF field of a form.
@@ -407,9 +386,4 @@ pub fn approval_options(current: Option<ApprovalMode>, inherit: Option<ApprovalM
             option value=(a.as_str()) selected[current == Some(a)] { (approval_label(a)) }
         }
     }
-}
-
-/// A query-string value, escaped.
-pub fn query_escape(value: &str) -> String {
-    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }

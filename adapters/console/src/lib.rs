@@ -11,9 +11,13 @@
 // `Err` of their `Result`, as axum's own extractors do.
 #![allow(clippy::result_large_err)]
 
+mod error;
+mod extract;
 mod layout;
 mod pages;
 mod session;
+mod urls;
+mod viewer;
 
 use std::sync::Arc;
 
@@ -52,6 +56,7 @@ impl std::fmt::Debug for ConsoleConfig {
 struct Inner {
     app: Autolock,
     clock: Arc<dyn Clock>,
+    real_time: Arc<dyn Clock>,
     notifier: Option<Notifier>,
     config: ConsoleConfig,
 }
@@ -74,13 +79,20 @@ impl std::fmt::Debug for ConsoleState {
 }
 
 impl ConsoleState {
-    /// The console over the use cases. Its sign-in emails go through the outbox and the
-    /// notifier, like every other notification.
+    /// The console over the use cases, on the deployment's `clock`; sessions, their CSRF
+    /// tokens and sign-in links run on `real_time`, whatever the deployment's clock. Its sign-in
+    /// emails go through the outbox and the notifier, like every other notification.
     #[must_use]
-    pub fn new(app: Autolock, clock: Arc<dyn Clock>, config: ConsoleConfig) -> Self {
+    pub fn new(
+        app: Autolock,
+        clock: Arc<dyn Clock>,
+        real_time: Arc<dyn Clock>,
+        config: ConsoleConfig,
+    ) -> Self {
         Self(Arc::new(Inner {
             app,
             clock,
+            real_time,
             notifier: None,
             config,
         }))
@@ -93,6 +105,7 @@ impl ConsoleState {
         Self(Arc::new(Inner {
             app: inner.app.clone(),
             clock: Arc::clone(&inner.clock),
+            real_time: Arc::clone(&inner.real_time),
             notifier: Some(notifier),
             config: inner.config.clone(),
         }))
@@ -104,6 +117,11 @@ impl ConsoleState {
 
     fn now(&self) -> Timestamp {
         self.0.clock.now()
+    }
+
+    /// Now by real time: sessions, CSRF tokens and sign-in links run on it.
+    fn real_now(&self) -> Timestamp {
+        self.0.real_time.now()
     }
 
     fn config(&self) -> &ConsoleConfig {

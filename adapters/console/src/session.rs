@@ -7,22 +7,24 @@
 //! instead, each token good for an hour. The session key signs with its current key and
 //! verifies with the previous one too, so that it rotates without signing anyone out.
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use cookie::{Cookie, SameSite};
 use hmac::{Hmac, Mac};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use autolock_core::directory::{Principal, User};
+use autolock_core::directory::Principal;
 use autolock_core::ids::UserId;
 
-use crate::ConsoleState;
-use crate::layout;
+use crate::error::PageError;
+use crate::viewer::Viewer;
+use crate::{ConsoleState, MAX_FORM_BYTES};
 
 /// The session cookie's name (on https it carries the `__Host-` prefix: [`cookie_name`]).
 pub const SESSION_COOKIE: &str = "autolock_session";
@@ -46,14 +48,10 @@ struct Claims {
     i: i64,
 }
 
-fn real_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-}
-
-fn real_now_millis() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+/// Seconds since the epoch, by real time (sessions and links run on it, whatever the
+/// deployment's clock).
+fn real_now(state: &ConsoleState) -> u64 {
+    u64::try_from(state.real_now().timestamp()).unwrap_or(0)
 }
 
 /// A cookie's name as this console sets it: with the `__Host-` prefix on https.
@@ -125,8 +123,8 @@ pub fn open(state: &ConsoleState, user: &UserId) -> String {
     let claims = Claims {
         u: user.clone(),
         n: random_id(),
-        e: real_now() + SESSION_TTL.as_secs(),
-        i: real_now_millis(),
+        e: real_now(state) + SESSION_TTL.as_secs(),
+        i: state.real_now().timestamp_millis(),
     };
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("claims serialize"));
     let signature = sign(state, "session", &payload);
@@ -153,103 +151,33 @@ fn claims(state: &ConsoleState, headers: &HeaderMap) -> Option<Claims> {
         .decode(payload)
         .ok()
         .and_then(|p| serde_json::from_slice(&p).ok())?;
-    (real_now() < claims.e).then_some(claims)
+    (real_now(state) < claims.e).then_some(claims)
 }
 
-/// The signed-in person looking at a page.
-#[derive(Debug, Clone)]
-pub struct Viewer {
-    /// As an actor of the use cases: id, role, active.
-    pub principal: Principal,
-    /// As a person: their name and address.
-    pub user: User,
-    /// The session's CSRF token, for the forms of the page.
-    pub csrf: String,
-    session: String,
-}
-
-impl Viewer {
-    /// Whether a form's CSRF token is the session's (compared in constant time).
-    pub fn csrf_ok(&self, state: &ConsoleState, token: &str) -> bool {
-        verify(state, "csrf", &self.session, token)
-    }
-}
-
-/// A path to go to after signing in or after a form: only a path on the console's own origin,
-/// judged the way a browser's URL parser reads it — tab, CR and LF removed first (browsers drop
-/// them), then no `//` or `/\\` at its start (another host), no backslash, no scheme, no control
-/// character, and the same again once percent-decoded (a server may decode it). Anything else is
-/// the start page.
-#[must_use]
-pub fn local_path(next: Option<&str>) -> String {
-    next.and_then(same_origin_path)
-        .unwrap_or_else(|| "/".to_owned())
-}
-
-fn same_origin_path(raw: &str) -> Option<String> {
-    let path: String = raw
-        .chars()
-        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
-        .collect();
-    let safe = |p: &str| {
-        let mut chars = p.chars();
-        chars.next() == Some('/')
-            && !matches!(chars.next(), Some('/' | '\\'))
-            && !p.contains('\\')
-            && !p.chars().any(char::is_control)
-    };
-    if !safe(&path) {
-        return None;
-    }
-    // Decoded (as often as it decodes to something else), it must still be a local path.
-    let mut decoded = path.clone();
-    for _ in 0..4 {
-        let next: String = percent_decode(&decoded)
-            .chars()
-            .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
-            .collect();
-        if next == decoded {
-            break;
-        }
-        if !safe(&next) {
-            return None;
-        }
-        decoded = next;
-    }
-    Some(path)
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes: Vec<u8> =
-        form_urlencoded::parse(format!("x={}", text.replace('+', "%2B")).as_bytes())
-            .next()
-            .map(|(_, v)| v.into_owned().into_bytes())
-            .unwrap_or_default();
-    String::from_utf8_lossy(&bytes).into_owned()
+/// Whether a form's CSRF token is the session's of `viewer` (compared in constant time).
+pub fn csrf_ok(state: &ConsoleState, viewer: &Viewer, token: &str) -> bool {
+    verify(state, "csrf", &viewer.session, token)
 }
 
 impl FromRequestParts<ConsoleState> for Viewer {
-    type Rejection = Response;
+    type Rejection = PageError;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &ConsoleState,
     ) -> Result<Self, Self::Rejection> {
-        let sign_in = || {
-            let next = parts
+        let sign_in = || PageError::SignIn {
+            next: parts
                 .uri
                 .path_and_query()
-                .map_or("/", axum::http::uri::PathAndQuery::as_str);
-            let target = format!("/sign-in?next={}", crate::layout::query_escape(next));
-            Redirect::to(&target).into_response()
+                .map_or("/", axum::http::uri::PathAndQuery::as_str)
+                .to_owned(),
         };
         let Some(claims) = claims(state, &parts.headers) else {
             return Err(sign_in());
         };
-        let user = match state.app().sessions().session_user(&claims.u).await {
-            Ok(Some(user)) => user,
-            Ok(None) => return Err(sign_in()),
-            Err(e) => return Err(layout::error_page(None, &e)),
+        let Some(user) = state.app().sessions().session_user(&claims.u).await? else {
+            return Err(sign_in());
         };
         // Ended since it was opened: signed out everywhere, or by an admin.
         if user
@@ -259,11 +187,7 @@ impl FromRequestParts<ConsoleState> for Viewer {
             return Err(sign_in());
         }
         if !user.active {
-            return Err(layout::message_page(
-                StatusCode::FORBIDDEN,
-                "Account deactivated",
-                "Your account is deactivated: ask an admin to reactivate it.",
-            ));
+            return Err(PageError::Deactivated);
         }
         Ok(Self {
             principal: Principal {
@@ -291,7 +215,7 @@ impl PreSession {
     /// The CSRF token of a form for `purpose` in this pre-session, good for an hour: when it
     /// was made, and its signature over the pre-session, the purpose and that instant.
     pub fn csrf(&self, state: &ConsoleState, purpose: &str) -> String {
-        let made = real_now();
+        let made = real_now(state);
         format!(
             "{made}.{}",
             sign(state, purpose, &format!("{}.{made}", self.id))
@@ -306,7 +230,7 @@ impl PreSession {
         let Ok(made_at) = made.parse::<u64>() else {
             return false;
         };
-        let now = real_now();
+        let now = real_now(state);
         !self.new
             && made_at <= now
             && now - made_at < PRE_TTL_SECS
@@ -343,15 +267,61 @@ impl FromRequestParts<ConsoleState> for PreSession {
     }
 }
 
+/// A state-changing form of a signed-in viewer, its CSRF token checked: the viewer, and the
+/// form's fields as `T` (the token's field, `csrf`, is read here and left out of `T`). Sent
+/// without the session's token, it is refused with nothing read further
+/// ([`PageError::CsrfRefused`]).
+#[derive(Debug)]
+pub struct Csrf<T>(pub Viewer, pub T);
+
+impl<T: DeserializeOwned> FromRequest<ConsoleState> for Csrf<T> {
+    type Rejection = PageError;
+
+    async fn from_request(req: Request, state: &ConsoleState) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let viewer = Viewer::from_request_parts(&mut parts, state).await?;
+        let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+            .await
+            .map_err(|_| PageError::TooLarge)?;
+        let token = form_urlencoded::parse(&bytes)
+            .find(|(k, _)| k == "csrf")
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default();
+        if !csrf_ok(state, &viewer, &token) {
+            return Err(PageError::CsrfRefused);
+        }
+        // The token is this extractor's: `T` sees every other field.
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(&bytes)
+            .filter(|(k, _)| k != "csrf")
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let encoded = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&pairs)
+            .finish();
+        let fields =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(encoded.as_bytes()));
+        let form = serde_path_to_error::deserialize(fields).map_err(|e| {
+            // The field that did not parse is named; `.` is the form as a whole.
+            let field = match e.path().to_string() {
+                path if path == "." => "form".to_owned(),
+                path => path,
+            };
+            autolock_core::ValidationError::new(field, e.inner().to_string())
+        })?;
+        Ok(Self(viewer, form))
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{PreSession, local_path, real_now, sign};
+    use super::{PreSession, real_now, sign};
 
     fn state() -> crate::ConsoleState {
         let store = std::sync::Arc::new(autolock_sqlite::SqliteStore::in_memory().unwrap());
         crate::ConsoleState::new(
             autolock_core::service::Autolock::new(store),
             std::sync::Arc::new(autolock_core::ports::ManualClock::new(chrono::Utc::now())),
+            std::sync::Arc::new(autolock_core::ports::SystemClock),
             crate::ConsoleConfig {
                 console_base_url: "http://console.test".into(),
                 session_keys: autolock_core::values::SigningKeys::new(
@@ -374,13 +344,13 @@ mod tests {
         assert!(pre.csrf_ok(&state, "sign-in", &token));
         assert!(!pre.csrf_ok(&state, "redeem", &token), "another form's");
         // Made an hour ago (signed as the console would have then): refused.
-        let old = real_now() - 3600;
+        let old = real_now(&state) - 3600;
         let stale = format!(
             "{old}.{}",
             sign(&state, "sign-in", &format!("pre-session-id.{old}"))
         );
         assert!(!pre.csrf_ok(&state, "sign-in", &stale));
-        let recent = real_now() - 3500;
+        let recent = real_now(&state) - 3500;
         let fresh = format!(
             "{recent}.{}",
             sign(&state, "sign-in", &format!("pre-session-id.{recent}"))
@@ -389,38 +359,5 @@ mod tests {
         // Its time changed without its signature: refused.
         let (_, signature) = stale.split_once('.').unwrap();
         assert!(!pre.csrf_ok(&state, "sign-in", &format!("{recent}.{signature}")));
-    }
-
-    #[test]
-    fn only_a_path_on_the_consoles_own_origin_is_kept() {
-        for ok in [
-            "/",
-            "/access-requests?user_id=bob&access_request_id=r1",
-            "/users/bob",
-            "/audit?target=a%20b",
-        ] {
-            assert_eq!(local_path(Some(ok)), ok, "{ok:?}");
-        }
-        for bad in [
-            "/\t/evil.example",
-            "/\n/evil.example",
-            "\t//evil.example",
-            "//evil.example",
-            "/\\evil.example",
-            "/\\/evil.example",
-            "https://evil.example/",
-            "javascript:alert(1)",
-            "evil.example",
-            "/%2F/evil.example",
-            "/%2f%2fevil.example",
-            "/%5Cevil.example",
-            "/%09/evil.example",
-            "/%252F/evil.example",
-            "/\u{0}x",
-            "",
-        ] {
-            assert_eq!(local_path(Some(bad)), "/", "{bad:?}");
-        }
-        assert_eq!(local_path(None), "/");
     }
 }

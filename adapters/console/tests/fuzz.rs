@@ -220,7 +220,7 @@ proptest! {
             }
         });
         // The one 5xx by design: a test send where the deployment has no notifier.
-        let by_design = page.status == 503 && page.body.contains("No notifier");
+        let by_design = page.status == 503 && page.body.contains("Not available here");
         prop_assert!(
             page.status.as_u16() < 500 || by_design,
             "{method} {path} {form:?} as viewer {viewer}: {} {}",

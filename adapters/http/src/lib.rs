@@ -36,16 +36,6 @@ pub struct HttpConfig {
     pub console_base_url: String,
 }
 
-/// The real clock.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now(&self) -> Timestamp {
-        chrono::Utc::now()
-    }
-}
-
 #[derive(Clone)]
 struct Inner {
     notifier: Option<autolock_core::notify::Notifier>,

@@ -86,6 +86,7 @@ impl From<Error> for ApiError {
             Error::Forbidden(why) => Self::new(StatusCode::FORBIDDEN, "forbidden", why),
             Error::ForbiddenSelf(why) => Self::new(StatusCode::FORBIDDEN, "forbidden_self", why),
             Error::Conflict(kind, why) => Self::new(StatusCode::CONFLICT, kind.as_str(), why),
+            Error::Unavailable(kind, why) => Self::new(StatusCode::SERVICE_UNAVAILABLE, kind, why),
             Error::Store(StoreError::Conflict(_)) => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "busy",

@@ -428,7 +428,7 @@ async fn the_clock_route_does_not_exist_on_the_real_clock() {
     let t = Harness::new(h(0)).await;
     let state = autolock_http::AppState::new(
         t.world.app.clone(),
-        std::sync::Arc::new(autolock_http::SystemClock),
+        std::sync::Arc::new(autolock_core::ports::SystemClock),
         std::sync::Arc::new(t.tokens.clone()),
         autolock_http::LinkSigner::new(common::link_keys()),
         autolock_http::HttpConfig {

@@ -13,6 +13,17 @@ pub trait Clock: Send + Sync {
     }
 }
 
+/// The real clock: sessions, credentials and delivery retries run on it, whatever the
+/// deployment's clock (a demo's manual one among them).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        chrono::Utc::now()
+    }
+}
+
 /// A clock that moves only when told to, and only forward: for demos and black-box tests.
 #[derive(Debug)]
 pub struct ManualClock {

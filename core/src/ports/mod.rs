@@ -33,7 +33,7 @@ pub use audit::AuditReader;
 pub use changes::{
     Changeset, Committer, ConsumedLink, DirectoryChange, RequestWrite, ThrottleWrite, UsageWrite,
 };
-pub use clock::{Clock, ManualClock, NoPause, Pause, Sleep};
+pub use clock::{Clock, ManualClock, NoPause, Pause, Sleep, SystemClock};
 pub use deliveries::DeliveryStore;
 pub use directory::DirectoryReader;
 pub use exemptions::ExemptionReader;

@@ -53,7 +53,7 @@ pub use feed::FeedStatus;
 pub use gateway::{Decision, EventInput, EventResult, EventResultKind};
 pub use policies::{Preview, PreviewLock, PreviewTarget};
 pub use reports::{Analytics, AutoApproved, ReportScope};
-pub use requests::{Filed, RequestList, Unlocked};
+pub use requests::{Filed, Queue, RequestList, Unlocked};
 pub use sessions::{SIGN_IN_TTL, SignInLink};
 pub use settings::{ClockMove, clock_move};
 pub use sweep::{SweepReport, TickReport, Ticker};

@@ -51,6 +51,15 @@ pub enum RequestList {
     Resolved,
 }
 
+/// The approvers' queue.
+#[derive(Debug, Clone)]
+pub struct Queue {
+    /// Open requests.
+    pub open: Page<AccessRequest>,
+    /// Requests resolved within the last 90 days.
+    pub resolved: Page<AccessRequest>,
+}
+
 /// Unlocks and access requests: file, resolve, list, count.
 #[derive(Clone)]
 pub struct Requests {
@@ -397,6 +406,25 @@ impl Requests {
                     .await?
             }
         })
+    }
+
+    /// The approvers' queue (admins, DevOps admins, access reviewers): the open requests and
+    /// those resolved within the last 90 days, by `filter`.
+    pub async fn queue(
+        &self,
+        actor: &Principal,
+        filter: RequestFilter,
+        page: &PageRequest,
+        now: Timestamp,
+    ) -> Result<Queue> {
+        require(actor, Capability::Review)?;
+        let open = self
+            .requests(actor, RequestList::Open, filter.clone(), page, now)
+            .await?;
+        let resolved = self
+            .requests(actor, RequestList::Resolved, filter, page, now)
+            .await?;
+        Ok(Queue { open, resolved })
     }
 
     /// How many open requests the actor may resolve (approvers): all open requests but their

@@ -9,8 +9,9 @@ use lambda_http::request::RequestContext;
 use autolock_console::{ConsoleConfig, ConsoleState};
 use autolock_core::ids::PrincipalId;
 use autolock_core::ports::Store;
+use autolock_core::ports::SystemClock;
 use autolock_core::service::Autolock;
-use autolock_http::{AppState, Authenticator, HttpConfig, LinkSigner, SystemClock};
+use autolock_http::{AppState, Authenticator, HttpConfig, LinkSigner};
 
 use crate::config::{Config, Keys};
 
@@ -62,6 +63,7 @@ pub fn router(store: Arc<dyn Store>, config: &Config, keys: &Keys) -> axum::Rout
     );
     let console = ConsoleState::new(
         state.app().clone(),
+        Arc::new(SystemClock),
         Arc::new(SystemClock),
         ConsoleConfig {
             console_base_url: config.console_base_url.clone(),

@@ -24,10 +24,11 @@ use autolock_core::ids::{PrincipalId, ResourceId, UserId};
 use autolock_core::lock::{Right, Usage};
 use autolock_core::notify::Notifier;
 use autolock_core::policy::{ApprovalMode, AutoLockAfter, Policy, PolicyOverride};
+use autolock_core::ports::SystemClock;
 use autolock_core::ports::{Changeset, Clock, DirectoryChange, Store, UsageWrite};
 use autolock_core::service::Autolock;
 use autolock_core::values::Role;
-use autolock_http::{Hs256, HttpConfig, SystemClock};
+use autolock_http::{Hs256, HttpConfig};
 use autolock_sqlite::SqliteStore;
 
 #[path = "suite/sweep.rs"]

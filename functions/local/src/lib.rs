@@ -13,10 +13,11 @@ use async_trait::async_trait;
 use autolock_console::{ConsoleConfig, ConsoleState};
 use autolock_core::events::OutboxEntry;
 use autolock_core::notify::Notifier;
+use autolock_core::ports::SystemClock;
 use autolock_core::ports::{Clock, EventPublisher, ManualClock, StoreResult};
 use autolock_core::service::{Autolock, Ticker};
 use autolock_core::values::SigningKeys;
-use autolock_http::{AppState, Hs256, HttpConfig, LinkSigner, SystemClock};
+use autolock_http::{AppState, Hs256, HttpConfig, LinkSigner};
 
 /// Builds the router's state from the use cases, a clock and the secrets.
 #[must_use]
@@ -77,6 +78,7 @@ pub fn wire(parts: Parts) -> (axum::Router, Ticker) {
     let console = ConsoleState::new(
         app.clone(),
         Arc::clone(&clock),
+        Arc::new(SystemClock),
         ConsoleConfig {
             console_base_url: http.console_base_url.clone(),
             session_keys,

@@ -61,7 +61,7 @@ fn notifier(
 ) -> Result<Notifier, String> {
     let webhook = HttpWebhookSender::new(allow_local, std::time::Duration::from_secs(10))?;
     Ok(Notifier::new(store, email, Arc::new(webhook), console)
-        .with_real_time(Arc::new(autolock_http::SystemClock)))
+        .with_real_time(Arc::new(autolock_core::ports::SystemClock)))
 }
 
 /// A console sign-in link.

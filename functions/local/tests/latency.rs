@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use autolock_core::notify::Notifier;
+use autolock_core::ports::SystemClock;
 use autolock_core::ports::{Clock, Store};
-use autolock_http::{Hs256, HttpConfig, SystemClock};
+use autolock_http::{Hs256, HttpConfig};
 use autolock_sqlite::SqliteStore;
 use autolock_tests::webhook::receiver;
 use autolock_tests::world::World;

@@ -13,8 +13,10 @@ use autolock_core::ids::PrincipalId;
 use autolock_core::ports::PageRequest;
 
 use crate::ConsoleState;
-use crate::layout::{self, Section, query_escape, when};
-use crate::session::Viewer;
+use crate::error::PageResult;
+use crate::layout::{self, Section, when};
+use crate::urls::query_escape;
+use crate::viewer::Viewer;
 
 /// The filters (empty fields are no filter).
 #[derive(Debug, Default, Deserialize)]
@@ -94,20 +96,16 @@ pub async fn page(
     State(state): State<ConsoleState>,
     viewer: Viewer,
     Query(q): Query<AuditQuery>,
-) -> Response {
+) -> PageResult<Response> {
     let page = PageRequest {
         after: q.cursor.clone(),
         limit: 100,
     };
-    let entries = match state
+    let entries = state
         .app()
         .reports()
         .audit(&viewer.principal, &q.filter(), &page)
-        .await
-    {
-        Ok(e) => e,
-        Err(e) => return layout::error_page(Some(&viewer), &e),
-    };
+        .await?;
     let body = html! {
         h1 { "Audit log" }
         p.muted { "Policy changes, locks, unlocks and requests, oldest first." }
@@ -148,5 +146,5 @@ pub async fn page(
         } }
         (layout::next_page(&format!("/audit?{}&", q.query()), entries.next.as_deref()))
     };
-    layout::render(&state, &viewer, Section::Audit, "Audit log", body).await
+    Ok(layout::render(&state, &viewer, Section::Audit, "Audit log", body).await)
 }

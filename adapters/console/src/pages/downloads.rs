@@ -2,32 +2,28 @@
 //! as the JSON API's (`autolock_core::service::Download`), through the session.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures_util::TryStreamExt;
 
-use autolock_core::Error;
 use autolock_core::ids::{GroupId, ResourceId, UserId};
 use autolock_core::service::{DownloadFormat, DownloadOf, ReportScope};
 
 use super::audit::AuditQuery;
 use crate::ConsoleState;
-use crate::layout;
-use crate::session::Viewer;
+use crate::error::PageResult;
+use crate::extract::PagePath;
+use crate::viewer::Viewer;
 
 /// Opens the download and streams it as an attachment, a chunk when the browser is ready for
 /// it; a refusal or a missing object is answered by its page before any byte is sent.
-async fn attachment(state: &ConsoleState, viewer: &Viewer, of: DownloadOf) -> Response {
-    let download = match state
+async fn attachment(state: &ConsoleState, viewer: &Viewer, of: DownloadOf) -> PageResult<Response> {
+    let download = state
         .app()
         .reports()
         .download(&viewer.principal, of, DownloadFormat::Csv, state.now())
-        .await
-    {
-        Ok(d) => d,
-        Err(e) => return layout::error_page(Some(viewer), &e),
-    };
+        .await?;
     let headers = [
         (header::CONTENT_TYPE, download.content_type().to_owned()),
         (header::CONTENT_DISPOSITION, download.disposition()),
@@ -36,54 +32,35 @@ async fn attachment(state: &ConsoleState, viewer: &Viewer, of: DownloadOf) -> Re
         tracing::warn!(error = %e, "download ended early");
         std::io::Error::other(e.to_string())
     });
-    (headers, Body::from_stream(chunks)).into_response()
-}
-
-fn not_found(viewer: &Viewer, what: &str) -> Response {
-    layout::error_page(Some(viewer), &Error::NotFound(what.to_owned()))
+    Ok((headers, Body::from_stream(chunks)).into_response())
 }
 
 /// `GET /resources/{id}/summary.csv`.
 pub async fn resource_summary(
     State(state): State<ConsoleState>,
     viewer: Viewer,
-    Path(id): Path<String>,
-) -> Response {
-    match ResourceId::parse(id) {
-        Ok(id) => {
-            attachment(
-                &state,
-                &viewer,
-                DownloadOf::Report(ReportScope::Resource(id)),
-            )
-            .await
-        }
-        Err(_) => not_found(&viewer, "resource"),
-    }
+    PagePath(id): PagePath<ResourceId>,
+) -> PageResult<Response> {
+    let of = DownloadOf::Report(ReportScope::Resource(id));
+    attachment(&state, &viewer, of).await
 }
 
 /// `GET /groups/{id}/summary.csv`.
 pub async fn group_summary(
     State(state): State<ConsoleState>,
     viewer: Viewer,
-    Path(id): Path<String>,
-) -> Response {
-    match GroupId::parse(id) {
-        Ok(id) => attachment(&state, &viewer, DownloadOf::Report(ReportScope::Group(id))).await,
-        Err(_) => not_found(&viewer, "group"),
-    }
+    PagePath(id): PagePath<GroupId>,
+) -> PageResult<Response> {
+    attachment(&state, &viewer, DownloadOf::Report(ReportScope::Group(id))).await
 }
 
 /// `GET /users/{id}/summary.csv`.
 pub async fn user_summary(
     State(state): State<ConsoleState>,
     viewer: Viewer,
-    Path(id): Path<String>,
-) -> Response {
-    match UserId::parse(id) {
-        Ok(id) => attachment(&state, &viewer, DownloadOf::Report(ReportScope::User(id))).await,
-        Err(_) => not_found(&viewer, "user"),
-    }
+    PagePath(id): PagePath<UserId>,
+) -> PageResult<Response> {
+    attachment(&state, &viewer, DownloadOf::Report(ReportScope::User(id))).await
 }
 
 /// `GET /audit/export.csv`: the entries the filters of the audit page name.
@@ -91,6 +68,6 @@ pub async fn audit_export(
     State(state): State<ConsoleState>,
     viewer: Viewer,
     Query(q): Query<AuditQuery>,
-) -> Response {
+) -> PageResult<Response> {
     attachment(&state, &viewer, DownloadOf::Audit(q.filter())).await
 }

@@ -2,9 +2,8 @@
 //! with who set them, why and until when, "End now" where the viewer may, and a form to set
 //! one — on a grant from the Resource and Group pages, on one right from the User page.
 
-use axum::Form;
-use axum::extract::{Path, State};
-use axum::response::Response;
+use axum::extract::State;
+use axum::response::Redirect;
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
@@ -17,8 +16,11 @@ use autolock_core::values::Reason;
 
 use super::{Notice, after, back};
 use crate::ConsoleState;
-use crate::layout::{self, csrf_field, when};
-use crate::session::Viewer;
+use crate::error::PageResult;
+use crate::extract::PagePath;
+use crate::layout::{csrf_field, when};
+use crate::session::Csrf;
+use crate::viewer::Viewer;
 
 /// What a new exemption may cover on a page.
 pub enum Choices<'a> {
@@ -96,25 +98,24 @@ pub fn section(
     }
 }
 
-/// The form that sets an exemption.
+/// The form that sets an exemption: on a grant, or on one user's right.
 #[derive(Debug, Deserialize)]
 pub struct NewForm {
     #[serde(default)]
-    csrf: String,
-    #[serde(default)]
     back: Option<String>,
     #[serde(default)]
-    grant_id: Option<String>,
+    grant_id: Option<GrantId>,
     #[serde(default)]
-    user_id: Option<String>,
+    user_id: Option<UserId>,
     #[serde(default)]
-    resource_id: Option<String>,
+    resource_id: Option<ResourceId>,
     #[serde(default)]
     until: String,
     #[serde(default)]
     reason: String,
 }
 
+/// A `datetime-local` field's value, read as UTC.
 fn parse_until(text: &str) -> Result<chrono::DateTime<Utc>, ValidationError> {
     let text = text.trim();
     NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
@@ -123,48 +124,32 @@ fn parse_until(text: &str) -> Result<chrono::DateTime<Utc>, ValidationError> {
         .and_then(|t| autolock_core::values::instant::check("until", Utc.from_utc_datetime(&t)))
 }
 
-fn some_id<T>(
-    text: Option<String>,
-    parse: impl Fn(String) -> Result<T, ValidationError>,
-) -> Result<Option<T>, ValidationError> {
-    text.filter(|t| !t.is_empty()).map(parse).transpose()
-}
-
 /// `POST /exemptions`.
 pub async fn create(
     State(state): State<ConsoleState>,
-    viewer: Viewer,
-    Form(f): Form<NewForm>,
-) -> Response {
-    if !viewer.csrf_ok(&state, &f.csrf) {
-        return layout::csrf_refused();
-    }
-    let to = back(f.back.as_deref(), "/resources");
-    let result = async {
-        let new = NewExemption {
-            user: some_id(f.user_id, UserId::parse)?,
-            resource: some_id(f.resource_id, ResourceId::parse)?,
-            grant: some_id(f.grant_id, GrantId::parse)?,
-            until: parse_until(&f.until)?,
-            reason: Reason::parse(&f.reason)?,
-        };
-        state
-            .app()
-            .exemptions()
-            .create_exemption(&viewer.principal, new, state.now())
-            .await
+    Csrf(viewer, f): Csrf<NewForm>,
+) -> PageResult<Redirect> {
+    let new = NewExemption {
+        user: f.user_id,
+        resource: f.resource_id,
+        grant: f.grant_id,
+        until: parse_until(&f.until)?,
+        reason: Reason::parse(&f.reason)?,
     };
-    match result.await {
-        Ok(_) => after(&to, Notice::ExemptionSet),
-        Err(e) => layout::error_page(Some(&viewer), &e),
-    }
+    state
+        .app()
+        .exemptions()
+        .create_exemption(&viewer.principal, new, state.now())
+        .await?;
+    Ok(after(
+        &back(f.back.as_deref(), "/resources"),
+        Notice::ExemptionSet,
+    ))
 }
 
 /// The form that ends an exemption.
 #[derive(Debug, Deserialize)]
 pub struct EndForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     back: Option<String>,
 }
@@ -172,24 +157,16 @@ pub struct EndForm {
 /// `POST /exemptions/{id}/end`.
 pub async fn end(
     State(state): State<ConsoleState>,
-    viewer: Viewer,
-    Path(id): Path<String>,
-    Form(f): Form<EndForm>,
-) -> Response {
-    if !viewer.csrf_ok(&state, &f.csrf) {
-        return layout::csrf_refused();
-    }
-    let to = back(f.back.as_deref(), "/resources");
-    let result = async {
-        let id = ExemptionId::parse(id)?;
-        state
-            .app()
-            .exemptions()
-            .end_exemption(&viewer.principal, &id, state.now())
-            .await
-    };
-    match result.await {
-        Ok(_) => after(&to, Notice::ExemptionEnded),
-        Err(e) => layout::error_page(Some(&viewer), &e),
-    }
+    PagePath(id): PagePath<ExemptionId>,
+    Csrf(viewer, f): Csrf<EndForm>,
+) -> PageResult<Redirect> {
+    state
+        .app()
+        .exemptions()
+        .end_exemption(&viewer.principal, &id, state.now())
+        .await?;
+    Ok(after(
+        &back(f.back.as_deref(), "/resources"),
+        Notice::ExemptionEnded,
+    ))
 }

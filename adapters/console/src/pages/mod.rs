@@ -13,20 +13,23 @@ pub mod sign_in;
 pub mod users;
 
 use axum::extract::State;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Redirect;
 use serde::Deserialize;
 
 use autolock_core::authz::{Capability, may};
 
 use crate::ConsoleState;
-use crate::layout;
-use crate::session::Viewer;
+use crate::viewer::Viewer;
 
 /// `?cursor=`: a list's page.
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
     cursor: Option<String>,
 }
+
+/// A form with no field but its CSRF token (an action button).
+#[derive(Debug, Deserialize)]
+pub struct NoFields {}
 
 /// `?notice=`: the note a form left for the page it leads to, by its key.
 #[derive(Debug, Deserialize)]
@@ -35,23 +38,18 @@ pub struct PageQuery {
 }
 
 /// `/`: the Requests page for those who resolve requests, My access for everyone else.
-pub async fn home(State(_): State<ConsoleState>, viewer: Viewer) -> Response {
+pub async fn home(State(_): State<ConsoleState>, viewer: Viewer) -> Redirect {
     if may(&viewer.principal, Capability::Review) {
-        Redirect::to("/access-requests").into_response()
+        Redirect::to("/access-requests")
     } else {
-        Redirect::to("/me").into_response()
+        Redirect::to("/me")
     }
-}
-
-/// Answers a use case's result: the page it renders, or the page of its error.
-fn or_error<T>(result: autolock_core::error::Result<T>, viewer: &Viewer) -> Result<T, Response> {
-    result.map_err(|e| layout::error_page(Some(viewer), &e))
 }
 
 /// Where to go back to after a form: a path of this site only.
 fn back(to: Option<&str>, fallback: &str) -> String {
     match to {
-        Some(_) => crate::session::local_path(to),
+        Some(_) => crate::urls::local_path(to),
         None => fallback.to_owned(),
     }
 }
@@ -188,9 +186,9 @@ impl Notice {
 }
 
 /// A redirect after a form, with the key of a note for the next page (`?notice=`).
-fn after(path: &str, note: Notice) -> Response {
+fn after(path: &str, note: Notice) -> Redirect {
     let sep = if path.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{path}{sep}notice={}", note.key())).into_response()
+    Redirect::to(&format!("{path}{sep}notice={}", note.key()))
 }
 
 /// The note a redirect after a form left, by its key; an unknown key shows nothing.

@@ -2,20 +2,21 @@
 //! edited in place, planned (with who would lock within 1, 7 and 30 days) and applied — the same
 //! use cases as `autolock policies` and `/v1/policies`.
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use autolock_core::authz::{Capability, may};
 use autolock_core::service::PolicyPlan;
 
-use super::{Notice, PageQuery, after, flash, or_error};
+use super::{Notice, PageQuery, after, flash};
 use crate::ConsoleState;
+use crate::error::PageResult;
 use crate::layout::{self, Section, csrf_field};
-use crate::session::Viewer;
+use crate::session::Csrf;
+use crate::viewer::Viewer;
 
 fn names(users: &[autolock_core::ids::UserId]) -> String {
     if users.is_empty() {
@@ -98,61 +99,48 @@ pub async fn page(
     State(state): State<ConsoleState>,
     viewer: Viewer,
     Query(q): Query<PageQuery>,
-) -> Response {
-    let body = async {
-        let doc = or_error(
-            state
-                .app()
-                .policies()
-                .export_policies(&viewer.principal)
-                .await,
-            &viewer,
-        )?;
-        Ok::<_, Response>(page_body(
-            &viewer,
-            &doc.to_yaml(),
-            None,
-            q.notice.as_deref(),
-        ))
-    };
-    layout::render_result(
+) -> PageResult<Response> {
+    let doc = state
+        .app()
+        .policies()
+        .export_policies(&viewer.principal)
+        .await?;
+    let body = page_body(&viewer, &doc.to_yaml(), None, q.notice.as_deref());
+    Ok(layout::render(
         &state,
         &viewer,
         Section::Resources,
         "Policies as code",
-        body.await,
+        body,
     )
-    .await
+    .await)
 }
 
 /// `GET /policies.yaml`.
-pub async fn download(State(state): State<ConsoleState>, viewer: Viewer) -> Response {
-    match state
+pub async fn download(
+    State(state): State<ConsoleState>,
+    viewer: Viewer,
+) -> PageResult<impl IntoResponse> {
+    let doc = state
         .app()
         .policies()
         .export_policies(&viewer.principal)
-        .await
-    {
-        Ok(doc) => (
-            [
-                (header::CONTENT_TYPE, "application/yaml; charset=utf-8"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"autolock-policies.yaml\"",
-                ),
-            ],
-            doc.to_yaml(),
-        )
-            .into_response(),
-        Err(e) => layout::error_page(Some(&viewer), &e),
-    }
+        .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/yaml; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"autolock-policies.yaml\"",
+            ),
+        ],
+        doc.to_yaml(),
+    ))
 }
 
 /// The policy file of a form.
 #[derive(Debug, Deserialize)]
 pub struct FileForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     document: String,
 }
@@ -160,62 +148,33 @@ pub struct FileForm {
 /// `POST /policies/plan`.
 pub async fn plan(
     State(state): State<ConsoleState>,
-    viewer: Viewer,
-    Form(f): Form<FileForm>,
-) -> Response {
-    if !viewer.csrf_ok(&state, &f.csrf) {
-        return layout::csrf_refused();
-    }
-    let body = async {
-        let doc = or_error(
-            state
-                .app()
-                .policies()
-                .read_policy_file(&viewer.principal, &f.document),
-            &viewer,
-        )?;
-        let plan = or_error(
-            state
-                .app()
-                .policies()
-                .plan_policies(&viewer.principal, &doc, state.now())
-                .await,
-            &viewer,
-        )?;
-        Ok::<_, Response>(page_body(&viewer, &f.document, Some(&plan), None))
-    };
-    layout::render_result(
+    Csrf(viewer, f): Csrf<FileForm>,
+) -> PageResult<Response> {
+    let policies = state.app().policies();
+    let doc = policies.read_policy_file(&viewer.principal, &f.document)?;
+    let plan = policies
+        .plan_policies(&viewer.principal, &doc, state.now())
+        .await?;
+    let body = page_body(&viewer, &f.document, Some(&plan), None);
+    Ok(layout::render(
         &state,
         &viewer,
         Section::Resources,
         "Policies as code",
-        body.await,
+        body,
     )
-    .await
+    .await)
 }
 
 /// `POST /policies/apply`.
 pub async fn apply(
     State(state): State<ConsoleState>,
-    viewer: Viewer,
-    Form(f): Form<FileForm>,
-) -> Response {
-    if !viewer.csrf_ok(&state, &f.csrf) {
-        return layout::csrf_refused();
-    }
-    let result = async {
-        let doc = state
-            .app()
-            .policies()
-            .read_policy_file(&viewer.principal, &f.document)?;
-        state
-            .app()
-            .policies()
-            .apply_policies(&viewer.principal, &doc, state.now())
-            .await
-    };
-    match result.await {
-        Ok(_) => after("/policies", Notice::PoliciesApplied),
-        Err(e) => layout::error_page(Some(&viewer), &e),
-    }
+    Csrf(viewer, f): Csrf<FileForm>,
+) -> PageResult<Redirect> {
+    let policies = state.app().policies();
+    let doc = policies.read_policy_file(&viewer.principal, &f.document)?;
+    policies
+        .apply_policies(&viewer.principal, &doc, state.now())
+        .await?;
+    Ok(after("/policies", Notice::PoliciesApplied))
 }

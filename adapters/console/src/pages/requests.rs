@@ -1,22 +1,23 @@
 //! The Requests page: open requests across all resources with approve and deny, requests
 //! resolved in the last 90 days, and one request opened from a link (highlighted).
 
-use axum::Form;
-use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::extract::{Query, State};
+use axum::response::{Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use autolock_core::authz::{Capability, may_resolve_for, require};
+use autolock_core::authz::may_resolve_for;
 use autolock_core::ids::{RequestId, ResourceId, UserId};
 use autolock_core::ports::{PageRequest, RequestFilter};
 use autolock_core::request::{AccessRequest, RequestStatus, Verdict};
-use autolock_core::service::RequestList;
 
-use super::{Notice, after, back, flash, or_error};
+use super::{Notice, after, back, flash};
 use crate::ConsoleState;
+use crate::error::PageResult;
+use crate::extract::PagePath;
 use crate::layout::{self, Section, badge, csrf_field, when};
-use crate::session::Viewer;
+use crate::session::Csrf;
+use crate::viewer::Viewer;
 
 /// The page's query.
 #[derive(Debug, Deserialize)]
@@ -90,138 +91,86 @@ pub async fn page(
     State(state): State<ConsoleState>,
     viewer: Viewer,
     Query(q): Query<RequestsQuery>,
-) -> Response {
-    let render = async {
-        or_error(require(&viewer.principal, Capability::Review), &viewer)?;
-        let parse = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
-        let wanted = parse(&q.access_request_id).and_then(|id| RequestId::parse(id).ok());
-        // A link to one request names its requester too: the lists stay whole around it.
-        let filter = RequestFilter {
-            user: parse(&q.user_id)
-                .filter(|_| wanted.is_none())
-                .and_then(|u| UserId::parse(u).ok()),
-            resource: parse(&q.resource_id).and_then(|r| ResourceId::parse(r).ok()),
-        };
-        let app = state.app();
-        let now = state.now();
-        let page = PageRequest::first(200);
-        let open = or_error(
-            app.requests()
-                .requests(
-                    &viewer.principal,
-                    RequestList::Open,
-                    filter.clone(),
-                    &page,
-                    now,
-                )
-                .await,
-            &viewer,
-        )?;
-        let resolved = or_error(
-            app.requests()
-                .requests(
-                    &viewer.principal,
-                    RequestList::Resolved,
-                    filter.clone(),
-                    &page,
-                    now,
-                )
-                .await,
-            &viewer,
-        )?;
-        // A request opened from a link shows first, whatever its state.
-        let opened = match &wanted {
-            Some(id) => Some(app.requests().request(&viewer.principal, id).await),
-            None => None,
-        };
-        let here = "/access-requests";
-        Ok(html! {
-            h1 { "Access requests" }
-            (flash(q.notice.as_deref()))
-            @if filter.user.is_some() || filter.resource.is_some() {
-                p.muted {
-                    "Showing requests"
-                    @if let Some(u) = &filter.user { " of " strong { (u) } }
-                    @if let Some(r) = &filter.resource { " on " strong { (r) } }
-                    ". " a href="/access-requests" { "Show all" }
-                }
-            }
-            @match &opened {
-                Some(Ok(r)) => {
-                    h2 { "This request" }
-                    (table(&viewer, std::slice::from_ref(r), wanted.as_ref(), here))
-                }
-                Some(Err(_)) => {
-                    div.flash.error role="alert" { "That request does not exist (any more): requests are kept 90 days after they are resolved." }
-                }
-                None => {}
-            }
-            h2 { "Open (" (open.items.len()) ")" }
-            (table(&viewer, &open.items, wanted.as_ref(), here))
-            h2 { "Resolved in the last 90 days" }
-            (table(&viewer, &resolved.items, wanted.as_ref(), here))
-        })
+) -> PageResult<Response> {
+    let parse = |v: &Option<String>| v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned);
+    let wanted = parse(&q.access_request_id).and_then(|id| RequestId::parse(id).ok());
+    // A link to one request names its requester too: the lists stay whole around it.
+    let filter = RequestFilter {
+        user: parse(&q.user_id)
+            .filter(|_| wanted.is_none())
+            .and_then(|u| UserId::parse(u).ok()),
+        resource: parse(&q.resource_id).and_then(|r| ResourceId::parse(r).ok()),
     };
-    layout::render_result(
-        &state,
-        &viewer,
-        Section::Requests,
-        "Access requests",
-        render.await,
-    )
-    .await
+    let app = state.app();
+    let now = state.now();
+    let queue = app
+        .requests()
+        .queue(
+            &viewer.principal,
+            filter.clone(),
+            &PageRequest::first(200),
+            now,
+        )
+        .await?;
+    let (open, resolved) = (queue.open, queue.resolved);
+    // A request opened from a link shows first, whatever its state.
+    let opened = match &wanted {
+        Some(id) => Some(app.requests().request(&viewer.principal, id).await),
+        None => None,
+    };
+    let here = "/access-requests";
+    let body = html! {
+        h1 { "Access requests" }
+        (flash(q.notice.as_deref()))
+        @if filter.user.is_some() || filter.resource.is_some() {
+            p.muted {
+                "Showing requests"
+                @if let Some(u) = &filter.user { " of " strong { (u) } }
+                @if let Some(r) = &filter.resource { " on " strong { (r) } }
+                ". " a href="/access-requests" { "Show all" }
+            }
+        }
+        @match &opened {
+            Some(Ok(r)) => {
+                h2 { "This request" }
+                (table(&viewer, std::slice::from_ref(r), wanted.as_ref(), here))
+            }
+            Some(Err(_)) => {
+                div.flash.error role="alert" { "That request does not exist (any more): requests are kept 90 days after they are resolved." }
+            }
+            None => {}
+        }
+        h2 { "Open (" (open.items.len()) ")" }
+        (table(&viewer, &open.items, wanted.as_ref(), here))
+        h2 { "Resolved in the last 90 days" }
+        (table(&viewer, &resolved.items, wanted.as_ref(), here))
+    };
+    Ok(layout::render(&state, &viewer, Section::Requests, "Access requests", body).await)
 }
 
 /// An approve or deny form.
 #[derive(Debug, Deserialize)]
 pub struct VerdictForm {
-    #[serde(default)]
-    csrf: String,
     back: Option<String>,
 }
 
 /// `POST /access-requests/{id}/approve|deny`.
 pub async fn resolve(
     State(state): State<ConsoleState>,
-    viewer: Viewer,
-    Path((id, verdict)): Path<(String, String)>,
-    Form(f): Form<VerdictForm>,
-) -> Response {
-    if !viewer.csrf_ok(&state, &f.csrf) {
-        return layout::csrf_refused();
-    }
-    let verdict = match verdict.as_str() {
-        "approve" => Verdict::Approve,
-        "deny" => Verdict::Deny,
-        _ => {
-            return layout::message_page(
-                axum::http::StatusCode::NOT_FOUND,
-                "Not found",
-                "No such action.",
-            );
-        }
-    };
-    let Ok(id) = RequestId::parse(id) else {
-        return layout::message_page(
-            axum::http::StatusCode::NOT_FOUND,
-            "Not found",
-            "No such request.",
-        );
-    };
-    match state
+    PagePath((id, verdict)): PagePath<(RequestId, Verdict)>,
+    Csrf(viewer, f): Csrf<VerdictForm>,
+) -> PageResult<Redirect> {
+    let r = state
         .app()
         .requests()
         .resolve(&viewer.principal, &id, verdict, state.now())
-        .await
-    {
-        Ok(r) => after(
-            &back(f.back.as_deref(), "/access-requests"),
-            if r.status == autolock_core::request::RequestStatus::Denied {
-                Notice::RequestDenied
-            } else {
-                Notice::RequestApproved
-            },
-        ),
-        Err(e) => layout::error_page(Some(&viewer), &e),
-    }
+        .await?;
+    Ok(after(
+        &back(f.back.as_deref(), "/access-requests"),
+        if r.status == RequestStatus::Denied {
+            Notice::RequestDenied
+        } else {
+            Notice::RequestApproved
+        },
+    ))
 }

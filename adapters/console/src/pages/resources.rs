@@ -3,52 +3,52 @@
 //! expiry), adding a group, the users with their state, the open requests, the analytics over a
 //! window and the summary download.
 
-use axum::Form;
-use axum::extract::{Path, Query, State};
-use axum::response::Response;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{NaiveDate, TimeZone, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
 
 use autolock_core::Timestamp;
+use autolock_core::ValidationError;
 use autolock_core::authz::{Capability, may};
-use autolock_core::directory::Resource;
+use autolock_core::directory::{Group, Resource};
 use autolock_core::exemption::ExemptionFilter;
 use autolock_core::ids::{GroupId, ResourceId};
 use autolock_core::policy::{
     ApprovalMode, AutoLockAfter, FieldPatch, OverridePatch, PolicyOverride, PolicyPatch,
 };
 use autolock_core::ports::{PageRequest, RequestFilter};
-use autolock_core::service::{NewGrant, Preview, PreviewTarget, RequestList};
-use autolock_core::{Error, ValidationError};
+use autolock_core::service::{
+    Analytics, GrantView, NewGrant, Preview, PreviewTarget, RequestList, RightView,
+};
 
-use super::{ListQuery, Notice, after, flash, or_error};
+use super::{ListQuery, Notice, after, flash};
 use crate::ConsoleState;
+use crate::error::PageResult;
+use crate::extract::PagePath;
 use crate::layout::{
     self, Section, approval_label, approval_options, csrf_field, duration_label, duration_options,
     state_cell, when,
 };
-use crate::session::Viewer;
+use crate::session::Csrf;
+use crate::viewer::Viewer;
 
 /// `GET /resources`.
 pub async fn list(
     State(state): State<ConsoleState>,
     viewer: Viewer,
     Query(q): Query<ListQuery>,
-) -> Response {
+) -> PageResult<Response> {
     let page = PageRequest {
-        after: q.cursor.clone(),
+        after: q.cursor,
         limit: 100,
     };
-    let resources = match state
+    let resources = state
         .app()
         .directory()
         .resources(&viewer.principal, &page)
-        .await
-    {
-        Ok(r) => r,
-        Err(e) => return layout::error_page(Some(&viewer), &e),
-    };
+        .await?;
     let body = html! {
         h1 { "Resources" }
         p { a href="/policies" { "Policies as code" } " — every policy as one file: download it, edit, plan and apply." }
@@ -68,7 +68,7 @@ pub async fn list(
         } }
         (layout::next_page("/resources?", resources.next.as_deref()))
     };
-    layout::render(&state, &viewer, Section::Resources, "Resources", body).await
+    Ok(layout::render(&state, &viewer, Section::Resources, "Resources", body).await)
 }
 
 /// `?window=&notice=`.
@@ -82,35 +82,37 @@ pub struct PageQuery {
 pub async fn page(
     State(state): State<ConsoleState>,
     viewer: Viewer,
-    Path(id): Path<String>,
+    PagePath(id): PagePath<ResourceId>,
     Query(q): Query<PageQuery>,
-) -> Response {
-    let Ok(id) = ResourceId::parse(id) else {
-        return layout::error_page(Some(&viewer), &Error::NotFound("resource".into()));
+) -> PageResult<Response> {
+    let extras = Extras {
+        window: q.window,
+        preview: None,
+        notice: q.notice,
     };
-    render(&state, &viewer, &id, q.window, None, q.notice.as_deref()).await
+    render(&state, &viewer, &id, extras).await
 }
 
-fn parse_duration(field: &str, text: &str) -> Result<FieldPatch<AutoLockAfter>, Error> {
+fn parse_duration(field: &str, text: &str) -> Result<FieldPatch<AutoLockAfter>, ValidationError> {
     match text {
         "inherit" => Ok(FieldPatch::Inherit),
         t => AutoLockAfter::parse(t)
             .map(FieldPatch::Set)
-            .map_err(|e| e.in_field(field).into()),
+            .map_err(|e| e.in_field(field)),
     }
 }
 
-fn parse_approval(field: &str, text: &str) -> Result<FieldPatch<ApprovalMode>, Error> {
+fn parse_approval(field: &str, text: &str) -> Result<FieldPatch<ApprovalMode>, ValidationError> {
     match text {
         "inherit" => Ok(FieldPatch::Inherit),
         t => ApprovalMode::parse(t)
             .map(FieldPatch::Set)
-            .map_err(|e| e.in_field(field).into()),
+            .map_err(|e| e.in_field(field)),
     }
 }
 
 /// A date of a form (`yyyy-mm-dd`), as the instant it begins; empty is none.
-fn parse_date(text: &str) -> Result<Option<Timestamp>, Error> {
+fn parse_date(text: &str) -> Result<Option<Timestamp>, ValidationError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
@@ -155,206 +157,237 @@ fn preview_table(p: &Preview) -> Markup {
     }
 }
 
+/// What the Resource page shows besides the resource itself.
+struct Extras {
+    /// The analytics window, in days.
+    window: Option<i64>,
+    /// A proposed policy change and its preview.
+    preview: Option<(PolicyPatch, Preview)>,
+    /// The note a form left.
+    notice: Option<String>,
+}
+
 async fn render(
     state: &ConsoleState,
     viewer: &Viewer,
     id: &ResourceId,
-    window: Option<i64>,
-    preview: Option<(PolicyPatch, Preview)>,
-    done: Option<&str>,
-) -> Response {
-    let body = async {
-        let app = state.app();
-        let actor = &viewer.principal;
-        let now = state.now();
-        let resource = or_error(app.directory().resource(actor, id).await, viewer)?;
-        let grants = or_error(app.directory().grants_of_resource(actor, id).await, viewer)?;
-        let rights = or_error(
-            app.rights()
-                .rights_of_resource(actor, id, &PageRequest::first(500), now)
-                .await,
-            viewer,
-        )?;
-        let filter = RequestFilter {
-            user: None,
-            resource: Some(id.clone()),
-        };
-        let open = or_error(
-            app.requests()
-                .requests(
-                    actor,
-                    RequestList::Open,
-                    filter,
-                    &PageRequest::first(200),
-                    now,
-                )
-                .await,
-            viewer,
-        )?;
-        let days = window.filter(|d| [7, 30, 90].contains(d)).unwrap_or(30);
-        let analytics = or_error(
-            app.reports()
-                .analytics(actor, id, now - chrono::Duration::days(days), now)
-                .await,
-            viewer,
-        )?;
-        let may_edit = may(actor, Capability::Operate);
-        let may_admin = may(actor, Capability::Administer);
-        let groups = if may_admin {
-            or_error(
-                app.directory()
-                    .groups(actor, &PageRequest::first(1000))
-                    .await,
-                viewer,
-            )?
+    extras: Extras,
+) -> PageResult<Response> {
+    let app = state.app();
+    let actor = &viewer.principal;
+    let now = state.now();
+    let resource = app.directory().resource(actor, id).await?;
+    let grants = app.directory().grants_of_resource(actor, id).await?;
+    let rights = app
+        .rights()
+        .rights_of_resource(actor, id, &PageRequest::first(500), now)
+        .await?;
+    let filter = RequestFilter {
+        user: None,
+        resource: Some(id.clone()),
+    };
+    let open = app
+        .requests()
+        .requests(
+            actor,
+            RequestList::Open,
+            filter,
+            &PageRequest::first(200),
+            now,
+        )
+        .await?;
+    let days = extras
+        .window
+        .filter(|d| [7, 30, 90].contains(d))
+        .unwrap_or(30);
+    let analytics = app
+        .reports()
+        .analytics(actor, id, now - chrono::Duration::days(days), now)
+        .await?;
+    let may_edit = may(actor, Capability::Operate);
+    let groups = if may(actor, Capability::Administer) {
+        app.directory()
+            .groups(actor, &PageRequest::first(1000))
+            .await?
             .items
-        } else {
-            Vec::new()
-        };
-        let granted: Vec<&GroupId> = grants.iter().map(|g| &g.group_id).collect();
-        let exempt = or_error(
-            app.exemptions()
-                .list_exemptions(actor, &ExemptionFilter::Resource(id.clone()), false, now)
-                .await,
-            viewer,
-        )?;
-        let grant_choices = grants
-            .iter()
-            .map(|g| (g.id.clone(), format!("{} on {}", g.group_id, id)))
-            .collect();
-        let here = format!("/resources/{id}");
-        Ok::<Markup, Response>(html! {
-            p.small { a href="/resources" { "← Resources" } }
-            h1 { (resource.name) " " span.muted.small { (resource.id) } }
-            (flash(done))
-            p.muted { "Reached at " (resource.address) " · " a href={ (here) "/summary.csv" } download { "Download summary (CSV)" } }
+    } else {
+        Vec::new()
+    };
+    let exempt = app
+        .exemptions()
+        .list_exemptions(actor, &ExemptionFilter::Resource(id.clone()), false, now)
+        .await?;
+    let grant_choices = grants
+        .iter()
+        .map(|g| (g.id.clone(), format!("{} on {}", g.group_id, id)))
+        .collect();
+    let here = format!("/resources/{id}");
+    let body = html! {
+        p.small { a href="/resources" { "← Resources" } }
+        h1 { (resource.name) " " span.muted.small { (resource.id) } }
+        (flash(extras.notice.as_deref()))
+        p.muted { "Reached at " (resource.address) " · " a href={ (here) "/summary.csv" } download { "Download summary (CSV)" } }
+        (policy_section(viewer, &resource, extras.preview.as_ref()))
+        (grants_section(viewer, &resource, &grants, &groups))
+        (super::exemptions::section(viewer, &exempt, &here, may_edit, super::exemptions::Choices::Grants(grant_choices)))
+        (users_section(&rights.items))
+        h2 { "Open requests" }
+        (super::requests::table(viewer, &open.items, None, &here))
+        (analytics_section(&here, days, &analytics))
+    };
+    Ok(layout::render(state, viewer, Section::Resources, id.as_str(), body).await)
+}
 
-            h2 { "Auto-lock policy" }
-            div.card {
-                p {
-                    "Users who have not used " (resource.name) " for "
-                    strong { (duration_label(resource.policy.auto_lock_after)) }
-                    " are locked out; they get back in by "
-                    strong { (approval_label(resource.policy.approval)) } " approval."
-                }
-                @if may_edit {
-                    (policy_form(viewer, &resource, preview.as_ref().map(|p| &p.0)))
-                }
-                @if let Some((patch, p)) = &preview {
-                    h2 { "Preview of the change" }
-                    (preview_table(p))
-                    form method="post" action={ (here) "/policy" } {
-                        (csrf_field(viewer))
-                        input type="hidden" name="auto_lock_after" value=(patch.auto_lock_after.unwrap_or(resource.policy.auto_lock_after).to_string());
-                        input type="hidden" name="approval" value=(patch.approval.unwrap_or(resource.policy.approval).as_str());
-                        input type="hidden" name="action" value="save";
-                        button.primary type="submit" { "Save the change" }
-                    }
+/// The policy, the form that changes it, and the preview of a proposed change.
+fn policy_section(
+    viewer: &Viewer,
+    resource: &Resource,
+    preview: Option<&(PolicyPatch, Preview)>,
+) -> Markup {
+    html! {
+        h2 { "Auto-lock policy" }
+        div.card {
+            p {
+                "Users who have not used " (resource.name) " for "
+                strong { (duration_label(resource.policy.auto_lock_after)) }
+                " are locked out; they get back in by "
+                strong { (approval_label(resource.policy.approval)) } " approval."
+            }
+            @if may(&viewer.principal, Capability::Operate) {
+                (policy_form(viewer, resource, preview.map(|p| &p.0)))
+            }
+            @if let Some((patch, p)) = preview {
+                h2 { "Preview of the change" }
+                (preview_table(p))
+                form method="post" action={ "/resources/" (resource.id) "/policy" } {
+                    (csrf_field(viewer))
+                    input type="hidden" name="auto_lock_after" value=(patch.auto_lock_after.unwrap_or(resource.policy.auto_lock_after).to_string());
+                    input type="hidden" name="approval" value=(patch.approval.unwrap_or(resource.policy.approval).as_str());
+                    input type="hidden" name="action" value="save";
+                    button.primary type="submit" { "Save the change" }
                 }
             }
+        }
+    }
+}
 
-            h2 { "Groups with access" }
-            div.table { table {
-                thead { tr { th { "Group" } th { "Auto-lock" } th { "Approval" } th { "Expires" } th { "" } } }
-                tbody {
-                    @for g in &grants {
-                        @let o = g.policy_override;
-                        tr {
-                            td { a href={ "/groups/" (g.group_id) } { (g.group_id) } }
-                            td { (duration_label(g.effective_policy.auto_lock_after))
-                                 @if o.auto_lock_after.is_none() { " " span.muted.small { "inherited" } } }
-                            td { (approval_label(g.effective_policy.approval))
-                                 @if o.approval.is_none() { " " span.muted.small { "inherited" } } }
-                            td { (when(g.expires_at)) }
-                            td {
-                                @if may_edit {
-                                    details.menu {
-                                        summary aria-label={ "Options of " (g.group_id) } { "Options ▾" }
-                                        div {
-                                            form method="post" action={ (here) "/grants/" (g.group_id) } {
-                                                (csrf_field(viewer))
-                                                (grant_fields(&format!("g-{}", g.group_id), o, &resource, may_admin.then_some(g.expires_at)))
-                                                p { button.primary type="submit" name="action" value="save" { "Save" }
-                                                    @if may_admin { " " button.danger type="submit" name="action" value="remove" { "Remove access" } } }
-                                            }
+/// The groups with access, each with its options, and the form that gives one access.
+fn grants_section(
+    viewer: &Viewer,
+    resource: &Resource,
+    grants: &[GrantView],
+    groups: &[Group],
+) -> Markup {
+    let may_edit = may(&viewer.principal, Capability::Operate);
+    let may_admin = may(&viewer.principal, Capability::Administer);
+    let here = format!("/resources/{}", resource.id);
+    let granted: Vec<&GroupId> = grants.iter().map(|g| &g.group_id).collect();
+    html! {
+        h2 { "Groups with access" }
+        div.table { table {
+            thead { tr { th { "Group" } th { "Auto-lock" } th { "Approval" } th { "Expires" } th { "" } } }
+            tbody {
+                @for g in grants {
+                    @let o = g.policy_override;
+                    tr {
+                        td { a href={ "/groups/" (g.group_id) } { (g.group_id) } }
+                        td { (duration_label(g.effective_policy.auto_lock_after))
+                             @if o.auto_lock_after.is_none() { " " span.muted.small { "inherited" } } }
+                        td { (approval_label(g.effective_policy.approval))
+                             @if o.approval.is_none() { " " span.muted.small { "inherited" } } }
+                        td { (when(g.expires_at)) }
+                        td {
+                            @if may_edit {
+                                details.menu {
+                                    summary aria-label={ "Options of " (g.group_id) } { "Options ▾" }
+                                    div {
+                                        form method="post" action={ (here) "/grants/" (g.group_id) } {
+                                            (csrf_field(viewer))
+                                            (grant_fields(&format!("g-{}", g.group_id), o, resource, may_admin.then_some(g.expires_at)))
+                                            p { button.primary type="submit" name="action" value="save" { "Save" }
+                                                @if may_admin { " " button.danger type="submit" name="action" value="remove" { "Remove access" } } }
                                         }
                                     }
                                 }
                             }
                         }
                     }
-                    @if grants.is_empty() { tr { td colspan="5" .muted { "No group has access." } } }
                 }
-            } }
-            @if may_admin {
-                details.menu {
-                    summary { "+ Give a group access" }
-                    div {
-                        form method="post" action={ (here) "/grants" } {
-                            (csrf_field(viewer))
-                            label for="new-group" { "Group" }
-                            select #new-group name="group_id" required {
-                                @for g in groups.iter().filter(|g| !granted.contains(&&g.id)) {
-                                    option value=(g.id) { (g.name) " (" (g.id) ")" }
-                                }
+                @if grants.is_empty() { tr { td colspan="5" .muted { "No group has access." } } }
+            }
+        } }
+        @if may_admin {
+            details.menu {
+                summary { "+ Give a group access" }
+                div {
+                    form method="post" action={ (here) "/grants" } {
+                        (csrf_field(viewer))
+                        label for="new-group" { "Group" }
+                        select #new-group name="group_id" required {
+                            @for g in groups.iter().filter(|g| !granted.contains(&&g.id)) {
+                                option value=(g.id) { (g.name) " (" (g.id) ")" }
                             }
-                            (grant_fields("new", PolicyOverride::default(), &resource, Some(None)))
-                            p { button.primary type="submit" { "Give access" } }
                         }
+                        (grant_fields("new", PolicyOverride::default(), resource, Some(None)))
+                        p { button.primary type="submit" { "Give access" } }
                     }
                 }
             }
+        }
+    }
+}
 
-            (super::exemptions::section(viewer, &exempt, &here, may_edit, super::exemptions::Choices::Grants(grant_choices)))
-
-            h2 { "Users" }
-            div.table { table {
-                thead { tr { th { "User" } th { "State" } th { "Last access" } th { "Open request" } } }
-                tbody {
-                    @for r in &rights.items {
-                        tr {
-                            td { a href={ "/users/" (r.user) } { (r.user) } }
-                            td { (state_cell(&r.state)) }
-                            td { (when(r.last_access)) }
-                            td { @if let Some(req) = &r.open_request {
-                                a href={ "/access-requests?user_id=" (r.user) "&access_request_id=" (req) } { "open" } } }
-                        }
+/// The users who hold or held access, with their state.
+fn users_section(rights: &[RightView]) -> Markup {
+    html! {
+        h2 { "Users" }
+        div.table { table {
+            thead { tr { th { "User" } th { "State" } th { "Last access" } th { "Open request" } } }
+            tbody {
+                @for r in rights {
+                    tr {
+                        td { a href={ "/users/" (r.user) } { (r.user) } }
+                        td { (state_cell(&r.state)) }
+                        td { (when(r.last_access)) }
+                        td { @if let Some(req) = &r.open_request {
+                            a href={ "/access-requests?user_id=" (r.user) "&access_request_id=" (req) } { "open" } } }
                     }
-                    @if rights.items.is_empty() { tr { td colspan="4" .muted { "Nobody has held access yet." } } }
                 }
-            } }
-
-            h2 { "Open requests" }
-            (super::requests::table(viewer, &open.items, None, &here))
-
-            h2 { "Analytics" }
-            form method="get" action=(here) .row {
-                div { label for="window" { "Window" }
-                    select #window name="window" {
-                        @for d in [7i64, 30, 90] { option value=(d) selected[d == days] { "Last " (d) " days" } }
-                    } }
-                div { button type="submit" { "Show" } }
+                @if rights.is_empty() { tr { td colspan="4" .muted { "Nobody has held access yet." } } }
             }
-            div.stats style="margin-top:.75rem" {
-                div.card { div.n { (analytics.locks) } div.muted { "locks" } }
-                @for (status, n) in &analytics.requests_by_outcome {
-                    div.card { div.n { (n) } div.muted { (status.replace('_', " ")) " requests" } }
-                }
-                div.card { div.n { (analytics.median_seconds_to_resolution.map_or_else(|| "—".to_owned(), human_seconds)) }
-                    div.muted { "median time to a person's decision" } }
-            }
-            @if !analytics.auto_approved.is_empty() {
-                h2 { "Automatic approvals and their reasons" }
-                div.table { table {
-                    thead { tr { th { "User" } th { "When" } th { "Reason" } } }
-                    tbody { @for a in &analytics.auto_approved {
-                        tr { td { (a.user) } td { (when(Some(a.at))) } td style="white-space:pre-wrap" { (a.reason) } }
-                    } }
+        } }
+    }
+}
+
+/// The analytics over the last `days`, with the window's picker.
+fn analytics_section(here: &str, days: i64, analytics: &Analytics) -> Markup {
+    html! {
+        h2 { "Analytics" }
+        form method="get" action=(here) .row {
+            div { label for="window" { "Window" }
+                select #window name="window" {
+                    @for d in [7i64, 30, 90] { option value=(d) selected[d == days] { "Last " (d) " days" } }
                 } }
+            div { button type="submit" { "Show" } }
+        }
+        div.stats style="margin-top:.75rem" {
+            div.card { div.n { (analytics.locks) } div.muted { "locks" } }
+            @for (status, n) in &analytics.requests_by_outcome {
+                div.card { div.n { (n) } div.muted { (status.replace('_', " ")) " requests" } }
             }
-        })
-    };
-    layout::render_result(state, viewer, Section::Resources, id.as_str(), body.await).await
+            div.card { div.n { (analytics.median_seconds_to_resolution.map_or_else(|| "—".to_owned(), human_seconds)) }
+                div.muted { "median time to a person's decision" } }
+        }
+        @if !analytics.auto_approved.is_empty() {
+            h2 { "Automatic approvals and their reasons" }
+            div.table { table {
+                thead { tr { th { "User" } th { "When" } th { "Reason" } } }
+                tbody { @for a in &analytics.auto_approved {
+                    tr { td { (a.user) } td { (when(Some(a.at))) } td style="white-space:pre-wrap" { (a.reason) } }
+                } }
+            } }
+        }
+    }
 }
 
 fn human_seconds(s: i64) -> String {
@@ -407,75 +440,73 @@ fn grant_fields(
     }
 }
 
+/// What the policy form asks for: a preview, or the change saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PolicyAction {
+    Preview,
+    Save,
+}
+
 /// The policy form.
 #[derive(Debug, Deserialize)]
 pub struct PolicyForm {
-    #[serde(default)]
-    csrf: String,
-    auto_lock_after: String,
-    approval: String,
-    action: String,
+    auto_lock_after: AutoLockAfter,
+    approval: ApprovalMode,
+    action: PolicyAction,
 }
 
 /// `POST /resources/{id}/policy`: previews the change, or saves it.
 pub async fn policy(
     State(state): State<ConsoleState>,
-    viewer: Viewer,
-    Path(id): Path<String>,
-    Form(f): Form<PolicyForm>,
-) -> Response {
-    if !viewer.csrf_ok(&state, &f.csrf) {
-        return layout::csrf_refused();
-    }
-    let parsed = (|| -> Result<(ResourceId, PolicyPatch), Error> {
-        Ok((
-            ResourceId::parse(id)?,
-            PolicyPatch {
-                auto_lock_after: Some(AutoLockAfter::parse(&f.auto_lock_after)?),
-                approval: Some(ApprovalMode::parse(&f.approval)?),
-            },
-        ))
-    })();
-    let (id, patch) = match parsed {
-        Ok(p) => p,
-        Err(e) => return layout::error_page(Some(&viewer), &e),
+    PagePath(id): PagePath<ResourceId>,
+    Csrf(viewer, f): Csrf<PolicyForm>,
+) -> PageResult<Response> {
+    let patch = PolicyPatch {
+        auto_lock_after: Some(f.auto_lock_after),
+        approval: Some(f.approval),
     };
     let app = state.app();
-    if f.action == "save" {
-        return match app
-            .policies()
+    if f.action == PolicyAction::Save {
+        app.policies()
             .set_resource_policy(&viewer.principal, &id, patch, state.now())
-            .await
-        {
-            Ok(_) => after(&format!("/resources/{id}"), Notice::PolicySaved),
-            Err(e) => layout::error_page(Some(&viewer), &e),
-        };
+            .await?;
+        return Ok(after(&format!("/resources/{id}"), Notice::PolicySaved).into_response());
     }
     let target = PreviewTarget::Resource(id.clone(), patch);
-    match app
+    let preview = app
         .policies()
         .preview(&viewer.principal, &target, state.now())
-        .await
-    {
-        Ok(p) => render(&state, &viewer, &id, None, Some((patch, p)), None).await,
-        Err(e) => layout::error_page(Some(&viewer), &e),
-    }
+        .await?;
+    let extras = Extras {
+        window: None,
+        preview: Some((patch, preview)),
+        notice: None,
+    };
+    render(&state, &viewer, &id, extras).await
 }
 
-/// A grant's options form (and the form that gives a group access).
+/// What a grant's options form asks for: its options saved, or the grant removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GrantAction {
+    Save,
+    Remove,
+}
+
+/// A grant's options form (and the form that gives a group access): a duration or approval
+/// is `inherit` or a value.
 #[derive(Debug, Deserialize)]
 pub struct GrantForm {
-    #[serde(default)]
-    csrf: String,
-    group_id: Option<String>,
+    group_id: Option<GroupId>,
     auto_lock_after: String,
     approval: String,
     expires_on: Option<String>,
-    action: Option<String>,
+    action: Option<GrantAction>,
 }
 
 impl GrantForm {
-    fn patch(&self) -> Result<OverridePatch, Error> {
+    fn patch(&self) -> Result<OverridePatch, ValidationError> {
         Ok(OverridePatch {
             auto_lock_after: parse_duration("auto_lock_after", &self.auto_lock_after)?,
             approval: parse_approval("approval", &self.approval)?,
@@ -486,66 +517,46 @@ impl GrantForm {
 /// `POST /resources/{id}/grants`: gives a group access (admin).
 pub async fn add_grant(
     State(state): State<ConsoleState>,
-    viewer: Viewer,
-    Path(id): Path<String>,
-    Form(f): Form<GrantForm>,
-) -> Response {
-    if !viewer.csrf_ok(&state, &f.csrf) {
-        return layout::csrf_refused();
-    }
-    let new = (|| -> Result<NewGrant, Error> {
-        Ok(NewGrant {
-            group: GroupId::parse(f.group_id.clone().unwrap_or_default())?,
-            resource: ResourceId::parse(id.clone())?,
-            expires_at: parse_date(f.expires_on.as_deref().unwrap_or(""))?,
-            policy_override: f.patch()?.apply(PolicyOverride::default()),
-        })
-    })();
-    let new = match new {
-        Ok(n) => n,
-        Err(e) => return layout::error_page(Some(&viewer), &e),
+    PagePath(id): PagePath<ResourceId>,
+    Csrf(viewer, f): Csrf<GrantForm>,
+) -> PageResult<Redirect> {
+    let new = NewGrant {
+        group: f
+            .group_id
+            .clone()
+            .ok_or_else(|| ValidationError::new("group_id", "is required"))?,
+        resource: id.clone(),
+        expires_at: parse_date(f.expires_on.as_deref().unwrap_or(""))?,
+        policy_override: f.patch()?.apply(PolicyOverride::default()),
     };
-    match state
+    state
         .app()
         .directory()
         .create_grant(&viewer.principal, new, state.now())
-        .await
-    {
-        Ok(_) => after(&format!("/resources/{id}"), Notice::GrantAdded),
-        Err(e) => layout::error_page(Some(&viewer), &e),
-    }
+        .await?;
+    Ok(after(&format!("/resources/{id}"), Notice::GrantAdded))
 }
 
 /// `POST /resources/{id}/grants/{group}`: a grant's options — its duration and approval
 /// (admin, DevOps admin), its expiry or its removal (admin).
 pub async fn edit_grant(
     State(state): State<ConsoleState>,
-    viewer: Viewer,
-    Path((id, group)): Path<(String, String)>,
-    Form(f): Form<GrantForm>,
-) -> Response {
-    if !viewer.csrf_ok(&state, &f.csrf) {
-        return layout::csrf_refused();
+    PagePath((resource, group)): PagePath<(ResourceId, GroupId)>,
+    Csrf(viewer, f): Csrf<GrantForm>,
+) -> PageResult<Redirect> {
+    let app = state.app();
+    let actor = &viewer.principal;
+    let now = state.now();
+    let grant = app.directory().grant_of(actor, &resource, &group).await?;
+    let here = format!("/resources/{resource}");
+    if f.action == Some(GrantAction::Remove) {
+        app.directory().remove_grant(actor, &grant.id, now).await?;
+        return Ok(after(&here, Notice::GrantRemoved));
     }
-    let result = async {
-        let (resource, group) = (ResourceId::parse(id)?, GroupId::parse(group)?);
-        let app = state.app();
-        let actor = &viewer.principal;
-        let now = state.now();
-        let grant = app.directory().grant_of(actor, &resource, &group).await?;
-        if f.action.as_deref() == Some("remove") {
-            app.directory().remove_grant(actor, &grant.id, now).await?;
-            return Ok((resource, Notice::GrantRemoved));
-        }
-        // Duration, approval and expiry: one change, made whole or not at all.
-        let expires_at = f.expires_on.as_deref().map(parse_date).transpose()?;
-        app.policies()
-            .edit_grant(actor, &grant.id, Some(f.patch()?), expires_at, now)
-            .await?;
-        Ok::<_, Error>((resource, Notice::GrantSaved))
-    };
-    match result.await {
-        Ok((resource, note)) => after(&format!("/resources/{resource}"), note),
-        Err(e) => layout::error_page(Some(&viewer), &e),
-    }
+    // Duration, approval and expiry: one change, made whole or not at all.
+    let expires_at = f.expires_on.as_deref().map(parse_date).transpose()?;
+    app.policies()
+        .edit_grant(actor, &grant.id, Some(f.patch()?), expires_at, now)
+        .await?;
+    Ok(after(&here, Notice::GrantSaved))
 }

@@ -1,29 +1,30 @@
 //! Settings → Notifications: which roles are emailed about new requests, emails on or off, the
 //! webhook (set, replace, remove; its secret shown once), a test send, and the delivery log.
 
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use autolock_core::authz::{Capability, require};
-use autolock_core::delivery::{Channel, Delivery};
+use autolock_core::ValidationError;
+use autolock_core::delivery::{Channel, Delivery, DeliveryStatus};
 use autolock_core::ports::{PageRequest, Settings};
 use autolock_core::values::Role;
 
-use super::{Notice, PageQuery, after, flash, or_error};
+use super::{NoFields, Notice, PageQuery, after, flash};
 use crate::ConsoleState;
+use crate::error::{PageError, PageResult};
 use crate::layout::{self, Section, badge, csrf_field, role_label, when};
-use crate::session::Viewer;
+use crate::session::Csrf;
+use crate::viewer::Viewer;
 
 /// `GET /settings/notifications`.
 pub async fn page(
     State(state): State<ConsoleState>,
     viewer: Viewer,
     Query(q): Query<PageQuery>,
-) -> Response {
+) -> PageResult<Response> {
     render(&state, &viewer, q.notice.as_deref(), None, StatusCode::OK).await
 }
 
@@ -33,19 +34,16 @@ async fn render(
     done: Option<&str>,
     extra: Option<Markup>,
     status: StatusCode,
-) -> Response {
-    let body = async {
-        let app = state.app();
-        let actor = &viewer.principal;
-        let settings = or_error(app.settings().notification_settings(actor).await, viewer)?;
-        let webhook = or_error(app.settings().webhook(actor).await, viewer)?;
-        let deliveries = or_error(
-            app.settings()
-                .deliveries(actor, Channel::Webhook, &PageRequest::first(50))
-                .await,
-            viewer,
-        )?;
-        Ok::<_, Response>(html! {
+) -> PageResult<Response> {
+    let app = state.app();
+    let actor = &viewer.principal;
+    let settings = app.settings().notification_settings(actor).await?;
+    let webhook = app.settings().webhook(actor).await?;
+    let deliveries = app
+        .settings()
+        .deliveries(actor, Channel::Webhook, &PageRequest::first(50))
+        .await?;
+    let body = html! {
             h1 { "Notifications" }
             (flash(done))
             @if let Some(extra) = extra { (extra) }
@@ -90,29 +88,23 @@ async fn render(
             }
             h2 { "Deliveries" }
             (delivery_log(&deliveries.items))
-        })
     };
-    match body.await {
-        Ok(body) => {
-            layout::render_status(
-                state,
-                viewer,
-                Section::Settings,
-                "Notifications",
-                body,
-                status,
-            )
-            .await
-        }
-        Err(response) => response,
-    }
+    Ok(layout::render_status(
+        state,
+        viewer,
+        Section::Settings,
+        "Notifications",
+        body,
+        status,
+    )
+    .await)
 }
 
 fn status_name(d: &Delivery) -> &'static str {
     match d.status {
-        autolock_core::delivery::DeliveryStatus::Pending => "pending",
-        autolock_core::delivery::DeliveryStatus::Sent => "sent",
-        autolock_core::delivery::DeliveryStatus::Failed => "failed",
+        DeliveryStatus::Pending => "pending",
+        DeliveryStatus::Sent => "sent",
+        DeliveryStatus::Failed => "failed",
     }
 }
 
@@ -143,71 +135,37 @@ fn delivery_log(deliveries: &[Delivery]) -> Markup {
     }
 }
 
-/// The notification form: checkboxes send only when checked.
-#[derive(Debug, Deserialize)]
-pub struct SettingsForm {
-    #[serde(default)]
-    csrf: String,
-    emails_enabled: Option<String>,
-    #[serde(default)]
-    email_roles: Vec<Role>,
-}
-
-/// `POST /settings/notifications`.
+/// `POST /settings/notifications`: checkboxes send only when checked, and `email_roles` once
+/// per role checked, so the form is read as its fields in order.
 pub async fn save(
     State(state): State<ConsoleState>,
-    viewer: Viewer,
-    body: axum::body::Bytes,
-) -> Response {
-    // Repeated fields (`email_roles`) read as a list.
-    let Ok(f) = serde_html_form(&body) else {
-        return layout::message_page(
-            StatusCode::BAD_REQUEST,
-            "That did not work",
-            "The form was not understood.",
-        );
+    Csrf(viewer, fields): Csrf<Vec<(String, String)>>,
+) -> PageResult<Redirect> {
+    let mut settings = Settings {
+        emails_enabled: false,
+        email_roles: Vec::new(),
     };
-    if !viewer.csrf_ok(&state, &f.csrf) {
-        return layout::csrf_refused();
+    for (name, value) in fields {
+        match name.as_str() {
+            "emails_enabled" => settings.emails_enabled = true,
+            "email_roles" => settings.email_roles.push(
+                Role::parse(&value)
+                    .map_err(|_| ValidationError::new("email_roles", "not a role"))?,
+            ),
+            _ => return Err(ValidationError::new(name, "not a field of this form").into()),
+        }
     }
-    let settings = Settings {
-        emails_enabled: f.emails_enabled.is_some(),
-        email_roles: f.email_roles,
-    };
-    match state
+    state
         .app()
         .settings()
         .set_notification_settings(&viewer.principal, settings, state.now())
-        .await
-    {
-        Ok(_) => after("/settings/notifications", Notice::SettingsSaved),
-        Err(e) => layout::error_page(Some(&viewer), &e),
-    }
-}
-
-/// A form body with repeated fields, as `SettingsForm`.
-fn serde_html_form(body: &[u8]) -> Result<SettingsForm, ()> {
-    let mut form = SettingsForm {
-        csrf: String::new(),
-        emails_enabled: None,
-        email_roles: Vec::new(),
-    };
-    for (k, v) in form_urlencoded::parse(body) {
-        match k.as_ref() {
-            "csrf" => form.csrf = v.into_owned(),
-            "emails_enabled" => form.emails_enabled = Some(v.into_owned()),
-            "email_roles" => form.email_roles.push(Role::parse(&v).map_err(|_| ())?),
-            _ => return Err(()),
-        }
-    }
-    Ok(form)
+        .await?;
+    Ok(after("/settings/notifications", Notice::SettingsSaved))
 }
 
 /// The webhook form.
 #[derive(Debug, Deserialize)]
 pub struct WebhookForm {
-    #[serde(default)]
-    csrf: String,
     #[serde(default)]
     url: String,
 }
@@ -215,12 +173,8 @@ pub struct WebhookForm {
 /// `POST /settings/webhook`: sets or replaces the webhook; shows its secret, once.
 pub async fn set_webhook(
     State(state): State<ConsoleState>,
-    viewer: Viewer,
-    Form(f): Form<WebhookForm>,
-) -> Response {
-    if !viewer.csrf_ok(&state, &f.csrf) {
-        return layout::csrf_refused();
-    }
+    Csrf(viewer, f): Csrf<WebhookForm>,
+) -> PageResult<Response> {
     match state
         .app()
         .settings()
@@ -240,63 +194,39 @@ pub async fn set_webhook(
             let shown = html! { div.flash.error role="alert" { (v.field) ": " (v.message) } };
             render(&state, &viewer, None, Some(shown), StatusCode::BAD_REQUEST).await
         }
-        Err(e) => layout::error_page(Some(&viewer), &e),
+        Err(e) => Ok(PageError::from(e).into_response()),
     }
 }
 
 /// `POST /settings/webhook/remove`.
 pub async fn remove_webhook(
     State(state): State<ConsoleState>,
-    viewer: Viewer,
-    Form(f): Form<super::sign_in::CsrfOnly>,
-) -> Response {
-    if !viewer.csrf_ok(&state, &f.csrf) {
-        return layout::csrf_refused();
-    }
-    match state
+    Csrf(viewer, NoFields {}): Csrf<NoFields>,
+) -> PageResult<Redirect> {
+    state
         .app()
         .settings()
         .remove_webhook(&viewer.principal, state.now())
-        .await
-    {
-        Ok(()) => after("/settings/notifications", Notice::WebhookRemoved),
-        Err(e) => layout::error_page(Some(&viewer), &e),
-    }
+        .await?;
+    Ok(after("/settings/notifications", Notice::WebhookRemoved))
 }
 
 /// `POST /settings/webhook/test`.
 pub async fn test_webhook(
     State(state): State<ConsoleState>,
-    viewer: Viewer,
-    Form(f): Form<super::sign_in::CsrfOnly>,
-) -> Response {
-    if !viewer.csrf_ok(&state, &f.csrf) {
-        return layout::csrf_refused();
-    }
-    if let Err(e) = require(&viewer.principal, Capability::Administer) {
-        return layout::error_page(Some(&viewer), &e);
-    }
-    let Some(notifier) = &state.0.notifier else {
-        return layout::message_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "No notifier",
-            "This deployment sends no notifications from the console.",
-        );
-    };
-    match state
+    Csrf(viewer, NoFields {}): Csrf<NoFields>,
+) -> PageResult<Redirect> {
+    let d = state
         .app()
         .settings()
-        .send_test_webhook(&viewer.principal, notifier, state.now())
-        .await
-    {
-        Ok(d) => after(
-            "/settings/notifications",
-            match d.status {
-                autolock_core::delivery::DeliveryStatus::Sent => Notice::TestSent,
-                autolock_core::delivery::DeliveryStatus::Failed => Notice::TestFailed,
-                autolock_core::delivery::DeliveryStatus::Pending => Notice::TestPending,
-            },
-        ),
-        Err(e) => layout::error_page(Some(&viewer), &e),
-    }
+        .send_test_webhook(&viewer.principal, state.0.notifier.as_ref(), state.now())
+        .await?;
+    Ok(after(
+        "/settings/notifications",
+        match d.status {
+            DeliveryStatus::Sent => Notice::TestSent,
+            DeliveryStatus::Failed => Notice::TestFailed,
+            DeliveryStatus::Pending => Notice::TestPending,
+        },
+    ))
 }

@@ -15,15 +15,11 @@ use serde::Deserialize;
 use autolock_core::error::{Conflict, Error};
 use autolock_core::values::Email;
 
+use crate::error::{PageError, PageResult};
 use crate::layout;
-use crate::session::{self, PreSession, Viewer, local_path};
+use crate::session::{self, Csrf, PreSession};
+use crate::urls::local_path;
 use crate::{ClientAddr, ConsoleState};
-
-/// Sign-in links are credentials: they expire by real time, whatever the deployment's clock
-/// (a demo's manual clock among them).
-fn real_now() -> autolock_core::Timestamp {
-    chrono::Utc::now()
-}
 
 /// `?next=`.
 #[derive(Debug, Deserialize)]
@@ -71,27 +67,30 @@ pub async fn request_link(
     pre: PreSession,
     client: Option<Extension<ClientAddr>>,
     Form(f): Form<SignInForm>,
-) -> Response {
+) -> PageResult<Response> {
     if !pre.csrf_ok(&state, "sign-in", &f.csrf) {
-        return layout::csrf_refused();
+        return Err(PageError::CsrfRefused);
     }
     let next = local_path(f.next.as_deref());
     if let Ok(email) = Email::parse(f.email.trim()) {
         let client = client.map(|Extension(ClientAddr(c))| c);
-        if let Err(e) = state
+        state
             .app()
             .sessions()
-            .request_sign_in(&email, &next, client.as_deref(), real_now(), state.now())
-            .await
-        {
-            return layout::error_page(None, &e);
-        }
+            .request_sign_in(
+                &email,
+                &next,
+                client.as_deref(),
+                state.real_now(),
+                state.now(),
+            )
+            .await?;
     }
-    layout::message_page(
+    Ok(layout::message_page(
         StatusCode::OK,
         "Check your email",
         "If this address belongs to an active user, a sign-in link is on its way. It works once, for 15 minutes.",
-    )
+    ))
 }
 
 /// `GET /sign-in/{token}`: the confirmation page.
@@ -130,16 +129,16 @@ pub async fn redeem(
     pre: PreSession,
     Path(token): Path<String>,
     Form(f): Form<RedeemForm>,
-) -> Response {
+) -> PageResult<Response> {
     if !pre.csrf_ok(&state, "redeem", &f.csrf) {
-        return layout::csrf_refused();
+        return Err(PageError::CsrfRefused);
     }
-    match state
+    let redeemed = state
         .app()
         .sessions()
-        .redeem_sign_in(&token, real_now(), state.now())
-        .await
-    {
+        .redeem_sign_in(&token, state.real_now(), state.now())
+        .await;
+    Ok(match redeemed {
         Ok(principal) => {
             let mut response = Redirect::to(&local_path(f.next.as_deref())).into_response();
             if let Ok(v) = session::open(&state, &principal.id).parse() {
@@ -157,50 +156,49 @@ pub async fn redeem(
             "Link not valid",
             "This sign-in link has expired, or its user is deactivated. Ask for a new one on the sign-in page.",
         ),
-        Err(e) => layout::error_page(None, &e),
-    }
+        Err(e) => return Err(e.into()),
+    })
 }
 
-/// A form with only its CSRF token.
-#[derive(Debug, Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    pub(crate) csrf: String,
+/// Which sessions a sign-out ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignOutScope {
+    /// This browser's.
+    #[default]
+    This,
+    /// Every session of the user.
+    Everywhere,
 }
 
 /// The sign-out form.
 #[derive(Debug, Deserialize)]
 pub struct SignOutForm {
     #[serde(default)]
-    pub(crate) csrf: String,
-    /// `everywhere`: every session of the user, not only this browser's.
-    #[serde(default)]
-    pub(crate) scope: String,
+    scope: SignOutScope,
 }
 
 /// `POST /sign-out`: this browser's session, or with `scope=everywhere` every session of the
 /// viewer.
 pub async fn sign_out(
     State(state): State<ConsoleState>,
-    viewer: Viewer,
-    Form(f): Form<SignOutForm>,
-) -> Response {
-    if !viewer.csrf_ok(&state, &f.csrf) {
-        return layout::csrf_refused();
-    }
-    if f.scope == "everywhere" {
-        if let Err(e) = state
+    Csrf(viewer, f): Csrf<SignOutForm>,
+) -> PageResult<Response> {
+    if f.scope == SignOutScope::Everywhere {
+        state
             .app()
             .sessions()
-            .end_sessions(&viewer.principal, &viewer.user.id, real_now(), state.now())
-            .await
-        {
-            return layout::error_page(Some(&viewer), &e);
-        }
+            .end_sessions(
+                &viewer.principal,
+                &viewer.user.id,
+                state.real_now(),
+                state.now(),
+            )
+            .await?;
     }
     let mut response = Redirect::to("/sign-in").into_response();
     if let Ok(v) = session::close(&state).parse() {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
-    response
+    Ok(response)
 }

@@ -16,8 +16,8 @@ use autolock_core::delivery::{EmailMessage, WebhookMessage, WebhookSettings};
 use autolock_core::events::OutboxEntry;
 use autolock_core::notify::Notifier;
 use autolock_core::ports::{
-    Clock, EmailError, EmailSender, EventPublisher, ManualClock, StoreResult, WebhookResponse,
-    WebhookSender,
+    Clock, EmailError, EmailSender, EventPublisher, ManualClock, StoreResult, SystemClock,
+    WebhookResponse, WebhookSender,
 };
 use autolock_core::service::Autolock;
 use autolock_core::values::SigningKeys;
@@ -119,6 +119,7 @@ impl Console {
         let state = ConsoleState::new(
             world.app.clone(),
             Arc::clone(&clock) as Arc<dyn Clock>,
+            Arc::new(SystemClock),
             ConsoleConfig {
                 console_base_url: base.into(),
                 session_keys: SigningKeys::new(b"a-session-key-of-32-bytes-or-more!", None)
@@ -131,7 +132,7 @@ impl Console {
             Arc::new(NoWebhook),
             base,
         )
-        .with_real_time(Arc::new(RealTime));
+        .with_real_time(Arc::new(SystemClock));
         Self {
             router: autolock_console::router(state),
             notifier,
@@ -362,14 +363,5 @@ impl Browser {
             .map(|(n, v)| (n.as_str(), v.as_str()))
             .collect();
         self.post(&action, &pairs).await
-    }
-}
-
-/// Real time, as sign-in links run on.
-struct RealTime;
-
-impl Clock for RealTime {
-    fn now(&self) -> autolock_core::Timestamp {
-        chrono::Utc::now()
     }
 }
