@@ -131,3 +131,45 @@ pub mod number_text {
         .transpose()
     }
 }
+
+/// The path's parameters as typed values (`UserId`, `(GroupId, UserId)`, ...): one that does
+/// not parse is a 400 problem naming the parameter, as the route spells it.
+#[derive(Debug)]
+pub struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let params = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::invalid("path", e.body_text()))?;
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect();
+        // One parameter is a value, several a tuple: read as JSON strings, so that the position
+        // of the one at fault names it.
+        let value = match params.as_slice() {
+            [(_, one)] => serde_json::Value::String(one.clone()),
+            many => serde_json::Value::Array(
+                many.iter()
+                    .map(|(_, v)| serde_json::Value::String(v.clone()))
+                    .collect(),
+            ),
+        };
+        serde_path_to_error::deserialize(value)
+            .map(ApiPath)
+            .map_err(|e| {
+                let index = match e.path().iter().next() {
+                    Some(serde_path_to_error::Segment::Seq { index }) => *index,
+                    _ => 0,
+                };
+                let field = params
+                    .get(index)
+                    .map_or_else(|| "path".to_owned(), |(name, _)| name.clone());
+                let message = e.into_inner().to_string();
+                ApiError::invalid(field, message)
+            })
+    }
+}

@@ -121,6 +121,29 @@ async fn bad_input_is_a_problem_naming_the_field_and_changes_nothing() {
     assert_eq!(r.json()["field"], "action");
     let r = t.call(Method::POST, "/v1/users", Some(&admin), None).await;
     assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // A path's id that is not an id is named as the route names it, the first or the second.
+    let r = t.get("/v1/users/b%20b", &admin).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.content_type, "application/problem+json");
+    assert_eq!(r.json()["field"], "user_id");
+    let r = t.get("/v1/users/bob/rights/git%24lab", &admin).await;
+    assert_eq!(
+        (r.status, r.json()["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("resource_id"))
+    );
+    let r = t
+        .call(
+            Method::PUT,
+            "/v1/groups/eng%21/members/bob",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.json()["field"], "group_id");
+    assert!(
+        !t.get("/v1/groups", &admin).await.text().contains("eng!"),
+        "nothing created"
+    );
 }
 
 #[tokio::test]

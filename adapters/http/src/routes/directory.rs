@@ -1,6 +1,6 @@
 //! The directory: the caller, users, service principals, groups and memberships.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post, put};
@@ -16,7 +16,7 @@ use autolock_core::values::{Email, Name, Role};
 use super::{List, Paging};
 use crate::AppState;
 use crate::auth::Caller;
-use crate::extract::{JsonBody, Query};
+use crate::extract::{ApiPath, JsonBody, Query};
 use crate::problem::ApiResult;
 
 /// The routes of this area.
@@ -95,9 +95,8 @@ pub async fn create_user(
 pub async fn get_user(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<Json<User>> {
-    let id = UserId::parse(id)?;
     Ok(Json(s.app().directory().user(&caller, &id).await?))
 }
 
@@ -106,10 +105,9 @@ pub async fn get_user(
 pub async fn patch_user(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<UserId>,
     JsonBody(patch): JsonBody<UserPatch>,
 ) -> ApiResult<Json<User>> {
-    let id = UserId::parse(id)?;
     Ok(Json(
         s.app()
             .directory()
@@ -148,9 +146,8 @@ pub async fn create_service_principal(
 pub async fn get_service_principal(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<PrincipalId>,
 ) -> ApiResult<Json<ServicePrincipal>> {
-    let id = PrincipalId::parse(id)?;
     Ok(Json(
         s.app().directory().service_principal(&caller, &id).await?,
     ))
@@ -169,10 +166,9 @@ pub struct ServicePrincipalPatch {
 pub async fn patch_service_principal(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<PrincipalId>,
     JsonBody(b): JsonBody<ServicePrincipalPatch>,
 ) -> ApiResult<Json<ServicePrincipal>> {
-    let id = PrincipalId::parse(id)?;
     Ok(Json(
         s.app()
             .directory()
@@ -222,9 +218,8 @@ pub async fn create_group(
 pub async fn get_group(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<GroupId>,
 ) -> ApiResult<Json<GroupView>> {
-    let id = GroupId::parse(id)?;
     Ok(Json(s.app().directory().group(&caller, &id).await?))
 }
 
@@ -234,9 +229,8 @@ pub async fn get_group(
 pub async fn add_member(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path((group, user)): Path<(String, String)>,
+    ApiPath((group, user)): ApiPath<(GroupId, UserId)>,
 ) -> ApiResult<impl IntoResponse> {
-    let (group, user) = (GroupId::parse(group)?, UserId::parse(user)?);
     let (membership, created) = s
         .app()
         .directory()
@@ -255,9 +249,8 @@ pub async fn add_member(
 pub async fn remove_member(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path((group, user)): Path<(String, String)>,
+    ApiPath((group, user)): ApiPath<(GroupId, UserId)>,
 ) -> ApiResult<StatusCode> {
-    let (group, user) = (GroupId::parse(group)?, UserId::parse(user)?);
     s.app()
         .directory()
         .remove_member(&caller, &group, &user, s.now())

@@ -3,7 +3,7 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,7 +21,7 @@ use autolock_core::values::instant;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::extract::Query;
+use crate::extract::{ApiPath, Query};
 use crate::problem::{ApiError, ApiResult};
 
 /// The routes of this area.
@@ -88,10 +88,9 @@ async fn report(
 pub async fn resource_report(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<ResourceId>,
     Query(q): Query<FormatQuery>,
 ) -> ApiResult<Response> {
-    let id = ResourceId::parse(id)?;
     report(s, caller, ReportScope::Resource(id), q).await
 }
 
@@ -100,10 +99,9 @@ pub async fn resource_report(
 pub async fn group_report(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<GroupId>,
     Query(q): Query<FormatQuery>,
 ) -> ApiResult<Response> {
-    let id = GroupId::parse(id)?;
     report(s, caller, ReportScope::Group(id), q).await
 }
 
@@ -112,10 +110,9 @@ pub async fn group_report(
 pub async fn user_report(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<UserId>,
     Query(q): Query<FormatQuery>,
 ) -> ApiResult<Response> {
-    let id = UserId::parse(id)?;
     report(s, caller, ReportScope::User(id), q).await
 }
 

@@ -1,7 +1,7 @@
 //! Exemptions (docs/semantics.md §2.9): set on one right or one grant until a date, moved,
 //! ended early, listed by resource, user or group.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -19,7 +19,7 @@ use autolock_core::values::instant;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::extract::{JsonBody, Query, number_text};
+use crate::extract::{ApiPath, JsonBody, Query, number_text};
 use crate::problem::{ApiError, ApiResult};
 
 /// The routes of this area.
@@ -97,9 +97,8 @@ pub async fn create_exemption(
 pub async fn get_exemption(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<ExemptionId>,
 ) -> ApiResult<Json<Exemption>> {
-    let id = ExemptionId::parse(id)?;
     Ok(Json(s.app().exemptions().exemption(&caller, &id).await?))
 }
 
@@ -117,10 +116,9 @@ pub struct PatchExemption {
 pub async fn patch_exemption(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<ExemptionId>,
     JsonBody(b): JsonBody<PatchExemption>,
 ) -> ApiResult<Json<Exemption>> {
-    let id = ExemptionId::parse(id)?;
     Ok(Json(
         s.app()
             .exemptions()
@@ -135,9 +133,8 @@ pub async fn patch_exemption(
 pub async fn end_exemption(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<ExemptionId>,
 ) -> ApiResult<Json<Exemption>> {
-    let id = ExemptionId::parse(id)?;
     Ok(Json(
         s.app()
             .exemptions()

@@ -20,7 +20,7 @@ use autolock_core::values::instant;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::extract::JsonBody;
+use crate::extract::{ApiPath, JsonBody};
 use crate::problem::{ApiError, ApiResult};
 
 /// The routes of this area.
@@ -80,9 +80,8 @@ impl GrantPath {
 pub async fn list_grants(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<ResourceId>,
 ) -> ApiResult<Json<List<GrantView>>> {
-    let id = ResourceId::parse(id)?;
     Ok(Json(List::of(
         s.app().directory().grants_of_resource(&caller, &id).await?,
     )))
@@ -108,12 +107,12 @@ pub struct CreateGrant {
 pub async fn create_grant(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<ResourceId>,
     JsonBody(b): JsonBody<CreateGrant>,
 ) -> ApiResult<impl IntoResponse> {
     let new = NewGrant {
         group: b.group_id,
-        resource: ResourceId::parse(id)?,
+        resource: id,
         expires_at: b.expires_at,
         policy_override: b
             .policy_override
@@ -215,10 +214,10 @@ pub async fn patch_grant_policy(
 pub async fn preview_grant_policy(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<GrantId>,
     JsonBody(patch): JsonBody<OverridePatch>,
 ) -> ApiResult<Json<Preview>> {
-    let target = PreviewTarget::Grant(GrantId::parse(id)?, patch);
+    let target = PreviewTarget::Grant(id, patch);
     Ok(Json(
         s.app()
             .policies()

@@ -1,6 +1,6 @@
 //! Access requests: filed by the locked user, listed, counted, approved and denied.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -17,7 +17,7 @@ use autolock_core::values::Reason;
 use super::{List, Paging};
 use crate::AppState;
 use crate::auth::Caller;
-use crate::extract::{JsonBody, Query, number_text};
+use crate::extract::{ApiPath, JsonBody, Query, number_text};
 use crate::problem::ApiResult;
 
 /// The routes of this area.
@@ -143,19 +143,17 @@ pub async fn count_requests(
 pub async fn get_request(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<RequestId>,
 ) -> ApiResult<Json<AccessRequest>> {
-    let id = RequestId::parse(id)?;
     Ok(Json(s.app().requests().request(&caller, &id).await?))
 }
 
 async fn resolve(
     s: &AppState,
     caller: &autolock_core::directory::Principal,
-    id: String,
+    id: RequestId,
     verdict: Verdict,
 ) -> ApiResult<Json<AccessRequest>> {
-    let id = RequestId::parse(id)?;
     Ok(Json(
         s.app()
             .requests()
@@ -169,7 +167,7 @@ async fn resolve(
 pub async fn approve(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<RequestId>,
 ) -> ApiResult<Json<AccessRequest>> {
     resolve(&s, &caller, id, Verdict::Approve).await
 }
@@ -179,7 +177,7 @@ pub async fn approve(
 pub async fn deny(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<RequestId>,
 ) -> ApiResult<Json<AccessRequest>> {
     resolve(&s, &caller, id, Verdict::Deny).await
 }

@@ -1,6 +1,6 @@
 //! Resources, their default policy and its preview, and their analytics.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, patch, post};
@@ -20,7 +20,7 @@ use autolock_core::values::instant;
 
 use crate::AppState;
 use crate::auth::Caller;
-use crate::extract::{JsonBody, Query};
+use crate::extract::{ApiPath, JsonBody, Query};
 use crate::problem::ApiResult;
 
 /// The routes of this area.
@@ -91,9 +91,8 @@ pub async fn create_resource(
 pub async fn get_resource(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<ResourceId>,
 ) -> ApiResult<Json<Resource>> {
-    let id = ResourceId::parse(id)?;
     Ok(Json(s.app().directory().resource(&caller, &id).await?))
 }
 
@@ -103,10 +102,9 @@ pub async fn get_resource(
 pub async fn patch_resource_policy(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<ResourceId>,
     JsonBody(patch): JsonBody<PolicyPatch>,
 ) -> ApiResult<Json<Resource>> {
-    let id = ResourceId::parse(id)?;
     Ok(Json(
         s.app()
             .policies()
@@ -120,10 +118,10 @@ pub async fn patch_resource_policy(
 pub async fn preview_resource_policy(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<ResourceId>,
     JsonBody(patch): JsonBody<PolicyPatch>,
 ) -> ApiResult<Json<Preview>> {
-    let target = PreviewTarget::Resource(ResourceId::parse(id)?, patch);
+    let target = PreviewTarget::Resource(id, patch);
     Ok(Json(
         s.app()
             .policies()
@@ -149,10 +147,9 @@ pub struct WindowQuery {
 pub async fn analytics(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<ResourceId>,
     Query(q): Query<WindowQuery>,
 ) -> ApiResult<Json<Analytics>> {
-    let id = ResourceId::parse(id)?;
     let to = q.to.unwrap_or_else(|| s.now());
     let from = q.from.unwrap_or(to - chrono::Duration::days(30));
     Ok(Json(

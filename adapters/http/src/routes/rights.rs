@@ -1,6 +1,6 @@
 //! Rights as they stand — a user's, a resource's — and the unlock.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 
@@ -10,7 +10,7 @@ use autolock_core::service::{RightView, Unlocked};
 use super::{List, Paging};
 use crate::AppState;
 use crate::auth::Caller;
-use crate::extract::Query;
+use crate::extract::{ApiPath, Query};
 use crate::problem::ApiResult;
 
 /// The routes of this area.
@@ -27,9 +27,8 @@ pub fn routes() -> Router<AppState> {
 pub async fn user_rights(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<Json<List<RightView>>> {
-    let id = UserId::parse(id)?;
     Ok(Json(List::of(
         s.app()
             .rights()
@@ -43,9 +42,8 @@ pub async fn user_rights(
 pub async fn user_right(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path((id, resource)): Path<(String, String)>,
+    ApiPath((id, resource)): ApiPath<(UserId, ResourceId)>,
 ) -> ApiResult<Json<RightView>> {
-    let (id, resource) = (UserId::parse(id)?, ResourceId::parse(resource)?);
     Ok(Json(
         s.app()
             .rights()
@@ -61,9 +59,8 @@ pub async fn user_right(
 pub async fn unlock(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path((id, resource)): Path<(String, String)>,
+    ApiPath((id, resource)): ApiPath<(UserId, ResourceId)>,
 ) -> ApiResult<Json<Unlocked>> {
-    let (id, resource) = (UserId::parse(id)?, ResourceId::parse(resource)?);
     Ok(Json(
         s.app()
             .requests()
@@ -77,10 +74,9 @@ pub async fn unlock(
 pub async fn resource_rights(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<ResourceId>,
     Query(p): Query<Paging>,
 ) -> ApiResult<Json<List<RightView>>> {
-    let id = ResourceId::parse(id)?;
     let page = s
         .app()
         .rights()
