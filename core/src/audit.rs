@@ -211,6 +211,15 @@ impl AuditAction {
     }
 }
 
+impl std::str::FromStr for AuditAction {
+    type Err = crate::ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s).ok_or_else(|| {
+            crate::ValidationError::new("action", format!("{s:?} is not an audit action"))
+        })
+    }
+}
+
 /// One audit entry. Entries keep who, what and when for good; they never hold a request's
 /// reason text.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

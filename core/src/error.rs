@@ -128,5 +128,22 @@ pub enum StoreError {
     TooLarge(String),
 }
 
+/// An error with its causes, each after a colon, as logs and the CLI print it.
+#[must_use]
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let more = cause.to_string();
+        // `transparent` variants show their source's text already.
+        if !text.ends_with(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = cause.source();
+    }
+    text
+}
+
 /// Shorthand for results of the use cases.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

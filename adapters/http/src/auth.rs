@@ -19,9 +19,31 @@ use crate::problem::ApiError;
 
 /// Finds the principal id behind a request.
 pub trait Authenticator: Send + Sync {
-    /// The authenticated principal id, or a reason for a 401.
-    fn authenticate(&self, parts: &Parts) -> Result<PrincipalId, String>;
+    /// The authenticated principal id, or why not (a 401 that says it).
+    fn authenticate(&self, parts: &Parts) -> Result<PrincipalId, Unauthenticated>;
 }
+
+/// Why a request names no principal: said to the caller in the 401 problem.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unauthenticated(pub std::borrow::Cow<'static, str>);
+
+impl From<&'static str> for Unauthenticated {
+    fn from(why: &'static str) -> Self {
+        Self(why.into())
+    }
+}
+
+impl From<String> for Unauthenticated {
+    fn from(why: String) -> Self {
+        Self(why.into())
+    }
+}
+
+/// A token secret shorter than [`MIN_SECRET`]: its length.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the token secret must be at least {MIN_SECRET} bytes (it has {0})")]
+pub struct ShortSecret(pub usize);
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {
@@ -71,15 +93,12 @@ impl Hs256 {
         secret: &[u8],
         issuer: impl Into<String>,
         audience: impl Into<String>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, ShortSecret> {
         if secret.len() < MIN_SECRET {
-            return Err(format!(
-                "the token secret must be at least {MIN_SECRET} bytes (it has {})",
-                secret.len()
-            ));
+            return Err(ShortSecret(secret.len()));
         }
         Ok(Self {
-            keyed: Hmac::<Sha256>::new_from_slice(secret).map_err(|e| e.to_string())?,
+            keyed: Hmac::<Sha256>::new_from_slice(secret).map_err(|_| ShortSecret(secret.len()))?,
             issuer: issuer.into(),
             audience: audience.into(),
         })
@@ -120,7 +139,7 @@ impl Hs256 {
     }
 
     /// The subject of a valid token at `now` (seconds since the epoch).
-    pub fn verify(&self, token: &str, now: i64) -> Result<PrincipalId, String> {
+    pub fn verify(&self, token: &str, now: i64) -> Result<PrincipalId, Unauthenticated> {
         let mut parts = token.split('.');
         let (Some(header), Some(payload), Some(signature), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -156,7 +175,7 @@ impl Hs256 {
             return Err("the token has expired".into());
         }
         if claims.iss != self.issuer {
-            return Err(format!("the token's issuer is not {:?}", self.issuer));
+            return Err(format!("the token's issuer is not {:?}", self.issuer).into());
         }
         let for_us = match &claims.aud {
             serde_json::Value::String(a) => *a == self.audience,
@@ -164,14 +183,14 @@ impl Hs256 {
             _ => false,
         };
         if !for_us {
-            return Err(format!("the token's audience is not {:?}", self.audience));
+            return Err(format!("the token's audience is not {:?}", self.audience).into());
         }
-        PrincipalId::parse(claims.sub).map_err(|e| e.to_string())
+        PrincipalId::parse(claims.sub).map_err(|e| e.to_string().into())
     }
 }
 
 impl Authenticator for Hs256 {
-    fn authenticate(&self, parts: &Parts) -> Result<PrincipalId, String> {
+    fn authenticate(&self, parts: &Parts) -> Result<PrincipalId, Unauthenticated> {
         let value = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -219,7 +238,7 @@ impl FromRequestParts<AppState> for Authenticated {
             .auth()
             .authenticate(parts)
             .map(Self)
-            .map_err(ApiError::unauthenticated)
+            .map_err(|why| ApiError::unauthenticated(why.0))
     }
 }
 
@@ -310,7 +329,7 @@ mod tests {
             ),
         ] {
             let e = hs.verify(&raw(claims, SECRET), 150).unwrap_err();
-            assert!(e.contains(why), "{claims}: {e}");
+            assert!(e.0.contains(why), "{claims}: {e}");
         }
         assert!(Hs256::new(b"a-secret-of-31-bytes-0123456789", "autolock", "x").is_err());
         assert!(Hs256::new(b"a-secret-of-32-bytes-01234567890", "autolock", "x").is_ok());

@@ -11,6 +11,7 @@ use autolock_core::ids::PrincipalId;
 use autolock_core::ports::Store;
 use autolock_core::ports::SystemClock;
 use autolock_core::service::Autolock;
+use autolock_http::auth::Unauthenticated;
 use autolock_http::{AppState, Authenticator, HttpConfig, LinkSigner};
 
 use crate::config::{Config, Keys};
@@ -20,7 +21,7 @@ use crate::config::{Config, Keys};
 pub struct AuthorizerClaims;
 
 impl Authenticator for AuthorizerClaims {
-    fn authenticate(&self, parts: &Parts) -> Result<PrincipalId, String> {
+    fn authenticate(&self, parts: &Parts) -> Result<PrincipalId, Unauthenticated> {
         let Some(RequestContext::ApiGatewayV2(context)) = parts.extensions.get::<RequestContext>()
         else {
             return Err("no API Gateway request context".into());
@@ -31,7 +32,7 @@ impl Authenticator for AuthorizerClaims {
             .and_then(|a| a.jwt.as_ref())
             .and_then(|jwt| jwt.claims.get("sub"))
             .ok_or("the authorizer passed no sub claim")?;
-        PrincipalId::parse(sub.as_str()).map_err(|e| e.to_string())
+        PrincipalId::parse(sub.as_str()).map_err(|e| e.to_string().into())
     }
 }
 

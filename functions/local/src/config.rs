@@ -4,8 +4,14 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use autolock_core::audit::AuditAction;
+use autolock_core::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
+use autolock_core::policy::{ApprovalMode, AutoLockAfter};
 use autolock_core::service::{FeedWindow, LockWarning, Options};
+use autolock_core::values::{Email, Name};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::CliError;
 
 /// autolock: usage-based auto-lock for access rights, in one local process.
 #[derive(Debug, Parser)]
@@ -81,16 +87,16 @@ pub struct ReportArgs {
     pub store: StoreArgs,
     /// Every right on this resource.
     #[arg(long, group = "scope")]
-    pub resource: Option<String>,
+    pub resource: Option<ResourceId>,
     /// Every right through this group.
     #[arg(long, group = "scope")]
-    pub group: Option<String>,
+    pub group: Option<GroupId>,
     /// Every right of this user.
     #[arg(long, group = "scope")]
-    pub user: Option<String>,
-    /// `csv` or `json`.
-    #[arg(long, default_value = "csv")]
-    pub format: String,
+    pub user: Option<UserId>,
+    /// How it is written.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ReportFormat,
 }
 
 /// `audit-export`.
@@ -98,9 +104,9 @@ pub struct ReportArgs {
 pub struct AuditExportArgs {
     #[command(flatten)]
     pub store: StoreArgs,
-    /// `csv` or `jsonl`.
-    #[arg(long, default_value = "csv")]
-    pub format: String,
+    /// How it is written.
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: AuditFormat,
     /// At or after (RFC 3339).
     #[arg(long)]
     pub from: Option<chrono::DateTime<chrono::Utc>>,
@@ -109,13 +115,13 @@ pub struct AuditExportArgs {
     pub to: Option<chrono::DateTime<chrono::Utc>>,
     /// Done by this principal.
     #[arg(long)]
-    pub actor: Option<String>,
+    pub actor: Option<PrincipalId>,
     /// Concerning this id.
     #[arg(long)]
     pub target: Option<String>,
     /// Of this action, e.g. access.locked.
     #[arg(long)]
-    pub action: Option<String>,
+    pub action: Option<AuditAction>,
 }
 
 /// `analytics`.
@@ -123,8 +129,9 @@ pub struct AuditExportArgs {
 pub struct AnalyticsArgs {
     #[command(flatten)]
     pub store: StoreArgs,
+    /// The resource.
     #[arg(long)]
-    pub resource: String,
+    pub resource: ResourceId,
     /// Start (RFC 3339); default 30 days before `--to`.
     #[arg(long)]
     pub from: Option<chrono::DateTime<chrono::Utc>>,
@@ -141,16 +148,16 @@ pub struct PreviewArgs {
     pub store: StoreArgs,
     /// A new default for this resource.
     #[arg(long, group = "target")]
-    pub resource: Option<String>,
+    pub resource: Option<ResourceId>,
     /// A new override for this grant.
     #[arg(long, group = "target")]
-    pub grant: Option<String>,
+    pub grant: Option<GrantId>,
     /// The proposed duration, e.g. 7d.
     #[arg(long)]
-    pub auto_lock_after: Option<String>,
+    pub auto_lock_after: Option<AutoLockAfter>,
     /// The proposed approval method.
     #[arg(long)]
-    pub approval: Option<String>,
+    pub approval: Option<ApprovalMode>,
 }
 
 /// `bootstrap`.
@@ -160,13 +167,31 @@ pub struct BootstrapArgs {
     pub store: StoreArgs,
     /// The admin's id (the token's `sub`).
     #[arg(long)]
-    pub id: String,
+    pub id: UserId,
     /// The admin's email address.
     #[arg(long)]
-    pub email: String,
+    pub email: Email,
     /// The admin's display name.
     #[arg(long)]
-    pub name: String,
+    pub name: Name,
+}
+
+/// How a report is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// RFC 4180 CSV with a header row.
+    Csv,
+    /// A JSON array.
+    Json,
+}
+
+/// How the audit export is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AuditFormat {
+    /// RFC 4180 CSV with a header row.
+    Csv,
+    /// JSON lines.
+    Jsonl,
 }
 
 /// Which clock the server runs on.
@@ -348,7 +373,7 @@ pub struct TokenArgs {
     pub secret: SecretArgs,
     /// The user or service principal id (the token's `sub`).
     #[arg(long)]
-    pub user: String,
+    pub user: PrincipalId,
     /// How long the token is valid, e.g. `12h`, `30d`.
     #[arg(long, default_value = "12h", value_parser = parse_interval)]
     pub ttl: Duration,
@@ -368,7 +393,7 @@ pub struct SignInLinkArgs {
     pub store: StoreArgs,
     /// The user to sign in.
     #[arg(long)]
-    pub user: String,
+    pub user: UserId,
     /// The console's base URL (the link points there).
     #[arg(
         long,
@@ -409,14 +434,17 @@ pub fn parse_interval(text: &str) -> Result<Duration, String> {
 
 /// A secret from the environment variable `var` or the file `file` (its content, without the
 /// final line break); `None` when neither is set.
-pub fn read_secret(var: &str, file: Option<&std::path::Path>) -> Result<Option<String>, String> {
+pub fn read_secret(var: &str, file: Option<&std::path::Path>) -> Result<Option<String>, CliError> {
     let from_env = std::env::var(var).ok().filter(|s| !s.is_empty());
     match (from_env, file) {
-        (Some(_), Some(_)) => Err(format!("set {var} or its file, not both")),
+        (Some(_), Some(_)) => Err(CliError::Config(format!("set {var} or its file, not both"))),
         (Some(s), None) => Ok(Some(s)),
         (None, Some(path)) => std::fs::read_to_string(path)
             .map(|s| Some(s.trim_end_matches(['\r', '\n']).to_owned()))
-            .map_err(|e| format!("cannot read the secret file {}: {e}", path.display())),
+            .map_err(CliError::io(format!(
+                "cannot read the secret file {}",
+                path.display()
+            ))),
         (None, None) => Ok(None),
     }
 }
@@ -433,18 +461,18 @@ pub fn random_secret() -> String {
 impl SecretArgs {
     /// The configured secret (at least 32 bytes), a random one for the demo when none is
     /// configured, or a clear error.
-    pub fn resolve(&self, demo: bool) -> Result<String, String> {
+    pub fn resolve(&self, demo: bool) -> Result<String, CliError> {
         let min = autolock_http::auth::MIN_SECRET;
         match read_secret("AUTOLOCK_TOKEN_SECRET", self.token_secret_file.as_deref())? {
             Some(s) if s.len() >= min => Ok(s),
-            Some(s) => Err(format!(
+            Some(s) => Err(CliError::Config(format!(
                 "the token secret (AUTOLOCK_TOKEN_SECRET or --token-secret-file) must be at least {min} bytes; it has {}",
                 s.len()
-            )),
+            ))),
             None if demo => Ok(random_secret()),
-            None => Err(format!(
+            None => Err(CliError::Config(format!(
                 "set AUTOLOCK_TOKEN_SECRET or --token-secret-file (at least {min} bytes): it signs bearer tokens"
-            )),
+            ))),
         }
     }
 
@@ -453,19 +481,19 @@ impl SecretArgs {
         &self,
         secret: &str,
         public_base_url: &str,
-    ) -> Result<autolock_http::Hs256, String> {
-        autolock_http::Hs256::new(
+    ) -> Result<autolock_http::Hs256, CliError> {
+        Ok(autolock_http::Hs256::new(
             secret.as_bytes(),
             self.token_issuer.clone(),
             self.token_audience
                 .clone()
                 .unwrap_or_else(|| public_base_url.to_owned()),
-        )
+        )?)
     }
 }
 
 /// Checks that a base URL is an absolute http(s) URL without a trailing path quirk.
-pub fn check_base_url(flag: &str, url: &str) -> Result<String, String> {
+pub fn check_base_url(flag: &str, url: &str) -> Result<String, CliError> {
     let trimmed = url.trim_end_matches('/');
     let rest = trimmed
         .strip_prefix("https://")
@@ -474,9 +502,9 @@ pub fn check_base_url(flag: &str, url: &str) -> Result<String, String> {
         Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
             Ok(trimmed.to_owned())
         }
-        _ => Err(format!(
+        _ => Err(CliError::Config(format!(
             "{flag} must be an http(s) URL like https://autolock.example.com, not {url:?}"
-        )),
+        ))),
     }
 }
 
@@ -491,12 +519,13 @@ mod tests {
         assert!(parse_interval("0s").is_err());
         assert!(parse_interval("5 m").is_err());
         assert_eq!(
-            check_base_url("--public-base-url", "https://a.example.com/"),
-            Ok("https://a.example.com".into())
+            check_base_url("--public-base-url", "https://a.example.com/").unwrap(),
+            "https://a.example.com"
         );
         assert!(
             check_base_url("--public-base-url", "ftp://x")
                 .unwrap_err()
+                .to_string()
                 .contains("--public-base-url")
         );
         let dir = std::env::temp_dir().join(format!("autolock-secret-{}", std::process::id()));
@@ -515,12 +544,14 @@ mod tests {
             args(None)
                 .resolve(false)
                 .unwrap_err()
+                .to_string()
                 .contains("AUTOLOCK_TOKEN_SECRET")
         );
         assert!(
             args(Some(short))
                 .resolve(false)
                 .unwrap_err()
+                .to_string()
                 .contains("at least 32 bytes")
         );
         assert_eq!(
@@ -536,6 +567,7 @@ mod tests {
             args(Some(dir.join("missing")))
                 .resolve(false)
                 .unwrap_err()
+                .to_string()
                 .contains("cannot read")
         );
         std::fs::remove_dir_all(&dir).unwrap();

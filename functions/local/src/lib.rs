@@ -3,8 +3,11 @@
 
 pub mod config;
 pub mod demo;
+pub mod error;
 pub mod remote;
 pub mod server;
+
+pub use error::CliError;
 
 use std::sync::Arc;
 

@@ -159,9 +159,17 @@ fn an_approver_lists_and_approves_requests_and_reads_rights_and_the_audit() {
             && l.contains("user=erin")),
         "{audit}"
     );
+    // Arguments are typed: an instant that is not one is refused before any call, naming it.
     let bad = demo.run("ADMIN", &["audit", "--from", "yesterday"]);
+    assert!(!bad.status.success());
     assert!(
-        String::from_utf8_lossy(&bad.stderr).contains("(field from)"),
+        String::from_utf8_lossy(&bad.stderr).contains("'yesterday' for '--from"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    let bad = demo.run("ADMIN", &["requests", "approve", "no such id!"]);
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("for '<ID>'"),
         "{}",
         String::from_utf8_lossy(&bad.stderr)
     );

@@ -1,27 +1,62 @@
 //! The approver and admin commands: each one call of the API, its answer as a table (or as the
 //! API's JSON with `--json`).
 
-use clap::{Args, Subcommand};
+use chrono::{DateTime, SecondsFormat, Utc};
+use clap::{Args, Subcommand, ValueEnum};
 use hyper::Method;
 use serde_json::{Value, json};
 
+use autolock_core::audit::AuditAction;
+use autolock_core::ids::{
+    ExemptionId, GrantId, GroupId, PrincipalId, RequestId, ResourceId, UserId,
+};
+use autolock_core::values::Reason;
+
 use super::table::render;
 use super::{Remote, encode, query};
+use crate::CliError;
+
+/// Which requests a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Listed {
+    /// Open requests, oldest first.
+    Open,
+    /// Requests resolved in the last 90 days, newest first.
+    Resolved,
+}
+
+impl Listed {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Resolved => "resolved",
+        }
+    }
+}
+
+/// An instant as the API reads it.
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn text<T: std::fmt::Display>(v: Option<T>) -> Option<String> {
+    v.map(|v| v.to_string())
+}
 
 /// `requests`.
 #[derive(Debug, Subcommand)]
 pub enum RequestsAction {
     /// Lists requests: open ones (oldest first) or those resolved in the last 90 days.
     List {
-        /// `open` or `resolved`.
-        #[arg(long, default_value = "open")]
-        status: String,
+        /// Which requests.
+        #[arg(long, value_enum, default_value = "open")]
+        status: Listed,
         /// Of this requester.
         #[arg(long)]
-        user: Option<String>,
+        user: Option<UserId>,
         /// On this resource.
         #[arg(long)]
-        resource: Option<String>,
+        resource: Option<ResourceId>,
         /// At most this many (1 to 1000).
         #[arg(long)]
         limit: Option<u32>,
@@ -29,12 +64,12 @@ pub enum RequestsAction {
     /// Approves a request: the requester is unlocked.
     Approve {
         /// The request's id.
-        id: String,
+        id: RequestId,
     },
     /// Denies a request: the right stays locked.
     Deny {
         /// The request's id.
-        id: String,
+        id: RequestId,
     },
 }
 
@@ -44,19 +79,19 @@ pub enum RequestsAction {
 pub struct RightsArgs {
     /// This user's rights.
     #[arg(group = "whose")]
-    pub user: Option<String>,
+    pub user: Option<UserId>,
     /// Every right on this resource.
     #[arg(long, group = "whose")]
-    pub resource: Option<String>,
+    pub resource: Option<ResourceId>,
 }
 
 /// `unlock`.
 #[derive(Debug, Args)]
 pub struct UnlockArgs {
     /// The user.
-    pub user: String,
+    pub user: UserId,
     /// The resource.
-    pub resource: String,
+    pub resource: ResourceId,
 }
 
 /// `audit`.
@@ -67,16 +102,16 @@ pub struct AuditArgs {
     pub target: Option<String>,
     /// Of this action, e.g. `access.locked`.
     #[arg(long)]
-    pub action: Option<String>,
+    pub action: Option<AuditAction>,
     /// Done by this principal.
     #[arg(long)]
-    pub actor: Option<String>,
+    pub actor: Option<PrincipalId>,
     /// At or after (RFC 3339).
     #[arg(long)]
-    pub from: Option<String>,
+    pub from: Option<DateTime<Utc>>,
     /// Before (RFC 3339).
     #[arg(long)]
-    pub to: Option<String>,
+    pub to: Option<DateTime<Utc>>,
     /// At most this many (1 to 1000).
     #[arg(long)]
     pub limit: Option<u32>,
@@ -97,32 +132,32 @@ pub enum ExemptionsAction {
     Create {
         /// The user (with `--resource`).
         #[arg(long, requires = "resource", conflicts_with = "grant")]
-        user: Option<String>,
+        user: Option<UserId>,
         /// The resource (with `--user`).
         #[arg(long, requires = "user")]
-        resource: Option<String>,
+        resource: Option<ResourceId>,
         /// The grant, for every member's path through it.
         #[arg(long)]
-        grant: Option<String>,
+        grant: Option<GrantId>,
         /// When it ends (RFC 3339), at most 90 days ahead.
         #[arg(long)]
-        until: String,
+        until: DateTime<Utc>,
         /// Why.
         #[arg(long)]
-        reason: String,
+        reason: Reason,
     },
     /// Moves the end of an exemption in force.
     Change {
         /// The exemption's id.
-        id: String,
+        id: ExemptionId,
         /// The new end (RFC 3339), at most 90 days ahead.
         #[arg(long)]
-        until: String,
+        until: DateTime<Utc>,
     },
     /// Ends an exemption now.
     End {
         /// The exemption's id.
-        id: String,
+        id: ExemptionId,
     },
 }
 
@@ -132,13 +167,13 @@ pub enum ExemptionsAction {
 pub struct ExemptionScope {
     /// On this resource.
     #[arg(long, group = "exempt_of")]
-    pub resource: Option<String>,
+    pub resource: Option<ResourceId>,
     /// Of this user's rights.
     #[arg(long, group = "exempt_of")]
-    pub user: Option<String>,
+    pub user: Option<UserId>,
     /// Of this group's grants.
     #[arg(long, group = "exempt_of")]
-    pub group: Option<String>,
+    pub group: Option<GroupId>,
 }
 
 /// What to print: the JSON as it came, or the table `table` makes of it.
@@ -320,7 +355,7 @@ pub async fn requests(
     remote: &Remote,
     action: RequestsAction,
     json_out: bool,
-) -> Result<String, String> {
+) -> Result<String, CliError> {
     match action {
         RequestsAction::List {
             status,
@@ -329,9 +364,9 @@ pub async fn requests(
             limit,
         } => {
             let q = query(&[
-                ("status", Some(status)),
-                ("user_id", user),
-                ("resource_id", resource),
+                ("status", Some(status.as_str().to_owned())),
+                ("user_id", text(user)),
+                ("resource_id", text(resource)),
                 ("limit", limit.map(|l| l.to_string())),
             ]);
             let v = remote
@@ -346,14 +381,14 @@ pub async fn requests(
 
 async fn resolve(
     remote: &Remote,
-    id: &str,
+    id: &RequestId,
     verdict: &str,
     json_out: bool,
-) -> Result<String, String> {
+) -> Result<String, CliError> {
     let v = remote
         .call(
             Method::POST,
-            &format!("/access-requests/{}/{verdict}", encode(id)),
+            &format!("/access-requests/{}/{verdict}", encode(id.as_str())),
             None,
         )
         .await?;
@@ -369,10 +404,10 @@ async fn resolve(
 }
 
 /// `rights ...`.
-pub async fn rights(remote: &Remote, args: RightsArgs, json_out: bool) -> Result<String, String> {
+pub async fn rights(remote: &Remote, args: RightsArgs, json_out: bool) -> Result<String, CliError> {
     let path = match (args.user, args.resource) {
-        (Some(u), _) => format!("/users/{}/rights", encode(&u)),
-        (None, Some(r)) => format!("/resources/{}/rights?limit=1000", encode(&r)),
+        (Some(u), _) => format!("/users/{}/rights", encode(u.as_str())),
+        (None, Some(r)) => format!("/resources/{}/rights?limit=1000", encode(r.as_str())),
         (None, None) => return Err("give a user or --resource".into()),
     };
     let v = remote.call(Method::GET, &path, None).await?;
@@ -380,11 +415,11 @@ pub async fn rights(remote: &Remote, args: RightsArgs, json_out: bool) -> Result
 }
 
 /// `unlock USER RESOURCE`.
-pub async fn unlock(remote: &Remote, args: UnlockArgs, json_out: bool) -> Result<String, String> {
+pub async fn unlock(remote: &Remote, args: UnlockArgs, json_out: bool) -> Result<String, CliError> {
     let path = format!(
         "/users/{}/rights/{}/unlock",
-        encode(&args.user),
-        encode(&args.resource)
+        encode(args.user.as_str()),
+        encode(args.resource.as_str())
     );
     let v = remote.call(Method::POST, &path, None).await?;
     Ok(output(json_out, &v, |r| {
@@ -398,13 +433,13 @@ pub async fn unlock(remote: &Remote, args: UnlockArgs, json_out: bool) -> Result
 }
 
 /// `audit ...`.
-pub async fn audit(remote: &Remote, args: AuditArgs, json_out: bool) -> Result<String, String> {
+pub async fn audit(remote: &Remote, args: AuditArgs, json_out: bool) -> Result<String, CliError> {
     let q = query(&[
         ("target", args.target),
-        ("action", args.action),
-        ("actor", args.actor),
-        ("from", args.from),
-        ("to", args.to),
+        ("action", args.action.map(|a| a.as_str().to_owned())),
+        ("actor", text(args.actor)),
+        ("from", args.from.map(rfc3339)),
+        ("to", args.to.map(rfc3339)),
         ("limit", args.limit.map(|l| l.to_string())),
     ]);
     let v = remote
@@ -418,13 +453,13 @@ pub async fn exemptions(
     remote: &Remote,
     action: ExemptionsAction,
     json_out: bool,
-) -> Result<String, String> {
+) -> Result<String, CliError> {
     match action {
         ExemptionsAction::List { of, all } => {
             let q = query(&[
-                ("resource_id", of.resource),
-                ("user_id", of.user),
-                ("group_id", of.group),
+                ("resource_id", text(of.resource)),
+                ("user_id", text(of.user)),
+                ("group_id", text(of.group)),
                 ("include_ended", all.then(|| "true".to_owned())),
             ]);
             let v = remote
@@ -439,7 +474,7 @@ pub async fn exemptions(
             until,
             reason,
         } => {
-            let mut body = json!({"until": until, "reason": reason});
+            let mut body = json!({"until": rfc3339(until), "reason": reason.as_str()});
             if let Some(g) = grant {
                 body["grant_id"] = json!(g);
             } else {
@@ -463,8 +498,8 @@ pub async fn exemptions(
             let v = remote
                 .call(
                     Method::PATCH,
-                    &format!("/exemptions/{}", encode(&id)),
-                    Some(&json!({"until": until})),
+                    &format!("/exemptions/{}", encode(id.as_str())),
+                    Some(&json!({"until": rfc3339(until)})),
                 )
                 .await?;
             Ok(output(json_out, &v, |e| {
@@ -475,7 +510,7 @@ pub async fn exemptions(
             let v = remote
                 .call(
                     Method::POST,
-                    &format!("/exemptions/{}/end", encode(&id)),
+                    &format!("/exemptions/{}/end", encode(id.as_str())),
                     None,
                 )
                 .await?;

@@ -19,6 +19,55 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 
+use crate::CliError;
+
+/// Why a call of a running autolock gave no answer to use.
+#[derive(Debug, thiserror::Error)]
+pub enum RemoteError {
+    /// The request could not be built (a path the client made).
+    #[error("bad request {uri}")]
+    Request {
+        /// The URL.
+        uri: String,
+        /// Why.
+        #[source]
+        source: hyper::http::Error,
+    },
+    /// No answer within the time the CLI waits.
+    #[error("{server} did not answer within 30 s")]
+    Timeout {
+        /// The server.
+        server: String,
+    },
+    /// The server could not be reached.
+    #[error("cannot reach {server}")]
+    Unreachable {
+        /// The server.
+        server: String,
+        /// Why.
+        #[source]
+        source: hyper_util::client::legacy::Error,
+    },
+    /// The answer is larger than the CLI reads.
+    #[error("the answer of {uri} is larger than {MAX_ANSWER_BYTES} bytes: not read")]
+    TooLarge {
+        /// The URL.
+        uri: String,
+    },
+    /// The answer broke off.
+    #[error("reading the answer of {uri}")]
+    Read {
+        /// The URL.
+        uri: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The server answered with a problem: its title, detail and field, as one line.
+    #[error("{0}")]
+    Problem(String),
+}
+
 /// Where a running autolock is and who calls it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
@@ -36,19 +85,21 @@ pub fn default_config() -> Option<PathBuf> {
     Some(base.join("autolock").join("config"))
 }
 
-fn read_config(path: &Path) -> Result<Vec<(String, String)>, String> {
+fn read_config(path: &Path) -> Result<Vec<(String, String)>, CliError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         if std::fs::metadata(path).is_ok_and(|m| m.permissions().mode() & 0o077 != 0) {
-            return Err(format!(
+            return Err(CliError::Config(format!(
                 "{} holds a token and may be read by others: chmod 600 it (it was not read)",
                 path.display()
-            ));
+            )));
         }
     }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the config file {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(CliError::io(format!(
+        "cannot read the config file {}",
+        path.display()
+    )))?;
     let mut pairs = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.trim();
@@ -74,7 +125,7 @@ pub fn resolve(
     server: Option<String>,
     token: Option<String>,
     config: Option<&Path>,
-) -> Result<Target, String> {
+) -> Result<Target, CliError> {
     let pairs = match config {
         Some(path) => read_config(path)?,
         None => match default_config() {
@@ -95,14 +146,14 @@ pub fn resolve(
         .ok_or("no server: give --server URL, AUTOLOCK_SERVER or `server = \"...\"` in the config file")?;
     let server = server.trim_end_matches('/').to_owned();
     if !(server.starts_with("http://") || server.starts_with("https://")) {
-        return Err(format!(
+        return Err(CliError::Config(format!(
             "--server {server:?} must be an http:// or https:// URL"
-        ));
+        )));
     }
     if server.starts_with("http://") && !is_loopback(&server) {
-        return Err(format!(
+        return Err(CliError::Config(format!(
             "--server {server:?}: the token would travel in clear; use https://, or http:// to this machine (127.0.0.1, ::1, localhost) only"
-        ));
+        )));
     }
     let token = token
         .filter(|t| !t.is_empty())
@@ -162,16 +213,17 @@ impl std::fmt::Debug for Remote {
 
 impl Remote {
     /// A client for `target`.
-    pub fn new(target: Target) -> Result<Self, String> {
+    #[must_use]
+    pub fn new(target: Target) -> Self {
         let https = hyper_rustls::HttpsConnectorBuilder::new()
             .with_webpki_roots()
             .https_or_http()
             .enable_http1()
             .build();
-        Ok(Self {
+        Self {
             target,
             client: Client::builder(TokioExecutor::new()).build(https),
-        })
+        }
     }
 
     /// Calls `method path` (under `/v1`) with an optional JSON body: the answer's JSON, or the
@@ -181,7 +233,7 @@ impl Remote {
         method: Method,
         path: &str,
         body: Option<&Value>,
-    ) -> Result<Value, String> {
+    ) -> Result<Value, RemoteError> {
         let uri = format!("{}/v1{path}", self.target.server);
         let mut request = Request::builder()
             .method(method)
@@ -197,23 +249,33 @@ impl Remote {
         };
         let request = request
             .body(Full::new(payload))
-            .map_err(|e| format!("bad request {uri}: {e}"))?;
+            .map_err(|source| RemoteError::Request {
+                uri: uri.clone(),
+                source,
+            })?;
+        let server = || self.target.server.clone();
         let response = tokio::time::timeout(
             std::time::Duration::from_secs(30),
             self.client.request(request),
         )
         .await
-        .map_err(|_| format!("{} did not answer within 30 s", self.target.server))?
-        .map_err(|e| format!("cannot reach {}: {e}", self.target.server))?;
+        .map_err(|_| RemoteError::Timeout { server: server() })?
+        .map_err(|source| RemoteError::Unreachable {
+            server: server(),
+            source,
+        })?;
         let status = response.status();
         let bytes = http_body_util::Limited::new(response.into_body(), MAX_ANSWER_BYTES)
             .collect()
             .await
-            .map_err(|e| {
-                if e.is::<http_body_util::LengthLimitError>() {
-                    format!("the answer of {uri} is larger than {MAX_ANSWER_BYTES} bytes: not read")
+            .map_err(|source| {
+                if source.is::<http_body_util::LengthLimitError>() {
+                    RemoteError::TooLarge { uri: uri.clone() }
                 } else {
-                    format!("reading the answer of {uri}: {e}")
+                    RemoteError::Read {
+                        uri: uri.clone(),
+                        source,
+                    }
                 }
             })?
             .to_bytes();
@@ -221,10 +283,10 @@ impl Remote {
         if status.is_success() {
             return Ok(json.unwrap_or(Value::Null));
         }
-        Err(match json {
+        Err(RemoteError::Problem(match json {
             Some(problem) => problem_text(status.as_u16(), &problem),
             None => format!("{status} from {uri}"),
-        })
+        }))
     }
 }
 
@@ -309,7 +371,7 @@ mod tests {
             "http://[::ffff:10.0.0.1]",
         ] {
             let e = resolve(Some(bad.into()), Some("t".into()), None).unwrap_err();
-            assert!(e.contains("in clear"), "{bad}: {e}");
+            assert!(e.to_string().contains("in clear"), "{bad}: {e}");
         }
     }
 
@@ -324,7 +386,7 @@ mod tests {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
             let e = resolve(None, None, Some(&file)).unwrap_err();
-            assert!(e.contains("chmod 600"), "{e}");
+            assert!(e.to_string().contains("chmod 600"), "{e}");
         }
         std::fs::remove_dir_all(&dir).unwrap();
     }
@@ -363,10 +425,9 @@ mod tests {
         let remote = Remote::new(Target {
             server: format!("http://{addr}"),
             token: "t".into(),
-        })
-        .unwrap();
+        });
         let e = remote.call(Method::GET, "/feed", None).await.unwrap_err();
-        assert!(e.contains("larger than"), "{e}");
+        assert!(matches!(e, RemoteError::TooLarge { .. }), "{e}");
     }
 
     #[test]
@@ -393,7 +454,7 @@ mod tests {
         assert!(resolve(Some("ftp://x".into()), Some("t".into()), Some(&file)).is_err());
         std::fs::write(&file, "server = \"http://127.0.0.1:9\"\n").unwrap();
         let err = resolve(None, None, Some(&file)).unwrap_err();
-        assert!(err.contains("AUTOLOCK_TOKEN"), "{err}");
+        assert!(err.to_string().contains("AUTOLOCK_TOKEN"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

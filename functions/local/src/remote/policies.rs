@@ -8,9 +8,10 @@ use serde_json::{Value, json};
 use super::Remote;
 use super::commands::{at, items_of, output, s};
 use super::table::render;
+use crate::CliError;
 
 /// `feed`.
-pub async fn feed(remote: &Remote, json_out: bool) -> Result<String, String> {
+pub async fn feed(remote: &Remote, json_out: bool) -> Result<String, CliError> {
     let v = remote.call(Method::GET, "/feed", None).await?;
     Ok(output(json_out, &v, |f| {
         let mut out = match f["guard"].as_str() {
@@ -60,12 +61,13 @@ pub enum PoliciesAction {
 }
 
 /// A policy file, YAML (or JSON, which is YAML too), as the API's JSON.
-fn policy_file(path: &std::path::Path) -> Result<Value, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+fn policy_file(path: &std::path::Path) -> Result<Value, CliError> {
+    let name = path.display();
+    let text =
+        std::fs::read_to_string(path).map_err(CliError::io(format!("cannot read {name}")))?;
     let doc = autolock_core::service::PolicyDocument::from_yaml(&text)
-        .map_err(|e| format!("{}: {}", path.display(), e.message))?;
-    serde_json::to_value(&doc).map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|e| CliError::Config(format!("{name}: {}", e.message)))?;
+    serde_json::to_value(&doc).map_err(CliError::format(format!("{name} as JSON")))
 }
 
 fn plan_table(plan: &Value) -> String {
@@ -136,7 +138,7 @@ pub async fn policies(
     remote: &Remote,
     action: PoliciesAction,
     json_out: bool,
-) -> Result<String, String> {
+) -> Result<String, CliError> {
     match action {
         PoliciesAction::Export => {
             let v = remote.call(Method::GET, "/policies", None).await?;
@@ -144,7 +146,7 @@ pub async fn policies(
                 return Ok(serde_json::to_string_pretty(&v).unwrap_or_default() + "\n");
             }
             let doc: autolock_core::service::PolicyDocument =
-                serde_json::from_value(v).map_err(|e| format!("the server's policies: {e}"))?;
+                serde_json::from_value(v).map_err(CliError::format("the server's policies"))?;
             Ok(doc.to_yaml())
         }
         PoliciesAction::Plan { file } => {
