@@ -116,9 +116,16 @@ pub enum StoreError {
     /// A write would break a uniqueness rule (an id that exists, a second open request).
     #[error("already exists: {0}")]
     AlreadyExists(String),
-    /// The backend failed (I/O, throttling, a transaction cancelled for another reason).
-    #[error("backend: {0}")]
-    Backend(String),
+    /// The backend failed (I/O, throttling, a transaction cancelled for another reason): what
+    /// failed, and the backend's own error as the source, kept for the log.
+    #[error("backend: {what}")]
+    Backend {
+        /// What failed, e.g. `sqlite` or `dynamodb TransactWriteItems`.
+        what: String,
+        /// The backend's error, when there is one.
+        #[source]
+        source: Option<Cause>,
+    },
     /// A page cursor the store did not hand out (malformed): nothing was read.
     #[error("bad cursor {0:?}")]
     BadCursor(String),
@@ -144,6 +151,58 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     }
     text
 }
+
+impl StoreError {
+    /// The backend failed doing `what`, because of `source`.
+    pub fn backend(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Self::Backend {
+            what: what.into(),
+            source: Some(Cause(std::sync::Arc::new(source))),
+        }
+    }
+
+    /// The backend failed: `what` says how (no error of the backend's own to keep).
+    pub fn backend_says(what: impl Into<String>) -> Self {
+        Self::Backend {
+            what: what.into(),
+            source: None,
+        }
+    }
+}
+
+/// A backend's own error, kept as the source of a [`StoreError`]: shared, so that the store
+/// error stays cheap to clone; two are equal when they read the same.
+#[derive(Clone)]
+pub struct Cause(std::sync::Arc<dyn std::error::Error + Send + Sync>);
+
+impl std::fmt::Debug for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+impl std::fmt::Display for Cause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for Cause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+impl PartialEq for Cause {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for Cause {}
 
 /// Shorthand for results of the use cases.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -21,6 +21,14 @@ macro_rules! id_type {
                 Ok(Self(value))
             }
 
+            /// An id written into the program (a built-in principal's, say): it must be
+            /// valid, as the tests of its crate check.
+            #[must_use]
+            pub fn built_in(value: &'static str) -> Self {
+                debug_assert!(validate_id(value).is_ok(), "{value:?} is not a valid id");
+                Self(value.to_owned())
+            }
+
             /// A fresh random id.
             #[must_use]
             pub fn generate() -> Self {

@@ -272,7 +272,7 @@ pub fn error_page(e: &Error) -> Response {
     };
     let text = match e {
         Error::Store(err) => {
-            tracing::error!(error = %err, "console");
+            tracing::error!(error = %autolock_core::error::chain(err), "console");
             "The store failed; nothing was changed.".to_owned()
         }
         Error::Invalid(v) => format!("{}: {}", v.field, v.message),

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes, WriteRequest};
 use autolock_core::error::StoreError;
 use autolock_core::ports::StoreResult;
 
-use crate::item::{Item, backend, build_err};
+use crate::item::{DynamoError, Item, backend, build_err};
 use crate::tx::Tx;
 use crate::{BATCH_GET_LIMIT, BATCH_WRITE_LIMIT, DynamoStore};
 
@@ -138,9 +138,10 @@ impl DynamoStore {
                 if !pending.is_empty() {
                     attempt += 1;
                     if attempt > 8 {
-                        return Err(StoreError::Backend(
+                        return Err(DynamoError::Unfinished(
                             "batch get: keys left unprocessed after 8 attempts".into(),
-                        ));
+                        )
+                        .into());
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(6)))
                         .await;
@@ -175,9 +176,10 @@ impl DynamoStore {
                 if !pending.is_empty() {
                     attempt += 1;
                     if attempt > 8 {
-                        return Err(StoreError::Backend(
+                        return Err(DynamoError::Unfinished(
                             "batch write: items left unprocessed after 8 attempts".into(),
-                        ));
+                        )
+                        .into());
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(25 << attempt.min(6)))
                         .await;

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -19,14 +19,52 @@ use crate::keys;
 /// An item: attribute names to values.
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
-pub(crate) fn backend<E: std::error::Error + 'static, R: std::fmt::Debug>(
-    e: SdkError<E, R>,
-) -> StoreError {
-    StoreError::Backend(DisplayErrorContext(&e).to_string())
+/// What the DynamoDB store fails with, kept as the source of the [`StoreError`] the core sees.
+#[derive(Debug, thiserror::Error)]
+pub enum DynamoError {
+    /// A call of DynamoDB failed (the SDK's error, with its own sources: the service's code
+    /// and message, or the transport's).
+    #[error("a call of DynamoDB failed")]
+    Call(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// A request could not be built.
+    #[error("building a request")]
+    Build(#[source] aws_sdk_dynamodb::error::BuildError),
+    /// An item is not what this build writes.
+    #[error("corrupt item: {0}")]
+    Corrupt(String),
+    /// A document did not encode or decode.
+    #[error("a document")]
+    Json(#[from] serde_json::Error),
+    /// An id or a value read back does not parse.
+    #[error("a value read back")]
+    Value(#[from] autolock_core::ValidationError),
+    /// DynamoDB left work undone after every retry.
+    #[error("{0}")]
+    Unfinished(String),
 }
 
-pub(crate) fn build_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(format!("building a request: {e}"))
+impl From<DynamoError> for StoreError {
+    fn from(e: DynamoError) -> Self {
+        StoreError::backend("dynamodb", e)
+    }
+}
+
+/// A failed call of DynamoDB as the store's failure.
+pub(crate) fn backend<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    DynamoError::Call(Box::new(e)).into()
+}
+
+pub(crate) fn build_err(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
+    DynamoError::Build(e).into()
+}
+
+/// An item that is not what this build writes, as the store's failure.
+pub(crate) fn corrupt(what: impl Into<String>) -> StoreError {
+    DynamoError::Corrupt(what.into()).into()
 }
 
 pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
@@ -40,9 +78,7 @@ pub(crate) fn n(v: i64) -> AttributeValue {
 pub(crate) fn get_s<'a>(item: &'a Item, name: &str) -> StoreResult<&'a str> {
     match item.get(name) {
         Some(AttributeValue::S(v)) => Ok(v),
-        _ => Err(StoreError::Backend(format!(
-            "item without text attribute {name}"
-        ))),
+        _ => Err(corrupt(format!("item without text attribute {name}"))),
     }
 }
 
@@ -54,8 +90,7 @@ pub(crate) fn get_n(item: &Item, name: &str) -> Option<i64> {
 }
 
 pub(crate) fn doc<T: DeserializeOwned>(item: &Item) -> StoreResult<T> {
-    serde_json::from_str(get_s(item, "doc")?)
-        .map_err(|e| StoreError::Backend(format!("corrupt item: {e}")))
+    serde_json::from_str(get_s(item, "doc")?).map_err(|e| DynamoError::Json(e).into())
 }
 
 /// A user from its item: the document, with the active flag from its own attribute (written
@@ -89,7 +124,7 @@ pub(crate) fn service_principal_doc(item: &Item) -> StoreResult<ServicePrincipal
 pub(crate) fn encode<T: Serialize>(value: &T) -> StoreResult<AttributeValue> {
     serde_json::to_string(value)
         .map(s)
-        .map_err(|e| StoreError::Backend(e.to_string()))
+        .map_err(|e| DynamoError::Json(e).into())
 }
 
 pub(crate) fn micros(t: Timestamp) -> i64 {
@@ -98,7 +133,7 @@ pub(crate) fn micros(t: Timestamp) -> i64 {
 
 pub(crate) fn instant(v: i64) -> StoreResult<Timestamp> {
     chrono::DateTime::from_timestamp_micros(v)
-        .ok_or_else(|| StoreError::Backend(format!("instant {v} out of range")))
+        .ok_or_else(|| corrupt(format!("instant {v} out of range")))
 }
 
 pub(crate) fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {

@@ -187,9 +187,7 @@ async fn wait_active(client: &Client, table: &str) -> Result<(), StoreError> {
         }
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
-    Err(StoreError::Backend(format!(
-        "table {table} did not become active"
-    )))
+    Err(crate::item::DynamoError::Unfinished(format!("table {table} did not become active")).into())
 }
 
 /// Deletes the three tables.

@@ -7,7 +7,6 @@
 
 use async_trait::async_trait;
 use aws_sdk_eventbridge::Client;
-use aws_sdk_eventbridge::error::DisplayErrorContext;
 use aws_sdk_eventbridge::types::PutEventsRequestEntry;
 use serde::Deserialize;
 use serde_json::Value;
@@ -151,14 +150,14 @@ impl EventPublisher for BusPublisher {
                     .iter()
                     .map(|e| to_entry(e, &self.bus))
                     .collect::<Result<Vec<_>, _>>()
-                    .map_err(|e| StoreError::Backend(e.to_string()))?;
+                    .map_err(|e| StoreError::backend("eventbridge: an event as JSON", e))?;
                 let out = self
                     .client
                     .put_events()
                     .set_entries(Some(mapped))
                     .send()
                     .await
-                    .map_err(|e| StoreError::Backend(DisplayErrorContext(&e).to_string()))?;
+                    .map_err(|e| StoreError::backend("eventbridge PutEvents", e))?;
                 let results = out.entries.unwrap_or_default();
                 let mut failed = Vec::new();
                 for (entry, result) in pending

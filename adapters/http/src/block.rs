@@ -215,7 +215,7 @@ fn deactivated() -> Response {
 }
 
 fn went_wrong(e: &Error) -> Response {
-    tracing::error!(error = %e, "block page");
+    tracing::error!(error = %autolock_core::error::chain(e), "block page");
     message(
         StatusCode::INTERNAL_SERVER_ERROR,
         "Something went wrong",

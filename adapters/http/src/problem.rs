@@ -93,7 +93,7 @@ impl From<Error> for ApiError {
                 "too many concurrent changes; retry",
             ),
             Error::Store(other) => {
-                tracing::error!(error = %other, "store failure");
+                tracing::error!(error = %autolock_core::error::chain(&other), "store failure");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",

@@ -32,6 +32,36 @@ pub fn build(from: &Mailbox, email: &EmailMessage) -> Result<Message, EmailError
 }
 
 /// Writes each email to `<dir>/<n>-<recipient>.eml`.
+/// Why a sender cannot be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    /// The spool directory cannot be created.
+    #[error("cannot create the mail spool {}", dir.display())]
+    Spool {
+        /// The directory.
+        dir: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The sender address does not parse.
+    #[error("sender address {from:?}")]
+    Sender {
+        /// The address given.
+        from: String,
+        /// Why.
+        #[source]
+        source: lettre::address::AddressError,
+    },
+}
+
+fn sender(from: &str) -> Result<Mailbox, MailError> {
+    from.parse().map_err(|source| MailError::Sender {
+        from: from.to_owned(),
+        source,
+    })
+}
+
 #[derive(Debug, Clone)]
 pub struct SpoolSender {
     dir: PathBuf,
@@ -40,15 +70,15 @@ pub struct SpoolSender {
 
 impl SpoolSender {
     /// A spool in `dir` (created when missing), sending as `from`.
-    pub fn new(dir: impl Into<PathBuf>, from: &str) -> Result<Self, String> {
+    pub fn new(dir: impl Into<PathBuf>, from: &str) -> Result<Self, MailError> {
         let dir = dir.into();
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("cannot create the mail spool {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(&dir).map_err(|source| MailError::Spool {
+            dir: dir.clone(),
+            source,
+        })?;
         Ok(Self {
             dir,
-            from: from
-                .parse()
-                .map_err(|e| format!("sender address {from:?}: {e}"))?,
+            from: sender(from)?,
         })
     }
 }
@@ -99,16 +129,14 @@ impl std::fmt::Debug for SmtpSender {
 
 impl SmtpSender {
     /// A sender through `host:port`, sending as `from`.
-    pub fn new(host: &str, port: u16, from: &str) -> Result<Self, String> {
+    pub fn new(host: &str, port: u16, from: &str) -> Result<Self, MailError> {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
             .port(port)
             .timeout(Some(std::time::Duration::from_secs(10)))
             .build();
         Ok(Self {
             transport,
-            from: from
-                .parse()
-                .map_err(|e| format!("sender address {from:?}: {e}"))?,
+            from: sender(from)?,
         })
     }
 }

@@ -25,10 +25,10 @@ use std::sync::{Arc, Mutex};
 
 use rusqlite::Connection;
 
-use autolock_core::error::StoreError;
 use autolock_core::lock::Usage;
 use autolock_core::ports::{StoreResult, Versioned};
 
+pub use rows::SqliteError;
 use rows::backend;
 
 /// The migrations, in order: migration `n` brings the schema to version `n + 1`.
@@ -250,9 +250,9 @@ impl SqliteStore {
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .map_err(backend)?;
         if version > SCHEMA_VERSION {
-            return Err(StoreError::Backend(format!(
+            return Err(backend(SqliteError::Schema(format!(
                 "database schema version {version} is newer than this build ({SCHEMA_VERSION})"
-            )));
+            ))));
         }
         migrate(
             &conn,
@@ -301,9 +301,7 @@ impl SqliteStore {
             }
         }
         tokio::task::spawn_blocking(move || {
-            let mut guard = inner
-                .lock()
-                .map_err(|_| StoreError::Backend("connection poisoned".into()))?;
+            let mut guard = inner.lock().map_err(|_| backend(SqliteError::Poisoned))?;
             let _long = HeldLong::mark(&held_long);
             f(&mut guard)
         })
@@ -334,7 +332,7 @@ impl SqliteStore {
                 let mut guard = self
                     .inner
                     .lock()
-                    .map_err(|_| StoreError::Backend("connection poisoned".into()))?;
+                    .map_err(|_| backend(SqliteError::Poisoned))?;
                 return f(&mut guard);
             }
             std::hint::spin_loop();
@@ -364,6 +362,21 @@ mod tests {
     use super::*;
     use autolock_core::ports::{Changeset, Committer, Settings, SettingsStore, SettingsWrite};
     use autolock_core::values::Role;
+
+    #[test]
+    fn a_failure_keeps_sqlites_own_error_as_its_source() {
+        let (dir, _) = scratch("autolock-missing");
+        let err = SqliteStore::open(dir.join("no-such-dir").join("x.db"))
+            .err()
+            .expect("a database in a missing directory does not open");
+        let source = std::error::Error::source(&err).expect("the backend's error is kept");
+        assert!(source.to_string().contains("unable to open"), "{source}");
+        let logged = autolock_core::error::chain(&err);
+        assert!(
+            logged.starts_with("backend: sqlite: ") && logged.contains("unable to open"),
+            "{logged}"
+        );
+    }
 
     /// A fresh directory of this process named `name`, and the path of a database file in it
     /// (not yet created).
@@ -492,8 +505,8 @@ mod tests {
             .unwrap()
             .pragma_update(None, "user_version", 99)
             .unwrap();
-        let err = SqliteStore::open(&path).unwrap_err();
-        assert!(err.to_string().contains("newer"), "{err}");
+        let err = autolock_core::error::chain(&SqliteStore::open(&path).unwrap_err());
+        assert!(err.contains("newer"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

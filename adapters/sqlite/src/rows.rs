@@ -12,8 +12,38 @@ use autolock_core::policy::{ApprovalMode, AutoLockAfter, Policy, PolicyOverride}
 use autolock_core::ports::{PageRequest, StoreResult};
 use autolock_core::values::{Email, Name, Role};
 
-pub(crate) fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
+/// What the SQLite store fails with, kept as the source of the [`StoreError`] the core sees.
+#[derive(Debug, thiserror::Error)]
+pub enum SqliteError {
+    /// SQLite refused or failed.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    /// A document did not encode or decode.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// The database is not one this build reads.
+    #[error("{0}")]
+    Schema(String),
+    /// A thread panicked while it held the connection.
+    #[error("the connection was poisoned by a panic")]
+    Poisoned,
+    /// The blocking task that held the connection failed.
+    #[error(transparent)]
+    Task(#[from] tokio::task::JoinError),
+    /// A number does not fit SQLite's integers.
+    #[error(transparent)]
+    Range(#[from] std::num::TryFromIntError),
+}
+
+impl From<SqliteError> for StoreError {
+    fn from(e: SqliteError) -> Self {
+        StoreError::backend("sqlite", e)
+    }
+}
+
+/// A failure of SQLite (or of a document's codec) as the store's.
+pub(crate) fn backend(e: impl Into<SqliteError>) -> StoreError {
+    e.into().into()
 }
 
 pub(crate) fn micros(t: Timestamp) -> i64 {

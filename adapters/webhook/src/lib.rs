@@ -150,17 +150,39 @@ impl tower_service::Service<Name> for GuardedResolver {
     }
 }
 
-fn keyed_mac(secret: &str, id: &str, timestamp: u64, body: &str) -> Result<Hmac<Sha256>, String> {
+/// Why a webhook is not sent: its address or its secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WebhookError {
+    /// The address does not parse.
+    #[error("{0:?} is not a URL")]
+    NotUrl(String),
+    /// Not https (http only where local targets are allowed).
+    #[error("{0:?}: webhooks must use https")]
+    NotHttps(String),
+    /// An address literal webhooks may not reach (loopback, private, link-local, ...).
+    #[error("{0} is an address webhooks may not reach")]
+    Forbidden(String),
+    /// The secret is not `whsec_` and base64.
+    #[error("the webhook secret is not whsec_ + base64")]
+    BadSecret,
+}
+
+fn keyed_mac(
+    secret: &str,
+    id: &str,
+    timestamp: u64,
+    body: &str,
+) -> Result<Hmac<Sha256>, WebhookError> {
     let key = STANDARD
         .decode(secret.strip_prefix("whsec_").unwrap_or(secret))
-        .map_err(|_| "the webhook secret is not whsec_ + base64".to_owned())?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|e| e.to_string())?;
+        .map_err(|_| WebhookError::BadSecret)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(&key).map_err(|_| WebhookError::BadSecret)?;
     mac.update(format!("{id}.{timestamp}.{body}").as_bytes());
     Ok(mac)
 }
 
 /// The signature header value for a message at `timestamp` with `secret` (`whsec_...`).
-pub fn sign(secret: &str, id: &str, timestamp: u64, body: &str) -> Result<String, String> {
+pub fn sign(secret: &str, id: &str, timestamp: u64, body: &str) -> Result<String, WebhookError> {
     let mac = keyed_mac(secret, id, timestamp, body)?;
     Ok(format!(
         "v1,{}",
@@ -193,7 +215,8 @@ pub struct HttpWebhookSender {
 
 impl HttpWebhookSender {
     /// A sender; `allow_local` admits http and loopback/private targets (local runtime, tests).
-    pub fn new(allow_local: bool, timeout: Duration) -> Result<Self, String> {
+    #[must_use]
+    pub fn new(allow_local: bool, timeout: Duration) -> Self {
         let mut http = HttpConnector::new_with_resolver(GuardedResolver { allow_local });
         http.enforce_http(false);
         http.set_connect_timeout(Some(timeout));
@@ -203,19 +226,21 @@ impl HttpWebhookSender {
             .https_or_http()
             .enable_http1()
             .wrap_connector(http);
-        Ok(Self {
+        Self {
             client: Client::builder(TokioExecutor::new()).build(https),
             allow_local,
             timeout,
-        })
+        }
     }
 
-    fn check_url(&self, url: &str) -> Result<hyper::Uri, String> {
-        let uri: hyper::Uri = url.parse().map_err(|_| format!("{url:?} is not a URL"))?;
+    fn check_url(&self, url: &str) -> Result<hyper::Uri, WebhookError> {
+        let uri: hyper::Uri = url
+            .parse()
+            .map_err(|_| WebhookError::NotUrl(url.to_owned()))?;
         match uri.scheme_str() {
             Some("https") => {}
             Some("http") if self.allow_local => {}
-            _ => return Err(format!("{url:?}: webhooks must use https")),
+            _ => return Err(WebhookError::NotHttps(url.to_owned())),
         }
         // An address literal is dialled without resolution: check it here, as the resolver
         // checks names.
@@ -226,20 +251,10 @@ impl HttpWebhookSender {
             .trim_end_matches(']');
         if let Ok(ip) = host.parse::<IpAddr>() {
             if !may_dial(ip, self.allow_local) {
-                return Err(format!("{host} is an address webhooks may not reach"));
+                return Err(WebhookError::Forbidden(host.to_owned()));
             }
         }
         Ok(uri)
-    }
-
-    /// Checks a webhook URL as the settings route does: https (or http when local targets are
-    /// allowed) with a host.
-    pub fn validate_url(&self, url: &str) -> Result<(), String> {
-        let uri = self.check_url(url)?;
-        if uri.host().is_none_or(str::is_empty) {
-            return Err(format!("{url:?} has no host"));
-        }
-        Ok(())
     }
 }
 
@@ -255,14 +270,14 @@ impl WebhookSender for HttpWebhookSender {
         };
         let uri = match self.check_url(hook.url.as_str()) {
             Ok(u) => u,
-            Err(e) => return failed(e, started),
+            Err(e) => return failed(e.to_string(), started),
         };
         let timestamp = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs());
         let signature = match sign(hook.secret.reveal(), &message.id, timestamp, &message.body) {
             Ok(s) => s,
-            Err(e) => return failed(e, started),
+            Err(e) => return failed(e.to_string(), started),
         };
         let request = hyper::Request::post(uri)
             .header("content-type", "application/json")

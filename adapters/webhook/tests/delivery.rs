@@ -83,7 +83,7 @@ async fn setup(
     let mut settings = w.store().settings().await.unwrap();
     settings.emails_enabled = false;
     autolock_tests::world::put_settings(w.store(), settings.clone()).await;
-    let sender = HttpWebhookSender::new(true, Duration::from_secs(1)).unwrap();
+    let sender = HttpWebhookSender::new(true, Duration::from_secs(1));
     let notifier = Notifier::new(
         w.store().clone(),
         Arc::new(NoEmail),
@@ -355,13 +355,17 @@ async fn a_410_is_final_a_302_is_not_followed_a_429_honours_retry_after_a_timeou
 
 #[tokio::test]
 async fn local_and_plain_http_targets_are_refused_unless_allowed() {
-    let strict = HttpWebhookSender::new(false, Duration::from_secs(1)).unwrap();
-    assert!(
-        strict
-            .validate_url("http://hooks.example.com/x")
-            .unwrap_err()
-            .contains("https")
-    );
+    let strict = HttpWebhookSender::new(false, Duration::from_secs(1));
+    let refused = autolock_core::ports::WebhookSender::send(
+        &strict,
+        &autolock_tests::world::webhook("http://hooks.example.com/x"),
+        &autolock_core::delivery::WebhookMessage {
+            id: "msg_0".into(),
+            body: "{}".into(),
+        },
+    )
+    .await;
+    assert!(refused.error.as_deref().unwrap().contains("https"));
     let (base, seen) = server().await;
     let port = base.rsplit(':').next().unwrap();
     for target in [
@@ -389,11 +393,11 @@ async fn local_and_plain_http_targets_are_refused_unless_allowed() {
 
 #[tokio::test]
 async fn allowing_local_targets_admits_http_and_loopback_and_nothing_more() {
-    let local = HttpWebhookSender::new(true, Duration::from_secs(2)).unwrap();
+    let local = HttpWebhookSender::new(true, Duration::from_secs(2));
     // Address literals are checked before anything is dialled, in both modes: these never
     // leave the machine.
     for mode in [false, true] {
-        let sender = HttpWebhookSender::new(mode, Duration::from_secs(1)).unwrap();
+        let sender = HttpWebhookSender::new(mode, Duration::from_secs(1));
         for forbidden in [
             "https://10.0.0.1/x",
             "https://169.254.169.254/latest/meta-data",
@@ -405,9 +409,15 @@ async fn allowing_local_targets_admits_http_and_loopback_and_nothing_more() {
             "https://[fd00:ec2::254]/x",
             "https://[::ffff:192.168.0.1]/x",
         ] {
-            let e = sender.validate_url(forbidden).unwrap_err();
+            let message = autolock_core::delivery::WebhookMessage {
+                id: "msg_0".into(),
+                body: "{}".into(),
+            };
+            let hook = autolock_tests::world::webhook(forbidden);
+            let r = autolock_core::ports::WebhookSender::send(&sender, &hook, &message).await;
+            let e = r.error.unwrap_or_default();
             assert!(
-                e.contains("may not reach"),
+                e.contains("may not reach") && r.status.is_none(),
                 "{forbidden} (local {mode}): {e}"
             );
         }
@@ -440,7 +450,7 @@ async fn an_endless_answer_is_read_no_further_than_its_cap() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, endless).await.unwrap() });
-    let sender = HttpWebhookSender::new(true, Duration::from_secs(5)).unwrap();
+    let sender = HttpWebhookSender::new(true, Duration::from_secs(5));
     let hook = autolock_tests::world::webhook(&format!("http://{addr}/hook"));
     let message = autolock_core::delivery::WebhookMessage {
         id: "msg_endless".into(),

@@ -87,7 +87,8 @@ pub(crate) async fn issue_link(
     now: Timestamp,
 ) -> Result<String> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| StoreError::Backend(e.to_string()))?;
+    getrandom::fill(&mut bytes)
+        .map_err(|e| StoreError::backend_says(format!("the random source: {e}")))?;
     let token = URL_SAFE_NO_PAD.encode(bytes);
     let changes = Changeset {
         sign_in_links: vec![IssuedLink {

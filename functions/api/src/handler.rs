@@ -38,7 +38,6 @@ impl Authenticator for AuthorizerClaims {
 
 fn webhook_sender() -> autolock_webhook::HttpWebhookSender {
     autolock_webhook::HttpWebhookSender::new(false, std::time::Duration::from_secs(10))
-        .expect("the webhook client builds")
 }
 
 /// The router over `store` as configured, signing with `keys`: the JSON API, the block page and

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use autolock_core::Timestamp;
 use autolock_core::directory::Principal;
+use autolock_core::ids::PrincipalId;
 use autolock_core::service::{Autolock, EventResult};
 use autolock_core::values::Role;
 use autolock_eventbridge::{Malformed, parse_access};
@@ -16,7 +17,7 @@ use autolock_eventbridge::{Malformed, parse_access};
 #[must_use]
 pub fn ingest_principal() -> Principal {
     Principal {
-        id: "eventbridge-ingest".parse().expect("valid id"),
+        id: PrincipalId::built_in("eventbridge-ingest"),
         role: Role::Gateway,
         active: true,
     }
@@ -32,16 +33,8 @@ pub enum IngestError {
     #[error("retryable: {0}")]
     Retryable(autolock_core::Error),
     /// The dead-letter queue refused it: retry, so that it is not lost.
-    #[error("parking in the dead-letter queue failed: {0}")]
-    Park(String),
-}
-
-impl IngestError {
-    /// Whether trying again may succeed.
-    #[must_use]
-    pub fn is_retryable(&self) -> bool {
-        !matches!(self, Self::Malformed(_))
-    }
+    #[error("parking in the dead-letter queue failed")]
+    Park(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 /// What Lambda records of a failed invocation: the kind, and whether a retry may help.
@@ -54,7 +47,7 @@ impl From<IngestError> for lambda_runtime::Diagnostic {
         };
         Self {
             error_type: error_type.into(),
-            error_message: e.to_string(),
+            error_message: autolock_core::error::chain(&e),
         }
     }
 }
@@ -74,18 +67,18 @@ pub async fn park(
     queue_url: &str,
     malformed: &Malformed,
     event: &Value,
-) -> Result<(), String> {
+) -> Result<(), IngestError> {
     let body = serde_json::to_string(&DeadLetter {
         reason: malformed.reason.clone(),
         event,
     })
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| IngestError::Park(Box::new(e)))?;
     sqs.send_message()
         .queue_url(queue_url)
         .message_body(body)
         .send()
         .await
-        .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())?;
+        .map_err(|e| IngestError::Park(Box::new(e)))?;
     Ok(())
 }
 
@@ -117,9 +110,7 @@ pub async fn handle_or_park(
         Ok(result) => Ok(serde_json::to_value(result).unwrap_or_default()),
         Err(IngestError::Malformed(m)) => {
             tracing::warn!(reason = %m.reason, "malformed access event parked in the dead-letter queue");
-            park(sqs, dead_letter_queue_url, &m, event)
-                .await
-                .map_err(IngestError::Park)?;
+            park(sqs, dead_letter_queue_url, &m, event).await?;
             Ok(serde_json::json!({"outcome": "dead_lettered", "reason": m.reason}))
         }
         Err(e) => Err(e),

@@ -471,7 +471,10 @@ async fn run(quick: bool) -> Vec<Figure> {
     let notifier = Notifier::new(
         Arc::clone(&store),
         Arc::new(autolock_core::ports::EmailDisabled),
-        Arc::new(autolock_webhook::HttpWebhookSender::new(true, Duration::from_secs(5)).unwrap()),
+        Arc::new(autolock_webhook::HttpWebhookSender::new(
+            true,
+            Duration::from_secs(5),
+        )),
         PUBLIC,
     );
     let (router, ticker) = autolock_local::wire(autolock_local::Parts {

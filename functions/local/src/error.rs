@@ -39,6 +39,9 @@ pub enum CliError {
     /// The token secret is too short.
     #[error(transparent)]
     Secret(#[from] autolock_http::auth::ShortSecret),
+    /// An email sender cannot be set up.
+    #[error(transparent)]
+    Mail(#[from] autolock_mail::MailError),
     /// A running autolock did not answer, or answered with a problem.
     #[error(transparent)]
     Remote(#[from] crate::remote::RemoteError),

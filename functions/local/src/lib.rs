@@ -120,7 +120,9 @@ pub async fn run_ticks(
                 tracing::info!(?r, "tick");
             }
             Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "tick failed; retrying next tick"),
+            Err(e) => {
+                tracing::warn!(error = %autolock_core::error::chain(&e), "tick failed; retrying next tick");
+            }
         }
     }
 }
@@ -172,7 +174,7 @@ impl EventPublisher for NotifierBus {
             match self.notifier.handle(entry, self.clock.now()).await {
                 Ok(_) => done.push(entry.id.clone()),
                 Err(e) => {
-                    tracing::warn!(id = %entry.id, error = %e, "notification handling failed; will retry");
+                    tracing::warn!(id = %entry.id, error = %autolock_core::error::chain(&e), "notification handling failed; will retry");
                 }
             }
         }

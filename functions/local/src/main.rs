@@ -66,7 +66,7 @@ fn notifier(
     console: &str,
     allow_local: bool,
 ) -> Result<Notifier, CliError> {
-    let webhook = HttpWebhookSender::new(allow_local, std::time::Duration::from_secs(10))?;
+    let webhook = HttpWebhookSender::new(allow_local, std::time::Duration::from_secs(10));
     Ok(Notifier::new(store, email, Arc::new(webhook), console)
         .with_real_time(Arc::new(autolock_core::ports::SystemClock)))
 }
@@ -450,7 +450,7 @@ fn remote(server: Option<String>, config: Option<std::path::PathBuf>) -> Result<
 /// The CLI works on the local database as an admin of its own.
 fn cli_principal() -> Principal {
     Principal {
-        id: PrincipalId::parse("autolock-cli").unwrap_or_else(|_| PrincipalId::generate()),
+        id: PrincipalId::built_in("autolock-cli"),
         role: Role::Admin,
         active: true,
     }

@@ -57,7 +57,7 @@ async fn moving_the_manual_clock_records_locks_and_sends_notifications_before_an
     let notifier = Notifier::new(
         store.clone(),
         Arc::new(autolock_core::ports::EmailDisabled),
-        Arc::new(HttpWebhookSender::new(true, Duration::from_secs(5)).unwrap()),
+        Arc::new(HttpWebhookSender::new(true, Duration::from_secs(5))),
         "https://console.test",
     );
     let tokens = Hs256::new(

@@ -75,7 +75,7 @@ async fn the_links_in_approver_emails_and_the_webhook_body_open_their_console_pa
     let notifier = Notifier::new(
         store.clone(),
         spool.clone(),
-        Arc::new(HttpWebhookSender::new(true, Duration::from_secs(5)).unwrap()),
+        Arc::new(HttpWebhookSender::new(true, Duration::from_secs(5))),
         CONSOLE,
     );
     let clock = Arc::new(ManualClock::new(d(8)));

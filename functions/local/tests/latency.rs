@@ -31,7 +31,7 @@ async fn a_new_request_reaches_the_webhook_within_two_seconds() {
     let notifier = Notifier::new(
         store.clone(),
         Arc::new(autolock_core::ports::EmailDisabled),
-        Arc::new(HttpWebhookSender::new(true, Duration::from_secs(5)).unwrap()),
+        Arc::new(HttpWebhookSender::new(true, Duration::from_secs(5))),
         "http://127.0.0.1:7300",
     );
     let (_router, ticker) = autolock_local::wire(autolock_local::Parts {

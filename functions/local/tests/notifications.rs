@@ -57,7 +57,7 @@ async fn approvers_and_the_webhook_hear_of_a_request_and_the_requester_of_the_ou
     let notifier = Notifier::new(
         store.clone(),
         Arc::new(spool),
-        Arc::new(HttpWebhookSender::new(true, Duration::from_secs(5)).unwrap()),
+        Arc::new(HttpWebhookSender::new(true, Duration::from_secs(5))),
         "https://console.acme.example.com",
     );
     let clock: Arc<dyn Clock> = Arc::new(ManualClock::new(d(8)));
@@ -236,7 +236,7 @@ async fn admins_set_the_webhook_see_its_secret_once_send_a_test_and_list_deliver
     let notifier = Notifier::new(
         w.store().clone(),
         Arc::new(autolock_core::ports::EmailDisabled),
-        Arc::new(HttpWebhookSender::new(true, Duration::from_secs(5)).unwrap()),
+        Arc::new(HttpWebhookSender::new(true, Duration::from_secs(5))),
         "https://console.acme.example.com",
     );
     let tokens = autolock_http::Hs256::new(

@@ -47,7 +47,7 @@ impl From<HandleError> for lambda_runtime::Diagnostic {
         };
         Self {
             error_type: error_type.into(),
-            error_message: e.to_string(),
+            error_message: autolock_core::error::chain(&e),
         }
     }
 }

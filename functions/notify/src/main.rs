@@ -27,7 +27,7 @@ async fn main() -> Result<(), Error> {
         aws_sdk_sesv2::Client::new(&sdk),
         config.sender_address.clone(),
     );
-    let webhook = HttpWebhookSender::new(config.allow_local_webhooks, Duration::from_secs(10))?;
+    let webhook = HttpWebhookSender::new(config.allow_local_webhooks, Duration::from_secs(10));
     let notifier = Notifier::new(
         store,
         Arc::new(email),

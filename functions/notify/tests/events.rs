@@ -40,7 +40,7 @@ async fn every_sample_domain_event_is_handled() {
     let notifier = Notifier::new(
         w.store().clone(),
         recorder.clone(),
-        Arc::new(HttpWebhookSender::new(false, Duration::from_secs(1)).unwrap()),
+        Arc::new(HttpWebhookSender::new(false, Duration::from_secs(1))),
         "https://console.acme.example.com",
     );
     let samples = [
@@ -236,7 +236,7 @@ async fn lock_request_approvers_and_webhook_approve_requester_on_the_emulators()
     let notifier = Notifier::new(
         w.store().clone(),
         Arc::new(SesSender::new(ses.clone(), format!("autolock@{domain}"))),
-        Arc::new(HttpWebhookSender::new(true, Duration::from_secs(5)).unwrap()),
+        Arc::new(HttpWebhookSender::new(true, Duration::from_secs(5))),
         "https://console.acme.example.com",
     );
     let publisher = BusPublisher::new(events.clone(), bus.clone());

@@ -66,7 +66,7 @@ async fn the_notifier_functions_policy_allows_exactly_what_it_does() {
     let notifier = Notifier::new(
         w.store().clone(),
         Arc::new(SesSender::new(recorded_ses, format!("autolock@{domain}"))),
-        Arc::new(HttpWebhookSender::new(true, Duration::from_secs(2)).unwrap()),
+        Arc::new(HttpWebhookSender::new(true, Duration::from_secs(2))),
         "https://console.acme.example.com",
     );
     let filed = w

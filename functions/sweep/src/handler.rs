@@ -19,7 +19,7 @@ impl From<SweepError> for lambda_runtime::Diagnostic {
     fn from(e: SweepError) -> Self {
         Self {
             error_type: "SweepFailed".into(),
-            error_message: e.to_string(),
+            error_message: autolock_core::error::chain(&e),
         }
     }
 }

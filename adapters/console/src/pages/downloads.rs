@@ -29,7 +29,7 @@ async fn attachment(state: &ConsoleState, viewer: &Viewer, of: DownloadOf) -> Pa
         (header::CONTENT_DISPOSITION, download.disposition()),
     ];
     let chunks = download.into_stream().map_err(|e| {
-        tracing::warn!(error = %e, "download ended early");
+        tracing::warn!(error = %autolock_core::error::chain(&e), "download ended early");
         std::io::Error::other(e.to_string())
     });
     Ok((headers, Body::from_stream(chunks)).into_response())

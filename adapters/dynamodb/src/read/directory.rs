@@ -273,7 +273,7 @@ impl DirectoryReader for DynamoStore {
         let Some(id) = found.items.first().map(|i| get_s(i, "user")).transpose()? else {
             return Ok(None);
         };
-        let id = UserId::parse(id).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let id = UserId::parse(id).map_err(|e| StoreError::from(DynamoError::Value(e)))?;
         self.user(&id).await
     }
 
@@ -383,7 +383,7 @@ impl DirectoryReader for DynamoStore {
             .collect::<StoreResult<_>>()?;
         current
             .into_iter()
-            .map(|u| UserId::parse(u).map_err(|e| StoreError::Backend(e.to_string())))
+            .map(|u| UserId::parse(u).map_err(|e| StoreError::from(DynamoError::Value(e))))
             .collect()
     }
 
@@ -396,7 +396,7 @@ impl DirectoryReader for DynamoStore {
         let users = current
             .into_iter()
             .take(limit + 1)
-            .map(|u| UserId::parse(u).map_err(|e| StoreError::Backend(e.to_string())))
+            .map(|u| UserId::parse(u).map_err(|e| StoreError::from(DynamoError::Value(e))))
             .collect::<StoreResult<Vec<_>>>()?;
         Ok(Page::from_overfetch(users, limit, ToString::to_string))
     }
@@ -424,7 +424,8 @@ impl DirectoryReader for DynamoStore {
         items
             .iter()
             .map(|i| {
-                GroupId::parse(get_s(i, "group")?).map_err(|e| StoreError::Backend(e.to_string()))
+                GroupId::parse(get_s(i, "group")?)
+                    .map_err(|e| StoreError::from(DynamoError::Value(e)))
             })
             .collect()
     }
@@ -477,7 +478,7 @@ impl DirectoryReader for DynamoStore {
             grants.sort_by_key(|g| g.span.start);
             paths.push(PathFacts {
                 group: GroupId::parse(group.as_str())
-                    .map_err(|e| StoreError::Backend(e.to_string()))?,
+                    .map_err(|e| StoreError::from(DynamoError::Value(e)))?,
                 memberships: memberships[&group].clone(),
                 grants,
             });
@@ -505,7 +506,7 @@ impl DirectoryReader for DynamoStore {
             }
         }
         out.into_iter()
-            .map(|r| ResourceId::parse(r).map_err(|e| StoreError::Backend(e.to_string())))
+            .map(|r| ResourceId::parse(r).map_err(|e| StoreError::from(DynamoError::Value(e))))
             .collect()
     }
 
@@ -535,7 +536,7 @@ impl DirectoryReader for DynamoStore {
         users.truncate(limit);
         let items = users
             .into_iter()
-            .map(|u| UserId::parse(u).map_err(|e| StoreError::Backend(e.to_string())))
+            .map(|u| UserId::parse(u).map_err(|e| StoreError::from(DynamoError::Value(e))))
             .collect::<StoreResult<_>>()?;
         Ok(Page { items, next })
     }
@@ -561,7 +562,7 @@ impl DirectoryReader for DynamoStore {
             }
         }
         out.into_iter()
-            .map(|u| UserId::parse(u).map_err(|e| StoreError::Backend(e.to_string())))
+            .map(|u| UserId::parse(u).map_err(|e| StoreError::from(DynamoError::Value(e))))
             .collect()
     }
 }

@@ -53,8 +53,9 @@ impl SignInLinks for DynamoStore {
         };
         Ok(Some(IssuedLink {
             digest: digest.to_owned(),
-            user: autolock_core::ids::UserId::parse(get_s(&i, "user")?)
-                .map_err(|e| autolock_core::error::StoreError::Backend(e.to_string()))?,
+            user: autolock_core::ids::UserId::parse(get_s(&i, "user")?).map_err(|e| {
+                autolock_core::error::StoreError::from(crate::item::DynamoError::Value(e))
+            })?,
             expires_at: instant(get_n(&i, "expires_us").unwrap_or_default())?,
         }))
     }
@@ -72,8 +73,9 @@ impl SignInLinks for DynamoStore {
         else {
             return Ok(Versioned::default());
         };
-        let hits: Vec<i64> = serde_json::from_str(get_s(&i, "hits")?)
-            .map_err(|e| autolock_core::error::StoreError::Backend(e.to_string()))?;
+        let hits: Vec<i64> = serde_json::from_str(get_s(&i, "hits")?).map_err(|e| {
+            autolock_core::error::StoreError::from(crate::item::DynamoError::Json(e))
+        })?;
         Ok(Versioned {
             value: hits.into_iter().map(instant).collect::<StoreResult<_>>()?,
             version: get_n(&i, "ver").map_or(0, |v| u64::try_from(v).unwrap_or(0)),

@@ -100,8 +100,8 @@ impl LockIndex for DynamoStore {
         due.into_iter()
             .map(|(_, u, r)| {
                 Ok((
-                    UserId::parse(u).map_err(|e| StoreError::Backend(e.to_string()))?,
-                    ResourceId::parse(r).map_err(|e| StoreError::Backend(e.to_string()))?,
+                    UserId::parse(u).map_err(|e| StoreError::from(DynamoError::Value(e)))?,
+                    ResourceId::parse(r).map_err(|e| StoreError::from(DynamoError::Value(e)))?,
                 ))
             })
             .collect()

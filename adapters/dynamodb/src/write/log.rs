@@ -237,7 +237,12 @@ pub(super) fn throttles(p: &str, tx: &mut Tx, writes: &[ThrottleWrite]) -> Store
                 "T",
                 [
                     ("ver", version(t.expected_version + 1)),
-                    ("hits", s(serde_json::to_string(&hits).map_err(build_err)?)),
+                    (
+                        "hits",
+                        s(serde_json::to_string(&hits).map_err(|e| {
+                            autolock_core::error::StoreError::from(DynamoError::Json(e))
+                        })?),
+                    ),
                     ("ttl", n(t.expires_at.timestamp() + 60)),
                 ],
             ),

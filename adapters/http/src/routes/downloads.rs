@@ -61,7 +61,7 @@ fn attachment(download: Download) -> Response {
         (header::CONTENT_DISPOSITION, download.disposition()),
     ];
     let chunks = download.into_stream().map_err(|e| {
-        tracing::warn!(error = %e, "download ended early");
+        tracing::warn!(error = %autolock_core::error::chain(&e), "download ended early");
         std::io::Error::other(e.to_string())
     });
     (headers, Body::from_stream(chunks)).into_response()
