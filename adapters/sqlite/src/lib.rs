@@ -366,9 +366,9 @@ mod tests {
     #[test]
     fn a_failure_keeps_sqlites_own_error_as_its_source() {
         let (dir, _) = scratch("autolock-missing");
-        let err = SqliteStore::open(dir.join("no-such-dir").join("x.db"))
-            .err()
-            .expect("a database in a missing directory does not open");
+        let Err(err) = SqliteStore::open(dir.join("no-such-dir").join("x.db")) else {
+            panic!("a database in a missing directory does not open");
+        };
         let source = std::error::Error::source(&err).expect("the backend's error is kept");
         assert!(source.to_string().contains("unable to open"), "{source}");
         let logged = autolock_core::error::chain(&err);
