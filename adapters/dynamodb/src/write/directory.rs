@@ -3,7 +3,11 @@
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use autolock_core::directory::{Grant, Resource};
+use autolock_core::Timestamp;
+use autolock_core::directory::{Grant, Group, Resource, ServicePrincipal, User};
+use autolock_core::exemption::Exemption;
+use autolock_core::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
+use autolock_core::policy::Policy;
 use autolock_core::ports::{DirectoryChange, DirectoryReader, StoreResult};
 
 use super::{Seq, conflict, exists_err};
@@ -140,408 +144,516 @@ pub(super) async fn write(
 ) -> StoreResult<()> {
     let p = &store.tables.policies;
     match change {
-        DirectoryChange::CreateUser(u) => {
-            let i = item(
-                keys::principal(u.id.as_str()),
-                "P",
-                [
-                    ("kind", s("user")),
-                    ("doc", encode(u)?),
-                    ("gsi1pk", s("USERS")),
-                    ("gsi1sk", s(u.id.as_str())),
-                ],
-            );
-            tx.put(
-                p,
-                i.into_iter()
-                    .chain([("active".to_owned(), AttributeValue::Bool(u.active))])
-                    .collect(),
-                Some(absent()),
-                exists_err(format!("principal {}", u.id)),
-            )?;
-            tx.put(
-                p,
-                activity_item(&u.id, u.created_at, u.active, &history_key(0)),
-                None,
-                conflict("activity history"),
-            )?;
-            tx.put(p, email_item(u), None, conflict("email"))?;
-        }
-        DirectoryChange::UpdateUser(u) => {
-            // The user's address has an item of its own, moved with it.
-            let current = store
-                .user(&u.id)
-                .await?
-                .filter(|c| c.revision == u.revision)
-                .ok_or_else(|| {
-                    conflict(format!(
-                        "user {} changed meanwhile, or does not exist",
-                        u.id
-                    ))
-                })?;
-            if current.email != u.email {
-                tx.delete(
-                    p,
-                    key(keys::email(current.email.as_str()), u.id.as_str()),
-                    Cond::default(),
-                    conflict("email"),
-                )?;
-                tx.put(p, email_item(u), None, conflict("email"))?;
-            }
-            // The document only: the active flag is its own attribute.
-            let update = Cond::new("SET #d = :d")
-                .name("#d", "doc")
-                .name("#k", "kind")
-                .value(":d", encode(u)?)
-                .value(":user", s("user"));
-            tx.update(
-                p,
-                key(keys::principal(u.id.as_str()), "P"),
-                counted(update, u.revision),
-                Some(&format!("#k = :user AND {}", at_revision(u.revision))),
-                conflict(format!(
-                    "user {} changed meanwhile, or does not exist",
-                    u.id
-                )),
-            )?;
-        }
-        DirectoryChange::EndSessions { user, at } => {
-            let update = Cond::new("SET #s = :s")
-                .name("#s", "sessions_after_us")
-                .name("#k", "kind")
-                .value(":s", n(micros(*at)))
-                .value(":user", s("user"));
-            tx.update(
-                p,
-                key(keys::principal(user.as_str()), "P"),
-                update,
-                Some("#k = :user"),
-                conflict(format!("user {user} does not exist")),
-            )?;
-        }
+        DirectoryChange::CreateUser(u) => create_user(tx, p, u),
+        DirectoryChange::UpdateUser(u) => update_user(store, tx, p, u).await,
+        DirectoryChange::EndSessions { user, at } => end_sessions(tx, p, user, at),
         DirectoryChange::SetUserActive {
             user,
             at,
             active,
             revision,
-        } => {
-            let update = Cond::new("SET #a = :a")
-                .name("#a", "active")
-                .name("#k", "kind")
-                .value(":a", AttributeValue::Bool(*active))
-                .value(":user", s("user"));
-            tx.update(
-                p,
-                key(keys::principal(user.as_str()), "P"),
-                counted(update, *revision),
-                Some(&format!("#k = :user AND {}", at_revision(*revision))),
-                conflict(format!("user {user} changed meanwhile, or does not exist")),
-            )?;
-            tx.put(
-                p,
-                activity_item(user, *at, *active, &history_key(revision + 1)),
-                None,
-                conflict("activity history"),
-            )?;
-        }
-        DirectoryChange::CreateServicePrincipal(sp) => {
-            let i = item(
-                keys::principal(sp.id.as_str()),
-                "P",
-                [("kind", s("sp")), ("doc", encode(sp)?)],
-            );
-            tx.put(
-                p,
-                i,
-                Some(absent()),
-                exists_err(format!("principal {}", sp.id)),
-            )?;
-        }
+        } => set_user_active(tx, p, user, at, active, revision),
+        DirectoryChange::CreateServicePrincipal(sp) => create_service_principal(tx, p, sp),
         DirectoryChange::SetServicePrincipalActive { id, active } => {
-            let update = Cond::new("SET #a = :a")
-                .name("#a", "active")
-                .name("#k", "kind")
-                .value(":a", AttributeValue::Bool(*active))
-                .value(":sp", s("sp"));
-            tx.update(
-                p,
-                key(keys::principal(id.as_str()), "P"),
-                update,
-                Some("#k = :sp"),
-                conflict(format!("service principal {id} does not exist")),
-            )?;
+            set_service_principal_active(tx, p, id, active)
         }
-        DirectoryChange::CreateExemption(e) => {
-            let (head, copy) = exemption_items(e, 0)?;
-            tx.put(
-                p,
-                head,
-                Some(absent()),
-                exists_err(format!("exemption {}", e.id)),
-            )?;
-            tx.put(p, copy, None, conflict("exemption"))?;
-        }
-        DirectoryChange::UpdateExemption(e) => {
-            let (head, copy) = exemption_items(e, e.revision + 1)?;
-            let cond = Cond::new(&format!(
-                "attribute_exists(#pk) AND {}",
-                at_revision(e.revision)
-            ))
-            .name("#pk", "pk")
-            .name("#rev", "rev")
-            .value(":rev", n(i64::try_from(e.revision).unwrap_or(i64::MAX)));
-            tx.put(
-                p,
-                head,
-                Some(cond),
-                conflict(format!(
-                    "exemption {} changed meanwhile, or is unknown",
-                    e.id
-                )),
-            )?;
-            tx.put(p, copy, None, conflict("exemption"))?;
-        }
-        DirectoryChange::CreateGroup(g) => {
-            let i = item(
-                keys::group(g.id.as_str()),
-                "G",
-                [
-                    ("doc", encode(g)?),
-                    ("gsi1pk", s("GROUPS")),
-                    ("gsi1sk", s(g.id.as_str())),
-                ],
-            );
-            tx.put(p, i, Some(absent()), exists_err(format!("group {}", g.id)))?;
-        }
-        DirectoryChange::CreateResource(r) => {
-            let i = item(
-                keys::resource(r.id.as_str()),
-                "R",
-                [
-                    ("doc", encode(r)?),
-                    ("gsi1pk", s("RESOURCES")),
-                    ("gsi1sk", s(r.id.as_str())),
-                ],
-            );
-            tx.put(
-                p,
-                i,
-                Some(absent()),
-                exists_err(format!("resource {}", r.id)),
-            )?;
-            let pk = keys::resource(r.id.as_str());
-            put_history(tx, p, pk, "POL", r.created_at, &history_key(0), &r.policy)?;
-        }
+        DirectoryChange::CreateExemption(e) => create_exemption(tx, p, e),
+        DirectoryChange::UpdateExemption(e) => update_exemption(tx, p, e),
+        DirectoryChange::CreateGroup(g) => create_group(tx, p, g),
+        DirectoryChange::CreateResource(r) => create_resource(tx, p, r),
         DirectoryChange::SetResourcePolicy {
             resource,
             at,
             policy,
             revision,
-        } => {
-            let update = Cond::new("SET #d = :d").name("#d", "doc");
-            let current = store
-                .resource(resource)
-                .await?
-                .ok_or_else(|| conflict(format!("resource {resource} does not exist")))?;
-            let updated = Resource {
-                policy: *policy,
-                ..current
-            };
-            tx.update(
-                p,
-                key(keys::resource(resource.as_str()), "R"),
-                counted(update.value(":d", encode(&updated)?), *revision),
-                Some(&format!(
-                    "attribute_exists(pk) AND {}",
-                    at_revision(*revision)
-                )),
-                conflict(format!(
-                    "resource {resource} changed meanwhile, or does not exist"
-                )),
-            )?;
-            let order = history_key(revision + 1);
-            put_history(
-                tx,
-                p,
-                keys::resource(resource.as_str()),
-                "POL",
-                *at,
-                &order,
-                policy,
-            )?;
-        }
+        } => set_resource_policy(store, tx, p, resource, at, policy, revision).await,
         DirectoryChange::AddMembership { user, group, at } => {
-            let marker = item(
-                keys::user(user.as_str()),
-                format!("CM#{group}"),
-                [("group", s(group.as_str())), ("start_us", n(micros(*at)))],
-            );
-            tx.put(
-                p,
-                marker,
-                Some(absent()),
-                conflict(format!("{user} is already a member of {group}")),
-            )?;
-            let span = item(
-                keys::user(user.as_str()),
-                format!("M#{group}#{}", keys::at(*at)),
-                [
-                    ("group", s(group.as_str())),
-                    ("user", s(user.as_str())),
-                    ("start_us", n(micros(*at))),
-                    ("gsi1pk", s(format!("GM#{group}"))),
-                    ("gsi1sk", s(format!("{user}#{}", keys::at(*at)))),
-                ],
-            );
-            tx.put(p, span, None, conflict("membership span"))?;
+            add_membership(tx, p, user, group, at)
         }
         DirectoryChange::EndMembership { user, group, at } => {
-            let marker = store
-                .get(p, key(keys::user(user.as_str()), format!("CM#{group}")))
-                .await?
-                .ok_or_else(|| conflict(format!("{user} is not a member of {group}")))?;
-            let start = get_n(&marker, "start_us").unwrap_or_default();
-            let cond = Cond::new("#s = :s")
-                .name("#s", "start_us")
-                .value(":s", n(start));
-            tx.delete(
-                p,
-                key(keys::user(user.as_str()), format!("CM#{group}")),
-                cond,
-                conflict(format!("{user} is not a member of {group}")),
-            )?;
-            let update = Cond::new("SET #e = :e")
-                .name("#e", "end_us")
-                .value(":e", n(micros(*at)));
-            tx.update(
-                p,
-                key(
-                    keys::user(user.as_str()),
-                    format!("M#{group}#{}", keys::at(instant(start)?)),
-                ),
-                update,
-                None,
-                conflict("membership span"),
-            )?;
+            end_membership(store, tx, p, user, group, at).await
         }
-        DirectoryChange::CreateGrant(g) => {
-            let (gid, group, resource) = (g.id.as_str(), g.group.as_str(), g.resource.as_str());
-            let marker = item(
-                keys::group(group),
-                format!("CG#{resource}"),
-                [("grant_id", s(gid))],
-            );
-            tx.put(
-                p,
-                marker,
-                Some(absent()),
-                exists_err(format!("grant of {group} on {resource}")),
-            )?;
-            let head = Grant {
-                expiry: Vec::new(),
-                overrides: Vec::new(),
-                ..g.clone()
-            };
-            tx.put(
-                p,
-                item(keys::grant(gid), "GR", [("doc", encode(&head)?)]),
-                Some(absent()),
-                exists_err(format!("grant {gid}")),
-            )?;
-            tx.put(
-                p,
-                item(
-                    keys::group(group),
-                    format!("GRANT#{resource}#{gid}"),
-                    [("other", s(resource)), ("grant_id", s(gid))],
-                ),
-                None,
-                conflict("grant index"),
-            )?;
-            tx.put(
-                p,
-                item(
-                    keys::resource(resource),
-                    format!("GRANT#{group}#{gid}"),
-                    [("other", s(group)), ("grant_id", s(gid))],
-                ),
-                None,
-                conflict("grant index"),
-            )?;
-            for e in &g.expiry {
-                let order = format!("{}.{}", history_key(0), seq.next());
-                put_history(tx, p, keys::grant(gid), "EXP", e.at, &order, &e.value)?;
-            }
-            for o in &g.overrides {
-                let order = format!("{}.{}", history_key(0), seq.next());
-                put_history(tx, p, keys::grant(gid), "OVR", o.at, &order, &o.value)?;
-            }
-        }
+        DirectoryChange::CreateGrant(g) => create_grant(tx, p, seq, g),
         DirectoryChange::EndGrant {
             grant,
             at,
             revision,
-        } => {
-            let g = store
-                .grant_by_id(grant.as_str())
-                .await?
-                .filter(|g| g.span.end.is_none())
-                .ok_or_else(|| conflict(format!("grant {grant} is removed or unknown")))?;
-            let (gid, group, resource) = (grant.as_str(), g.group.as_str(), g.resource.as_str());
-            let update = Cond::new("SET #e = :e")
-                .name("#e", "end_us")
-                .value(":e", n(micros(*at)));
-            tx.update(
-                p,
-                key(keys::grant(gid), "GR"),
-                counted(update, *revision),
-                Some(&format!(
-                    "attribute_not_exists(end_us) AND {}",
-                    at_revision(*revision)
-                )),
-                conflict(format!(
-                    "grant {grant} changed meanwhile, or is removed or unknown"
-                )),
-            )?;
-            let cond = Cond::new("#g = :g")
-                .name("#g", "grant_id")
-                .value(":g", s(gid));
-            tx.delete(
-                p,
-                key(keys::group(group), format!("CG#{resource}")),
-                cond,
-                conflict(format!("grant {grant} is removed or unknown")),
-            )?;
-            for k in [
-                key(keys::group(group), format!("GRANT#{resource}#{gid}")),
-                key(keys::resource(resource), format!("GRANT#{group}#{gid}")),
-            ] {
-                tx.update(
-                    p,
-                    k,
-                    Cond::new("SET #x = :t")
-                        .name("#x", "ended")
-                        .value(":t", AttributeValue::Bool(true)),
-                    None,
-                    conflict("grant index"),
-                )?;
-            }
-        }
+        } => end_grant(store, tx, p, grant, at, revision).await,
         DirectoryChange::EditGrant {
             grant,
             at,
             policy_override,
             expires_at,
             revision,
-        } => edit_grant(
-            tx,
+        } => {
+            edit_grant(
+                tx,
+                p,
+                grant,
+                *revision,
+                *at,
+                policy_override.as_ref(),
+                expires_at.as_ref(),
+            )?;
+            Ok(())
+        }
+    }
+}
+
+/// The writes of `DirectoryChange::CreateUser`.
+fn create_user(tx: &mut Tx, p: &str, u: &User) -> StoreResult<()> {
+    let i = item(
+        keys::principal(u.id.as_str()),
+        "P",
+        [
+            ("kind", s("user")),
+            ("doc", encode(u)?),
+            ("gsi1pk", s("USERS")),
+            ("gsi1sk", s(u.id.as_str())),
+        ],
+    );
+    tx.put(
+        p,
+        i.into_iter()
+            .chain([("active".to_owned(), AttributeValue::Bool(u.active))])
+            .collect(),
+        Some(absent()),
+        exists_err(format!("principal {}", u.id)),
+    )?;
+    tx.put(
+        p,
+        activity_item(&u.id, u.created_at, u.active, &history_key(0)),
+        None,
+        conflict("activity history"),
+    )?;
+    tx.put(p, email_item(u), None, conflict("email"))?;
+    Ok(())
+}
+
+/// The writes of `DirectoryChange::UpdateUser`.
+async fn update_user(store: &DynamoStore, tx: &mut Tx, p: &str, u: &User) -> StoreResult<()> {
+    // The user's address has an item of its own, moved with it.
+    let current = store
+        .user(&u.id)
+        .await?
+        .filter(|c| c.revision == u.revision)
+        .ok_or_else(|| {
+            conflict(format!(
+                "user {} changed meanwhile, or does not exist",
+                u.id
+            ))
+        })?;
+    if current.email != u.email {
+        tx.delete(
             p,
-            grant,
-            *revision,
-            *at,
-            policy_override.as_ref(),
-            expires_at.as_ref(),
-        )?,
+            key(keys::email(current.email.as_str()), u.id.as_str()),
+            Cond::default(),
+            conflict("email"),
+        )?;
+        tx.put(p, email_item(u), None, conflict("email"))?;
+    }
+    // The document only: the active flag is its own attribute.
+    let update = Cond::new("SET #d = :d")
+        .name("#d", "doc")
+        .name("#k", "kind")
+        .value(":d", encode(u)?)
+        .value(":user", s("user"));
+    tx.update(
+        p,
+        key(keys::principal(u.id.as_str()), "P"),
+        counted(update, u.revision),
+        Some(&format!("#k = :user AND {}", at_revision(u.revision))),
+        conflict(format!(
+            "user {} changed meanwhile, or does not exist",
+            u.id
+        )),
+    )?;
+    Ok(())
+}
+
+/// The writes of `DirectoryChange::EndSessions`.
+fn end_sessions(tx: &mut Tx, p: &str, user: &UserId, at: &Timestamp) -> StoreResult<()> {
+    let update = Cond::new("SET #s = :s")
+        .name("#s", "sessions_after_us")
+        .name("#k", "kind")
+        .value(":s", n(micros(*at)))
+        .value(":user", s("user"));
+    tx.update(
+        p,
+        key(keys::principal(user.as_str()), "P"),
+        update,
+        Some("#k = :user"),
+        conflict(format!("user {user} does not exist")),
+    )?;
+    Ok(())
+}
+
+/// The writes of `DirectoryChange::SetUserActive`.
+fn set_user_active(
+    tx: &mut Tx,
+    p: &str,
+    user: &UserId,
+    at: &Timestamp,
+    active: &bool,
+    revision: &u64,
+) -> StoreResult<()> {
+    let update = Cond::new("SET #a = :a")
+        .name("#a", "active")
+        .name("#k", "kind")
+        .value(":a", AttributeValue::Bool(*active))
+        .value(":user", s("user"));
+    tx.update(
+        p,
+        key(keys::principal(user.as_str()), "P"),
+        counted(update, *revision),
+        Some(&format!("#k = :user AND {}", at_revision(*revision))),
+        conflict(format!("user {user} changed meanwhile, or does not exist")),
+    )?;
+    tx.put(
+        p,
+        activity_item(user, *at, *active, &history_key(revision + 1)),
+        None,
+        conflict("activity history"),
+    )?;
+    Ok(())
+}
+
+/// The writes of `DirectoryChange::CreateServicePrincipal`.
+fn create_service_principal(tx: &mut Tx, p: &str, sp: &ServicePrincipal) -> StoreResult<()> {
+    let i = item(
+        keys::principal(sp.id.as_str()),
+        "P",
+        [("kind", s("sp")), ("doc", encode(sp)?)],
+    );
+    tx.put(
+        p,
+        i,
+        Some(absent()),
+        exists_err(format!("principal {}", sp.id)),
+    )?;
+    Ok(())
+}
+
+/// The writes of `DirectoryChange::SetServicePrincipalActive`.
+fn set_service_principal_active(
+    tx: &mut Tx,
+    p: &str,
+    id: &PrincipalId,
+    active: &bool,
+) -> StoreResult<()> {
+    let update = Cond::new("SET #a = :a")
+        .name("#a", "active")
+        .name("#k", "kind")
+        .value(":a", AttributeValue::Bool(*active))
+        .value(":sp", s("sp"));
+    tx.update(
+        p,
+        key(keys::principal(id.as_str()), "P"),
+        update,
+        Some("#k = :sp"),
+        conflict(format!("service principal {id} does not exist")),
+    )?;
+    Ok(())
+}
+
+/// The writes of `DirectoryChange::CreateExemption`.
+fn create_exemption(tx: &mut Tx, p: &str, e: &Exemption) -> StoreResult<()> {
+    let (head, copy) = exemption_items(e, 0)?;
+    tx.put(
+        p,
+        head,
+        Some(absent()),
+        exists_err(format!("exemption {}", e.id)),
+    )?;
+    tx.put(p, copy, None, conflict("exemption"))?;
+    Ok(())
+}
+
+/// The writes of `DirectoryChange::UpdateExemption`.
+fn update_exemption(tx: &mut Tx, p: &str, e: &Exemption) -> StoreResult<()> {
+    let (head, copy) = exemption_items(e, e.revision + 1)?;
+    let cond = Cond::new(&format!(
+        "attribute_exists(#pk) AND {}",
+        at_revision(e.revision)
+    ))
+    .name("#pk", "pk")
+    .name("#rev", "rev")
+    .value(":rev", n(i64::try_from(e.revision).unwrap_or(i64::MAX)));
+    tx.put(
+        p,
+        head,
+        Some(cond),
+        conflict(format!(
+            "exemption {} changed meanwhile, or is unknown",
+            e.id
+        )),
+    )?;
+    tx.put(p, copy, None, conflict("exemption"))?;
+    Ok(())
+}
+
+/// The writes of `DirectoryChange::CreateGroup`.
+fn create_group(tx: &mut Tx, p: &str, g: &Group) -> StoreResult<()> {
+    let i = item(
+        keys::group(g.id.as_str()),
+        "G",
+        [
+            ("doc", encode(g)?),
+            ("gsi1pk", s("GROUPS")),
+            ("gsi1sk", s(g.id.as_str())),
+        ],
+    );
+    tx.put(p, i, Some(absent()), exists_err(format!("group {}", g.id)))?;
+    Ok(())
+}
+
+/// The writes of `DirectoryChange::CreateResource`.
+fn create_resource(tx: &mut Tx, p: &str, r: &Resource) -> StoreResult<()> {
+    let i = item(
+        keys::resource(r.id.as_str()),
+        "R",
+        [
+            ("doc", encode(r)?),
+            ("gsi1pk", s("RESOURCES")),
+            ("gsi1sk", s(r.id.as_str())),
+        ],
+    );
+    tx.put(
+        p,
+        i,
+        Some(absent()),
+        exists_err(format!("resource {}", r.id)),
+    )?;
+    let pk = keys::resource(r.id.as_str());
+    put_history(tx, p, pk, "POL", r.created_at, &history_key(0), &r.policy)?;
+    Ok(())
+}
+
+/// The writes of `DirectoryChange::SetResourcePolicy`.
+async fn set_resource_policy(
+    store: &DynamoStore,
+    tx: &mut Tx,
+    p: &str,
+    resource: &ResourceId,
+    at: &Timestamp,
+    policy: &Policy,
+    revision: &u64,
+) -> StoreResult<()> {
+    let update = Cond::new("SET #d = :d").name("#d", "doc");
+    let current = store
+        .resource(resource)
+        .await?
+        .ok_or_else(|| conflict(format!("resource {resource} does not exist")))?;
+    let updated = Resource {
+        policy: *policy,
+        ..current
+    };
+    tx.update(
+        p,
+        key(keys::resource(resource.as_str()), "R"),
+        counted(update.value(":d", encode(&updated)?), *revision),
+        Some(&format!(
+            "attribute_exists(pk) AND {}",
+            at_revision(*revision)
+        )),
+        conflict(format!(
+            "resource {resource} changed meanwhile, or does not exist"
+        )),
+    )?;
+    let order = history_key(revision + 1);
+    put_history(
+        tx,
+        p,
+        keys::resource(resource.as_str()),
+        "POL",
+        *at,
+        &order,
+        policy,
+    )?;
+    Ok(())
+}
+
+/// The writes of `DirectoryChange::AddMembership`.
+fn add_membership(
+    tx: &mut Tx,
+    p: &str,
+    user: &UserId,
+    group: &GroupId,
+    at: &Timestamp,
+) -> StoreResult<()> {
+    let marker = item(
+        keys::user(user.as_str()),
+        format!("CM#{group}"),
+        [("group", s(group.as_str())), ("start_us", n(micros(*at)))],
+    );
+    tx.put(
+        p,
+        marker,
+        Some(absent()),
+        conflict(format!("{user} is already a member of {group}")),
+    )?;
+    let span = item(
+        keys::user(user.as_str()),
+        format!("M#{group}#{}", keys::at(*at)),
+        [
+            ("group", s(group.as_str())),
+            ("user", s(user.as_str())),
+            ("start_us", n(micros(*at))),
+            ("gsi1pk", s(format!("GM#{group}"))),
+            ("gsi1sk", s(format!("{user}#{}", keys::at(*at)))),
+        ],
+    );
+    tx.put(p, span, None, conflict("membership span"))?;
+    Ok(())
+}
+
+/// The writes of `DirectoryChange::EndMembership`.
+async fn end_membership(
+    store: &DynamoStore,
+    tx: &mut Tx,
+    p: &str,
+    user: &UserId,
+    group: &GroupId,
+    at: &Timestamp,
+) -> StoreResult<()> {
+    let marker = store
+        .get(p, key(keys::user(user.as_str()), format!("CM#{group}")))
+        .await?
+        .ok_or_else(|| conflict(format!("{user} is not a member of {group}")))?;
+    let start = get_n(&marker, "start_us").unwrap_or_default();
+    let cond = Cond::new("#s = :s")
+        .name("#s", "start_us")
+        .value(":s", n(start));
+    tx.delete(
+        p,
+        key(keys::user(user.as_str()), format!("CM#{group}")),
+        cond,
+        conflict(format!("{user} is not a member of {group}")),
+    )?;
+    let update = Cond::new("SET #e = :e")
+        .name("#e", "end_us")
+        .value(":e", n(micros(*at)));
+    tx.update(
+        p,
+        key(
+            keys::user(user.as_str()),
+            format!("M#{group}#{}", keys::at(instant(start)?)),
+        ),
+        update,
+        None,
+        conflict("membership span"),
+    )?;
+    Ok(())
+}
+
+/// The writes of `DirectoryChange::CreateGrant`.
+fn create_grant(tx: &mut Tx, p: &str, seq: &mut Seq, g: &Grant) -> StoreResult<()> {
+    let (gid, group, resource) = (g.id.as_str(), g.group.as_str(), g.resource.as_str());
+    let marker = item(
+        keys::group(group),
+        format!("CG#{resource}"),
+        [("grant_id", s(gid))],
+    );
+    tx.put(
+        p,
+        marker,
+        Some(absent()),
+        exists_err(format!("grant of {group} on {resource}")),
+    )?;
+    let head = Grant {
+        expiry: Vec::new(),
+        overrides: Vec::new(),
+        ..g.clone()
+    };
+    tx.put(
+        p,
+        item(keys::grant(gid), "GR", [("doc", encode(&head)?)]),
+        Some(absent()),
+        exists_err(format!("grant {gid}")),
+    )?;
+    tx.put(
+        p,
+        item(
+            keys::group(group),
+            format!("GRANT#{resource}#{gid}"),
+            [("other", s(resource)), ("grant_id", s(gid))],
+        ),
+        None,
+        conflict("grant index"),
+    )?;
+    tx.put(
+        p,
+        item(
+            keys::resource(resource),
+            format!("GRANT#{group}#{gid}"),
+            [("other", s(group)), ("grant_id", s(gid))],
+        ),
+        None,
+        conflict("grant index"),
+    )?;
+    for e in &g.expiry {
+        let order = format!("{}.{}", history_key(0), seq.next());
+        put_history(tx, p, keys::grant(gid), "EXP", e.at, &order, &e.value)?;
+    }
+    for o in &g.overrides {
+        let order = format!("{}.{}", history_key(0), seq.next());
+        put_history(tx, p, keys::grant(gid), "OVR", o.at, &order, &o.value)?;
+    }
+    Ok(())
+}
+
+/// The writes of `DirectoryChange::EndGrant`.
+async fn end_grant(
+    store: &DynamoStore,
+    tx: &mut Tx,
+    p: &str,
+    grant: &GrantId,
+    at: &Timestamp,
+    revision: &u64,
+) -> StoreResult<()> {
+    let g = store
+        .grant_by_id(grant.as_str())
+        .await?
+        .filter(|g| g.span.end.is_none())
+        .ok_or_else(|| conflict(format!("grant {grant} is removed or unknown")))?;
+    let (gid, group, resource) = (grant.as_str(), g.group.as_str(), g.resource.as_str());
+    let update = Cond::new("SET #e = :e")
+        .name("#e", "end_us")
+        .value(":e", n(micros(*at)));
+    tx.update(
+        p,
+        key(keys::grant(gid), "GR"),
+        counted(update, *revision),
+        Some(&format!(
+            "attribute_not_exists(end_us) AND {}",
+            at_revision(*revision)
+        )),
+        conflict(format!(
+            "grant {grant} changed meanwhile, or is removed or unknown"
+        )),
+    )?;
+    let cond = Cond::new("#g = :g")
+        .name("#g", "grant_id")
+        .value(":g", s(gid));
+    tx.delete(
+        p,
+        key(keys::group(group), format!("CG#{resource}")),
+        cond,
+        conflict(format!("grant {grant} is removed or unknown")),
+    )?;
+    for k in [
+        key(keys::group(group), format!("GRANT#{resource}#{gid}")),
+        key(keys::resource(resource), format!("GRANT#{group}#{gid}")),
+    ] {
+        tx.update(
+            p,
+            k,
+            Cond::new("SET #x = :t")
+                .name("#x", "ended")
+                .value(":t", AttributeValue::Bool(true)),
+            None,
+            conflict("grant index"),
+        )?;
     }
     Ok(())
 }
