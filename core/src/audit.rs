@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::Timestamp;
 use crate::events::DomainEvent;
 use crate::ids::{GrantId, GroupId, PrincipalId, RequestId, ResourceId, UserId};
-use crate::request::RequestStatus;
+use crate::request::{AccessRequest, RequestStatus};
 
 /// What happened.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -328,31 +328,21 @@ impl AuditFilter {
 /// whose value changed.
 #[must_use]
 pub fn entries_of(event: &DomainEvent, at: Timestamp) -> Vec<AuditEntry> {
-    let entry = |action, actor: Option<&PrincipalId>, details| {
-        let mut e = AuditEntry::new(action, at, actor.cloned());
-        e.details = details;
-        e
-    };
-    let on_right = |mut e: AuditEntry, user: &UserId, resource: &ResourceId| {
-        e.user = Some(user.clone());
-        e.resource = Some(resource.clone());
-        e
-    };
     match event {
         DomainEvent::AccessLocked {
             user,
             resource,
             locked_at,
             approval,
-        } => vec![on_right(
+        } => vec![
             entry(
                 AuditAction::Locked,
+                at,
                 None,
                 json!({"locked_at": locked_at, "approval": approval}),
-            ),
-            user,
-            resource,
-        )],
+            )
+            .on_right(user, resource),
+        ],
         DomainEvent::AccessUnlocked {
             user,
             resource,
@@ -360,29 +350,29 @@ pub fn entries_of(event: &DomainEvent, at: Timestamp) -> Vec<AuditEntry> {
             kind,
             lifted_lock,
             ..
-        } => vec![on_right(
+        } => vec![
             entry(
                 AuditAction::Unlocked,
+                at,
                 Some(by),
                 json!({"kind": kind, "lifted_lock": lifted_lock}),
-            ),
-            user,
-            resource,
-        )],
+            )
+            .on_right(user, resource),
+        ],
         DomainEvent::AccessReverted {
             user,
             resource,
             reverted_lock,
             recounted,
-        } => vec![on_right(
+        } => vec![
             entry(
                 AuditAction::Reverted,
+                at,
                 None,
                 json!({"reverted_lock": reverted_lock, "recounted_events": recounted}),
-            ),
-            user,
-            resource,
-        )],
+            )
+            .on_right(user, resource),
+        ],
         DomainEvent::LateIgnored {
             user,
             resource,
@@ -390,140 +380,78 @@ pub fn entries_of(event: &DomainEvent, at: Timestamp) -> Vec<AuditEntry> {
             accessed_at,
             by,
         } => {
-            let mut e = on_right(
-                entry(
-                    AuditAction::LateIgnored,
-                    Some(by),
-                    json!({"event_id": event_id, "accessed_at": accessed_at}),
-                ),
-                user,
-                resource,
-            );
+            let mut e = entry(
+                AuditAction::LateIgnored,
+                at,
+                Some(by),
+                json!({"event_id": event_id, "accessed_at": accessed_at}),
+            )
+            .on_right(user, resource);
             // One entry per ignored event, however often it is delivered.
             e.id = format!("late_ignored:{user}:{resource}:{event_id}");
             vec![e]
         }
-        DomainEvent::RequestCreated { request } => {
-            let mut e = on_right(
-                entry(
-                    AuditAction::RequestCreated,
-                    Some(&request.user),
-                    json!({"status": request.status}),
-                ),
-                &request.user,
-                &request.resource,
-            );
-            e.request = Some(request.id.clone());
-            vec![e]
-        }
+        DomainEvent::RequestCreated { request } => vec![request_created(request, at)],
         DomainEvent::RequestReasonUpdated {
             request,
             user,
             resource,
         } => {
-            let mut e = on_right(
-                entry(AuditAction::RequestReasonUpdated, Some(user), json!({})),
-                user,
-                resource,
-            );
+            let mut e = entry(AuditAction::RequestReasonUpdated, at, Some(user), json!({}))
+                .on_right(user, resource);
             e.request = Some(request.clone());
             vec![e]
         }
-        DomainEvent::RequestResolved { request } => {
-            let details = match request.cancel_reason {
-                Some(reason) if request.status == RequestStatus::Cancelled => {
-                    json!({"status": request.status, "cancel_reason": reason})
-                }
-                _ => json!({"status": request.status}),
-            };
-            let mut e = on_right(
-                entry(
-                    AuditAction::RequestResolved,
-                    request.resolved_by.as_ref(),
-                    details,
-                ),
-                &request.user,
-                &request.resource,
-            );
-            // A cancellation takes the instant that caused it.
-            e.at = request.resolved_at.unwrap_or(at);
-            e.request = Some(request.id.clone());
-            vec![e]
-        }
+        DomainEvent::RequestResolved { request } => vec![request_resolved(request, at)],
         DomainEvent::PolicyChanged(change) => policy_entries(change, at),
         DomainEvent::FeedSilent { since, last_heard } => {
             let mut e = entry(
                 AuditAction::FeedSilenceBegan,
+                *since,
                 None,
                 json!({"since": since, "last_heard": last_heard}),
             );
             // It began at its instant, once, whoever noticed it.
-            e.at = *since;
             e.id = format!("feed_silent:{}", since.timestamp_micros());
             vec![e]
         }
-        DomainEvent::FeedResumed { since, until } => {
-            let mut e = entry(
-                AuditAction::FeedSilenceEnded,
-                None,
-                json!({"since": since, "until": until}),
-            );
-            e.at = *until;
-            vec![e]
-        }
+        DomainEvent::FeedResumed { since, until } => vec![entry(
+            AuditAction::FeedSilenceEnded,
+            *until,
+            None,
+            json!({"since": since, "until": until}),
+        )],
         DomainEvent::ExemptionChanged {
             change,
-            exemption: x,
+            exemption,
             until_before,
             by,
-        } => {
-            use crate::exemption::ExemptionChange;
-            let action = match change {
-                ExemptionChange::Created => AuditAction::ExemptionCreated,
-                ExemptionChange::Changed => AuditAction::ExemptionChanged,
-                ExemptionChange::Ended => AuditAction::ExemptionEnded,
-                ExemptionChange::Expired => AuditAction::ExemptionExpired,
-            };
-            let mut details = json!({
-                "exemption_id": x.id,
-                "covers": x.scope_name(),
-                "until": x.until,
-                "reason": x.reason,
-            });
-            if let Some(before) = until_before {
-                details["until_before"] = json!(before);
-            }
-            let mut e = entry(action, by.as_ref(), details);
-            e.user.clone_from(&x.user);
-            e.resource = Some(x.resource.clone());
-            e.group.clone_from(&x.group);
-            e.grant.clone_from(&x.grant);
-            // Running out takes the instant it ran out at.
-            if *change == ExemptionChange::Expired {
-                e.at = x.end();
-                e.id = format!("exemption_expired:{}", x.id);
-            }
-            vec![e]
-        }
+        } => vec![exemption_entry(
+            *change,
+            exemption,
+            *until_before,
+            by.as_ref(),
+            at,
+        )],
         DomainEvent::LockWarning { .. } | DomainEvent::SignInRequested { .. } => Vec::new(),
-        DomainEvent::WebhookChanged { url, by } => {
-            vec![entry(
-                AuditAction::WebhookChanged,
-                Some(by),
-                json!({"url": url}),
-            )]
-        }
+        DomainEvent::WebhookChanged { url, by } => vec![entry(
+            AuditAction::WebhookChanged,
+            at,
+            Some(by),
+            json!({"url": url}),
+        )],
         DomainEvent::NotificationsChanged {
             emails_enabled,
             email_roles,
             by,
         } => vec![entry(
             AuditAction::NotificationsChanged,
+            at,
             Some(by),
             json!({"emails_enabled": emails_enabled, "email_roles": email_roles}),
         )],
         DomainEvent::DirectoryEdited(edit) => {
-            let mut e = entry(edit.action, edit.by.as_ref(), edit.details.clone());
+            let mut e = entry(edit.action, at, edit.by.as_ref(), edit.details.clone());
             e.user.clone_from(&edit.principal);
             e.resource.clone_from(&edit.resource);
             e.group.clone_from(&edit.group);
@@ -531,6 +459,96 @@ pub fn entries_of(event: &DomainEvent, at: Timestamp) -> Vec<AuditEntry> {
             vec![e]
         }
     }
+}
+
+/// An entry of `action` at `at`, by `actor`, with `details`.
+fn entry(
+    action: AuditAction,
+    at: Timestamp,
+    actor: Option<&PrincipalId>,
+    details: serde_json::Value,
+) -> AuditEntry {
+    let mut e = AuditEntry::new(action, at, actor.cloned());
+    e.details = details;
+    e
+}
+
+impl AuditEntry {
+    /// The same entry, concerning `user`'s right on `resource`.
+    fn on_right(mut self, user: &UserId, resource: &ResourceId) -> Self {
+        self.user = Some(user.clone());
+        self.resource = Some(resource.clone());
+        self
+    }
+}
+
+/// A request filed.
+fn request_created(request: &AccessRequest, at: Timestamp) -> AuditEntry {
+    let mut e = entry(
+        AuditAction::RequestCreated,
+        at,
+        Some(&request.user),
+        json!({"status": request.status}),
+    )
+    .on_right(&request.user, &request.resource);
+    e.request = Some(request.id.clone());
+    e
+}
+
+/// A request resolved: approved, denied, automatically approved or cancelled (a cancellation
+/// takes the instant that caused it).
+fn request_resolved(request: &AccessRequest, at: Timestamp) -> AuditEntry {
+    let details = match request.cancel_reason {
+        Some(reason) if request.status == RequestStatus::Cancelled => {
+            json!({"status": request.status, "cancel_reason": reason})
+        }
+        _ => json!({"status": request.status}),
+    };
+    let mut e = entry(
+        AuditAction::RequestResolved,
+        request.resolved_at.unwrap_or(at),
+        request.resolved_by.as_ref(),
+        details,
+    )
+    .on_right(&request.user, &request.resource);
+    e.request = Some(request.id.clone());
+    e
+}
+
+/// An exemption created, moved, ended or run out (at the instant it ran out, once).
+fn exemption_entry(
+    change: crate::exemption::ExemptionChange,
+    x: &crate::exemption::Exemption,
+    until_before: Option<Timestamp>,
+    by: Option<&PrincipalId>,
+    at: Timestamp,
+) -> AuditEntry {
+    use crate::exemption::ExemptionChange;
+    let action = match change {
+        ExemptionChange::Created => AuditAction::ExemptionCreated,
+        ExemptionChange::Changed => AuditAction::ExemptionChanged,
+        ExemptionChange::Ended => AuditAction::ExemptionEnded,
+        ExemptionChange::Expired => AuditAction::ExemptionExpired,
+    };
+    let mut details = json!({
+        "exemption_id": x.id,
+        "covers": x.scope_name(),
+        "until": x.until,
+        "reason": x.reason,
+    });
+    if let Some(before) = until_before {
+        details["until_before"] = json!(before);
+    }
+    let mut e = entry(action, at, by, details);
+    e.user.clone_from(&x.user);
+    e.resource = Some(x.resource.clone());
+    e.group.clone_from(&x.group);
+    e.grant.clone_from(&x.grant);
+    if change == ExemptionChange::Expired {
+        e.at = x.end();
+        e.id = format!("exemption_expired:{}", x.id);
+    }
+    e
 }
 
 /// One entry per policy field whose value changed: for a resource its default, for a grant its

@@ -4,8 +4,8 @@
 use rusqlite::{Transaction, params};
 
 use autolock_core::Timestamp;
-use autolock_core::error::StoreError;
 use autolock_core::directory::{Grant, Group, Resource, ServicePrincipal, User};
+use autolock_core::error::StoreError;
 use autolock_core::exemption::Exemption;
 use autolock_core::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
 use autolock_core::policy::{ApprovalMode, Policy, PolicyOverride};
