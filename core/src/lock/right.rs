@@ -169,18 +169,7 @@ impl Right {
         event: &AccessEvent,
         now: Timestamp,
     ) -> (EventOutcome, Effect) {
-        let unchanged = |outcome| {
-            (
-                outcome,
-                Effect {
-                    usage: None,
-                    reverted: None,
-                    locked: None,
-                    recounted: Vec::new(),
-                    reverted_lifted: None,
-                },
-            )
-        };
+        let unchanged = |outcome| (outcome, Effect::default());
         let e = event.accessed_at;
         if e > now + FUTURE_TOLERANCE {
             return unchanged(EventOutcome::Future);
@@ -199,60 +188,90 @@ impl Right {
         }
         let la = usage.last_activity();
         if la.is_some_and(|la| e <= la) {
-            // Older than the last activity: it cannot move the lock. It was denied if it fell
-            // inside a lock that a later unlock lifted; otherwise it counts, and is the last
-            // access when it is later than the one recorded (an unlock came after it).
-            let in_lifted_lock = usage
-                .last_unlock
-                .as_ref()
-                .is_some_and(|u| u.lifted_lock <= e && e < u.at);
-            if in_lifted_lock {
-                return unchanged(EventOutcome::Denied(DenyReason::Locked));
-            }
-            if usage.last_access.is_some_and(|a| a >= e) {
-                return unchanged(EventOutcome::Counted);
-            }
-            let mut next = usage.clone();
-            next.last_access = Some(e);
-            next.remember(event);
-            let effect = self.revert_lifted(&mut next, e);
-            next.prune(now);
-            return (
-                EventOutcome::Counted,
-                Effect {
-                    usage: Some(next),
-                    ..effect
-                },
-            );
+            return self.apply_older(usage, event, now);
         }
         if let Some(lock) = self.timeline.next_lock(la).filter(|l| *l <= e) {
-            let mut next = usage.clone();
-            let mut locked = None;
-            if next.lock.is_none() && lock <= now {
-                next.lock = Some(lock);
-                locked = Some(lock);
-            }
-            next.denied.push(DeniedAttempt {
-                event_id: event.event_id.clone(),
-                at: e,
-            });
-            next.prune(now);
-            next.next_due = self.next_due(&next, now);
-            let usage = (next != *usage).then_some(next);
-            return (
-                EventOutcome::Denied(DenyReason::Locked),
-                Effect {
-                    usage,
-                    reverted: None,
-                    locked,
-                    recounted: Vec::new(),
-                    reverted_lifted: None,
-                },
-            );
+            return self.apply_in_lock(usage, event, lock, now);
         }
+        self.apply_counted(usage, event, now)
+    }
 
-        // It counts: move the last activity, then count again the denied attempts that the
-        // lock they met no longer covers.
+    /// An event older than the last activity: it cannot move the lock. It was denied if it fell
+    /// inside a lock that a later unlock lifted; otherwise it counts, and is the last access
+    /// when it is later than the one recorded (an unlock came after it).
+    fn apply_older(
+        &self,
+        usage: &Usage,
+        event: &AccessEvent,
+        now: Timestamp,
+    ) -> (EventOutcome, Effect) {
+        let e = event.accessed_at;
+        let in_lifted_lock = usage
+            .last_unlock
+            .as_ref()
+            .is_some_and(|u| u.lifted_lock <= e && e < u.at);
+        if in_lifted_lock {
+            return (EventOutcome::Denied(DenyReason::Locked), Effect::default());
+        }
+        if usage.last_access.is_some_and(|a| a >= e) {
+            return (EventOutcome::Counted, Effect::default());
+        }
+        let mut next = usage.clone();
+        next.last_access = Some(e);
+        next.remember(event);
+        let effect = self.revert_lifted(&mut next, e);
+        next.prune(now);
+        (
+            EventOutcome::Counted,
+            Effect {
+                usage: Some(next),
+                ..effect
+            },
+        )
+    }
+
+    /// An event at or after the lock that the last activity leads to: denied, kept as a denied
+    /// attempt (a late event may prove the lock wrong and count it again), and the lock recorded
+    /// when it is due and was not.
+    fn apply_in_lock(
+        &self,
+        usage: &Usage,
+        event: &AccessEvent,
+        lock: Timestamp,
+        now: Timestamp,
+    ) -> (EventOutcome, Effect) {
+        let mut next = usage.clone();
+        let mut locked = None;
+        if next.lock.is_none() && lock <= now {
+            next.lock = Some(lock);
+            locked = Some(lock);
+        }
+        next.denied.push(DeniedAttempt {
+            event_id: event.event_id.clone(),
+            at: event.accessed_at,
+        });
+        next.prune(now);
+        next.next_due = self.next_due(&next, now);
+        let usage = (next != *usage).then_some(next);
+        (
+            EventOutcome::Denied(DenyReason::Locked),
+            Effect {
+                usage,
+                locked,
+                ..Effect::default()
+            },
+        )
+    }
+
+    /// An event that counts: it moves the last activity, then the denied attempts that the lock
+    /// they met no longer covers count again; a recorded lock it proves wrong is reverted.
+    fn apply_counted(
+        &self,
+        usage: &Usage,
+        event: &AccessEvent,
+        now: Timestamp,
+    ) -> (EventOutcome, Effect) {
+        let e = event.accessed_at;
         let mut next = usage.clone();
         let mut la = e;
         let mut recounted = Vec::new();
