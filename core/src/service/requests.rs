@@ -17,6 +17,7 @@ use crate::request::{AccessRequest, RequestStatus, Resolution, ResolveError, Ver
 use crate::values::Reason;
 
 use super::engine::Engine;
+use super::right_tx::RightTx;
 use super::views::{RightView, view};
 
 /// How long resolved requests stay listed.
@@ -206,83 +207,11 @@ impl Requests {
                 let filed = match (approval, open) {
                     (ApprovalMode::Automatic, open) => {
                         let request = new_request(RequestStatus::AutoApproved);
-                        let effect = tx
-                            .right
-                            .unlock(&tx.usage, now, user.clone(), UnlockKind::AutomaticRequest)
-                            .ok_or_else(|| {
-                                Error::Conflict(Conflict::NotLocked, "not locked".into())
-                            })?;
-                        self.engine
-                            .lift(&mut tx, effect, actor, UnlockKind::AutomaticRequest, now)
-                            .await?;
-                        tx.record(
-                            DomainEvent::RequestCreated {
-                                request: request.clone(),
-                            },
-                            now,
-                        );
-                        tx.record(
-                            DomainEvent::RequestResolved {
-                                request: request.clone(),
-                            },
-                            now,
-                        );
-                        if let Some(open) = open {
-                            let resolved =
-                                open.closed(RequestStatus::AutoApproved, user.clone(), now);
-                            tx.resolved(&resolved, now);
-                        }
-                        tx.usage.open_request = None;
-                        tx.changes
-                            .requests
-                            .push(RequestWrite::Create(request.clone()));
-                        Filed {
-                            request,
-                            created: true,
-                        }
+                        self.auto_approve(&mut tx, actor, request, open, now)
+                            .await?
                     }
-                    (ApprovalMode::Manual, Some(open)) if open.reason == reason => Filed {
-                        request: open,
-                        created: false,
-                    },
-                    (ApprovalMode::Manual, Some(open)) => {
-                        let updated = AccessRequest {
-                            reason: reason.clone(),
-                            ..open.clone()
-                        };
-                        tx.record(
-                            DomainEvent::RequestReasonUpdated {
-                                request: open.id.clone(),
-                                user: user.clone(),
-                                resource: resource.clone(),
-                            },
-                            now,
-                        );
-                        tx.changes.requests.push(RequestWrite::Update {
-                            request: updated.clone(),
-                            expected: RequestStatus::Open,
-                        });
-                        Filed {
-                            request: updated,
-                            created: false,
-                        }
-                    }
-                    (ApprovalMode::Manual, None) => {
-                        let request = new_request(RequestStatus::Open);
-                        tx.usage.open_request = Some(request.id.clone());
-                        tx.record(
-                            DomainEvent::RequestCreated {
-                                request: request.clone(),
-                            },
-                            now,
-                        );
-                        tx.changes
-                            .requests
-                            .push(RequestWrite::Create(request.clone()));
-                        Filed {
-                            request,
-                            created: true,
-                        }
+                    (ApprovalMode::Manual, open) => {
+                        file_manual(&mut tx, new_request(RequestStatus::Open), open, now)
                     }
                 };
                 let mut changes = self.engine.finish(tx, now);
@@ -299,6 +228,50 @@ impl Requests {
                 Ok(filed)
             })
             .await
+    }
+
+    /// An automatic approval: the right unlocked, the request recorded as approved at once,
+    /// and a request still open from a manual time closed with it.
+    async fn auto_approve(
+        &self,
+        tx: &mut RightTx,
+        actor: &Principal,
+        request: AccessRequest,
+        open: Option<AccessRequest>,
+        now: Timestamp,
+    ) -> Result<Filed> {
+        let user = &actor.id;
+        let effect = tx
+            .right
+            .unlock(&tx.usage, now, user.clone(), UnlockKind::AutomaticRequest)
+            .ok_or_else(|| Error::Conflict(Conflict::NotLocked, "not locked".into()))?;
+        self.engine
+            .lift(tx, effect, actor, UnlockKind::AutomaticRequest, now)
+            .await?;
+        tx.record(
+            DomainEvent::RequestCreated {
+                request: request.clone(),
+            },
+            now,
+        );
+        tx.record(
+            DomainEvent::RequestResolved {
+                request: request.clone(),
+            },
+            now,
+        );
+        if let Some(open) = open {
+            let resolved = open.closed(RequestStatus::AutoApproved, user.clone(), now);
+            tx.resolved(&resolved, now);
+        }
+        tx.usage.open_request = None;
+        tx.changes
+            .requests
+            .push(RequestWrite::Create(request.clone()));
+        Ok(Filed {
+            request,
+            created: true,
+        })
     }
 
     /// Approves or denies a request (approvers, never their own). A second approver gets a
@@ -444,5 +417,59 @@ impl Requests {
             .len();
         let all = self.engine.requests.count_open().await?;
         Ok(all.saturating_sub(u64::try_from(own).unwrap_or(0)))
+    }
+}
+
+/// A request under manual approval: the open one as it is when the reason is the same, the
+/// open one with the new reason, or `request`, new and open.
+fn file_manual(
+    tx: &mut RightTx,
+    request: AccessRequest,
+    open: Option<AccessRequest>,
+    now: Timestamp,
+) -> Filed {
+    match open {
+        Some(open) if open.reason == request.reason => Filed {
+            request: open,
+            created: false,
+        },
+        Some(open) => {
+            let updated = AccessRequest {
+                reason: request.reason,
+                ..open.clone()
+            };
+            tx.record(
+                DomainEvent::RequestReasonUpdated {
+                    request: open.id.clone(),
+                    user: open.user.clone(),
+                    resource: open.resource.clone(),
+                },
+                now,
+            );
+            tx.changes.requests.push(RequestWrite::Update {
+                request: updated.clone(),
+                expected: RequestStatus::Open,
+            });
+            Filed {
+                request: updated,
+                created: false,
+            }
+        }
+        None => {
+            tx.usage.open_request = Some(request.id.clone());
+            tx.record(
+                DomainEvent::RequestCreated {
+                    request: request.clone(),
+                },
+                now,
+            );
+            tx.changes
+                .requests
+                .push(RequestWrite::Create(request.clone()));
+            Filed {
+                request,
+                created: true,
+            }
+        }
     }
 }
