@@ -125,19 +125,6 @@ impl Sessions {
 }
 
 impl Sessions {
-    /// Issues a sign-in link for the active user with this email address; `None` when there is
-    /// no such user (the sign-in page answers the same either way).
-    pub async fn issue_sign_in_for_email(
-        &self,
-        email: &Email,
-        now: Timestamp,
-    ) -> Result<Option<SignInLink>> {
-        match self.engine.directory.user_by_email(email).await? {
-            Some(user) if user.active => Ok(Some(self.issue_sign_in(user, now).await?)),
-            _ => Ok(None),
-        }
-    }
-
     /// Issues a sign-in link for a user by id (the command line, the demo). Refused for an
     /// inactive user.
     pub async fn issue_sign_in_for_user(&self, id: &UserId, now: Timestamp) -> Result<SignInLink> {

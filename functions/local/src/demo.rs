@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use autolock_core::Timestamp;
 use autolock_core::directory::Principal;
 use autolock_core::error::Result;
-use autolock_core::ids::{EventId, GroupId, PrincipalId, ResourceId, UserId};
+use autolock_core::ids::{EventId, GroupId, PrincipalId, ResourceId};
 use autolock_core::lock::AccessEvent;
 use autolock_core::policy::{ApprovalMode, AutoLockAfter, Policy, PolicyOverride};
 use autolock_core::service::{Autolock, EventInput, NewGrant, NewResource, NewUser};
@@ -50,7 +50,27 @@ pub async fn is_empty(app: &Autolock) -> Result<bool> {
 pub async fn seed(app: &Autolock, start: Timestamp) -> Result<()> {
     let t0 = start - Duration::days(40);
     let admin = principal("ada", Role::Admin);
-    let gateway = principal(GATEWAY, Role::Gateway);
+    seed_people(app, &admin, t0).await?;
+    seed_resources(app, &admin, t0).await?;
+    seed_groups(app, &admin, start, t0).await?;
+    seed_usage(app, start, t0).await?;
+    // Dave never used anything: locked on gitlab (30 d) and grafana (7 d). Erin never used
+    // prod-db since she joined on-call (2 d): locked; she asked to get back in.
+    let erin = principal("erin", Role::Member);
+    app.requests()
+        .file_request(
+            &erin,
+            &parsed("prod-db"),
+            Reason::parse("Investigating the overnight replication alert")?,
+            start - Duration::days(1),
+        )
+        .await?;
+    app.sweep().sweep(start, 10_000).await?;
+    Ok(())
+}
+
+/// The people: Ada the admin first, then the others and the demo gateway.
+async fn seed_people(app: &Autolock, admin: &Principal, t0: Timestamp) -> Result<()> {
     app.directory()
         .bootstrap_admin(
             parsed("ada"),
@@ -66,17 +86,21 @@ pub async fn seed(app: &Autolock, start: Timestamp) -> Result<()> {
             display_name: Name::parse(name)?,
             role: *role,
         };
-        app.directory().create_user(&admin, new, t0).await?;
+        app.directory().create_user(admin, new, t0).await?;
     }
     app.directory()
         .create_service_principal(
-            &admin,
+            admin,
             Some(parsed(GATEWAY)),
             Name::parse("Demo gateway")?,
             t0,
         )
         .await?;
+    Ok(())
+}
 
+/// Gitlab (30 days, manual), Grafana (7 days, automatic), the production database (1 day).
+async fn seed_resources(app: &Autolock, admin: &Principal, t0: Timestamp) -> Result<()> {
     let policy = |days: u32, approval| Policy {
         auto_lock_after: AutoLockAfter::Hours(days * 24),
         approval,
@@ -107,8 +131,19 @@ pub async fn seed(app: &Autolock, start: Timestamp) -> Result<()> {
             address: address.into(),
             policy: p,
         };
-        app.directory().create_resource(&admin, new, t0).await?;
+        app.directory().create_resource(admin, new, t0).await?;
     }
+    Ok(())
+}
+
+/// The groups, their members, and their grants (the contractors' expiring in 90 days, on-call's
+/// overriding the production database's duration).
+async fn seed_groups(
+    app: &Autolock,
+    admin: &Principal,
+    start: Timestamp,
+    t0: Timestamp,
+) -> Result<()> {
     for (id, name, members) in [
         ("engineering", "Engineering", &["bob", "dave", "erin"][..]),
         ("contractors", "Contractors", &["carol"][..]),
@@ -116,11 +151,11 @@ pub async fn seed(app: &Autolock, start: Timestamp) -> Result<()> {
     ] {
         let group: GroupId = parsed(id);
         app.directory()
-            .create_group(&admin, Some(group.clone()), Name::parse(name)?, t0)
+            .create_group(admin, Some(group.clone()), Name::parse(name)?, t0)
             .await?;
         for m in members {
             app.directory()
-                .add_member(&admin, &group, &parsed(m), t0)
+                .add_member(admin, &group, &parsed(m), t0)
                 .await?;
         }
     }
@@ -140,7 +175,7 @@ pub async fn seed(app: &Autolock, start: Timestamp) -> Result<()> {
         let expires_at = (group == "contractors").then(|| start + Duration::days(90));
         app.directory()
             .create_grant(
-                &admin,
+                admin,
                 NewGrant {
                     group: parsed(group),
                     resource: parsed(resource),
@@ -151,9 +186,13 @@ pub async fn seed(app: &Autolock, start: Timestamp) -> Result<()> {
             )
             .await?;
     }
+    Ok(())
+}
 
-    // Usage, reported as it happened: bob and erin work on gitlab every few days, bob looks at
-    // grafana and is on call on prod-db daily, carol (a contractor) drops by now and then.
+/// Usage, reported as it happened: bob and erin work on gitlab every few days, bob looks at
+/// grafana and is on call on prod-db daily, carol (a contractor) drops by now and then.
+async fn seed_usage(app: &Autolock, start: Timestamp, t0: Timestamp) -> Result<()> {
+    let gateway = principal(GATEWAY, Role::Gateway);
     let mut events = Vec::new();
     for (user, resource, every_hours) in [
         ("bob", "gitlab", 4 * 24),
@@ -186,18 +225,6 @@ pub async fn seed(app: &Autolock, start: Timestamp) -> Result<()> {
             )
             .await?;
     }
-    // Dave never used anything: locked on gitlab (30 d) and grafana (7 d). Erin never used
-    // prod-db since she joined on-call (2 d): locked; she asked to get back in.
-    let erin = principal("erin", Role::Member);
-    app.requests()
-        .file_request(
-            &erin,
-            &parsed("prod-db"),
-            Reason::parse("Investigating the overnight replication alert")?,
-            start - Duration::days(1),
-        )
-        .await?;
-    app.sweep().sweep(start, 10_000).await?;
     Ok(())
 }
 
@@ -277,10 +304,4 @@ Tokens and ids are in {env_path}. In another shell:
 The README walks through the rest.
 "#
     )
-}
-
-/// The user ids of the demo.
-#[must_use]
-pub fn user_ids() -> Vec<UserId> {
-    PEOPLE.iter().map(|(id, _, _)| parsed(id)).collect()
 }

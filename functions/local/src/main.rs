@@ -140,6 +140,26 @@ async fn seed_demo(
     Ok(links)
 }
 
+/// The public base URL (by default the listening address) and the console's (by default the
+/// public one).
+fn addresses(args: &ServeArgs) -> Result<(String, String), CliError> {
+    let public = check_base_url(
+        "--public-base-url",
+        &args
+            .public_base_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", args.listen)),
+    )?;
+    let console = check_base_url(
+        "--console-base-url",
+        &args
+            .console_base_url
+            .clone()
+            .unwrap_or_else(|| public.clone()),
+    )?;
+    Ok((public, console))
+}
+
 async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), CliError> {
     if demo_mode && !args.listen.ip().is_loopback() && !args.expose {
         return Err(CliError::Config(format!(
@@ -161,20 +181,7 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), CliError> {
         "console-sessions",
         &secret,
     )?;
-    let public = check_base_url(
-        "--public-base-url",
-        &args
-            .public_base_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", args.listen)),
-    )?;
-    let console = check_base_url(
-        "--console-base-url",
-        &args
-            .console_base_url
-            .clone()
-            .unwrap_or_else(|| public.clone()),
-    )?;
+    let (public, console) = addresses(&args)?;
     let tokens = args.secret.tokens(&secret, &public)?;
     let start = match args.clock {
         ClockKind::Manual => Some(args.start.unwrap_or_else(chrono::Utc::now)),
