@@ -3,10 +3,6 @@
 
 pub mod bench;
 pub mod contract;
-pub mod contract_exemptions;
-pub mod contract_feed;
-pub mod contract_policies;
-pub mod contract_sessions;
 pub mod fuzz;
 pub mod webhook;
 pub mod world;

@@ -423,8 +423,25 @@ fn ratio_figure(
 }
 
 #[allow(clippy::too_many_lines)]
-async fn run(quick: bool) -> Vec<Figure> {
-    let s = if quick {
+/// What the parts of the suite share: the seeded store, the server under test and its tokens.
+struct Bench {
+    quick: bool,
+    s: Sizes,
+    dir: std::path::PathBuf,
+    path: std::path::PathBuf,
+    sqlite: SqliteStore,
+    store: Arc<dyn Store>,
+    app: Autolock,
+    tokens: Hs256,
+    /// The gateway's token.
+    gw: String,
+    /// The server under test.
+    autolock: SocketAddr,
+    rights: Arc<Vec<(UserId, ResourceId)>>,
+}
+
+fn sizes(quick: bool) -> Sizes {
+    if quick {
         Sizes {
             users: 1_000,
             groups: 50,
@@ -444,7 +461,13 @@ async fn run(quick: bool) -> Vec<Figure> {
             load: Duration::from_secs(10),
             connections: 16,
         }
-    };
+    }
+}
+
+/// Seeds the store, serves autolock over it as `autolock serve` does, and sweeps it to the
+/// state a running server is in.
+async fn setup(quick: bool) -> Bench {
+    let s = sizes(quick);
     let dir = std::env::temp_dir().join(format!("autolock-bench-suite-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -519,12 +542,54 @@ async fn run(quick: bool) -> Vec<Figure> {
     ));
     let autolock = serve(router).await;
     let gw = tokens.mint_for(&PrincipalId::parse("gw").unwrap(), 3600);
-    let mut figures = Vec::new();
+    Bench {
+        quick,
+        s,
+        dir,
+        path,
+        sqlite,
+        store,
+        app,
+        tokens,
+        gw,
+        autolock,
+        rights: Arc::new(rights),
+    }
+}
 
+async fn run(quick: bool) -> Vec<Figure> {
+    let b = setup(quick).await;
+    let mut figures = Vec::new();
+    let (rss_decisions, bare) = decisions(&b, &mut figures).await;
+    figures.push(openapi_figure(&b, bare).await);
+    figures.push(core_decision_figure(&b).await);
+    figures.push(ingestion_figure(&b).await);
+    let (report, rss_report) = report_figure(&b).await;
+    figures.push(report);
+    figures.push(webhook_figure(&b).await);
+    figures.push(Figure {
+        name: "peak resident memory (server and client)",
+        measured: format!(
+            "{rss_decisions:.0} MiB under decisions, {rss_report:.0} MiB after the report"
+        ),
+        baseline: "—".into(),
+        ratio: None,
+        target: "reported",
+        met: None,
+    });
+    figures.extend(sweep::figures(&b.dir, quick).await);
+    let _ = std::fs::remove_dir_all(&b.dir);
+    figures
+}
+
+/// The gateway's decision over HTTP, against a bare handler answering the same body: the
+/// suite's first pass over its rights, then every right held. The peak memory after, and the
+/// bare server (it serves the OpenAPI figure's baseline too).
+async fn decisions(b: &Bench, figures: &mut Vec<Figure>) -> (f64, SocketAddr) {
+    let (s, store, gw, autolock, rights) = (b.s, &b.store, &b.gw, b.autolock, &b.rights);
     // The gateway's decision, and a bare handler answering the same body.
-    let rights = Arc::new(rights);
     let check: Arc<dyn Fn(usize) -> hyper::Request<Full<Bytes>> + Send + Sync> = {
-        let (rights, gw) = (Arc::clone(&rights), gw.clone());
+        let (rights, gw) = (Arc::clone(rights), gw.clone());
         Arc::new(move |i: usize| {
             let (u, r) = &rights[(i * 7919) % rights.len()];
             hyper::Request::post("/v1/access/check")
@@ -577,7 +642,12 @@ async fn run(quick: bool) -> Vec<Figure> {
     let held = alternate(bare, autolock, s, &check, first.sent).await;
     figures.push(held.figure("decision over HTTP, every right held", ("reported", None)));
     let rss_decisions = peak_rss_mib();
+    (rss_decisions, bare)
+}
 
+/// The OpenAPI document, from memory, against a handler that builds it each time.
+async fn openapi_figure(b: &Bench, bare: SocketAddr) -> Figure {
+    let (s, autolock) = (b.s, b.autolock);
     // The OpenAPI document, from memory, against a handler that builds it each time.
     let openapi = Arc::new(|_| {
         hyper::Request::get("/v1/openapi.json")
@@ -595,8 +665,12 @@ async fn run(quick: bool) -> Vec<Figure> {
         ("≥ 1 (vs built per request)", 1.0),
     );
     f.baseline = format!("{built_rps:.0} req/s (built per request)");
-    figures.push(f);
+    f
+}
 
+/// The decision in the core, its facts loaded.
+async fn core_decision_figure(b: &Bench) -> Figure {
+    let (store, rights, quick) = (&b.store, &b.rights, b.quick);
     // The decision in the core, its facts loaded.
     let (u, r) = &rights[0];
     let (facts, used) = store.right(u, r).await.unwrap();
@@ -610,15 +684,19 @@ async fn run(quick: bool) -> Vec<Figure> {
     }
     let ns = started.elapsed().as_nanos() as f64 / f64::from(n);
     assert!(allowed <= n as usize);
-    figures.push(Figure {
+    Figure {
         name: "decision in the core, facts loaded",
         measured: format!("{ns:.0} ns"),
         baseline: "—".into(),
         ratio: None,
         target: "< 1 000 ns",
         met: Some(ns < 1000.0),
-    });
+    }
+}
 
+/// Ingestion: batches of 500 events over distinct rights, against raw SQLite upserts.
+async fn ingestion_figure(b: &Bench) -> Figure {
+    let (rights, gw, autolock, dir) = (&b.rights, &b.gw, b.autolock, &b.dir);
     // Ingestion: batches of 500 events over distinct rights, against raw SQLite upserts.
     let events: Vec<String> = rights
         .chunks(500)
@@ -685,7 +763,7 @@ async fn run(quick: bool) -> Vec<Figure> {
         }
         rights.len() as f64 / started.elapsed().as_secs_f64()
     };
-    figures.push(ratio_figure(
+    ratio_figure(
         "access events, batches of 500",
         ingest_rate,
         raw_rate,
@@ -693,11 +771,16 @@ async fn run(quick: bool) -> Vec<Figure> {
         // Out of reach while each event's outcome is answered from a durable write: see
         // BENCHMARKS.md, "What stands in the way".
         ("≥ 0.33 (out of reach on this design)", 1.0 / 3.0),
-    ));
+    )
+}
 
+/// A resource's report, against a plain SQL join written by the same CSV writer; the peak
+/// memory after it.
+async fn report_figure(b: &Bench) -> (Figure, f64) {
+    let (path, sqlite, tokens, autolock) = (&b.path, &b.sqlite, &b.tokens, b.autolock);
     // A resource's report, against a plain SQL join written by the same CSV writer.
     let biggest = {
-        let c = rusqlite::Connection::open(&path).unwrap();
+        let c = rusqlite::Connection::open(path).unwrap();
         c.query_row(
             "SELECT g.resource_id FROM grants g JOIN memberships m ON m.group_id = g.group_id GROUP BY g.resource_id ORDER BY count(*) DESC LIMIT 1",
             [],
@@ -750,7 +833,7 @@ async fn run(quick: bool) -> Vec<Figure> {
     let rss_report = peak_rss_mib();
     let plain_rate = autolock_tests::bench::median(
         (0..5)
-            .map(|_| autolock_tests::bench::plain_report_join(&path, &biggest).1)
+            .map(|_| autolock_tests::bench::plain_report_join(path, &biggest).1)
             .collect(),
     );
     let mut f = ratio_figure(
@@ -762,11 +845,16 @@ async fn run(quick: bool) -> Vec<Figure> {
     );
     f.measured = format!("{report_rate:.0} rows/s ({report_rows} rows)");
     f.baseline = format!("{plain_rate:.0} rows/s (plain SQL join)");
-    figures.push(f);
+    (f, rss_report)
+}
 
+/// A new open request to the webhook.
+async fn webhook_figure(b: &Bench) -> Figure {
+    let (store, app, rights, tokens, autolock) =
+        (&b.store, &b.app, &b.rights, &b.tokens, b.autolock);
     // A new open request to the webhook.
     let (hook, hits) = autolock_tests::webhook::receiver().await;
-    autolock_tests::world::put_webhook(&store, Some(autolock_tests::world::webhook(&hook))).await;
+    autolock_tests::world::put_webhook(store, Some(autolock_tests::world::webhook(&hook))).await;
     let locked: Vec<&(UserId, ResourceId)> = rights
         .iter()
         .filter(|(u, r)| {
@@ -811,7 +899,7 @@ async fn run(quick: bool) -> Vec<Figure> {
         .get(latencies.len() / 2)
         .copied()
         .unwrap_or_default();
-    figures.push(Figure {
+    Figure {
         name: "new request to the webhook (local)",
         measured: format!(
             "{:.0} ms median of {}",
@@ -822,20 +910,7 @@ async fn run(quick: bool) -> Vec<Figure> {
         ratio: None,
         target: "< 2 000 ms",
         met: Some(!latencies.is_empty() && median < Duration::from_secs(2)),
-    });
-    figures.push(Figure {
-        name: "peak resident memory (server and client)",
-        measured: format!(
-            "{rss_decisions:.0} MiB under decisions, {rss_report:.0} MiB after the report"
-        ),
-        baseline: "—".into(),
-        ratio: None,
-        target: "reported",
-        met: None,
-    });
-    figures.extend(sweep::figures(&dir, quick).await);
-    let _ = std::fs::remove_dir_all(&dir);
-    figures
+    }
 }
 
 /// Runs a future to completion from a synchronous closure inside the runtime.

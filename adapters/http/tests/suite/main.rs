@@ -1,0 +1,12 @@
+//! The integration tests of autolock-http, in one binary (one link of the crate and its
+//! dependencies): each module is one concern.
+
+mod common;
+
+mod api;
+mod authorization;
+mod block_page;
+mod exemptions;
+mod fuzz;
+mod policies;
+mod reports;

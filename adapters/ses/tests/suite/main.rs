@@ -1,0 +1,4 @@
+//! The integration tests of autolock-ses, in one binary (one link of the crate and its
+//! dependencies): each module is one concern.
+
+mod moto;

@@ -1,0 +1,149 @@
+//! The sample API Gateway v2 requests of `events/` through the API handler, on DynamoDB.
+
+use std::sync::Arc;
+
+use autolock_api::config::Config;
+use autolock_api::handler::router;
+use autolock_tests::world::World;
+use axum::http::StatusCode;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+async fn raw(app: &axum::Router, sample: &str) -> (StatusCode, Vec<u8>) {
+    let request = lambda_http::request::from_str(sample).expect("sample request parses");
+    let response = app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    (
+        status,
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+}
+
+async fn call(app: &axum::Router, sample: &str) -> (StatusCode, Value) {
+    let (status, bytes) = raw(app, sample).await;
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn every_sample_request_is_served_with_identity_from_the_authorizer_only() {
+    let (store, teardown) = autolock_dynamodb::testing::fresh().await;
+    let store = Arc::new(store);
+    World::seed(store.clone()).await;
+    let config = Config {
+        tables: store.tables().clone(),
+        public_base_url: "https://autolock.acme.example.com".into(),
+        console_base_url: "https://console.acme.example.com".into(),
+        block_link_key_parameter: "/autolock/test/block-link-key".into(),
+        session_key_parameter: "/autolock/test/session-key".into(),
+        lock_warning: None,
+        feed_guard: None,
+    };
+    let app = router(store, &config, &test_keys());
+
+    // Bob has been idle since the seed (2026-01-01): on the real clock his right is locked.
+    let (status, rights) = call(&app, include_str!("../../../../events/api-get-rights.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(rights["items"][0]["resource"], "gitlab");
+    assert_eq!(rights["items"][0]["state"]["state"], "locked");
+
+    let (status, check) = call(&app, include_str!("../../../../events/api-post-check.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (check["decision"].as_str(), check["reason"].as_str()),
+        (Some("deny"), Some("locked"))
+    );
+    assert!(
+        check["block_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://autolock.acme.example.com/block/")
+    );
+
+    let (status, filed) = call(
+        &app,
+        include_str!("../../../../events/api-post-access-request.json"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{filed}");
+    assert_eq!(filed["status"], "open");
+
+    let (status, open) = call(
+        &app,
+        include_str!("../../../../events/api-get-open-requests.json"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(open["items"][0]["id"], filed["id"]);
+
+    let (status, doc) = call(
+        &app,
+        include_str!("../../../../events/api-get-openapi.json"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["paths"]["/v1/access/check"].is_object());
+
+    let (status, problem) = call(
+        &app,
+        include_str!("../../../../events/api-get-rights-foreign.json"),
+    )
+    .await;
+    assert_eq!(
+        (status, problem["status"].as_u64()),
+        (StatusCode::NOT_FOUND, Some(404))
+    );
+
+    // Rita downloads the resource's report, streamed from DynamoDB.
+    let (status, csv) = raw(
+        &app,
+        include_str!("../../../../events/api-get-resource-report.json"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let csv = String::from_utf8(csv).unwrap();
+    let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
+    assert!(
+        lines[0].starts_with("resource_id,resource_name,group_id,policy_source,"),
+        "{csv}"
+    );
+    assert_eq!(lines.len(), 3, "a header, then bob and carol: {csv}");
+    assert!(lines[1].starts_with("gitlab,Gitlab,eng,inherited,7d,manual,,bob,bob@example.com,true,locked,true,2026-01-08T00:00:00Z,"), "{}", lines[1]);
+
+    // The approver email's link reaches the console, outside the authorizer: it asks for the
+    // console's own sign-in, coming back to the request afterwards.
+    let (status, _) = raw(
+        &app,
+        include_str!("../../../../events/api-get-console-request.json"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // Without the authorizer's claims nobody is anybody, whatever the headers say.
+    let mut unauthorized: Value =
+        serde_json::from_str(include_str!("../../../../events/api-get-rights.json")).unwrap();
+    unauthorized["requestContext"]
+        .as_object_mut()
+        .unwrap()
+        .remove("authorizer");
+    let (status, _) = call(&app, &unauthorized.to_string()).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    teardown.run().await;
+}
+
+fn test_keys() -> autolock_api::config::Keys {
+    let keys = |k: &str| autolock_core::values::SigningKeys::parse(k).unwrap();
+    autolock_api::config::Keys {
+        block_links: keys("a test block-link key of 32 bytes or more"),
+        sessions: keys("a test session key of 32 bytes or more!!"),
+    }
+}

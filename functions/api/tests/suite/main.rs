@@ -1,0 +1,6 @@
+//! The integration tests of autolock-api, in one binary (one link of the crate and its
+//! dependencies): each module is one concern.
+
+mod envelopes;
+mod events;
+mod iam;

@@ -1,0 +1,13 @@
+//! The integration tests of autolock-local, in one binary (one link of the crate and its
+//! dependencies): each module is one concern.
+
+mod common;
+
+mod cli;
+mod clock;
+mod console_links;
+mod latency;
+mod notifications;
+mod remote_cli;
+mod server;
+mod walkthrough;
