@@ -84,7 +84,7 @@ impl Modify for GrantByGroup {
     modifiers(&BearerAuth, &GrantByGroup),
     paths(
         directory::me, directory::list_users, directory::create_user, directory::get_user,
-        directory::patch_user, directory::create_service_principal,
+        directory::patch_user, directory::end_sessions, directory::create_service_principal,
         directory::get_service_principal, directory::patch_service_principal, directory::list_groups, directory::create_group,
         directory::get_group, directory::add_member, directory::remove_member,
         rights::user_rights, rights::user_right, rights::unlock, rights::resource_rights,

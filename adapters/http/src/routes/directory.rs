@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use autolock_core::directory::{Group, Principal, ServicePrincipal, User};
 use autolock_core::ids::{GroupId, PrincipalId, UserId};
+use autolock_core::ports::Clock;
 use autolock_core::service::{GroupView, Membership, NewUser, UserPatch};
 use autolock_core::values::{Email, Name, Role};
 
@@ -25,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/me", get(me))
         .route("/users", get(list_users).post(create_user))
         .route("/users/{user_id}", get(get_user).patch(patch_user))
+        .route("/users/{user_id}/sessions/end", post(end_sessions))
         .route("/service-principals", post(create_service_principal))
         .route(
             "/service-principals/{principal_id}",
@@ -114,6 +116,23 @@ pub async fn patch_user(
             .patch_user(&caller, &id, patch, s.now())
             .await?,
     ))
+}
+
+/// Ends every console session of a user: they sign in again to continue (admin, or the user
+/// themselves). Audited.
+#[utoipa::path(post, path = "/v1/users/{user_id}/sessions/end", tag = "directory", params(("user_id" = String, Path)), responses((status = 204), (status = 403, body = crate::problem::Problem), (status = 404, body = crate::problem::Problem)))]
+pub async fn end_sessions(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    ApiPath(id): ApiPath<UserId>,
+) -> ApiResult<StatusCode> {
+    // Sessions run on real time, whatever the deployment's clock; the audit on the deployment's.
+    let real_now = autolock_core::ports::SystemClock.now();
+    s.app()
+        .sessions()
+        .end_sessions(&caller, &id, real_now, s.now())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A gateway's service principal to create.

@@ -1088,3 +1088,51 @@ async fn a_request_filed_after_a_deactivation_and_reactivation_in_the_same_secon
         .collect();
     assert_eq!(reasons, ["no_path"; 3], "{resolved}");
 }
+
+#[tokio::test]
+async fn an_admin_or_the_user_ends_a_users_console_sessions_and_it_is_audited() {
+    let t = Harness::new(h(1)).await;
+    let (admin, bob, reviewer) = (
+        t.world.admin.clone(),
+        t.world.bob.clone(),
+        t.world.reviewer.clone(),
+    );
+    let path = "/v1/users/bob/sessions/end";
+    let r = t.call(Method::POST, path, Some(&reviewer), None).await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "another's sessions: admins only"
+    );
+    let stored = || async {
+        t.world
+            .store()
+            .user(&t.world.bob_id())
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(stored().await.sessions_after, None, "nothing changed");
+    let r = t.call(Method::POST, path, Some(&admin), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    assert!(
+        stored().await.sessions_after.is_some(),
+        "the sessions are ended"
+    );
+    let audit = t.get("/v1/audit?action=session.ended", &admin).await.json();
+    let entries = audit["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{audit}");
+    assert_eq!(entries[0]["actor"], "ada");
+    assert_eq!(entries[0]["user"], "bob");
+    let r = t.call(Method::POST, path, Some(&bob), None).await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "one's own: anyone");
+    let r = t
+        .call(
+            Method::POST,
+            "/v1/users/nobody/sessions/end",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+}
