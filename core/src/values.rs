@@ -253,6 +253,48 @@ impl fmt::Display for Role {
     }
 }
 
+/// An absolute http(s) URL a deployment is reached at (its public or its console base URL),
+/// kept without a trailing slash, so that paths are appended to it as they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseUrl(String);
+
+impl BaseUrl {
+    /// Parses `text` given as `field`: `http://` or `https://`, a host, no whitespace.
+    pub fn parse(field: &str, text: &str) -> Result<Self, ValidationError> {
+        let trimmed = text.trim_end_matches('/');
+        let host = trimmed
+            .strip_prefix("https://")
+            .or_else(|| trimmed.strip_prefix("http://"));
+        match host {
+            Some(h) if !h.is_empty() && !h.contains(char::is_whitespace) && !h.starts_with('/') => {
+                Ok(Self(trimmed.to_owned()))
+            }
+            _ => Err(ValidationError::new(
+                field,
+                format!("must be an http(s) URL like https://autolock.example.com, not {text:?}"),
+            )),
+        }
+    }
+
+    /// The URL as text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for BaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<BaseUrl> for String {
+    fn from(url: BaseUrl) -> String {
+        url.0
+    }
+}
+
 macro_rules! from_str {
     ($($ty:ty),*) => {$(
         impl std::str::FromStr for $ty {

@@ -50,6 +50,16 @@ pub fn required(name: &'static str) -> Result<String, ConfigError> {
     }
 }
 
+/// A required base URL (`PUBLIC_BASE_URL`, `CONSOLE_BASE_URL`), checked.
+pub fn base_url(name: &'static str) -> Result<autolock_core::values::BaseUrl, ConfigError> {
+    autolock_core::values::BaseUrl::parse(name, &required(name)?).map_err(|e| {
+        ConfigError::Invalid {
+            name,
+            message: e.message,
+        }
+    })
+}
+
 /// The optional `LOCK_WARNING_DAYS`, 0 (unset: no lock warnings) to 365.
 pub fn lock_warning() -> Result<Option<LockWarning>, ConfigError> {
     let invalid = |message: String| ConfigError::Invalid {

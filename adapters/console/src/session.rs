@@ -48,9 +48,8 @@ struct Claims {
     i: i64,
 }
 
-/// Seconds since the epoch, by real time (sessions and links run on it, whatever the
-/// deployment's clock).
-fn real_now(state: &ConsoleState) -> u64 {
+/// [`ConsoleState::real_now`] in seconds since the epoch, as cookies and tokens carry it.
+fn real_secs(state: &ConsoleState) -> u64 {
     u64::try_from(state.real_now().timestamp()).unwrap_or(0)
 }
 
@@ -123,7 +122,7 @@ pub fn open(state: &ConsoleState, user: &UserId) -> String {
     let claims = Claims {
         u: user.clone(),
         n: random_id(),
-        e: real_now(state) + SESSION_TTL.as_secs(),
+        e: real_secs(state) + SESSION_TTL.as_secs(),
         i: state.real_now().timestamp_millis(),
     };
     let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("claims serialize"));
@@ -151,7 +150,7 @@ fn claims(state: &ConsoleState, headers: &HeaderMap) -> Option<Claims> {
         .decode(payload)
         .ok()
         .and_then(|p| serde_json::from_slice(&p).ok())?;
-    (real_now(state) < claims.e).then_some(claims)
+    (real_secs(state) < claims.e).then_some(claims)
 }
 
 /// Whether a form's CSRF token is the session's of `viewer` (compared in constant time).
@@ -215,7 +214,7 @@ impl PreSession {
     /// The CSRF token of a form for `purpose` in this pre-session, good for an hour: when it
     /// was made, and its signature over the pre-session, the purpose and that instant.
     pub fn csrf(&self, state: &ConsoleState, purpose: &str) -> String {
-        let made = real_now(state);
+        let made = real_secs(state);
         format!(
             "{made}.{}",
             sign(state, purpose, &format!("{}.{made}", self.id))
@@ -230,7 +229,7 @@ impl PreSession {
         let Ok(made_at) = made.parse::<u64>() else {
             return false;
         };
-        let now = real_now(state);
+        let now = real_secs(state);
         !self.new
             && made_at <= now
             && now - made_at < PRE_TTL_SECS
@@ -314,7 +313,7 @@ impl<T: DeserializeOwned> FromRequest<ConsoleState> for Csrf<T> {
 
 #[cfg(test)]
 mod tests {
-    use super::{PreSession, real_now, sign};
+    use super::{PreSession, real_secs, sign};
 
     fn state() -> crate::ConsoleState {
         let store = std::sync::Arc::new(autolock_sqlite::SqliteStore::in_memory().unwrap());
@@ -344,13 +343,13 @@ mod tests {
         assert!(pre.csrf_ok(&state, "sign-in", &token));
         assert!(!pre.csrf_ok(&state, "redeem", &token), "another form's");
         // Made an hour ago (signed as the console would have then): refused.
-        let old = real_now(&state) - 3600;
+        let old = real_secs(&state) - 3600;
         let stale = format!(
             "{old}.{}",
             sign(&state, "sign-in", &format!("pre-session-id.{old}"))
         );
         assert!(!pre.csrf_ok(&state, "sign-in", &stale));
-        let recent = real_now(&state) - 3500;
+        let recent = real_secs(&state) - 3500;
         let fresh = format!(
             "{recent}.{}",
             sign(&state, "sign-in", &format!("pre-session-id.{recent}"))

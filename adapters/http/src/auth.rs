@@ -72,10 +72,11 @@ pub const DEFAULT_ISSUER: &str = "autolock";
 /// The shortest token secret accepted, in bytes.
 pub const MIN_SECRET: usize = 32;
 
+/// Now by real time, in seconds since the epoch: tokens expire by it, whatever the
+/// deployment's clock.
 fn real_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+    use autolock_core::ports::Clock;
+    autolock_core::ports::SystemClock.now().timestamp()
 }
 
 impl std::fmt::Debug for Hs256 {

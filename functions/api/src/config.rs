@@ -5,7 +5,7 @@
 
 use autolock_aws::{ConfigError, required};
 use autolock_core::service::{FeedWindow, LockWarning, Options};
-use autolock_core::values::SigningKeys;
+use autolock_core::values::{BaseUrl, SigningKeys};
 use autolock_dynamodb::TableNames;
 
 /// Everything the API function needs to know, but its keys.
@@ -14,9 +14,9 @@ pub struct Config {
     /// The three tables.
     pub tables: TableNames,
     /// Where the block page is served (this API's public URL).
-    pub public_base_url: String,
+    pub public_base_url: BaseUrl,
     /// The admin console that links point at.
-    pub console_base_url: String,
+    pub console_base_url: BaseUrl,
     /// The SSM parameter holding the keys that sign block-page links.
     pub block_link_key_parameter: String,
     /// The SSM parameter holding the keys that sign the console's session cookies.
@@ -44,8 +44,8 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             tables: TableNames::from_env()?,
-            public_base_url: required("PUBLIC_BASE_URL")?,
-            console_base_url: required("CONSOLE_BASE_URL")?,
+            public_base_url: autolock_aws::base_url("PUBLIC_BASE_URL")?,
+            console_base_url: autolock_aws::base_url("CONSOLE_BASE_URL")?,
             block_link_key_parameter: required("BLOCK_LINK_KEY_PARAMETER")?,
             session_key_parameter: required("SESSION_KEY_PARAMETER")?,
             lock_warning: autolock_aws::lock_warning()?,

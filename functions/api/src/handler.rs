@@ -45,8 +45,8 @@ fn webhook_sender() -> autolock_webhook::HttpWebhookSender {
 /// notifier function, like every notification; its notifier serves the webhook's test send.
 pub fn router(store: Arc<dyn Store>, config: &Config, keys: &Keys) -> axum::Router {
     let http = HttpConfig {
-        public_base_url: config.public_base_url.clone(),
-        console_base_url: config.console_base_url.clone(),
+        public_base_url: config.public_base_url.to_string(),
+        console_base_url: config.console_base_url.to_string(),
     };
     let state = AppState::new(
         Autolock::with_options(Arc::clone(&store), config.options()),
@@ -59,14 +59,14 @@ pub fn router(store: Arc<dyn Store>, config: &Config, keys: &Keys) -> axum::Rout
         Arc::clone(&store),
         Arc::new(autolock_core::ports::EmailDisabled),
         Arc::new(webhook_sender()),
-        config.console_base_url.clone(),
+        config.console_base_url.to_string(),
     );
     let console = ConsoleState::new(
         state.app().clone(),
         Arc::new(SystemClock),
         Arc::new(SystemClock),
         ConsoleConfig {
-            console_base_url: config.console_base_url.clone(),
+            console_base_url: config.console_base_url.to_string(),
             session_keys: keys.sessions.clone(),
         },
     )

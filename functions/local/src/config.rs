@@ -492,20 +492,12 @@ impl SecretArgs {
     }
 }
 
-/// Checks that a base URL is an absolute http(s) URL without a trailing path quirk.
+/// Checks that a base URL given as `flag` is an absolute http(s) URL; without its trailing
+/// slash.
 pub fn check_base_url(flag: &str, url: &str) -> Result<String, CliError> {
-    let trimmed = url.trim_end_matches('/');
-    let rest = trimmed
-        .strip_prefix("https://")
-        .or_else(|| trimmed.strip_prefix("http://"));
-    match rest {
-        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => {
-            Ok(trimmed.to_owned())
-        }
-        _ => Err(CliError::Config(format!(
-            "{flag} must be an http(s) URL like https://autolock.example.com, not {url:?}"
-        ))),
-    }
+    autolock_core::values::BaseUrl::parse(flag, url)
+        .map(String::from)
+        .map_err(|e| CliError::Config(format!("{flag} {}", e.message)))
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ pub struct Config {
     /// The From address of emails (of a verified SES identity).
     pub sender_address: String,
     /// The admin console that links point at.
-    pub console_base_url: String,
+    pub console_base_url: autolock_core::values::BaseUrl,
     /// Whether webhooks may target http and local addresses (never on AWS by default).
     pub allow_local_webhooks: bool,
 }
@@ -23,7 +23,7 @@ impl Config {
         Ok(Self {
             tables: TableNames::from_env()?,
             sender_address: required("SENDER_ADDRESS")?,
-            console_base_url: required("CONSOLE_BASE_URL")?,
+            console_base_url: autolock_aws::base_url("CONSOLE_BASE_URL")?,
             allow_local_webhooks: std::env::var("ALLOW_LOCAL_WEBHOOKS").is_ok_and(|v| v == "true"),
         })
     }

@@ -32,7 +32,7 @@ async fn main() -> Result<(), Error> {
         store,
         Arc::new(email),
         Arc::new(webhook),
-        config.console_base_url.clone(),
+        config.console_base_url.to_string(),
     );
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

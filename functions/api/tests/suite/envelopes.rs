@@ -34,8 +34,16 @@ fn app() -> &'static axum::Router {
             World::seed(store.clone()).await;
             let config = Config {
                 tables: TableNames::with_prefix("unused"),
-                public_base_url: "https://autolock.acme.example.com".into(),
-                console_base_url: "https://console.acme.example.com".into(),
+                public_base_url: autolock_core::values::BaseUrl::parse(
+                    "url",
+                    "https://autolock.acme.example.com",
+                )
+                .unwrap(),
+                console_base_url: autolock_core::values::BaseUrl::parse(
+                    "url",
+                    "https://console.acme.example.com",
+                )
+                .unwrap(),
                 block_link_key_parameter: "/autolock/test/block-link-key".into(),
                 session_key_parameter: "/autolock/test/session-key".into(),
                 lock_warning: None,

@@ -41,8 +41,16 @@ async fn every_sample_request_is_served_with_identity_from_the_authorizer_only()
     World::seed(store.clone()).await;
     let config = Config {
         tables: store.tables().clone(),
-        public_base_url: "https://autolock.acme.example.com".into(),
-        console_base_url: "https://console.acme.example.com".into(),
+        public_base_url: autolock_core::values::BaseUrl::parse(
+            "url",
+            "https://autolock.acme.example.com",
+        )
+        .unwrap(),
+        console_base_url: autolock_core::values::BaseUrl::parse(
+            "url",
+            "https://console.acme.example.com",
+        )
+        .unwrap(),
         block_link_key_parameter: "/autolock/test/block-link-key".into(),
         session_key_parameter: "/autolock/test/session-key".into(),
         lock_warning: None,

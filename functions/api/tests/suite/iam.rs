@@ -93,8 +93,16 @@ async fn the_api_functions_policy_allows_exactly_what_it_does() {
     World::seed(store.clone()).await;
     let config = Config {
         tables: store.tables().clone(),
-        public_base_url: "https://autolock.acme.example.com".into(),
-        console_base_url: "https://autolock.acme.example.com".into(),
+        public_base_url: autolock_core::values::BaseUrl::parse(
+            "url",
+            "https://autolock.acme.example.com",
+        )
+        .unwrap(),
+        console_base_url: autolock_core::values::BaseUrl::parse(
+            "url",
+            "https://autolock.acme.example.com",
+        )
+        .unwrap(),
         block_link_key_parameter: "/autolock/test/block-link-key".into(),
         session_key_parameter: "/autolock/test/session-key".into(),
         lock_warning: None,
