@@ -10,6 +10,7 @@ use autolock_core::authz::may_resolve_for;
 use autolock_core::ids::{RequestId, ResourceId, UserId};
 use autolock_core::ports::{PageRequest, RequestFilter};
 use autolock_core::request::{AccessRequest, RequestStatus, Verdict};
+use autolock_core::service::RequestList;
 
 use super::{Notice, after, back, flash};
 use crate::ConsoleState;
@@ -84,6 +85,28 @@ pub fn table(
             }
         }
     }
+}
+
+/// The open requests of a user or on a resource (the first 200), for the Users and Resources
+/// pages.
+pub(crate) async fn open_of(
+    state: &ConsoleState,
+    viewer: &Viewer,
+    filter: RequestFilter,
+) -> PageResult<Vec<AccessRequest>> {
+    let page = PageRequest::first(200);
+    let list = state
+        .app()
+        .requests()
+        .requests(
+            &viewer.principal,
+            RequestList::Open,
+            filter,
+            &page,
+            state.now(),
+        )
+        .await?;
+    Ok(list.items)
 }
 
 /// `GET /access-requests`.

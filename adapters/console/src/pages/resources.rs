@@ -19,9 +19,7 @@ use autolock_core::policy::{
     ApprovalMode, AutoLockAfter, FieldPatch, OverridePatch, PolicyOverride, PolicyPatch,
 };
 use autolock_core::ports::{PageRequest, RequestFilter};
-use autolock_core::service::{
-    Analytics, GrantView, NewGrant, Preview, PreviewTarget, RequestList, RightView,
-};
+use autolock_core::service::{Analytics, GrantView, NewGrant, Preview, PreviewTarget, RightView};
 
 use super::{ListQuery, Notice, after, flash};
 use crate::ConsoleState;
@@ -186,16 +184,7 @@ async fn render(
         user: None,
         resource: Some(id.clone()),
     };
-    let open = app
-        .requests()
-        .requests(
-            actor,
-            RequestList::Open,
-            filter,
-            &PageRequest::first(200),
-            now,
-        )
-        .await?;
+    let open = super::requests::open_of(state, viewer, filter).await?;
     let days = extras
         .window
         .filter(|d| [7, 30, 90].contains(d))
@@ -232,7 +221,7 @@ async fn render(
         (super::exemptions::section(viewer, &exempt, &here, may_edit, super::exemptions::Choices::Grants(grant_choices)))
         (users_section(&rights.items))
         h2 { "Open requests" }
-        (super::requests::table(viewer, &open.items, None, &here))
+        (super::requests::table(viewer, &open, None, &here))
         (analytics_section(&here, days, &analytics))
     };
     Ok(layout::render(state, viewer, Section::Resources, id.as_str(), body).await)

@@ -12,7 +12,7 @@ use autolock_core::exemption::ExemptionFilter;
 use autolock_core::ids::{ResourceId, UserId};
 use autolock_core::lock::RightState;
 use autolock_core::ports::{PageRequest, RequestFilter};
-use autolock_core::service::{RequestList, UserPatch};
+use autolock_core::service::UserPatch;
 
 use super::{ListQuery, NoFields, Notice, PageQuery, after, flash};
 use crate::ConsoleState;
@@ -75,16 +75,7 @@ pub async fn page(
         user: Some(id.clone()),
         resource: None,
     };
-    let open = app
-        .requests()
-        .requests(
-            actor,
-            RequestList::Open,
-            filter,
-            &PageRequest::first(200),
-            now,
-        )
-        .await?;
+    let open = super::requests::open_of(&state, &viewer, filter).await?;
     let exempt = app
         .exemptions()
         .list_exemptions(actor, &ExemptionFilter::User(id.clone()), false, now)
@@ -159,7 +150,7 @@ pub async fn page(
         } }
         (super::exemptions::section(&viewer, &exempt, &here, may(actor, Capability::Operate), super::exemptions::Choices::Rights(&id, held)))
         h2 { "Open requests" }
-        (super::requests::table(&viewer, &open.items, None, &here))
+        (super::requests::table(&viewer, &open, None, &here))
     };
     Ok(layout::render(&state, &viewer, Section::Users, "User", body).await)
 }

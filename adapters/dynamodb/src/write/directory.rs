@@ -288,6 +288,16 @@ fn end_sessions(tx: &mut Tx, p: &str, user: &UserId, at: &Timestamp) -> StoreRes
     Ok(())
 }
 
+/// Sets a principal's `active` attribute, on the condition (`#k = :kind`) that the item is of
+/// this kind (`user` or `sp`).
+fn set_active(active: bool, kind: &str) -> Cond {
+    Cond::new("SET #a = :a")
+        .name("#a", "active")
+        .name("#k", "kind")
+        .value(":a", AttributeValue::Bool(active))
+        .value(":kind", s(kind))
+}
+
 /// The writes of `DirectoryChange::SetUserActive`.
 fn set_user_active(
     tx: &mut Tx,
@@ -297,16 +307,11 @@ fn set_user_active(
     active: &bool,
     revision: &u64,
 ) -> StoreResult<()> {
-    let update = Cond::new("SET #a = :a")
-        .name("#a", "active")
-        .name("#k", "kind")
-        .value(":a", AttributeValue::Bool(*active))
-        .value(":user", s("user"));
     tx.update(
         p,
         key(keys::principal(user.as_str()), "P"),
-        counted(update, *revision),
-        Some(&format!("#k = :user AND {}", at_revision(*revision))),
+        counted(set_active(*active, "user"), *revision),
+        Some(&format!("#k = :kind AND {}", at_revision(*revision))),
         conflict(format!("user {user} changed meanwhile, or does not exist")),
     )?;
     tx.put(
@@ -341,16 +346,11 @@ fn set_service_principal_active(
     id: &PrincipalId,
     active: &bool,
 ) -> StoreResult<()> {
-    let update = Cond::new("SET #a = :a")
-        .name("#a", "active")
-        .name("#k", "kind")
-        .value(":a", AttributeValue::Bool(*active))
-        .value(":sp", s("sp"));
     tx.update(
         p,
         key(keys::principal(id.as_str()), "P"),
-        update,
-        Some("#k = :sp"),
+        set_active(*active, "sp"),
+        Some("#k = :kind"),
         conflict(format!("service principal {id} does not exist")),
     )?;
     Ok(())
