@@ -148,28 +148,43 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath
             .iter()
             .map(|(name, value)| (name.to_owned(), value.to_owned()))
             .collect();
-        // One parameter is a value, several a tuple: read as JSON strings, so that the position
-        // of the one at fault names it.
-        let value = match params.as_slice() {
-            [(_, one)] => serde_json::Value::String(one.clone()),
-            many => serde_json::Value::Array(
-                many.iter()
-                    .map(|(_, v)| serde_json::Value::String(v.clone()))
-                    .collect(),
-            ),
-        };
-        serde_path_to_error::deserialize(value)
-            .map(ApiPath)
-            .map_err(|e| {
-                let index = match e.path().iter().next() {
-                    Some(serde_path_to_error::Segment::Seq { index }) => *index,
-                    _ => 0,
+        // A struct reads the parameters by name; a value or a tuple (which refuse a map) by
+        // position, one parameter a value, several an array, so that the position of the one
+        // at fault names it.
+        let named = serde_json::Value::Object(
+            params
+                .iter()
+                .map(|(name, v)| (name.clone(), serde_json::Value::String(v.clone())))
+                .collect(),
+        );
+        let by_name = serde_path_to_error::deserialize::<_, T>(named);
+        let refused = match by_name {
+            Ok(value) => return Ok(ApiPath(value)),
+            Err(e) if e.path().iter().next().is_some() => e,
+            Err(_) => {
+                let positional = match params.as_slice() {
+                    [(_, one)] => serde_json::Value::String(one.clone()),
+                    many => serde_json::Value::Array(
+                        many.iter()
+                            .map(|(_, v)| serde_json::Value::String(v.clone()))
+                            .collect(),
+                    ),
                 };
-                let field = params
-                    .get(index)
-                    .map_or_else(|| "path".to_owned(), |(name, _)| name.clone());
-                let message = e.into_inner().to_string();
-                ApiError::invalid(field, message)
-            })
+                match serde_path_to_error::deserialize(positional) {
+                    Ok(value) => return Ok(ApiPath(value)),
+                    Err(e) => e,
+                }
+            }
+        };
+        let field = match refused.path().iter().next() {
+            Some(serde_path_to_error::Segment::Seq { index }) => params.get(*index),
+            Some(serde_path_to_error::Segment::Map { key }) => {
+                params.iter().find(|(name, _)| name == key)
+            }
+            _ => params.first(),
+        }
+        .map_or_else(|| "path".to_owned(), |(name, _)| name.clone());
+        let message = refused.into_inner().to_string();
+        Err(ApiError::invalid(field, message))
     }
 }

@@ -1,7 +1,7 @@
 //! Grants: a group's access to a resource, with its expiry and policy override — reached by
 //! the grant's id or by its resource and group.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::{get, patch, post};
@@ -53,23 +53,21 @@ pub fn routes() -> Router<AppState> {
 /// (`/v1/resources/{resource_id}/grants/{group_id}`, the group's current grant on it).
 #[derive(Debug, Deserialize)]
 pub struct GrantPath {
-    grant_id: Option<String>,
-    resource_id: Option<String>,
-    group_id: Option<String>,
+    grant_id: Option<GrantId>,
+    resource_id: Option<ResourceId>,
+    group_id: Option<GroupId>,
 }
 
 impl GrantPath {
     async fn resolve(self, s: &AppState, caller: &Principal) -> ApiResult<GrantId> {
         match (self.grant_id, self.resource_id, self.group_id) {
-            (Some(id), _, _) => Ok(GrantId::parse(id)?),
-            (None, Some(resource), Some(group)) => {
-                let (resource, group) = (ResourceId::parse(resource)?, GroupId::parse(group)?);
-                Ok(s.app()
-                    .directory()
-                    .grant_of(caller, &resource, &group)
-                    .await?
-                    .id)
-            }
+            (Some(id), _, _) => Ok(id),
+            (None, Some(resource), Some(group)) => Ok(s
+                .app()
+                .directory()
+                .grant_of(caller, &resource, &group)
+                .await?
+                .id),
             _ => Err(ApiError::not_found("route")),
         }
     }
@@ -133,7 +131,7 @@ pub async fn create_grant(
 pub async fn get_grant(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(key): Path<GrantPath>,
+    ApiPath(key): ApiPath<GrantPath>,
 ) -> ApiResult<Json<GrantView>> {
     let id = key.resolve(&s, &caller).await?;
     Ok(Json(s.app().directory().grant(&caller, &id).await?))
@@ -154,7 +152,7 @@ pub struct ExpiryPatch {
 pub async fn patch_grant(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(key): Path<GrantPath>,
+    ApiPath(key): ApiPath<GrantPath>,
     JsonBody(b): JsonBody<ExpiryPatch>,
 ) -> ApiResult<Json<GrantView>> {
     let expires_at = match b.expires_at {
@@ -181,7 +179,7 @@ pub async fn patch_grant(
 pub async fn delete_grant(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(key): Path<GrantPath>,
+    ApiPath(key): ApiPath<GrantPath>,
 ) -> ApiResult<StatusCode> {
     let id = key.resolve(&s, &caller).await?;
     s.app()
@@ -197,7 +195,7 @@ pub async fn delete_grant(
 pub async fn patch_grant_policy(
     State(s): State<AppState>,
     Caller(caller): Caller,
-    Path(key): Path<GrantPath>,
+    ApiPath(key): ApiPath<GrantPath>,
     JsonBody(patch): JsonBody<OverridePatch>,
 ) -> ApiResult<Json<GrantView>> {
     let id = key.resolve(&s, &caller).await?;

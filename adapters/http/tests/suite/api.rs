@@ -144,6 +144,16 @@ async fn bad_input_is_a_problem_naming_the_field_and_changes_nothing() {
         !t.get("/v1/groups", &admin).await.text().contains("eng!"),
         "nothing created"
     );
+    // A grant named by its resource and group: each parameter named as the route names it.
+    let r = t
+        .get("/v1/resources/gitlab/grants/eng%20ineering", &admin)
+        .await;
+    assert_eq!(
+        (r.status, r.json()["field"].clone()),
+        (StatusCode::BAD_REQUEST, json!("group_id"))
+    );
+    let r = t.get("/v1/grants/no%2Fsuch", &admin).await;
+    assert_eq!(r.json()["field"], "grant_id");
 }
 
 #[tokio::test]
