@@ -380,13 +380,9 @@ pub fn entries_of(event: &DomainEvent, at: Timestamp) -> Vec<AuditEntry> {
             accessed_at,
             by,
         } => {
-            let mut e = entry(
-                AuditAction::LateIgnored,
-                at,
-                Some(by),
-                json!({"event_id": event_id, "accessed_at": accessed_at}),
-            )
-            .on_right(user, resource);
+            let details = json!({"event_id": event_id, "accessed_at": accessed_at});
+            let mut e =
+                entry(AuditAction::LateIgnored, at, Some(by), details).on_right(user, resource);
             // One entry per ignored event, however often it is delivered.
             e.id = format!("late_ignored:{user}:{resource}:{event_id}");
             vec![e]
@@ -423,16 +419,10 @@ pub fn entries_of(event: &DomainEvent, at: Timestamp) -> Vec<AuditEntry> {
         )],
         DomainEvent::ExemptionChanged {
             change,
-            exemption,
-            until_before,
+            exemption: x,
+            until_before: before,
             by,
-        } => vec![exemption_entry(
-            *change,
-            exemption,
-            *until_before,
-            by.as_ref(),
-            at,
-        )],
+        } => vec![exemption_entry(*change, x, *before, by.as_ref(), at)],
         DomainEvent::LockWarning { .. } | DomainEvent::SignInRequested { .. } => Vec::new(),
         DomainEvent::WebhookChanged { url, by } => vec![entry(
             AuditAction::WebhookChanged,
@@ -450,15 +440,18 @@ pub fn entries_of(event: &DomainEvent, at: Timestamp) -> Vec<AuditEntry> {
             Some(by),
             json!({"emails_enabled": emails_enabled, "email_roles": email_roles}),
         )],
-        DomainEvent::DirectoryEdited(edit) => {
-            let mut e = entry(edit.action, at, edit.by.as_ref(), edit.details.clone());
-            e.user.clone_from(&edit.principal);
-            e.resource.clone_from(&edit.resource);
-            e.group.clone_from(&edit.group);
-            e.grant.clone_from(&edit.grant);
-            vec![e]
-        }
+        DomainEvent::DirectoryEdited(edit) => vec![directory_entry(edit, at)],
     }
+}
+
+/// A change of the directory, settings or sessions, with its before and after.
+fn directory_entry(edit: &crate::events::DirectoryEdit, at: Timestamp) -> AuditEntry {
+    let mut e = entry(edit.action, at, edit.by.as_ref(), edit.details.clone());
+    e.user.clone_from(&edit.principal);
+    e.resource.clone_from(&edit.resource);
+    e.group.clone_from(&edit.group);
+    e.grant.clone_from(&edit.grant);
+    e
 }
 
 /// An entry of `action` at `at`, by `actor`, with `details`.
