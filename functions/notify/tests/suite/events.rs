@@ -146,7 +146,7 @@ async fn moto_ses_messages(endpoint: &str) -> Vec<Value> {
     let mut stream = tokio::net::TcpStream::connect(authority).await.unwrap();
     stream
         .write_all(
-            format!("GET /moto-api/data.json HTTP/1.0\r\nHost: {authority}\r\n\r\n").as_bytes(),
+            format!("GET /moto-api/ses.json HTTP/1.0\r\nHost: {authority}\r\n\r\n").as_bytes(),
         )
         .await
         .unwrap();
