@@ -49,6 +49,9 @@ pub enum AuditAction {
     /// The notification settings were replaced.
     #[serde(rename = "settings.notifications_changed")]
     NotificationsChanged,
+    /// The gate's settings were replaced.
+    #[serde(rename = "settings.gate_changed")]
+    GateSettingsChanged,
     /// An exemption was set.
     #[serde(rename = "exemption.created")]
     ExemptionCreated,
@@ -125,7 +128,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 35] = [
+    pub const ALL: [AuditAction; 36] = [
         Self::PolicyDurationChanged,
         Self::PolicyApprovalChanged,
         Self::Locked,
@@ -137,6 +140,7 @@ impl AuditAction {
         Self::RequestResolved,
         Self::WebhookChanged,
         Self::NotificationsChanged,
+        Self::GateSettingsChanged,
         Self::ExemptionCreated,
         Self::ExemptionChanged,
         Self::ExemptionEnded,
@@ -178,6 +182,7 @@ impl AuditAction {
             Self::RequestResolved => "request.resolved",
             Self::WebhookChanged => "settings.webhook_changed",
             Self::NotificationsChanged => "settings.notifications_changed",
+            Self::GateSettingsChanged => "settings.gate_changed",
             Self::ExemptionCreated => "exemption.created",
             Self::ExemptionChanged => "exemption.changed",
             Self::ExemptionEnded => "exemption.ended",

@@ -52,6 +52,71 @@ pub struct ServicePrincipal {
     pub active: bool,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// Which header of a gate check names the user, and what it holds (docs/gateways).
+    #[serde(default)]
+    pub identity: GateIdentity,
+}
+
+/// How a gateway vouches for its user on a gate check: the request header its own
+/// authentication sets, and whether it holds the user's autolock id or their email
+/// (docs/gateways/README.md). By default `X-Forwarded-User` holding a user id.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateIdentity {
+    /// The header.
+    #[serde(default)]
+    pub header: IdentityHeader,
+    /// `id` or `email`.
+    #[serde(default)]
+    pub holds: IdentityKind,
+}
+
+/// The headers a proxy sets once it has authenticated its user.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IdentityHeader {
+    /// nginx, Caddy and Traefik configurations' usual name.
+    #[default]
+    #[serde(rename = "X-Forwarded-User")]
+    XForwardedUser,
+    /// oauth2-proxy's user.
+    #[serde(rename = "X-Auth-Request-User")]
+    XAuthRequestUser,
+    /// oauth2-proxy's email.
+    #[serde(rename = "X-Auth-Request-Email")]
+    XAuthRequestEmail,
+    /// Authelia's and Apache's name.
+    #[serde(rename = "Remote-User")]
+    RemoteUser,
+    /// An email forwarded by the proxy.
+    #[serde(rename = "X-Forwarded-Email")]
+    XForwardedEmail,
+}
+
+impl IdentityHeader {
+    /// The header's name, lower case (as HTTP/2 and the `http` crate write it).
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::XForwardedUser => "x-forwarded-user",
+            Self::XAuthRequestUser => "x-auth-request-user",
+            Self::XAuthRequestEmail => "x-auth-request-email",
+            Self::RemoteUser => "remote-user",
+            Self::XForwardedEmail => "x-forwarded-email",
+        }
+    }
+}
+
+/// What the identity header holds.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityKind {
+    /// The user's autolock id.
+    #[default]
+    Id,
+    /// The user's email address.
+    Email,
 }
 
 fn enabled() -> bool {

@@ -147,6 +147,7 @@ impl World {
                 &admin,
                 Some(id("gw")),
                 Name::parse("Gateway").expect("valid"),
+                autolock_core::directory::GateIdentity::default(),
                 t0,
             )
             .await

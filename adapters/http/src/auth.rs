@@ -21,7 +21,15 @@ use crate::problem::ApiError;
 pub trait Authenticator: Send + Sync {
     /// The authenticated principal id, or why not (a 401 that says it).
     fn authenticate(&self, parts: &Parts) -> Result<PrincipalId, Unauthenticated>;
+
+    /// The gateway principal of a gate check (docs/gateways/README.md), authenticated by the
+    /// token in [`GATE_TOKEN_HEADER`] — never by `Authorization`, which proxies forward from
+    /// their clients.
+    fn authenticate_gate(&self, parts: &Parts) -> Result<PrincipalId, Unauthenticated>;
 }
+
+/// The header a gateway sends its token in on a gate check.
+pub const GATE_TOKEN_HEADER: &str = "x-autolock-token";
 
 /// Why a request names no principal: said to the caller in the 401 problem.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -202,6 +210,20 @@ impl Authenticator for Hs256 {
             .strip_prefix("Bearer ")
             .or_else(|| value.strip_prefix("bearer "))
             .ok_or("the Authorization header must be Bearer <token>")?;
+        self.verify(token.trim(), real_now())
+    }
+
+    fn authenticate_gate(&self, parts: &Parts) -> Result<PrincipalId, Unauthenticated> {
+        let value = parts
+            .headers
+            .get(GATE_TOKEN_HEADER)
+            .ok_or("send the gateway's token in X-Autolock-Token")?
+            .to_str()
+            .map_err(|_| "the X-Autolock-Token header is not text")?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))
+            .unwrap_or(value);
         self.verify(token.trim(), real_now())
     }
 }

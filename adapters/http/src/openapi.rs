@@ -4,8 +4,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::{
-    clock, directory, downloads, exemptions, feed, gateway, grants, policies, requests, resources,
-    rights, settings,
+    clock, directory, downloads, exemptions, feed, gate, gateway, grants, policies, requests,
+    resources, rights, settings,
 };
 
 struct BearerAuth;
@@ -95,10 +95,11 @@ impl Modify for GrantByGroup {
         exemptions::list_exemptions, exemptions::create_exemption, exemptions::get_exemption,
         exemptions::patch_exemption, exemptions::end_exemption, feed::get_feed,
         policies::export_policies, policies::plan_policies, policies::apply_policies,
-        gateway::check, gateway::access_events,
+        gateway::check, gateway::access_events, gate::gate,
         requests::file_request, requests::list_requests, requests::count_requests,
         requests::get_request, requests::approve, requests::deny,
-        settings::get_settings, settings::put_settings, settings::get_webhook,
+        settings::get_settings, settings::put_settings, settings::get_gate, settings::put_gate,
+        settings::get_webhook,
         settings::put_webhook, settings::delete_webhook, settings::test_webhook,
         settings::list_webhook_deliveries,
         downloads::resource_report, downloads::group_report, downloads::user_report,

@@ -43,7 +43,7 @@ pub use report::{ReportReader, UserRight};
 pub use requests::{RequestFilter, RequestReader};
 pub use retention::Retention;
 pub use senders::{EmailDisabled, EmailError, EmailSender, WebhookResponse, WebhookSender};
-pub use settings::{Settings, SettingsStore, SettingsWrite};
+pub use settings::{GateSettings, Settings, SettingsStore, SettingsWrite};
 pub use sign_in::{IssuedLink, SignInLinks};
 pub use usage::{LockIndex, UsageReader};
 

@@ -27,6 +27,36 @@ impl Default for Settings {
     }
 }
 
+/// The gate's settings (docs/gateways/README.md): how often a right's usage seen by the gate
+/// is written.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GateSettings {
+    /// A right's usage is written at most once per this many seconds of allowed gate checks
+    /// (0 to 3600; 0 writes every one). Recorded usage lags real use by at most this much.
+    pub usage_window_secs: u32,
+}
+
+impl GateSettings {
+    /// The longest coalescing window: one hour.
+    pub const MAX_WINDOW_SECS: u32 = 3600;
+
+    /// The window as a duration.
+    #[must_use]
+    pub fn usage_window(&self) -> chrono::Duration {
+        chrono::Duration::seconds(i64::from(self.usage_window_secs))
+    }
+}
+
+impl Default for GateSettings {
+    fn default() -> Self {
+        Self {
+            usage_window_secs: 60,
+        }
+    }
+}
+
 /// The settings, read; they are written through a [`Changeset`](super::Changeset), with their
 /// audit entry.
 #[async_trait]
@@ -35,6 +65,8 @@ pub trait SettingsStore: Send + Sync {
     async fn settings(&self) -> StoreResult<Settings>;
     /// The webhook, if one is set.
     async fn webhook(&self) -> StoreResult<Option<WebhookSettings>>;
+    /// The gate's settings, or the defaults.
+    async fn gate_settings(&self) -> StoreResult<GateSettings>;
     /// What is known of the usage feed (docs/semantics.md §2.10), or nothing heard yet.
     async fn feed(&self) -> StoreResult<crate::feed::FeedState>;
 }
@@ -44,6 +76,8 @@ pub trait SettingsStore: Send + Sync {
 pub enum SettingsWrite {
     /// Replaces the notification settings.
     Notifications(Settings),
+    /// Replaces the gate's settings.
+    Gate(GateSettings),
     /// Sets (or, with `None`, removes) the webhook.
     Webhook(Option<WebhookSettings>),
     /// Replaces the record of the usage feed over its revision `revision` (else a conflict);

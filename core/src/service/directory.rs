@@ -9,7 +9,9 @@ use crate::Timestamp;
 use crate::ValidationError;
 use crate::audit::AuditAction;
 use crate::authz::{Capability, require, require_sees_user};
-use crate::directory::{Grant, Group, Principal, Resource, ServicePrincipal, Span, Timed, User};
+use crate::directory::{
+    GateIdentity, Grant, Group, Principal, Resource, ServicePrincipal, Span, Timed, User,
+};
 use crate::error::{Conflict, Error, Result, StoreError};
 use crate::events::{DirectoryEdit, DomainEvent, PolicyChange};
 use crate::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
@@ -298,6 +300,7 @@ impl Directory {
         actor: &Principal,
         id: Option<PrincipalId>,
         name: Name,
+        identity: GateIdentity,
         now: Timestamp,
     ) -> Result<ServicePrincipal> {
         require(actor, Capability::Administer)?;
@@ -306,6 +309,7 @@ impl Directory {
             name,
             active: true,
             created_at: now,
+            identity,
         };
         let mut changes = Changeset {
             directory: vec![DirectoryChange::CreateServicePrincipal(sp.clone())],
@@ -315,7 +319,7 @@ impl Directory {
             DirectoryEdit::new(
                 AuditAction::ServicePrincipalCreated,
                 Some(&actor.id),
-                json!({"name": sp.name}),
+                json!({"name": sp.name, "identity": sp.identity}),
             )
             .principal(&sp.id)
             .event(),

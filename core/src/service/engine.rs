@@ -50,6 +50,8 @@ pub(crate) struct Engine {
     pub(crate) commit: Arc<dyn Committer>,
     pub(crate) pause: Arc<dyn Pause>,
     pub(crate) options: Options,
+    /// What the gate keeps in the warm process, forgotten by `commit` on a change.
+    pub(crate) gate: Arc<super::gate::GateCache>,
 }
 
 impl std::fmt::Debug for Engine {

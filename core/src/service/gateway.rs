@@ -113,6 +113,23 @@ pub struct Decision {
     pub reason: Option<DenyReason>,
 }
 
+/// Whether a decision counts the access, and under which coalescing window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Recording {
+    /// A question only.
+    No,
+    /// Counted, under the deployment's window.
+    Yes,
+    /// Counted, under this window (none: every access written).
+    Within(Option<chrono::Duration>),
+}
+
+impl From<bool> for Recording {
+    fn from(record: bool) -> Self {
+        if record { Self::Yes } else { Self::No }
+    }
+}
+
 /// A right and its events of a batch, each with its place in the batch.
 type RightEvents = ((UserId, ResourceId), Vec<(usize, AccessEvent)>);
 
@@ -337,7 +354,7 @@ impl Gateway {
         record: bool,
         now: Timestamp,
     ) -> Result<Decision> {
-        self.decide_read(actor, user, resource, record, None, now)
+        self.decide_read(actor, user, resource, Recording::from(record), None, now)
             .await
     }
 
@@ -357,20 +374,47 @@ impl Gateway {
             .caller_and_right(caller, user, resource)
             .await?;
         let actor = crate::authz::admit(caller, found)?;
-        self.decide_read(&actor, user, resource, record, Some((facts, usage)), now)
+        self.decide_read(
+            &actor,
+            user,
+            resource,
+            Recording::from(record),
+            Some((facts, usage)),
+            now,
+        )
+        .await
+    }
+
+    /// [`Self::decide`] with the access recorded, written only when it moves the last access
+    /// by `window` or more (or changes anything else): the gate's decision.
+    pub(crate) async fn decide_coalescing(
+        &self,
+        actor: &Principal,
+        user: &UserId,
+        resource: &ResourceId,
+        window: Option<chrono::Duration>,
+        now: Timestamp,
+    ) -> Result<Decision> {
+        self.decide_read(actor, user, resource, Recording::Within(window), None, now)
             .await
     }
 
-    /// [`Self::decide`], the right read already (its first attempt's).
+    /// [`Self::decide`], the right read already (its first attempt's), under a coalescing
+    /// window of its own when `coalesce` says one.
     async fn decide_read(
         &self,
         actor: &Principal,
         user: &UserId,
         resource: &ResourceId,
-        record: bool,
+        record: Recording,
         mut read: Option<(RightFacts, Versioned<Usage>)>,
         now: Timestamp,
     ) -> Result<Decision> {
+        let coalesce = match record {
+            Recording::Within(window) => Some(window),
+            Recording::No | Recording::Yes => None,
+        };
+        let record = record != Recording::No;
         require(actor, Capability::Gateway)?;
         if record {
             self.feed.hear(now).await?;
@@ -386,6 +430,7 @@ impl Gateway {
                         Some(right) => RightTx::read(right, &self.engine.silences(now).await?),
                         None => self.engine.load(user, resource, now).await?,
                     };
+                    tx.coalesce = coalesce;
                     if !tx.right.facts.exist() {
                         return Ok(Decision {
                             allow: false,

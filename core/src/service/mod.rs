@@ -25,6 +25,7 @@ pub mod downloads;
 mod engine;
 pub mod exemptions;
 pub mod feed;
+pub mod gate;
 pub mod gateway;
 mod options;
 pub mod policies;
@@ -50,6 +51,7 @@ pub use directory::{Membership, NewGrant, NewResource, NewUser, UserPatch};
 pub use downloads::{Download, DownloadFormat, DownloadOf};
 pub use exemptions::NewExemption;
 pub use feed::FeedStatus;
+pub use gate::{GATE_CACHE_TTL, GateAnswer, GateResource, GateUser};
 pub use gateway::{Decision, EventInput, EventResult, EventResultKind};
 pub use policies::{Preview, PreviewLock, PreviewTarget};
 pub use reports::{Analytics, AutoApproved, ReportScope};
@@ -125,15 +127,20 @@ impl Autolock {
     /// The use cases over `store` with `options`: the one place every host wires them.
     #[must_use]
     pub fn with_options(store: Arc<dyn Store>, options: Options) -> Self {
+        let gate = Arc::new(gate::GateCache::default());
         let engine = Engine {
             directory: store.clone(),
             usage: store.clone(),
             requests: store.clone(),
             refreshes: store.clone(),
             settings: store.clone(),
-            commit: store.clone(),
+            commit: Arc::new(gate::Forgetting {
+                inner: store.clone(),
+                cache: Arc::clone(&gate),
+            }),
             pause: Arc::clone(&options.pause),
             options: options.clone(),
+            gate,
         };
         let feed = feed::Feed::new(&engine);
         let directory = directory::Directory::new(&engine);

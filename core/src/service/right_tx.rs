@@ -24,6 +24,8 @@ pub(crate) struct RightTx {
     pub usage: Usage,
     /// The writes, audit entries and outbox entries so far.
     pub changes: Changeset,
+    /// The coalescing window of this change when it is not the deployment's (the gate's).
+    pub coalesce: Option<Option<chrono::Duration>>,
 }
 
 impl RightTx {
@@ -40,6 +42,7 @@ impl RightTx {
             before: value.clone(),
             usage: value,
             changes: Changeset::default(),
+            coalesce: None,
         }
     }
 
@@ -248,7 +251,7 @@ impl Engine {
                 }
             }
         }
-        if let Some(window) = self.options.coalesce() {
+        if let Some(window) = tx.coalesce.unwrap_or_else(|| self.options.coalesce()) {
             if tx.changes.audit.is_empty()
                 && tx.changes.outbox.is_empty()
                 && coalesces(&tx.before, &tx.usage, window)

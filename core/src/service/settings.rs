@@ -3,13 +3,17 @@
 
 use crate::Timestamp;
 use crate::ValidationError;
+use crate::audit::AuditAction;
 use crate::authz::{Capability, require};
 use crate::delivery::{Channel, Delivery, WebhookSecret, WebhookSettings, WebhookUrl};
 use crate::directory::Principal;
 use crate::error::{Error, Result};
+use crate::events::DirectoryEdit;
 use crate::events::DomainEvent;
 use crate::notify::Notifier;
-use crate::ports::{Changeset, ManualClock, Page, PageRequest, Settings, SettingsWrite};
+use crate::ports::{
+    Changeset, GateSettings, ManualClock, Page, PageRequest, Settings, SettingsWrite,
+};
 use crate::values::Role;
 
 use std::sync::Arc;
@@ -90,6 +94,50 @@ impl AdminSettings {
                 email_roles: settings.email_roles.clone(),
                 by: actor.id.clone(),
             },
+            now,
+        );
+        self.engine.commit.commit(changes).await?;
+        Ok(settings)
+    }
+
+    /// The gate's settings (admin).
+    pub async fn gate_settings(&self, actor: &Principal) -> Result<GateSettings> {
+        require(actor, Capability::Administer)?;
+        Ok(self.engine.settings.gate_settings().await?)
+    }
+
+    /// Replaces the gate's settings (admin): the coalescing window of usage seen by the gate,
+    /// 0 to 3600 seconds. Audited with the value before and after.
+    pub async fn set_gate_settings(
+        &self,
+        actor: &Principal,
+        settings: GateSettings,
+        now: Timestamp,
+    ) -> Result<GateSettings> {
+        require(actor, Capability::Administer)?;
+        if settings.usage_window_secs > GateSettings::MAX_WINDOW_SECS {
+            return Err(ValidationError::new(
+                "usage_window_secs",
+                format!(
+                    "is {}; allowed are 0 to {} seconds",
+                    settings.usage_window_secs,
+                    GateSettings::MAX_WINDOW_SECS
+                ),
+            )
+            .into());
+        }
+        let before = self.engine.settings.gate_settings().await?;
+        let mut changes = Changeset {
+            settings: vec![SettingsWrite::Gate(settings)],
+            ..Changeset::default()
+        };
+        changes.record(
+            DirectoryEdit::new(
+                AuditAction::GateSettingsChanged,
+                Some(&actor.id),
+                serde_json::json!({"before": before, "after": settings}),
+            )
+            .event(),
             now,
         );
         self.engine.commit.commit(changes).await?;

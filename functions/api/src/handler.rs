@@ -34,6 +34,12 @@ impl Authenticator for AuthorizerClaims {
             .ok_or("the authorizer passed no sub claim")?;
         PrincipalId::parse(sub.as_str()).map_err(|e| e.to_string().into())
     }
+
+    /// The gate's routes have an authorizer of their own whose identity source is the
+    /// `X-Autolock-Token` header (infra/template.yaml): its claims arrive as any route's.
+    fn authenticate_gate(&self, parts: &Parts) -> Result<PrincipalId, Unauthenticated> {
+        self.authenticate(parts)
+    }
 }
 
 fn webhook_sender() -> autolock_webhook::HttpWebhookSender {

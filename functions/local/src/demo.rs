@@ -93,6 +93,7 @@ async fn seed_people(app: &Autolock, admin: &Principal, t0: Timestamp) -> Result
             admin,
             Some(parsed(GATEWAY)),
             Name::parse("Demo gateway")?,
+            autolock_core::directory::GateIdentity::default(),
             t0,
         )
         .await?;

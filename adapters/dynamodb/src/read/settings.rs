@@ -13,6 +13,16 @@ use autolock_core::delivery::WebhookSettings;
 
 #[async_trait]
 impl SettingsStore for DynamoStore {
+    async fn gate_settings(&self) -> StoreResult<GateSettings> {
+        Ok(self
+            .get(&self.tables.policies, key("SETTINGS", "GATE"))
+            .await?
+            .as_ref()
+            .map(doc)
+            .transpose()?
+            .unwrap_or_default())
+    }
+
     async fn settings(&self) -> StoreResult<Settings> {
         Ok(self
             .get(&self.tables.policies, key("SETTINGS", "NOTIFICATIONS"))

@@ -176,6 +176,12 @@ pub(super) fn settings(p: &str, tx: &mut Tx, writes: &[SettingsWrite]) -> StoreR
                 None,
                 conflict("settings"),
             )?,
+            SettingsWrite::Gate(g) => tx.put(
+                p,
+                item("SETTINGS", "GATE", [("doc", encode(g)?)]),
+                None,
+                conflict("settings"),
+            )?,
             SettingsWrite::Webhook(Some(hook)) => tx.put(
                 p,
                 item("SETTINGS", "WEBHOOK", [("doc", encode(hook)?)]),

@@ -8,7 +8,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use autolock_core::directory::{Group, Principal, ServicePrincipal, User};
+use autolock_core::directory::{GateIdentity, Group, Principal, ServicePrincipal, User};
 use autolock_core::ids::{GroupId, PrincipalId, UserId};
 use autolock_core::ports::Clock;
 use autolock_core::service::{GroupView, Membership, NewUser, UserPatch};
@@ -143,6 +143,10 @@ pub struct CreateServicePrincipal {
     pub id: Option<PrincipalId>,
     /// A label.
     pub name: Name,
+    /// Which header of a gate check names the user, and whether it holds their id or email
+    /// (by default `X-Forwarded-User` with a user id).
+    #[serde(default)]
+    pub identity: GateIdentity,
 }
 
 /// Creates a service principal for a gateway (admin).
@@ -155,7 +159,7 @@ pub async fn create_service_principal(
     let sp = s
         .app()
         .directory()
-        .create_service_principal(&caller, b.id, b.name, s.now())
+        .create_service_principal(&caller, b.id, b.name, b.identity, s.now())
         .await?;
     Ok((StatusCode::CREATED, Json(sp)))
 }

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use autolock_core::Timestamp;
 use autolock_core::ids::{EventId, ResourceId, UserId};
 use autolock_core::lock::{AccessEvent, DenyReason, RightState};
 use autolock_core::service::{EventInput, EventResult};
@@ -79,11 +80,8 @@ pub async fn check(
         .gateway()
         .decide_for(&caller, &b.user_id, &b.resource_id, b.record, now)
         .await?;
-    let block_url = (d.reason == Some(DenyReason::Locked)).then(|| {
-        let token = s.links().sign(&b.user_id, &b.resource_id, now);
-        let base = s.config().public_base_url.trim_end_matches('/');
-        format!("{base}/block/{token}")
-    });
+    let block_url = (d.reason == Some(DenyReason::Locked))
+        .then(|| block_url(&s, &b.user_id, &b.resource_id, now));
     Ok(Json(CheckResponse {
         decision: if d.allow {
             AccessAnswer::Allow
@@ -94,6 +92,13 @@ pub async fn check(
         state: d.state,
         block_url,
     }))
+}
+
+/// The signed block page link for a locked right, valid an hour from `now`.
+pub fn block_url(s: &AppState, user: &UserId, resource: &ResourceId, now: Timestamp) -> String {
+    let token = s.links().sign(user, resource, now);
+    let base = s.config().public_base_url.trim_end_matches('/');
+    format!("{base}/block/{token}")
 }
 
 /// One access, as a gateway reports it.

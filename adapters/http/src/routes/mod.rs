@@ -8,6 +8,7 @@ pub mod directory;
 pub mod downloads;
 pub mod exemptions;
 pub mod feed;
+pub mod gate;
 pub mod gateway;
 pub mod grants;
 pub mod policies;
@@ -39,6 +40,7 @@ pub fn v1() -> Router<AppState> {
         .merge(feed::routes())
         .merge(policies::routes())
         .merge(gateway::routes())
+        .merge(gate::routes())
         .merge(requests::routes())
         .merge(settings::routes())
         .merge(downloads::routes())

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use autolock_core::delivery::{Channel, Delivery};
-use autolock_core::ports::Settings;
+use autolock_core::ports::{GateSettings, Settings};
 
 use super::{List, Paging};
 use crate::AppState;
@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
             "/settings/notifications",
             get(get_settings).put(put_settings),
         )
+        .route("/settings/gate", get(get_gate).put(put_gate))
         .route(
             "/settings/webhook",
             get(get_webhook).put(put_webhook).delete(delete_webhook),
@@ -53,6 +54,30 @@ pub async fn put_settings(
         s.app()
             .settings()
             .set_notification_settings(&caller, b, s.now())
+            .await?,
+    ))
+}
+
+/// The gate's settings (admin): the coalescing window of usage seen by the gate.
+#[utoipa::path(get, path = "/v1/settings/gate", tag = "settings", responses((status = 200, body = GateSettings)))]
+pub async fn get_gate(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<GateSettings>> {
+    Ok(Json(s.app().settings().gate_settings(&caller).await?))
+}
+
+/// Replaces the gate's settings (admin): `usage_window_secs`, 0 to 3600 (docs/gateways).
+#[utoipa::path(put, path = "/v1/settings/gate", tag = "settings", request_body = GateSettings, responses((status = 200, body = GateSettings)))]
+pub async fn put_gate(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    JsonBody(b): JsonBody<GateSettings>,
+) -> ApiResult<Json<GateSettings>> {
+    Ok(Json(
+        s.app()
+            .settings()
+            .set_gate_settings(&caller, b, s.now())
             .await?,
     ))
 }

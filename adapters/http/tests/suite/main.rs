@@ -8,5 +8,6 @@ mod authorization;
 mod block_page;
 mod exemptions;
 mod fuzz;
+mod gate;
 mod policies;
 mod reports;

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use autolock_core::directory::{
-    Grant, Group, Principal, Resource, RightFacts, ServicePrincipal, Span, User,
+    GateIdentity, Grant, Group, Principal, Resource, RightFacts, ServicePrincipal, Span, User,
 };
 use autolock_core::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
 use autolock_core::ports::{DirectoryReader, Page, PageRequest, StoreResult};
@@ -14,7 +14,7 @@ use autolock_core::values::{Email, Name, Role};
 use crate::SqliteStore;
 use crate::rows::backend;
 use crate::rows::{
-    GRANT_COLUMNS, RESOURCE_SELECT, USER_COLUMNS, group_row, instant, limit_plus_one,
+    GRANT_COLUMNS, RESOURCE_SELECT, USER_COLUMNS, decode, group_row, instant, limit_plus_one,
     load_grant_rows, load_resource, parse, resource_row, user_row,
 };
 
@@ -126,14 +126,19 @@ impl DirectoryReader for SqliteStore {
         let id = id.clone();
         self.read(move |c| {
             c.query_row(
-                "SELECT id, name, created_at, active FROM service_principals WHERE id = ?1",
+                "SELECT id, name, created_at, active, identity FROM service_principals WHERE id = ?1",
                 [id.as_str()],
                 |r| {
+                    let identity = match r.get::<_, Option<String>>(4)? {
+                        Some(json) => decode(&json)?,
+                        None => GateIdentity::default(),
+                    };
                     Ok(ServicePrincipal {
                         id: parse(PrincipalId::parse(r.get::<_, String>(0)?))?,
                         name: parse(Name::parse(&r.get::<_, String>(1)?))?,
                         active: r.get(3)?,
                         created_at: instant(r.get(2)?)?,
+                        identity,
                     })
                 },
             )

@@ -8,8 +8,8 @@ use autolock_core::Timestamp;
 use autolock_core::delivery::WebhookSettings;
 use autolock_core::ids::UserId;
 use autolock_core::ports::{
-    IssuedLink, RefreshIntent, RefreshQueue, Settings, SettingsStore, SignInLinks, StoreResult,
-    Versioned,
+    GateSettings, IssuedLink, RefreshIntent, RefreshQueue, Settings, SettingsStore, SignInLinks,
+    StoreResult, Versioned,
 };
 
 use crate::SqliteStore;
@@ -31,6 +31,20 @@ impl SettingsStore for SqliteStore {
         match data {
             Some(d) => serde_json::from_str(&d).map_err(backend),
             None => Ok(Settings::default()),
+        }
+    }
+
+    async fn gate_settings(&self) -> StoreResult<GateSettings> {
+        let data: Option<String> = self
+            .read(|c| {
+                c.prepare_cached("SELECT data FROM settings WHERE key = 'gate'")?
+                    .query_row([], |r| r.get(0))
+                    .optional()
+            })
+            .await?;
+        match data {
+            Some(d) => serde_json::from_str(&d).map_err(backend),
+            None => Ok(GateSettings::default()),
         }
     }
 

@@ -201,8 +201,13 @@ fn create_service_principal(tx: &Transaction<'_>, sp: &ServicePrincipal) -> Stor
     }
     super::exec(
         tx,
-        "INSERT INTO service_principals (id, name, created_at) VALUES (?1, ?2, ?3)",
-        params![sp.id.as_str(), sp.name.as_str(), micros(sp.created_at)],
+        "INSERT INTO service_principals (id, name, created_at, identity) VALUES (?1, ?2, ?3, ?4)",
+        params![
+            sp.id.as_str(),
+            sp.name.as_str(),
+            micros(sp.created_at),
+            encode(&sp.identity)?
+        ],
     )
     .map_err(backend)?;
     Ok(())

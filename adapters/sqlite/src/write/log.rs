@@ -105,6 +105,7 @@ pub(super) fn apply_log(tx: &Transaction<'_>, changes: &Changeset) -> StoreResul
     for s in &changes.settings {
         let (key, data) = match s {
             SettingsWrite::Notifications(settings) => ("notifications", Some(encode(settings)?)),
+            SettingsWrite::Gate(gate) => ("gate", Some(encode(gate)?)),
             SettingsWrite::Webhook(hook) => ("webhook", hook.as_ref().map(encode).transpose()?),
             SettingsWrite::Feed(state) => {
                 write_feed(tx, state)?;

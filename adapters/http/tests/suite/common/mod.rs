@@ -32,6 +32,7 @@ pub struct Reply {
     pub status: StatusCode,
     pub content_type: String,
     pub location: Option<String>,
+    pub headers: axum::http::HeaderMap,
     pub body: Vec<u8>,
 }
 
@@ -43,6 +44,11 @@ impl Reply {
 
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// A header of the answer, as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(|v| v.to_str().unwrap())
     }
 }
 
@@ -91,6 +97,7 @@ impl Harness {
             .headers()
             .get(header::LOCATION)
             .map(|v| v.to_str().unwrap().to_owned());
+        let headers = response.headers().clone();
         let body = response
             .into_body()
             .collect()
@@ -102,6 +109,7 @@ impl Harness {
             status,
             content_type,
             location,
+            headers,
             body,
         }
     }
