@@ -8,6 +8,7 @@ mod clock;
 mod console_links;
 mod latency;
 mod notifications;
+mod proxies;
 mod remote_cli;
 mod server;
 mod walkthrough;
