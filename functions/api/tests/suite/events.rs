@@ -77,6 +77,24 @@ async fn every_sample_request_is_served_with_identity_from_the_authorizer_only()
             .starts_with("https://autolock.acme.example.com/block/")
     );
 
+    // A proxy's gate check, authenticated by the gate's authorizer (X-Autolock-Token): carol,
+    // idle since the seed, is locked; her browser is sent to the block page.
+    let gate =
+        lambda_http::request::from_str(include_str!("../../../../events/api-gate-check.json"))
+            .expect("sample request parses");
+    let response = app.clone().oneshot(gate).await.unwrap();
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let headers = response.headers();
+    assert_eq!(headers["x-autolock-user"], "carol");
+    assert_eq!(headers["x-autolock-state"], "locked");
+    assert!(
+        headers["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("https://autolock.acme.example.com/block/")
+    );
+    assert_eq!(headers["location"], headers["x-autolock-block-url"]);
+
     let (status, filed) = call(
         &app,
         include_str!("../../../../events/api-post-access-request.json"),

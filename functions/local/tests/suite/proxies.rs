@@ -333,7 +333,11 @@ fn walk(proxy: &Proxy, autolock: u16, env: &str) {
     let first = bobs_last_access(autolock, &admin);
     advance(autolock, &admin, "30s");
     assert_eq!(browse(proxy, "bob", "/").status, 200);
-    assert_eq!(bobs_last_access(autolock, &admin), first, "written within the window");
+    assert_eq!(
+        bobs_last_access(autolock, &admin),
+        first,
+        "written within the window"
+    );
     let later = advance(autolock, &admin, "31s");
     assert_eq!(browse(proxy, "bob", "/").status, 200);
     let instant = |t: &str| chrono::DateTime::parse_from_rfc3339(t).unwrap();
