@@ -196,6 +196,7 @@ pub fn router(state: ConsoleState) -> Router {
             "/settings/notifications",
             get(settings::page).post(settings::save),
         )
+        .route("/settings/gate", post(settings::save_gate))
         .route("/settings/webhook", post(settings::set_webhook))
         .route("/settings/webhook/remove", post(settings::remove_webhook))
         .route("/settings/webhook/test", post(settings::test_webhook))

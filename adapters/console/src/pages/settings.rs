@@ -1,5 +1,6 @@
 //! Settings → Notifications: which roles are emailed about new requests, emails on or off, the
-//! webhook (set, replace, remove; its secret shown once), a test send, and the delivery log.
+//! webhook (set, replace, remove; its secret shown once), a test send, the delivery log, and the
+//! gate's coalescing window.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -9,7 +10,7 @@ use serde::Deserialize;
 
 use autolock_core::ValidationError;
 use autolock_core::delivery::{Channel, Delivery, DeliveryStatus};
-use autolock_core::ports::{PageRequest, Settings};
+use autolock_core::ports::{GateSettings, PageRequest, Settings};
 use autolock_core::values::Role;
 
 use super::{NoFields, Notice, PageQuery, after, flash};
@@ -39,6 +40,7 @@ async fn render(
     let actor = &viewer.principal;
     let settings = app.settings().notification_settings(actor).await?;
     let webhook = app.settings().webhook(actor).await?;
+    let gate = app.settings().gate_settings(actor).await?;
     let deliveries = app
         .settings()
         .deliveries(actor, Channel::Webhook, &PageRequest::first(50))
@@ -88,6 +90,18 @@ async fn render(
             }
             h2 { "Deliveries" }
             (delivery_log(&deliveries.items))
+            h2 { "Gateways" }
+            div.card {
+                p.muted.small { "A proxy's check at /v1/gate counts as the user's access. To spare the store, a right's usage is written at most once per this many seconds: a right may then lock up to that much early." }
+                form method="post" action="/settings/gate" .row {
+                    (csrf_field(viewer))
+                    div {
+                        label for="usage-window" { "Write usage at most every (seconds, 0 to 3600)" }
+                        input #usage-window type="number" name="usage_window_secs" min="0" max="3600" required value=(gate.usage_window_secs);
+                    }
+                    div { button.primary type="submit" { "Save" } }
+                }
+            }
     };
     Ok(layout::render_status(
         state,
@@ -159,6 +173,33 @@ pub async fn save(
         .app()
         .settings()
         .set_notification_settings(&viewer.principal, settings, state.now())
+        .await?;
+    Ok(after("/settings/notifications", Notice::SettingsSaved))
+}
+
+/// The gate's form.
+#[derive(Debug, Deserialize)]
+pub struct GateForm {
+    #[serde(default)]
+    usage_window_secs: String,
+}
+
+/// `POST /settings/gate`: the coalescing window of usage seen by the gate.
+pub async fn save_gate(
+    State(state): State<ConsoleState>,
+    Csrf(viewer, f): Csrf<GateForm>,
+) -> PageResult<Redirect> {
+    let usage_window_secs = f.usage_window_secs.trim().parse().map_err(|_| {
+        ValidationError::new("usage_window_secs", "must be a whole number of seconds, 0 to 3600")
+    })?;
+    state
+        .app()
+        .settings()
+        .set_gate_settings(
+            &viewer.principal,
+            GateSettings { usage_window_secs },
+            state.now(),
+        )
         .await?;
     Ok(after("/settings/notifications", Notice::SettingsSaved))
 }

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use support::{Browser, Console};
 
 /// Every (method, path template) of the console's router.
-const ROUTES: [(&str, &str); 38] = [
+const ROUTES: [(&str, &str); 39] = [
     ("GET", "/"),
     ("GET", "/sign-in"),
     ("POST", "/sign-in"),
@@ -46,6 +46,7 @@ const ROUTES: [(&str, &str); 38] = [
     ("POST", "/settings/notifications"),
     ("POST", "/settings/webhook"),
     ("POST", "/settings/webhook/remove"),
+    ("POST", "/settings/gate"),
     ("POST", "/settings/webhook/test"),
     ("GET", "/audit"),
     ("GET", "/audit/export.csv"),

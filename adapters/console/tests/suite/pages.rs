@@ -895,6 +895,35 @@ async fn the_settings_page_saves_email_roles_and_shows_a_webhook_secret_once() {
         .submit(&again, "form[action='/settings/webhook/remove']", &[])
         .await;
     assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    // The gate's window: shown, refused out of range, saved in range.
+    let page = ada.get("/settings/notifications").await;
+    assert!(page.has("input[name='usage_window_secs'][value='60']"));
+    let refused = ada
+        .submit(
+            &page,
+            "form[action='/settings/gate']",
+            &[("usage_window_secs", "7200")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.text().contains("usage_window_secs"), "{}", refused.text());
+    let saved = ada
+        .submit(
+            &page,
+            "form[action='/settings/gate']",
+            &[("usage_window_secs", "300")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        c.app()
+            .settings()
+            .gate_settings(&c.world.admin)
+            .await
+            .unwrap()
+            .usage_window_secs,
+        300
+    );
     assert!(
         c.app()
             .settings()
