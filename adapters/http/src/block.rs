@@ -127,7 +127,7 @@ p { line-height: 1.5; }
 .muted { color: #59636e; font-size: .9rem; }
 label { display: block; font-weight: 600; margin: 1.25rem 0 .4rem; }
 textarea { width: 100%; box-sizing: border-box; min-height: 6rem; padding: .6rem; font: inherit; border: 1px solid #d1d9e0; border-radius: 8px; }
-button { margin-top: 1rem; background: #1f6feb; color: #fff; border: 0; border-radius: 8px; padding: .6rem 1.2rem; font: inherit; font-weight: 600; cursor: pointer; }
+button, a.button { display: inline-block; margin-top: 1rem; background: #1f6feb; color: #fff; border: 0; border-radius: 8px; padding: .6rem 1.2rem; font: inherit; font-weight: 600; cursor: pointer; text-decoration: none; }
 .error { color: #b42318; font-weight: 600; }
 "#;
 
@@ -168,6 +168,26 @@ fn page(status: StatusCode, title: &str, body: Markup) -> Response {
 
 fn message(status: StatusCode, title: &str, text: &str) -> Response {
     page(status, title, html! { h1 { (title) } p { (text) } })
+}
+
+/// Access restored, and on to the resource: a page that goes there at once (`Refresh`) with a
+/// link to follow if it does not. Not a redirect: a browser would refuse one, after a form, to
+/// another origin than the page's (`form-action 'self'`).
+fn continue_to(name: &impl std::fmt::Display, address: &str) -> Response {
+    let title = "Access restored";
+    let mut response = page(
+        StatusCode::OK,
+        title,
+        html! {
+            h1 { (title) }
+            p { "Access to " (name) " is restored." }
+            p { a.button href=(address) { "Continue to " (name) } }
+        },
+    );
+    if let Ok(refresh) = header::HeaderValue::from_str(&format!("0; url={address}")) {
+        response.headers_mut().insert(header::REFRESH, refresh);
+    }
+    response
 }
 
 fn link_problem(e: LinkError) -> Response {
@@ -354,11 +374,7 @@ pub async fn submit(
         Ok(filed) if filed.request.status == RequestStatus::AutoApproved => {
             let address = resource.address.trim();
             if address.starts_with("https://") || address.starts_with("http://") {
-                (
-                    StatusCode::SEE_OTHER,
-                    [(header::LOCATION, address.to_owned())],
-                )
-                    .into_response()
+                continue_to(&resource.name, address)
             } else {
                 message(
                     StatusCode::OK,

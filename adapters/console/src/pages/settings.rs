@@ -190,7 +190,10 @@ pub async fn save_gate(
     Csrf(viewer, f): Csrf<GateForm>,
 ) -> PageResult<Redirect> {
     let usage_window_secs = f.usage_window_secs.trim().parse().map_err(|_| {
-        ValidationError::new("usage_window_secs", "must be a whole number of seconds, 0 to 3600")
+        ValidationError::new(
+            "usage_window_secs",
+            "must be a whole number of seconds, 0 to 3600",
+        )
     })?;
     state
         .app()

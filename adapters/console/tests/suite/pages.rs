@@ -906,7 +906,11 @@ async fn the_settings_page_saves_email_roles_and_shows_a_webhook_secret_once() {
         )
         .await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST);
-    assert!(refused.text().contains("usage_window_secs"), "{}", refused.text());
+    assert!(
+        refused.text().contains("usage_window_secs"),
+        "{}",
+        refused.text()
+    );
     let saved = ada
         .submit(
             &page,
