@@ -562,6 +562,7 @@ async fn run(quick: bool) -> Vec<Figure> {
     let b = setup(quick).await;
     let mut figures = Vec::new();
     let (rss_decisions, bare) = decisions(&b, &mut figures).await;
+    figures.push(gate_figure(&b).await);
     figures.push(openapi_figure(&b, bare).await);
     figures.push(core_decision_figure(&b).await);
     figures.push(ingestion_figure(&b).await);
@@ -644,6 +645,61 @@ async fn decisions(b: &Bench, figures: &mut Vec<Figure>) -> (f64, SocketAddr) {
     figures.push(held.figure("decision over HTTP, every right held", ("reported", None)));
     let rss_decisions = peak_rss_mib();
     (rss_decisions, bare)
+}
+
+/// The proxies' gate over HTTP (`GET /v1/gate`, as nginx asks), against a bare handler answering
+/// 200 with the same headers: rights that are allowed, each checked once before, so that the
+/// load is the common case of a user at work (allowed, within the coalescing window: no write).
+async fn gate_figure(b: &Bench) -> Figure {
+    let (s, gw, autolock) = (b.s, &b.gw, b.autolock);
+    let request = |gw: &str, u: &UserId, r: &ResourceId| {
+        hyper::Request::get(format!("/v1/gate?resource={r}"))
+            .header("host", "autolock")
+            .header("x-autolock-token", gw)
+            .header("x-forwarded-user", u.as_str())
+            .header("accept", "application/json")
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    // A sample of the rights, spread over all of them; those the gate allows are loaded.
+    let mut allowed = Vec::new();
+    let mut sender = connect(autolock).await;
+    let step = (b.rights.len() / 2000).max(1);
+    for (u, r) in b.rights.iter().step_by(step) {
+        let response = send(&mut sender, request(gw, u, r)).await.unwrap();
+        if response.status().is_success() {
+            allowed.push((u.clone(), r.clone()));
+        }
+        let _ = response.into_body().collect().await.unwrap();
+    }
+    assert!(!allowed.is_empty(), "no right of the sample is allowed");
+    let check: Arc<dyn Fn(usize) -> hyper::Request<Full<Bytes>> + Send + Sync> = {
+        let (allowed, gw) = (Arc::new(allowed), gw.clone());
+        Arc::new(move |i: usize| {
+            let (u, r) = &allowed[(i * 7919) % allowed.len()];
+            request(&gw, u, r)
+        })
+    };
+    let bare = serve(Router::new().route(
+        "/v1/gate",
+        axum::routing::any(|| async {
+            (
+                [
+                    ("x-autolock-user", "u1"),
+                    ("x-autolock-resource", "r1"),
+                    ("x-autolock-state", "active"),
+                    ("x-autolock-lock-at", "2026-12-14T09:05:34Z"),
+                    ("cache-control", "no-store"),
+                ],
+                "",
+            )
+        }),
+    ))
+    .await;
+    alternate(bare, autolock, s, &check, 0).await.figure(
+        "gate over HTTP (allowed, within the window)",
+        ("≥ 0.50", Some(0.5)),
+    )
 }
 
 /// The OpenAPI document, from memory, against a handler that builds it each time.

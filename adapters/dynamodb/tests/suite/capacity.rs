@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 
 use autolock_core::lock::AccessEvent;
 use autolock_core::request::Verdict;
-use autolock_core::service::EventInput;
+use autolock_core::service::{EventInput, GateResource, GateUser};
 use autolock_dynamodb::DynamoStore;
 use autolock_tests::world::{World, d};
 
@@ -181,6 +181,29 @@ async fn each_use_case_costs_what_the_table_says_or_less() {
         .await
         .unwrap();
     costs.push(("a request approved (unlock)", meter.take()));
+    // The proxies' gate: carol, unlocked just now, checked as nginx asks.
+    let gateway = w.app.gateway();
+    let sp = gateway.gate_principal(&w.gateway.id).await.unwrap();
+    costs.push(("gate: the gateway principal (kept 5 s)", meter.take()));
+    let ask = |at| {
+        gateway.gate(
+            &sp,
+            GateUser::Id(w.carol.id.as_str().parse().unwrap()),
+            GateResource::Id(gitlab.clone()),
+            at,
+        )
+    };
+    let at = d(9) + chrono::Duration::minutes(1);
+    assert!(ask(at).await.unwrap().decision.allow);
+    costs.push(("gate check, allowed, written", meter.take()));
+    assert!(
+        ask(at + chrono::Duration::seconds(30))
+            .await
+            .unwrap()
+            .decision
+            .allow
+    );
+    costs.push(("gate check, allowed within the window", meter.take()));
 
     println!("| use case | reads | RCU | writes | WCU |\n|---|---:|---:|---:|---:|");
     for (name, c) in &costs {
@@ -198,6 +221,11 @@ async fn each_use_case_costs_what_the_table_says_or_less() {
         ("the sweep recording 2 locks", 21, 2, 12.0),
         ("a request filed", 7, 1, 10.0),
         ("a request approved (unlock)", 7, 1, 14.0),
+        ("gate: the gateway principal (kept 5 s)", 2, 0, 0.0),
+        // The gate's settings (kept 5 s) and the right; the usage write of a counted access.
+        ("gate check, allowed, written", 6, 1, 6.0),
+        // The right alone: no write within the coalescing window.
+        ("gate check, allowed within the window", 5, 0, 0.0),
     ];
     for ((name, c), (expected, reads, writes, wcu)) in costs.iter().zip(ceilings) {
         assert_eq!(*name, expected);
