@@ -113,12 +113,15 @@ fn split_port(host: &str) -> (&str, Option<&str>) {
     }
 }
 
+/// Which resources are reached at each host, as matched.
+type Hosts = Arc<HashMap<String, Vec<ResourceId>>>;
+
 /// What the gate keeps in the warm process (see the module's doc).
 #[derive(Default)]
 pub(crate) struct GateCache {
     principals: Mutex<HashMap<PrincipalId, (Instant, ServicePrincipal)>>,
     settings: Mutex<Option<(Instant, GateSettings)>>,
-    hosts: Mutex<Option<(Instant, Arc<HashMap<String, Vec<ResourceId>>>)>>,
+    hosts: Mutex<Option<(Instant, Hosts)>>,
 }
 
 fn fresh(at: Instant) -> bool {
@@ -248,7 +251,7 @@ impl Gateway {
 
     /// The map of resources by the host of their address, read whole (kept for
     /// [`GATE_CACHE_TTL`]; a miss reads it again when it is older than a second).
-    async fn hosts(&self, miss: bool) -> Result<Arc<HashMap<String, Vec<ResourceId>>>> {
+    async fn hosts(&self, miss: bool) -> Result<Hosts> {
         let cache = &self.engine.gate;
         if let Some((at, map)) = &*cache.hosts.lock().unwrap_or_else(PoisonError::into_inner) {
             if fresh(*at) && !(miss && at.elapsed() >= HOST_MISS_RELOAD) {
