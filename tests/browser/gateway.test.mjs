@@ -8,11 +8,12 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync, rmSync, existsSync } from 'node:fs';
-import { createServer as createNetServer } from 'node:net';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { freePort, waitFor } from './harness.mjs';
 
 const { chromium } = await import(process.env.PLAYWRIGHT_CORE);
 const shots = process.env.SCREENSHOTS;
@@ -20,29 +21,6 @@ const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PASSWORD = 'open sesame';
 
 let dir, demo, nginx, upstream, base, site, env, browser;
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createNetServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitFor(url) {
-  for (let i = 0; i < 300; i++) {
-    try {
-      await fetch(url, { redirect: 'manual' });
-      return;
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  throw new Error(`${url} did not answer`);
-}
 
 async function api(method, path, body) {
   const r = await fetch(base + path, {

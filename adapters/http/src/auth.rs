@@ -200,32 +200,41 @@ impl Hs256 {
 
 impl Authenticator for Hs256 {
     fn authenticate(&self, parts: &Parts) -> Result<PrincipalId, Unauthenticated> {
-        let value = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .ok_or("send Authorization: Bearer <token>")?
-            .to_str()
-            .map_err(|_| "the Authorization header is not text")?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .ok_or("the Authorization header must be Bearer <token>")?;
+        let value = header_text(
+            parts,
+            axum::http::header::AUTHORIZATION.as_str(),
+            "Authorization",
+        )
+        .ok_or("send Authorization: Bearer <token>")??;
+        let token = strip_bearer(value).ok_or("the Authorization header must be Bearer <token>")?;
         self.verify(token.trim(), real_now())
     }
 
     fn authenticate_gate(&self, parts: &Parts) -> Result<PrincipalId, Unauthenticated> {
-        let value = parts
-            .headers
-            .get(GATE_TOKEN_HEADER)
-            .ok_or("send the gateway's token in X-Autolock-Token")?
-            .to_str()
-            .map_err(|_| "the X-Autolock-Token header is not text")?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .unwrap_or(value);
-        self.verify(token.trim(), real_now())
+        let value = header_text(parts, GATE_TOKEN_HEADER, "X-Autolock-Token")
+            .ok_or("send the gateway's token in X-Autolock-Token")??;
+        self.verify(strip_bearer(value).unwrap_or(value).trim(), real_now())
     }
+}
+
+/// The value of header `name` as text: `None` when absent, an error naming it (as `shown`) when
+/// not text.
+fn header_text<'a>(
+    parts: &'a Parts,
+    name: &str,
+    shown: &str,
+) -> Option<Result<&'a str, Unauthenticated>> {
+    parts.headers.get(name).map(|v| {
+        v.to_str()
+            .map_err(|_| format!("the {shown} header is not text").into())
+    })
+}
+
+/// A token after its `Bearer ` scheme.
+fn strip_bearer(value: &str) -> Option<&str> {
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
 }
 
 /// The authenticated caller, as the directory knows them (admitted by `authz::admit`: in the

@@ -15,6 +15,15 @@ pub enum CliError {
     /// A use case refused or failed.
     #[error(transparent)]
     Refused(#[from] autolock_core::Error),
+    /// The demo could not be seeded, or the database is not the demo's.
+    #[error("{what}")]
+    Demo {
+        /// What was being done.
+        what: &'static str,
+        /// Why it failed.
+        #[source]
+        source: autolock_core::Error,
+    },
     /// A value given does not parse.
     #[error(transparent)]
     Invalid(#[from] ValidationError),

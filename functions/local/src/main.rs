@@ -112,8 +112,10 @@ async fn seed_demo(
     db: &std::path::Path,
     console: &str,
 ) -> Result<Vec<(&'static str, String)>, CliError> {
-    let seeding =
-        |e: autolock_core::Error| CliError::Config(format!("seeding the demo: {}", chain(&e)));
+    let seeding = |source| CliError::Demo {
+        what: "seeding the demo",
+        source,
+    };
     if demo::is_empty(app).await? {
         // The seeded history is written without the feed guard (its events are replayed at
         // their instants, with gaps no real feed would have); the feed counts as heard when
@@ -123,12 +125,12 @@ async fn seed_demo(
         app.feed().hear(now).await.map_err(seeding)?;
         tracing::info!(db = %db.display(), "seeded the demo directory");
     }
-    demo::check_seeded(app).await.map_err(|e| {
-        CliError::Config(format!(
-            "the demo directory is not the demo's: {}",
-            chain(&e)
-        ))
-    })?;
+    demo::check_seeded(app)
+        .await
+        .map_err(|source| CliError::Demo {
+            what: "the demo directory is not the demo's",
+            source,
+        })?;
     let mut links = Vec::new();
     for who in demo::SIGN_IN_DEMO {
         let link = app

@@ -415,15 +415,15 @@ fn walk(proxy: &Proxy, autolock: u16, env: &str) {
     assert!(r.body.contains("user=dave"), "{}", r.body);
 }
 
-#[test]
-fn behind_nginx_with_the_shipped_config() {
-    let dir = temp_dir("nginx");
+/// The demo, the upstream and the proxy `start` makes, walked through; all stopped after.
+fn behind(name: &str, start: fn(&Path, u16, u16, &str) -> Proxy) {
+    let dir = temp_dir(name);
     let port = free_port();
     let (mut demo, env) = start_demo(&dir, port, &["--clock", "manual"]);
     let upstream = start_upstream();
-    let proxy_dir = dir.join("nginx");
+    let proxy_dir = dir.join(name);
     std::fs::create_dir_all(&proxy_dir).unwrap();
-    let proxy = start_nginx(&proxy_dir, port, upstream, &var(&env, "GATEWAY"));
+    let proxy = start(&proxy_dir, port, upstream, &var(&env, "GATEWAY"));
     walk(&proxy, port, &env);
     drop(proxy);
     let _ = demo.kill();
@@ -431,16 +431,11 @@ fn behind_nginx_with_the_shipped_config() {
 }
 
 #[test]
+fn behind_nginx_with_the_shipped_config() {
+    behind("nginx", start_nginx);
+}
+
+#[test]
 fn behind_caddy_with_the_shipped_config() {
-    let dir = temp_dir("caddy");
-    let port = free_port();
-    let (mut demo, env) = start_demo(&dir, port, &["--clock", "manual"]);
-    let upstream = start_upstream();
-    let proxy_dir = dir.join("caddy");
-    std::fs::create_dir_all(&proxy_dir).unwrap();
-    let proxy = start_caddy(&proxy_dir, port, upstream, &var(&env, "GATEWAY"));
-    walk(&proxy, port, &env);
-    drop(proxy);
-    let _ = demo.kill();
-    let _ = demo.wait();
+    behind("caddy", start_caddy);
 }
