@@ -20,6 +20,9 @@ pub enum Capability {
     Operate,
     /// Directory edits, settings, webhook deliveries: admins.
     Administer,
+    /// Users (never their role), groups and memberships, read and changed: admins and
+    /// provisioners.
+    Provision,
 }
 
 impl Capability {
@@ -28,10 +31,11 @@ impl Capability {
     pub fn held_by(self, role: Role) -> bool {
         match self {
             Self::Gateway => role == Role::Gateway,
-            Self::OwnRights => role != Role::Gateway,
+            Self::OwnRights => !role.is_service(),
             Self::Review => matches!(role, Role::Admin | Role::DevopsAdmin | Role::AccessReviewer),
             Self::Operate => matches!(role, Role::Admin | Role::DevopsAdmin),
             Self::Administer => role == Role::Admin,
+            Self::Provision => matches!(role, Role::Admin | Role::Provisioner),
         }
     }
 }
@@ -68,6 +72,18 @@ pub fn may(actor: &Principal, capability: Capability) -> bool {
     actor.active && capability.held_by(actor.role)
 }
 
+/// Checks that `actor` holds one of `capabilities`.
+pub fn require_any(actor: &Principal, capabilities: &[Capability]) -> Result<()> {
+    if capabilities.iter().any(|c| may(actor, *c)) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(format!(
+            "role {} may not do this",
+            actor.role
+        )))
+    }
+}
+
 /// Who may approve and deny requests: active reviewers, never of their own request.
 #[must_use]
 pub fn may_resolve_for(actor: &Principal, requester: &UserId) -> bool {
@@ -101,14 +117,19 @@ mod tests {
     fn the_matrix_of_roles_and_capabilities() {
         use Capability::*;
         let expected = [
-            (Role::Member, [false, true, false, false, false]),
-            (Role::AccessReviewer, [false, true, true, false, false]),
-            (Role::DevopsAdmin, [false, true, true, true, false]),
-            (Role::Admin, [false, true, true, true, true]),
-            (Role::Gateway, [true, false, false, false, false]),
+            (Role::Member, [false, true, false, false, false, false]),
+            (
+                Role::AccessReviewer,
+                [false, true, true, false, false, false],
+            ),
+            (Role::DevopsAdmin, [false, true, true, true, false, false]),
+            (Role::Admin, [false, true, true, true, true, true]),
+            (Role::Gateway, [true, false, false, false, false, false]),
+            (Role::Provisioner, [false, false, false, false, false, true]),
         ];
         for (role, row) in expected {
-            let got = [Gateway, OwnRights, Review, Operate, Administer].map(|c| c.held_by(role));
+            let got = [Gateway, OwnRights, Review, Operate, Administer, Provision]
+                .map(|c| c.held_by(role));
             assert_eq!(got, row, "{role}");
         }
         assert!(!may(&p("ada", Role::Admin, false), Administer), "inactive");

@@ -39,7 +39,7 @@ pub struct User {
     pub sessions_after: Option<DateTime<Utc>>,
 }
 
-/// A gateway's identity: role `gateway`, no rights.
+/// A service principal: a gateway's or an identity provider's identity, no rights of its own.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServicePrincipal {
@@ -52,9 +52,18 @@ pub struct ServicePrincipal {
     pub active: bool,
     /// When it was created.
     pub created_at: DateTime<Utc>,
-    /// Which header of a gate check names the user, and what it holds (docs/gateways).
+    /// `gateway` (decisions, gate checks, access events) or `provisioner` (users, groups and
+    /// memberships).
+    #[serde(default = "gateway")]
+    pub role: Role,
+    /// For a gateway: which header of a gate check names the user, and what it holds
+    /// (docs/gateways).
     #[serde(default)]
     pub identity: GateIdentity,
+}
+
+fn gateway() -> Role {
+    Role::Gateway
 }
 
 /// How a gateway vouches for its user on a gate check: the request header its own
@@ -129,7 +138,7 @@ fn enabled() -> bool {
 pub struct Principal {
     /// The principal's id.
     pub id: PrincipalId,
-    /// The role from the directory (`gateway` for a service principal).
+    /// The role from the directory (`gateway` or `provisioner` for a service principal).
     pub role: Role,
     /// Whether the principal may act at all.
     pub active: bool,

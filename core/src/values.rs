@@ -192,7 +192,8 @@ impl fmt::Display for Name {
     }
 }
 
-/// A principal's role. Users hold one of the first four; service principals hold `gateway`.
+/// A principal's role. Users hold one of the first four; service principals hold `gateway` or
+/// `provisioner`.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -207,16 +208,20 @@ pub enum Role {
     AccessReviewer,
     /// A gateway's service principal: decisions and access events only.
     Gateway,
+    /// An identity provider's service principal: changes users, groups and memberships, and
+    /// nothing else (never a role, never a resource or a grant).
+    Provisioner,
 }
 
 impl Role {
     /// Every role, in the order of the authorization table.
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Member,
         Role::AccessReviewer,
         Role::DevopsAdmin,
         Role::Admin,
         Role::Gateway,
+        Role::Provisioner,
     ];
 
     /// Parses a wire name.
@@ -225,7 +230,7 @@ impl Role {
             ValidationError::new(
                 "role",
                 format!(
-                    "{text:?} is not allowed; allowed are \"member\", \"admin\", \"devops_admin\", \"access_reviewer\" (and \"gateway\" for service principals)"
+                    "{text:?} is not allowed; allowed are \"member\", \"admin\", \"devops_admin\", \"access_reviewer\" (and \"gateway\" or \"provisioner\" for service principals)"
                 ),
             )
         })
@@ -240,7 +245,17 @@ impl Role {
             Self::DevopsAdmin => "devops_admin",
             Self::AccessReviewer => "access_reviewer",
             Self::Gateway => "gateway",
+            Self::Provisioner => "provisioner",
         }
+    }
+
+    /// The roles of service principals.
+    pub const SERVICE: [Role; 2] = [Role::Gateway, Role::Provisioner];
+
+    /// Whether this is a service principal's role.
+    #[must_use]
+    pub fn is_service(self) -> bool {
+        Self::SERVICE.contains(&self)
     }
 
     /// The roles that approve requests (and may be emailed about them).

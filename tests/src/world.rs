@@ -145,9 +145,12 @@ impl World {
         app.directory()
             .create_service_principal(
                 &admin,
-                Some(id("gw")),
-                Name::parse("Gateway").expect("valid"),
-                autolock_core::directory::GateIdentity::default(),
+                autolock_core::service::NewServicePrincipal {
+                    id: Some(id("gw")),
+                    name: Name::parse("Gateway").expect("valid"),
+                    role: Role::Gateway,
+                    identity: autolock_core::directory::GateIdentity::default(),
+                },
                 t0,
             )
             .await

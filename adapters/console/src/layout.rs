@@ -301,6 +301,7 @@ pub fn role_label(role: autolock_core::values::Role) -> &'static str {
         Role::DevopsAdmin => "DevOps admin",
         Role::AccessReviewer => "access reviewer",
         Role::Gateway => "gateway",
+        Role::Provisioner => "provisioner",
     }
 }
 

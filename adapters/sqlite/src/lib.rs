@@ -44,7 +44,7 @@ const MIGRATIONS: [&str; 12] = [
     include_str!("../migrations/0009_exemptions.sql"),
     include_str!("../migrations/0010_usage_by_key.sql"),
     include_str!("../migrations/0011_sessions_and_throttles.sql"),
-    include_str!("../migrations/0012_gate_identity.sql"),
+    include_str!("../migrations/0012_service_principal_role.sql"),
 ];
 #[allow(clippy::cast_possible_wrap)]
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

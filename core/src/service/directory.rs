@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::Timestamp;
 use crate::ValidationError;
 use crate::audit::AuditAction;
-use crate::authz::{Capability, require, require_sees_user};
+use crate::authz::{Capability, may, require, require_any, require_sees_user};
 use crate::directory::{
     GateIdentity, Grant, Group, Principal, Resource, ServicePrincipal, Span, Timed, User,
 };
@@ -34,6 +34,19 @@ pub struct NewUser {
     pub display_name: Name,
     /// A user role (not `gateway`).
     pub role: Role,
+}
+
+/// A service principal to create.
+#[derive(Debug, Clone)]
+pub struct NewServicePrincipal {
+    /// The id (its tokens' `sub`); generated when absent.
+    pub id: Option<PrincipalId>,
+    /// A label for people.
+    pub name: Name,
+    /// `gateway` or `provisioner`.
+    pub role: Role,
+    /// For a gateway: the header of a gate check that names the user.
+    pub identity: GateIdentity,
 }
 
 /// An edit of a user: each field given replaces, each omitted keeps.
@@ -107,14 +120,25 @@ pub(crate) fn grant_scope(grant: &Grant) -> RefreshScope {
 }
 
 fn user_role(role: Role) -> Result<Role> {
-    if role == Role::Gateway {
+    if role.is_service() {
         return Err(ValidationError::new(
             "role",
-            "\"gateway\" is for service principals; allowed are \"member\", \"admin\", \"devops_admin\", \"access_reviewer\"",
+            format!("\"{role}\" is for service principals; allowed are \"member\", \"admin\", \"devops_admin\", \"access_reviewer\""),
         )
         .into());
     }
     Ok(role)
+}
+
+/// Roles are given by admins alone: a provisioner's users are members (docs/semantics.md §6).
+fn require_role_giver(actor: &Principal) -> Result<()> {
+    if may(actor, Capability::Administer) {
+        Ok(())
+    } else {
+        Err(Error::Forbidden(
+            "only an admin gives a user a role other than member".into(),
+        ))
+    }
 }
 
 /// The directory's use cases: users, service principals, groups, memberships, resources and
@@ -187,7 +211,10 @@ impl Directory {
         new: NewUser,
         now: Timestamp,
     ) -> Result<User> {
-        require(actor, Capability::Administer)?;
+        require(actor, Capability::Provision)?;
+        if new.role != Role::Member {
+            require_role_giver(actor)?;
+        }
         let user = User {
             id: new.id.unwrap_or_else(UserId::generate),
             email: new.email,
@@ -204,7 +231,8 @@ impl Directory {
         Ok(user)
     }
 
-    /// Edits a user (admin): email, name and role replace what they were; `active` deactivates
+    /// Edits a user (admin; a provisioner, but for the role): email, name and role replace what
+    /// they were; `active` deactivates
     /// (cancelling their open requests) or reactivates them. Each edit is written over the
     /// revision it was computed from, so that concurrent edits of other fields are all kept.
     pub async fn patch_user(
@@ -214,8 +242,11 @@ impl Directory {
         patch: UserPatch,
         now: Timestamp,
     ) -> Result<User> {
-        require(actor, Capability::Administer)?;
+        require(actor, Capability::Provision)?;
         let role = patch.role.map(user_role).transpose()?;
+        if role.is_some() {
+            require_role_giver(actor)?;
+        }
         let mut user = self.engine.existing_user(id).await?;
         if patch.email.is_some() || patch.display_name.is_some() || role.is_some() {
             user = self
@@ -248,7 +279,7 @@ impl Directory {
         Ok(user)
     }
 
-    /// Activates or deactivates a user (admin); deactivation cancels their open requests.
+    /// Activates or deactivates a user (admin, provisioner); deactivation cancels their open requests.
     pub async fn set_user_active(
         &self,
         actor: &Principal,
@@ -256,7 +287,7 @@ impl Directory {
         active: bool,
         now: Timestamp,
     ) -> Result<User> {
-        require(actor, Capability::Administer)?;
+        require(actor, Capability::Provision)?;
         let (user, intent) = self
             .engine
             .retry(|| async {
@@ -294,22 +325,32 @@ impl Directory {
         Ok(user)
     }
 
-    /// Creates a gateway's service principal (admin).
+    /// Creates a service principal (admin): a gateway's, or an identity provider's
+    /// (`provisioner`).
     pub async fn create_service_principal(
         &self,
         actor: &Principal,
-        id: Option<PrincipalId>,
-        name: Name,
-        identity: GateIdentity,
+        new: NewServicePrincipal,
         now: Timestamp,
     ) -> Result<ServicePrincipal> {
         require(actor, Capability::Administer)?;
+        if !new.role.is_service() {
+            return Err(ValidationError::new(
+                "role",
+                format!(
+                    "\"{}\" is a user's role; a service principal is a \"gateway\" or a \"provisioner\"",
+                    new.role
+                ),
+            )
+            .into());
+        }
         let sp = ServicePrincipal {
-            id: id.unwrap_or_else(PrincipalId::generate),
-            name,
+            id: new.id.unwrap_or_else(PrincipalId::generate),
+            name: new.name,
             active: true,
             created_at: now,
-            identity,
+            role: new.role,
+            identity: new.identity,
         };
         let mut changes = Changeset {
             directory: vec![DirectoryChange::CreateServicePrincipal(sp.clone())],
@@ -319,7 +360,7 @@ impl Directory {
             DirectoryEdit::new(
                 AuditAction::ServicePrincipalCreated,
                 Some(&actor.id),
-                json!({"name": sp.name, "identity": sp.identity}),
+                json!({"name": sp.name, "role": sp.role, "identity": sp.identity}),
             )
             .principal(&sp.id)
             .event(),
@@ -370,7 +411,7 @@ impl Directory {
         Ok(sp)
     }
 
-    /// Creates a group (admin).
+    /// Creates a group (admin, provisioner).
     pub async fn create_group(
         &self,
         actor: &Principal,
@@ -378,7 +419,7 @@ impl Directory {
         name: Name,
         now: Timestamp,
     ) -> Result<Group> {
-        require(actor, Capability::Administer)?;
+        require(actor, Capability::Provision)?;
         let group = Group {
             id: id.unwrap_or_else(GroupId::generate),
             name,
@@ -466,7 +507,7 @@ impl Directory {
             .ok_or_else(|| Error::NotFound(format!("grant of {group} on {resource}")))
     }
 
-    /// Adds a user to a group (admin). Adding a current member changes nothing: the answer is
+    /// Adds a user to a group (admin, provisioner). Adding a current member changes nothing: the answer is
     /// the membership as it is, `joined_at` kept, and `false` (not created).
     pub async fn add_member(
         &self,
@@ -475,7 +516,7 @@ impl Directory {
         user: &UserId,
         now: Timestamp,
     ) -> Result<(Membership, bool)> {
-        require(actor, Capability::Administer)?;
+        require(actor, Capability::Provision)?;
         self.engine.existing_group(group).await?;
         self.engine.existing_user(user).await?;
         let membership = |joined_at| Membership {
@@ -518,7 +559,7 @@ impl Directory {
         user: &UserId,
         now: Timestamp,
     ) -> Result<()> {
-        require(actor, Capability::Administer)?;
+        require(actor, Capability::Provision)?;
         self.engine.existing_group(group).await?;
         let not_member = || Error::NotFound(format!("membership of {user} in {group}"));
         if self
@@ -737,15 +778,17 @@ impl Directory {
         crate::authz::admit(id, self.engine.directory.principal(id).await?)
     }
 
-    /// A page of users (approvers).
+    /// A page of users (approvers, provisioners).
     pub async fn users(&self, actor: &Principal, page: &PageRequest) -> Result<Page<User>> {
-        require(actor, Capability::Review)?;
+        require_any(actor, &[Capability::Review, Capability::Provision])?;
         Ok(self.engine.directory.users(page).await?)
     }
 
-    /// A user (the user themselves or an approver).
+    /// A user (the user themselves, an approver or a provisioner).
     pub async fn user(&self, actor: &Principal, id: &UserId) -> Result<User> {
-        require_sees_user(actor, id)?;
+        if !may(actor, Capability::Provision) {
+            require_sees_user(actor, id)?;
+        }
         self.engine.existing_user(id).await
     }
 
@@ -763,15 +806,15 @@ impl Directory {
             .ok_or_else(|| Error::NotFound(format!("service principal {id}")))
     }
 
-    /// A page of groups (approvers).
+    /// A page of groups (approvers, provisioners).
     pub async fn groups(&self, actor: &Principal, page: &PageRequest) -> Result<Page<Group>> {
-        require(actor, Capability::Review)?;
+        require_any(actor, &[Capability::Review, Capability::Provision])?;
         Ok(self.engine.directory.groups(page).await?)
     }
 
-    /// A group with its members and grants (approvers).
+    /// A group with its members and grants (approvers, provisioners).
     pub async fn group(&self, actor: &Principal, id: &GroupId) -> Result<GroupView> {
-        require(actor, Capability::Review)?;
+        require_any(actor, &[Capability::Review, Capability::Provision])?;
         let group = self.engine.existing_group(id).await?;
         let members = self.engine.directory.members(id).await?;
         let mut grants = Vec::new();

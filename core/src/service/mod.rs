@@ -47,7 +47,7 @@ use crate::ports::Store;
 use engine::Engine;
 
 pub use as_code::{PolicyDocument, PolicyPlan};
-pub use directory::{Membership, NewGrant, NewResource, NewUser, UserPatch};
+pub use directory::{Membership, NewGrant, NewResource, NewServicePrincipal, NewUser, UserPatch};
 pub use downloads::{Download, DownloadFormat, DownloadOf};
 pub use exemptions::NewExemption;
 pub use feed::FeedStatus;

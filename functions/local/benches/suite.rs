@@ -156,6 +156,7 @@ async fn seed(store: &SqliteStore, s: Sizes) -> Vec<(UserId, ResourceId)> {
             name: "Gateway".parse().unwrap(),
             active: true,
             created_at: t0,
+            role: autolock_core::values::Role::Gateway,
             identity: autolock_core::directory::GateIdentity::default(),
         }));
     for r in 0..s.resources {

@@ -28,6 +28,9 @@ pub const PEOPLE: [(&str, &str, Role); 7] = [
 /// The gateway's service principal.
 pub const GATEWAY: &str = "gateway";
 
+/// The identity provider's service principal (role `provisioner`).
+pub const PROVISIONER: &str = "provisioner";
+
 fn parsed<T: std::str::FromStr<Err = autolock_core::ValidationError>>(s: &str) -> T {
     s.parse()
         .unwrap_or_else(|e| panic!("demo value {s:?}: {e}"))
@@ -69,7 +72,7 @@ pub async fn seed(app: &Autolock, start: Timestamp) -> Result<()> {
     Ok(())
 }
 
-/// The people: Ada the admin first, then the others and the demo gateway.
+/// The people: Ada the admin first, then the others, the demo gateway and provisioner.
 async fn seed_people(app: &Autolock, admin: &Principal, t0: Timestamp) -> Result<()> {
     app.directory()
         .bootstrap_admin(
@@ -88,15 +91,23 @@ async fn seed_people(app: &Autolock, admin: &Principal, t0: Timestamp) -> Result
         };
         app.directory().create_user(admin, new, t0).await?;
     }
-    app.directory()
-        .create_service_principal(
-            admin,
-            Some(parsed(GATEWAY)),
-            Name::parse("Demo gateway")?,
-            autolock_core::directory::GateIdentity::default(),
-            t0,
-        )
-        .await?;
+    for (id, name, role) in [
+        (GATEWAY, "Demo gateway", Role::Gateway),
+        (PROVISIONER, "Demo identity provider", Role::Provisioner),
+    ] {
+        app.directory()
+            .create_service_principal(
+                admin,
+                autolock_core::service::NewServicePrincipal {
+                    id: Some(parsed(id)),
+                    name: Name::parse(name)?,
+                    role,
+                    identity: autolock_core::directory::GateIdentity::default(),
+                },
+                t0,
+            )
+            .await?;
+    }
     Ok(())
 }
 
@@ -265,6 +276,7 @@ pub fn env_file(
         ("dave", "DAVE"),
         ("erin", "ERIN"),
         (GATEWAY, "GATEWAY"),
+        (PROVISIONER, "PROVISIONER"),
     ] {
         let _ = writeln!(out, "export {var}={}", token(&parsed(id)));
     }
@@ -286,7 +298,8 @@ pub fn describe(env_path: &str, base_url: &str, links: &[(&str, String)]) -> Str
 autolock demo is ready at {base_url}
 
   people  ada (admin), dev (devops_admin), rita (access_reviewer),
-          bob, carol, dave, erin (members); gateway (service principal)
+          bob, carol, dave, erin (members); gateway and provisioner
+          (service principals)
   state   dave is locked out of gitlab and grafana (never used them);
           erin is locked out of prod-db and has an open request
 

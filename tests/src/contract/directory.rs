@@ -17,7 +17,8 @@ pub async fn directory_creates_and_rejects_duplicates(store: Arc<dyn Store>) {
         name: Name::parse("gw").unwrap(),
         active: true,
         created_at: h(0),
-        // Not the default, so that a store that dropped it would be seen.
+        // Not the defaults, so that a store that dropped them would be seen.
+        role: Role::Provisioner,
         identity: autolock_core::directory::GateIdentity {
             header: autolock_core::directory::IdentityHeader::XAuthRequestEmail,
             holds: autolock_core::directory::IdentityKind::Email,

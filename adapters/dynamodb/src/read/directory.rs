@@ -239,10 +239,11 @@ impl DirectoryReader for DynamoStore {
                 active: u.active,
             }
         } else {
+            let sp = service_principal_doc(&i)?;
             Principal {
                 id: id.clone(),
-                role: Role::Gateway,
-                active: service_principal_doc(&i)?.active,
+                role: sp.role,
+                active: sp.active,
             }
         }))
     }

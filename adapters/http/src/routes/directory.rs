@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 use autolock_core::directory::{GateIdentity, Group, Principal, ServicePrincipal, User};
 use autolock_core::ids::{GroupId, PrincipalId, UserId};
 use autolock_core::ports::Clock;
-use autolock_core::service::{GroupView, Membership, NewUser, UserPatch};
+use autolock_core::service::{GroupView, Membership, NewServicePrincipal, NewUser, UserPatch};
 use autolock_core::values::{Email, Name, Role};
 
 use super::{List, Paging};
@@ -143,13 +143,21 @@ pub struct CreateServicePrincipal {
     pub id: Option<PrincipalId>,
     /// A label.
     pub name: Name,
-    /// Which header of a gate check names the user, and whether it holds their id or email
-    /// (by default `X-Forwarded-User` with a user id).
+    /// `gateway` (the default: decisions, gate checks, access events) or `provisioner` (users,
+    /// groups and memberships, as an identity provider keeps them).
+    #[serde(default = "gateway")]
+    pub role: Role,
+    /// For a gateway: which header of a gate check names the user, and whether it holds their
+    /// id or email (by default `X-Forwarded-User` with a user id).
     #[serde(default)]
     pub identity: GateIdentity,
 }
 
-/// Creates a service principal for a gateway (admin).
+fn gateway() -> Role {
+    Role::Gateway
+}
+
+/// Creates a service principal for a gateway or an identity provider (admin).
 #[utoipa::path(post, path = "/v1/service-principals", tag = "directory", request_body = CreateServicePrincipal, responses((status = 201, body = ServicePrincipal)))]
 pub async fn create_service_principal(
     State(s): State<AppState>,
@@ -159,7 +167,16 @@ pub async fn create_service_principal(
     let sp = s
         .app()
         .directory()
-        .create_service_principal(&caller, b.id, b.name, b.identity, s.now())
+        .create_service_principal(
+            &caller,
+            NewServicePrincipal {
+                id: b.id,
+                name: b.name,
+                role: b.role,
+                identity: b.identity,
+            },
+            s.now(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(sp)))
 }

@@ -3,7 +3,8 @@
 //!
 //! The world at day 8: bob and carol (members), rita (access reviewer), dev (DevOps admin) and
 //! ada (admin) are all in `eng`, granted on gitlab (7 d, manual), so all are locked since day 7
-//! and each has filed a request. `gw` is the gateway. "Own" objects are the caller's; "foreign"
+//! and each has filed a request. `gw` is the gateway, `prov` an identity provider's provisioner.
+//! "Own" objects are the caller's; "foreign"
 //! ones are carol's (bob's when the caller is carol — never used here).
 
 use crate::common;
@@ -14,12 +15,13 @@ use axum::http::{Method, StatusCode};
 use common::Harness;
 use serde_json::{Value, json};
 
-const ROLES: [&str; 5] = [
+const ROLES: [&str; 6] = [
     "member",
     "access_reviewer",
     "devops_admin",
     "admin",
     "gateway",
+    "provisioner",
 ];
 
 struct Cell {
@@ -69,6 +71,20 @@ async fn cell(role: &str) -> Cell {
         )
         .await
         .unwrap();
+    w.app
+        .directory()
+        .create_service_principal(
+            &w.admin,
+            autolock_core::service::NewServicePrincipal {
+                id: Some("prov".parse().unwrap()),
+                name: "Identity provider".parse().unwrap(),
+                role: autolock_core::values::Role::Provisioner,
+                identity: Default::default(),
+            },
+            d(0),
+        )
+        .await
+        .unwrap();
     harness.clock.set(d(8)).unwrap();
     let mut requests = std::collections::HashMap::new();
     for p in [&w.bob, &w.carol, &w.reviewer, &w.devops, &w.admin] {
@@ -85,6 +101,11 @@ async fn cell(role: &str) -> Cell {
         "access_reviewer" => w.reviewer.clone(),
         "devops_admin" => w.devops.clone(),
         "admin" => w.admin.clone(),
+        "provisioner" => Principal {
+            id: "prov".parse().unwrap(),
+            role: autolock_core::values::Role::Provisioner,
+            active: true,
+        },
         _ => w.gateway.clone(),
     };
     let grant = w
@@ -110,7 +131,7 @@ struct Row {
     method: Method,
     path: fn(&Cell) -> String,
     body: Option<fn(&Cell) -> Value>,
-    expect: [u16; 5],
+    expect: [u16; 6],
 }
 
 fn own(c: &Cell) -> String {
@@ -133,14 +154,14 @@ fn rows() -> Vec<Row> {
             M::GET,
             |_| "/v1/me".into(),
             None,
-            [200, 200, 200, 200, 200],
+            [200, 200, 200, 200, 200, 200],
         ),
         r(
             "list users",
             M::GET,
             |_| "/v1/users".into(),
             None,
-            [403, 200, 200, 200, 403],
+            [403, 200, 200, 200, 403, 200],
         ),
         r(
             "create user",
@@ -149,210 +170,233 @@ fn rows() -> Vec<Row> {
             Some(
                 |_| json!({"id": "zed", "email": "zed@example.com", "display_name": "Zed", "role": "member"}),
             ),
-            [403, 403, 403, 201, 403],
+            [403, 403, 403, 201, 403, 201],
         ),
         r(
             "get own user",
             M::GET,
             |c| format!("/v1/users/{}", own(c)),
             None,
-            [200, 200, 200, 200, 403],
+            [200, 200, 200, 200, 403, 404],
         ),
         r(
             "get foreign user",
             M::GET,
             |_| "/v1/users/carol".into(),
             None,
-            [404, 200, 200, 200, 403],
+            [404, 200, 200, 200, 403, 200],
         ),
         r(
             "edit user",
             M::PATCH,
             |_| "/v1/users/carol".into(),
             Some(|_| json!({"display_name": "Carol C"})),
-            [403, 403, 403, 200, 403],
+            [403, 403, 403, 200, 403, 200],
+        ),
+        r(
+            "give a user a role",
+            M::PATCH,
+            |_| "/v1/users/carol".into(),
+            Some(|_| json!({"role": "access_reviewer"})),
+            [403, 403, 403, 200, 403, 403],
+        ),
+        r(
+            "create a user with a role",
+            M::POST,
+            |_| "/v1/users".into(),
+            Some(
+                |_| json!({"id": "zoe", "email": "zoe@example.com", "display_name": "Zoe", "role": "devops_admin"}),
+            ),
+            [403, 403, 403, 201, 403, 403],
+        ),
+        r(
+            "deactivate a user",
+            M::PATCH,
+            |_| "/v1/users/carol".into(),
+            Some(|_| json!({"active": false})),
+            [403, 403, 403, 200, 403, 200],
         ),
         r(
             "own rights",
             M::GET,
             |c| format!("/v1/users/{}/rights", own(c)),
             None,
-            [200, 200, 200, 200, 403],
+            [200, 200, 200, 200, 403, 403],
         ),
         r(
             "foreign rights",
             M::GET,
             |_| "/v1/users/carol/rights".into(),
             None,
-            [404, 200, 200, 200, 403],
+            [404, 200, 200, 200, 403, 403],
         ),
         r(
             "own right",
             M::GET,
             |c| format!("/v1/users/{}/rights/gitlab", own(c)),
             None,
-            [200, 200, 200, 200, 403],
+            [200, 200, 200, 200, 403, 403],
         ),
         r(
             "foreign right",
             M::GET,
             |_| "/v1/users/carol/rights/gitlab".into(),
             None,
-            [404, 200, 200, 200, 403],
+            [404, 200, 200, 200, 403, 403],
         ),
         r(
             "unlock oneself",
             M::POST,
             |c| format!("/v1/users/{}/rights/gitlab/unlock", own(c)),
             None,
-            [403, 403, 403, 403, 403],
+            [403, 403, 403, 403, 403, 403],
         ),
         r(
             "unlock another",
             M::POST,
             |_| "/v1/users/carol/rights/gitlab/unlock".into(),
             None,
-            [403, 403, 200, 200, 403],
+            [403, 403, 200, 200, 403, 403],
         ),
         r(
             "create service principal",
             M::POST,
             |_| "/v1/service-principals".into(),
             Some(|_| json!({"id": "gw2", "name": "Gateway 2"})),
-            [403, 403, 403, 201, 403],
+            [403, 403, 403, 201, 403, 403],
         ),
         r(
             "get service principal",
             M::GET,
             |_| "/v1/service-principals/gw".into(),
             None,
-            [403, 200, 200, 200, 403],
+            [403, 200, 200, 200, 403, 403],
         ),
         r(
             "disable a service principal",
             M::PATCH,
             |_| "/v1/service-principals/gw".into(),
             Some(|_| json!({"active": false})),
-            [403, 403, 403, 200, 403],
+            [403, 403, 403, 200, 403, 403],
         ),
         r(
             "list groups",
             M::GET,
             |_| "/v1/groups".into(),
             None,
-            [403, 200, 200, 200, 403],
+            [403, 200, 200, 200, 403, 200],
         ),
         r(
             "create group",
             M::POST,
             |_| "/v1/groups".into(),
             Some(|_| json!({"id": "qa", "name": "QA"})),
-            [403, 403, 403, 201, 403],
+            [403, 403, 403, 201, 403, 201],
         ),
         r(
             "get group",
             M::GET,
             |_| "/v1/groups/eng".into(),
             None,
-            [403, 200, 200, 200, 403],
+            [403, 200, 200, 200, 403, 200],
         ),
         r(
             "add member",
             M::PUT,
             |_| "/v1/groups/eng/members/newbie".into(),
             None,
-            [403, 403, 403, 201, 403],
+            [403, 403, 403, 201, 403, 201],
         ),
         r(
             "remove member",
             M::DELETE,
             |_| "/v1/groups/eng/members/carol".into(),
             None,
-            [403, 403, 403, 204, 403],
+            [403, 403, 403, 204, 403, 204],
         ),
         r(
             "list resources",
             M::GET,
             |_| "/v1/resources".into(),
             None,
-            [403, 200, 200, 200, 403],
+            [403, 200, 200, 200, 403, 403],
         ),
         r(
             "create resource",
             M::POST,
             |_| "/v1/resources".into(),
             Some(|_| json!({"id": "jira", "name": "Jira", "address": "https://jira.example.com"})),
-            [403, 403, 403, 201, 403],
+            [403, 403, 403, 201, 403, 403],
         ),
         r(
             "get resource",
             M::GET,
             |_| "/v1/resources/gitlab".into(),
             None,
-            [403, 200, 200, 200, 403],
+            [403, 200, 200, 200, 403, 403],
         ),
         r(
             "edit resource policy",
             M::PATCH,
             |_| "/v1/resources/gitlab/policy".into(),
             Some(|_| json!({"auto_lock_after": "30d"})),
-            [403, 403, 200, 200, 403],
+            [403, 403, 200, 200, 403, 403],
         ),
         r(
             "rights of a resource",
             M::GET,
             |_| "/v1/resources/gitlab/rights".into(),
             None,
-            [403, 200, 200, 200, 403],
+            [403, 200, 200, 200, 403, 403],
         ),
         r(
             "list grants",
             M::GET,
             |_| "/v1/resources/gitlab/grants".into(),
             None,
-            [403, 200, 200, 200, 403],
+            [403, 200, 200, 200, 403, 403],
         ),
         r(
             "create grant",
             M::POST,
             |_| "/v1/resources/gitlab/grants".into(),
             Some(|_| json!({"group_id": "ops"})),
-            [403, 403, 403, 201, 403],
+            [403, 403, 403, 201, 403, 403],
         ),
         r(
             "get grant",
             M::GET,
             |c| format!("/v1/grants/{}", c.grant),
             None,
-            [403, 200, 200, 200, 403],
+            [403, 200, 200, 200, 403, 403],
         ),
         r(
             "set grant expiry",
             M::PATCH,
             |c| format!("/v1/grants/{}", c.grant),
             Some(|_| json!({"expires_at": null})),
-            [403, 403, 403, 200, 403],
+            [403, 403, 403, 200, 403, 403],
         ),
         r(
             "remove grant",
             M::DELETE,
             |c| format!("/v1/grants/{}", c.grant),
             None,
-            [403, 403, 403, 204, 403],
+            [403, 403, 403, 204, 403, 403],
         ),
         r(
             "edit grant policy",
             M::PATCH,
             |c| format!("/v1/grants/{}/policy", c.grant),
             Some(|_| json!({"approval": "automatic"})),
-            [403, 403, 200, 200, 403],
+            [403, 403, 200, 200, 403, 403],
         ),
         r(
             "decision",
             M::POST,
             |_| "/v1/access/check".into(),
             Some(|_| json!({"user_id": "bob", "resource_id": "gitlab"})),
-            [403, 403, 403, 403, 200],
+            [403, 403, 403, 403, 200, 403],
         ),
         r(
             "access events",
@@ -361,35 +405,35 @@ fn rows() -> Vec<Row> {
             Some(
                 |_| json!({"events": [{"event_id": "x1", "user_id": "bob", "resource_id": "gitlab", "accessed_at": "2026-01-09T00:00:00Z"}]}),
             ),
-            [403, 403, 403, 403, 200],
+            [403, 403, 403, 403, 200, 403],
         ),
         r(
             "file own request",
             M::POST,
             |_| "/v1/access-requests".into(),
             Some(|_| json!({"resource_id": "gitlab", "reason": "again"})),
-            [200, 200, 200, 200, 403],
+            [200, 200, 200, 200, 403, 403],
         ),
         r(
             "list own requests",
             M::GET,
             |_| "/v1/access-requests".into(),
             None,
-            [200, 200, 200, 200, 403],
+            [200, 200, 200, 200, 403, 403],
         ),
         r(
             "list foreign requests",
             M::GET,
             |_| "/v1/access-requests?user_id=carol".into(),
             None,
-            [404, 200, 200, 200, 403],
+            [404, 200, 200, 200, 403, 403],
         ),
         r(
             "count requests",
             M::GET,
             |_| "/v1/access-requests/count".into(),
             None,
-            [403, 200, 200, 200, 403],
+            [403, 200, 200, 200, 403, 403],
         ),
         r(
             "get own request",
@@ -403,14 +447,14 @@ fn rows() -> Vec<Row> {
                 )
             },
             None,
-            [200, 200, 200, 200, 403],
+            [200, 200, 200, 200, 403, 403],
         ),
         r(
             "get foreign request",
             M::GET,
             |c| format!("/v1/access-requests/{}", c.carol_request),
             None,
-            [404, 200, 200, 200, 403],
+            [404, 200, 200, 200, 403, 403],
         ),
         r(
             "approve own request",
@@ -424,14 +468,14 @@ fn rows() -> Vec<Row> {
                 )
             },
             None,
-            [403, 403, 403, 403, 403],
+            [403, 403, 403, 403, 403, 403],
         ),
         r(
             "approve foreign request",
             M::POST,
             |c| format!("/v1/access-requests/{}/approve", c.carol_request),
             None,
-            [403, 200, 200, 200, 403],
+            [403, 200, 200, 200, 403, 403],
         ),
         r(
             "deny own request",
@@ -445,119 +489,119 @@ fn rows() -> Vec<Row> {
                 )
             },
             None,
-            [403, 403, 403, 403, 403],
+            [403, 403, 403, 403, 403, 403],
         ),
         r(
             "deny foreign request",
             M::POST,
             |c| format!("/v1/access-requests/{}/deny", c.carol_request),
             None,
-            [403, 200, 200, 200, 403],
+            [403, 200, 200, 200, 403, 403],
         ),
         r(
             "read settings",
             M::GET,
             |_| "/v1/settings/notifications".into(),
             None,
-            [403, 403, 403, 200, 403],
+            [403, 403, 403, 200, 403, 403],
         ),
         r(
             "write settings",
             M::PUT,
             |_| "/v1/settings/notifications".into(),
             Some(|_| json!({"emails_enabled": true, "email_roles": ["admin", "access_reviewer"]})),
-            [403, 403, 403, 200, 403],
+            [403, 403, 403, 200, 403, 403],
         ),
         r(
             "resource report",
             M::GET,
             |_| "/v1/resources/gitlab/report".into(),
             None,
-            [403, 200, 200, 200, 403],
+            [403, 200, 200, 200, 403, 403],
         ),
         r(
             "group report",
             M::GET,
             |_| "/v1/groups/eng/report".into(),
             None,
-            [403, 200, 200, 200, 403],
+            [403, 200, 200, 200, 403, 403],
         ),
         r(
             "user report",
             M::GET,
             |_| "/v1/users/carol/report".into(),
             None,
-            [403, 200, 200, 200, 403],
+            [403, 200, 200, 200, 403, 403],
         ),
         r(
             "analytics",
             M::GET,
             |_| "/v1/resources/gitlab/analytics".into(),
             None,
-            [403, 200, 200, 200, 403],
+            [403, 200, 200, 200, 403, 403],
         ),
         r(
             "preview a resource policy",
             M::POST,
             |_| "/v1/resources/gitlab/policy/preview".into(),
             Some(|_| json!({"auto_lock_after": "1d"})),
-            [403, 403, 200, 200, 403],
+            [403, 403, 200, 200, 403, 403],
         ),
         r(
             "preview a grant policy",
             M::POST,
             |c| format!("/v1/grants/{}/policy/preview", c.grant),
             Some(|_| json!({"auto_lock_after": "1d"})),
-            [403, 403, 200, 200, 403],
+            [403, 403, 200, 200, 403, 403],
         ),
         r(
             "audit export",
             M::GET,
             |_| "/v1/audit/export".into(),
             None,
-            [403, 403, 200, 200, 403],
+            [403, 403, 200, 200, 403, 403],
         ),
         r(
             "set the webhook",
             M::PUT,
             |_| "/v1/settings/webhook".into(),
             Some(|_| json!({"url": "https://hooks.example.com/autolock"})),
-            [403, 403, 403, 200, 403],
+            [403, 403, 403, 200, 403, 403],
         ),
         r(
             "remove the webhook",
             M::DELETE,
             |_| "/v1/settings/webhook".into(),
             None,
-            [403, 403, 403, 204, 403],
+            [403, 403, 403, 204, 403, 403],
         ),
         r(
             "webhook deliveries",
             M::GET,
             |_| "/v1/webhook-deliveries".into(),
             None,
-            [403, 403, 403, 200, 403],
+            [403, 403, 403, 200, 403, 403],
         ),
         r(
             "audit log",
             M::GET,
             |_| "/v1/audit".into(),
             None,
-            [403, 403, 200, 200, 403],
+            [403, 403, 200, 200, 403, 403],
         ),
         r(
             "read the clock",
             M::GET,
             |_| "/v1/clock".into(),
             None,
-            [200, 200, 200, 200, 200],
+            [200, 200, 200, 200, 200, 200],
         ),
         r(
             "move the clock",
             M::POST,
             |_| "/v1/clock/advance".into(),
             Some(|_| json!({"by": "1h"})),
-            [403, 403, 403, 200, 403],
+            [403, 403, 403, 200, 403, 403],
         ),
     ]
 }

@@ -432,6 +432,44 @@ async fn envoys_ext_authz_request_is_understood_and_its_query_is_the_clients() {
 }
 
 #[tokio::test]
+async fn a_provisioner_is_not_a_gateway_and_a_user_role_is_not_a_service_principals() {
+    let t = Harness::new(h(1)).await;
+    let admin = &t.world.admin;
+    let r = t
+        .post(
+            "/v1/service-principals",
+            admin,
+            json!({"id": "okta", "name": "Okta", "role": "provisioner"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(r.json()["role"], "provisioner");
+    let okta = Principal {
+        id: id("okta"),
+        role: autolock_core::values::Role::Provisioner,
+        active: true,
+    };
+    let r = gate(
+        &t,
+        Method::GET,
+        "/v1/gate?resource=gitlab",
+        Some(&okta),
+        &[("X-Forwarded-User", "bob")],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    let r = t
+        .post(
+            "/v1/service-principals",
+            admin,
+            json!({"id": "odd", "name": "Odd", "role": "admin"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert_eq!(r.json()["field"], "role");
+}
+
+#[tokio::test]
 async fn a_gateway_may_vouch_by_email_and_a_disabled_gateway_is_refused_at_once() {
     let t = Harness::new(h(1)).await;
     let admin = &t.world.admin;

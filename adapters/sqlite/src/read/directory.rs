@@ -126,7 +126,7 @@ impl DirectoryReader for SqliteStore {
         let id = id.clone();
         self.read(move |c| {
             c.query_row(
-                "SELECT id, name, created_at, active, identity FROM service_principals WHERE id = ?1",
+                "SELECT id, name, created_at, active, identity, role FROM service_principals WHERE id = ?1",
                 [id.as_str()],
                 |r| {
                     let identity = match r.get::<_, Option<String>>(4)? {
@@ -138,6 +138,7 @@ impl DirectoryReader for SqliteStore {
                         name: parse(Name::parse(&r.get::<_, String>(1)?))?,
                         active: r.get(3)?,
                         created_at: instant(r.get(2)?)?,
+                        role: parse(Role::parse(r.get_ref(5)?.as_str()?))?,
                         identity,
                     })
                 },
@@ -509,18 +510,14 @@ fn principal(c: &rusqlite::Connection, id: PrincipalId) -> rusqlite::Result<Opti
             active: user.active,
         }));
     }
-    let sp: Option<bool> = c
+    let sp: Option<(bool, Role)> = c
         .query_row(
-            "SELECT active FROM service_principals WHERE id = ?1",
+            "SELECT active, role FROM service_principals WHERE id = ?1",
             [id.as_str()],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, parse(Role::parse(r.get_ref(1)?.as_str()?))?)),
         )
         .optional()?;
-    Ok(sp.map(|active| Principal {
-        id,
-        role: Role::Gateway,
-        active,
-    }))
+    Ok(sp.map(|(active, role)| Principal { id, role, active }))
 }
 
 /// A user by id, through the statement cache.

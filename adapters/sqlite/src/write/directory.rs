@@ -201,11 +201,12 @@ fn create_service_principal(tx: &Transaction<'_>, sp: &ServicePrincipal) -> Stor
     }
     super::exec(
         tx,
-        "INSERT INTO service_principals (id, name, created_at, identity) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO service_principals (id, name, created_at, role, identity) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
             sp.id.as_str(),
             sp.name.as_str(),
             micros(sp.created_at),
+            sp.role.as_str(),
             encode(&sp.identity)?
         ],
     )

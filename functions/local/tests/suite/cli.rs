@@ -73,6 +73,46 @@ fn the_demo_signs_with_a_new_secret_at_each_start_and_keeps_its_env_file_private
 }
 
 #[test]
+fn the_demos_provisioner_keeps_users_and_groups_and_nothing_else() {
+    let dir = temp_dir("provisioner");
+    let port = free_port();
+    let (mut demo, env) = start_demo(&dir, port, &[]);
+    let auth = format!("Bearer {}", var(&env, "PROVISIONER"));
+    let send = |method: &str, path: &str, body: &str| {
+        crate::common::http(
+            port,
+            method,
+            path,
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            body,
+        )
+    };
+    let r = send("POST", "/v1/groups", r#"{"id": "sre", "name": "SRE"}"#);
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = send(
+        "POST",
+        "/v1/users",
+        r#"{"id": "fay", "email": "fay@example.com", "display_name": "Fay", "role": "member"}"#,
+    );
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(send("PUT", "/v1/groups/sre/members/fay", "").status, 201);
+    for (method, path, body) in [
+        ("GET", "/v1/access-requests", ""),
+        ("GET", "/v1/resources", ""),
+        ("PATCH", "/v1/users/fay", r#"{"role": "admin"}"#),
+    ] {
+        let r = send(method, path, body);
+        assert_eq!(r.status, 403, "{method} {path}: {}", r.body);
+    }
+    demo.kill().unwrap();
+    demo.wait().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn secrets_come_from_the_environment_or_a_file_and_have_32_bytes() {
     let dir = temp_dir("secrets");
     let short = autolock()
