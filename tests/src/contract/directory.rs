@@ -54,7 +54,7 @@ pub async fn directory_creates_and_rejects_duplicates(store: Arc<dyn Store>) {
     assert_eq!((ann.role, ann.active), (Role::AccessReviewer, true));
     assert_eq!(
         store.principal(&id("gw")).await.unwrap().unwrap().role,
-        Role::Gateway
+        Role::Provisioner
     );
     assert_eq!(store.principal(&id("nobody")).await.unwrap(), None);
     assert_eq!(store.service_principal(&id("gw")).await.unwrap(), Some(sp));
