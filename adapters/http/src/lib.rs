@@ -9,6 +9,7 @@ pub mod openapi;
 mod panic;
 pub mod problem;
 pub mod routes;
+pub mod scim;
 
 use std::sync::Arc;
 
