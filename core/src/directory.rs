@@ -172,6 +172,64 @@ pub struct Resource {
     pub revision: u64,
 }
 
+/// Which kind of directory object an identity provider provisions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProvisionedKind {
+    /// A user.
+    User,
+    /// A group.
+    Group,
+}
+
+impl ProvisionedKind {
+    /// The wire name.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Group => "group",
+        }
+    }
+}
+
+/// What an identity provider keeps of a user or a group it provisions (SCIM, RFC 7643): the
+/// document it last wrote, kept whole so that the attributes autolock does not read come back
+/// as they were written, beside the autolock user or group of the same id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProvisionedRecord {
+    /// User or group.
+    pub kind: ProvisionedKind,
+    /// The autolock id of the user or group.
+    pub id: String,
+    /// A user's `userName`: unique among the records not deleted, without regard to case.
+    pub user_name: Option<String>,
+    /// The provider's own id for it.
+    pub external_id: Option<String>,
+    /// Deleted by the provider: a user stays in autolock, deactivated and detached, for the
+    /// record; the provider sees it no more.
+    pub deleted: bool,
+    /// When the provider created it.
+    pub created_at: DateTime<Utc>,
+    /// When the provider last changed it.
+    pub updated_at: DateTime<Utc>,
+    /// How many times it was written; a write is conditioned on it.
+    pub version: u64,
+    /// The document as the provider wrote it (less `id` and `meta`).
+    pub doc: serde_json::Value,
+}
+
+impl ProvisionedRecord {
+    /// The key `user_name` is unique by: lower case.
+    #[must_use]
+    pub fn user_name_key(&self) -> Option<String> {
+        self.user_name
+            .as_ref()
+            .filter(|_| !self.deleted)
+            .map(|n| n.to_lowercase())
+    }
+}
+
 /// A half-open span of time `[start, end)`; `end` unset means it still holds.
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -132,3 +132,12 @@ mod tests {
         );
     }
 }
+
+/// The partition of an identity provider's records of a kind (`user`, `group`), one item each
+/// by id.
+pub fn provisioned(kind: &str) -> String {
+    format!("PROV#{kind}")
+}
+
+/// The partition of the items that hold provisioned users' names, one by lower-cased name.
+pub const PROVISIONED_NAMES: &str = "PROVNAME";

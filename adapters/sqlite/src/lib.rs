@@ -32,7 +32,7 @@ pub use rows::SqliteError;
 use rows::backend;
 
 /// The migrations, in order: migration `n` brings the schema to version `n + 1`.
-const MIGRATIONS: [&str; 12] = [
+const MIGRATIONS: [&str; 13] = [
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_deliveries.sql"),
     include_str!("../migrations/0003_user_activity.sql"),
@@ -45,6 +45,7 @@ const MIGRATIONS: [&str; 12] = [
     include_str!("../migrations/0010_usage_by_key.sql"),
     include_str!("../migrations/0011_sessions_and_throttles.sql"),
     include_str!("../migrations/0012_service_principal_role.sql"),
+    include_str!("../migrations/0013_provisioned.sql"),
 ];
 #[allow(clippy::cast_possible_wrap)]
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

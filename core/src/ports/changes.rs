@@ -41,6 +41,16 @@ pub enum DirectoryChange {
         /// The revision the change was computed from.
         revision: u64,
     },
+    /// Writes an identity provider's record of a user or group, over its version
+    /// `record.version - 1` (0: none yet; else a conflict); fails with
+    /// [`StoreError::AlreadyExists`](crate::error::StoreError::AlreadyExists) when another live
+    /// record has its `user_name` (without regard to case).
+    PutProvisioned {
+        /// The record as it is to be.
+        record: crate::directory::ProvisionedRecord,
+        /// Its `user_name` key before (that key is freed).
+        previous_user_name: Option<String>,
+    },
     /// Creates a service principal; fails when a user or service principal has the id.
     CreateServicePrincipal(ServicePrincipal),
     /// Enables or disables a service principal; fails when it does not exist.

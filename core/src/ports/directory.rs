@@ -13,6 +13,17 @@ use crate::values::{Email, Role};
 /// The directory, read.
 #[async_trait]
 pub trait DirectoryReader: Send + Sync {
+    /// An identity provider's record of a user or group, deleted or not.
+    async fn provisioned(
+        &self,
+        kind: crate::directory::ProvisionedKind,
+        id: &str,
+    ) -> StoreResult<Option<crate::directory::ProvisionedRecord>>;
+    /// Every record of a kind, deleted ones too, ordered by id.
+    async fn provisioned_all(
+        &self,
+        kind: crate::directory::ProvisionedKind,
+    ) -> StoreResult<Vec<crate::directory::ProvisionedRecord>>;
     /// A user or a service principal, with the role the directory gives it.
     async fn principal(&self, id: &PrincipalId) -> StoreResult<Option<Principal>>;
     /// A user.

@@ -744,3 +744,86 @@ pub async fn a_page_of_a_resources_rights_reads_each_right_as_read_alone(store: 
         "u10 left most and came back"
     );
 }
+
+pub async fn provisioned_records_are_kept_whole_with_unique_user_names(store: Arc<dyn Store>) {
+    use autolock_core::directory::{ProvisionedKind, ProvisionedRecord};
+    let record = |id: &str, name: &str, version: u64, deleted: bool| ProvisionedRecord {
+        kind: ProvisionedKind::User,
+        id: id.into(),
+        user_name: Some(name.into()),
+        external_id: Some(format!("ext-{id}")),
+        deleted,
+        created_at: h(0),
+        updated_at: h(version as i64),
+        version,
+        doc: serde_json::json!({"userName": name, "name": {"givenName": "Barbara"}, "x-other": [1, "two"]}),
+    };
+    let put = |r: ProvisionedRecord, previous: Option<&str>| {
+        one(DirectoryChange::PutProvisioned {
+            record: r,
+            previous_user_name: previous.map(str::to_owned),
+        })
+    };
+    let first = record("u1", "Bjensen", 1, false);
+    store.commit(put(first.clone(), None)).await.unwrap();
+    assert_eq!(
+        store
+            .provisioned(ProvisionedKind::User, "u1")
+            .await
+            .unwrap(),
+        Some(first.clone())
+    );
+    // The same name, whatever its case, is another's.
+    assert!(matches!(
+        store
+            .commit(put(record("u2", "BJENSEN", 1, false), None))
+            .await,
+        Err(StoreError::AlreadyExists(_))
+    ));
+    // A write over a version that is not the current one.
+    assert!(matches!(
+        store
+            .commit(put(record("u1", "Bjensen", 1, false), None))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    // Renamed: the old name is free again.
+    store
+        .commit(put(record("u1", "babs", 2, false), Some("bjensen")))
+        .await
+        .unwrap();
+    store
+        .commit(put(record("u2", "bjensen", 1, false), None))
+        .await
+        .unwrap();
+    // Deleted: kept, and its name free.
+    store
+        .commit(put(record("u1", "babs", 3, true), Some("babs")))
+        .await
+        .unwrap();
+    store
+        .commit(put(record("u3", "Babs", 1, false), None))
+        .await
+        .unwrap();
+    let all = store.provisioned_all(ProvisionedKind::User).await.unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|r| (r.id.as_str(), r.version, r.deleted))
+            .collect::<Vec<_>>(),
+        [("u1", 3, true), ("u2", 1, false), ("u3", 1, false)]
+    );
+    assert!(
+        store
+            .provisioned_all(ProvisionedKind::Group)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .provisioned(ProvisionedKind::Group, "u1")
+            .await
+            .unwrap(),
+        None
+    );
+}

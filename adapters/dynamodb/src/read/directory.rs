@@ -8,7 +8,8 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use autolock_core::Timestamp;
 use autolock_core::directory::{
-    Grant, Group, PathFacts, Principal, Resource, RightFacts, ServicePrincipal, Span, Timed, User,
+    Grant, Group, PathFacts, Principal, ProvisionedKind, ProvisionedRecord, Resource, RightFacts,
+    ServicePrincipal, Span, Timed, User,
 };
 use autolock_core::error::StoreError;
 use autolock_core::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
@@ -221,6 +222,27 @@ impl DynamoStore {
 
 #[async_trait]
 impl DirectoryReader for DynamoStore {
+    async fn provisioned(
+        &self,
+        kind: ProvisionedKind,
+        id: &str,
+    ) -> StoreResult<Option<ProvisionedRecord>> {
+        self.get(
+            &self.tables.policies,
+            key(keys::provisioned(kind.as_str()), id),
+        )
+        .await?
+        .as_ref()
+        .map(doc)
+        .transpose()
+    }
+
+    async fn provisioned_all(&self, kind: ProvisionedKind) -> StoreResult<Vec<ProvisionedRecord>> {
+        let q = Q::on(&self.tables.policies, "pk = :pk")
+            .value(":pk", s(keys::provisioned(kind.as_str())));
+        self.query_all(q).await?.iter().map(doc).collect()
+    }
+
     async fn principal(&self, id: &PrincipalId) -> StoreResult<Option<Principal>> {
         let Some(i) = self
             .get(

@@ -4,7 +4,7 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
 use autolock_core::Timestamp;
-use autolock_core::directory::{Grant, Group, Resource, ServicePrincipal, User};
+use autolock_core::directory::{Grant, Group, ProvisionedRecord, Resource, ServicePrincipal, User};
 use autolock_core::exemption::Exemption;
 use autolock_core::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
 use autolock_core::policy::Policy;
@@ -153,6 +153,10 @@ pub(super) async fn write(
             active,
             revision,
         } => set_user_active(tx, p, user, at, active, revision),
+        DirectoryChange::PutProvisioned {
+            record,
+            previous_user_name,
+        } => put_provisioned(tx, p, record, previous_user_name.as_deref()),
         DirectoryChange::CreateServicePrincipal(sp) => create_service_principal(tx, p, sp),
         DirectoryChange::SetServicePrincipalActive { id, active } => {
             set_service_principal_active(tx, p, id, active)
@@ -389,6 +393,65 @@ fn update_exemption(tx: &mut Tx, p: &str, e: &Exemption) -> StoreResult<()> {
         )),
     )?;
     tx.put(p, copy, None, conflict("exemption"))?;
+    Ok(())
+}
+
+/// The writes of `DirectoryChange::PutProvisioned`: the record over its version, and the item
+/// that holds its user name (taken only when no other record holds it; the previous one freed).
+fn put_provisioned(
+    tx: &mut Tx,
+    p: &str,
+    r: &ProvisionedRecord,
+    previous: Option<&str>,
+) -> StoreResult<()> {
+    let version = |v: u64| n(i64::try_from(v).unwrap_or(i64::MAX));
+    let cond = if r.version <= 1 {
+        absent()
+    } else {
+        Cond::new("#ver = :ver")
+            .name("#ver", "ver")
+            .value(":ver", version(r.version - 1))
+    };
+    tx.put(
+        p,
+        item(
+            keys::provisioned(r.kind.as_str()),
+            r.id.as_str(),
+            [("doc", encode(r)?), ("ver", version(r.version))],
+        ),
+        Some(cond),
+        conflict(format!(
+            "the provisioned {} {} changed meanwhile",
+            r.kind.as_str(),
+            r.id
+        )),
+    )?;
+    let name = r.user_name_key();
+    if name.as_deref() != previous {
+        if let Some(k) = &name {
+            tx.put(
+                p,
+                item(
+                    keys::PROVISIONED_NAMES,
+                    k.as_str(),
+                    [("id", s(r.id.as_str()))],
+                ),
+                Some(absent()),
+                exists_err(format!(
+                    "a user with userName {:?}",
+                    r.user_name.as_deref().unwrap_or_default()
+                )),
+            )?;
+        }
+        if let Some(old) = previous {
+            tx.delete(
+                p,
+                key(keys::PROVISIONED_NAMES, old),
+                Cond::default(),
+                conflict("a user name"),
+            )?;
+        }
+    }
     Ok(())
 }
 

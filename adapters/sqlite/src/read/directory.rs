@@ -5,7 +5,8 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use autolock_core::directory::{
-    GateIdentity, Grant, Group, Principal, Resource, RightFacts, ServicePrincipal, Span, User,
+    GateIdentity, Grant, Group, Principal, ProvisionedKind, ProvisionedRecord, Resource,
+    RightFacts, ServicePrincipal, Span, User,
 };
 use autolock_core::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
 use autolock_core::ports::{DirectoryReader, Page, PageRequest, StoreResult};
@@ -47,6 +48,31 @@ fn by_ids<T: Clone>(
 
 #[async_trait]
 impl DirectoryReader for SqliteStore {
+    async fn provisioned(
+        &self,
+        kind: ProvisionedKind,
+        id: &str,
+    ) -> StoreResult<Option<ProvisionedRecord>> {
+        let id = id.to_owned();
+        self.read(move |c| {
+            c.prepare_cached("SELECT data FROM provisioned WHERE kind = ?1 AND id = ?2")?
+                .query_row(params![kind.as_str(), id], |r| {
+                    decode(r.get_ref(0)?.as_str()?)
+                })
+                .optional()
+        })
+        .await
+    }
+
+    async fn provisioned_all(&self, kind: ProvisionedKind) -> StoreResult<Vec<ProvisionedRecord>> {
+        self.read(move |c| {
+            c.prepare_cached("SELECT data FROM provisioned WHERE kind = ?1 ORDER BY id")?
+                .query_map([kind.as_str()], |r| decode(r.get_ref(0)?.as_str()?))?
+                .collect()
+        })
+        .await
+    }
+
     async fn principal(&self, id: &PrincipalId) -> StoreResult<Option<Principal>> {
         let id = id.clone();
         self.with_inner_brief(move |i| {

@@ -1,10 +1,10 @@
 //! Directory changes: each checked against the current state (an id taken, a membership or
 //! grant that is or is not current), each written with its history.
 
-use rusqlite::{Transaction, params};
+use rusqlite::{OptionalExtension, Transaction, params};
 
 use autolock_core::Timestamp;
-use autolock_core::directory::{Grant, Group, Resource, ServicePrincipal, User};
+use autolock_core::directory::{Grant, Group, ProvisionedRecord, Resource, ServicePrincipal, User};
 use autolock_core::error::StoreError;
 use autolock_core::exemption::Exemption;
 use autolock_core::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
@@ -79,6 +79,10 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
             active,
             revision,
         } => set_user_active(tx, user, at, active, revision),
+        DirectoryChange::PutProvisioned {
+            record,
+            previous_user_name: _,
+        } => put_provisioned(tx, record),
         DirectoryChange::CreateServicePrincipal(sp) => create_service_principal(tx, sp),
         DirectoryChange::SetServicePrincipalActive { id, active } => {
             set_service_principal_active(tx, id, active)
@@ -189,6 +193,54 @@ fn set_user_active(
         tx,
         "INSERT INTO user_activity (user_id, at, active) VALUES (?1, ?2, ?3)",
         params![user.as_str(), micros(*at), active],
+    )
+    .map_err(backend)?;
+    Ok(())
+}
+
+/// The writes of `DirectoryChange::PutProvisioned`: over the version before, the user name
+/// free (the unique index frees the previous one with the row it replaces).
+fn put_provisioned(tx: &Transaction<'_>, r: &ProvisionedRecord) -> StoreResult<()> {
+    let version: Option<i64> = tx
+        .prepare_cached("SELECT version FROM provisioned WHERE kind = ?1 AND id = ?2")
+        .and_then(|mut s| {
+            s.query_row(params![r.kind.as_str(), r.id], |row| row.get(0))
+                .optional()
+        })
+        .map_err(backend)?;
+    let expected = i64::try_from(r.version.saturating_sub(1)).unwrap_or(i64::MAX);
+    if version.unwrap_or(0) != expected {
+        return Err(StoreError::Conflict(format!(
+            "the provisioned {} {} changed meanwhile",
+            r.kind.as_str(),
+            r.id
+        )));
+    }
+    let key = r.user_name_key();
+    if let Some(k) = &key {
+        if exists(
+            tx,
+            "SELECT 1 FROM provisioned WHERE user_name_key = ?1 AND NOT (kind = ?2 AND id = ?3)",
+            &[k, &r.kind.as_str(), &r.id],
+        )? {
+            return Err(StoreError::AlreadyExists(format!(
+                "a user with userName {:?}",
+                r.user_name.as_deref().unwrap_or_default()
+            )));
+        }
+    }
+    super::exec(
+        tx,
+        "INSERT INTO provisioned (kind, id, user_name_key, version, data) VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (kind, id) DO UPDATE SET user_name_key = excluded.user_name_key, \
+         version = excluded.version, data = excluded.data",
+        params![
+            r.kind.as_str(),
+            r.id,
+            key,
+            i64::try_from(r.version).unwrap_or(i64::MAX),
+            encode(r)?
+        ],
     )
     .map_err(backend)?;
     Ok(())
