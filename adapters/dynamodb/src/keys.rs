@@ -112,6 +112,15 @@ pub fn hour(t: Timestamp) -> i64 {
     t.timestamp().div_euclid(3600)
 }
 
+/// The partition of an identity provider's records of a kind (`user`, `group`), one item each
+/// by id.
+pub fn provisioned(kind: &str) -> String {
+    format!("PROV#{kind}")
+}
+
+/// The partition of the items that hold provisioned users' names, one by lower-cased name.
+pub const PROVISIONED_NAMES: &str = "PROVNAME";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,11 +142,3 @@ mod tests {
     }
 }
 
-/// The partition of an identity provider's records of a kind (`user`, `group`), one item each
-/// by id.
-pub fn provisioned(kind: &str) -> String {
-    format!("PROV#{kind}")
-}
-
-/// The partition of the items that hold provisioned users' names, one by lower-cased name.
-pub const PROVISIONED_NAMES: &str = "PROVNAME";
