@@ -121,6 +121,19 @@ impl Email {
         Ok(Self(text.to_owned()))
     }
 
+    /// The address autolock gives a user provisioned without one: in the `.invalid` domain
+    /// (RFC 2606), which no mail reaches; autolock sends nothing there.
+    #[must_use]
+    pub fn unknown_for(id: &str) -> Self {
+        Self(format!("{id}@no-email.invalid"))
+    }
+
+    /// Whether `address` is in a reserved domain that no mail reaches (`.invalid`).
+    #[must_use]
+    pub fn is_reserved_address(address: &str) -> bool {
+        address.to_ascii_lowercase().ends_with(".invalid")
+    }
+
     /// The address.
     #[must_use]
     pub fn as_str(&self) -> &str {

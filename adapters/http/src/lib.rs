@@ -156,6 +156,7 @@ pub fn router(state: AppState) -> Router {
     }
     let routes = Router::new()
         .nest("/v1", v1)
+        .nest("/scim/v2", scim::routes::routes())
         .route("/block/{token}", get(block::show).post(block::submit))
         .route("/healthz", get(|| async { "ok" }));
     let https = state.config().public_base_url.starts_with("https://");

@@ -224,6 +224,10 @@ impl Notifier {
     pub async fn handle(&self, entry: &OutboxEntry, now: Timestamp) -> Result<Handled> {
         let mut handled = Handled::default();
         for (recipient, content) in self.plan(entry).await? {
+            if crate::values::Email::is_reserved_address(&recipient) {
+                // A user provisioned without an address (docs/semantics.md §4): nobody to send to.
+                continue;
+            }
             let delivery = Delivery::new(&entry.id, recipient, content, now);
             if !self.deliveries.create_delivery(&delivery).await? {
                 handled.duplicates += 1;

@@ -708,7 +708,7 @@ impl Directory {
 }
 
 /// The changes of creating `user`, audited as `by` (none: the first admin's bootstrap).
-fn user_created(by: Option<&Principal>, user: &User, now: Timestamp) -> Changeset {
+pub(crate) fn user_created(by: Option<&Principal>, user: &User, now: Timestamp) -> Changeset {
     let mut changes = Changeset {
         directory: vec![DirectoryChange::CreateUser(user.clone())],
         ..Changeset::default()

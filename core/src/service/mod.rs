@@ -29,6 +29,7 @@ pub mod gate;
 pub mod gateway;
 mod options;
 pub mod policies;
+pub mod provisioning;
 pub mod reports;
 pub mod requests;
 mod right_tx;
@@ -54,6 +55,7 @@ pub use feed::FeedStatus;
 pub use gate::{GATE_CACHE_TTL, GateAnswer, GateResource, GateUser};
 pub use gateway::{Decision, EventInput, EventResult, EventResultKind};
 pub use policies::{Preview, PreviewLock, PreviewTarget};
+pub use provisioning::{GroupRecord, ProvisionedGroup, ProvisionedUser};
 pub use reports::{Analytics, AutoApproved, ReportScope};
 pub use requests::{Filed, Queue, RequestList, Unlocked};
 pub use sessions::{SIGN_IN_TTL, SignInLink};
@@ -97,6 +99,7 @@ pub struct Autolock {
     store: Arc<dyn Store>,
     options: Options,
     directory: directory::Directory,
+    provisioning: provisioning::Provisioning,
     policies: policies::Policies,
     gateway: gateway::Gateway,
     requests: requests::Requests,
@@ -146,6 +149,7 @@ impl Autolock {
         let directory = directory::Directory::new(&engine);
         let exemptions = exemptions::Exemptions::new(&engine, store.clone());
         Self {
+            provisioning: provisioning::Provisioning::new(&engine, directory.clone()),
             policies: policies::Policies::new(&engine, directory.clone()),
             gateway: gateway::Gateway::new(&engine, feed.clone()),
             requests: requests::Requests::new(&engine),
@@ -185,6 +189,12 @@ impl Autolock {
     #[must_use]
     pub fn directory(&self) -> &directory::Directory {
         &self.directory
+    }
+
+    /// Users and groups as an identity provider keeps them (SCIM).
+    #[must_use]
+    pub fn provisioning(&self) -> &provisioning::Provisioning {
+        &self.provisioning
     }
 
     /// Policy edits, their preview, and policies as code.

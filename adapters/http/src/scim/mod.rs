@@ -1,10 +1,11 @@
 //! SCIM 2.0 (RFC 7643, RFC 7644), the protocol's own parts: its errors, filters
 //! ([`filter`]) and PATCH operations ([`patch`]), each over a resource as its JSON, as identity
-//! providers (Okta, Entra ID) send them. The provisioner's routes at `/scim/v2` are written on
-//! these (docs/semantics.md §6: a provisioner keeps users, groups and memberships).
+//! providers (Okta, Entra ID) send them; and the provisioner's routes at `/scim/v2`
+//! ([`routes`]; docs/semantics.md §6: a provisioner keeps users, groups and memberships).
 
 pub mod filter;
 pub mod patch;
+pub mod routes;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};

@@ -1,0 +1,394 @@
+//! Provisioning: the directory as an identity provider keeps it (SCIM, docs/semantics.md §6).
+//! A provisioner creates, replaces and deletes users and groups; each is an autolock user or
+//! group of the same id, with the provider's record beside it (its document, whole). Every
+//! change goes through the directory's own use cases, so it is audited with the provisioner as
+//! the actor, deactivation cancels open requests, and memberships keep their instants.
+
+use serde_json::Value;
+
+use crate::Timestamp;
+use crate::authz::{Capability, require};
+use crate::directory::{Group, Principal, ProvisionedKind, ProvisionedRecord, User};
+use crate::error::{Error, Result};
+use crate::ids::{GroupId, UserId};
+use crate::ports::{Changeset, DirectoryChange};
+use crate::values::{Email, Name, Role};
+
+use super::directory::{Directory, UserPatch, user_created};
+use super::engine::Engine;
+
+/// A user as the provider writes it.
+#[derive(Debug, Clone)]
+pub struct ProvisionedUser {
+    /// Its `userName`: unique among the provider's users, without regard to case.
+    pub user_name: String,
+    /// The provider's own id for it.
+    pub external_id: Option<String>,
+    /// Where autolock emails the user; none: an address in the reserved `.invalid` domain,
+    /// where autolock sends nothing (`Email::unknown_for`).
+    pub email: Option<Email>,
+    /// How autolock shows the user.
+    pub display_name: Name,
+    /// False deactivates.
+    pub active: bool,
+    /// The whole document, as written.
+    pub doc: Value,
+}
+
+/// A group as the provider writes it.
+#[derive(Debug, Clone)]
+pub struct ProvisionedGroup {
+    /// Its `displayName`.
+    pub display_name: Name,
+    /// The provider's own id for it.
+    pub external_id: Option<String>,
+    /// Its members, each an autolock user.
+    pub members: Vec<UserId>,
+    /// The whole document, as written.
+    pub doc: Value,
+}
+
+/// A provisioned group: the autolock group, its current members and the provider's record.
+#[derive(Debug, Clone)]
+pub struct GroupRecord {
+    pub group: Group,
+    pub members: Vec<UserId>,
+    pub record: ProvisionedRecord,
+}
+
+/// The provisioner's use cases.
+#[derive(Clone)]
+pub struct Provisioning {
+    pub(crate) engine: Engine,
+    pub(crate) directory: Directory,
+}
+
+impl std::fmt::Debug for Provisioning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Provisioning").finish_non_exhaustive()
+    }
+}
+
+fn record(
+    kind: ProvisionedKind,
+    id: &str,
+    user_name: Option<String>,
+    external_id: Option<String>,
+    doc: Value,
+    before: Option<&ProvisionedRecord>,
+    now: Timestamp,
+) -> ProvisionedRecord {
+    ProvisionedRecord {
+        kind,
+        id: id.to_owned(),
+        user_name,
+        external_id,
+        deleted: false,
+        created_at: before.map_or(now, |b| b.created_at),
+        updated_at: now,
+        version: before.map_or(1, |b| b.version + 1),
+        doc,
+    }
+}
+
+impl Provisioning {
+    pub(crate) fn new(engine: &Engine, directory: Directory) -> Self {
+        Self {
+            engine: engine.clone(),
+            directory,
+        }
+    }
+
+    async fn live(&self, kind: ProvisionedKind, id: &str) -> Result<ProvisionedRecord> {
+        self.engine
+            .directory
+            .provisioned(kind, id)
+            .await?
+            .filter(|r| !r.deleted)
+            .ok_or_else(|| Error::NotFound(format!("{} {id}", kind.as_str())))
+    }
+
+    async fn put(
+        &self,
+        record: ProvisionedRecord,
+        before: Option<&ProvisionedRecord>,
+    ) -> Result<()> {
+        let changes = Changeset {
+            directory: vec![DirectoryChange::PutProvisioned {
+                previous_user_name: before.and_then(ProvisionedRecord::user_name_key),
+                record,
+            }],
+            ..Changeset::default()
+        };
+        self.engine.commit_changes(changes).await
+    }
+
+    /// Every user the provider provisioned and has not deleted, with its record.
+    pub async fn users(&self, actor: &Principal) -> Result<Vec<(User, ProvisionedRecord)>> {
+        require(actor, Capability::Provision)?;
+        let records: Vec<ProvisionedRecord> = self
+            .engine
+            .directory
+            .provisioned_all(ProvisionedKind::User)
+            .await?
+            .into_iter()
+            .filter(|r| !r.deleted)
+            .collect();
+        let ids: Vec<UserId> = records
+            .iter()
+            .filter_map(|r| UserId::parse(&r.id).ok())
+            .collect();
+        let users = self.engine.directory.users_by_id(&ids).await?;
+        Ok(users
+            .into_iter()
+            .zip(records)
+            .filter_map(|(u, r)| u.map(|u| (u, r)))
+            .collect())
+    }
+
+    /// A provisioned user and its record.
+    pub async fn user(&self, actor: &Principal, id: &UserId) -> Result<(User, ProvisionedRecord)> {
+        require(actor, Capability::Provision)?;
+        let record = self.live(ProvisionedKind::User, id.as_str()).await?;
+        Ok((self.engine.existing_user(id).await?, record))
+    }
+
+    /// Creates a user (a member: roles are an admin's) with the provider's record, in one
+    /// change; a `userName` another user has is a conflict (`already_exists`).
+    pub async fn create_user(
+        &self,
+        actor: &Principal,
+        new: ProvisionedUser,
+        now: Timestamp,
+    ) -> Result<(User, ProvisionedRecord)> {
+        require(actor, Capability::Provision)?;
+        let id = UserId::generate();
+        let user = User {
+            email: new.email.unwrap_or_else(|| Email::unknown_for(id.as_str())),
+            id,
+            display_name: new.display_name,
+            role: Role::Member,
+            active: true,
+            created_at: now,
+            revision: 0,
+            sessions_after: None,
+        };
+        let record = record(
+            ProvisionedKind::User,
+            user.id.as_str(),
+            Some(new.user_name),
+            new.external_id,
+            new.doc,
+            None,
+            now,
+        );
+        let mut changes = user_created(Some(actor), &user, now);
+        changes.directory.push(DirectoryChange::PutProvisioned {
+            record: record.clone(),
+            previous_user_name: None,
+        });
+        self.engine.commit_changes(changes).await?;
+        let user = if new.active {
+            user
+        } else {
+            self.directory
+                .set_user_active(actor, &user.id, false, now)
+                .await?
+        };
+        Ok((user, record))
+    }
+
+    /// Replaces a provisioned user: its email, name and active flag as the directory's edits
+    /// (audited, deactivation cancelling open requests), then its record.
+    pub async fn replace_user(
+        &self,
+        actor: &Principal,
+        id: &UserId,
+        new: ProvisionedUser,
+        now: Timestamp,
+    ) -> Result<(User, ProvisionedRecord)> {
+        require(actor, Capability::Provision)?;
+        let before = self.live(ProvisionedKind::User, id.as_str()).await?;
+        let patch = UserPatch {
+            email: Some(new.email.unwrap_or_else(|| Email::unknown_for(id.as_str()))),
+            display_name: Some(new.display_name),
+            role: None,
+            active: Some(new.active),
+        };
+        let user = self.directory.patch_user(actor, id, patch, now).await?;
+        let record = record(
+            ProvisionedKind::User,
+            id.as_str(),
+            Some(new.user_name),
+            new.external_id,
+            new.doc,
+            Some(&before),
+            now,
+        );
+        self.put(record.clone(), Some(&before)).await?;
+        Ok((user, record))
+    }
+
+    /// Deletes a provisioned user: deactivated (open requests cancelled) and detached from
+    /// every group, kept in autolock for the record; the provider sees it no more.
+    pub async fn delete_user(&self, actor: &Principal, id: &UserId, now: Timestamp) -> Result<()> {
+        require(actor, Capability::Provision)?;
+        let before = self.live(ProvisionedKind::User, id.as_str()).await?;
+        self.directory
+            .set_user_active(actor, id, false, now)
+            .await?;
+        for group in self.engine.directory.groups_of_user(id).await? {
+            self.directory.remove_member(actor, &group, id, now).await?;
+        }
+        let mut gone = before.clone();
+        gone.deleted = true;
+        gone.version += 1;
+        gone.updated_at = now;
+        self.put(gone, Some(&before)).await
+    }
+
+    /// Every group the provider provisioned and has not deleted.
+    pub async fn groups(&self, actor: &Principal) -> Result<Vec<GroupRecord>> {
+        require(actor, Capability::Provision)?;
+        let mut out = Vec::new();
+        for record in self
+            .engine
+            .directory
+            .provisioned_all(ProvisionedKind::Group)
+            .await?
+            .into_iter()
+            .filter(|r| !r.deleted)
+        {
+            let Ok(id) = GroupId::parse(&record.id) else {
+                continue;
+            };
+            if let Some(group) = self.engine.directory.group(&id).await? {
+                let members = self.engine.directory.members(&id).await?;
+                out.push(GroupRecord {
+                    group,
+                    members,
+                    record,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// A provisioned group.
+    pub async fn group(&self, actor: &Principal, id: &GroupId) -> Result<GroupRecord> {
+        require(actor, Capability::Provision)?;
+        let record = self.live(ProvisionedKind::Group, id.as_str()).await?;
+        Ok(GroupRecord {
+            group: self.engine.existing_group(id).await?,
+            members: self.engine.directory.members(id).await?,
+            record,
+        })
+    }
+
+    /// Creates a group with its members (each joining now) and the provider's record.
+    pub async fn create_group(
+        &self,
+        actor: &Principal,
+        new: ProvisionedGroup,
+        now: Timestamp,
+    ) -> Result<GroupRecord> {
+        require(actor, Capability::Provision)?;
+        self.existing_users(&new.members).await?;
+        let group = self
+            .directory
+            .create_group(actor, Some(GroupId::generate()), new.display_name, now)
+            .await?;
+        let record = record(
+            ProvisionedKind::Group,
+            group.id.as_str(),
+            None,
+            new.external_id,
+            new.doc,
+            None,
+            now,
+        );
+        self.put(record.clone(), None).await?;
+        self.set_members(actor, &group.id, &new.members, now)
+            .await?;
+        Ok(GroupRecord {
+            members: self.engine.directory.members(&group.id).await?,
+            group,
+            record,
+        })
+    }
+
+    /// Replaces a provisioned group's members (who joins or leaves does so now) and record.
+    pub async fn replace_group(
+        &self,
+        actor: &Principal,
+        id: &GroupId,
+        new: ProvisionedGroup,
+        now: Timestamp,
+    ) -> Result<GroupRecord> {
+        require(actor, Capability::Provision)?;
+        let before = self.live(ProvisionedKind::Group, id.as_str()).await?;
+        self.existing_users(&new.members).await?;
+        self.set_members(actor, id, &new.members, now).await?;
+        let record = record(
+            ProvisionedKind::Group,
+            id.as_str(),
+            None,
+            new.external_id,
+            new.doc,
+            Some(&before),
+            now,
+        );
+        self.put(record.clone(), Some(&before)).await?;
+        Ok(GroupRecord {
+            group: self.engine.existing_group(id).await?,
+            members: self.engine.directory.members(id).await?,
+            record,
+        })
+    }
+
+    /// Deletes a provisioned group: every member leaves it now (their paths through it end),
+    /// and the provider sees it no more; the group stays in autolock, empty, for the record.
+    pub async fn delete_group(
+        &self,
+        actor: &Principal,
+        id: &GroupId,
+        now: Timestamp,
+    ) -> Result<()> {
+        require(actor, Capability::Provision)?;
+        let before = self.live(ProvisionedKind::Group, id.as_str()).await?;
+        self.set_members(actor, id, &[], now).await?;
+        let mut gone = before.clone();
+        gone.deleted = true;
+        gone.version += 1;
+        gone.updated_at = now;
+        self.put(gone, Some(&before)).await
+    }
+
+    async fn existing_users(&self, ids: &[UserId]) -> Result<()> {
+        let found = self.engine.directory.users_by_id(ids).await?;
+        if let Some((id, _)) = ids.iter().zip(&found).find(|(_, u)| u.is_none()) {
+            return Err(crate::ValidationError::new("members", format!("no user {id}")).into());
+        }
+        Ok(())
+    }
+
+    /// Makes `members` the group's members: who is missing joins, who is not listed leaves.
+    async fn set_members(
+        &self,
+        actor: &Principal,
+        group: &GroupId,
+        members: &[UserId],
+        now: Timestamp,
+    ) -> Result<()> {
+        let current = self.engine.directory.members(group).await?;
+        for user in members.iter().filter(|u| !current.contains(u)) {
+            self.directory.add_member(actor, group, user, now).await?;
+        }
+        for user in current.iter().filter(|u| !members.contains(u)) {
+            self.directory
+                .remove_member(actor, group, user, now)
+                .await?;
+        }
+        Ok(())
+    }
+}
