@@ -11,3 +11,4 @@ mod fuzz;
 mod gate;
 mod policies;
 mod reports;
+mod scim;

@@ -1,0 +1,477 @@
+//! `/scim/v2` as identity providers drive it: the request sequences Okta and Entra ID send when
+//! they connect, create, update, deactivate and unassign (from their provisioning guides), the
+//! refusals a provider must be able to read, and the lock rule's facts that follow: a user
+//! unassigned in the provider is refused by the gate at once.
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use serde_json::{Value, json};
+
+use autolock_core::directory::Principal;
+use autolock_core::service::NewServicePrincipal;
+use autolock_core::values::Role;
+use autolock_tests::world::h;
+
+use crate::common::{Harness, Reply};
+
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// A harness with an identity provider's provisioner, `idp`.
+async fn provider() -> (Harness, Principal) {
+    let t = Harness::new(h(1)).await;
+    let w = &t.world;
+    w.app
+        .directory()
+        .create_service_principal(
+            &w.admin,
+            NewServicePrincipal {
+                id: Some("idp".parse().unwrap()),
+                name: "Identity provider".parse().unwrap(),
+                role: Role::Provisioner,
+                identity: Default::default(),
+            },
+            h(0),
+        )
+        .await
+        .unwrap();
+    let idp = Principal {
+        id: "idp".parse().unwrap(),
+        role: Role::Provisioner,
+        active: true,
+    };
+    (t, idp)
+}
+
+async fn scim(
+    t: &Harness,
+    who: &Principal,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> Reply {
+    let mut b = Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {}", t.token(who)));
+    let body = match body {
+        Some(v) => {
+            b = b.header("content-type", "application/scim+json");
+            Body::from(v.to_string())
+        }
+        None => Body::empty(),
+    };
+    t.send(b.body(body).unwrap()).await
+}
+
+#[tokio::test]
+async fn okta_connects_creates_updates_deactivates_and_unassigns() {
+    let (t, idp) = provider().await;
+    // Connecting: does a user with this userName exist?
+    let r = scim(
+        &t,
+        &idp,
+        Method::GET,
+        "/scim/v2/Users?filter=userName%20eq%20%22fay%40example.com%22&startIndex=1&count=100",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.content_type, "application/scim+json");
+    assert_eq!(r.json()["totalResults"], 0);
+    // Creating.
+    let r = scim(
+        &t,
+        &idp,
+        Method::POST,
+        "/scim/v2/Users",
+        Some(json!({
+            "schemas": [USER],
+            "userName": "fay@example.com",
+            "name": {"givenName": "Fay", "familyName": "Ray"},
+            "emails": [{"primary": true, "value": "fay@example.com", "type": "work"}],
+            "displayName": "Fay Ray",
+            "locale": "en-US",
+            "externalId": "00u1okta",
+            "groups": [],
+            "active": true
+        })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let fay = r.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        r.header("location"),
+        Some(format!("https://autolock.test/scim/v2/Users/{fay}").as_str())
+    );
+    assert_eq!(
+        r.json()["locale"],
+        "en-US",
+        "what autolock does not read comes back"
+    );
+    // The same user is autolock's, a member, under the same id.
+    let user = t
+        .get(&format!("/v1/users/{fay}"), &t.world.admin)
+        .await
+        .json();
+    assert_eq!(
+        (
+            user["email"].as_str(),
+            user["display_name"].as_str(),
+            user["role"].as_str()
+        ),
+        (Some("fay@example.com"), Some("Fay Ray"), Some("member"))
+    );
+    // Found by its userName, whatever the case.
+    let r = scim(
+        &t,
+        &idp,
+        Method::GET,
+        "/scim/v2/Users?filter=userName%20eq%20%22FAY%40example.com%22",
+        None,
+    )
+    .await;
+    assert_eq!(r.json()["totalResults"], 1);
+    assert_eq!(r.json()["Resources"][0]["id"], fay.as_str());
+    // Updating the profile: Okta PUTs the whole user.
+    let r = scim(
+        &t,
+        &idp,
+        Method::PUT,
+        &format!("/scim/v2/Users/{fay}"),
+        Some(json!({
+            "schemas": [USER], "id": fay, "userName": "fay@example.com",
+            "name": {"givenName": "Fay", "familyName": "Wray"},
+            "emails": [{"primary": true, "value": "fay.wray@example.com", "type": "work"}],
+            "displayName": "Fay Wray", "active": true
+        })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let user = t
+        .get(&format!("/v1/users/{fay}"), &t.world.admin)
+        .await
+        .json();
+    assert_eq!(user["email"], "fay.wray@example.com");
+    // Deactivating.
+    let r = scim(
+        &t,
+        &idp,
+        Method::PATCH,
+        &format!("/scim/v2/Users/{fay}"),
+        Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "value": {"active": false}}]})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["active"], false);
+    let user = t
+        .get(&format!("/v1/users/{fay}"), &t.world.admin)
+        .await
+        .json();
+    assert_eq!(user["active"], false);
+    // Every change is audited with the provisioner as the actor.
+    let audit = t
+        .get(&format!("/v1/audit?target={fay}"), &t.world.admin)
+        .await
+        .json();
+    let actions: Vec<(&str, &str)> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["actor"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    for action in [
+        "user.created",
+        "user.email_changed",
+        "user.name_changed",
+        "user.deactivated",
+    ] {
+        assert!(
+            actions.contains(&(action, "idp")),
+            "{action} by idp in {actions:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn entra_ids_requests_are_read_capitals_strings_and_all() {
+    let (t, idp) = provider().await;
+    let r = scim(
+        &t,
+        &idp,
+        Method::POST,
+        "/scim/v2/Users",
+        Some(json!({
+            "schemas": [USER, ENTERPRISE],
+            "externalId": "8a9b",
+            "userName": "Gus@contoso.com",
+            "active": true,
+            "displayName": "Gus Grant",
+            "emails": [{"primary": true, "type": "work", "value": "gus@contoso.com"}],
+            "meta": {"resourceType": "User"},
+            "name": {"formatted": "Gus Grant", "familyName": "Grant", "givenName": "Gus"},
+            ENTERPRISE: {"department": "Ops"}
+        })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let gus = r.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(r.json()[ENTERPRISE]["department"], "Ops");
+    // Entra checks by externalId too.
+    let r = scim(
+        &t,
+        &idp,
+        Method::GET,
+        "/scim/v2/Users?filter=externalId%20eq%20%228a9b%22",
+        None,
+    )
+    .await;
+    assert_eq!(r.json()["totalResults"], 1);
+    // Capitalised operations, booleans as strings, a value path for the work email.
+    let r = scim(
+        &t,
+        &idp,
+        Method::PATCH,
+        &format!("/scim/v2/Users/{gus}"),
+        Some(json!({"schemas": [PATCH_OP], "Operations": [
+            {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "gus.grant@contoso.com"},
+            {"op": "Replace", "path": "active", "value": "False"},
+            {"op": "Add", "path": format!("{ENTERPRISE}:manager"), "value": "m1"}
+        ]})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let body = r.json();
+    assert_eq!(body["active"], false);
+    assert_eq!(body["emails"][0]["value"], "gus.grant@contoso.com");
+    assert_eq!(body[ENTERPRISE]["manager"], "m1");
+    let user = t
+        .get(&format!("/v1/users/{gus}"), &t.world.admin)
+        .await
+        .json();
+    assert_eq!(
+        (user["active"].as_bool(), user["email"].as_str()),
+        (Some(false), Some("gus.grant@contoso.com"))
+    );
+
+    // Groups: created empty, members added and removed as Entra sends them.
+    let r = scim(
+        &t,
+        &idp,
+        Method::POST,
+        "/scim/v2/Groups",
+        Some(json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "externalId": "g1", "displayName": "Contoso Ops", "members": []})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let ops = r.json()["id"].as_str().unwrap().to_owned();
+    for (op, expected) in [("Add", 1), ("Remove", 0)] {
+        let r = scim(
+            &t,
+            &idp,
+            Method::PATCH,
+            &format!("/scim/v2/Groups/{ops}"),
+            Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": op, "path": "members", "value": [{"value": gus}]}]})),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        assert_eq!(
+            r.json()["members"].as_array().unwrap().len(),
+            expected,
+            "{op}"
+        );
+    }
+    // Deleting a user: deactivated, detached, kept; the provider sees it no more.
+    let r = scim(
+        &t,
+        &idp,
+        Method::PATCH,
+        &format!("/scim/v2/Groups/{ops}"),
+        Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "Add", "path": "members", "value": [{"value": gus}]}]})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK);
+    let r = scim(
+        &t,
+        &idp,
+        Method::DELETE,
+        &format!("/scim/v2/Users/{gus}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    let r = scim(
+        &t,
+        &idp,
+        Method::GET,
+        &format!("/scim/v2/Users/{gus}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        r.json()["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:Error"
+    );
+    let group = t
+        .get(&format!("/v1/groups/{ops}"), &t.world.admin)
+        .await
+        .json();
+    assert_eq!(group["members"], json!([]), "{group}");
+    let user = t.get(&format!("/v1/users/{gus}"), &t.world.admin).await;
+    assert_eq!(user.status, StatusCode::OK, "kept for the record");
+    // Its userName is free again.
+    let r = scim(
+        &t,
+        &idp,
+        Method::POST,
+        "/scim/v2/Users",
+        Some(json!({"schemas": [USER], "userName": "gus@contoso.com"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+}
+
+#[tokio::test]
+async fn a_user_unassigned_in_the_provider_is_refused_by_the_gate_at_once() {
+    let (t, idp) = provider().await;
+    let r = scim(
+        &t,
+        &idp,
+        Method::POST,
+        "/scim/v2/Users",
+        Some(json!({"schemas": [USER], "userName": "hal@example.com"})),
+    )
+    .await;
+    let hal = r.json()["id"].as_str().unwrap().to_owned();
+    let r = scim(
+        &t,
+        &idp,
+        Method::POST,
+        "/scim/v2/Groups",
+        Some(json!({"displayName": "Gitlab users", "members": [{"value": hal}]})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let group = r.json()["id"].as_str().unwrap().to_owned();
+    // The admin grants the provider's group access to gitlab.
+    let r = t
+        .post(
+            "/v1/resources/gitlab/grants",
+            &t.world.admin,
+            json!({"group_id": group}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    let check = || {
+        Request::builder()
+            .uri("/v1/gate?resource=gitlab")
+            .header("x-autolock-token", t.token(&t.world.gateway))
+            .header("x-forwarded-user", hal.as_str())
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(t.send(check()).await.status, StatusCode::OK);
+    let r = scim(
+        &t,
+        &idp,
+        Method::PATCH,
+        &format!("/scim/v2/Groups/{group}"),
+        Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": format!("members[value eq \"{hal}\"]")}]})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let denied = t.send(check()).await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+    assert_eq!(denied.json()["type"], "urn:autolock:problem:no_access");
+}
+
+#[tokio::test]
+async fn refusals_are_scim_errors_and_change_nothing() {
+    let (t, idp) = provider().await;
+    let r = scim(
+        &t,
+        &idp,
+        Method::POST,
+        "/scim/v2/Users",
+        Some(json!({"schemas": [USER], "userName": "ivy@example.com"})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    for (body, status, scim_type) in [
+        (
+            json!({"schemas": [USER], "userName": "IVY@example.com"}),
+            StatusCode::CONFLICT,
+            "uniqueness",
+        ),
+        (
+            json!({"schemas": [USER], "displayName": "No name"}),
+            StatusCode::BAD_REQUEST,
+            "invalidValue",
+        ),
+        (
+            json!({"schemas": [USER], "userName": "x", "emails": [{"value": "not an address"}]}),
+            StatusCode::BAD_REQUEST,
+            "invalidValue",
+        ),
+    ] {
+        let r = scim(&t, &idp, Method::POST, "/scim/v2/Users", Some(body.clone())).await;
+        assert_eq!(r.status, status, "{body}: {}", r.text());
+        assert_eq!(r.json()["scimType"], scim_type, "{body}");
+        assert_eq!(r.json()["status"], status.as_u16().to_string());
+    }
+    let r = scim(
+        &t,
+        &idp,
+        Method::GET,
+        "/scim/v2/Users?filter=userName%20xx%20%22a%22",
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["scimType"], "invalidFilter");
+    let r = scim(&t, &idp, Method::GET, "/scim/v2/Users", None).await;
+    assert_eq!(
+        r.json()["totalResults"],
+        1,
+        "the refused users were not created"
+    );
+    // No token: 401; a member's or a gateway's: 403 — SCIM errors all.
+    let r = t
+        .send(
+            Request::builder()
+                .uri("/scim/v2/Users")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(r.content_type, "application/scim+json");
+    for who in [&t.world.bob, &t.world.gateway] {
+        let r = scim(&t, who, Method::GET, "/scim/v2/Users", None).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
+    }
+    // The provisioner gives no role: nothing in a SCIM document makes an admin.
+    let r = scim(
+        &t,
+        &idp,
+        Method::POST,
+        "/scim/v2/Users",
+        Some(
+            json!({"schemas": [USER], "userName": "jo@example.com", "roles": [{"value": "admin"}]}),
+        ),
+    )
+    .await;
+    let jo = r.json()["id"].as_str().unwrap().to_owned();
+    let user = t
+        .get(&format!("/v1/users/{jo}"), &t.world.admin)
+        .await
+        .json();
+    assert_eq!(user["role"], "member");
+}
