@@ -247,6 +247,32 @@ impl Directory {
         if role.is_some() {
             require_role_giver(actor)?;
         }
+        self.edit_user(actor, id, patch, role, now).await
+    }
+
+    /// A provisioned user's role as the identity provider's groups give it
+    /// (`Options::group_roles`; a provisioner): audited as the provisioner's edit.
+    pub(crate) async fn set_mapped_role(
+        &self,
+        actor: &Principal,
+        id: &UserId,
+        role: Role,
+        now: Timestamp,
+    ) -> Result<User> {
+        require(actor, Capability::Provision)?;
+        self.edit_user(actor, id, UserPatch::default(), Some(user_role(role)?), now)
+            .await
+    }
+
+    /// [`Self::patch_user`], its checks made.
+    async fn edit_user(
+        &self,
+        actor: &Principal,
+        id: &UserId,
+        patch: UserPatch,
+        role: Option<Role>,
+        now: Timestamp,
+    ) -> Result<User> {
         let mut user = self.engine.existing_user(id).await?;
         if patch.email.is_some() || patch.display_name.is_some() || role.is_some() {
             user = self

@@ -63,7 +63,7 @@ pub use settings::{ClockMove, clock_move};
 pub use sweep::{SweepReport, TickReport, Ticker};
 pub use views::{BlockRight, BlockView, GrantView, GroupView, RightView};
 
-pub use options::{Coalescing, FeedWindow, LockWarning, Options};
+pub use options::{Coalescing, FeedWindow, GroupRoles, LockWarning, Options};
 
 pub use crate::policy::PolicyPatch;
 

@@ -7,6 +7,7 @@ use chrono::Duration;
 
 use crate::ValidationError;
 use crate::ports::{NoPause, Pause};
+use crate::values::Role;
 
 /// A usage-write coalescing window (the rule: [`crate::lock::coalesces`]): a counted access
 /// less than this after the stored last access, changing nothing else, is not written. Locks may
@@ -79,6 +80,47 @@ impl FeedWindow {
     }
 }
 
+/// The roles an identity provider's groups give their members (docs/semantics.md §6): a group
+/// provisioned under a name of the map gives its role; while a map is set, a provisioned user's
+/// role is the highest their provisioned groups give, `member` when none does. Names are matched
+/// without regard to case.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GroupRoles(std::collections::BTreeMap<String, Role>);
+
+impl GroupRoles {
+    /// A map written `group=role,group=role` (`admin`, `devops_admin`, `access_reviewer`,
+    /// `member`); empty: none.
+    pub fn parse(text: &str) -> Result<Self, ValidationError> {
+        let mut map = std::collections::BTreeMap::new();
+        for pair in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (group, role) = pair.rsplit_once('=').ok_or_else(|| {
+                ValidationError::new("scim_group_roles", format!("{pair:?} is not group=role"))
+            })?;
+            let role = Role::parse(role.trim())?;
+            if role.is_service() || group.trim().is_empty() {
+                return Err(ValidationError::new(
+                    "scim_group_roles",
+                    format!("{pair:?}: a group's name, and a user's role"),
+                ));
+            }
+            map.insert(group.trim().to_lowercase(), role);
+        }
+        Ok(Self(map))
+    }
+
+    /// Whether no group gives a role.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The role a group of this name gives.
+    #[must_use]
+    pub fn role_of(&self, group_name: &str) -> Option<Role> {
+        self.0.get(&group_name.to_lowercase()).copied()
+    }
+}
+
 /// The deployment's options, defaults off: no coalescing, no lock warnings, no feed guard, no
 /// local webhook targets, no pause between the attempts of a commit that met a concurrent
 /// change.
@@ -89,6 +131,7 @@ pub struct Options {
     pub(crate) lock_warning: Option<LockWarning>,
     pub(crate) feed_guard: Option<FeedWindow>,
     pub(crate) local_webhooks: bool,
+    pub(crate) group_roles: GroupRoles,
 }
 
 impl Default for Options {
@@ -99,6 +142,7 @@ impl Default for Options {
             lock_warning: None,
             feed_guard: None,
             local_webhooks: false,
+            group_roles: GroupRoles::default(),
         }
     }
 }
@@ -110,6 +154,7 @@ impl std::fmt::Debug for Options {
             .field("lock_warning", &self.lock_warning)
             .field("feed_guard", &self.feed_guard)
             .field("local_webhooks", &self.local_webhooks)
+            .field("group_roles", &self.group_roles)
             .finish_non_exhaustive()
     }
 }
@@ -140,6 +185,13 @@ impl Options {
     #[must_use]
     pub fn feed_guard(mut self, window: Option<FeedWindow>) -> Self {
         self.feed_guard = window;
+        self
+    }
+
+    /// The roles the identity provider's groups give (none by default).
+    #[must_use]
+    pub fn group_roles(mut self, map: GroupRoles) -> Self {
+        self.group_roles = map;
         self
     }
 

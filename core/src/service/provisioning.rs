@@ -69,6 +69,14 @@ impl std::fmt::Debug for Provisioning {
     }
 }
 
+/// A group document's `displayName`.
+fn display_name_of(doc: &Value) -> Option<&str> {
+    doc.as_object()?
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("displayName"))
+        .and_then(|(_, v)| v.as_str())
+}
+
 fn record(
     kind: ProvisionedKind,
     id: &str,
@@ -328,7 +336,6 @@ impl Provisioning {
         require(actor, Capability::Provision)?;
         let before = self.live(ProvisionedKind::Group, id.as_str()).await?;
         self.existing_users(&new.members).await?;
-        self.set_members(actor, id, &new.members, now).await?;
         let record = record(
             ProvisionedKind::Group,
             id.as_str(),
@@ -338,7 +345,9 @@ impl Provisioning {
             Some(&before),
             now,
         );
+        // The record first, so that the roles its name gives are read from it.
         self.put(record.clone(), Some(&before)).await?;
+        self.set_members(actor, id, &new.members, now).await?;
         Ok(GroupRecord {
             group: self.engine.existing_group(id).await?,
             members: self.engine.directory.members(id).await?,
@@ -372,7 +381,8 @@ impl Provisioning {
         Ok(())
     }
 
-    /// Makes `members` the group's members: who is missing joins, who is not listed leaves.
+    /// Makes `members` the group's members: who is missing joins, who is not listed leaves;
+    /// then the roles the provider's groups give are brought up to date for all of them.
     async fn set_members(
         &self,
         actor: &Principal,
@@ -388,6 +398,55 @@ impl Provisioning {
             self.directory
                 .remove_member(actor, group, user, now)
                 .await?;
+        }
+        let mut touched = current;
+        touched.extend(members.iter().cloned());
+        touched.sort();
+        touched.dedup();
+        self.map_roles(actor, &touched, now).await
+    }
+
+    /// While a group-to-role map is set (`Options::group_roles`), each of `users` that the
+    /// provider provisioned holds the highest role its provisioned groups give, `member` when
+    /// none gives one.
+    async fn map_roles(&self, actor: &Principal, users: &[UserId], now: Timestamp) -> Result<()> {
+        let map = &self.engine.options.group_roles;
+        if map.is_empty() || users.is_empty() {
+            return Ok(());
+        }
+        let rank = |r: Role| match r {
+            Role::Admin => 3,
+            Role::DevopsAdmin => 2,
+            Role::AccessReviewer => 1,
+            _ => 0,
+        };
+        let mut given: std::collections::HashMap<UserId, Role> = std::collections::HashMap::new();
+        for g in self.groups(actor).await? {
+            let name = display_name_of(&g.record.doc).unwrap_or(g.group.name.as_str());
+            let Some(role) = map.role_of(name) else {
+                continue;
+            };
+            for m in g.members {
+                let best = given.entry(m).or_insert(Role::Member);
+                if rank(role) > rank(*best) {
+                    *best = role;
+                }
+            }
+        }
+        for id in users {
+            if self
+                .engine
+                .directory
+                .provisioned(ProvisionedKind::User, id.as_str())
+                .await?
+                .is_none_or(|r| r.deleted)
+            {
+                continue;
+            }
+            let role = given.get(id).copied().unwrap_or(Role::Member);
+            if self.engine.existing_user(id).await?.role != role {
+                self.directory.set_mapped_role(actor, id, role, now).await?;
+            }
         }
         Ok(())
     }

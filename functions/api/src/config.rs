@@ -4,7 +4,7 @@
 //! from a plaintext environment variable.
 
 use autolock_aws::{ConfigError, required};
-use autolock_core::service::{FeedWindow, LockWarning, Options};
+use autolock_core::service::{FeedWindow, GroupRoles, LockWarning, Options};
 use autolock_core::values::{BaseUrl, SigningKeys};
 use autolock_dynamodb::TableNames;
 
@@ -25,6 +25,9 @@ pub struct Config {
     pub lock_warning: Option<LockWarning>,
     /// The feed guard's window (`FEED_GUARD`), off unless set.
     pub feed_guard: Option<FeedWindow>,
+    /// The roles the identity provider's groups give through SCIM (`SCIM_GROUP_ROLES`,
+    /// `group=role,...`), none unless set.
+    pub group_roles: GroupRoles,
 }
 
 /// The keys the function signs with, read at cold start.
@@ -50,6 +53,11 @@ impl Config {
             session_key_parameter: required("SESSION_KEY_PARAMETER")?,
             lock_warning: autolock_aws::lock_warning()?,
             feed_guard: autolock_aws::feed_guard()?,
+            group_roles: GroupRoles::parse(&std::env::var("SCIM_GROUP_ROLES").unwrap_or_default())
+                .map_err(|e| ConfigError::Invalid {
+                    name: "SCIM_GROUP_ROLES",
+                    message: e.message,
+                })?,
         })
     }
 }
@@ -61,6 +69,7 @@ impl Config {
         autolock_aws::options()
             .lock_warnings(self.lock_warning)
             .feed_guard(self.feed_guard)
+            .group_roles(self.group_roles.clone())
     }
 }
 

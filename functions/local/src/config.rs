@@ -7,7 +7,7 @@ use std::time::Duration;
 use autolock_core::audit::AuditAction;
 use autolock_core::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
 use autolock_core::policy::{ApprovalMode, AutoLockAfter};
-use autolock_core::service::{FeedWindow, LockWarning, Options};
+use autolock_core::service::{FeedWindow, GroupRoles, LockWarning, Options};
 use autolock_core::values::{Email, Name};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -317,6 +317,14 @@ pub struct NotifyArgs {
     /// Lets webhooks target http and local addresses (on with `--demo`).
     #[arg(long, env = "AUTOLOCK_ALLOW_LOCAL_WEBHOOKS")]
     pub allow_local_webhooks: bool,
+    /// The roles the identity provider's groups give through SCIM, `group=role,...` (e.g.
+    /// `autolock-admins=admin`); none by default.
+    #[arg(long, env = "AUTOLOCK_SCIM_GROUP_ROLES", default_value = "", value_parser = group_roles)]
+    pub scim_group_roles: GroupRoles,
+}
+
+fn group_roles(text: &str) -> Result<GroupRoles, String> {
+    GroupRoles::parse(text).map_err(|e| e.message)
 }
 
 impl NotifyArgs {
@@ -330,6 +338,7 @@ impl NotifyArgs {
             )))
             .lock_warnings(self.lock_warning.0)
             .feed_guard(self.feed_guard.0)
+            .group_roles(self.scim_group_roles.clone())
     }
 }
 

@@ -20,7 +20,18 @@ const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:
 
 /// A harness with an identity provider's provisioner, `idp`.
 async fn provider() -> (Harness, Principal) {
-    let t = Harness::new(h(1)).await;
+    provider_with(autolock_core::service::GroupRoles::default()).await
+}
+
+/// [`provider`], the provider's groups giving the roles of `map`.
+async fn provider_with(map: autolock_core::service::GroupRoles) -> (Harness, Principal) {
+    let store: std::sync::Arc<dyn autolock_core::ports::Store> =
+        std::sync::Arc::new(autolock_sqlite::SqliteStore::in_memory().unwrap());
+    let mut world = autolock_tests::world::World::seed(store).await;
+    world.app = world
+        .app
+        .reconfigured(world.app.options().clone().group_roles(map));
+    let t = Harness::over(world, h(1));
     let w = &t.world;
     w.app
         .directory()
@@ -474,4 +485,77 @@ async fn refusals_are_scim_errors_and_change_nothing() {
         .await
         .json();
     assert_eq!(user["role"], "member");
+}
+
+#[tokio::test]
+async fn a_configured_group_gives_its_role_and_leaving_it_takes_it_back() {
+    let map = autolock_core::service::GroupRoles::parse(
+        "autolock-admins=admin, reviewers=access_reviewer",
+    )
+    .unwrap();
+    let (t, idp) = provider_with(map).await;
+    let r = scim(
+        &t,
+        &idp,
+        Method::POST,
+        "/scim/v2/Users",
+        Some(json!({"schemas": [USER], "userName": "kim@example.com"})),
+    )
+    .await;
+    let kim = r.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(role(&t, &kim).await, "member");
+    let r = scim(
+        &t,
+        &idp,
+        Method::POST,
+        "/scim/v2/Groups",
+        Some(json!({"displayName": "Reviewers", "members": [{"value": kim}]})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    assert_eq!(role(&t, &kim).await, "access_reviewer");
+    let r = scim(
+        &t,
+        &idp,
+        Method::POST,
+        "/scim/v2/Groups",
+        Some(json!({"displayName": "Autolock-Admins", "members": [{"value": kim}]})),
+    )
+    .await;
+    let admins = r.json()["id"].as_str().unwrap().to_owned();
+    assert_eq!(role(&t, &kim).await, "admin", "the highest role given");
+    let r = scim(
+        &t,
+        &idp,
+        Method::PATCH,
+        &format!("/scim/v2/Groups/{admins}"),
+        Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": "members"}]})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(role(&t, &kim).await, "access_reviewer");
+    // Audited as the provisioner's edit.
+    let audit = t
+        .get(
+            &format!("/v1/audit?target={kim}&action=user.role_changed"),
+            &t.world.admin,
+        )
+        .await
+        .json();
+    assert!(
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["actor"] == "idp"),
+        "{audit}"
+    );
+    assert_eq!(audit["items"].as_array().unwrap().len(), 3, "{audit}");
+}
+
+async fn role(t: &Harness, user: &str) -> Value {
+    t.get(&format!("/v1/users/{user}"), &t.world.admin)
+        .await
+        .json()["role"]
+        .clone()
 }

@@ -48,6 +48,7 @@ fn app() -> &'static axum::Router {
                 session_key_parameter: "/autolock/test/session-key".into(),
                 lock_warning: None,
                 feed_guard: None,
+                group_roles: Default::default(),
             };
             router(store, &config, &test_keys())
         })

@@ -55,6 +55,7 @@ async fn every_sample_request_is_served_with_identity_from_the_authorizer_only()
         session_key_parameter: "/autolock/test/session-key".into(),
         lock_warning: None,
         feed_guard: None,
+        group_roles: Default::default(),
     };
     let app = router(store, &config, &test_keys());
 

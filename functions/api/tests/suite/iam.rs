@@ -109,6 +109,7 @@ async fn the_api_functions_policy_allows_exactly_what_it_does() {
         feed_guard: Some(
             autolock_core::service::FeedWindow::new(chrono::Duration::hours(6)).unwrap(),
         ),
+        group_roles: Default::default(),
     };
     // The keys live in SSM Parameter Store, read at cold start.
     let ssm_admin = aws_sdk_ssm::Client::new(&sdk);
