@@ -54,7 +54,7 @@ pub struct ServicePrincipal {
     pub created_at: DateTime<Utc>,
     /// `gateway` (decisions, gate checks, access events) or `provisioner` (users, groups and
     /// memberships).
-    #[serde(default = "gateway")]
+    #[serde(default = "default_service_role")]
     pub role: Role,
     /// For a gateway: which header of a gate check names the user, and what it holds
     /// (docs/gateways).
@@ -62,7 +62,9 @@ pub struct ServicePrincipal {
     pub identity: GateIdentity,
 }
 
-fn gateway() -> Role {
+/// A service principal's role when none is said: `gateway`.
+#[must_use]
+pub fn default_service_role() -> Role {
     Role::Gateway
 }
 

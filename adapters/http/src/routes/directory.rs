@@ -145,16 +145,12 @@ pub struct CreateServicePrincipal {
     pub name: Name,
     /// `gateway` (the default: decisions, gate checks, access events) or `provisioner` (users,
     /// groups and memberships, as an identity provider keeps them).
-    #[serde(default = "gateway")]
+    #[serde(default = "autolock_core::directory::default_service_role")]
     pub role: Role,
     /// For a gateway: which header of a gate check names the user, and whether it holds their
     /// id or email (by default `X-Forwarded-User` with a user id).
     #[serde(default)]
     pub identity: GateIdentity,
-}
-
-fn gateway() -> Role {
-    Role::Gateway
 }
 
 /// Creates a service principal for a gateway or an identity provider (admin).

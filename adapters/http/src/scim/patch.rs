@@ -326,12 +326,7 @@ fn plain(
                     }
                     primary_once(items);
                 }
-                (Some(Value::Object(inner)), Value::Object(more)) => {
-                    for (k, v) in more {
-                        let k2 = key_of(inner, &k);
-                        inner.insert(k2, v);
-                    }
-                }
+                (Some(Value::Object(inner)), more @ Value::Object(_)) => merge(inner, &more),
                 (_, v) => {
                     object.insert(key.to_owned(), v);
                 }
@@ -341,12 +336,7 @@ fn plain(
         Kind::Replace => {
             let value = value.unwrap_or(Value::Null);
             match (object.get_mut(key), value) {
-                (Some(Value::Object(inner)), Value::Object(more)) => {
-                    for (k, v) in more {
-                        let k2 = key_of(inner, &k);
-                        inner.insert(k2, v);
-                    }
-                }
+                (Some(Value::Object(inner)), more @ Value::Object(_)) => merge(inner, &more),
                 (_, v) => {
                     object.insert(key.to_owned(), v);
                 }

@@ -743,12 +743,24 @@ fn resource_types_json(s: &AppState) -> Vec<Value> {
     .collect()
 }
 
-async fn resource_types(State(s): State<AppState>, Provisioner(_): Provisioner) -> Response {
-    let all = resource_types_json(&s);
+/// A discovery endpoint's whole list, on one page.
+fn discovery_list(all: Vec<Value>) -> Response {
     scim(
         StatusCode::OK,
         &json!({"schemas": [LIST_SCHEMA], "totalResults": all.len(), "startIndex": 1, "itemsPerPage": all.len(), "Resources": all}),
     )
+}
+
+/// The one of a discovery endpoint's list with this `id`.
+fn discovery_one(all: Vec<Value>, id: &str, what: &str) -> ScimResult<Response> {
+    all.into_iter()
+        .find(|t| t["id"] == id)
+        .map(|t| scim(StatusCode::OK, &t))
+        .ok_or_else(|| ScimError::not_found(format!("{what} {id} not found")))
+}
+
+async fn resource_types(State(s): State<AppState>, Provisioner(_): Provisioner) -> Response {
+    discovery_list(resource_types_json(&s))
 }
 
 async fn resource_type(
@@ -756,11 +768,7 @@ async fn resource_type(
     Provisioner(_): Provisioner,
     Path(name): Path<String>,
 ) -> ScimResult<Response> {
-    resource_types_json(&s)
-        .into_iter()
-        .find(|t| t["id"] == name.as_str())
-        .map(|t| scim(StatusCode::OK, &t))
-        .ok_or_else(|| ScimError::not_found(format!("resource type {name} not found")))
+    discovery_one(resource_types_json(&s), &name, "resource type")
 }
 
 fn attribute(name: &str, kind: &str, extra: Value) -> Value {
@@ -813,11 +821,7 @@ fn schemas_json(s: &AppState) -> Vec<Value> {
 }
 
 async fn schemas(State(s): State<AppState>, Provisioner(_): Provisioner) -> Response {
-    let all = schemas_json(&s);
-    scim(
-        StatusCode::OK,
-        &json!({"schemas": [LIST_SCHEMA], "totalResults": all.len(), "startIndex": 1, "itemsPerPage": all.len(), "Resources": all}),
-    )
+    discovery_list(schemas_json(&s))
 }
 
 async fn schema(
@@ -825,9 +829,5 @@ async fn schema(
     Provisioner(_): Provisioner,
     Path(id): Path<String>,
 ) -> ScimResult<Response> {
-    schemas_json(&s)
-        .into_iter()
-        .find(|t| t["id"] == id.as_str())
-        .map(|t| scim(StatusCode::OK, &t))
-        .ok_or_else(|| ScimError::not_found(format!("schema {id} not found")))
+    discovery_one(schemas_json(&s), &id, "schema")
 }
