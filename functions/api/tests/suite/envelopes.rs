@@ -67,6 +67,8 @@ fn envelopes() -> impl Strategy<Value = Value> {
         mutations_of(sample("api-post-access-request.json")),
         mutations_of(sample("api-get-open-requests.json")),
         mutations_of(sample("api-get-console-request.json")),
+        mutations_of(sample("api-gate-check.json")),
+        mutations_of(sample("api-scim-create-user.json")),
     ]
 }
 
@@ -94,7 +96,8 @@ proptest! {
             "{status} {}\n{text}",
             String::from_utf8_lossy(&body)
         );
-        if !has_sub && path.starts_with("/v1/") && path != "/v1/openapi.json" {
+        let guarded = path.starts_with("/v1/") || path.starts_with("/scim/v2/");
+        if !has_sub && guarded && path != "/v1/openapi.json" {
             prop_assert!(
                 status == 401 || status == 404 || status == 405,
                 "{path} without a sub: {status}"

@@ -38,7 +38,7 @@ async fn call(app: &axum::Router, sample: &str) -> (StatusCode, Value) {
 async fn every_sample_request_is_served_with_identity_from_the_authorizer_only() {
     let (store, teardown) = autolock_dynamodb::testing::fresh().await;
     let store = Arc::new(store);
-    World::seed(store.clone()).await;
+    let world = World::seed(store.clone()).await;
     let config = Config {
         tables: store.tables().clone(),
         public_base_url: autolock_core::values::BaseUrl::parse(
@@ -154,6 +154,36 @@ async fn every_sample_request_is_served_with_identity_from_the_authorizer_only()
     )
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
+
+    // An identity provider creates a user over SCIM, as its provisioner.
+    world
+        .app
+        .directory()
+        .create_service_principal(
+            &world.admin,
+            autolock_core::service::NewServicePrincipal {
+                id: Some("idp".parse().unwrap()),
+                name: "Okta".parse().unwrap(),
+                role: autolock_core::values::Role::Provisioner,
+                identity: Default::default(),
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .unwrap();
+    let (status, fay) = call(
+        &app,
+        include_str!("../../../../events/api-scim-create-user.json"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{fay}");
+    assert_eq!(fay["userName"], "fay@example.com");
+    let id: autolock_core::ids::UserId = fay["id"].as_str().unwrap().parse().unwrap();
+    let user = world.store().user(&id).await.unwrap().unwrap();
+    assert_eq!(
+        (user.email.as_str(), user.role),
+        ("fay@example.com", autolock_core::values::Role::Member)
+    );
 
     // Without the authorizer's claims nobody is anybody, whatever the headers say.
     let mut unauthorized: Value =
