@@ -100,6 +100,9 @@ pub enum AuditAction {
     /// A group was created.
     #[serde(rename = "group.created")]
     GroupCreated,
+    /// A group was renamed.
+    #[serde(rename = "group.renamed")]
+    GroupRenamed,
     /// A user joined a group.
     #[serde(rename = "membership.added")]
     MembershipAdded,
@@ -128,7 +131,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 36] = [
+    pub const ALL: [AuditAction; 37] = [
         Self::PolicyDurationChanged,
         Self::PolicyApprovalChanged,
         Self::Locked,
@@ -157,6 +160,7 @@ impl AuditAction {
         Self::ServicePrincipalEnabled,
         Self::ServicePrincipalDisabled,
         Self::GroupCreated,
+        Self::GroupRenamed,
         Self::MembershipAdded,
         Self::MembershipRemoved,
         Self::GrantCreated,
@@ -199,6 +203,7 @@ impl AuditAction {
             Self::ServicePrincipalEnabled => "service_principal.enabled",
             Self::ServicePrincipalDisabled => "service_principal.disabled",
             Self::GroupCreated => "group.created",
+            Self::GroupRenamed => "group.renamed",
             Self::MembershipAdded => "membership.added",
             Self::MembershipRemoved => "membership.removed",
             Self::GrantCreated => "grant.created",

@@ -21,6 +21,7 @@ macro_rules! store_contract_tests {
         $crate::store_contract_tests!(@each $factory, $teardown;
             directory_creates_and_rejects_duplicates,
             provisioned_records_are_kept_whole_with_unique_user_names,
+            a_group_is_renamed_and_only_one_that_exists,
             directory_keeps_membership_and_grant_history,
             directory_lists_page_by_cursor,
             the_users_of_a_resource_page_alike_however_many_groups_hold_it,

@@ -57,6 +57,11 @@ pub enum DirectoryChange {
     SetServicePrincipalActive { id: PrincipalId, active: bool },
     /// Creates a group.
     CreateGroup(Group),
+    /// Renames a group; fails when it does not exist.
+    RenameGroup {
+        group: GroupId,
+        name: crate::values::Name,
+    },
     /// Creates a resource; its policy history starts at its creation.
     CreateResource(Resource),
     /// Records a new default policy of a resource at an instant, over the resource's revision

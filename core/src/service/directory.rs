@@ -469,6 +469,41 @@ impl Directory {
         Ok(group)
     }
 
+    /// Renames a group (admin, provisioner). Audited with the name before and after.
+    pub async fn rename_group(
+        &self,
+        actor: &Principal,
+        id: &GroupId,
+        name: Name,
+        now: Timestamp,
+    ) -> Result<Group> {
+        require(actor, Capability::Provision)?;
+        let mut group = self.engine.existing_group(id).await?;
+        if group.name == name {
+            return Ok(group);
+        }
+        let mut changes = Changeset {
+            directory: vec![DirectoryChange::RenameGroup {
+                group: id.clone(),
+                name: name.clone(),
+            }],
+            ..Changeset::default()
+        };
+        changes.record(
+            DirectoryEdit::new(
+                AuditAction::GroupRenamed,
+                Some(&actor.id),
+                json!({"before": group.name, "after": name}),
+            )
+            .group(id)
+            .event(),
+            now,
+        );
+        self.engine.commit_changes(changes).await?;
+        group.name = name;
+        Ok(group)
+    }
+
     /// Creates a resource with its default policy (admin). The policy it is created with is a
     /// policy change like an edit: audited and published.
     pub async fn create_resource(

@@ -347,6 +347,9 @@ impl Provisioning {
         );
         // The record first, so that the roles its name gives are read from it.
         self.put(record.clone(), Some(&before)).await?;
+        self.directory
+            .rename_group(actor, id, new.display_name, now)
+            .await?;
         self.set_members(actor, id, &new.members, now).await?;
         Ok(GroupRecord {
             group: self.engine.existing_group(id).await?,

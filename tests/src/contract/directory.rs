@@ -827,3 +827,31 @@ pub async fn provisioned_records_are_kept_whole_with_unique_user_names(store: Ar
         None
     );
 }
+
+pub async fn a_group_is_renamed_and_only_one_that_exists(store: Arc<dyn Store>) {
+    let ops = autolock_core::directory::Group {
+        id: id("ops"),
+        name: Name::parse("Ops").unwrap(),
+        created_at: h(0),
+    };
+    store
+        .commit(one(DirectoryChange::CreateGroup(ops.clone())))
+        .await
+        .unwrap();
+    let rename = |group: &str, name: &str| {
+        one(DirectoryChange::RenameGroup {
+            group: id(group),
+            name: Name::parse(name).unwrap(),
+        })
+    };
+    store.commit(rename("ops", "Operations")).await.unwrap();
+    let read = store.group(&id("ops")).await.unwrap().unwrap();
+    assert_eq!(
+        (read.name.as_str(), read.created_at),
+        ("Operations", ops.created_at)
+    );
+    assert!(matches!(
+        store.commit(rename("nobody", "Nobody")).await,
+        Err(StoreError::Conflict(_))
+    ));
+}

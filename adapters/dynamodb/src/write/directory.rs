@@ -164,6 +164,9 @@ pub(super) async fn write(
         DirectoryChange::CreateExemption(e) => create_exemption(tx, p, e),
         DirectoryChange::UpdateExemption(e) => update_exemption(tx, p, e),
         DirectoryChange::CreateGroup(g) => create_group(tx, p, g),
+        DirectoryChange::RenameGroup { group, name } => {
+            rename_group(store, tx, p, group, name).await
+        }
         DirectoryChange::CreateResource(r) => create_resource(tx, p, r),
         DirectoryChange::SetResourcePolicy {
             resource,
@@ -467,6 +470,34 @@ fn create_group(tx: &mut Tx, p: &str, g: &Group) -> StoreResult<()> {
         ],
     );
     tx.put(p, i, Some(absent()), exists_err(format!("group {}", g.id)))?;
+    Ok(())
+}
+
+/// The writes of `DirectoryChange::RenameGroup`: the group's document, rewritten with its new
+/// name, over the document read.
+async fn rename_group(
+    store: &DynamoStore,
+    tx: &mut Tx,
+    p: &str,
+    group: &GroupId,
+    name: &autolock_core::values::Name,
+) -> StoreResult<()> {
+    let mut g = store
+        .group(group)
+        .await?
+        .ok_or_else(|| conflict(format!("group {group} does not exist")))?;
+    let before = encode(&g)?;
+    g.name = name.clone();
+    tx.update(
+        p,
+        key(keys::group(group.as_str()), "G"),
+        Cond::new("SET #d = :d")
+            .name("#d", "doc")
+            .value(":d", encode(&g)?)
+            .value(":before", before),
+        Some("#d = :before"),
+        conflict(format!("group {group} changed meanwhile")),
+    )?;
     Ok(())
 }
 

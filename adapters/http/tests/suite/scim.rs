@@ -282,6 +282,21 @@ async fn entra_ids_requests_are_read_capitals_strings_and_all() {
     .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
     let ops = r.json()["id"].as_str().unwrap().to_owned();
+    // Renamed in the provider: renamed here, audited as the provisioner's.
+    let r = scim(
+        &t,
+        &idp,
+        Method::PATCH,
+        &format!("/scim/v2/Groups/{ops}"),
+        Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "displayName", "value": "Contoso Operations"}]})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let group = t
+        .get(&format!("/v1/groups/{ops}"), &t.world.admin)
+        .await
+        .json();
+    assert_eq!(group["name"], "Contoso Operations", "{group}");
     for (op, expected) in [("Add", 1), ("Remove", 0)] {
         let r = scim(
             &t,

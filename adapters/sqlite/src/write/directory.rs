@@ -88,6 +88,7 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
             set_service_principal_active(tx, id, active)
         }
         DirectoryChange::CreateGroup(g) => create_group(tx, g),
+        DirectoryChange::RenameGroup { group, name } => rename_group(tx, group, name),
         DirectoryChange::CreateResource(r) => create_resource(tx, r),
         DirectoryChange::SetResourcePolicy {
             resource,
@@ -297,6 +298,26 @@ fn create_group(tx: &Transaction<'_>, g: &Group) -> StoreResult<()> {
         params![g.id.as_str(), g.name.as_str(), micros(g.created_at)],
     )
     .map_err(backend)?;
+    Ok(())
+}
+
+/// The writes of `DirectoryChange::RenameGroup`.
+fn rename_group(
+    tx: &Transaction<'_>,
+    group: &GroupId,
+    name: &autolock_core::values::Name,
+) -> StoreResult<()> {
+    let changed = tx
+        .execute(
+            "UPDATE groups SET name = ?2 WHERE id = ?1",
+            params![group.as_str(), name.as_str()],
+        )
+        .map_err(backend)?;
+    if changed == 0 {
+        return Err(StoreError::Conflict(format!(
+            "group {group} does not exist"
+        )));
+    }
     Ok(())
 }
 
