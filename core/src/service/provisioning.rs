@@ -29,8 +29,8 @@ pub struct ProvisionedUser {
     pub email: Option<Email>,
     /// How autolock shows the user.
     pub display_name: Name,
-    /// False deactivates.
-    pub active: bool,
+    /// False deactivates, true reactivates; none: active when created, as it was when replaced.
+    pub active: Option<bool>,
     /// The whole document, as written.
     pub doc: Value,
 }
@@ -134,18 +134,15 @@ impl Provisioning {
     /// Every user the provider provisioned and has not deleted, with its record.
     pub async fn users(&self, actor: &Principal) -> Result<Vec<(User, ProvisionedRecord)>> {
         require(actor, Capability::Provision)?;
-        let records: Vec<ProvisionedRecord> = self
+        let (ids, records): (Vec<UserId>, Vec<ProvisionedRecord>) = self
             .engine
             .directory
             .provisioned_all(ProvisionedKind::User)
             .await?
             .into_iter()
             .filter(|r| !r.deleted)
-            .collect();
-        let ids: Vec<UserId> = records
-            .iter()
-            .filter_map(|r| UserId::parse(&r.id).ok())
-            .collect();
+            .filter_map(|r| Some((UserId::parse(&r.id).ok()?, r)))
+            .unzip();
         let users = self.engine.directory.users_by_id(&ids).await?;
         Ok(users
             .into_iter()
@@ -196,7 +193,7 @@ impl Provisioning {
             previous_user_name: None,
         });
         self.engine.commit_changes(changes).await?;
-        let user = if new.active {
+        let user = if new.active.unwrap_or(true) {
             user
         } else {
             self.directory
@@ -221,7 +218,7 @@ impl Provisioning {
             email: Some(new.email.unwrap_or_else(|| Email::unknown_for(id.as_str()))),
             display_name: Some(new.display_name),
             role: None,
-            active: Some(new.active),
+            active: new.active,
         };
         let user = self.directory.patch_user(actor, id, patch, now).await?;
         let record = record(

@@ -297,7 +297,7 @@ fn user_of(doc: Value) -> ScimResult<ProvisionedUser> {
         .unwrap_or_else(|| user_name.clone());
     let display_name = Name::parse(&shown)
         .map_err(|e| ScimError::invalid_value(format!("displayName: {}", e.message)))?;
-    let active = boolean(&doc, "active")?.unwrap_or(true);
+    let active = boolean(&doc, "active")?;
     Ok(ProvisionedUser {
         external_id: external_id(&doc),
         user_name,
