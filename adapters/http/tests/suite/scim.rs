@@ -181,6 +181,20 @@ async fn okta_connects_creates_updates_deactivates_and_unassigns() {
         .await
         .json();
     assert_eq!(user["active"], false);
+    // A PUT that says nothing of `active` leaves it as it is.
+    let r = scim(
+        &t,
+        &idp,
+        Method::PUT,
+        &format!("/scim/v2/Users/{fay}"),
+        Some(
+            json!({"schemas": [USER], "userName": "fay@example.com", "displayName": "Fay Wray",
+                    "emails": [{"primary": true, "value": "fay.wray@example.com"}]}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["active"], false);
     // Every change is audited with the provisioner as the actor.
     let audit = t
         .get(&format!("/v1/audit?target={fay}"), &t.world.admin)
