@@ -598,10 +598,14 @@ async fn patch_user(
     let provisioning = s.app().provisioning();
     let (user, record) = provisioning.user(&p, &id).await?;
     let mut doc = user_json(&s, &user, &record);
+    let had_active = field(&doc, "active").is_some();
     patch::apply(&mut doc, &request)?;
-    let (user, record) = provisioning
-        .replace_user(&p, &id, user_of(doc)?, s.now())
-        .await?;
+    let mut new = user_of(doc)?;
+    if had_active && new.active.is_none() {
+        // `active` removed: unset, as a user created without it — active.
+        new.active = Some(true);
+    }
+    let (user, record) = provisioning.replace_user(&p, &id, new, s.now()).await?;
     Ok(scim(StatusCode::OK, &user_json(&s, &user, &record)))
 }
 

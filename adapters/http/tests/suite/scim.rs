@@ -195,6 +195,22 @@ async fn okta_connects_creates_updates_deactivates_and_unassigns() {
     .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     assert_eq!(r.json()["active"], false);
+    // Removing `active` unsets it: active, as a user created without it.
+    let r = scim(
+        &t,
+        &idp,
+        Method::PATCH,
+        &format!("/scim/v2/Users/{fay}"),
+        Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": "active"}]})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(r.json().get("active").is_none(), "{}", r.text());
+    let user = t
+        .get(&format!("/v1/users/{fay}"), &t.world.admin)
+        .await
+        .json();
+    assert_eq!(user["active"], true);
     // Every change is audited with the provisioner as the actor.
     let audit = t
         .get(&format!("/v1/audit?target={fay}"), &t.world.admin)
