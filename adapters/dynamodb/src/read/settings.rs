@@ -11,44 +11,33 @@ use crate::item::*;
 
 use autolock_core::delivery::WebhookSettings;
 
-#[async_trait]
-impl SettingsStore for DynamoStore {
-    async fn gate_settings(&self) -> StoreResult<GateSettings> {
-        Ok(self
-            .get(&self.tables.policies, key("SETTINGS", "GATE"))
-            .await?
-            .as_ref()
-            .map(doc)
-            .transpose()?
-            .unwrap_or_default())
-    }
-
-    async fn settings(&self) -> StoreResult<Settings> {
-        Ok(self
-            .get(&self.tables.policies, key("SETTINGS", "NOTIFICATIONS"))
-            .await?
-            .as_ref()
-            .map(doc)
-            .transpose()?
-            .unwrap_or_default())
-    }
-
-    async fn webhook(&self) -> StoreResult<Option<WebhookSettings>> {
-        self.get(&self.tables.policies, key("SETTINGS", "WEBHOOK"))
+impl DynamoStore {
+    /// The setting stored as the item `SETTINGS`/`name`, if any.
+    async fn setting<T: serde::de::DeserializeOwned>(&self, name: &str) -> StoreResult<Option<T>> {
+        self.get(&self.tables.policies, key("SETTINGS", name))
             .await?
             .as_ref()
             .map(doc)
             .transpose()
     }
+}
+
+#[async_trait]
+impl SettingsStore for DynamoStore {
+    async fn gate_settings(&self) -> StoreResult<GateSettings> {
+        Ok(self.setting("GATE").await?.unwrap_or_default())
+    }
+
+    async fn settings(&self) -> StoreResult<Settings> {
+        Ok(self.setting("NOTIFICATIONS").await?.unwrap_or_default())
+    }
+
+    async fn webhook(&self) -> StoreResult<Option<WebhookSettings>> {
+        self.setting("WEBHOOK").await
+    }
 
     async fn feed(&self) -> StoreResult<autolock_core::feed::FeedState> {
-        Ok(self
-            .get(&self.tables.policies, key("SETTINGS", "FEED"))
-            .await?
-            .as_ref()
-            .map(doc)
-            .transpose()?
-            .unwrap_or_default())
+        Ok(self.setting("FEED").await?.unwrap_or_default())
     }
 }
 

@@ -15,64 +15,40 @@ use autolock_core::ports::{
 use crate::SqliteStore;
 use crate::rows::{backend, decode, instant, parse};
 
-#[async_trait]
-impl SettingsStore for SqliteStore {
-    async fn settings(&self) -> StoreResult<Settings> {
+impl SqliteStore {
+    /// The setting stored under `key`, if any.
+    async fn setting<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &'static str,
+    ) -> StoreResult<Option<T>> {
         let data: Option<String> = self
-            .read(|c| {
-                c.query_row(
-                    "SELECT data FROM settings WHERE key = 'notifications'",
-                    [],
-                    |r| r.get(0),
-                )
-                .optional()
-            })
-            .await?;
-        match data {
-            Some(d) => serde_json::from_str(&d).map_err(backend),
-            None => Ok(Settings::default()),
-        }
-    }
-
-    async fn gate_settings(&self) -> StoreResult<GateSettings> {
-        let data: Option<String> = self
-            .read(|c| {
-                c.prepare_cached("SELECT data FROM settings WHERE key = 'gate'")?
-                    .query_row([], |r| r.get(0))
+            .read(move |c| {
+                c.prepare_cached("SELECT data FROM settings WHERE key = ?1")?
+                    .query_row([key], |r| r.get(0))
                     .optional()
-            })
-            .await?;
-        match data {
-            Some(d) => serde_json::from_str(&d).map_err(backend),
-            None => Ok(GateSettings::default()),
-        }
-    }
-
-    async fn webhook(&self) -> StoreResult<Option<WebhookSettings>> {
-        let data: Option<String> = self
-            .read(|c| {
-                c.query_row("SELECT data FROM settings WHERE key = 'webhook'", [], |r| {
-                    r.get(0)
-                })
-                .optional()
             })
             .await?;
         data.map(|d| serde_json::from_str(&d).map_err(backend))
             .transpose()
     }
+}
+
+#[async_trait]
+impl SettingsStore for SqliteStore {
+    async fn settings(&self) -> StoreResult<Settings> {
+        Ok(self.setting("notifications").await?.unwrap_or_default())
+    }
+
+    async fn gate_settings(&self) -> StoreResult<GateSettings> {
+        Ok(self.setting("gate").await?.unwrap_or_default())
+    }
+
+    async fn webhook(&self) -> StoreResult<Option<WebhookSettings>> {
+        self.setting("webhook").await
+    }
 
     async fn feed(&self) -> StoreResult<autolock_core::feed::FeedState> {
-        let data: Option<String> = self
-            .read(|c| {
-                c.prepare_cached("SELECT data FROM settings WHERE key = 'feed'")?
-                    .query_row([], |r| r.get(0))
-                    .optional()
-            })
-            .await?;
-        match data {
-            Some(d) => serde_json::from_str(&d).map_err(backend),
-            None => Ok(autolock_core::feed::FeedState::default()),
-        }
+        Ok(self.setting("feed").await?.unwrap_or_default())
     }
 }
 
