@@ -105,15 +105,15 @@ pub enum IdentityHeader {
 }
 
 impl IdentityHeader {
-    /// The header's name, lower case (as HTTP/2 and the `http` crate write it).
+    /// The header's name as it is written (header names match without regard to case).
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {
-            Self::XForwardedUser => "x-forwarded-user",
-            Self::XAuthRequestUser => "x-auth-request-user",
-            Self::XAuthRequestEmail => "x-auth-request-email",
-            Self::RemoteUser => "remote-user",
-            Self::XForwardedEmail => "x-forwarded-email",
+            Self::XForwardedUser => "X-Forwarded-User",
+            Self::XAuthRequestUser => "X-Auth-Request-User",
+            Self::XAuthRequestEmail => "X-Auth-Request-Email",
+            Self::RemoteUser => "Remote-User",
+            Self::XForwardedEmail => "X-Forwarded-Email",
         }
     }
 }
@@ -128,6 +128,18 @@ pub enum IdentityKind {
     Id,
     /// The user's email address.
     Email,
+}
+
+impl ServicePrincipal {
+    /// Who it is as a caller: its id, role and active flag.
+    #[must_use]
+    pub fn principal(&self) -> Principal {
+        Principal {
+            id: self.id.clone(),
+            role: self.role,
+            active: self.active,
+        }
+    }
 }
 
 fn enabled() -> bool {

@@ -9,14 +9,14 @@
 //! settings.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration as StdDuration, Instant};
 
 use async_trait::async_trait;
 
 use crate::Timestamp;
 use crate::authz::{Capability, admit, require};
-use crate::directory::{Principal, ServicePrincipal};
+use crate::directory::ServicePrincipal;
 use crate::error::{Error, Result};
 use crate::ids::{PrincipalId, ResourceId, UserId};
 use crate::lock::{DenyReason, RightState};
@@ -128,26 +128,26 @@ fn fresh(at: Instant) -> bool {
     at.elapsed() < GATE_CACHE_TTL
 }
 
+/// A cache's lock; one a panic left poisoned still holds a whole value (each write is one
+/// assignment), so it is taken as it is.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 impl GateCache {
     /// Forgets the directory's part: principals and hosts.
     pub(crate) fn forget_directory(&self) {
-        self.principals
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clear();
-        *self.hosts.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        lock(&self.principals).clear();
+        *lock(&self.hosts) = None;
     }
 
     /// Forgets the settings.
     pub(crate) fn forget_settings(&self) {
-        *self.settings.lock().unwrap_or_else(PoisonError::into_inner) = None;
+        *lock(&self.settings) = None;
     }
 
     fn principal(&self, id: &PrincipalId) -> Option<ServicePrincipal> {
-        let principals = self
-            .principals
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let principals = lock(&self.principals);
         principals
             .get(id)
             .filter(|(at, _)| fresh(*at))
@@ -155,10 +155,7 @@ impl GateCache {
     }
 
     fn keep_principal(&self, sp: &ServicePrincipal) {
-        let mut principals = self
-            .principals
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
+        let mut principals = lock(&self.principals);
         if principals.len() >= MAX_PRINCIPALS {
             principals.retain(|_, (at, _)| fresh(*at));
             if principals.len() >= MAX_PRINCIPALS {
@@ -211,41 +208,35 @@ impl Gateway {
             Some(sp) => sp,
             None => {
                 let directory: &dyn DirectoryReader = self.engine.directory.as_ref();
-                let principal = admit(caller, directory.principal(caller).await?)?;
-                require(&principal, Capability::Gateway)?;
-                let sp = directory.service_principal(caller).await?.ok_or_else(|| {
-                    Error::Forbidden(format!("{caller} is not a gateway's service principal"))
-                })?;
+                // One read when the caller is a service principal; a user or nobody is read
+                // again only to say which refusal it is.
+                let Some(sp) = directory.service_principal(caller).await? else {
+                    let principal = admit(caller, directory.principal(caller).await?)?;
+                    require(&principal, Capability::Gateway)?;
+                    return Err(Error::Forbidden(format!(
+                        "{caller} is not a gateway's service principal"
+                    )));
+                };
                 cache.keep_principal(&sp);
                 sp
             }
         };
-        if !sp.active {
-            return Err(Error::Inactive(
-                "this user or service principal is deactivated".into(),
-            ));
-        }
+        let principal = admit(caller, Some(sp.principal()))?;
+        require(&principal, Capability::Gateway)?;
         Ok(sp)
     }
 
     /// The gate's settings, kept for [`GATE_CACHE_TTL`].
     async fn gate_settings(&self) -> Result<GateSettings> {
         let cache = &self.engine.gate;
-        if let Some((at, s)) = *cache
-            .settings
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-        {
+        if let Some((at, s)) = *lock(&cache.settings) {
             if fresh(at) {
                 return Ok(s);
             }
         }
         let settings: &dyn SettingsStore = self.engine.settings.as_ref();
         let s = settings.gate_settings().await?;
-        *cache
-            .settings
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some((Instant::now(), s));
+        *lock(&cache.settings) = Some((Instant::now(), s));
         Ok(s)
     }
 
@@ -253,7 +244,7 @@ impl Gateway {
     /// [`GATE_CACHE_TTL`]; a miss reads it again when it is older than a second).
     async fn hosts(&self, miss: bool) -> Result<Hosts> {
         let cache = &self.engine.gate;
-        if let Some((at, map)) = &*cache.hosts.lock().unwrap_or_else(PoisonError::into_inner) {
+        if let Some((at, map)) = &*lock(&cache.hosts) {
             if fresh(*at) && !(miss && at.elapsed() >= HOST_MISS_RELOAD) {
                 return Ok(Arc::clone(map));
             }
@@ -273,8 +264,7 @@ impl Gateway {
             }
         }
         let map = Arc::new(map);
-        *cache.hosts.lock().unwrap_or_else(PoisonError::into_inner) =
-            Some((Instant::now(), Arc::clone(&map)));
+        *lock(&cache.hosts) = Some((Instant::now(), Arc::clone(&map)));
         Ok(map)
     }
 
@@ -344,11 +334,7 @@ impl Gateway {
                 },
             });
         };
-        let actor = Principal {
-            id: sp.id.clone(),
-            role: crate::values::Role::Gateway,
-            active: sp.active,
-        };
+        let actor = sp.principal();
         let window = self.gate_settings().await?.usage_window();
         let window = (window > chrono::Duration::zero()).then_some(window);
         let decision = self

@@ -21,7 +21,7 @@ use crate::AppState;
 use crate::problem::{ApiError, ApiResult};
 
 /// The header naming the resource when the auth URL does not.
-pub const RESOURCE_HEADER: &str = "x-autolock-resource";
+pub const RESOURCE_HEADER: &str = "X-Autolock-Resource";
 /// The longest identity, resource or host header value read, in bytes.
 pub const MAX_HEADER_LEN: usize = 256;
 
@@ -72,25 +72,26 @@ async fn check(s: &AppState, parts: &Parts) -> ApiResult<Response> {
     Ok(respond(s, &parts.headers, &answer))
 }
 
-/// The one value of header `name`, at most [`MAX_HEADER_LEN`] bytes of text: `None` when absent,
-/// a 400 naming it when sent twice with different values, too long or not text.
-fn one_header<'a>(headers: &'a HeaderMap, name: &str, shown: &str) -> ApiResult<Option<&'a str>> {
+/// The one value of header `name` (matched without regard to case), at most [`MAX_HEADER_LEN`]
+/// bytes of text: `None` when absent, a 400 naming it when sent twice with different values,
+/// too long or not text.
+fn one_header<'a>(headers: &'a HeaderMap, name: &str) -> ApiResult<Option<&'a str>> {
     let mut found: Option<&str> = None;
     for value in headers.get_all(name) {
         if value.len() > MAX_HEADER_LEN {
             return Err(ApiError::invalid(
-                shown,
+                name,
                 format!("is longer than {MAX_HEADER_LEN} bytes"),
             ));
         }
         let text = value
             .to_str()
-            .map_err(|_| ApiError::invalid(shown, "is not text"))?
+            .map_err(|_| ApiError::invalid(name, "is not text"))?
             .trim();
         match found {
             Some(first) if first != text => {
                 return Err(ApiError::invalid(
-                    shown,
+                    name,
                     "was sent more than once, with different values",
                 ));
             }
@@ -102,23 +103,19 @@ fn one_header<'a>(headers: &'a HeaderMap, name: &str, shown: &str) -> ApiResult<
 
 /// The user the gateway vouches for, from the header its principal trusts.
 fn identity(sp: &ServicePrincipal, headers: &HeaderMap) -> ApiResult<GateUser> {
-    let header = sp.identity.header;
-    let shown = serde_json::to_value(header)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_else(|| header.name().to_owned());
-    let value = one_header(headers, header.name(), &shown)?.ok_or_else(|| {
+    let name = sp.identity.header.name();
+    let value = one_header(headers, name)?.ok_or_else(|| {
         ApiError::unauthenticated(format!(
-            "no identity: the proxy sent no {shown} header (set it after the proxy's own authentication)"
+            "no identity: the proxy sent no {name} header (set it after the proxy's own authentication)"
         ))
     })?;
     match sp.identity.holds {
         IdentityKind::Id => UserId::parse(value)
             .map(GateUser::Id)
-            .map_err(|e| ApiError::invalid(shown, e.message)),
+            .map_err(|e| ApiError::invalid(name, e.message)),
         IdentityKind::Email => Email::parse(value)
             .map(GateUser::Email)
-            .map_err(|e| ApiError::invalid(shown, e.message)),
+            .map_err(|e| ApiError::invalid(name, e.message)),
     }
 }
 
@@ -138,14 +135,14 @@ fn resource(parts: &Parts) -> ApiResult<GateResource> {
                 .map_err(|e| ApiError::invalid("resource", e.message));
         }
     }
-    if let Some(id) = one_header(&parts.headers, RESOURCE_HEADER, "X-Autolock-Resource")? {
+    if let Some(id) = one_header(&parts.headers, RESOURCE_HEADER)? {
         return ResourceId::parse(id)
             .map(GateResource::Id)
             .map_err(|e| ApiError::invalid("X-Autolock-Resource", e.message));
     }
-    let host = match one_header(&parts.headers, "x-forwarded-host", "X-Forwarded-Host")? {
+    let host = match one_header(&parts.headers, "X-Forwarded-Host")? {
         Some(host) => Some(host),
-        None => one_header(&parts.headers, header::HOST.as_str(), "Host")?,
+        None => one_header(&parts.headers, "Host")?,
     };
     let host = host
         .map(str::to_owned)
