@@ -55,14 +55,7 @@ pub fn admit(id: &PrincipalId, found: Option<Principal>) -> Result<Principal> {
 
 /// Checks that `actor` is active and holds `capability`.
 pub fn require(actor: &Principal, capability: Capability) -> Result<()> {
-    if may(actor, capability) {
-        Ok(())
-    } else {
-        Err(Error::Forbidden(format!(
-            "role {} may not do this",
-            actor.role
-        )))
-    }
+    require_any(actor, &[capability])
 }
 
 /// Whether `actor` is active and holds `capability` (for a surface that hides what it may not
