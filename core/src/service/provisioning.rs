@@ -131,6 +131,17 @@ impl Provisioning {
         self.engine.commit_changes(changes).await
     }
 
+    /// Marks a record deleted: the provider sees it no more, and a user's name is free again.
+    async fn hide(&self, before: &ProvisionedRecord, now: Timestamp) -> Result<()> {
+        let gone = ProvisionedRecord {
+            deleted: true,
+            version: before.version + 1,
+            updated_at: now,
+            ..before.clone()
+        };
+        self.put(gone, Some(before)).await
+    }
+
     /// Every user the provider provisioned and has not deleted, with its record.
     pub async fn users(&self, actor: &Principal) -> Result<Vec<(User, ProvisionedRecord)>> {
         require(actor, Capability::Provision)?;
@@ -245,11 +256,7 @@ impl Provisioning {
         for group in self.engine.directory.groups_of_user(id).await? {
             self.directory.remove_member(actor, &group, id, now).await?;
         }
-        let mut gone = before.clone();
-        gone.deleted = true;
-        gone.version += 1;
-        gone.updated_at = now;
-        self.put(gone, Some(&before)).await
+        self.hide(&before, now).await
     }
 
     /// Every group the provider provisioned and has not deleted.
@@ -366,11 +373,7 @@ impl Provisioning {
         require(actor, Capability::Provision)?;
         let before = self.live(ProvisionedKind::Group, id.as_str()).await?;
         self.set_members(actor, id, &[], now).await?;
-        let mut gone = before.clone();
-        gone.deleted = true;
-        gone.version += 1;
-        gone.updated_at = now;
-        self.put(gone, Some(&before)).await
+        self.hide(&before, now).await
     }
 
     async fn existing_users(&self, ids: &[UserId]) -> Result<()> {
