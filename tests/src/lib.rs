@@ -69,6 +69,7 @@ macro_rules! store_contract_tests {
             flow_a_silent_feed_holds_every_lock_and_alerts_the_admins,
             flow_policies_as_code_are_exported_planned_and_applied,
             users_are_found_by_email_and_their_sessions_ended,
+            a_sign_in_identity_finds_its_user_until_replaced,
             throttles_are_written_over_their_version,
         );
     };

@@ -23,6 +23,7 @@
 //! | outbox entry | `OUTBOX` | `<at>#<id>` | |
 //! | consumed link | `LINK#<id>` | `L` | |
 //! | console sign-in link (by digest) | `SIGNIN#<digest>` | `S` | |
+//! | single sign-on subject → user | `IDP#<issuer>` | `<subject>` | |
 //!
 //! **usage** (`pk` = user, `sk` = resource; sparse index `due` on `due_shard`, `due_hour`,
 //! keys only): one item per right. `next_due` is a plain attribute; `due_hour` (its hour) is the
@@ -110,6 +111,19 @@ pub fn due_shard(user: &str, resource: &str) -> String {
 #[must_use]
 pub fn hour(t: Timestamp) -> i64 {
     t.timestamp().div_euclid(3600)
+}
+
+/// The partition of the subjects an identity provider signs in with (one item each, holding
+/// the user).
+#[must_use]
+pub fn sign_in_identity(issuer: &str) -> String {
+    format!("IDP#{issuer}")
+}
+
+/// The attribute of a user's item that holds their subject at `issuer`.
+#[must_use]
+pub fn sign_in_attribute(issuer: &str) -> String {
+    format!("idp#{issuer}")
 }
 
 /// The partition of an identity provider's records of a kind (`user`, `group`), one item each

@@ -57,6 +57,15 @@ pub enum DirectoryChange {
     SetServicePrincipalActive { id: PrincipalId, active: bool },
     /// Creates a group.
     CreateGroup(Group),
+    /// Remembers that the identity provider `issuer` knows `user` as `subject` (the ID token's
+    /// `sub`), so that their next single sign-on finds them by it: the user's previous subject
+    /// at that issuer, if any, no longer finds them. Fails when the user does not exist. Not an
+    /// edit of the user: it moves no revision.
+    LinkSignInIdentity {
+        user: UserId,
+        issuer: String,
+        subject: String,
+    },
     /// Renames a group; fails when it does not exist.
     RenameGroup {
         group: GroupId,

@@ -39,6 +39,13 @@ pub trait DirectoryReader: Send + Sync {
     }
     /// The user with this email address (the first by id when several share it).
     async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
+    /// The user the identity provider `issuer` knows as `subject`, remembered at an earlier
+    /// single sign-on (`DirectoryChange::LinkSignInIdentity`).
+    async fn user_of_sign_in_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> StoreResult<Option<UserId>>;
     /// Users by id.
     async fn users(&self, page: &PageRequest) -> StoreResult<Page<User>>;
     /// Active users holding any of `roles`.

@@ -68,6 +68,62 @@ pub async fn users_are_found_by_email_and_their_sessions_ended(store: Arc<dyn St
     ));
 }
 
+/// A subject remembered for a user at an identity provider finds the user; a new subject of
+/// the same user at the same provider replaces it (the old one finds nobody), another
+/// provider's subjects are their own, and the user's document is not edited.
+pub async fn a_sign_in_identity_finds_its_user_until_replaced(store: Arc<dyn Store>) {
+    World::seed(Arc::clone(&store)).await;
+    let okta = "https://example.okta.com";
+    let google = "https://accounts.google.com";
+    let link = |user: &str, issuer: &str, subject: &str| Changeset {
+        directory: vec![DirectoryChange::LinkSignInIdentity {
+            user: id(user),
+            issuer: issuer.into(),
+            subject: subject.into(),
+        }],
+        ..Changeset::default()
+    };
+    let found = |issuer: &'static str, subject: &'static str| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .user_of_sign_in_identity(issuer, subject)
+                .await
+                .unwrap()
+                .map(|u| u.as_str().to_owned())
+        }
+    };
+    assert_eq!(found(okta, "00u1").await, None);
+    let before = store.user(&id("rita")).await.unwrap().unwrap();
+    store.commit(link("rita", okta, "00u1")).await.unwrap();
+    store.commit(link("rita", google, "1077")).await.unwrap();
+    store.commit(link("bob", okta, "00u2")).await.unwrap();
+    assert_eq!(found(okta, "00u1").await.as_deref(), Some("rita"));
+    assert_eq!(found(google, "1077").await.as_deref(), Some("rita"));
+    assert_eq!(found(okta, "00u2").await.as_deref(), Some("bob"));
+    assert_eq!(
+        found(google, "00u1").await,
+        None,
+        "a subject is its issuer's"
+    );
+    // Linked again, to the same subject: nothing changes.
+    store.commit(link("rita", okta, "00u1")).await.unwrap();
+    assert_eq!(found(okta, "00u1").await.as_deref(), Some("rita"));
+
+    store.commit(link("rita", okta, "00u9")).await.unwrap();
+    assert_eq!(found(okta, "00u9").await.as_deref(), Some("rita"));
+    assert_eq!(found(okta, "00u1").await, None, "replaced");
+    assert_eq!(found(google, "1077").await.as_deref(), Some("rita"));
+    let after = store.user(&id("rita")).await.unwrap().unwrap();
+    assert_eq!(after, before, "not an edit of the user");
+
+    assert!(matches!(
+        store.commit(link("nobody", okta, "00u3")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(found(okta, "00u3").await, None);
+}
+
 /// A throttle's uses are written over the version read: created once, moved on by one, and a
 /// write computed from a stale read refused with nothing written.
 pub async fn throttles_are_written_over_their_version(store: Arc<dyn Store>) {

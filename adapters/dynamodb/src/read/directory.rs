@@ -300,6 +300,22 @@ impl DirectoryReader for DynamoStore {
         self.user(&id).await
     }
 
+    async fn user_of_sign_in_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> StoreResult<Option<UserId>> {
+        self.get(
+            &self.tables.policies,
+            key(keys::sign_in_identity(issuer), subject),
+        )
+        .await?
+        .map(|i| {
+            UserId::parse(get_s(&i, "user")?).map_err(|e| StoreError::from(DynamoError::Value(e)))
+        })
+        .transpose()
+    }
+
     async fn users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
         self.list_type("USERS", page, user_doc).await
     }

@@ -147,6 +147,11 @@ pub(super) async fn write(
         DirectoryChange::CreateUser(u) => create_user(tx, p, u),
         DirectoryChange::UpdateUser(u) => update_user(store, tx, p, u).await,
         DirectoryChange::EndSessions { user, at } => end_sessions(tx, p, user, at),
+        DirectoryChange::LinkSignInIdentity {
+            user,
+            issuer,
+            subject,
+        } => link_sign_in_identity(store, tx, p, user, issuer, subject).await,
         DirectoryChange::SetUserActive {
             user,
             at,
@@ -291,6 +296,67 @@ fn end_sessions(tx: &mut Tx, p: &str, user: &UserId, at: &Timestamp) -> StoreRes
         update,
         Some("#k = :user"),
         conflict(format!("user {user} does not exist")),
+    )?;
+    Ok(())
+}
+
+/// The writes of `DirectoryChange::LinkSignInIdentity`: the subject kept on the user's item
+/// (an attribute per issuer, over the one read), the item that finds the user by it, and the
+/// previous subject's item removed.
+async fn link_sign_in_identity(
+    store: &DynamoStore,
+    tx: &mut Tx,
+    p: &str,
+    user: &UserId,
+    issuer: &str,
+    subject: &str,
+) -> StoreResult<()> {
+    let missing = || conflict(format!("user {user} does not exist"));
+    let attribute = keys::sign_in_attribute(issuer);
+    let current = store
+        .get(p, key(keys::principal(user.as_str()), "P"))
+        .await?
+        .ok_or_else(missing)?;
+    let previous = current.get(&attribute).and_then(|v| v.as_s().ok()).cloned();
+    if previous.as_deref() == Some(subject) {
+        return Ok(());
+    }
+    let mut update = Cond::new("SET #i = :sub")
+        .name("#i", attribute.as_str())
+        .name("#k", "kind")
+        .value(":sub", s(subject))
+        .value(":user", s("user"));
+    let condition = match &previous {
+        Some(old) => {
+            update = update.value(":old", s(old.as_str()));
+            "#k = :user AND #i = :old"
+        }
+        None => "#k = :user AND attribute_not_exists(#i)",
+    };
+    tx.update(
+        p,
+        key(keys::principal(user.as_str()), "P"),
+        update,
+        Some(condition),
+        conflict(format!("user {user} changed meanwhile, or does not exist")),
+    )?;
+    if let Some(old) = &previous {
+        tx.delete(
+            p,
+            key(keys::sign_in_identity(issuer), old.as_str()),
+            Cond::default(),
+            conflict("a sign-in identity"),
+        )?;
+    }
+    tx.put(
+        p,
+        item(
+            keys::sign_in_identity(issuer),
+            subject,
+            [("user", s(user.as_str()))],
+        ),
+        None,
+        conflict("a sign-in identity"),
     )?;
     Ok(())
 }

@@ -115,6 +115,24 @@ impl DirectoryReader for SqliteStore {
         .await
     }
 
+    async fn user_of_sign_in_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> StoreResult<Option<UserId>> {
+        let (issuer, subject) = (issuer.to_owned(), subject.to_owned());
+        self.read(move |c| {
+            c.prepare_cached(
+                "SELECT user_id FROM sign_in_identities WHERE issuer = ?1 AND subject = ?2",
+            )?
+            .query_row(params![issuer, subject], |r| {
+                parse(UserId::parse(r.get::<_, String>(0)?))
+            })
+            .optional()
+        })
+        .await
+    }
+
     async fn users(&self, page: &PageRequest) -> StoreResult<Page<User>> {
         let (after, limit) = (
             page.after.clone().unwrap_or_default(),

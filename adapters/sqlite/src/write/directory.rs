@@ -73,6 +73,11 @@ pub(super) fn apply_directory(tx: &Transaction<'_>, change: &DirectoryChange) ->
         DirectoryChange::CreateUser(u) => create_user(tx, u),
         DirectoryChange::UpdateUser(u) => update_user(tx, u),
         DirectoryChange::EndSessions { user, at } => end_sessions(tx, user, at),
+        DirectoryChange::LinkSignInIdentity {
+            user,
+            issuer,
+            subject,
+        } => link_sign_in_identity(tx, user, issuer, subject),
         DirectoryChange::SetUserActive {
             user,
             at,
@@ -168,6 +173,32 @@ fn end_sessions(tx: &Transaction<'_>, user: &UserId, at: &Timestamp) -> StoreRes
     if n == 0 {
         return Err(StoreError::Conflict(format!("user {user} does not exist")));
     }
+    Ok(())
+}
+
+/// The writes of `DirectoryChange::LinkSignInIdentity`: the user's previous subject at the
+/// issuer, if any, is replaced.
+fn link_sign_in_identity(
+    tx: &Transaction<'_>,
+    user: &UserId,
+    issuer: &str,
+    subject: &str,
+) -> StoreResult<()> {
+    if !exists(tx, "SELECT 1 FROM users WHERE id = ?1", &[&user.as_str()])? {
+        return Err(StoreError::Conflict(format!("user {user} does not exist")));
+    }
+    super::exec(
+        tx,
+        "DELETE FROM sign_in_identities WHERE user_id = ?1 AND issuer = ?2",
+        params![user.as_str(), issuer],
+    )
+    .map_err(backend)?;
+    super::exec(
+        tx,
+        "INSERT OR REPLACE INTO sign_in_identities (issuer, subject, user_id) VALUES (?1, ?2, ?3)",
+        params![issuer, subject, user.as_str()],
+    )
+    .map_err(backend)?;
     Ok(())
 }
 
