@@ -52,6 +52,9 @@ pub enum AuditAction {
     /// The gate's settings were replaced.
     #[serde(rename = "settings.gate_changed")]
     GateSettingsChanged,
+    /// How people sign in was changed.
+    #[serde(rename = "settings.sign_in_changed")]
+    SignInSettingsChanged,
     /// An exemption was set.
     #[serde(rename = "exemption.created")]
     ExemptionCreated,
@@ -131,7 +134,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 37] = [
+    pub const ALL: [AuditAction; 38] = [
         Self::PolicyDurationChanged,
         Self::PolicyApprovalChanged,
         Self::Locked,
@@ -144,6 +147,7 @@ impl AuditAction {
         Self::WebhookChanged,
         Self::NotificationsChanged,
         Self::GateSettingsChanged,
+        Self::SignInSettingsChanged,
         Self::ExemptionCreated,
         Self::ExemptionChanged,
         Self::ExemptionEnded,
@@ -187,6 +191,7 @@ impl AuditAction {
             Self::WebhookChanged => "settings.webhook_changed",
             Self::NotificationsChanged => "settings.notifications_changed",
             Self::GateSettingsChanged => "settings.gate_changed",
+            Self::SignInSettingsChanged => "settings.sign_in_changed",
             Self::ExemptionCreated => "exemption.created",
             Self::ExemptionChanged => "exemption.changed",
             Self::ExemptionEnded => "exemption.ended",

@@ -23,6 +23,7 @@ mod retention;
 mod senders;
 mod settings;
 mod sign_in;
+mod sign_on;
 mod usage;
 
 use serde::{Deserialize, Serialize};
@@ -43,8 +44,9 @@ pub use report::{ReportReader, UserRight};
 pub use requests::{RequestFilter, RequestReader};
 pub use retention::Retention;
 pub use senders::{EmailDisabled, EmailError, EmailSender, WebhookResponse, WebhookSender};
-pub use settings::{GateSettings, Settings, SettingsStore, SettingsWrite};
+pub use settings::{GateSettings, Settings, SettingsStore, SettingsWrite, SignInSettings};
 pub use sign_in::{IssuedLink, SignInLinks};
+pub use sign_on::{IdentityProvider, SignOnError, SignOnFlow, SignOnStart, VerifiedIdentity};
 pub use usage::{LockIndex, UsageReader};
 
 /// Store results.

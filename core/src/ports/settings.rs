@@ -57,6 +57,22 @@ impl Default for GateSettings {
     }
 }
 
+/// How people sign in to the console (docs/semantics.md §6).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignInSettings {
+    /// Whether the sign-in page emails one-time links. Off, only single sign-on is offered
+    /// (it may be turned off only where single sign-on is configured).
+    pub email_links: bool,
+}
+
+impl Default for SignInSettings {
+    fn default() -> Self {
+        Self { email_links: true }
+    }
+}
+
 /// The settings, read; they are written through a [`Changeset`](super::Changeset), with their
 /// audit entry.
 #[async_trait]
@@ -67,6 +83,8 @@ pub trait SettingsStore: Send + Sync {
     async fn webhook(&self) -> StoreResult<Option<WebhookSettings>>;
     /// The gate's settings, or the defaults.
     async fn gate_settings(&self) -> StoreResult<GateSettings>;
+    /// How people sign in, or the defaults.
+    async fn sign_in_settings(&self) -> StoreResult<SignInSettings>;
     /// What is known of the usage feed (docs/semantics.md §2.10), or nothing heard yet.
     async fn feed(&self) -> StoreResult<crate::feed::FeedState>;
 }
@@ -78,6 +96,8 @@ pub enum SettingsWrite {
     Notifications(Settings),
     /// Replaces the gate's settings.
     Gate(GateSettings),
+    /// Replaces how people sign in.
+    SignIn(SignInSettings),
     /// Sets (or, with `None`, removes) the webhook.
     Webhook(Option<WebhookSettings>),
     /// Replaces the record of the usage feed over its revision `revision` (else a conflict);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use chrono::Duration;
 
 use crate::ValidationError;
-use crate::ports::{NoPause, Pause};
+use crate::ports::{IdentityProvider, NoPause, Pause};
 use crate::values::Role;
 
 /// A usage-write coalescing window (the rule: [`crate::lock::coalesces`]): a counted access
@@ -132,6 +132,7 @@ pub struct Options {
     pub(crate) feed_guard: Option<FeedWindow>,
     pub(crate) local_webhooks: bool,
     pub(crate) group_roles: GroupRoles,
+    pub(crate) identity_provider: Option<Arc<dyn IdentityProvider>>,
 }
 
 impl Default for Options {
@@ -143,6 +144,7 @@ impl Default for Options {
             feed_guard: None,
             local_webhooks: false,
             group_roles: GroupRoles::default(),
+            identity_provider: None,
         }
     }
 }
@@ -155,6 +157,13 @@ impl std::fmt::Debug for Options {
             .field("feed_guard", &self.feed_guard)
             .field("local_webhooks", &self.local_webhooks)
             .field("group_roles", &self.group_roles)
+            .field(
+                "identity_provider",
+                &self
+                    .identity_provider
+                    .as_ref()
+                    .map(|p| p.issuer().to_owned()),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -192,6 +201,13 @@ impl Options {
     #[must_use]
     pub fn group_roles(mut self, map: GroupRoles) -> Self {
         self.group_roles = map;
+        self
+    }
+
+    /// Signs people in to the console through `provider` (single sign-on).
+    #[must_use]
+    pub fn identity_provider(mut self, provider: Arc<dyn IdentityProvider>) -> Self {
+        self.identity_provider = Some(provider);
         self
     }
 

@@ -1,6 +1,10 @@
-//! Signing in to the console without an identity provider (docs/semantics.md §6): a one-time
-//! link, valid for 15 minutes, issued to an active user and stored only by its digest; redeemed
-//! once, it tells the console whom to open a session for.
+//! Signing in to the console (docs/semantics.md §6). Through the organisation's identity
+//! provider (single sign-on, OpenID Connect), where one is configured: the person is matched
+//! by the subject remembered at an earlier sign-on, else by the verified email address the
+//! provider vouches for, and then remembered by their subject. Without it, or beside it unless
+//! an admin turned links off: a one-time link, valid for 15 minutes, issued to an active user
+//! and stored only by its digest; redeemed once, it tells the console whom to open a session
+//! for. Every sign-in is audited, with its method.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,7 +16,10 @@ use crate::directory::{Principal, User};
 use crate::error::{Conflict, Error, Result, StoreError};
 use crate::events::{DirectoryEdit, DomainEvent};
 use crate::ids::UserId;
-use crate::ports::{Changeset, ConsumedLink, DirectoryChange, IssuedLink, ThrottleWrite};
+use crate::ports::{
+    Changeset, ConsumedLink, DirectoryChange, IdentityProvider, IssuedLink, SignOnError,
+    SignOnFlow, SignOnStart, ThrottleWrite, VerifiedIdentity,
+};
 use crate::values::Email;
 
 use std::sync::Arc;
@@ -22,6 +29,18 @@ use crate::ports::SignInLinks;
 
 /// How long a sign-in link works.
 pub const SIGN_IN_TTL: chrono::Duration = chrono::Duration::minutes(15);
+
+/// How long a sign-on may take at the identity provider, from its start to its return.
+pub const SIGN_ON_TTL: chrono::Duration = chrono::Duration::minutes(10);
+
+/// How the sign-in page may sign people in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInOptions {
+    /// Through the identity provider (single sign-on), where one is configured.
+    pub single_sign_on: bool,
+    /// By an emailed one-time link, unless an admin turned links off.
+    pub email_links: bool,
+}
 
 /// A sign-in link just issued: its token (shown once, in the link) and whom it signs in.
 #[derive(Clone, PartialEq, Eq)]
@@ -140,12 +159,149 @@ impl Sessions {
         Ok(SignInLink { token, user })
     }
 
+    /// How the sign-in page may sign people in (anyone may ask).
+    pub async fn sign_in_options(&self) -> Result<SignInOptions> {
+        Ok(SignInOptions {
+            single_sign_on: self.engine.options.identity_provider.is_some(),
+            email_links: self.engine.settings.sign_in_settings().await?.email_links,
+        })
+    }
+
+    fn identity_provider(&self) -> Result<&Arc<dyn IdentityProvider>> {
+        self.engine
+            .options
+            .identity_provider
+            .as_ref()
+            .ok_or_else(|| {
+                Error::Unavailable(
+                    "single_sign_on",
+                    "single sign-on is not configured here: sign in with a link".into(),
+                )
+            })
+    }
+
+    /// Starts a sign-on at the identity provider, to come back to `redirect_uri`: where to
+    /// send the browser, and the flow it must keep until it returns.
+    pub async fn start_single_sign_on(&self, redirect_uri: &str) -> Result<SignOnStart> {
+        self.identity_provider()?
+            .start(redirect_uri)
+            .await
+            .map_err(sign_on_error)
+    }
+
+    /// Finishes a sign-on that came back to `redirect_uri` with `code`, for the `flow` the
+    /// browser kept (its `state` already compared with the one that came back), at real time
+    /// `now`: the principal to open a session for, the sign-in audited at `recorded_at`.
+    ///
+    /// A flow finishes once (a second time, even with a code the provider would take again, is
+    /// a `link_used` conflict, before the provider is asked anything). The person is the user
+    /// remembered for their subject at this provider, else the user with the email address the
+    /// provider verified, whose subject is then remembered. Nobody known: `Unauthenticated`;
+    /// a deactivated user: `Inactive`; an answer of the provider that does not verify:
+    /// `Forbidden`. Nothing is written but the flow's use when it is refused.
+    pub async fn finish_single_sign_on(
+        &self,
+        redirect_uri: &str,
+        code: &str,
+        flow: &SignOnFlow,
+        now: Timestamp,
+        recorded_at: Timestamp,
+    ) -> Result<Principal> {
+        let provider = self.identity_provider()?;
+        let once = Changeset {
+            consumed_links: vec![ConsumedLink {
+                id: format!("signon:{}", digest(&flow.state)),
+                expires_at: now + SIGN_ON_TTL,
+            }],
+            ..Changeset::default()
+        };
+        match self.engine.commit.commit(once).await {
+            Err(StoreError::AlreadyExists(_)) => {
+                return Err(Error::Conflict(
+                    Conflict::LinkUsed,
+                    "this sign-in was completed already: start again".into(),
+                ));
+            }
+            other => other?,
+        }
+        let identity = provider
+            .finish(redirect_uri, code, flow)
+            .await
+            .map_err(sign_on_error)?;
+        let (user, remember) = self.identified(&identity).await?;
+        if !user.active {
+            return Err(Error::Inactive(format!(
+                "{} is deactivated in autolock: ask an admin",
+                user.id
+            )));
+        }
+        let mut changes = Changeset::default();
+        if remember {
+            changes.directory.push(DirectoryChange::LinkSignInIdentity {
+                user: user.id.clone(),
+                issuer: identity.issuer.clone(),
+                subject: identity.subject.clone(),
+            });
+        }
+        changes.record(
+            DirectoryEdit::new(
+                AuditAction::SignedIn,
+                Some(&user.id),
+                serde_json::json!({"method": "oidc", "issuer": identity.issuer}),
+            )
+            .principal(&user.id)
+            .event(),
+            recorded_at,
+        );
+        self.engine.commit.commit(changes).await?;
+        Ok(Principal {
+            id: user.id,
+            role: user.role,
+            active: user.active,
+        })
+    }
+
+    /// The user an identity is: the one remembered for its subject, else (to be remembered)
+    /// the one with its verified address, as written or in lower case.
+    async fn identified(&self, identity: &VerifiedIdentity) -> Result<(User, bool)> {
+        let directory = &self.engine.directory;
+        if let Some(id) = directory
+            .user_of_sign_in_identity(&identity.issuer, &identity.subject)
+            .await?
+        {
+            if let Some(user) = directory.user(&id).await? {
+                return Ok((user, false));
+            }
+        }
+        let Some(email) = identity.email.as_ref() else {
+            return Err(Error::Unauthenticated(
+                "your identity provider did not tell autolock your email address".into(),
+            ));
+        };
+        if !identity.email_verified {
+            return Err(Error::Unauthenticated(format!(
+                "your identity provider does not vouch for the address {email} (it is not verified)"
+            )));
+        }
+        let mut user = directory.user_by_email(email).await?;
+        if user.is_none() {
+            if let Ok(lower) = Email::parse(&email.as_str().to_lowercase()) {
+                user = directory.user_by_email(&lower).await?;
+            }
+        }
+        user.map(|u| (u, true)).ok_or_else(|| {
+            Error::Unauthenticated(format!(
+                "no autolock user has the address {email}: ask an admin to add you"
+            ))
+        })
+    }
+
     /// Asks for a sign-in link to `email` (the console's sign-in page), at real time `now`:
     /// within the limits — one per address a minute and five an hour, five per client a minute
     /// and twenty an hour — a `signin.requested` event goes to the outbox, and the notifier
     /// emails a link if the address is an active user's. Nobody looks the address up here, so
     /// the answer is the same, in the same time, for any address. `false` when a limit held it
-    /// back (nothing was written).
+    /// back (nothing was written). Forbidden while an admin has turned links off.
     pub async fn request_sign_in(
         &self,
         email: &Email,
@@ -154,6 +310,11 @@ impl Sessions {
         now: Timestamp,
         recorded_at: Timestamp,
     ) -> Result<bool> {
+        if !self.engine.settings.sign_in_settings().await?.email_links {
+            return Err(Error::Forbidden(
+                "sign-in links are turned off here: sign in with single sign-on".into(),
+            ));
+        }
         let mut limited = vec![(
             format!("sign-in:address:{}", digest(&email.as_str().to_lowercase())),
             &PER_ADDRESS,
@@ -279,6 +440,14 @@ impl Sessions {
             )),
             other => Ok(other.map(|()| principal)?),
         }
+    }
+}
+
+/// A provider's refusal as the use case's error.
+fn sign_on_error(e: SignOnError) -> Error {
+    match e {
+        SignOnError::Unavailable(why) => Error::Unavailable("identity_provider", why),
+        SignOnError::Refused(why) => Error::Forbidden(why),
     }
 }
 

@@ -13,6 +13,7 @@ use crate::events::DomainEvent;
 use crate::notify::Notifier;
 use crate::ports::{
     Changeset, GateSettings, ManualClock, Page, PageRequest, Settings, SettingsWrite,
+    SignInSettings,
 };
 use crate::values::Role;
 
@@ -134,6 +135,47 @@ impl AdminSettings {
         changes.record(
             DirectoryEdit::new(
                 AuditAction::GateSettingsChanged,
+                Some(&actor.id),
+                serde_json::json!({"before": before, "after": settings}),
+            )
+            .event(),
+            now,
+        );
+        self.engine.commit.commit(changes).await?;
+        Ok(settings)
+    }
+
+    /// How people sign in to the console (admin).
+    pub async fn sign_in_settings(&self, actor: &Principal) -> Result<SignInSettings> {
+        require(actor, Capability::Administer)?;
+        Ok(self.engine.settings.sign_in_settings().await?)
+    }
+
+    /// Replaces how people sign in (admin): emailed one-time links may be turned off only
+    /// where single sign-on is configured, so that someone can always sign in. Audited with
+    /// the value before and after.
+    pub async fn set_sign_in_settings(
+        &self,
+        actor: &Principal,
+        settings: SignInSettings,
+        now: Timestamp,
+    ) -> Result<SignInSettings> {
+        require(actor, Capability::Administer)?;
+        if !settings.email_links && self.engine.options.identity_provider.is_none() {
+            return Err(ValidationError::new(
+                "email_links",
+                "must stay on: single sign-on is not configured here, so links are the only way to sign in",
+            )
+            .into());
+        }
+        let before = self.engine.settings.sign_in_settings().await?;
+        let mut changes = Changeset {
+            settings: vec![SettingsWrite::SignIn(settings)],
+            ..Changeset::default()
+        };
+        changes.record(
+            DirectoryEdit::new(
+                AuditAction::SignInSettingsChanged,
                 Some(&actor.id),
                 serde_json::json!({"before": before, "after": settings}),
             )

@@ -28,6 +28,10 @@ impl SettingsStore for DynamoStore {
         Ok(self.setting("GATE").await?.unwrap_or_default())
     }
 
+    async fn sign_in_settings(&self) -> StoreResult<SignInSettings> {
+        Ok(self.setting("SIGN_IN").await?.unwrap_or_default())
+    }
+
     async fn settings(&self) -> StoreResult<Settings> {
         Ok(self.setting("NOTIFICATIONS").await?.unwrap_or_default())
     }

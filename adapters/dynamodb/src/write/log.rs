@@ -182,6 +182,12 @@ pub(super) fn settings(p: &str, tx: &mut Tx, writes: &[SettingsWrite]) -> StoreR
                 None,
                 conflict("settings"),
             )?,
+            SettingsWrite::SignIn(sign_in) => tx.put(
+                p,
+                item("SETTINGS", "SIGN_IN", [("doc", encode(sign_in)?)]),
+                None,
+                conflict("settings"),
+            )?,
             SettingsWrite::Webhook(Some(hook)) => tx.put(
                 p,
                 item("SETTINGS", "WEBHOOK", [("doc", encode(hook)?)]),

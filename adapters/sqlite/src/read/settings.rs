@@ -9,7 +9,7 @@ use autolock_core::delivery::WebhookSettings;
 use autolock_core::ids::UserId;
 use autolock_core::ports::{
     GateSettings, IssuedLink, RefreshIntent, RefreshQueue, Settings, SettingsStore, SignInLinks,
-    StoreResult, Versioned,
+    SignInSettings, StoreResult, Versioned,
 };
 
 use crate::SqliteStore;
@@ -41,6 +41,10 @@ impl SettingsStore for SqliteStore {
 
     async fn gate_settings(&self) -> StoreResult<GateSettings> {
         Ok(self.setting("gate").await?.unwrap_or_default())
+    }
+
+    async fn sign_in_settings(&self) -> StoreResult<SignInSettings> {
+        Ok(self.setting("sign_in").await?.unwrap_or_default())
     }
 
     async fn webhook(&self) -> StoreResult<Option<WebhookSettings>> {
