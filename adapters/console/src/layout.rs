@@ -111,7 +111,8 @@ label.check { display:flex; gap:.4rem; align-items:center; font-weight:400; marg
 input[type=text], input[type=email], input[type=url], input[type=date], select, textarea { font:inherit; padding:.4rem .55rem; border:1px solid var(--line); border-radius:6px; background:#fff; max-width:100%; }
 textarea { width:100%; min-height:5rem; }
 button { font:inherit; font-weight:600; padding:.35rem .9rem; border-radius:6px; border:1px solid rgba(31,35,40,.15); background:#f6f8fa; color:var(--ink); cursor:pointer; }
-button.primary { background:#1f883d; color:#fff; } button.danger { background:#fff; color:var(--bad); border-color:#cf222e66; }
+a.button { display:inline-block; font-weight:600; padding:.35rem .9rem; border-radius:6px; border:1px solid rgba(31,35,40,.15); text-decoration:none; }
+button.primary, a.button.primary { background:#1f883d; color:#fff; } button.danger { background:#fff; color:var(--bad); border-color:#cf222e66; }
 .row { display:flex; flex-wrap:wrap; gap:.5rem 1.25rem; align-items:flex-end; }
 .row > div { min-width:10rem; }
 details.menu { display:inline-block; } details.menu > summary { cursor:pointer; color:var(--accent); list-style:none; }

@@ -141,6 +141,8 @@ pub fn router(state: ConsoleState) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/sign-in", get(sign_in::form).post(sign_in::request_link))
+        .route("/sign-in/oidc", get(sign_in::start_sign_on))
+        .route("/sign-in/oidc/callback", get(sign_in::finish_sign_on))
         .route(
             "/sign-in/{token}",
             get(sign_in::confirm).post(sign_in::redeem),
@@ -197,6 +199,7 @@ pub fn router(state: ConsoleState) -> Router {
             get(settings::page).post(settings::save),
         )
         .route("/settings/gate", post(settings::save_gate))
+        .route("/settings/sign-in", post(settings::save_sign_in))
         .route("/settings/webhook", post(settings::set_webhook))
         .route("/settings/webhook/remove", post(settings::remove_webhook))
         .route("/settings/webhook/test", post(settings::test_webhook))

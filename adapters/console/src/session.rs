@@ -21,6 +21,7 @@ use sha2::Sha256;
 
 use autolock_core::directory::Principal;
 use autolock_core::ids::UserId;
+use autolock_core::ports::SignOnFlow;
 
 use crate::error::PageError;
 use crate::viewer::Viewer;
@@ -30,6 +31,8 @@ use crate::{ConsoleState, MAX_FORM_BYTES};
 pub const SESSION_COOKIE: &str = "autolock_session";
 /// The pre-session cookie's name (sign-in forms).
 const PRE_COOKIE: &str = "autolock_pre";
+/// The cookie that keeps a sign-on in flight at the identity provider.
+const SIGN_ON_COOKIE: &str = "autolock_sign_on";
 /// How long a session lasts.
 pub const SESSION_TTL: std::time::Duration = std::time::Duration::from_secs(12 * 3600);
 /// How long a sign-in form's CSRF token is good for.
@@ -151,6 +154,59 @@ fn claims(state: &ConsoleState, headers: &HeaderMap) -> Option<Claims> {
         .ok()
         .and_then(|p| serde_json::from_slice(&p).ok())?;
     (real_secs(state) < claims.e).then_some(claims)
+}
+
+/// A sign-on in flight, as its cookie keeps it: the flow's secrets, where to go after it, and
+/// its expiry (seconds since the epoch, real time).
+#[derive(Serialize, Deserialize)]
+struct SignOnClaims {
+    f: SignOnFlow,
+    n: String,
+    e: u64,
+}
+
+/// The `Set-Cookie` value that keeps `flow` (and `next`) until the identity provider sends the
+/// browser back, for [`autolock_core::service::SIGN_ON_TTL`] at most: signed, so that only
+/// this deployment's flows are taken back. Lax, so that it comes back with the provider's
+/// redirect.
+pub fn keep_sign_on(state: &ConsoleState, flow: SignOnFlow, next: String) -> String {
+    let ttl = u64::try_from(autolock_core::service::SIGN_ON_TTL.num_seconds()).unwrap_or(600);
+    let claims = SignOnClaims {
+        f: flow,
+        n: next,
+        e: real_secs(state) + ttl,
+    };
+    let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).expect("claims serialize"));
+    let signature = sign(state, "sign-on", &payload);
+    set_cookie(state, SIGN_ON_COOKIE, format!("{payload}.{signature}"), ttl)
+}
+
+/// The sign-on in flight of this browser, and where to go after it: `None` when none was
+/// started here, or it is older than its time.
+pub fn sign_on(state: &ConsoleState, headers: &HeaderMap) -> Option<(SignOnFlow, String)> {
+    let value = cookie_value(headers, &cookie_name(state, SIGN_ON_COOKIE))?;
+    let (payload, signature) = value.split_once('.')?;
+    if !verify(state, "sign-on", payload, signature) {
+        return None;
+    }
+    let claims: SignOnClaims = URL_SAFE_NO_PAD
+        .decode(payload)
+        .ok()
+        .and_then(|p| serde_json::from_slice(&p).ok())?;
+    (real_secs(state) < claims.e).then_some((claims.f, claims.n))
+}
+
+/// The `Set-Cookie` value that forgets the sign-on in flight.
+pub fn forget_sign_on(state: &ConsoleState) -> String {
+    set_cookie(state, SIGN_ON_COOKIE, String::new(), 0)
+}
+
+/// Whether two secrets are equal, compared in constant time (of their length).
+pub fn same_secret(a: &str, b: &str) -> bool {
+    let expected = mac(b"comparison", "same", b).finalize().into_bytes();
+    mac(b"comparison", "same", a)
+        .verify_slice(&expected)
+        .is_ok()
 }
 
 /// Whether a form's CSRF token is the session's of `viewer` (compared in constant time).

@@ -99,6 +99,7 @@ impl Modify for GrantByGroup {
         requests::file_request, requests::list_requests, requests::count_requests,
         requests::get_request, requests::approve, requests::deny,
         settings::get_settings, settings::put_settings, settings::get_gate, settings::put_gate,
+        settings::get_sign_in, settings::put_sign_in,
         settings::get_webhook,
         settings::put_webhook, settings::delete_webhook, settings::test_webhook,
         settings::list_webhook_deliveries,

@@ -281,6 +281,52 @@ pub struct ServeArgs {
     pub demo_env: PathBuf,
     #[command(flatten)]
     pub notify: NotifyArgs,
+    #[command(flatten)]
+    pub sign_on: SignOnArgs,
+}
+
+/// Single sign-on to the console through an OpenID Connect provider (off unless an issuer is
+/// set). The client secret is read from AUTOLOCK_OIDC_CLIENT_SECRET or from the file
+/// AUTOLOCK_OIDC_CLIENT_SECRET_FILE names, never from a flag.
+#[derive(Debug, Clone, Args)]
+pub struct SignOnArgs {
+    /// The provider's issuer, e.g. `https://example.okta.com` (its discovery document is at
+    /// `<issuer>/.well-known/openid-configuration`).
+    #[arg(long = "oidc-issuer", env = "AUTOLOCK_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+    /// The client id the provider gave the console.
+    #[arg(long = "oidc-client-id", env = "AUTOLOCK_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+    /// A file holding the client secret; or set AUTOLOCK_OIDC_CLIENT_SECRET. Without either,
+    /// the console is a public client (PKCE alone).
+    #[arg(
+        long = "oidc-client-secret-file",
+        env = "AUTOLOCK_OIDC_CLIENT_SECRET_FILE"
+    )]
+    pub oidc_client_secret_file: Option<PathBuf>,
+}
+
+impl SignOnArgs {
+    /// The provider these settings name, if an issuer is set.
+    pub fn provider(&self) -> Result<Option<autolock_oidc::OidcProvider>, CliError> {
+        let Some(issuer) = self.oidc_issuer.clone().filter(|i| !i.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let client_id = self.oidc_client_id.clone().ok_or_else(|| {
+            CliError::Config("AUTOLOCK_OIDC_ISSUER is set: set AUTOLOCK_OIDC_CLIENT_ID too".into())
+        })?;
+        let client_secret = read_secret(
+            "AUTOLOCK_OIDC_CLIENT_SECRET",
+            self.oidc_client_secret_file.as_deref(),
+        )?;
+        autolock_oidc::OidcProvider::new(autolock_oidc::OidcConfig {
+            issuer,
+            client_id,
+            client_secret,
+        })
+        .map(Some)
+        .map_err(|e| CliError::Config(e.to_string()))
+    }
 }
 
 /// How notifications go out, and when users are warned.

@@ -207,10 +207,15 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), CliError> {
             }),
     );
     let allow_local_webhooks = args.notify.allow_local_webhooks || demo_mode;
-    let app = Autolock::with_options(
-        Arc::clone(&store),
-        args.notify.options().local_webhooks(allow_local_webhooks),
-    );
+    let mut options = args.notify.options().local_webhooks(allow_local_webhooks);
+    if let Some(provider) = args.sign_on.provider()? {
+        tracing::info!(
+            issuer = autolock_core::ports::IdentityProvider::issuer(&provider),
+            "single sign-on"
+        );
+        options = options.identity_provider(Arc::new(provider));
+    }
+    let app = Autolock::with_options(Arc::clone(&store), options);
 
     if demo_mode {
         let links = seed_demo(&app, clock.now(), &args.store.db, &console).await?;

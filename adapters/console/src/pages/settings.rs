@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use autolock_core::ValidationError;
 use autolock_core::delivery::{Channel, Delivery, DeliveryStatus};
-use autolock_core::ports::{GateSettings, PageRequest, Settings};
+use autolock_core::ports::{GateSettings, PageRequest, Settings, SignInSettings};
 use autolock_core::values::Role;
 
 use super::{NoFields, Notice, PageQuery, after, flash};
@@ -41,6 +41,8 @@ async fn render(
     let settings = app.settings().notification_settings(actor).await?;
     let webhook = app.settings().webhook(actor).await?;
     let gate = app.settings().gate_settings(actor).await?;
+    let sign_in = app.settings().sign_in_settings(actor).await?;
+    let sign_in_options = app.sessions().sign_in_options().await?;
     let deliveries = app
         .settings()
         .deliveries(actor, Channel::Webhook, &PageRequest::first(50))
@@ -100,6 +102,19 @@ async fn render(
                         input #usage-window type="number" name="usage_window_secs" min="0" max="3600" required value=(gate.usage_window_secs);
                     }
                     div { button.primary type="submit" { "Save" } }
+                }
+            }
+            h2 { "Sign-in" }
+            div.card {
+                @if sign_in_options.single_sign_on {
+                    p.muted.small { "People sign in with single sign-on through your identity provider. Sign-in links by email are the fallback; turned off, the sign-in page offers single sign-on alone." }
+                } @else {
+                    p.muted.small { "Single sign-on is not configured (AUTOLOCK_OIDC_ISSUER), so sign-in links by email stay on: they are the only way in." }
+                }
+                form method="post" action="/settings/sign-in" .row {
+                    (csrf_field(viewer))
+                    label.check { input type="checkbox" name="email_links" value="on" checked[sign_in.email_links] disabled[!sign_in_options.single_sign_on]; "Email sign-in links" }
+                    div { button.primary type="submit" disabled[!sign_in_options.single_sign_on] { "Save" } }
                 }
             }
     };
@@ -201,6 +216,31 @@ pub async fn save_gate(
         .set_gate_settings(
             &viewer.principal,
             GateSettings { usage_window_secs },
+            state.now(),
+        )
+        .await?;
+    Ok(after("/settings/notifications", Notice::SettingsSaved))
+}
+
+/// The sign-in form.
+#[derive(Debug, Deserialize)]
+pub struct SignInForm {
+    email_links: Option<String>,
+}
+
+/// `POST /settings/sign-in`: whether sign-in links are emailed.
+pub async fn save_sign_in(
+    State(state): State<ConsoleState>,
+    Csrf(viewer, f): Csrf<SignInForm>,
+) -> PageResult<Redirect> {
+    state
+        .app()
+        .settings()
+        .set_sign_in_settings(
+            &viewer.principal,
+            SignInSettings {
+                email_links: f.email_links.is_some(),
+            },
             state.now(),
         )
         .await?;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use autolock_core::delivery::{Channel, Delivery};
-use autolock_core::ports::{GateSettings, Settings};
+use autolock_core::ports::{GateSettings, Settings, SignInSettings};
 
 use super::{List, Paging};
 use crate::AppState;
@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
             get(get_settings).put(put_settings),
         )
         .route("/settings/gate", get(get_gate).put(put_gate))
+        .route("/settings/sign-in", get(get_sign_in).put(put_sign_in))
         .route(
             "/settings/webhook",
             get(get_webhook).put(put_webhook).delete(delete_webhook),
@@ -78,6 +79,31 @@ pub async fn put_gate(
         s.app()
             .settings()
             .set_gate_settings(&caller, b, s.now())
+            .await?,
+    ))
+}
+
+/// How people sign in to the console (admin).
+#[utoipa::path(get, path = "/v1/settings/sign-in", tag = "settings", responses((status = 200, body = SignInSettings)))]
+pub async fn get_sign_in(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<SignInSettings>> {
+    Ok(Json(s.app().settings().sign_in_settings(&caller).await?))
+}
+
+/// Replaces how people sign in (admin): `email_links` may be false only where single sign-on
+/// is configured.
+#[utoipa::path(put, path = "/v1/settings/sign-in", tag = "settings", request_body = SignInSettings, responses((status = 200, body = SignInSettings)))]
+pub async fn put_sign_in(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    JsonBody(b): JsonBody<SignInSettings>,
+) -> ApiResult<Json<SignInSettings>> {
+    Ok(Json(
+        s.app()
+            .settings()
+            .set_sign_in_settings(&caller, b, s.now())
             .await?,
     ))
 }
