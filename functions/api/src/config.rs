@@ -3,6 +3,8 @@
 //! Manager secrets through Parameter Store's `/aws/reference/secretsmanager/...` names), never
 //! from a plaintext environment variable.
 
+use std::sync::Arc;
+
 use autolock_aws::{ConfigError, required};
 use autolock_core::service::{FeedWindow, GroupRoles, LockWarning, Options};
 use autolock_core::values::{BaseUrl, SigningKeys};
@@ -28,6 +30,21 @@ pub struct Config {
     /// The roles the identity provider's groups give through SCIM (`SCIM_GROUP_ROLES`,
     /// `group=role,...`), none unless set.
     pub group_roles: GroupRoles,
+    /// Single sign-on to the console, off unless `OIDC_ISSUER` is set.
+    pub sign_on: Option<SignOn>,
+}
+
+/// The console's registration at an OpenID Connect provider: `OIDC_ISSUER`,
+/// `OIDC_CLIENT_ID`, and the client secret in the SSM parameter `OIDC_CLIENT_SECRET_PARAMETER`
+/// (none: a public client).
+#[derive(Debug, Clone)]
+pub struct SignOn {
+    /// The provider's issuer.
+    pub issuer: String,
+    /// The client id the provider gave the console.
+    pub client_id: String,
+    /// The SSM parameter holding the client secret.
+    pub client_secret_parameter: Option<String>,
 }
 
 /// The keys the function signs with, read at cold start.
@@ -37,6 +54,8 @@ pub struct Keys {
     pub block_links: SigningKeys,
     /// Sign and verify the console's sessions.
     pub sessions: SigningKeys,
+    /// The identity provider the console signs people in through, with its client secret.
+    pub sign_on: Option<Arc<autolock_oidc::OidcProvider>>,
 }
 
 impl Config {
@@ -58,6 +77,39 @@ impl Config {
                     name: "SCIM_GROUP_ROLES",
                     message: e.message,
                 })?,
+            sign_on: sign_on()?,
+        })
+    }
+}
+
+/// `OIDC_ISSUER` and what goes with it, if set.
+fn sign_on() -> Result<Option<SignOn>, ConfigError> {
+    let set = |name| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let Some(issuer) = set("OIDC_ISSUER") else {
+        return Ok(None);
+    };
+    let sign_on = SignOn {
+        issuer,
+        client_id: required("OIDC_CLIENT_ID")?,
+        client_secret_parameter: set("OIDC_CLIENT_SECRET_PARAMETER"),
+    };
+    // Checked now, so that a wrong issuer stops the cold start rather than a sign-in.
+    sign_on.provider(None).map_err(|e| ConfigError::Invalid {
+        name: "OIDC_ISSUER",
+        message: e.to_string(),
+    })?;
+    Ok(Some(sign_on))
+}
+
+impl SignOn {
+    fn provider(
+        &self,
+        client_secret: Option<String>,
+    ) -> Result<autolock_oidc::OidcProvider, autolock_oidc::OidcConfigError> {
+        autolock_oidc::OidcProvider::new(autolock_oidc::OidcConfig {
+            issuer: self.issuer.clone(),
+            client_id: self.client_id.clone(),
+            client_secret,
         })
     }
 }
@@ -100,16 +152,40 @@ pub enum KeyError {
 impl Keys {
     /// Reads both parameters (decrypted). Each holds its keys one per line: the current one,
     /// then, while a rotation runs, the previous one (docs/security.md, "Rotating keys"); each
-    /// at least 32 bytes.
+    /// at least 32 bytes. With single sign-on, the client secret's parameter too.
     pub async fn read(ssm: &aws_sdk_ssm::Client, config: &Config) -> Result<Self, KeyError> {
+        let sign_on = match &config.sign_on {
+            None => None,
+            Some(s) => {
+                let secret = match &s.client_secret_parameter {
+                    Some(name) => Some(parameter_text(ssm, name).await?.trim().to_owned()),
+                    None => None,
+                };
+                let provider = s.provider(secret).map_err(|e| KeyError::Invalid {
+                    name: "OIDC_ISSUER".into(),
+                    message: e.to_string(),
+                })?;
+                Some(Arc::new(provider))
+            }
+        };
         Ok(Self {
             block_links: parameter(ssm, &config.block_link_key_parameter).await?,
             sessions: parameter(ssm, &config.session_key_parameter).await?,
+            sign_on,
         })
     }
 }
 
 async fn parameter(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<SigningKeys, KeyError> {
+    let value = parameter_text(ssm, name).await?;
+    SigningKeys::parse(&value).map_err(|e| KeyError::Invalid {
+        name: name.to_owned(),
+        message: e.message,
+    })
+}
+
+/// A parameter's value, decrypted.
+async fn parameter_text(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<String, KeyError> {
     let answer = ssm
         .get_parameter()
         .name(name)
@@ -124,9 +200,9 @@ async fn parameter(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<SigningKeys,
         name: name.to_owned(),
         message,
     };
-    let value = answer
+    answer
         .parameter()
         .and_then(|p| p.value())
-        .ok_or_else(|| invalid("it has no value".into()))?;
-    SigningKeys::parse(value).map_err(|e| invalid(e.message))
+        .map(str::to_owned)
+        .ok_or_else(|| invalid("it has no value".into()))
 }

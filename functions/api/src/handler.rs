@@ -54,8 +54,12 @@ pub fn router(store: Arc<dyn Store>, config: &Config, keys: &Keys) -> axum::Rout
         public_base_url: config.public_base_url.to_string(),
         console_base_url: config.console_base_url.to_string(),
     };
+    let mut options = config.options();
+    if let Some(provider) = &keys.sign_on {
+        options = options.identity_provider(provider.clone());
+    }
     let state = AppState::new(
-        Autolock::with_options(Arc::clone(&store), config.options()),
+        Autolock::with_options(Arc::clone(&store), options),
         Arc::new(SystemClock),
         Arc::new(AuthorizerClaims),
         LinkSigner::new(keys.block_links.clone()),

@@ -49,6 +49,7 @@ fn app() -> &'static axum::Router {
                 lock_warning: None,
                 feed_guard: None,
                 group_roles: Default::default(),
+                sign_on: None,
             };
             router(store, &config, &test_keys())
         })
@@ -111,5 +112,6 @@ fn test_keys() -> autolock_api::config::Keys {
     autolock_api::config::Keys {
         block_links: keys("a test block-link key of 32 bytes or more"),
         sessions: keys("a test session key of 32 bytes or more!!"),
+        sign_on: None,
     }
 }

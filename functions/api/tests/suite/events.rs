@@ -56,6 +56,7 @@ async fn every_sample_request_is_served_with_identity_from_the_authorizer_only()
         lock_warning: None,
         feed_guard: None,
         group_roles: Default::default(),
+        sign_on: None,
     };
     let app = router(store, &config, &test_keys());
 
@@ -202,5 +203,6 @@ fn test_keys() -> autolock_api::config::Keys {
     autolock_api::config::Keys {
         block_links: keys("a test block-link key of 32 bytes or more"),
         sessions: keys("a test session key of 32 bytes or more!!"),
+        sign_on: None,
     }
 }

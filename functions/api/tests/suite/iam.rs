@@ -110,6 +110,7 @@ async fn the_api_functions_policy_allows_exactly_what_it_does() {
             autolock_core::service::FeedWindow::new(chrono::Duration::hours(6)).unwrap(),
         ),
         group_roles: Default::default(),
+        sign_on: None,
     };
     // The keys live in SSM Parameter Store, read at cold start.
     let ssm_admin = aws_sdk_ssm::Client::new(&sdk);
@@ -117,8 +118,16 @@ async fn the_api_functions_policy_allows_exactly_what_it_does() {
     let config = Config {
         block_link_key_parameter: format!("{prefix}/block-link-key"),
         session_key_parameter: format!("{prefix}/session-key"),
+        // Single sign-on, its client secret in SSM too (the provider is not asked anything
+        // before a sign-in).
+        sign_on: Some(autolock_api::config::SignOn {
+            issuer: "https://login.acme.example.com".into(),
+            client_id: "autolock-console".into(),
+            client_secret_parameter: Some(format!("{prefix}/oidc-client-secret")),
+        }),
         ..config
     };
+    let secret_parameter = format!("{prefix}/oidc-client-secret");
     for (name, value) in [
         (
             &config.block_link_key_parameter,
@@ -128,6 +137,7 @@ async fn the_api_functions_policy_allows_exactly_what_it_does() {
             &config.session_key_parameter,
             "a new session key of 32 bytes or more\nthe old session key of 32 bytes or more",
         ),
+        (&secret_parameter, "the console's client secret"),
     ] {
         ssm_admin
             .put_parameter()
@@ -147,6 +157,7 @@ async fn the_api_functions_policy_allows_exactly_what_it_does() {
     let keys = autolock_api::config::Keys::read(&ssm, &config)
         .await
         .unwrap();
+    assert!(keys.sign_on.is_some(), "single sign-on is configured");
     let api = Api {
         app: router(store.clone(), &config, &keys),
     };
