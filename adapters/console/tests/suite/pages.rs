@@ -873,7 +873,8 @@ async fn the_settings_page_saves_email_roles_and_shows_a_webhook_secret_once() {
     );
     let page = ada.get("/settings/notifications").await;
     assert_eq!(
-        page.texts("input[checked]").len(),
+        page.texts("form[action='/settings/notifications'] input[checked]")
+            .len(),
         2,
         "emails on, reviewers"
     );

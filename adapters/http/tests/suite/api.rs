@@ -1146,3 +1146,57 @@ async fn an_admin_or_the_user_ends_a_users_console_sessions_and_it_is_audited() 
         .await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn sign_in_links_stay_on_where_single_sign_on_is_not_configured() {
+    let t = Harness::new(h(1)).await;
+    let admin = &t.world.admin;
+    let r = t.get("/v1/settings/sign-in", admin).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json(), json!({"email_links": true}));
+    // Turning links off would leave nobody a way in: a 400 naming the field, nothing changed.
+    let r = t
+        .call(
+            Method::PUT,
+            "/v1/settings/sign-in",
+            Some(admin),
+            Some(json!({"email_links": false})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    assert_eq!(r.json()["field"], "email_links");
+    assert!(
+        r.text().contains("single sign-on is not configured"),
+        "{}",
+        r.text()
+    );
+    assert_eq!(
+        t.get("/v1/settings/sign-in", admin).await.json()["email_links"],
+        true
+    );
+    let r = t
+        .call(
+            Method::PUT,
+            "/v1/settings/sign-in",
+            Some(admin),
+            Some(json!({"email_links": true, "extra": 1})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+    // Members may neither read nor change it.
+    let r = t.get("/v1/settings/sign-in", &t.world.bob).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = t
+        .call(
+            Method::PUT,
+            "/v1/settings/sign-in",
+            Some(&t.world.bob),
+            Some(json!({"email_links": true})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let audit = t
+        .get("/v1/audit?action=settings.sign_in_changed", admin)
+        .await;
+    assert_eq!(audit.json()["items"], json!([]), "nothing was changed");
+}
