@@ -81,6 +81,9 @@ pub enum OidcConfigError {
     /// The issuer is not a URL.
     #[error("the OpenID Connect issuer {0:?} is not a URL")]
     Issuer(String),
+    /// The issuer is not https (http only on loopback).
+    #[error("the OpenID Connect issuer {0:?} must be https (http only on this machine)")]
+    NotHttps(String),
     /// The client id is empty.
     #[error("the OpenID Connect client id is empty")]
     ClientId,
@@ -107,8 +110,17 @@ impl OidcProvider {
     pub fn new(config: OidcConfig) -> Result<Self, OidcConfigError> {
         let issuer = IssuerUrl::new(config.issuer.trim_end_matches('/').to_owned())
             .map_err(|_| OidcConfigError::Issuer(config.issuer.clone()))?;
-        if !matches!(issuer.url().scheme(), "https" | "http") {
-            return Err(OidcConfigError::Issuer(config.issuer.clone()));
+        let url = issuer.url();
+        let loopback = match url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(name)) => name == "localhost",
+            None => false,
+        };
+        match url.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            _ => return Err(OidcConfigError::NotHttps(config.issuer.clone())),
         }
         if config.client_id.trim().is_empty() {
             return Err(OidcConfigError::ClientId);
@@ -342,5 +354,48 @@ impl<'c> openidconnect::AsyncHttpClient<'c> for HttpClient {
             .await;
             answer.unwrap_or(Err(HttpError::Timeout(REQUEST_TIMEOUT)))
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn provider(issuer: &str) -> Result<OidcProvider, OidcConfigError> {
+        OidcProvider::new(OidcConfig {
+            issuer: issuer.into(),
+            client_id: "autolock-console".into(),
+            client_secret: None,
+        })
+    }
+
+    #[test]
+    fn an_issuer_is_https_or_on_this_machine() {
+        assert!(provider("https://acme.okta.com").is_ok());
+        assert!(provider("https://login.microsoftonline.com/tenant/v2.0").is_ok());
+        assert!(provider("http://127.0.0.1:8443").is_ok());
+        assert!(provider("http://localhost:8080/realms/acme").is_ok());
+        assert!(matches!(
+            provider("http://acme.okta.com"),
+            Err(OidcConfigError::NotHttps(_))
+        ));
+        assert!(matches!(
+            provider("ftp://acme.okta.com"),
+            Err(OidcConfigError::NotHttps(_))
+        ));
+        assert!(matches!(
+            provider("not a url"),
+            Err(OidcConfigError::Issuer(_))
+        ));
+    }
+
+    #[test]
+    fn entra_ids_verified_domain_claim_is_read_from_the_payload() {
+        let token = |claims: &str| format!("e30.{}.c2ln", URL_SAFE_NO_PAD.encode(claims));
+        assert!(entra_verified_domain(&token(r#"{"xms_edov":true}"#)));
+        assert!(entra_verified_domain(&token(r#"{"xms_edov":"1"}"#)));
+        assert!(!entra_verified_domain(&token(r#"{"xms_edov":false}"#)));
+        assert!(!entra_verified_domain(&token(r#"{"email":"a@b.c"}"#)));
+        assert!(!entra_verified_domain("garbage"));
     }
 }
