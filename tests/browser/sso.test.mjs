@@ -206,7 +206,7 @@ test('an address the provider does not vouch for, and a deactivated user, are re
   await api('/v1/users/dave', env.ADMIN, { method: 'PATCH', body: JSON.stringify({ active: true }) });
 });
 
-test('after the first sign-in, the provider\'s subject finds the user even when the addresses differ', async () => {
+test('after the first sign-in, the provider\'s subject finds the user even when the addresses differ; an admin ends that session', async () => {
   const first = await signInWithSso('bob');
   assert.match(await first.page.textContent('header .who'), /Bob Builder · member/);
   await first.ctx.close();
@@ -219,6 +219,10 @@ test('after the first sign-in, the provider\'s subject finds the user even when 
   const again = await signInWithSso('bob');
   assert.equal(new URL(again.page.url()).pathname, '/me', await again.page.textContent('body'));
   assert.match(await again.page.textContent('header .who'), /Bob Builder · member/);
+  // An admin ends bob's sessions: this one, opened by single sign-on, ends too.
+  const ended = await api('/v1/users/bob/sessions/end', env.ADMIN, { method: 'POST' });
+  assert.ok(ended.status < 300, JSON.stringify(ended));
+  assert.equal(await signedIn(again.page), false, 'signed out by the admin');
   await again.ctx.close();
   await api('/v1/users/bob', env.ADMIN, { method: 'PATCH', body: JSON.stringify({ email: 'bob@example.com' }) });
 });
