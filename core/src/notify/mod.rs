@@ -8,7 +8,13 @@
 //! records a delivery for each before sending, so a duplicate event sends nothing twice, and
 //! retries failed deliveries with backoff. It trusts only what it reads from the store: an event
 //! names a request, the notifier loads it.
+//!
+//! Each way a message travels is a [`NotificationChannel`]: the notifier tells every channel
+//! the [`Notice`], each plans its messages, and each delivery is sent by its own channel. Email
+//! and the webhook are the core's (`channels`); another is an adapter handed over with
+//! [`Notifier::with_channel`].
 
+mod channels;
 pub mod messages;
 
 use std::sync::Arc;
@@ -17,41 +23,47 @@ use serde::Serialize;
 
 use crate::Timestamp;
 use crate::delivery::{
-    Attempt, AttemptOutcome, Content, Delivery, DeliveryStatus, LEASE, WebhookMessage, backoff,
-    classify,
+    AttemptOutcome, Content, Delivery, DeliveryStatus, LEASE, WebhookMessage, backoff,
 };
 use crate::error::{Error, Result};
 use crate::events::{DomainEvent, OutboxEntry};
 use crate::ports::{
-    Committer, DeliveryStore, DirectoryReader, EmailSender, RequestReader, SettingsStore, Store,
-    WebhookSender,
+    DeliveryStore, DirectoryReader, EmailSender, Notice, NotificationChannel, Planned,
+    RequestReader, SettingsStore, Store, WebhookSender,
 };
 use crate::request::RequestStatus;
-use crate::values::Role;
 
+use channels::{EmailChannel, WebhookChannel};
 pub use messages::{
     BodySubject, Links, access_request_body, new_request_email, outcome_email, sign_in_email,
     warning_email, webhook_body, webhook_time,
 };
 
-/// Turns domain events into deliveries and delivers them.
+/// Turns domain events into deliveries and delivers them, through its channels: email and the
+/// webhook, and any other given with [`Notifier::with_channel`].
 #[derive(Clone)]
 pub struct Notifier {
     directory: Arc<dyn DirectoryReader>,
     requests: Arc<dyn RequestReader>,
     settings: Arc<dyn SettingsStore>,
     deliveries: Arc<dyn DeliveryStore>,
-    commit: Arc<dyn Committer>,
-    email: Arc<dyn EmailSender>,
-    webhook: Arc<dyn WebhookSender>,
+    email: EmailChannel,
+    webhook: WebhookChannel,
+    others: Vec<Arc<dyn NotificationChannel>>,
     console_base_url: String,
-    real_time: Option<Arc<dyn crate::ports::Clock>>,
 }
 
 impl std::fmt::Debug for Notifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Notifier")
             .field("console_base_url", &self.console_base_url)
+            .field(
+                "channels",
+                &self
+                    .channels()
+                    .map(NotificationChannel::channel)
+                    .collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -68,7 +80,8 @@ pub struct Handled {
 }
 
 impl Notifier {
-    /// A notifier over a store and senders; links point at `console_base_url`.
+    /// A notifier over a store with the email and webhook channels, sending through these
+    /// senders; links point at `console_base_url`.
     #[must_use]
     pub fn new(
         store: Arc<dyn Store>,
@@ -76,16 +89,27 @@ impl Notifier {
         webhook: Arc<dyn WebhookSender>,
         console_base_url: impl Into<String>,
     ) -> Self {
+        let console_base_url = console_base_url.into();
         Self {
             directory: store.clone(),
             requests: store.clone(),
             settings: store.clone(),
             deliveries: store.clone(),
-            commit: store,
-            email,
-            webhook,
-            console_base_url: console_base_url.into(),
-            real_time: None,
+            email: EmailChannel {
+                directory: store.clone(),
+                settings: store.clone(),
+                commit: store.clone(),
+                sender: email,
+                console_base_url: console_base_url.clone(),
+                real_time: None,
+            },
+            webhook: WebhookChannel {
+                settings: store,
+                sender: webhook,
+                console_base_url: console_base_url.clone(),
+            },
+            others: Vec::new(),
+            console_base_url,
         }
     }
 
@@ -93,141 +117,111 @@ impl Notifier {
     /// default the time the notifier is given, right where the deployment runs on real time).
     #[must_use]
     pub fn with_real_time(mut self, clock: Arc<dyn crate::ports::Clock>) -> Self {
-        self.real_time = Some(clock);
+        self.email.real_time = Some(clock);
         self
     }
 
-    async fn plan(&self, entry: &OutboxEntry) -> Result<Vec<(String, Content)>> {
-        if let DomainEvent::FeedSilent { since, last_heard } = &entry.event {
-            return self.feed_silent(*since, *last_heard).await;
-        }
-        if let DomainEvent::SignInRequested { email, next } = &entry.event {
-            // A link only for an active user with this address; nothing for anyone else.
-            return Ok(match self.directory.user_by_email(email).await? {
-                Some(user) if user.active => vec![(
-                    user.email.to_string(),
-                    Content::SignIn(crate::delivery::SignInMessage {
-                        user: user.id,
-                        to: user.email,
-                        next: next.clone(),
-                    }),
-                )],
-                _ => Vec::new(),
-            });
-        }
-        // The event names what it speaks of; what is said comes from the store.
-        let (request, user_id, resource_id) = match &entry.event {
-            DomainEvent::RequestCreated { request } | DomainEvent::RequestResolved { request } => {
-                let Some(stored) = self.requests.request(&request.id).await? else {
-                    return Ok(Vec::new());
-                };
-                let (u, r) = (stored.user.clone(), stored.resource.clone());
-                (Some(stored), u, r)
-            }
-            DomainEvent::LockWarning { user, resource, .. } => {
-                (None, user.clone(), resource.clone())
-            }
-            _ => return Ok(Vec::new()),
-        };
-        let (Some(user), Some(resource)) = (
-            self.directory.user(&user_id).await?,
-            self.directory.resource(&resource_id).await?,
-        ) else {
-            return Ok(Vec::new());
-        };
+    /// The same notifier with one more channel (docs/extending.md, "A notification channel").
+    #[must_use]
+    pub fn with_channel(mut self, channel: Arc<dyn NotificationChannel>) -> Self {
+        self.others.push(channel);
+        self
+    }
+
+    /// Every channel, email and the webhook first.
+    fn channels(&self) -> impl Iterator<Item = &dyn NotificationChannel> {
+        [
+            &self.email as &dyn NotificationChannel,
+            &self.webhook as &dyn NotificationChannel,
+        ]
+        .into_iter()
+        .chain(self.others.iter().map(AsRef::as_ref))
+    }
+
+    /// What every channel sends about an event. The event names what it speaks of; what is
+    /// said comes from the store.
+    async fn plan(&self, entry: &OutboxEntry) -> Result<Vec<Planned>> {
         let mut out = Vec::new();
         match &entry.event {
-            DomainEvent::RequestCreated { .. } => {
-                let Some(request) = request.filter(|r| r.status == RequestStatus::Open) else {
-                    return Ok(Vec::new());
+            DomainEvent::FeedSilent { since, last_heard } => {
+                let notice = Notice::FeedSilent {
+                    since: *since,
+                    last_heard: *last_heard,
                 };
-                let request = &request;
-                let settings = self.settings.settings().await?;
-                if settings.emails_enabled {
-                    for approver in self
-                        .directory
-                        .active_users_with_roles(&settings.email_roles)
-                        .await?
-                    {
-                        if approver.id != request.user {
-                            let message = new_request_email(
-                                &self.console_base_url,
-                                &approver.email,
-                                request,
-                                &user,
-                                &resource,
-                            );
-                            out.push((approver.email.to_string(), Content::Email(message)));
-                        }
+                self.plan_all(&entry.id, &notice, &mut out).await?;
+            }
+            DomainEvent::SignInRequested { email, next } => {
+                let notice = Notice::SignIn { email, next };
+                self.plan_all(&entry.id, &notice, &mut out).await?;
+            }
+            DomainEvent::RequestCreated { request } | DomainEvent::RequestResolved { request } => {
+                let Some(stored) = self.requests.request(&request.id).await? else {
+                    return Ok(out);
+                };
+                let (Some(user), Some(resource)) = (
+                    self.directory.user(&stored.user).await?,
+                    self.directory.resource(&stored.resource).await?,
+                ) else {
+                    return Ok(out);
+                };
+                let notice = if matches!(entry.event, DomainEvent::RequestCreated { .. }) {
+                    if stored.status != RequestStatus::Open {
+                        return Ok(out);
                     }
-                }
-                if let Some(hook) = self.settings.webhook().await? {
-                    let body = webhook_body(&self.console_base_url, request, &user, &resource);
-                    out.push((
-                        hook.url.to_string(),
-                        Content::Webhook(WebhookMessage {
-                            id: format!("msg_{}", entry.id),
-                            body,
-                        }),
-                    ));
-                }
-            }
-            DomainEvent::RequestResolved { .. } if user.active => {
-                let Some(request) = request else {
-                    return Ok(Vec::new());
+                    Notice::NewRequest {
+                        request: &stored,
+                        user: &user,
+                        resource: &resource,
+                    }
+                } else {
+                    Notice::Resolved {
+                        request: &stored,
+                        user: &user,
+                        resource: &resource,
+                    }
                 };
-                if let Some(message) = outcome_email(&user.email, &request, &resource) {
-                    out.push((user.email.to_string(), Content::Email(message)));
-                }
+                self.plan_all(&entry.id, &notice, &mut out).await?;
             }
-            DomainEvent::LockWarning { lock_at, .. } if user.active => {
-                out.push((
-                    user.email.to_string(),
-                    Content::Email(warning_email(&user.email, &resource, *lock_at)),
-                ));
+            DomainEvent::LockWarning {
+                user,
+                resource,
+                lock_at,
+            } => {
+                let (Some(user), Some(resource)) = (
+                    self.directory.user(user).await?,
+                    self.directory.resource(resource).await?,
+                ) else {
+                    return Ok(out);
+                };
+                let notice = Notice::LockWarning {
+                    user: &user,
+                    resource: &resource,
+                    lock_at: *lock_at,
+                };
+                self.plan_all(&entry.id, &notice, &mut out).await?;
             }
             _ => {}
         }
         Ok(out)
     }
 
-    /// The alert of a silent feed: an email to every active admin and DevOps admin, unless emails
-    /// are off.
-    async fn feed_silent(
+    async fn plan_all(
         &self,
-        since: Timestamp,
-        last_heard: Timestamp,
-    ) -> Result<Vec<(String, Content)>> {
-        if !self.settings.settings().await?.emails_enabled {
-            return Ok(Vec::new());
+        event_id: &str,
+        notice: &Notice<'_>,
+        out: &mut Vec<Planned>,
+    ) -> Result<()> {
+        for channel in self.channels() {
+            out.extend(channel.plan(event_id, notice).await?);
         }
-        let admins = self
-            .directory
-            .active_users_with_roles(&[Role::Admin, Role::DevopsAdmin])
-            .await?;
-        Ok(admins
-            .iter()
-            .map(|a| {
-                let message = messages::feed_silent_email(
-                    &a.email,
-                    &self.console_base_url,
-                    since,
-                    last_heard,
-                );
-                (a.email.to_string(), Content::Email(message))
-            })
-            .collect())
+        Ok(())
     }
 
     /// Handles one domain event: a delivery per message, created once; only the notifier that
     /// creates a delivery attempts it now, so a duplicate event sends nothing twice.
     pub async fn handle(&self, entry: &OutboxEntry, now: Timestamp) -> Result<Handled> {
         let mut handled = Handled::default();
-        for (recipient, content) in self.plan(entry).await? {
-            if crate::values::Email::is_reserved_address(&recipient) {
-                // A user provisioned without an address (docs/semantics.md §4): nobody to send to.
-                continue;
-            }
+        for Planned { recipient, content } in self.plan(entry).await? {
             let delivery = Delivery::new(&entry.id, recipient, content, now);
             if !self.deliveries.create_delivery(&delivery).await? {
                 handled.duplicates += 1;
@@ -241,59 +235,29 @@ impl Notifier {
         Ok(handled)
     }
 
-    /// Tries a delivery once and records the attempt. The delivery is leased to this run (its
-    /// `next_attempt_at`, as stored, is the lease); the attempt is recorded over the lease, and
-    /// not at all if another run took the delivery meanwhile.
+    /// Tries a delivery once, through its channel, and records the attempt. The delivery is
+    /// leased to this run (its `next_attempt_at`, as stored, is the lease); the attempt is
+    /// recorded over the lease, and not at all if another run took the delivery meanwhile.
     pub async fn attempt(&self, mut delivery: Delivery, now: Timestamp) -> Result<Delivery> {
-        let (attempt, verdict, retry_after) = match &delivery.content {
-            Content::SignIn(m) => {
-                // A fresh link at each attempt: only its digest is stored.
-                let real_now = self.real_time.as_ref().map_or(now, |c| c.now());
-                let token =
-                    crate::service::sessions::issue_link(self.commit.as_ref(), &m.user, real_now)
-                        .await?;
-                let url = format!(
-                    "{}/sign-in/{token}?next={}",
-                    self.console_base_url.trim_end_matches('/'),
-                    messages::query_escape(&m.next)
-                );
-                let message = sign_in_email(&m.to, &url);
-                self.send_email(&message, now).await
-            }
-            Content::Email(message) => self.send_email(message, now).await,
-            Content::Webhook(message) => {
-                let Some(hook) = self
-                    .settings
-                    .webhook()
-                    .await?
-                    .filter(|h| h.url.as_str() == delivery.recipient)
-                else {
-                    let attempt = Attempt {
-                        at: now,
-                        status: None,
-                        latency_ms: 0,
-                        error: Some("the webhook was removed or changed".into()),
-                    };
-                    let lease = delivery.next_attempt_at;
-                    delivery.attempts.push(attempt);
-                    delivery.status = DeliveryStatus::Failed;
-                    delivery.next_attempt_at = None;
-                    self.deliveries.replace_delivery(&delivery, lease).await?;
-                    return Ok(delivery);
-                };
-                let r = self.webhook.send(&hook, message).await;
-                let attempt = Attempt {
+        let sent = match self.channels().find(|c| c.channel() == delivery.channel) {
+            Some(channel) => channel.deliver(&delivery, now).await?,
+            None => crate::ports::Sent {
+                attempt: crate::delivery::Attempt {
                     at: now,
-                    status: r.status,
-                    latency_ms: r.latency_ms,
-                    error: r.error.clone(),
-                };
-                (attempt, classify(r.status), r.retry_after)
-            }
+                    status: None,
+                    latency_ms: 0,
+                    error: Some(format!(
+                        "this deployment has no {} channel",
+                        delivery.channel.as_str()
+                    )),
+                },
+                outcome: AttemptOutcome::Final,
+                retry_after: None,
+            },
         };
         let lease = delivery.next_attempt_at;
-        delivery.attempts.push(attempt);
-        match verdict {
+        delivery.attempts.push(sent.attempt);
+        match sent.outcome {
             AttemptOutcome::Delivered => {
                 delivery.status = DeliveryStatus::Sent;
                 delivery.next_attempt_at = None;
@@ -306,7 +270,7 @@ impl Notifier {
                 match backoff(
                     delivery.attempts.len(),
                     crate::service::jitter() * 2.0 - 1.0,
-                    retry_after,
+                    sent.retry_after,
                 ) {
                     Some(pause) => {
                         delivery.status = DeliveryStatus::Pending;
@@ -321,32 +285,6 @@ impl Notifier {
         }
         self.deliveries.replace_delivery(&delivery, lease).await?;
         Ok(delivery)
-    }
-
-    /// Sends an email once: the attempt, and what it means.
-    async fn send_email(
-        &self,
-        message: &crate::delivery::EmailMessage,
-        now: Timestamp,
-    ) -> (Attempt, AttemptOutcome, Option<u64>) {
-        let started = std::time::Instant::now();
-        let result = self.email.send(message).await;
-        let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let (verdict, error) = match result {
-            Ok(()) => (AttemptOutcome::Delivered, None),
-            Err(e) if e.retryable => (AttemptOutcome::Retry, Some(e.message)),
-            Err(e) => (AttemptOutcome::Final, Some(e.message)),
-        };
-        (
-            Attempt {
-                at: now,
-                status: None,
-                latency_ms,
-                error,
-            },
-            verdict,
-            None,
-        )
     }
 
     /// Retries the deliveries that are due, each claimed first with a lease (so that an

@@ -11,6 +11,7 @@
 
 mod audit;
 mod changes;
+mod channels;
 mod clock;
 mod deliveries;
 mod directory;
@@ -34,6 +35,7 @@ pub use audit::AuditReader;
 pub use changes::{
     Changeset, Committer, ConsumedLink, DirectoryChange, RequestWrite, ThrottleWrite, UsageWrite,
 };
+pub use channels::{Notice, NotificationChannel, Planned, Sent};
 pub use clock::{Clock, ManualClock, NoPause, Pause, Sleep, SystemClock};
 pub use deliveries::DeliveryStore;
 pub use directory::DirectoryReader;
