@@ -161,6 +161,8 @@ pub enum Channel {
     Email,
     /// The webhook.
     Webhook,
+    /// A Slack channel.
+    Slack,
 }
 
 impl Channel {
@@ -170,8 +172,100 @@ impl Channel {
         match self {
             Self::Email => "email",
             Self::Webhook => "webhook",
+            Self::Slack => "slack",
         }
     }
+}
+
+/// A secret of an integration (a bot token, a signing secret): kept, used, never shown again
+/// and never printed by `Debug`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretText(String);
+
+impl SecretText {
+    /// Takes `text` as a secret named `field`: 8 to 512 printable characters, no spaces.
+    pub fn parse(field: &str, text: &str) -> Result<Self, ValidationError> {
+        let text = text.trim();
+        if text.len() < 8
+            || text.len() > 512
+            || text.chars().any(|c| c.is_whitespace() || c.is_control())
+        {
+            return Err(ValidationError::new(
+                field,
+                "must be 8 to 512 characters without spaces",
+            ));
+        }
+        Ok(Self(text.to_owned()))
+    }
+
+    /// The secret, to use.
+    #[must_use]
+    pub fn reveal(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for SecretText {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SecretText(..)")
+    }
+}
+
+/// Slack (docs/semantics.md §4): new open requests posted to a channel with Approve and Deny
+/// buttons, each updated with its outcome.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SlackSettings {
+    /// The channel messages go to: its id (`C0123ABCD`) or its name.
+    pub channel: String,
+    /// Whether messages are posted.
+    pub enabled: bool,
+    /// The bot token (`xoxb-…`), unless the deployment gives one.
+    pub bot_token: Option<SecretText>,
+    /// The signing secret interactions are verified with, unless the deployment gives one.
+    pub signing_secret: Option<SecretText>,
+}
+
+/// A Slack channel as given: 1 to 80 characters, no spaces (`C0123ABCD`, `#approvals`).
+pub fn slack_channel(text: &str) -> Result<String, ValidationError> {
+    let text = text.trim();
+    if text.is_empty()
+        || text.len() > 80
+        || text.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(ValidationError::new(
+            "channel",
+            "must be a Slack channel's id (C0123ABCD) or name, without spaces",
+        ));
+    }
+    Ok(text.to_owned())
+}
+
+/// A message to a chat channel about a request (Slack's Block Kit): posted when the request
+/// opens, and the same message updated with its outcome.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// The request it is about.
+    pub request: String,
+    /// The text notifications and clients without blocks show.
+    pub text: String,
+    /// The blocks, as Slack takes them.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub blocks: serde_json::Value,
+    /// An update of the message posted about the request, or a new one.
+    pub update: bool,
+}
+
+/// Where the message about a request was posted: kept so that it can be updated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatPost {
+    /// The request.
+    pub request: String,
+    /// The channel's id.
+    pub channel: String,
+    /// The message's timestamp (Slack's id of it).
+    pub ts: String,
 }
 
 /// An email with a text and an HTML part.
@@ -222,6 +316,8 @@ pub enum Content {
     Webhook(WebhookMessage),
     /// A sign-in email, its link made when it is sent.
     SignIn(SignInMessage),
+    /// A Slack message.
+    Slack(ChatMessage),
 }
 
 /// Where a delivery stands.
@@ -282,6 +378,7 @@ impl Delivery {
         let channel = match content {
             Content::Email(_) | Content::SignIn(_) => Channel::Email,
             Content::Webhook(_) => Channel::Webhook,
+            Content::Slack(_) => Channel::Slack,
         };
         Self {
             id: format!("{event_id}:{}:{recipient}", channel.as_str()),

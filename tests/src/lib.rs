@@ -47,6 +47,7 @@ macro_rules! store_contract_tests {
             flow_nobody_unlocks_themselves_and_approvers_never_their_own,
             flow_sweep_is_bounded_and_resumable,
             deliveries_are_created_once_retried_when_due_and_listed,
+            slack_settings_deliveries_and_posts_are_kept,
             the_webhook_setting_is_set_replaced_and_removed,
             flow_the_active_flag_is_temporal,
             flow_an_unlock_lifts_a_lock_kept_without_a_path,

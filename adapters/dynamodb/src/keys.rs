@@ -24,6 +24,7 @@
 //! | consumed link | `LINK#<id>` | `L` | |
 //! | console sign-in link (by digest) | `SIGNIN#<digest>` | `S` | |
 //! | single sign-on subject → user | `IDP#<issuer>` | `<subject>` | |
+//! | where a request's chat message was posted | `CHATPOST#<request>` | `C` | |
 //!
 //! **usage** (`pk` = user, `sk` = resource; sparse index `due` on `due_shard`, `due_hour`,
 //! keys only): one item per right. `next_due` is a plain attribute; `due_hour` (its hour) is the

@@ -32,7 +32,7 @@ pub use rows::SqliteError;
 use rows::backend;
 
 /// The migrations, in order: migration `n` brings the schema to version `n + 1`.
-const MIGRATIONS: [&str; 14] = [
+const MIGRATIONS: [&str; 15] = [
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_deliveries.sql"),
     include_str!("../migrations/0003_user_activity.sql"),
@@ -47,6 +47,7 @@ const MIGRATIONS: [&str; 14] = [
     include_str!("../migrations/0012_service_principal_role.sql"),
     include_str!("../migrations/0013_provisioned.sql"),
     include_str!("../migrations/0014_sign_in_identities.sql"),
+    include_str!("../migrations/0015_chat_posts.sql"),
 ];
 #[allow(clippy::cast_possible_wrap)]
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;

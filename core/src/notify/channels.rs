@@ -144,7 +144,7 @@ impl EmailChannel {
                 messages::sign_in_email(&m.to, &url)
             }
             Content::Email(message) => message.clone(),
-            Content::Webhook(_) => return Ok(not_mine(now)),
+            Content::Webhook(_) | Content::Slack(_) => return Ok(not_mine(now)),
         };
         let started = std::time::Instant::now();
         let result = self.sender.send(&message).await;

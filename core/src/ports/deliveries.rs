@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use super::{Page, PageRequest, StoreResult};
 use crate::Timestamp;
-use crate::delivery::{Channel, Delivery};
+use crate::delivery::{Channel, ChatPost, Delivery};
 
 /// Delivery records.
 #[async_trait]
@@ -28,4 +28,8 @@ pub trait DeliveryStore: Send + Sync {
     /// Deliveries of a channel, newest first.
     async fn deliveries(&self, channel: Channel, page: &PageRequest)
     -> StoreResult<Page<Delivery>>;
+    /// Keeps where the message about a request was posted (replacing what was kept).
+    async fn keep_chat_post(&self, post: &ChatPost) -> StoreResult<()>;
+    /// Where the message about a request was posted, if it was.
+    async fn chat_post(&self, request: &str) -> StoreResult<Option<ChatPost>>;
 }

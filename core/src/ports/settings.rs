@@ -85,6 +85,8 @@ pub trait SettingsStore: Send + Sync {
     async fn gate_settings(&self) -> StoreResult<GateSettings>;
     /// How people sign in, or the defaults.
     async fn sign_in_settings(&self) -> StoreResult<SignInSettings>;
+    /// Slack, if it is set.
+    async fn slack(&self) -> StoreResult<Option<crate::delivery::SlackSettings>>;
     /// What is known of the usage feed (docs/semantics.md §2.10), or nothing heard yet.
     async fn feed(&self) -> StoreResult<crate::feed::FeedState>;
 }
@@ -98,6 +100,8 @@ pub enum SettingsWrite {
     Gate(GateSettings),
     /// Replaces how people sign in.
     SignIn(SignInSettings),
+    /// Sets (or, with `None`, removes) Slack.
+    Slack(Option<crate::delivery::SlackSettings>),
     /// Sets (or, with `None`, removes) the webhook.
     Webhook(Option<WebhookSettings>),
     /// Replaces the record of the usage feed over its revision `revision` (else a conflict);

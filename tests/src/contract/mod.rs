@@ -181,6 +181,14 @@ fn delivery(
             id: format!("msg_{id}"),
             body: "{}".into(),
         }),
+        autolock_core::delivery::Channel::Slack => {
+            Content::Slack(autolock_core::delivery::ChatMessage {
+                request: "req1".into(),
+                text: "t".into(),
+                blocks: serde_json::json!([{"type": "section"}]),
+                update: false,
+            })
+        }
     };
     Delivery {
         id: id.to_owned(),

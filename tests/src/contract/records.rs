@@ -684,3 +684,69 @@ pub async fn sign_in_links_work_once_within_their_time(store: Arc<dyn Store>) {
         Err(Error::Forbidden(_))
     ));
 }
+
+/// Slack's settings are set, replaced and removed (their secrets kept as written); a Slack
+/// delivery is stored and listed under its channel; where a request's message was posted is
+/// kept, replaced, and found by the request.
+pub async fn slack_settings_deliveries_and_posts_are_kept(store: Arc<dyn Store>) {
+    use autolock_core::delivery::{Channel, ChatPost, SecretText, SlackSettings};
+    use autolock_core::ports::{Changeset, SettingsWrite};
+    assert_eq!(store.slack().await.unwrap(), None);
+    let slack = SlackSettings {
+        channel: "C0APPROVALS".into(),
+        enabled: true,
+        bot_token: Some(SecretText::parse("bot_token", "xoxb-123-456-abcdef").unwrap()),
+        signing_secret: None,
+    };
+    let write = |s: Option<SlackSettings>| Changeset {
+        settings: vec![SettingsWrite::Slack(s)],
+        ..Changeset::default()
+    };
+    store.commit(write(Some(slack.clone()))).await.unwrap();
+    assert_eq!(store.slack().await.unwrap(), Some(slack.clone()));
+    let off = SlackSettings {
+        enabled: false,
+        ..slack
+    };
+    store.commit(write(Some(off.clone()))).await.unwrap();
+    assert_eq!(store.slack().await.unwrap(), Some(off));
+    store.commit(write(None)).await.unwrap();
+    assert_eq!(store.slack().await.unwrap(), None);
+
+    let d = delivery("ev1:slack:C0APPROVALS", Channel::Slack, h(1));
+    assert!(store.create_delivery(&d).await.unwrap());
+    assert_eq!(
+        store.delivery(&d.id).await.unwrap().as_ref(),
+        Some(&d),
+        "kept whole"
+    );
+    let listed = store
+        .deliveries(Channel::Slack, &PageRequest::first(10))
+        .await
+        .unwrap();
+    assert_eq!(listed.items, vec![d.clone()]);
+    assert!(
+        store
+            .deliveries(Channel::Webhook, &PageRequest::first(10))
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+
+    assert_eq!(store.chat_post("req1").await.unwrap(), None);
+    let post = ChatPost {
+        request: "req1".into(),
+        channel: "C0APPROVALS".into(),
+        ts: "1767225600.000100".into(),
+    };
+    store.keep_chat_post(&post).await.unwrap();
+    assert_eq!(store.chat_post("req1").await.unwrap(), Some(post.clone()));
+    let moved = ChatPost {
+        ts: "1767225601.000200".into(),
+        ..post
+    };
+    store.keep_chat_post(&moved).await.unwrap();
+    assert_eq!(store.chat_post("req1").await.unwrap(), Some(moved));
+    assert_eq!(store.chat_post("req2").await.unwrap(), None);
+}

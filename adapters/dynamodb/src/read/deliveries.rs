@@ -12,7 +12,7 @@ use crate::tx::Tx;
 use crate::write::{conflict, exists_err};
 use crate::{DynamoStore, keys};
 
-use autolock_core::delivery::{Channel, Delivery, DeliveryStatus};
+use autolock_core::delivery::{Channel, ChatPost, Delivery, DeliveryStatus};
 
 /// A delivery's item: its document, the channel's index, and `next_us`, the instant of its next
 /// attempt (or lease) that replacements are conditioned on.
@@ -179,5 +179,31 @@ impl DeliveryStore for DynamoStore {
             items: items.iter().map(doc).collect::<StoreResult<_>>()?,
             next,
         })
+    }
+
+    async fn keep_chat_post(&self, post: &ChatPost) -> StoreResult<()> {
+        let mut tx = Tx::default();
+        tx.put(
+            &self.tables.policies,
+            item(
+                format!("CHATPOST#{}", post.request),
+                "C",
+                [("doc", encode(post)?)],
+            ),
+            None,
+            conflict("chat post"),
+        )?;
+        self.run(tx).await
+    }
+
+    async fn chat_post(&self, request: &str) -> StoreResult<Option<ChatPost>> {
+        self.get(
+            &self.tables.policies,
+            key(format!("CHATPOST#{request}"), "C"),
+        )
+        .await?
+        .as_ref()
+        .map(doc)
+        .transpose()
     }
 }

@@ -28,6 +28,10 @@ impl SettingsStore for DynamoStore {
         Ok(self.setting("GATE").await?.unwrap_or_default())
     }
 
+    async fn slack(&self) -> StoreResult<Option<autolock_core::delivery::SlackSettings>> {
+        self.setting("SLACK").await
+    }
+
     async fn sign_in_settings(&self) -> StoreResult<SignInSettings> {
         Ok(self.setting("SIGN_IN").await?.unwrap_or_default())
     }

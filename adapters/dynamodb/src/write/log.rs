@@ -224,6 +224,18 @@ pub(super) fn settings(p: &str, tx: &mut Tx, writes: &[SettingsWrite]) -> StoreR
                 Cond::default(),
                 conflict("settings"),
             )?,
+            SettingsWrite::Slack(Some(slack)) => tx.put(
+                p,
+                item("SETTINGS", "SLACK", [("doc", encode(slack)?)]),
+                None,
+                conflict("settings"),
+            )?,
+            SettingsWrite::Slack(None) => tx.delete(
+                p,
+                key("SETTINGS", "SLACK"),
+                Cond::default(),
+                conflict("settings"),
+            )?,
         }
     }
     Ok(())

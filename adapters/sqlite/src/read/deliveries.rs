@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use autolock_core::Timestamp;
-use autolock_core::delivery::{Channel, Delivery, DeliveryStatus};
+use autolock_core::delivery::{Channel, ChatPost, Delivery, DeliveryStatus};
 use autolock_core::ports::{DeliveryStore, Page, PageRequest, StoreResult};
 
 use crate::SqliteStore;
@@ -105,5 +105,31 @@ impl DeliveryStore for SqliteStore {
         Ok(Page::from_overfetch(items, limit, |d| {
             format!("{}:{}", micros(d.created_at), d.id)
         }))
+    }
+
+    async fn keep_chat_post(&self, post: &ChatPost) -> StoreResult<()> {
+        let (request, data) = (post.request.clone(), encode(post)?);
+        self.read(move |c| {
+            c.execute(
+                "INSERT INTO chat_posts (request_id, data) VALUES (?1, ?2)
+                 ON CONFLICT (request_id) DO UPDATE SET data = excluded.data",
+                params![request, data],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn chat_post(&self, request: &str) -> StoreResult<Option<ChatPost>> {
+        let request = request.to_owned();
+        self.read(move |c| {
+            c.query_row(
+                "SELECT data FROM chat_posts WHERE request_id = ?1",
+                [request],
+                |r| decode(&r.get::<_, String>(0)?),
+            )
+            .optional()
+        })
+        .await
     }
 }

@@ -43,6 +43,10 @@ impl SettingsStore for SqliteStore {
         Ok(self.setting("gate").await?.unwrap_or_default())
     }
 
+    async fn slack(&self) -> StoreResult<Option<autolock_core::delivery::SlackSettings>> {
+        self.setting("slack").await
+    }
+
     async fn sign_in_settings(&self) -> StoreResult<SignInSettings> {
         Ok(self.setting("sign_in").await?.unwrap_or_default())
     }

@@ -107,6 +107,7 @@ pub(super) fn apply_log(tx: &Transaction<'_>, changes: &Changeset) -> StoreResul
             SettingsWrite::Notifications(settings) => ("notifications", Some(encode(settings)?)),
             SettingsWrite::Gate(gate) => ("gate", Some(encode(gate)?)),
             SettingsWrite::SignIn(sign_in) => ("sign_in", Some(encode(sign_in)?)),
+            SettingsWrite::Slack(slack) => ("slack", slack.as_ref().map(encode).transpose()?),
             SettingsWrite::Webhook(hook) => ("webhook", hook.as_ref().map(encode).transpose()?),
             SettingsWrite::Feed(state) => {
                 write_feed(tx, state)?;
