@@ -55,6 +55,9 @@ pub enum AuditAction {
     /// How people sign in was changed.
     #[serde(rename = "settings.sign_in_changed")]
     SignInSettingsChanged,
+    /// Slack was set, changed or removed.
+    #[serde(rename = "settings.slack_changed")]
+    SlackChanged,
     /// An exemption was set.
     #[serde(rename = "exemption.created")]
     ExemptionCreated,
@@ -134,7 +137,7 @@ pub enum AuditAction {
 
 impl AuditAction {
     /// Every action.
-    pub const ALL: [AuditAction; 38] = [
+    pub const ALL: [AuditAction; 39] = [
         Self::PolicyDurationChanged,
         Self::PolicyApprovalChanged,
         Self::Locked,
@@ -148,6 +151,7 @@ impl AuditAction {
         Self::NotificationsChanged,
         Self::GateSettingsChanged,
         Self::SignInSettingsChanged,
+        Self::SlackChanged,
         Self::ExemptionCreated,
         Self::ExemptionChanged,
         Self::ExemptionEnded,
@@ -192,6 +196,7 @@ impl AuditAction {
             Self::NotificationsChanged => "settings.notifications_changed",
             Self::GateSettingsChanged => "settings.gate_changed",
             Self::SignInSettingsChanged => "settings.sign_in_changed",
+            Self::SlackChanged => "settings.slack_changed",
             Self::ExemptionCreated => "exemption.created",
             Self::ExemptionChanged => "exemption.changed",
             Self::ExemptionEnded => "exemption.ended",

@@ -246,4 +246,29 @@ impl NotificationChannel for WebhookChannel {
             retry_after: r.retry_after,
         })
     }
+
+    async fn test_message(&self, id: &str, now: Timestamp) -> Result<Option<Planned>> {
+        let Some(hook) = self.settings.webhook().await? else {
+            return Ok(None);
+        };
+        let body = messages::access_request_body(
+            &self.console_base_url,
+            &messages::BodySubject {
+                request_id: id,
+                user_id: "test-user",
+                user_name: "Test User",
+                resource_id: "test-resource",
+                resource_name: "Test Resource",
+                requested_at: now,
+                reason: "This is a test access request.",
+            },
+        );
+        Ok(Some(planned(
+            hook.url.to_string(),
+            Content::Webhook(WebhookMessage {
+                id: format!("msg_{id}"),
+                body,
+            }),
+        )))
+    }
 }

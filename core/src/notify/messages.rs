@@ -7,7 +7,7 @@ use maud::{DOCTYPE, Markup, html};
 use serde::Serialize;
 
 use crate::Timestamp;
-use crate::delivery::EmailMessage;
+use crate::delivery::{ChatMessage, EmailMessage};
 use crate::directory::{Resource, User};
 use crate::request::{AccessRequest, RequestStatus};
 use crate::values::Email;
@@ -310,6 +310,115 @@ pub fn sign_in_email(to: &Email, link: &str) -> EmailMessage {
         )],
         Some(("Sign in", link.to_owned())),
     )
+}
+
+/// Text for Slack's `mrkdwn`: `&`, `<` and `>` escaped, so that no text of a user's makes a
+/// link or a mention.
+#[must_use]
+pub fn slack_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn slack_time(t: Timestamp) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// The Slack message about a new open request: who asks for what and why, since when it is
+/// locked, a link to the request in the console, and the Approve and Deny buttons (their value
+/// is the request's id).
+#[must_use]
+pub fn slack_request_message(
+    console: &str,
+    request: &AccessRequest,
+    user: &User,
+    resource: &Resource,
+) -> ChatMessage {
+    let link = Links(console).request(user.id.as_str(), request.id.as_str());
+    let button = |id: &str, label: &str, style: &str| {
+        serde_json::json!({
+            "type": "button",
+            "action_id": id,
+            "style": style,
+            "text": {"type": "plain_text", "text": label},
+            "value": request.id.as_str(),
+        })
+    };
+    let headline = format!(
+        "*{}* asks to get back into *{}*",
+        slack_escape(user.display_name.as_str()),
+        slack_escape(&resource.name.to_string())
+    );
+    ChatMessage {
+        request: request.id.to_string(),
+        text: format!(
+            "{} asks to get back into {}",
+            user.display_name.as_str(),
+            resource.name
+        ),
+        blocks: serde_json::json!([
+            {"type": "section", "text": {"type": "mrkdwn", "text": headline}},
+            {"type": "section", "fields": [
+                {"type": "mrkdwn", "text": format!("*Reason*\n{}", slack_escape(request.reason.as_str()))},
+                {"type": "mrkdwn", "text": format!("*Locked since*\n{}", slack_time(request.locked_at))},
+            ]},
+            {"type": "actions", "block_id": "autolock_request", "elements": [
+                button("approve", "Approve", "primary"),
+                button("deny", "Deny", "danger"),
+                {"type": "button", "action_id": "open", "text": {"type": "plain_text", "text": "Open in autolock"}, "url": link},
+            ]},
+        ]),
+        update: false,
+    }
+}
+
+/// The same message once the request is resolved, wherever it was: its outcome and who decided
+/// (`decided_by`, a name), without buttons.
+#[must_use]
+pub fn slack_outcome_message(
+    console: &str,
+    request: &AccessRequest,
+    user: &User,
+    resource: &Resource,
+    decided_by: Option<&str>,
+) -> ChatMessage {
+    let outcome = match request.status {
+        RequestStatus::Approved => "approved",
+        RequestStatus::Denied => "denied",
+        RequestStatus::AutoApproved => "approved automatically",
+        RequestStatus::Cancelled => "cancelled",
+        RequestStatus::Open => "open",
+    };
+    let by = decided_by
+        .map(|name| format!(" by {}", slack_escape(name)))
+        .unwrap_or_default();
+    let when = request.resolved_at.map(slack_time).unwrap_or_default();
+    let line = format!(
+        "*{}*'s request for *{}* was *{outcome}*{by} ({when}).",
+        slack_escape(user.display_name.as_str()),
+        slack_escape(&resource.name.to_string()),
+    );
+    let link = Links(console).request(user.id.as_str(), request.id.as_str());
+    ChatMessage {
+        request: request.id.to_string(),
+        text: format!(
+            "{}'s request for {} was {outcome}{}",
+            user.display_name.as_str(),
+            resource.name,
+            decided_by.map(|n| format!(" by {n}")).unwrap_or_default()
+        ),
+        blocks: serde_json::json!([
+            {"type": "section", "text": {"type": "mrkdwn", "text": line}},
+            {"type": "context", "elements": [
+                {"type": "mrkdwn", "text": format!("*Reason:* {}", slack_escape(request.reason.as_str()))},
+            ]},
+            {"type": "actions", "block_id": "autolock_outcome", "elements": [
+                {"type": "button", "action_id": "open", "text": {"type": "plain_text", "text": "Open in autolock"}, "url": link},
+            ]},
+        ]),
+        update: true,
+    }
 }
 
 #[cfg(test)]

@@ -22,14 +22,12 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::Timestamp;
-use crate::delivery::{
-    AttemptOutcome, Content, Delivery, DeliveryStatus, LEASE, WebhookMessage, backoff,
-};
+use crate::delivery::{AttemptOutcome, Channel, Delivery, DeliveryStatus, LEASE, backoff};
 use crate::error::{Error, Result};
 use crate::events::{DomainEvent, OutboxEntry};
 use crate::ports::{
     DeliveryStore, DirectoryReader, EmailSender, Notice, NotificationChannel, Planned,
-    RequestReader, SettingsStore, Store, WebhookSender,
+    RequestReader, Store, WebhookSender,
 };
 use crate::request::RequestStatus;
 
@@ -45,7 +43,6 @@ pub use messages::{
 pub struct Notifier {
     directory: Arc<dyn DirectoryReader>,
     requests: Arc<dyn RequestReader>,
-    settings: Arc<dyn SettingsStore>,
     deliveries: Arc<dyn DeliveryStore>,
     email: EmailChannel,
     webhook: WebhookChannel,
@@ -93,7 +90,6 @@ impl Notifier {
         Self {
             directory: store.clone(),
             requests: store.clone(),
-            settings: store.clone(),
             deliveries: store.clone(),
             email: EmailChannel {
                 directory: store.clone(),
@@ -304,35 +300,16 @@ impl Notifier {
         Ok(n)
     }
 
-    /// Sends a test delivery to the configured webhook (admin's "send test").
-    pub async fn send_test(&self, now: Timestamp) -> Result<Delivery> {
-        let hook = self
-            .settings
-            .webhook()
-            .await?
-            .ok_or_else(|| Error::NotFound("webhook".into()))?;
+    /// Sends a test message through `channel` now (an admin's "send a test"): not found when
+    /// the channel is not set up here.
+    pub async fn send_test(&self, channel: Channel, now: Timestamp) -> Result<Delivery> {
         let id = format!("test{}", uuid::Uuid::new_v4().simple());
-        let body = access_request_body(
-            &self.console_base_url,
-            &BodySubject {
-                request_id: &id,
-                user_id: "test-user",
-                user_name: "Test User",
-                resource_id: "test-resource",
-                resource_name: "Test Resource",
-                requested_at: now,
-                reason: "This is a test access request.",
-            },
-        );
-        let delivery = Delivery::new(
-            &id,
-            hook.url.to_string(),
-            Content::Webhook(WebhookMessage {
-                id: format!("msg_{id}"),
-                body,
-            }),
-            now,
-        );
+        let planned = match self.channels().find(|c| c.channel() == channel) {
+            Some(c) => c.test_message(&id, now).await?,
+            None => None,
+        }
+        .ok_or_else(|| Error::NotFound(channel.as_str().to_owned()))?;
+        let delivery = Delivery::new(&id, planned.recipient, planned.content, now);
         self.deliveries.create_delivery(&delivery).await?;
         self.attempt(delivery, now).await
     }

@@ -76,4 +76,11 @@ pub trait NotificationChannel: Send + Sync {
 
     /// Sends a delivery of this channel once, at `now`.
     async fn deliver(&self, delivery: &Delivery, now: Timestamp) -> Result<Sent>;
+
+    /// A message to show that the channel works (an admin's "send a test"), under the made-up
+    /// request `id`; `None` when the channel is not set up.
+    async fn test_message(&self, id: &str, now: Timestamp) -> Result<Option<Planned>> {
+        let _ = (id, now);
+        Ok(None)
+    }
 }

@@ -261,6 +261,33 @@ impl Sessions {
         })
     }
 
+    /// The active user an identity at another system is (a Slack user who clicked a button):
+    /// the one remembered for its subject at that issuer, else the one with the address it
+    /// verified, whose subject is then remembered. Nobody: `Unauthenticated`; a deactivated
+    /// user: `Inactive`. Nothing is audited: this is no sign-in.
+    pub async fn identify(&self, identity: &VerifiedIdentity) -> Result<Principal> {
+        let (user, remember) = self.identified(identity).await?;
+        if !user.active {
+            return Err(Error::Inactive(format!("{} is deactivated in autolock", user.id)));
+        }
+        if remember {
+            let link = Changeset {
+                directory: vec![DirectoryChange::LinkSignInIdentity {
+                    user: user.id.clone(),
+                    issuer: identity.issuer.clone(),
+                    subject: identity.subject.clone(),
+                }],
+                ..Changeset::default()
+            };
+            self.engine.commit.commit(link).await?;
+        }
+        Ok(Principal {
+            id: user.id,
+            role: user.role,
+            active: user.active,
+        })
+    }
+
     /// The user an identity is: the one remembered for its subject, else (to be remembered)
     /// the one with its verified address, as written or in lower case.
     async fn identified(&self, identity: &VerifiedIdentity) -> Result<(User, bool)> {

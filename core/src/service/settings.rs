@@ -5,7 +5,10 @@ use crate::Timestamp;
 use crate::ValidationError;
 use crate::audit::AuditAction;
 use crate::authz::{Capability, require};
-use crate::delivery::{Channel, Delivery, WebhookSecret, WebhookSettings, WebhookUrl};
+use crate::delivery::{
+    Channel, Delivery, SecretText, SlackSettings, WebhookSecret, WebhookSettings, WebhookUrl,
+    slack_channel,
+};
 use crate::directory::Principal;
 use crate::error::{Error, Result};
 use crate::events::DirectoryEdit;
@@ -21,6 +24,55 @@ use std::sync::Arc;
 
 use super::engine::Engine;
 use crate::ports::DeliveryStore;
+
+/// Slack as an admin sees it: its secrets only as whether they are set.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SlackView {
+    /// The channel messages go to.
+    pub channel: String,
+    /// Whether messages are posted.
+    pub enabled: bool,
+    /// Whether a bot token is stored (the deployment's, when it gives one, is used instead).
+    pub bot_token_set: bool,
+    /// Whether a signing secret is stored (the deployment's, when it gives one, is used
+    /// instead).
+    pub signing_secret_set: bool,
+}
+
+impl From<&SlackSettings> for SlackView {
+    fn from(s: &SlackSettings) -> Self {
+        Self {
+            channel: s.channel.clone(),
+            enabled: s.enabled,
+            bot_token_set: s.bot_token.is_some(),
+            signing_secret_set: s.signing_secret.is_some(),
+        }
+    }
+}
+
+/// What an admin sets for Slack: the secrets only when they change (left out, the stored ones
+/// stay; they are never shown again).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlackInput {
+    /// The channel's id (`C0123ABCD`) or name.
+    pub channel: String,
+    /// Whether messages are posted (default: yes).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// A new bot token (`xoxb-…`).
+    #[serde(default)]
+    pub bot_token: Option<String>,
+    /// A new signing secret (the app's Basic Information page).
+    #[serde(default)]
+    pub signing_secret: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
 
 /// How far to move the manual clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -238,6 +290,96 @@ impl AdminSettings {
         Ok(self.engine.commit.commit(changes).await?)
     }
 
+    /// Slack, if it is set (admin); its secrets never shown.
+    pub async fn slack(&self, actor: &Principal) -> Result<Option<SlackView>> {
+        require(actor, Capability::Administer)?;
+        Ok(self
+            .engine
+            .settings
+            .slack()
+            .await?
+            .as_ref()
+            .map(SlackView::from))
+    }
+
+    /// Sets Slack (admin): the channel, on or off, and the secrets given (those left out stay
+    /// as stored). Audited, without the secrets.
+    pub async fn set_slack(
+        &self,
+        actor: &Principal,
+        input: SlackInput,
+        now: Timestamp,
+    ) -> Result<SlackView> {
+        require(actor, Capability::Administer)?;
+        let channel = slack_channel(&input.channel)?;
+        let secret = |field: &str, text: Option<&String>| {
+            text.filter(|t| !t.trim().is_empty())
+                .map(|t| SecretText::parse(field, t))
+                .transpose()
+        };
+        let bot_token = secret("bot_token", input.bot_token.as_ref())?;
+        let signing_secret = secret("signing_secret", input.signing_secret.as_ref())?;
+        let before = self.engine.settings.slack().await?;
+        let kept = |new: Option<SecretText>, old: Option<SecretText>| new.or(old);
+        let settings = SlackSettings {
+            channel,
+            enabled: input.enabled,
+            bot_token: kept(
+                bot_token.clone(),
+                before.as_ref().and_then(|b| b.bot_token.clone()),
+            ),
+            signing_secret: kept(
+                signing_secret.clone(),
+                before.as_ref().and_then(|b| b.signing_secret.clone()),
+            ),
+        };
+        let view = SlackView::from(&settings);
+        self.write_slack(
+            actor,
+            Some(settings),
+            serde_json::json!({
+                "before": before.as_ref().map(SlackView::from),
+                "after": view,
+                "bot_token_changed": bot_token.is_some(),
+                "signing_secret_changed": signing_secret.is_some(),
+            }),
+            now,
+        )
+        .await?;
+        Ok(view)
+    }
+
+    /// Removes Slack (admin), its secrets with it. Audited.
+    pub async fn remove_slack(&self, actor: &Principal, now: Timestamp) -> Result<()> {
+        require(actor, Capability::Administer)?;
+        let before = self.engine.settings.slack().await?;
+        self.write_slack(
+            actor,
+            None,
+            serde_json::json!({"before": before.as_ref().map(SlackView::from), "after": null}),
+            now,
+        )
+        .await
+    }
+
+    async fn write_slack(
+        &self,
+        actor: &Principal,
+        slack: Option<SlackSettings>,
+        details: serde_json::Value,
+        now: Timestamp,
+    ) -> Result<()> {
+        let mut changes = Changeset {
+            settings: vec![SettingsWrite::Slack(slack)],
+            ..Changeset::default()
+        };
+        changes.record(
+            DirectoryEdit::new(AuditAction::SlackChanged, Some(&actor.id), details).event(),
+            now,
+        );
+        Ok(self.engine.commit.commit(changes).await?)
+    }
+
     /// The deliveries of a channel with every attempt, newest first (admin).
     pub async fn deliveries(
         &self,
@@ -256,6 +398,18 @@ impl AdminSettings {
         notifier: Option<&Notifier>,
         now: Timestamp,
     ) -> Result<Delivery> {
+        self.send_test(actor, notifier, Channel::Webhook, now).await
+    }
+
+    /// Sends a test message through `channel` now (the webhook, Slack) and answers it with its
+    /// attempt (admin). Not found when the channel is not set up.
+    pub async fn send_test(
+        &self,
+        actor: &Principal,
+        notifier: Option<&Notifier>,
+        channel: Channel,
+        now: Timestamp,
+    ) -> Result<Delivery> {
         require(actor, Capability::Administer)?;
         let notifier = notifier.ok_or_else(|| {
             Error::Unavailable(
@@ -263,7 +417,7 @@ impl AdminSettings {
                 "this deployment sends no notifications from here".into(),
             )
         })?;
-        notifier.send_test(now).await
+        notifier.send_test(channel, now).await
     }
 
     /// Moves the manual clock of a demo or a test (admin); never backward.
