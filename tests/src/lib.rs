@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod contract;
 pub mod fuzz;
+pub mod slack;
 pub mod webhook;
 pub mod world;
 

@@ -59,7 +59,7 @@ pub use provisioning::{GroupRecord, ProvisionedGroup, ProvisionedUser};
 pub use reports::{Analytics, AutoApproved, ReportScope};
 pub use requests::{Filed, Queue, RequestList, Unlocked};
 pub use sessions::{SIGN_IN_TTL, SIGN_ON_TTL, SignInLink, SignInOptions};
-pub use settings::{ClockMove, clock_move};
+pub use settings::{ClockMove, SlackInput, SlackView, clock_move};
 pub use sweep::{SweepReport, TickReport, Ticker};
 pub use views::{BlockRight, BlockView, GrantView, GroupView, RightView};
 

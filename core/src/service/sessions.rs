@@ -268,7 +268,10 @@ impl Sessions {
     pub async fn identify(&self, identity: &VerifiedIdentity) -> Result<Principal> {
         let (user, remember) = self.identified(identity).await?;
         if !user.active {
-            return Err(Error::Inactive(format!("{} is deactivated in autolock", user.id)));
+            return Err(Error::Inactive(format!(
+                "{} is deactivated in autolock",
+                user.id
+            )));
         }
         if remember {
             let link = Changeset {

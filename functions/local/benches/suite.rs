@@ -519,6 +519,7 @@ async fn setup(quick: bool) -> Bench {
             public_base_url: PUBLIC.into(),
             console_base_url: PUBLIC.into(),
         },
+        slack: None,
     });
     // The state a running server is in: the locks that fell due recorded by the sweep and their
     // events relayed (ticks until one finds nothing left to do).

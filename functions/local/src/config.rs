@@ -283,6 +283,54 @@ pub struct ServeArgs {
     pub notify: NotifyArgs,
     #[command(flatten)]
     pub sign_on: SignOnArgs,
+    #[command(flatten)]
+    pub slack: SlackArgs,
+}
+
+/// Slack: where its Web API is, and its secrets when the deployment gives them (else an admin
+/// sets them in Settings). Secrets come from AUTOLOCK_SLACK_BOT_TOKEN and
+/// AUTOLOCK_SLACK_SIGNING_SECRET or the files their `_FILE` variants name, never from a flag.
+#[derive(Debug, Clone, Args)]
+pub struct SlackArgs {
+    /// Slack's Web API.
+    #[arg(long = "slack-api-url", env = "AUTOLOCK_SLACK_API_URL", default_value = autolock_slack::DEFAULT_API_URL)]
+    pub slack_api_url: String,
+    /// A file holding the bot token (`xoxb-…`); or set AUTOLOCK_SLACK_BOT_TOKEN.
+    #[arg(long = "slack-bot-token-file", env = "AUTOLOCK_SLACK_BOT_TOKEN_FILE")]
+    pub slack_bot_token_file: Option<PathBuf>,
+    /// A file holding the signing secret; or set AUTOLOCK_SLACK_SIGNING_SECRET.
+    #[arg(
+        long = "slack-signing-secret-file",
+        env = "AUTOLOCK_SLACK_SIGNING_SECRET_FILE"
+    )]
+    pub slack_signing_secret_file: Option<PathBuf>,
+}
+
+impl SlackArgs {
+    /// What the deployment gives Slack.
+    pub fn config(&self) -> Result<autolock_slack::SlackConfig, CliError> {
+        let secret = |var: &str, file: Option<&std::path::Path>, field: &str| {
+            read_secret(var, file)?
+                .map(|text| {
+                    autolock_core::delivery::SecretText::parse(field, &text)
+                        .map_err(|e| CliError::Config(format!("{var}: {}", e.message)))
+                })
+                .transpose()
+        };
+        Ok(autolock_slack::SlackConfig {
+            api_url: self.slack_api_url.clone(),
+            bot_token: secret(
+                "AUTOLOCK_SLACK_BOT_TOKEN",
+                self.slack_bot_token_file.as_deref(),
+                "bot_token",
+            )?,
+            signing_secret: secret(
+                "AUTOLOCK_SLACK_SIGNING_SECRET",
+                self.slack_signing_secret_file.as_deref(),
+                "signing_secret",
+            )?,
+        })
+    }
 }
 
 /// Single sign-on to the console through an OpenID Connect provider (off unless an issuer is
@@ -465,6 +513,8 @@ pub struct SweepArgs {
     pub store: StoreArgs,
     #[command(flatten)]
     pub notify: NotifyArgs,
+    #[command(flatten)]
+    pub slack: SlackArgs,
     /// The admin console that links in emails point at.
     #[arg(
         long,

@@ -56,6 +56,8 @@ pub struct Parts {
     pub session_keys: SigningKeys,
     /// The deployment's addresses.
     pub http: HttpConfig,
+    /// Slack's interactions endpoint, when it is served.
+    pub slack: Option<autolock_slack::interactions::Interactions>,
 }
 
 impl std::fmt::Debug for Parts {
@@ -76,6 +78,7 @@ pub fn wire(parts: Parts) -> (axum::Router, Ticker) {
         link_keys,
         session_keys,
         http,
+        slack,
     } = parts;
     let ticker = ticker(app.clone(), Arc::clone(&clock), notifier.clone(), 1000);
     let console = ConsoleState::new(
@@ -91,9 +94,14 @@ pub fn wire(parts: Parts) -> (axum::Router, Ticker) {
     let state = state(app, clock, tokens, link_keys, http)
         .with_notifier(notifier)
         .with_ticker(ticker.clone());
-    let router = autolock_http::router(state).merge(autolock_http::catch_panics(
+    let mut router = autolock_http::router(state).merge(autolock_http::catch_panics(
         autolock_console::router(console),
     ));
+    if let Some(slack) = slack {
+        router = router.merge(autolock_http::catch_panics(
+            autolock_slack::interactions::router(slack),
+        ));
+    }
     (router, ticker)
 }
 

@@ -65,10 +65,13 @@ fn notifier(
     store: Arc<dyn Store>,
     console: &str,
     allow_local: bool,
+    slack: &autolock_slack::SlackConfig,
 ) -> Result<Notifier, CliError> {
     let webhook = HttpWebhookSender::new(allow_local, std::time::Duration::from_secs(10));
+    let slack = autolock_slack::SlackChannel::new(Arc::clone(&store), slack.clone(), console);
     Ok(Notifier::new(store, email, Arc::new(webhook), console)
-        .with_real_time(Arc::new(autolock_core::ports::SystemClock)))
+        .with_real_time(Arc::new(autolock_core::ports::SystemClock))
+        .with_channel(Arc::new(slack)))
 }
 
 /// A console sign-in link.
@@ -232,12 +235,21 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), CliError> {
     }
 
     let email = email_sender(&args.notify)?;
+    let slack = args.slack.config()?;
     let notifier = notifier(
         Arc::clone(&email),
         Arc::clone(&store),
         &console,
         allow_local_webhooks,
+        &slack,
     )?;
+    let interactions = autolock_slack::interactions::Interactions::new(
+        app.clone(),
+        Arc::clone(&store),
+        slack,
+        Arc::clone(&clock),
+        Arc::new(autolock_core::ports::SystemClock),
+    );
     let http = HttpConfig {
         public_base_url: public.clone(),
         console_base_url: console,
@@ -250,6 +262,7 @@ async fn serve(args: ServeArgs, demo_mode: bool) -> Result<(), CliError> {
         link_keys,
         session_keys,
         http,
+        slack: Some(interactions),
     });
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -346,7 +359,13 @@ async fn sweep(args: SweepArgs) -> Result<(), CliError> {
     let console = check_base_url("--console-base-url", &args.console_base_url)?;
     let allow_local = args.notify.allow_local_webhooks;
     let email = email_sender(&args.notify)?;
-    let notifier = notifier(email, Arc::clone(&store), &console, allow_local)?;
+    let notifier = notifier(
+        email,
+        Arc::clone(&store),
+        &console,
+        allow_local,
+        &args.slack.config()?,
+    )?;
     let app = Autolock::with_options(store, args.notify.options());
     let clock: Arc<dyn Clock> = autolock_local::clock(None);
     let ticker = autolock_local::ticker(app, clock, notifier, args.limit);

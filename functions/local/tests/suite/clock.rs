@@ -83,6 +83,7 @@ async fn moving_the_manual_clock_records_locks_and_sends_notifications_before_an
             public_base_url: "http://127.0.0.1:7300".into(),
             console_base_url: "https://console.test".into(),
         },
+        slack: None,
     });
 
     // Eight days on: bob and carol (7 days idle) lock at day 7, recorded by the tick.

@@ -101,6 +101,7 @@ async fn the_links_in_approver_emails_and_the_webhook_body_open_their_console_pa
             public_base_url: "http://127.0.0.1:7300".into(),
             console_base_url: CONSOLE.into(),
         },
+        slack: None,
     });
 
     // Bob, locked out of gitlab since day 7, asks; the tick tells rita and the webhook.

@@ -56,6 +56,7 @@ async fn a_new_request_reaches_the_webhook_within_two_seconds() {
             public_base_url: "http://127.0.0.1:7300".into(),
             console_base_url: "http://127.0.0.1:7300".into(),
         },
+        slack: None,
     });
     // The first tick relays what seeding wrote; then the loop waits a minute, or a wake-up.
     ticker.tick(clock.now(), &|| true).await.unwrap();

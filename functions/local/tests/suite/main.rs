@@ -11,4 +11,5 @@ mod notifications;
 mod proxies;
 mod remote_cli;
 mod server;
+mod slack;
 mod walkthrough;
