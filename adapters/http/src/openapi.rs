@@ -100,6 +100,8 @@ impl Modify for GrantByGroup {
         requests::get_request, requests::approve, requests::deny,
         settings::get_settings, settings::put_settings, settings::get_gate, settings::put_gate,
         settings::get_sign_in, settings::put_sign_in,
+        settings::get_slack, settings::put_slack, settings::delete_slack, settings::test_slack,
+        settings::list_slack_deliveries,
         settings::get_webhook,
         settings::put_webhook, settings::delete_webhook, settings::test_webhook,
         settings::list_webhook_deliveries,

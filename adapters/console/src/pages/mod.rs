@@ -74,6 +74,7 @@ pub enum Notice {
     GrantRemoved,
     SettingsSaved,
     WebhookRemoved,
+    SlackRemoved,
     TestSent,
     TestFailed,
     TestPending,
@@ -84,7 +85,7 @@ pub enum Notice {
 }
 
 impl Notice {
-    const ALL: [Notice; 23] = [
+    const ALL: [Notice; 24] = [
         Self::ExemptionSet,
         Self::ExemptionEnded,
         Self::MemberAdded,
@@ -101,6 +102,7 @@ impl Notice {
         Self::GrantRemoved,
         Self::SettingsSaved,
         Self::WebhookRemoved,
+        Self::SlackRemoved,
         Self::TestSent,
         Self::TestFailed,
         Self::TestPending,
@@ -129,6 +131,7 @@ impl Notice {
             Self::GrantRemoved => "grant_removed",
             Self::SettingsSaved => "settings_saved",
             Self::WebhookRemoved => "webhook_removed",
+            Self::SlackRemoved => "slack_removed",
             Self::TestSent => "test_sent",
             Self::TestFailed => "test_failed",
             Self::TestPending => "test_pending",
@@ -166,6 +169,7 @@ impl Notice {
             Self::GrantRemoved => "The group has no access any more.",
             Self::SettingsSaved => "Saved.",
             Self::WebhookRemoved => "The webhook is removed.",
+            Self::SlackRemoved => "Slack is removed, its secrets with it.",
             Self::TestSent => "The test delivery was sent.",
             Self::TestFailed => "The test delivery failed: see the delivery log.",
             Self::TestPending => {

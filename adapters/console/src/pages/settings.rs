@@ -42,6 +42,11 @@ async fn render(
     let webhook = app.settings().webhook(actor).await?;
     let gate = app.settings().gate_settings(actor).await?;
     let sign_in = app.settings().sign_in_settings(actor).await?;
+    let slack = app.settings().slack(actor).await?;
+    let slack_deliveries = app
+        .settings()
+        .deliveries(actor, Channel::Slack, &PageRequest::first(20))
+        .await?;
     let sign_in_options = app.sessions().sign_in_options().await?;
     let deliveries = app
         .settings()
@@ -92,6 +97,45 @@ async fn render(
             }
             h2 { "Deliveries" }
             (delivery_log(&deliveries.items))
+            h2 { "Slack" }
+            div.card {
+                p.muted.small { "New open requests are posted to a Slack channel with Approve and Deny; a click resolves the request as the console would, and the message shows the outcome. Create a Slack app with a bot token (chat:write, users:read, users:read.email), set its Interactivity Request URL to " code { "/integrations/slack/interactions" } " on this server, and invite the bot to the channel." }
+                @if let Some(slack) = &slack {
+                    p { "Posting to " code { (slack.channel) } ": " @if slack.enabled { "on" } @else { "off" } "." }
+                    div.row {
+                        form.inline method="post" action="/settings/slack/test" {
+                            (csrf_field(viewer)) button type="submit" { "Send a test message" }
+                        }
+                        form.inline method="post" action="/settings/slack/remove" {
+                            (csrf_field(viewer)) button.danger type="submit" { "Remove Slack" }
+                        }
+                    }
+                }
+                form method="post" action="/settings/slack" {
+                    (csrf_field(viewer))
+                    div.row {
+                        div {
+                            label for="slack-channel" { "Channel (id or name)" }
+                            input #slack-channel type="text" name="channel" required placeholder="C0123ABCD" value=[slack.as_ref().map(|s| s.channel.as_str())];
+                        }
+                        div {
+                            label for="slack-token" { "Bot token" }
+                            input #slack-token type="password" name="bot_token" autocomplete="off"
+                                placeholder=(if slack.as_ref().is_some_and(|s| s.bot_token_set) { "set — leave empty to keep it" } else { "xoxb-…" });
+                        }
+                        div {
+                            label for="slack-secret" { "Signing secret" }
+                            input #slack-secret type="password" name="signing_secret" autocomplete="off"
+                                placeholder=(if slack.as_ref().is_some_and(|s| s.signing_secret_set) { "set — leave empty to keep it" } else { "from the app's Basic Information" });
+                        }
+                    }
+                    label.check { input type="checkbox" name="enabled" value="on" checked[slack.as_ref().is_none_or(|s| s.enabled)]; "Post new requests" }
+                    p.muted.small { "Secrets are stored and never shown again. Where the server is given AUTOLOCK_SLACK_BOT_TOKEN or AUTOLOCK_SLACK_SIGNING_SECRET, those are used instead." }
+                    p { button.primary type="submit" { "Save" } }
+                }
+            }
+            h3 { "Slack deliveries" }
+            (delivery_log(&slack_deliveries.items))
             h2 { "Gateways" }
             div.card {
                 p.muted.small { "A proxy's check at /v1/gate counts as the user's access. To spare the store, a right's usage is written at most once per this many seconds: a right may then lock up to that much early." }
@@ -295,6 +339,80 @@ pub async fn remove_webhook(
     Ok(after("/settings/notifications", Notice::WebhookRemoved))
 }
 
+/// The Slack form.
+#[derive(Debug, Deserialize)]
+pub struct SlackForm {
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    bot_token: String,
+    #[serde(default)]
+    signing_secret: String,
+    enabled: Option<String>,
+}
+
+/// `POST /settings/slack`: the channel, on or off, and the secrets typed (empty: kept).
+pub async fn save_slack(
+    State(state): State<ConsoleState>,
+    Csrf(viewer, f): Csrf<SlackForm>,
+) -> PageResult<Redirect> {
+    let given = |s: String| Some(s).filter(|s| !s.trim().is_empty());
+    state
+        .app()
+        .settings()
+        .set_slack(
+            &viewer.principal,
+            autolock_core::service::SlackInput {
+                channel: f.channel,
+                enabled: f.enabled.is_some(),
+                bot_token: given(f.bot_token),
+                signing_secret: given(f.signing_secret),
+            },
+            state.now(),
+        )
+        .await?;
+    Ok(after("/settings/notifications", Notice::SettingsSaved))
+}
+
+/// `POST /settings/slack/remove`.
+pub async fn remove_slack(
+    State(state): State<ConsoleState>,
+    Csrf(viewer, NoFields {}): Csrf<NoFields>,
+) -> PageResult<Redirect> {
+    state
+        .app()
+        .settings()
+        .remove_slack(&viewer.principal, state.now())
+        .await?;
+    Ok(after("/settings/notifications", Notice::SlackRemoved))
+}
+
+/// `POST /settings/slack/test`.
+pub async fn test_slack(
+    State(state): State<ConsoleState>,
+    Csrf(viewer, NoFields {}): Csrf<NoFields>,
+) -> PageResult<Redirect> {
+    let d = state
+        .app()
+        .settings()
+        .send_test(
+            &viewer.principal,
+            state.0.notifier.as_ref(),
+            Channel::Slack,
+            state.now(),
+        )
+        .await?;
+    Ok(after("/settings/notifications", test_notice(&d)))
+}
+
+fn test_notice(d: &Delivery) -> Notice {
+    match d.status {
+        DeliveryStatus::Sent => Notice::TestSent,
+        DeliveryStatus::Failed => Notice::TestFailed,
+        DeliveryStatus::Pending => Notice::TestPending,
+    }
+}
+
 /// `POST /settings/webhook/test`.
 pub async fn test_webhook(
     State(state): State<ConsoleState>,
@@ -305,12 +423,5 @@ pub async fn test_webhook(
         .settings()
         .send_test_webhook(&viewer.principal, state.0.notifier.as_ref(), state.now())
         .await?;
-    Ok(after(
-        "/settings/notifications",
-        match d.status {
-            DeliveryStatus::Sent => Notice::TestSent,
-            DeliveryStatus::Failed => Notice::TestFailed,
-            DeliveryStatus::Pending => Notice::TestPending,
-        },
-    ))
+    Ok(after("/settings/notifications", test_notice(&d)))
 }

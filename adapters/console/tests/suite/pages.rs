@@ -1482,3 +1482,77 @@ async fn on_https_cookies_carry_the_host_prefix_and_browsers_are_told_to_keep_to
     );
     assert!(form.hsts.is_empty());
 }
+
+#[tokio::test]
+async fn the_settings_page_sets_slack_and_never_shows_its_secrets() {
+    let c = Console::new().await;
+    let mut ada = c.signed_in("ada").await;
+    let page = ada.get("/settings/notifications").await;
+    assert!(
+        !page.has("form[action='/settings/slack/test']"),
+        "nothing to test yet"
+    );
+    let saved = ada
+        .submit(
+            &page,
+            "form[action='/settings/slack']",
+            &[
+                ("channel", "C0APPROVALS"),
+                ("bot_token", "xoxb-1111-2222-secret"),
+                ("signing_secret", "a-signing-secret-value"),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let page = ada.get("/settings/notifications").await;
+    assert!(
+        page.text().contains("Posting to C0APPROVALS : on."),
+        "{}",
+        page.text()
+    );
+    assert!(page.has("form[action='/settings/slack/test']"));
+    assert!(!page.body.contains("xoxb-1111"), "the token is never shown");
+    assert!(!page.body.contains("a-signing-secret-value"));
+    assert!(page.has("input[name='bot_token'][placeholder='set — leave empty to keep it']"));
+    // Turned off with the secrets left empty: they stay.
+    let off = ada
+        .submit(
+            &page,
+            "form[action='/settings/slack']",
+            &[("channel", "C0APPROVALS"), ("uncheck:enabled", "on")],
+        )
+        .await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", off.body);
+    let slack = c
+        .app()
+        .settings()
+        .slack(&c.world.admin)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!slack.enabled);
+    assert!(slack.bot_token_set && slack.signing_secret_set);
+    let page = ada.get("/settings/notifications").await;
+    let refused = ada
+        .submit(
+            &page,
+            "form[action='/settings/slack']",
+            &[("channel", "two words")],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert!(refused.text().contains("channel"), "{}", refused.text());
+    let page = ada.get("/settings/notifications").await;
+    let removed = ada
+        .submit(&page, "form[action='/settings/slack/remove']", &[])
+        .await;
+    assert_eq!(removed.status, StatusCode::SEE_OTHER);
+    assert!(
+        c.app()
+            .settings()
+            .slack(&c.world.admin)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}

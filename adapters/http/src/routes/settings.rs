@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use autolock_core::delivery::{Channel, Delivery};
 use autolock_core::ports::{GateSettings, Settings, SignInSettings};
+use autolock_core::service::{SlackInput, SlackView};
 
 use super::{List, Paging};
 use crate::AppState;
@@ -31,6 +32,12 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/settings/webhook/test", post(test_webhook))
         .route("/webhook-deliveries", get(list_webhook_deliveries))
+        .route(
+            "/settings/slack",
+            get(get_slack).put(put_slack).delete(delete_slack),
+        )
+        .route("/settings/slack/test", post(test_slack))
+        .route("/slack-deliveries", get(list_slack_deliveries))
 }
 
 /// Notification settings (admin).
@@ -197,6 +204,73 @@ pub async fn list_webhook_deliveries(
         .app()
         .settings()
         .deliveries(&caller, Channel::Webhook, &p.page()?)
+        .await?;
+    Ok(Json(List::from_page(page)))
+}
+
+/// Slack (admin): the channel, on or off, and whether its secrets are set (never the secrets).
+#[utoipa::path(get, path = "/v1/settings/slack", tag = "settings", responses((status = 200, body = SlackView), (status = 404, body = crate::problem::Problem)))]
+pub async fn get_slack(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<SlackView>> {
+    Ok(Json(
+        s.app()
+            .settings()
+            .slack(&caller)
+            .await?
+            .ok_or_else(|| ApiError::not_found("slack"))?,
+    ))
+}
+
+/// Sets Slack (admin): `channel`, `enabled`, and `bot_token` and `signing_secret` when they
+/// change (left out, the stored ones stay; they are never shown again).
+#[utoipa::path(put, path = "/v1/settings/slack", tag = "settings", request_body = SlackInput, responses((status = 200, body = SlackView)))]
+pub async fn put_slack(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    JsonBody(b): JsonBody<SlackInput>,
+) -> ApiResult<Json<SlackView>> {
+    Ok(Json(
+        s.app().settings().set_slack(&caller, b, s.now()).await?,
+    ))
+}
+
+/// Removes Slack (admin), its stored secrets with it.
+#[utoipa::path(delete, path = "/v1/settings/slack", tag = "settings", responses((status = 204)))]
+pub async fn delete_slack(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<StatusCode> {
+    s.app().settings().remove_slack(&caller, s.now()).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Posts a test message to Slack's channel now and answers it with its attempt (admin).
+#[utoipa::path(post, path = "/v1/settings/slack/test", tag = "settings", responses((status = 200, body = Delivery)))]
+pub async fn test_slack(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+) -> ApiResult<Json<Delivery>> {
+    Ok(Json(
+        s.app()
+            .settings()
+            .send_test(&caller, s.notifier(), Channel::Slack, s.now())
+            .await?,
+    ))
+}
+
+/// Slack deliveries with every attempt, newest first (admin).
+#[utoipa::path(get, path = "/v1/slack-deliveries", tag = "settings", params(Paging), responses((status = 200, body = List<Delivery>)))]
+pub async fn list_slack_deliveries(
+    State(s): State<AppState>,
+    Caller(caller): Caller,
+    Query(p): Query<Paging>,
+) -> ApiResult<Json<List<Delivery>>> {
+    let page = s
+        .app()
+        .settings()
+        .deliveries(&caller, Channel::Slack, &p.page()?)
         .await?;
     Ok(Json(List::from_page(page)))
 }

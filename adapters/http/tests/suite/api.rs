@@ -1200,3 +1200,85 @@ async fn sign_in_links_stay_on_where_single_sign_on_is_not_configured() {
         .await;
     assert_eq!(audit.json()["items"], json!([]), "nothing was changed");
 }
+
+#[tokio::test]
+async fn slacks_secrets_are_written_never_shown_and_kept_until_replaced() {
+    let t = Harness::new(h(1)).await;
+    let admin = &t.world.admin;
+    let r = t.get("/v1/settings/slack", admin).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    let r = t
+        .call(
+            Method::PUT,
+            "/v1/settings/slack",
+            Some(admin),
+            Some(json!({"channel": "C0APPROVALS", "bot_token": "xoxb-1-2-secret-token", "signing_secret": "a-signing-secret-value"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let shown = json!({"channel": "C0APPROVALS", "enabled": true, "bot_token_set": true, "signing_secret_set": true});
+    assert_eq!(r.json(), shown);
+    // Turned off without giving the secrets again: they stay, and are never shown.
+    let r = t
+        .call(
+            Method::PUT,
+            "/v1/settings/slack",
+            Some(admin),
+            Some(json!({"channel": "C0APPROVALS", "enabled": false})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let r = t.get("/v1/settings/slack", admin).await;
+    assert_eq!(r.json()["bot_token_set"], true);
+    assert_eq!(r.json()["enabled"], false);
+    assert!(!r.text().contains("secret-token"), "{}", r.text());
+    let audit = t
+        .get("/v1/audit?action=settings.slack_changed", admin)
+        .await;
+    assert_eq!(audit.json()["items"].as_array().unwrap().len(), 2);
+    assert!(!audit.text().contains("secret-token"), "{}", audit.text());
+    assert!(
+        !audit.text().contains("a-signing-secret"),
+        "{}",
+        audit.text()
+    );
+
+    // Bad input names its field and changes nothing.
+    for (body, field) in [
+        (json!({"channel": "two words"}), "channel"),
+        (json!({"channel": "C1", "bot_token": "short"}), "bot_token"),
+        (json!({"channel": "C1", "webhook": "x"}), "webhook"),
+    ] {
+        let r = t
+            .call(Method::PUT, "/v1/settings/slack", Some(admin), Some(body))
+            .await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text());
+        assert!(r.text().contains(field), "{field}: {}", r.text());
+    }
+    assert_eq!(
+        t.get("/v1/settings/slack", admin).await.json()["channel"],
+        "C0APPROVALS"
+    );
+    // Members may do nothing of it.
+    assert_eq!(
+        t.get("/v1/settings/slack", &t.world.bob).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let r = t
+        .call(
+            Method::DELETE,
+            "/v1/settings/slack",
+            Some(&t.world.bob),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = t
+        .call(Method::DELETE, "/v1/settings/slack", Some(admin), None)
+        .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        t.get("/v1/settings/slack", admin).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
