@@ -26,6 +26,100 @@ pub async fn sdk_config() -> SdkConfig {
 
 use autolock_core::service::{FeedWindow, LockWarning, Options};
 
+/// Where a function finds Slack: the Web API (`SLACK_API_URL`, Slack's own by default) and the
+/// SSM parameters of the bot token and the signing secret (`SLACK_BOT_TOKEN_PARAMETER`,
+/// `SLACK_SIGNING_SECRET_PARAMETER`; by default `/autolock/slack-bot-token` and
+/// `/autolock/slack-signing-secret`). A parameter that does not exist leaves the secret to the
+/// admin's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlackParameters {
+    /// The Web API's base URL.
+    pub api_url: String,
+    /// The bot token's parameter.
+    pub bot_token_parameter: String,
+    /// The signing secret's parameter.
+    pub signing_secret_parameter: String,
+}
+
+impl SlackParameters {
+    /// From the environment, with the defaults.
+    #[must_use]
+    pub fn from_env() -> Self {
+        let or = |name: &str, default: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.trim().is_empty())
+                .unwrap_or_else(|| default.to_owned())
+        };
+        Self {
+            api_url: or("SLACK_API_URL", "https://slack.com/api"),
+            bot_token_parameter: or("SLACK_BOT_TOKEN_PARAMETER", "/autolock/slack-bot-token"),
+            signing_secret_parameter: or(
+                "SLACK_SIGNING_SECRET_PARAMETER",
+                "/autolock/slack-signing-secret",
+            ),
+        }
+    }
+}
+
+/// Why a parameter could not be read: the function does not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ParameterError {
+    /// SSM did not answer it.
+    #[error("reading the SSM parameter {name}")]
+    Read {
+        /// The parameter.
+        name: String,
+        /// SSM's error.
+        #[source]
+        source: Box<
+            aws_sdk_ssm::error::SdkError<aws_sdk_ssm::operation::get_parameter::GetParameterError>,
+        >,
+    },
+    /// It holds nothing.
+    #[error("the SSM parameter {0} has no value")]
+    Empty(String),
+}
+
+/// A secret's SSM parameter (a SecureString, or a Secrets Manager secret through
+/// `/aws/reference/secretsmanager/<name>`), decrypted.
+pub async fn parameter(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<String, ParameterError> {
+    optional_parameter(ssm, name)
+        .await?
+        .ok_or_else(|| ParameterError::Empty(name.to_owned()))
+}
+
+/// As [`parameter`], `None` when it does not exist (a secret the deployment may give or leave
+/// to the admin's settings).
+pub async fn optional_parameter(
+    ssm: &aws_sdk_ssm::Client,
+    name: &str,
+) -> Result<Option<String>, ParameterError> {
+    let answer = ssm
+        .get_parameter()
+        .name(name)
+        .with_decryption(true)
+        .send()
+        .await;
+    match answer {
+        Ok(a) => Ok(a
+            .parameter()
+            .and_then(|p| p.value())
+            .map(str::to_owned)
+            .filter(|v| !v.trim().is_empty())),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_parameter_not_found()) =>
+        {
+            Ok(None)
+        }
+        Err(source) => Err(ParameterError::Read {
+            name: name.to_owned(),
+            source: Box::new(source),
+        }),
+    }
+}
+
 /// A setting of a function's environment that is missing or wrong: the function does not start.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

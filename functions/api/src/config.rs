@@ -32,6 +32,8 @@ pub struct Config {
     pub group_roles: GroupRoles,
     /// Single sign-on to the console, off unless `OIDC_ISSUER` is set.
     pub sign_on: Option<SignOn>,
+    /// Where Slack is, and its secrets' parameters.
+    pub slack: autolock_aws::SlackParameters,
 }
 
 /// The console's registration at an OpenID Connect provider: `OIDC_ISSUER`,
@@ -56,6 +58,8 @@ pub struct Keys {
     pub sessions: SigningKeys,
     /// The identity provider the console signs people in through, with its client secret.
     pub sign_on: Option<Arc<autolock_oidc::OidcProvider>>,
+    /// Slack, with the secrets the deployment gives.
+    pub slack: autolock_slack::SlackConfig,
 }
 
 impl Config {
@@ -78,6 +82,7 @@ impl Config {
                     message: e.message,
                 })?,
             sign_on: sign_on()?,
+            slack: autolock_aws::SlackParameters::from_env(),
         })
     }
 }
@@ -128,17 +133,9 @@ impl Config {
 /// Why the keys could not be read: the function does not start.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    /// SSM did not answer the parameter.
-    #[error("reading the SSM parameter {name}")]
-    Read {
-        /// The parameter.
-        name: String,
-        /// SSM's error.
-        #[source]
-        source: Box<
-            aws_sdk_ssm::error::SdkError<aws_sdk_ssm::operation::get_parameter::GetParameterError>,
-        >,
-    },
+    /// SSM did not answer a parameter, or it holds nothing.
+    #[error(transparent)]
+    Read(#[from] autolock_aws::ParameterError),
     /// The parameter holds no key, or keys that are not keys.
     #[error("the SSM parameter {name}: {message}")]
     Invalid {
@@ -152,7 +149,8 @@ pub enum KeyError {
 impl Keys {
     /// Reads both parameters (decrypted). Each holds its keys one per line: the current one,
     /// then, while a rotation runs, the previous one (docs/security.md, "Rotating keys"); each
-    /// at least 32 bytes. With single sign-on, the client secret's parameter too.
+    /// at least 32 bytes. With single sign-on, the client secret's parameter too; and Slack's
+    /// secrets, where their parameters exist.
     pub async fn read(ssm: &aws_sdk_ssm::Client, config: &Config) -> Result<Self, KeyError> {
         let sign_on = match &config.sign_on {
             None => None,
@@ -168,10 +166,36 @@ impl Keys {
                 Some(Arc::new(provider))
             }
         };
+        let secret = |name: &str, field: &str, text: Option<String>| {
+            text.map(|t| {
+                autolock_core::delivery::SecretText::parse(field, &t).map_err(|e| {
+                    KeyError::Invalid {
+                        name: name.to_owned(),
+                        message: e.message,
+                    }
+                })
+            })
+            .transpose()
+        };
+        let p = &config.slack;
+        let slack = autolock_slack::SlackConfig {
+            api_url: p.api_url.clone(),
+            bot_token: secret(
+                &p.bot_token_parameter,
+                "bot_token",
+                autolock_aws::optional_parameter(ssm, &p.bot_token_parameter).await?,
+            )?,
+            signing_secret: secret(
+                &p.signing_secret_parameter,
+                "signing_secret",
+                autolock_aws::optional_parameter(ssm, &p.signing_secret_parameter).await?,
+            )?,
+        };
         Ok(Self {
             block_links: parameter(ssm, &config.block_link_key_parameter).await?,
             sessions: parameter(ssm, &config.session_key_parameter).await?,
             sign_on,
+            slack,
         })
     }
 }
@@ -186,23 +210,5 @@ async fn parameter(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<SigningKeys,
 
 /// A parameter's value, decrypted.
 async fn parameter_text(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<String, KeyError> {
-    let answer = ssm
-        .get_parameter()
-        .name(name)
-        .with_decryption(true)
-        .send()
-        .await
-        .map_err(|source| KeyError::Read {
-            name: name.to_owned(),
-            source: Box::new(source),
-        })?;
-    let invalid = |message: String| KeyError::Invalid {
-        name: name.to_owned(),
-        message,
-    };
-    answer
-        .parameter()
-        .and_then(|p| p.value())
-        .map(str::to_owned)
-        .ok_or_else(|| invalid("it has no value".into()))
+    Ok(autolock_aws::parameter(ssm, name).await?)
 }

@@ -65,12 +65,27 @@ pub fn router(store: Arc<dyn Store>, config: &Config, keys: &Keys) -> axum::Rout
         LinkSigner::new(keys.block_links.clone()),
         http,
     );
+    let console_base_url = config.console_base_url.to_string();
+    let slack = autolock_slack::SlackChannel::new(
+        Arc::clone(&store),
+        keys.slack.clone(),
+        &console_base_url,
+    );
     let notifier = autolock_core::notify::Notifier::new(
         Arc::clone(&store),
         Arc::new(autolock_core::ports::EmailDisabled),
         Arc::new(webhook_sender()),
-        config.console_base_url.to_string(),
-    );
+        console_base_url,
+    )
+    .with_channel(Arc::new(slack));
+    let interactions =
+        autolock_slack::interactions::router(autolock_slack::interactions::Interactions::new(
+            state.app().clone(),
+            Arc::clone(&store),
+            keys.slack.clone(),
+            Arc::new(SystemClock),
+            Arc::new(SystemClock),
+        ));
     let console = ConsoleState::new(
         state.app().clone(),
         Arc::new(SystemClock),
@@ -82,7 +97,9 @@ pub fn router(store: Arc<dyn Store>, config: &Config, keys: &Keys) -> axum::Rout
     )
     .with_notifier(notifier.clone());
     let console = autolock_console::router(console).layer(axum::middleware::from_fn(client_addr));
-    autolock_http::router(state.with_notifier(notifier)).merge(autolock_http::catch_panics(console))
+    autolock_http::router(state.with_notifier(notifier))
+        .merge(autolock_http::catch_panics(console))
+        .merge(autolock_http::catch_panics(interactions))
 }
 
 /// Tells the console who is asking: the client's address as API Gateway saw it.

@@ -1,5 +1,5 @@
-//! Wires the notifier function: tracing, configuration, the DynamoDB store, the SES and webhook
-//! senders, then the handler per event.
+//! Wires the notifier function: tracing, configuration, the DynamoDB store, the SES, webhook and
+//! Slack channels (Slack's bot token from SSM), then the handler per event.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,12 +28,12 @@ async fn main() -> Result<(), Error> {
         config.sender_address.clone(),
     );
     let webhook = HttpWebhookSender::new(config.allow_local_webhooks, Duration::from_secs(10));
-    let notifier = Notifier::new(
-        store,
-        Arc::new(email),
-        Arc::new(webhook),
-        config.console_base_url.to_string(),
-    );
+    let slack =
+        autolock_notify::config::slack(&aws_sdk_ssm::Client::new(&sdk), &config.slack).await?;
+    let console = config.console_base_url.to_string();
+    let slack = autolock_slack::SlackChannel::new(store.clone(), slack, &console);
+    let notifier = Notifier::new(store, Arc::new(email), Arc::new(webhook), console)
+        .with_channel(Arc::new(slack));
     let notifier = &notifier;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
         let outcome = handle(notifier, &event.payload, chrono::Utc::now()).await?;

@@ -50,6 +50,7 @@ fn app() -> &'static axum::Router {
                 feed_guard: None,
                 group_roles: Default::default(),
                 sign_on: None,
+                slack: autolock_aws::SlackParameters::from_env(),
             };
             router(store, &config, &test_keys())
         })
@@ -113,5 +114,6 @@ fn test_keys() -> autolock_api::config::Keys {
         block_links: keys("a test block-link key of 32 bytes or more"),
         sessions: keys("a test session key of 32 bytes or more!!"),
         sign_on: None,
+        slack: autolock_slack::SlackConfig::default(),
     }
 }

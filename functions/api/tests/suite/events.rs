@@ -57,6 +57,7 @@ async fn every_sample_request_is_served_with_identity_from_the_authorizer_only()
         feed_guard: None,
         group_roles: Default::default(),
         sign_on: None,
+        slack: autolock_aws::SlackParameters::from_env(),
     };
     let app = router(store, &config, &test_keys());
 
@@ -204,5 +205,6 @@ fn test_keys() -> autolock_api::config::Keys {
         block_links: keys("a test block-link key of 32 bytes or more"),
         sessions: keys("a test session key of 32 bytes or more!!"),
         sign_on: None,
+        slack: autolock_slack::SlackConfig::default(),
     }
 }

@@ -111,6 +111,7 @@ async fn the_api_functions_policy_allows_exactly_what_it_does() {
         ),
         group_roles: Default::default(),
         sign_on: None,
+        slack: autolock_aws::SlackParameters::from_env(),
     };
     // The keys live in SSM Parameter Store, read at cold start.
     let ssm_admin = aws_sdk_ssm::Client::new(&sdk);
@@ -125,6 +126,12 @@ async fn the_api_functions_policy_allows_exactly_what_it_does() {
             client_id: "autolock-console".into(),
             client_secret_parameter: Some(format!("{prefix}/oidc-client-secret")),
         }),
+        // Slack's token in SSM; its signing secret left to the settings (no parameter).
+        slack: autolock_aws::SlackParameters {
+            api_url: "http://127.0.0.1:9/api".into(),
+            bot_token_parameter: format!("{prefix}/slack-bot-token"),
+            signing_secret_parameter: format!("{prefix}/slack-signing-secret"),
+        },
         ..config
     };
     let secret_parameter = format!("{prefix}/oidc-client-secret");
@@ -138,6 +145,10 @@ async fn the_api_functions_policy_allows_exactly_what_it_does() {
             "a new session key of 32 bytes or more\nthe old session key of 32 bytes or more",
         ),
         (&secret_parameter, "the console's client secret"),
+        (
+            &config.slack.bot_token_parameter,
+            "xoxb-a-bot-token-from-ssm",
+        ),
     ] {
         ssm_admin
             .put_parameter()
@@ -158,6 +169,11 @@ async fn the_api_functions_policy_allows_exactly_what_it_does() {
         .await
         .unwrap();
     assert!(keys.sign_on.is_some(), "single sign-on is configured");
+    assert_eq!(
+        keys.slack.bot_token.as_ref().map(|t| t.reveal()),
+        Some("xoxb-a-bot-token-from-ssm")
+    );
+    assert!(keys.slack.signing_secret.is_none(), "no such parameter");
     let api = Api {
         app: router(store.clone(), &config, &keys),
     };

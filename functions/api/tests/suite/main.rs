@@ -4,3 +4,4 @@
 mod envelopes;
 mod events;
 mod iam;
+mod slack;

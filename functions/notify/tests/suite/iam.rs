@@ -81,7 +81,25 @@ async fn the_notifier_functions_policy_allows_exactly_what_it_does() {
     .unwrap();
 
     let created = envelopes(&w).await;
+    // Slack's bot token is read at cold start, from a parameter that may not exist.
+    let recorded_ssm = aws_sdk_ssm::Client::from_conf(
+        aws_sdk_ssm::config::Builder::from(&sdk)
+            .interceptor(recorder.for_service("ssm", None))
+            .build(),
+    );
+    let slack_parameters = autolock_aws::SlackParameters {
+        api_url: "http://127.0.0.1:9/api".into(),
+        bot_token_parameter: format!("/autolock/{domain}/slack-bot-token"),
+        signing_secret_parameter: format!("/autolock/{domain}/slack-signing-secret"),
+    };
     recorder.start();
+    let slack = autolock_notify::config::slack(&recorded_ssm, &slack_parameters)
+        .await
+        .unwrap();
+    assert!(
+        slack.bot_token.is_none(),
+        "no parameter: the settings' token"
+    );
     for envelope in &created {
         handle(&notifier, envelope, d(8)).await.unwrap();
     }
