@@ -108,8 +108,9 @@ pub async fn optional_parameter(
             .map(str::to_owned)
             .filter(|v| !v.trim().is_empty())),
         Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_parameter_not_found()) =>
+            if e.as_service_error().is_some_and(
+                aws_sdk_ssm::operation::get_parameter::GetParameterError::is_parameter_not_found,
+            ) =>
         {
             Ok(None)
         }
