@@ -170,7 +170,10 @@ async fn the_api_functions_policy_allows_exactly_what_it_does() {
         .unwrap();
     assert!(keys.sign_on.is_some(), "single sign-on is configured");
     assert_eq!(
-        keys.slack.bot_token.as_ref().map(|t| t.reveal()),
+        keys.slack
+            .bot_token
+            .as_ref()
+            .map(autolock_core::delivery::SecretText::reveal),
         Some("xoxb-a-bot-token-from-ssm")
     );
     assert!(keys.slack.signing_secret.is_none(), "no such parameter");
