@@ -356,3 +356,79 @@ async fn lock_request_approvers_and_webhook_approve_requester_on_the_emulators()
     );
     teardown.run().await;
 }
+
+#[tokio::test]
+async fn the_notifier_posts_a_request_to_slack_and_updates_it_with_the_outcome() {
+    let (store, teardown) = autolock_dynamodb::testing::fresh().await;
+    let w = World::seed(Arc::new(store)).await;
+    let fake = autolock_tests::slack::FakeSlack::start(&[]).await;
+    w.app
+        .settings()
+        .set_slack(
+            &w.admin,
+            autolock_core::service::SlackInput {
+                channel: "C0APPROVALS".into(),
+                enabled: true,
+                bot_token: Some("xoxb-a-token-in-the-settings".into()),
+                signing_secret: None,
+            },
+            d(9),
+        )
+        .await
+        .unwrap();
+    let slack = autolock_slack::SlackChannel::new(
+        w.store().clone(),
+        autolock_slack::SlackConfig {
+            api_url: fake.url.clone(),
+            bot_token: None,
+            signing_secret: None,
+        },
+        "https://console.acme.example.com",
+    );
+    let notifier = Notifier::new(
+        w.store().clone(),
+        Arc::new(Recorder::default()),
+        Arc::new(HttpWebhookSender::new(false, Duration::from_secs(1))),
+        "https://console.acme.example.com",
+    )
+    .with_channel(Arc::new(slack));
+    for (sample, expected) in [
+        (
+            include_str!("../../../../events/notify-request-created.json"),
+            "chat.postMessage",
+        ),
+        (
+            include_str!("../../../../events/notify-request-resolved.json"),
+            "chat.update",
+        ),
+    ] {
+        let envelope: Value = serde_json::from_str(sample).unwrap();
+        let request: AccessRequest =
+            serde_json::from_value(envelope["detail"]["event"]["detail"]["request"].clone())
+                .unwrap();
+        let write = if w.store().request(&request.id).await.unwrap().is_some() {
+            RequestWrite::Update {
+                request,
+                expected: RequestStatus::Open,
+            }
+        } else {
+            RequestWrite::Create(request)
+        };
+        w.store()
+            .commit(Changeset {
+                requests: vec![write],
+                ..Changeset::default()
+            })
+            .await
+            .unwrap();
+        handle(&notifier, &envelope, d(9)).await.unwrap();
+        let calls = fake.calls();
+        let last = calls.last().expect("Slack was called");
+        assert_eq!(last.method, expected, "{calls:?}");
+        assert_eq!(last.token, "xoxb-a-token-in-the-settings");
+    }
+    let update = &fake.calls_of("chat.update")[0];
+    assert_eq!(update.args["channel"], "C0APPROVALS");
+    assert_eq!(update.args["ts"], "1767225600.000001", "the message posted");
+    teardown.run().await;
+}
