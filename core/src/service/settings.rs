@@ -180,20 +180,14 @@ impl AdminSettings {
             .into());
         }
         let before = self.engine.settings.gate_settings().await?;
-        let mut changes = Changeset {
-            settings: vec![SettingsWrite::Gate(settings)],
-            ..Changeset::default()
-        };
-        changes.record(
-            DirectoryEdit::new(
-                AuditAction::GateSettingsChanged,
-                Some(&actor.id),
-                serde_json::json!({"before": before, "after": settings}),
-            )
-            .event(),
+        self.write_setting(
+            actor,
+            SettingsWrite::Gate(settings),
+            AuditAction::GateSettingsChanged,
+            serde_json::json!({"before": before, "after": settings}),
             now,
-        );
-        self.engine.commit.commit(changes).await?;
+        )
+        .await?;
         Ok(settings)
     }
 
@@ -221,20 +215,14 @@ impl AdminSettings {
             .into());
         }
         let before = self.engine.settings.sign_in_settings().await?;
-        let mut changes = Changeset {
-            settings: vec![SettingsWrite::SignIn(settings)],
-            ..Changeset::default()
-        };
-        changes.record(
-            DirectoryEdit::new(
-                AuditAction::SignInSettingsChanged,
-                Some(&actor.id),
-                serde_json::json!({"before": before, "after": settings}),
-            )
-            .event(),
+        self.write_setting(
+            actor,
+            SettingsWrite::SignIn(settings),
+            AuditAction::SignInSettingsChanged,
+            serde_json::json!({"before": before, "after": settings}),
             now,
-        );
-        self.engine.commit.commit(changes).await?;
+        )
+        .await?;
         Ok(settings)
     }
 
@@ -334,9 +322,10 @@ impl AdminSettings {
             ),
         };
         let view = SlackView::from(&settings);
-        self.write_slack(
+        self.write_setting(
             actor,
-            Some(settings),
+            SettingsWrite::Slack(Some(settings)),
+            AuditAction::SlackChanged,
             serde_json::json!({
                 "before": before.as_ref().map(SlackView::from),
                 "after": view,
@@ -353,28 +342,32 @@ impl AdminSettings {
     pub async fn remove_slack(&self, actor: &Principal, now: Timestamp) -> Result<()> {
         require(actor, Capability::Administer)?;
         let before = self.engine.settings.slack().await?;
-        self.write_slack(
+        self.write_setting(
             actor,
-            None,
+            SettingsWrite::Slack(None),
+            AuditAction::SlackChanged,
             serde_json::json!({"before": before.as_ref().map(SlackView::from), "after": null}),
             now,
         )
         .await
     }
 
-    async fn write_slack(
+    /// Writes a setting with its audit entry: `action` by `actor`, with `details` (the values
+    /// before and after, never a secret).
+    async fn write_setting(
         &self,
         actor: &Principal,
-        slack: Option<SlackSettings>,
+        write: SettingsWrite,
+        action: AuditAction,
         details: serde_json::Value,
         now: Timestamp,
     ) -> Result<()> {
         let mut changes = Changeset {
-            settings: vec![SettingsWrite::Slack(slack)],
+            settings: vec![write],
             ..Changeset::default()
         };
         changes.record(
-            DirectoryEdit::new(AuditAction::SlackChanged, Some(&actor.id), details).event(),
+            DirectoryEdit::new(action, Some(&actor.id), details).event(),
             now,
         );
         Ok(self.engine.commit.commit(changes).await?)

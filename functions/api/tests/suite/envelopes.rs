@@ -5,7 +5,6 @@
 
 use std::sync::{Arc, OnceLock};
 
-use autolock_api::config::Config;
 use autolock_api::handler::router;
 use autolock_dynamodb::TableNames;
 use autolock_tests::fuzz::mutations_of;
@@ -32,27 +31,12 @@ fn app() -> &'static axum::Router {
         runtime().block_on(async {
             let store = Arc::new(autolock_sqlite::SqliteStore::in_memory().unwrap());
             World::seed(store.clone()).await;
-            let config = Config {
-                tables: TableNames::with_prefix("unused"),
-                public_base_url: autolock_core::values::BaseUrl::parse(
-                    "url",
-                    "https://autolock.acme.example.com",
-                )
-                .unwrap(),
-                console_base_url: autolock_core::values::BaseUrl::parse(
-                    "url",
-                    "https://console.acme.example.com",
-                )
-                .unwrap(),
-                block_link_key_parameter: "/autolock/test/block-link-key".into(),
-                session_key_parameter: "/autolock/test/session-key".into(),
-                lock_warning: None,
-                feed_guard: None,
-                group_roles: Default::default(),
-                sign_on: None,
-                slack: autolock_aws::SlackParameters::from_env(),
-            };
-            router(store, &config, &test_keys())
+            let config = crate::common::config(TableNames::with_prefix("unused"));
+            router(
+                store,
+                &config,
+                &crate::common::keys(autolock_slack::DEFAULT_API_URL),
+            )
         })
     })
 }
@@ -105,15 +89,5 @@ proptest! {
                 "{path} without a sub: {status}"
             );
         }
-    }
-}
-
-fn test_keys() -> autolock_api::config::Keys {
-    let keys = |k: &str| autolock_core::values::SigningKeys::parse(k).unwrap();
-    autolock_api::config::Keys {
-        block_links: keys("a test block-link key of 32 bytes or more"),
-        sessions: keys("a test session key of 32 bytes or more!!"),
-        sign_on: None,
-        slack: autolock_slack::SlackConfig::default(),
     }
 }

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use autolock_api::config::Config;
 use autolock_api::handler::router;
 use autolock_tests::world::World;
 use axum::http::StatusCode;
@@ -39,27 +38,12 @@ async fn every_sample_request_is_served_with_identity_from_the_authorizer_only()
     let (store, teardown) = autolock_dynamodb::testing::fresh().await;
     let store = Arc::new(store);
     let world = World::seed(store.clone()).await;
-    let config = Config {
-        tables: store.tables().clone(),
-        public_base_url: autolock_core::values::BaseUrl::parse(
-            "url",
-            "https://autolock.acme.example.com",
-        )
-        .unwrap(),
-        console_base_url: autolock_core::values::BaseUrl::parse(
-            "url",
-            "https://console.acme.example.com",
-        )
-        .unwrap(),
-        block_link_key_parameter: "/autolock/test/block-link-key".into(),
-        session_key_parameter: "/autolock/test/session-key".into(),
-        lock_warning: None,
-        feed_guard: None,
-        group_roles: Default::default(),
-        sign_on: None,
-        slack: autolock_aws::SlackParameters::from_env(),
-    };
-    let app = router(store, &config, &test_keys());
+    let config = crate::common::config(store.tables().clone());
+    let app = router(
+        store,
+        &config,
+        &crate::common::keys(autolock_slack::DEFAULT_API_URL),
+    );
 
     // Bob has been idle since the seed (2026-01-01): on the real clock his right is locked.
     let (status, rights) = call(&app, include_str!("../../../../events/api-get-rights.json")).await;
@@ -197,14 +181,4 @@ async fn every_sample_request_is_served_with_identity_from_the_authorizer_only()
     let (status, _) = call(&app, &unauthorized.to_string()).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     teardown.run().await;
-}
-
-fn test_keys() -> autolock_api::config::Keys {
-    let keys = |k: &str| autolock_core::values::SigningKeys::parse(k).unwrap();
-    autolock_api::config::Keys {
-        block_links: keys("a test block-link key of 32 bytes or more"),
-        sessions: keys("a test session key of 32 bytes or more!!"),
-        sign_on: None,
-        slack: autolock_slack::SlackConfig::default(),
-    }
 }

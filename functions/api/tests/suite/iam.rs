@@ -92,26 +92,10 @@ async fn the_api_functions_policy_allows_exactly_what_it_does() {
     let store = Arc::new(store);
     World::seed(store.clone()).await;
     let config = Config {
-        tables: store.tables().clone(),
-        public_base_url: autolock_core::values::BaseUrl::parse(
-            "url",
-            "https://autolock.acme.example.com",
-        )
-        .unwrap(),
-        console_base_url: autolock_core::values::BaseUrl::parse(
-            "url",
-            "https://autolock.acme.example.com",
-        )
-        .unwrap(),
-        block_link_key_parameter: "/autolock/test/block-link-key".into(),
-        session_key_parameter: "/autolock/test/session-key".into(),
-        lock_warning: None,
         feed_guard: Some(
             autolock_core::service::FeedWindow::new(chrono::Duration::hours(6)).unwrap(),
         ),
-        group_roles: Default::default(),
-        sign_on: None,
-        slack: autolock_aws::SlackParameters::from_env(),
+        ..crate::common::config(store.tables().clone())
     };
     // The keys live in SSM Parameter Store, read at cold start.
     let ssm_admin = aws_sdk_ssm::Client::new(&sdk);

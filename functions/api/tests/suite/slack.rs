@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use autolock_api::config::Config;
 use autolock_api::handler::router;
 use autolock_core::ports::RequestReader;
 use autolock_core::request::RequestStatus;
@@ -70,42 +69,8 @@ async fn the_api_function_takes_a_signed_click_and_refuses_an_unsigned_one() {
         )
         .await
         .unwrap();
-    let config = Config {
-        tables: store.tables().clone(),
-        public_base_url: autolock_core::values::BaseUrl::parse(
-            "url",
-            "https://autolock.acme.example.com",
-        )
-        .unwrap(),
-        console_base_url: autolock_core::values::BaseUrl::parse(
-            "url",
-            "https://console.acme.example.com",
-        )
-        .unwrap(),
-        block_link_key_parameter: "/autolock/test/block-link-key".into(),
-        session_key_parameter: "/autolock/test/session-key".into(),
-        lock_warning: None,
-        feed_guard: None,
-        group_roles: Default::default(),
-        sign_on: None,
-        slack: autolock_aws::SlackParameters::from_env(),
-    };
-    let keys = autolock_api::config::Keys {
-        block_links: autolock_core::values::SigningKeys::parse(
-            "a test block-link key of 32 bytes or more",
-        )
-        .unwrap(),
-        sessions: autolock_core::values::SigningKeys::parse(
-            "a test session key of 32 bytes or more!!",
-        )
-        .unwrap(),
-        sign_on: None,
-        slack: autolock_slack::SlackConfig {
-            api_url: fake.url.clone(),
-            bot_token: None,
-            signing_secret: None,
-        },
-    };
+    let config = crate::common::config(store.tables().clone());
+    let keys = crate::common::keys(&fake.url);
     let app = router(store.clone(), &config, &keys);
     let payload = json!({
         "type": "block_actions",
