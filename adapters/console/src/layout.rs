@@ -108,7 +108,7 @@ tr.highlight td { background:#fff8c5; }
 form.inline { display:inline; margin:0; }
 label { display:block; font-weight:600; font-size:.9rem; margin:.6rem 0 .25rem; }
 label.check { display:flex; gap:.4rem; align-items:center; font-weight:400; margin:.3rem 0; }
-input[type=text], input[type=email], input[type=url], input[type=date], select, textarea { font:inherit; padding:.4rem .55rem; border:1px solid var(--line); border-radius:6px; background:#fff; max-width:100%; }
+input[type=text], input[type=email], input[type=url], input[type=date], input[type=password], input[type=number], select, textarea { font:inherit; padding:.4rem .55rem; border:1px solid var(--line); border-radius:6px; background:#fff; max-width:100%; }
 textarea { width:100%; min-height:5rem; }
 button { font:inherit; font-weight:600; padding:.35rem .9rem; border-radius:6px; border:1px solid rgba(31,35,40,.15); background:#f6f8fa; color:var(--ink); cursor:pointer; }
 a.button { display:inline-block; font-weight:600; padding:.35rem .9rem; border-radius:6px; border:1px solid rgba(31,35,40,.15); text-decoration:none; }

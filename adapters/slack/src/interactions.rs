@@ -350,6 +350,12 @@ impl Interactions {
                 .and_then(|b| b.pointer("/user/profile/email"))
                 .and_then(serde_json::Value::as_str)
                 .and_then(|e| Email::parse(e).ok());
+            if email.is_none() {
+                return Err(
+                    "Slack did not give autolock your address (the app needs the users:read.email scope)."
+                        .into(),
+                );
+            }
             VerifiedIdentity {
                 issuer,
                 subject,

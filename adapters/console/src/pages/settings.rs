@@ -95,7 +95,7 @@ async fn render(
                     div { button.primary type="submit" { @if webhook.is_some() { "Replace" } @else { "Set" } } }
                 }
             }
-            h2 { "Deliveries" }
+            h3 { "Webhook deliveries" }
             (delivery_log(&deliveries.items))
             h2 { "Slack" }
             div.card {
