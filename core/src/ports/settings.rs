@@ -36,11 +36,31 @@ pub struct GateSettings {
     /// A right's usage is written at most once per this many seconds of allowed gate checks
     /// (0 to 3600; 0 writes every one). Recorded usage lags real use by at most this much.
     pub usage_window_secs: u32,
+    /// How long a process keeps an allowed decision that needs no write (0 to 60 seconds; 0:
+    /// never): checks within it read nothing. A revocation made in another process (a
+    /// membership removed, a user deactivated, a grant expiring) takes effect there within this
+    /// time; in the process that made it, at once.
+    #[serde(default = "default_decision_ttl")]
+    pub decision_ttl_secs: u32,
+}
+
+fn default_decision_ttl() -> u32 {
+    GateSettings::DEFAULT_DECISION_TTL_SECS
 }
 
 impl GateSettings {
     /// The longest coalescing window: one hour.
     pub const MAX_WINDOW_SECS: u32 = 3600;
+    /// The longest a decision is kept: a minute.
+    pub const MAX_DECISION_TTL_SECS: u32 = 60;
+    /// How long a decision is kept unless set: five seconds.
+    pub const DEFAULT_DECISION_TTL_SECS: u32 = 5;
+
+    /// How long a decision is kept, as a duration.
+    #[must_use]
+    pub fn decision_ttl(&self) -> chrono::Duration {
+        chrono::Duration::seconds(i64::from(self.decision_ttl_secs))
+    }
 
     /// The window as a duration.
     #[must_use]
@@ -53,6 +73,7 @@ impl Default for GateSettings {
     fn default() -> Self {
         Self {
             usage_window_secs: 60,
+            decision_ttl_secs: Self::DEFAULT_DECISION_TTL_SECS,
         }
     }
 }

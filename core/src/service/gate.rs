@@ -7,6 +7,15 @@
 //! settings, which resource is reached at which host) is kept in the warm process for
 //! [`GATE_CACHE_TTL`], and forgotten at once in the process that changes the directory or the
 //! settings.
+//!
+//! An allowed decision is kept too, by right, for the gate's `decision_ttl_secs` (5 s unless
+//! set; 0: never), but never past the lock instant it knew nor past the moment a check would
+//! have to write the access again (the end of the coalescing window of the access recorded):
+//! a check it answers is one that would have decided the same and written nothing, and reads
+//! nothing. A commit in the process forgets the decisions it may change (every one, on a change
+//! of the directory, the requests or the settings; those of the rights whose usage it writes);
+//! a change made in another process takes effect here within the time kept. Denials are never
+//! kept: an unlock or an approval lets the user in at once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -34,6 +43,9 @@ pub const GATE_CACHE_TTL: StdDuration = StdDuration::from_secs(5);
 
 /// How many gateway principals the cache holds at most.
 const MAX_PRINCIPALS: usize = 1024;
+
+/// How many rights' decisions the cache holds at most.
+const MAX_DECISIONS: usize = 100_000;
 
 /// A host seen on a gate check that no resource is reached at reads the map again only when it
 /// is older than this: random hosts cannot make every check a scan of the resources.
@@ -122,6 +134,7 @@ pub(crate) struct GateCache {
     principals: Mutex<HashMap<PrincipalId, (Instant, ServicePrincipal)>>,
     settings: Mutex<Option<(Instant, GateSettings)>>,
     hosts: Mutex<Option<(Instant, Hosts)>>,
+    decisions: Mutex<HashMap<(UserId, ResourceId), (Decision, Timestamp)>>,
 }
 
 fn fresh(at: Instant) -> bool {
@@ -144,6 +157,33 @@ impl GateCache {
     /// Forgets the settings.
     pub(crate) fn forget_settings(&self) {
         *lock(&self.settings) = None;
+    }
+
+    /// Forgets every decision kept.
+    pub(crate) fn forget_decisions(&self) {
+        lock(&self.decisions).clear();
+    }
+
+    /// Forgets the decision kept for one right.
+    pub(crate) fn forget_decision(&self, user: &UserId, resource: &ResourceId) {
+        lock(&self.decisions).remove(&(user.clone(), resource.clone()));
+    }
+
+    /// The decision kept for a right, if it still holds at `now`.
+    fn decision(&self, user: &UserId, resource: &ResourceId, now: Timestamp) -> Option<Decision> {
+        let decisions = lock(&self.decisions);
+        decisions
+            .get(&(user.clone(), resource.clone()))
+            .filter(|(_, until)| now < *until)
+            .map(|(d, _)| d.clone())
+    }
+
+    fn keep_decision(&self, user: &UserId, resource: &ResourceId, d: &Decision, until: Timestamp) {
+        let mut decisions = lock(&self.decisions);
+        if decisions.len() >= MAX_DECISIONS {
+            decisions.clear();
+        }
+        decisions.insert((user.clone(), resource.clone()), (d.clone(), until));
     }
 
     fn principal(&self, id: &PrincipalId) -> Option<ServicePrincipal> {
@@ -173,7 +213,9 @@ impl std::fmt::Debug for GateCache {
 }
 
 /// A committer that makes the gate forget what a commit may have changed: the directory's part
-/// on a directory change, the settings on a settings write.
+/// on a directory change, the settings on a settings write; every decision on a change of the
+/// directory, the requests or the settings, and the decisions of the rights whose usage it
+/// writes.
 pub(crate) struct Forgetting {
     pub(crate) inner: Arc<dyn Committer>,
     pub(crate) cache: Arc<GateCache>,
@@ -184,12 +226,25 @@ impl Committer for Forgetting {
     async fn commit(&self, changes: Changeset) -> StoreResult<()> {
         let directory = !changes.directory.is_empty();
         let settings = !changes.settings.is_empty();
+        let every_decision = directory || settings || !changes.requests.is_empty();
+        let rights: Vec<(UserId, ResourceId)> = changes
+            .usage
+            .iter()
+            .map(|w| (w.user.clone(), w.resource.clone()))
+            .collect();
         let result = self.inner.commit(changes).await;
         if directory {
             self.cache.forget_directory();
         }
         if settings {
             self.cache.forget_settings();
+        }
+        if every_decision {
+            self.cache.forget_decisions();
+        } else {
+            for (user, resource) in &rights {
+                self.cache.forget_decision(user, resource);
+            }
         }
         result
     }
@@ -334,12 +389,27 @@ impl Gateway {
                 },
             });
         };
+        let cache = &self.engine.gate;
+        if let Some(decision) = cache.decision(&user, &resource, now) {
+            return Ok(GateAnswer {
+                user: Some(user),
+                resource,
+                decision,
+            });
+        }
         let actor = sp.principal();
-        let window = self.gate_settings().await?.usage_window();
+        let settings = self.gate_settings().await?;
+        let window = settings.usage_window();
         let window = (window > chrono::Duration::zero()).then_some(window);
-        let decision = self
+        let (decision, fresh_until) = self
             .decide_coalescing(&actor, &user, &resource, window, now)
             .await?;
+        let kept_until = fresh_until
+            .map(|until| until.min(now + settings.decision_ttl()))
+            .filter(|until| *until > now);
+        if let Some(until) = kept_until {
+            cache.keep_decision(&user, &resource, &decision, until);
+        }
         if decision.state == RightState::NoAccess {
             self.must_exist(&resource).await?;
         }

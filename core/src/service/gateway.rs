@@ -356,6 +356,7 @@ impl Gateway {
     ) -> Result<Decision> {
         self.decide_read(actor, user, resource, Recording::from(record), None, now)
             .await
+            .map(|(decision, _)| decision)
     }
 
     /// [`Self::decide`] for the caller with this authenticated id, admitted (`authz::admit`):
@@ -383,10 +384,13 @@ impl Gateway {
             now,
         )
         .await
+        .map(|(decision, _)| decision)
     }
 
     /// [`Self::decide`] with the access recorded, written only when it moves the last access
-    /// by `window` or more (or changes anything else): the gate's decision.
+    /// by `window` or more (or changes anything else): the gate's decision; and, when it is an
+    /// allowed one, until when a check would decide the same and write nothing (the earlier of
+    /// the lock instant and the end of the window of the access recorded).
     pub(crate) async fn decide_coalescing(
         &self,
         actor: &Principal,
@@ -394,7 +398,7 @@ impl Gateway {
         resource: &ResourceId,
         window: Option<chrono::Duration>,
         now: Timestamp,
-    ) -> Result<Decision> {
+    ) -> Result<(Decision, Option<Timestamp>)> {
         self.decide_read(actor, user, resource, Recording::Within(window), None, now)
             .await
     }
@@ -409,7 +413,7 @@ impl Gateway {
         record: Recording,
         mut read: Option<(RightFacts, Versioned<Usage>)>,
         now: Timestamp,
-    ) -> Result<Decision> {
+    ) -> Result<(Decision, Option<Timestamp>)> {
         let coalesce = match record {
             Recording::Within(window) => Some(window),
             Recording::No | Recording::Yes => None,
@@ -432,12 +436,14 @@ impl Gateway {
                     };
                     tx.coalesce = coalesce;
                     if !tx.right.facts.exist() {
-                        return Ok(Decision {
+                        let decision = Decision {
                             allow: false,
                             state: RightState::NoAccess,
                             reason: Some(DenyReason::NoAccess),
-                        });
+                        };
+                        return Ok((decision, None));
                     }
+                    let stored_access = tx.usage.last_access;
                     if record {
                         let event = AccessEvent {
                             event_id: EventId::parse(format!(
@@ -453,11 +459,22 @@ impl Gateway {
                     let state = tx.right.state(&tx.usage, now);
                     let reason = tx.right.deny_reason(&state, now);
                     self.engine.commit_tx(tx, now).await?;
-                    Ok(Decision {
+                    // The stored access after this check: the one before when this one was
+                    // within its window (not written), else this one.
+                    let fresh_until = match (&state, coalesce.flatten(), &reason) {
+                        (RightState::Active { next_lock }, Some(window), None) => {
+                            let access = stored_access.filter(|a| *a + window > now).unwrap_or(now);
+                            let until = access + window;
+                            Some(next_lock.map_or(until, |lock| lock.min(until)))
+                        }
+                        _ => None,
+                    };
+                    let decision = Decision {
                         allow: reason.is_none(),
                         state,
                         reason,
-                    })
+                    };
+                    Ok((decision, fresh_until))
                 }
             })
             .await

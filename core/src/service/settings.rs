@@ -160,7 +160,8 @@ impl AdminSettings {
     }
 
     /// Replaces the gate's settings (admin): the coalescing window of usage seen by the gate,
-    /// 0 to 3600 seconds. Audited with the value before and after.
+    /// 0 to 3600 seconds, and how long a process keeps an allowed decision, 0 to 60 seconds.
+    /// Audited with the value before and after.
     pub async fn set_gate_settings(
         &self,
         actor: &Principal,
@@ -175,6 +176,17 @@ impl AdminSettings {
                     "is {}; allowed are 0 to {} seconds",
                     settings.usage_window_secs,
                     GateSettings::MAX_WINDOW_SECS
+                ),
+            )
+            .into());
+        }
+        if settings.decision_ttl_secs > GateSettings::MAX_DECISION_TTL_SECS {
+            return Err(ValidationError::new(
+                "decision_ttl_secs",
+                format!(
+                    "is {}; allowed are 0 to {} seconds",
+                    settings.decision_ttl_secs,
+                    GateSettings::MAX_DECISION_TTL_SECS
                 ),
             )
             .into());

@@ -138,12 +138,16 @@ async fn render(
             (delivery_log(&slack_deliveries.items))
             h2 { "Gateways" }
             div.card {
-                p.muted.small { "A proxy's check at /v1/gate counts as the user's access. To spare the store, a right's usage is written at most once per this many seconds: a right may then lock up to that much early." }
+                p.muted.small { "A proxy's check at /v1/gate counts as the user's access. To spare the store, a right's usage is written at most once per this many seconds: a right may then lock up to that much early. An allowed decision that needs no write is kept for a few seconds, so that checks in between read nothing: a revocation made in another process takes effect there within that time." }
                 form method="post" action="/settings/gate" .row {
                     (csrf_field(viewer))
                     div {
                         label for="usage-window" { "Write usage at most every (seconds, 0 to 3600)" }
                         input #usage-window type="number" name="usage_window_secs" min="0" max="3600" required value=(gate.usage_window_secs);
+                    }
+                    div {
+                        label for="decision-ttl" { "Keep an allowed decision for (seconds, 0 to 60)" }
+                        input #decision-ttl type="number" name="decision_ttl_secs" min="0" max="60" required value=(gate.decision_ttl_secs);
                     }
                     div { button.primary type="submit" { "Save" } }
                 }
@@ -241,6 +245,8 @@ pub async fn save(
 pub struct GateForm {
     #[serde(default)]
     usage_window_secs: String,
+    /// Left out (a form of before), the default.
+    decision_ttl_secs: Option<String>,
 }
 
 /// `POST /settings/gate`: the coalescing window of usage seen by the gate.
@@ -254,12 +260,24 @@ pub async fn save_gate(
             "must be a whole number of seconds, 0 to 3600",
         )
     })?;
+    let decision_ttl_secs = match f.decision_ttl_secs.as_deref().map(str::trim) {
+        None | Some("") => GateSettings::DEFAULT_DECISION_TTL_SECS,
+        Some(text) => text.parse().map_err(|_| {
+            ValidationError::new(
+                "decision_ttl_secs",
+                "must be a whole number of seconds, 0 to 60",
+            )
+        })?,
+    };
     state
         .app()
         .settings()
         .set_gate_settings(
             &viewer.principal,
-            GateSettings { usage_window_secs },
+            GateSettings {
+                usage_window_secs,
+                decision_ttl_secs,
+            },
             state.now(),
         )
         .await?;

@@ -204,6 +204,14 @@ async fn each_use_case_costs_what_the_table_says_or_less() {
             .allow
     );
     costs.push(("gate check, allowed within the window", meter.take()));
+    assert!(
+        ask(at + chrono::Duration::seconds(32))
+            .await
+            .unwrap()
+            .decision
+            .allow
+    );
+    costs.push(("gate check, the same right again within 5 s", meter.take()));
 
     println!("| use case | reads | RCU | writes | WCU |\n|---|---:|---:|---:|---:|");
     for (name, c) in &costs {
@@ -226,6 +234,8 @@ async fn each_use_case_costs_what_the_table_says_or_less() {
         ("gate check, allowed, written", 6, 1, 6.0),
         // The right alone: no write within the coalescing window.
         ("gate check, allowed within the window", 5, 0, 0.0),
+        // The decision kept in the warm process: nothing read.
+        ("gate check, the same right again within 5 s", 0, 0, 0.0),
     ];
     for ((name, c), (expected, reads, writes, wcu)) in costs.iter().zip(ceilings) {
         assert_eq!(*name, expected);

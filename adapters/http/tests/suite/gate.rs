@@ -528,3 +528,75 @@ async fn a_gateway_may_vouch_by_email_and_a_disabled_gateway_is_refused_at_once(
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text());
     assert_eq!(r.json()["type"], "urn:autolock:problem:inactive");
 }
+
+#[tokio::test]
+async fn an_allowed_decision_is_kept_seconds_a_revocation_elsewhere_reaches_it_within_them() {
+    let t = Harness::new(h(1)).await;
+    let admin = &t.world.admin;
+    let seconds = chrono::Duration::seconds;
+    // Another process over the same store: a cache of its own.
+    let elsewhere = autolock_core::service::Autolock::new(t.world.store().clone());
+    assert_eq!(check(&t, "bob").await.status, StatusCode::OK);
+    elsewhere
+        .directory()
+        .remove_member(admin, &t.world.eng, &id("bob"), h(1) + seconds(1))
+        .await
+        .unwrap();
+    t.clock.advance(seconds(2)).unwrap();
+    let kept = check(&t, "bob").await;
+    assert_eq!(kept.status, StatusCode::OK, "kept for 5 s: {}", kept.text());
+    assert_eq!(
+        kept.header("x-autolock-lock-at"),
+        Some("2026-01-08T01:00:00Z")
+    );
+    t.clock.advance(seconds(4)).unwrap();
+    assert_eq!(
+        check(&t, "bob").await.status,
+        StatusCode::FORBIDDEN,
+        "past the time kept"
+    );
+
+    // Made in this process, a revocation takes effect at once.
+    assert_eq!(check(&t, "carol").await.status, StatusCode::OK);
+    t.world
+        .app
+        .directory()
+        .remove_member(admin, &t.world.eng, &id("carol"), h(1) + seconds(6))
+        .await
+        .unwrap();
+    assert_eq!(check(&t, "carol").await.status, StatusCode::FORBIDDEN);
+
+    // Kept 0 seconds: every check decides afresh.
+    let r = t
+        .call(
+            Method::PUT,
+            "/v1/settings/gate",
+            Some(admin),
+            Some(json!({"usage_window_secs": 60, "decision_ttl_secs": 0})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    elsewhere
+        .directory()
+        .add_member(admin, &t.world.eng, &id("bob"), h(1) + seconds(6))
+        .await
+        .unwrap();
+    assert_eq!(check(&t, "bob").await.status, StatusCode::OK);
+    elsewhere
+        .directory()
+        .remove_member(admin, &t.world.eng, &id("bob"), h(1) + seconds(7))
+        .await
+        .unwrap();
+    t.clock.advance(seconds(1)).unwrap();
+    assert_eq!(check(&t, "bob").await.status, StatusCode::FORBIDDEN);
+    let r = t
+        .call(
+            Method::PUT,
+            "/v1/settings/gate",
+            Some(admin),
+            Some(json!({"usage_window_secs": 60, "decision_ttl_secs": 61})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert_eq!(r.json()["field"], "decision_ttl_secs");
+}
