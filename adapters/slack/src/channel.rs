@@ -7,9 +7,7 @@ use async_trait::async_trait;
 use serde_json::json;
 
 use autolock_core::Timestamp;
-use autolock_core::delivery::{
-    Attempt, AttemptOutcome, Channel, ChatMessage, ChatPost, Content, Delivery, SlackSettings,
-};
+use autolock_core::delivery::{Channel, ChatMessage, ChatPost, Content, Delivery, SlackSettings};
 use autolock_core::error::Result;
 use autolock_core::notify::messages::{slack_outcome_message, slack_request_message};
 use autolock_core::ports::{Notice, NotificationChannel, Planned, Sent, Store};
@@ -59,19 +57,6 @@ impl SlackChannel {
     }
 }
 
-fn failed(now: Timestamp, why: &str) -> Sent {
-    Sent {
-        attempt: Attempt {
-            at: now,
-            status: None,
-            latency_ms: 0,
-            error: Some(why.to_owned()),
-        },
-        outcome: AttemptOutcome::Final,
-        retry_after: None,
-    }
-}
-
 #[async_trait]
 impl NotificationChannel for SlackChannel {
     fn channel(&self) -> Channel {
@@ -107,18 +92,7 @@ impl NotificationChannel for SlackChannel {
                 if self.configured().await?.is_none() {
                     return Ok(Vec::new());
                 }
-                let decider = match &request.resolved_by {
-                    Some(by) => match autolock_core::ids::UserId::parse(by.as_str()) {
-                        Ok(id) => self
-                            .store
-                            .user(&id)
-                            .await?
-                            .map(|u| u.display_name.as_str().to_owned()),
-                        Err(_) => None,
-                    }
-                    .or_else(|| Some(by.to_string())),
-                    None => None,
-                };
+                let decider = crate::decider(self.store.as_ref(), request).await?;
                 vec![Planned {
                     recipient: post.channel,
                     content: Content::Slack(slack_outcome_message(
@@ -136,10 +110,13 @@ impl NotificationChannel for SlackChannel {
 
     async fn deliver(&self, delivery: &Delivery, now: Timestamp) -> Result<Sent> {
         let Content::Slack(message) = &delivery.content else {
-            return Ok(failed(now, "the delivery is not of this channel"));
+            return Ok(Sent::final_failure(
+                now,
+                "the delivery is not of this channel",
+            ));
         };
         let Some((_, token)) = self.configured().await? else {
-            return Ok(failed(now, "Slack is not set up any more"));
+            return Ok(Sent::final_failure(now, "Slack is not set up any more"));
         };
         if message.update {
             return self.update(message, &token, now).await;
@@ -193,7 +170,10 @@ impl SlackChannel {
     /// Updates the message posted about the request with `message`.
     async fn update(&self, message: &ChatMessage, token: &str, now: Timestamp) -> Result<Sent> {
         let Some(post) = self.store.chat_post(&message.request).await? else {
-            return Ok(failed(now, "no message was posted about this request"));
+            return Ok(Sent::final_failure(
+                now,
+                "no message was posted about this request",
+            ));
         };
         let answer = self
             .api

@@ -380,20 +380,10 @@ impl Interactions {
         let Ok(Some(request)) = self.store.request(id).await else {
             return "This request was resolved already.".into();
         };
-        let who = match &request.resolved_by {
-            Some(by) => match autolock_core::ids::UserId::parse(by.as_str()) {
-                Ok(user) => self
-                    .store
-                    .user(&user)
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|u| u.display_name.as_str().to_owned()),
-                Err(_) => None,
-            }
-            .unwrap_or_else(|| by.to_string()),
-            None => "autolock".into(),
-        };
+        let who = crate::decider(self.store.as_ref(), &request)
+            .await
+            .unwrap_or_else(|_| request.resolved_by.as_ref().map(ToString::to_string))
+            .unwrap_or_else(|| "autolock".into());
         format!(
             "This request was {} already, by {who}.",
             request.status.as_str().replace('_', " ")

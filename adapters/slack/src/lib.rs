@@ -75,3 +75,22 @@ impl SlackConfig {
             .map(SecretText::reveal)
     }
 }
+
+/// Who resolved a request, as a message names them: their display name, or the principal's id
+/// when it is no user's; `None` while nobody has.
+async fn decider(
+    store: &dyn autolock_core::ports::Store,
+    request: &autolock_core::request::AccessRequest,
+) -> autolock_core::error::Result<Option<String>> {
+    let Some(by) = &request.resolved_by else {
+        return Ok(None);
+    };
+    let name = match autolock_core::ids::UserId::parse(by.as_str()) {
+        Ok(id) => store
+            .user(&id)
+            .await?
+            .map(|u| u.display_name.as_str().to_owned()),
+        Err(_) => None,
+    };
+    Ok(Some(name.unwrap_or_else(|| by.to_string())))
+}

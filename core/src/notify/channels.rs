@@ -169,20 +169,7 @@ impl EmailChannel {
 
 /// A delivery handed to a channel it is not of: failed, for good.
 fn not_mine(now: Timestamp) -> Sent {
-    final_failure(now, "the delivery is not of this channel")
-}
-
-fn final_failure(now: Timestamp, why: &str) -> Sent {
-    Sent {
-        attempt: Attempt {
-            at: now,
-            status: None,
-            latency_ms: 0,
-            error: Some(why.into()),
-        },
-        outcome: AttemptOutcome::Final,
-        retry_after: None,
-    }
+    Sent::final_failure(now, "the delivery is not of this channel")
 }
 
 /// The webhook: each new open request, signed the Standard Webhooks way, to the URL set.
@@ -232,7 +219,10 @@ impl NotificationChannel for WebhookChannel {
             .await?
             .filter(|h| h.url.as_str() == delivery.recipient)
         else {
-            return Ok(final_failure(now, "the webhook was removed or changed"));
+            return Ok(Sent::final_failure(
+                now,
+                "the webhook was removed or changed",
+            ));
         };
         let r = self.sender.send(&hook, message).await;
         Ok(Sent {

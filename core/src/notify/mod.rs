@@ -237,19 +237,13 @@ impl Notifier {
     pub async fn attempt(&self, mut delivery: Delivery, now: Timestamp) -> Result<Delivery> {
         let sent = match self.channels().find(|c| c.channel() == delivery.channel) {
             Some(channel) => channel.deliver(&delivery, now).await?,
-            None => crate::ports::Sent {
-                attempt: crate::delivery::Attempt {
-                    at: now,
-                    status: None,
-                    latency_ms: 0,
-                    error: Some(format!(
-                        "this deployment has no {} channel",
-                        delivery.channel.as_str()
-                    )),
-                },
-                outcome: AttemptOutcome::Final,
-                retry_after: None,
-            },
+            None => crate::ports::Sent::final_failure(
+                now,
+                format!(
+                    "this deployment has no {} channel",
+                    delivery.channel.as_str()
+                ),
+            ),
         };
         let lease = delivery.next_attempt_at;
         delivery.attempts.push(sent.attempt);

@@ -63,6 +63,24 @@ pub struct Sent {
     pub retry_after: Option<u64>,
 }
 
+impl Sent {
+    /// An attempt that sent nothing and never will, at `now`, for `why` (the delivery is not
+    /// the channel's, what it goes to was removed): the delivery fails for good.
+    #[must_use]
+    pub fn final_failure(now: Timestamp, why: impl Into<String>) -> Self {
+        Self {
+            attempt: Attempt {
+                at: now,
+                status: None,
+                latency_ms: 0,
+                error: Some(why.into()),
+            },
+            outcome: AttemptOutcome::Final,
+            retry_after: None,
+        }
+    }
+}
+
 /// A way notifications travel.
 #[async_trait]
 pub trait NotificationChannel: Send + Sync {

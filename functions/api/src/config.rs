@@ -156,7 +156,7 @@ impl Keys {
             None => None,
             Some(s) => {
                 let secret = match &s.client_secret_parameter {
-                    Some(name) => Some(parameter_text(ssm, name).await?.trim().to_owned()),
+                    Some(name) => Some(autolock_aws::parameter(ssm, name).await?.trim().to_owned()),
                     None => None,
                 };
                 let provider = s.provider(secret).map_err(|e| KeyError::Invalid {
@@ -201,14 +201,9 @@ impl Keys {
 }
 
 async fn parameter(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<SigningKeys, KeyError> {
-    let value = parameter_text(ssm, name).await?;
+    let value = autolock_aws::parameter(ssm, name).await?;
     SigningKeys::parse(&value).map_err(|e| KeyError::Invalid {
         name: name.to_owned(),
         message: e.message,
     })
-}
-
-/// A parameter's value, decrypted.
-async fn parameter_text(ssm: &aws_sdk_ssm::Client, name: &str) -> Result<String, KeyError> {
-    Ok(autolock_aws::parameter(ssm, name).await?)
 }
