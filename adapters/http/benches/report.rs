@@ -106,6 +106,7 @@ async fn seed(path: &std::path::Path, n: usize) {
                 user: id,
                 resource: "gitlab".parse().unwrap(),
                 expected_version: 0,
+                facts: None,
                 usage: Usage {
                     last_access: Some(accessed),
                     ..Usage::default()

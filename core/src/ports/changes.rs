@@ -138,6 +138,9 @@ pub struct UsageWrite {
     pub expected_version: u64,
     /// The new value.
     pub usage: Usage,
+    /// The right's facts the value was computed with (without the feed's silences), when the
+    /// store keeps them with the usage ([`super::UsageReader::keeps_facts`]); else `None`.
+    pub facts: Option<crate::directory::RightFacts>,
 }
 
 /// A write of a request.

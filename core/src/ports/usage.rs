@@ -4,8 +4,8 @@ use async_trait::async_trait;
 
 use super::{StoreResult, Versioned};
 use crate::Timestamp;
-use crate::directory::{Principal, RightFacts};
-use crate::ids::{PrincipalId, ResourceId, UserId};
+use crate::directory::RightFacts;
+use crate::ids::{ResourceId, UserId};
 use crate::lock::Usage;
 
 /// The usage of rights, read.
@@ -15,22 +15,34 @@ pub trait UsageReader: Send + Sync {
     async fn usage(&self, user: &UserId, resource: &ResourceId) -> StoreResult<Versioned<Usage>>;
 
     /// A right as a change reads it: its facts and its usage, in as few reads as the store
-    /// allows (the gateway's decision reads nothing else).
+    /// allows.
     async fn right(
         &self,
         user: &UserId,
         resource: &ResourceId,
     ) -> StoreResult<(RightFacts, Versioned<Usage>)>;
 
-    /// The principal `caller` (as `DirectoryReader::principal` reads it) and a right (as
-    /// [`Self::right`]), together: the gateway's decision reads nothing else. A store reads
-    /// both at once where it can.
-    async fn caller_and_right(
+    /// Whether this store keeps each right's facts with its usage: every usage write then
+    /// carries them ([`super::UsageWrite::facts`]), every refresh rewrites them, and
+    /// [`Self::kept_right`] reads them back in one read (docs/architecture.md, "The gate on
+    /// DynamoDB"). A store whose [`Self::right`] is cheap keeps none.
+    fn keeps_facts(&self) -> bool {
+        false
+    }
+
+    /// A right as its usage keeps it, for a decision: the facts written with its usage by the
+    /// last change of the right or the last refresh of a change that touched it (`None` when
+    /// none are kept, or this store keeps none), and the usage. A directory change reaches
+    /// these facts when its refresh intent is carried out. The default reads [`Self::right`]:
+    /// facts as they are now.
+    async fn kept_right(
         &self,
-        caller: &PrincipalId,
         user: &UserId,
         resource: &ResourceId,
-    ) -> StoreResult<(Option<Principal>, RightFacts, Versioned<Usage>)>;
+    ) -> StoreResult<(Option<RightFacts>, Versioned<Usage>)> {
+        let (facts, usage) = self.right(user, resource).await?;
+        Ok((Some(facts), usage))
+    }
 
     /// Several rights as [`Self::right`] reads each, in order; a store may read them in one go
     /// (the sweep reads a batch of rights due this way).

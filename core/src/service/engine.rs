@@ -114,7 +114,8 @@ impl Engine {
     }
 
     /// Brings one right up to date at `now`: records a lock that has occurred, cancels an open
-    /// request whose user has no path left or is deactivated, reschedules the sweep. Returns
+    /// request whose user has no path left or is deactivated, reschedules the sweep, and
+    /// rewrites the facts the store keeps with the usage, if it keeps them. Returns
     /// (locks recorded, requests cancelled).
     pub(crate) async fn refresh_right(
         &self,
@@ -124,6 +125,8 @@ impl Engine {
     ) -> Result<(usize, usize)> {
         self.retry(|| async {
             let mut tx = self.load(user, resource, now).await?;
+            // The facts kept with the usage follow the change, even where the usage does not.
+            tx.rewrite = true;
             let done = self.settle(&mut tx, now).await?;
             self.commit_tx(tx, now).await?;
             Ok(done)

@@ -359,8 +359,10 @@ impl Gateway {
             .map(|(decision, _)| decision)
     }
 
-    /// [`Self::decide`] for the caller with this authenticated id, admitted (`authz::admit`):
-    /// the caller and the right read together, in one read of the store where it can.
+    /// [`Self::decide`] for the caller with this authenticated id: a gateway's service
+    /// principal, kept in the warm process as the gate keeps it ([`Self::gate_principal`]),
+    /// and the right as its usage keeps it (one read where the store keeps the facts with the
+    /// usage; docs/architecture.md, "The gate on DynamoDB").
     pub async fn decide_for(
         &self,
         caller: &PrincipalId,
@@ -369,18 +371,14 @@ impl Gateway {
         record: bool,
         now: Timestamp,
     ) -> Result<Decision> {
-        let (found, facts, usage) = self
-            .engine
-            .usage
-            .caller_and_right(caller, user, resource)
-            .await?;
-        let actor = crate::authz::admit(caller, found)?;
+        let actor = self.gate_principal(caller).await?.principal();
+        let read = self.engine.load_kept(user, resource).await?;
         self.decide_read(
             &actor,
             user,
             resource,
             Recording::from(record),
-            Some((facts, usage)),
+            Some(read),
             now,
         )
         .await
@@ -399,8 +397,18 @@ impl Gateway {
         window: Option<chrono::Duration>,
         now: Timestamp,
     ) -> Result<(Decision, Option<Timestamp>)> {
-        self.decide_read(actor, user, resource, Recording::Within(window), None, now)
-            .await
+        // The right as its usage keeps it (one read where the store keeps facts); a retry after
+        // a concurrent change reads it afresh.
+        let read = self.engine.load_kept(user, resource).await?;
+        self.decide_read(
+            actor,
+            user,
+            resource,
+            Recording::Within(window),
+            Some(read),
+            now,
+        )
+        .await
     }
 
     /// [`Self::decide`], the right read already (its first attempt's), under a coalescing

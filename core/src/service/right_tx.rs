@@ -26,6 +26,9 @@ pub(crate) struct RightTx {
     pub changes: Changeset,
     /// The coalescing window of this change when it is not the deployment's (the gate's).
     pub coalesce: Option<Option<chrono::Duration>>,
+    /// Whether the usage is written even unchanged, for the facts kept with it (a refresh, on
+    /// a store that keeps them).
+    pub rewrite: bool,
 }
 
 impl RightTx {
@@ -43,6 +46,7 @@ impl RightTx {
             usage: value,
             changes: Changeset::default(),
             coalesce: None,
+            rewrite: false,
         }
     }
 
@@ -108,6 +112,21 @@ impl Engine {
             self.usage.right(user, resource).await?,
             &silences,
         ))
+    }
+
+    /// Reads a right for a decision at `now`: as its usage keeps it (one read where the store
+    /// keeps facts), the facts read apart only when none are kept.
+    pub(crate) async fn load_kept(
+        &self,
+        user: &UserId,
+        resource: &ResourceId,
+    ) -> Result<(RightFacts, Versioned<Usage>)> {
+        let (kept, usage) = self.usage.kept_right(user, resource).await?;
+        let facts = match kept {
+            Some(facts) => facts,
+            None => self.directory.right_facts(user, resource).await?,
+        };
+        Ok((facts, usage))
     }
 
     /// Takes an effect of the lock rule into the transaction: its usage, and the events of a
@@ -259,12 +278,17 @@ impl Engine {
                 tx.usage = tx.before.clone();
             }
         }
-        if tx.usage != tx.before {
+        if tx.usage != tx.before || (tx.rewrite && self.usage.keeps_facts()) {
+            let facts = self.usage.keeps_facts().then(|| RightFacts {
+                silences: Vec::new(),
+                ..tx.right.facts.clone()
+            });
             tx.changes.usage.push(UsageWrite {
                 user: tx.user().clone(),
                 resource: tx.resource().clone(),
                 expected_version: tx.version,
                 usage: tx.usage,
+                facts,
             });
         }
         tx.changes

@@ -219,6 +219,7 @@ async fn seed(store: &SqliteStore, s: Sizes) -> Vec<(UserId, ResourceId)> {
                 user: uid(u),
                 resource: rid(r),
                 expected_version: 0,
+                facts: None,
                 usage: Usage {
                     last_access: Some(used),
                     next_due: Some(used + chrono::Duration::days(30)),

@@ -670,6 +670,7 @@ pub async fn a_page_of_a_resources_rights_reads_each_right_as_read_alone(store: 
                     user: id(uid),
                     resource: id(rid),
                     expected_version: 0,
+                    facts: None,
                     usage: Usage {
                         last_access: Some(h(5)),
                         ..Usage::default()

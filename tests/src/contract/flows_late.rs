@@ -1,4 +1,4 @@
-//! More flows: the active flag over time, unlocks without a path, cancellations at an expiry, idempotent edits, last access after an unlock, disabled service principals, changes completed by the tick, large batches.
+//! More flows: the active flag over time, unlocks without a path, cancellations at an expiry, idempotent edits, last access after an unlock, disabled service principals, changes completed by the tick, large batches, the gate on the facts a change refreshed.
 
 #![allow(clippy::wildcard_imports)]
 
@@ -566,4 +566,93 @@ pub async fn flow_a_large_batch_for_one_right_is_committed_in_parts(store: Arc<d
         .unwrap()
         .items;
     assert_eq!(audited.len(), 300);
+}
+
+/// A gate check as a process that has kept nothing asks it: a fresh `Autolock` over `store`.
+async fn gate_check_afresh(
+    store: &Arc<dyn Store>,
+    w: &World,
+    user: &UserId,
+    at: chrono::DateTime<chrono::Utc>,
+) -> autolock_core::service::Decision {
+    use autolock_core::service::{Autolock, GateResource, GateUser};
+    let app = Autolock::new(Arc::clone(store));
+    let gateway = app.gateway();
+    let sp = gateway.gate_principal(&w.gateway.id).await.unwrap();
+    gateway
+        .gate(
+            &sp,
+            GateUser::Id(user.clone()),
+            GateResource::Id(w.gitlab.clone()),
+            at,
+        )
+        .await
+        .unwrap()
+        .decision
+}
+
+/// The gate decides on the right as its usage keeps it (one read on a store that keeps the
+/// facts with the usage): a membership ended or begun reaches it as soon as the use case that
+/// made it returns; a change whose refresh was left pending reaches it when the tick carries
+/// the refresh out — at once on a store that keeps no facts.
+pub async fn flow_the_gate_decides_on_the_facts_a_change_refreshed(store: Arc<dyn Store>) {
+    use autolock_core::ports::{RefreshIntent, RefreshScope};
+    let w = World::seed(Arc::clone(&store)).await;
+    let (bob, carol) = (w.bob_id(), id::<UserId>("carol"));
+    let t = d(1);
+    assert!(gate_check_afresh(&store, &w, &bob, t).await.allow);
+    assert!(gate_check_afresh(&store, &w, &carol, t).await.allow);
+    // Checked again past the coalescing window: written again, still allowed.
+    let t = t + chrono::Duration::minutes(2);
+    assert!(gate_check_afresh(&store, &w, &bob, t).await.allow);
+
+    let t = t + chrono::Duration::hours(1);
+    w.app
+        .directory()
+        .remove_member(&w.admin, &w.eng, &bob, t)
+        .await
+        .unwrap();
+    let denied = gate_check_afresh(&store, &w, &bob, t + chrono::Duration::seconds(1)).await;
+    assert!(!denied.allow, "{denied:?}");
+    assert_eq!(denied.reason, Some(DenyReason::NoAccess));
+    w.app
+        .directory()
+        .add_member(&w.admin, &w.eng, &bob, t + chrono::Duration::seconds(2))
+        .await
+        .unwrap();
+    let t = t + chrono::Duration::seconds(3);
+    assert!(gate_check_afresh(&store, &w, &bob, t).await.allow);
+
+    // Carol deactivated by a change whose refresh is left pending.
+    let user = store.user(&carol).await.unwrap().unwrap();
+    store
+        .commit(Changeset {
+            directory: vec![DirectoryChange::SetUserActive {
+                user: carol.clone(),
+                at: t,
+                active: false,
+                revision: user.revision,
+            }],
+            refreshes: vec![RefreshIntent::new(
+                RefreshScope::User {
+                    user: carol.clone(),
+                },
+                t,
+            )],
+            ..Changeset::default()
+        })
+        .await
+        .unwrap();
+    let pending = gate_check_afresh(&store, &w, &carol, t + chrono::Duration::seconds(1)).await;
+    assert_eq!(pending.allow, store.keeps_facts(), "{pending:?}");
+    let (done, failures) = w
+        .app
+        .sweep()
+        .carry_out_pending(t + chrono::Duration::seconds(2), 10)
+        .await
+        .unwrap();
+    assert_eq!((done, failures.len()), (1, 0));
+    let denied = gate_check_afresh(&store, &w, &carol, t + chrono::Duration::seconds(3)).await;
+    assert!(!denied.allow, "{denied:?}");
+    assert_ne!(denied.reason, Some(DenyReason::NoAccess), "{denied:?}");
 }

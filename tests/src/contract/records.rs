@@ -18,6 +18,7 @@ pub async fn usage_writes_are_conditioned_on_the_version(store: Arc<dyn Store>) 
             user: u.clone(),
             resource: r.clone(),
             expected_version: version,
+            facts: None,
             usage: usage.clone(),
         }],
         ..Changeset::default()
@@ -63,6 +64,7 @@ pub async fn lock_index_returns_due_rights_earliest_first(store: Arc<dyn Store>)
             user: id(user),
             resource: id("r"),
             expected_version: 0,
+            facts: None,
             usage: Usage {
                 next_due: due,
                 ..Usage::default()
@@ -419,6 +421,7 @@ pub async fn a_changeset_with_a_failed_condition_writes_nothing(store: Arc<dyn S
             user: id("bob"),
             resource: id("gitlab"),
             expected_version: 0,
+            facts: None,
             usage: Usage {
                 last_access: Some(h(2)),
                 ..Usage::default()

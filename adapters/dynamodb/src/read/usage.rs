@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use autolock_core::Timestamp;
+use autolock_core::directory::RightFacts;
 use autolock_core::error::StoreError;
 use autolock_core::ports::*;
 
@@ -19,38 +20,40 @@ impl UsageReader for DynamoStore {
         let i = self
             .get(&self.tables.usage, key(user.as_str(), resource.as_str()))
             .await?;
-        Ok(match i {
-            Some(i) => Versioned {
-                value: doc(&i)?,
-                version: u64::try_from(get_n(&i, "version").unwrap_or(0)).unwrap_or(0),
-            },
-            None => Versioned::default(),
-        })
+        i.as_ref()
+            .map_or_else(|| Ok(Versioned::default()), usage_of)
+    }
+
+    fn keeps_facts(&self) -> bool {
+        true
+    }
+
+    async fn kept_right(
+        &self,
+        user: &UserId,
+        resource: &ResourceId,
+    ) -> StoreResult<(Option<RightFacts>, Versioned<Usage>)> {
+        // The right's item holds its usage and the facts its last write was computed with.
+        let i = self
+            .get(&self.tables.usage, key(user.as_str(), resource.as_str()))
+            .await?;
+        let Some(i) = i else {
+            return Ok((None, Versioned::default()));
+        };
+        let facts = match i.get("facts") {
+            Some(_) => Some(serde_json::from_str(get_s(&i, "facts")?).map_err(DynamoError::Json)?),
+            None => None,
+        };
+        Ok((facts, usage_of(&i)?))
     }
 
     async fn right(
         &self,
         user: &UserId,
         resource: &ResourceId,
-    ) -> StoreResult<(autolock_core::directory::RightFacts, Versioned<Usage>)> {
+    ) -> StoreResult<(RightFacts, Versioned<Usage>)> {
         // The facts' queries and the usage's get, at once.
         tokio::try_join!(self.right_facts(user, resource), self.usage(user, resource))
-    }
-
-    async fn caller_and_right(
-        &self,
-        caller: &autolock_core::ids::PrincipalId,
-        user: &UserId,
-        resource: &ResourceId,
-    ) -> StoreResult<(
-        Option<autolock_core::directory::Principal>,
-        autolock_core::directory::RightFacts,
-        Versioned<Usage>,
-    )> {
-        // The principal's get beside the right's reads, at once.
-        let (found, (facts, used)) =
-            tokio::try_join!(self.principal(caller), self.right(user, resource))?;
-        Ok((found, facts, used))
     }
 }
 
@@ -106,6 +109,14 @@ impl LockIndex for DynamoStore {
             })
             .collect()
     }
+}
+
+/// The usage in a right's item, at its version.
+fn usage_of(i: &Item) -> StoreResult<Versioned<Usage>> {
+    Ok(Versioned {
+        value: doc(i)?,
+        version: u64::try_from(get_n(i, "version").unwrap_or(0)).unwrap_or(0),
+    })
 }
 
 fn key_of_usage(i: &Item) -> Item {

@@ -1,5 +1,6 @@
-//! Writes of a right's item: conditioned on its version, and put in the sparse due index by
-//! the hour of its next due instant (rewritten only when that hour changes).
+//! Writes of a right's item: conditioned on its version, with the facts its usage was computed
+//! with (read back by the gate's decision in one read), and put in the sparse due index by the
+//! hour of its next due instant (rewritten only when that hour changes).
 
 use autolock_core::ports::{StoreResult, UsageWrite};
 
@@ -18,6 +19,9 @@ pub(super) fn usage(tables: &TableNames, tx: &mut Tx, w: &UsageWrite) -> StoreRe
         ),
         ("doc", encode(&w.usage)?),
     ];
+    if let Some(facts) = &w.facts {
+        attrs.push(("facts", encode(facts)?));
+    }
     if let Some(due) = w.usage.next_due {
         attrs.push(("next_due", n(micros(due))));
         attrs.push(("due_shard", s(keys::due_shard(u, r))));

@@ -138,18 +138,25 @@ async fn each_use_case_costs_what_the_table_says_or_less() {
     let mut costs: Vec<(&str, Cost)> = Vec::new();
     meter.take();
 
-    w.app
-        .gateway()
-        .decide(&w.gateway, &bob, &gitlab, false, d(1))
-        .await
-        .unwrap();
-    costs.push(("decision, an active right", meter.take()));
+    let decide = || {
+        w.app
+            .gateway()
+            .decide_for(&w.gateway.id, &bob, &gitlab, false, d(1))
+    };
+    assert!(decide().await.unwrap().allow);
+    costs.push(("decision, the warm function's first", meter.take()));
     w.app
         .gateway()
         .record_events(&w.gateway, event(&bob, "e1", d(1)), d(1))
         .await
         .unwrap();
     costs.push(("a counted access", meter.take()));
+    assert!(decide().await.unwrap().allow);
+    costs.push(("decision", meter.take()));
+    // The right's item, facts and all, is one read unit for a strongly consistent read.
+    let size = item_size(&bob, &gitlab, &plain).await;
+    println!("the right's item: {size} bytes");
+    assert!(size <= 4096, "{size} bytes");
     w.app
         .gateway()
         .record_events(&w.gateway, event(&bob, "e1", d(1)), d(1))
@@ -184,7 +191,10 @@ async fn each_use_case_costs_what_the_table_says_or_less() {
     // The proxies' gate: carol, unlocked just now, checked as nginx asks.
     let gateway = w.app.gateway();
     let sp = gateway.gate_principal(&w.gateway.id).await.unwrap();
-    costs.push(("gate: the gateway principal (kept 5 s)", meter.take()));
+    costs.push((
+        "gate: the gateway principal, kept since the decision",
+        meter.take(),
+    ));
     let ask = |at| {
         gateway.gate(
             &sp,
@@ -212,6 +222,18 @@ async fn each_use_case_costs_what_the_table_says_or_less() {
             .allow
     );
     costs.push(("gate check, the same right again within 5 s", meter.take()));
+    let refused = |uid: &'static str| {
+        gateway.gate(
+            &sp,
+            GateUser::Id(uid.parse().unwrap()),
+            GateResource::Id(gitlab.clone()),
+            at,
+        )
+    };
+    assert!(!refused("bob").await.unwrap().decision.allow);
+    costs.push(("gate check, denied (locked)", meter.take()));
+    assert!(!refused("dev").await.unwrap().decision.allow);
+    costs.push(("gate check, denied (no path ever)", meter.take()));
 
     println!("| use case | reads | RCU | writes | WCU |\n|---|---:|---:|---:|---:|");
     for (name, c) in &costs {
@@ -220,29 +242,86 @@ async fn each_use_case_costs_what_the_table_says_or_less() {
             c.reads, c.rcu, c.writes, c.wcu
         );
     }
-    // (use case, at most: read calls, write calls, WCU)
+    // (use case, at most: read calls, write calls, WCU, RCU as the emulator counts them)
     let ceilings = [
-        ("decision, an active right", 5, 0, 0.0),
-        ("a counted access", 7, 1, 6.0),
-        ("the same event again", 7, 0, 0.0),
-        ("an older access", 7, 0, 0.0),
-        ("the sweep recording 2 locks", 21, 2, 12.0),
-        ("a request filed", 7, 1, 10.0),
-        ("a request approved (unlock)", 7, 1, 14.0),
-        ("gate: the gateway principal (kept 5 s)", 2, 0, 0.0),
-        // The gate's settings (kept 5 s) and the right; the usage write of a counted access.
-        ("gate check, allowed, written", 6, 1, 6.0),
-        // The right alone: no write within the coalescing window.
-        ("gate check, allowed within the window", 5, 0, 0.0),
+        // The service principal (then kept 5 s) and the right's item, which the refresh of
+        // bob's membership wrote with its facts.
+        ("decision, the warm function's first", 2, 0, 0.0, 2.0),
+        ("a counted access", 7, 1, 6.0, 8.0),
+        // The right's item alone: its usage and the facts kept with it.
+        ("decision", 1, 0, 0.0, 1.0),
+        ("the same event again", 7, 0, 0.0, 8.0),
+        ("an older access", 7, 0, 0.0, 8.0),
+        ("the sweep recording 2 locks", 21, 2, 12.0, 24.0),
+        ("a request filed", 7, 1, 10.0, 8.0),
+        ("a request approved (unlock)", 7, 1, 14.0, 9.0),
+        (
+            "gate: the gateway principal, kept since the decision",
+            0,
+            0,
+            0.0,
+            0.0,
+        ),
+        // The gate's settings (kept 5 s) and the right's item; the usage write of a counted
+        // access.
+        ("gate check, allowed, written", 2, 1, 6.0, 2.0),
+        // The right's item alone: no write within the coalescing window.
+        ("gate check, allowed within the window", 1, 0, 0.0, 1.0),
         // The decision kept in the warm process: nothing read.
-        ("gate check, the same right again within 5 s", 0, 0, 0.0),
+        (
+            "gate check, the same right again within 5 s",
+            0,
+            0,
+            0.0,
+            0.0,
+        ),
+        // The right's item, its lock recorded by the sweep; the attempt kept (for a revert to
+        // count), as an event denied by the lock is.
+        ("gate check, denied (locked)", 1, 1, 6.0, 1.0),
+        // No item: the facts read apart, and the resource, to tell a 404.
+        ("gate check, denied (no path ever)", 5, 0, 0.0, 4.0),
     ];
-    for ((name, c), (expected, reads, writes, wcu)) in costs.iter().zip(ceilings) {
+    assert_eq!(costs.len(), ceilings.len());
+    for ((name, c), (expected, reads, writes, wcu, rcu)) in costs.iter().zip(ceilings) {
         assert_eq!(*name, expected);
         assert!(
-            c.reads <= reads && c.writes <= writes && c.wcu <= wcu,
+            c.reads <= reads && c.writes <= writes && c.wcu <= wcu && c.rcu <= rcu,
             "{name} costs more than it did: {c:?}"
         );
     }
     teardown.run().await;
+}
+
+/// The size of a right's item as DynamoDB counts it: each attribute's name and value (a
+/// number counted as its digits, generously).
+async fn item_size(
+    user: &autolock_core::ids::UserId,
+    resource: &autolock_core::ids::ResourceId,
+    store: &DynamoStore,
+) -> usize {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let client = aws_sdk_dynamodb::Client::new(&autolock_aws::sdk_config().await);
+    let item = client
+        .get_item()
+        .table_name(&store.tables().usage)
+        .key("pk", AttributeValue::S(user.as_str().to_owned()))
+        .key("sk", AttributeValue::S(resource.as_str().to_owned()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert!(
+        item.contains_key("facts"),
+        "the facts are kept with the usage"
+    );
+    item.iter()
+        .map(|(name, value)| {
+            name.len()
+                + match value {
+                    AttributeValue::S(v) | AttributeValue::N(v) => v.len(),
+                    other => panic!("an attribute of an unexpected type: {other:?}"),
+                }
+        })
+        .sum()
 }

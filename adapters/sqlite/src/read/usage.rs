@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use rusqlite::{OptionalExtension, params};
 
 use autolock_core::Timestamp;
-use autolock_core::directory::{Principal, RightFacts};
-use autolock_core::ids::{PrincipalId, ResourceId, UserId};
+use autolock_core::directory::RightFacts;
+use autolock_core::ids::{ResourceId, UserId};
 use autolock_core::lock::Usage;
 use autolock_core::ports::{LockIndex, StoreResult, UsageReader, Versioned};
 
@@ -44,25 +44,6 @@ impl UsageReader for SqliteStore {
         facts_of_one(user, resource, held)
     }
 
-    async fn caller_and_right(
-        &self,
-        caller: &PrincipalId,
-        user: &UserId,
-        resource: &ResourceId,
-    ) -> StoreResult<(Option<Principal>, RightFacts, Versioned<Usage>)> {
-        let (caller, right) = (caller.clone(), [(user.clone(), resource.clone())]);
-        let (found, held) = self
-            .with_inner_brief(move |i| {
-                // One look at whether the database changed serves both reads.
-                read_with(i, &right, |i| {
-                    super::directory::cached_principal(i, &caller)
-                })
-            })
-            .await?;
-        let (facts, used) = facts_of_one(user, resource, held)?;
-        Ok((found, facts, used))
-    }
-
     async fn rights(
         &self,
         rights: &[(UserId, ResourceId)],
@@ -84,29 +65,16 @@ type Held = Vec<(Parts, Versioned<Usage>)>;
 /// batch of events) uses what the cache holds and keeps only the resources' parts, so that its
 /// memory stays flat however many rights it reads.
 fn read(i: &mut crate::Inner, rights: &[(UserId, ResourceId)]) -> StoreResult<Held> {
-    read_with(i, rights, |_| Ok(())).map(|((), held)| held)
-}
-
-/// [`read`], with `also` read at the same look (from the cache or, in the transaction, from the
-/// database).
-fn read_with<T>(
-    i: &mut crate::Inner,
-    rights: &[(UserId, ResourceId)],
-    also: impl Fn(&mut crate::Inner) -> rusqlite::Result<T>,
-) -> StoreResult<(T, Held)> {
     if let Some(held) = held(i.cache.recent(&i.conn).map_err(backend)?, None, rights) {
-        return Ok((also(i).map_err(backend)?, held));
+        return Ok(held);
     }
     let mut aside = (rights.len() > 1).then(Aside::default);
-    let t = super::in_read_transaction(i, |i| {
+    super::in_read_transaction(i, |i| {
         i.cache.fresh(&i.conn)?;
-        let t = also(i)?;
-        fill(i, aside.as_mut(), rights)?;
-        Ok(t)
+        fill(i, aside.as_mut(), rights)
     })?;
-    let held = held(&i.cache, aside.as_mut(), rights)
-        .ok_or_else(|| backend(rusqlite::Error::QueryReturnedNoRows))?;
-    Ok((t, held))
+    held(&i.cache, aside.as_mut(), rights)
+        .ok_or_else(|| backend(rusqlite::Error::QueryReturnedNoRows))
 }
 
 /// What a batch read without keeping it.

@@ -64,6 +64,7 @@ async fn seed(path: &Path, shape: &Shape) -> (usize, chrono::DateTime<chrono::Ut
                     user: uid(u),
                     resource: rid(r),
                     expected_version: 0,
+                    facts: None,
                     usage: Usage {
                         last_access: Some(used),
                         next_due: Some(used + Duration::days(30)),
