@@ -4,8 +4,8 @@
 A minimal Lambda Runtime API (the interface AWS serves to a `provided.al2023` function: GET
 `/2018-06-01/runtime/invocation/next`, POST `.../{id}/response` or `.../{id}/error`) runs on
 loopback; each function's bootstrap is started against it with one sample event of `events/`,
-and the time from spawn to its response is recorded. Runs each function N times (a new process
-each time) and prints the median. The environment (tables, queue, endpoints) comes from the
+and the time from spawn to its first poll for an event (its init) and to its response is
+recorded. Runs each function N times (a new process each time) and prints the medians. The environment (tables, queue, endpoints) comes from the
 caller, as `scripts/lambda-packages` sets it up on the emulators.
 
     scripts/lambda-cold-start.py DIR RUNS   # DIR holds <function>/bootstrap
@@ -52,6 +52,7 @@ class Runtime(http.server.ThreadingHTTPServer):
         self.request_id = ""
         self.handed = False
         self.outcome = None  # ("response" | "error", body, monotonic time)
+        self.polled = None  # when the function first asked for an event: its init done
         self.done = threading.Event()
 
     def handle_error(self, request, client_address):
@@ -75,6 +76,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             return
         server.handed = True
+        server.polled = time.monotonic()
         deadline = int(time.time() * 1000) + 30_000
         self.send_response(200)
         self.send_header("content-type", "application/json")
@@ -128,21 +130,25 @@ def cold_start(binary, event, name):
     kind, body, at = runtime.outcome
     if kind != "response":
         sys.exit(f"{name}: the invocation failed: {body.decode(errors='replace')}")
-    return (at - started) * 1000.0, body
+    return (at - started) * 1000.0, (runtime.polled - started) * 1000.0, body
 
 
 def main():
     directory, runs = sys.argv[1], int(sys.argv[2])
-    print("| function | sample event | first answered invocation (median of %d) | answer |" % runs)
-    print("|---|---|---:|---|")
+    print(
+        "| function | sample event | init: start to first poll | first answered invocation "
+        "(median of %d) | answer |" % runs
+    )
+    print("|---|---|---:|---:|---|")
     for name, event_file, changes in SAMPLES:
         with open(event_file, "rb") as f:
             event = patched(f.read(), changes)
-        times = []
+        times, inits = [], []
         body = b""
         for _ in range(runs):
-            ms, body = cold_start(os.path.join(directory, name, "bootstrap"), event, name)
+            ms, init, body = cold_start(os.path.join(directory, name, "bootstrap"), event, name)
             times.append(ms)
+            inits.append(init)
         answer = body.decode(errors="replace")
         try:
             parsed = json.loads(answer)
@@ -155,7 +161,10 @@ def main():
         if len(answer) > 60:
             answer = answer[:57] + "..."
         sample = f"`{event_file}`" + "".join(f", {k}: {v}" for k, v in changes.items())
-        print(f"| {name} | {sample} | {statistics.median(times):.0f} ms | {answer} |")
+        print(
+            f"| {name} | {sample} | {statistics.median(inits):.0f} ms "
+            f"| {statistics.median(times):.0f} ms | {answer} |"
+        )
 
 
 if __name__ == "__main__":
