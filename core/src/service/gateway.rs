@@ -1,7 +1,7 @@
 //! The gateways' use cases: the decision on the connection path, and access events in batches
 //! (docs/semantics.md §2.7).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -78,6 +78,16 @@ pub struct EventResult {
 }
 
 impl EventResult {
+    /// An event of a user or resource the directory does not know.
+    fn unknown(event_id: EventId) -> Self {
+        Self {
+            event_id,
+            outcome: EventResultKind::Unknown,
+            reason: Some("unknown user or resource"),
+            reverted_lock: None,
+        }
+    }
+
     fn new(event_id: EventId, outcome: EventOutcome, reverted_lock: Option<Timestamp>) -> Self {
         let (outcome, reason) = match outcome {
             EventOutcome::Counted => (EventResultKind::Counted, None),
@@ -180,22 +190,6 @@ impl Gateway {
                 .or_default()
                 .push((i, input.event));
         }
-        // The batch's users and resources are looked up once each, in one read for each kind.
-        let (users, resources): (BTreeSet<UserId>, BTreeSet<ResourceId>) =
-            by_right.keys().cloned().unzip();
-        let users: Vec<UserId> = users.into_iter().collect();
-        let resources: Vec<ResourceId> = resources.into_iter().collect();
-        let users: BTreeSet<UserId> = (self.engine.directory.users_by_id(&users).await?)
-            .into_iter()
-            .flatten()
-            .map(|u| u.id)
-            .collect();
-        let resources: BTreeSet<ResourceId> =
-            (self.engine.directory.resources_by_id(&resources).await?)
-                .into_iter()
-                .flatten()
-                .map(|r| r.id)
-                .collect();
         let mut few = Vec::new();
         for ((user, resource), mut events) in by_right {
             events.sort_by(|a, b| {
@@ -203,17 +197,6 @@ impl Gateway {
                     .cmp(&b.1.accessed_at)
                     .then_with(|| a.1.event_id.cmp(&b.1.event_id))
             });
-            if !(users.contains(&user) && resources.contains(&resource)) {
-                for (i, event) in events {
-                    results[i] = Some(EventResult {
-                        event_id: event.event_id,
-                        outcome: EventResultKind::Unknown,
-                        reason: Some("unknown user or resource"),
-                        reverted_lock: None,
-                    });
-                }
-                continue;
-            }
             if events.len() <= EVENTS_PER_COMMIT {
                 few.push(((user, resource), events));
             } else {
@@ -321,6 +304,14 @@ impl Gateway {
         actor: &Principal,
         now: Timestamp,
     ) -> Result<Vec<(usize, EventResult)>> {
+        // A user or resource that does not exist has no history in the facts read: its events
+        // are answered `unknown` and change nothing.
+        if !tx.right.facts.exist() {
+            return Ok(events
+                .iter()
+                .map(|(i, event)| (*i, EventResult::unknown(event.event_id.clone())))
+                .collect());
+        }
         let mut outcomes = Vec::with_capacity(events.len());
         for (i, event) in events {
             let (outcome, effect) = tx.right.apply_event(&tx.usage, event, now);

@@ -59,8 +59,9 @@ impl Committer for SqliteStore {
     }
 }
 
-/// The sweep's locks committed together: one transaction (one WAL sync) per this many rights.
-const RIGHTS_PER_COMMIT: usize = 250;
+/// Rights committed together — the sweep's locks, a batch of access events (at most 500, so a
+/// whole batch is one transaction): one transaction (one WAL sync) per this many rights.
+const RIGHTS_PER_COMMIT: usize = 500;
 
 /// Runs a write through the connection's statement cache: each statement is parsed once.
 pub(crate) fn exec(
