@@ -4,9 +4,9 @@
 //! coalescing window.
 //!
 //! What the gate reads of the directory that rarely changes (the gateway principal, the gate's
-//! settings, which resource is reached at which host) is kept in the warm process for
-//! [`GATE_CACHE_TTL`], and forgotten at once in the process that changes the directory or the
-//! settings.
+//! settings, which resource is reached at which host, which user an email address names) is
+//! kept in the warm process for [`GATE_CACHE_TTL`], and forgotten at once in the process that
+//! changes the directory or the settings.
 //!
 //! An allowed decision is kept too, by right, for the gate's `decision_ttl_secs` (5 s unless
 //! set; 0: never), but never past the lock instant it knew nor past the moment a check would
@@ -36,13 +36,17 @@ use crate::values::Email;
 
 use super::gateway::{Decision, Gateway};
 
-/// How long the warm process keeps a gateway principal, the gate's settings and the map of
-/// resources by host before reading them again. A gateway disabled, a setting changed or an
-/// address changed in another process takes effect there within this time.
+/// How long the warm process keeps a gateway principal, the gate's settings, the map of
+/// resources by host and the user an email address names before reading them again. A gateway
+/// disabled, a setting changed or an address changed in another process takes effect there
+/// within this time.
 pub const GATE_CACHE_TTL: StdDuration = StdDuration::from_secs(5);
 
 /// How many gateway principals the cache holds at most.
 const MAX_PRINCIPALS: usize = 1024;
+
+/// How many users found by email address the cache holds at most.
+const MAX_EMAILS: usize = 100_000;
 
 /// How many rights' decisions the cache holds at most.
 const MAX_DECISIONS: usize = 100_000;
@@ -134,6 +138,8 @@ pub(crate) struct GateCache {
     principals: Mutex<HashMap<PrincipalId, (Instant, ServicePrincipal)>>,
     settings: Mutex<Option<(Instant, GateSettings)>>,
     hosts: Mutex<Option<(Instant, Hosts)>>,
+    /// The user each address named when read (addresses no user has are read each time).
+    emails: Mutex<HashMap<Email, (Instant, UserId)>>,
     decisions: Mutex<HashMap<(UserId, ResourceId), (Decision, Timestamp)>>,
 }
 
@@ -148,10 +154,27 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl GateCache {
-    /// Forgets the directory's part: principals and hosts.
+    /// Forgets the directory's part: principals, hosts and users by address.
     pub(crate) fn forget_directory(&self) {
         lock(&self.principals).clear();
         *lock(&self.hosts) = None;
+        lock(&self.emails).clear();
+    }
+
+    fn user_by_email(&self, email: &Email) -> Option<UserId> {
+        let emails = lock(&self.emails);
+        emails
+            .get(email)
+            .filter(|(at, _)| fresh(*at))
+            .map(|(_, user)| user.clone())
+    }
+
+    fn keep_user_by_email(&self, email: Email, user: UserId) {
+        let mut emails = lock(&self.emails);
+        if emails.len() >= MAX_EMAILS {
+            emails.clear();
+        }
+        emails.insert(email, (Instant::now(), user));
     }
 
     /// Forgets the settings.
@@ -370,12 +393,7 @@ impl Gateway {
         };
         let user = match user {
             GateUser::Id(id) => Some(id),
-            GateUser::Email(email) => self
-                .engine
-                .directory
-                .user_by_email(&email)
-                .await?
-                .map(|u| u.id),
+            GateUser::Email(email) => self.user_by_email(email).await?,
         };
         let Some(user) = user else {
             self.must_exist(&resource).await?;
@@ -418,6 +436,19 @@ impl Gateway {
             resource,
             decision,
         })
+    }
+
+    /// The user an email address names, kept for [`GATE_CACHE_TTL`] once found.
+    async fn user_by_email(&self, email: Email) -> Result<Option<UserId>> {
+        let cache = &self.engine.gate;
+        if let Some(user) = cache.user_by_email(&email) {
+            return Ok(Some(user));
+        }
+        let found = self.engine.directory.user_by_email(&email).await?;
+        Ok(found.map(|u| {
+            cache.keep_user_by_email(email, u.id.clone());
+            u.id
+        }))
     }
 
     async fn must_exist(&self, resource: &ResourceId) -> Result<()> {

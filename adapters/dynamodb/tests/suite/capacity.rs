@@ -222,6 +222,30 @@ async fn each_use_case_costs_what_the_table_says_or_less() {
             .allow
     );
     costs.push(("gate check, the same right again within 5 s", meter.take()));
+    let by_email = |at| {
+        gateway.gate(
+            &sp,
+            GateUser::Email("carol@example.com".parse().unwrap()),
+            GateResource::Id(gitlab.clone()),
+            at,
+        )
+    };
+    assert!(
+        by_email(at + chrono::Duration::seconds(40))
+            .await
+            .unwrap()
+            .decision
+            .allow
+    );
+    costs.push(("gate check by email address, the first", meter.take()));
+    assert!(
+        by_email(at + chrono::Duration::seconds(46))
+            .await
+            .unwrap()
+            .decision
+            .allow
+    );
+    costs.push(("gate check by email address", meter.take()));
     let refused = |uid: &'static str| {
         gateway.gate(
             &sp,
@@ -276,6 +300,10 @@ async fn each_use_case_costs_what_the_table_says_or_less() {
             0.0,
             0.0,
         ),
+        // The user the address names (its address's item, then the user's; kept 5 s) and the
+        // right's item, within the window.
+        ("gate check by email address, the first", 3, 0, 0.0, 2.0),
+        ("gate check by email address", 1, 0, 0.0, 1.0),
         // The right's item, its lock recorded by the sweep; the attempt kept (for a revert to
         // count), as an event denied by the lock is.
         ("gate check, denied (locked)", 1, 1, 6.0, 1.0),
