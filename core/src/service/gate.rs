@@ -147,6 +147,17 @@ fn fresh(at: Instant) -> bool {
     at.elapsed() < GATE_CACHE_TTL
 }
 
+/// What a map of the cache keeps for `key`, if it is fresh.
+fn kept<K: Eq + std::hash::Hash, V: Clone>(
+    map: &Mutex<HashMap<K, (Instant, V)>>,
+    key: &K,
+) -> Option<V> {
+    lock(map)
+        .get(key)
+        .filter(|(at, _)| fresh(*at))
+        .map(|(_, v)| v.clone())
+}
+
 /// A cache's lock; one a panic left poisoned still holds a whole value (each write is one
 /// assignment), so it is taken as it is.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -162,11 +173,7 @@ impl GateCache {
     }
 
     fn user_by_email(&self, email: &Email) -> Option<UserId> {
-        let emails = lock(&self.emails);
-        emails
-            .get(email)
-            .filter(|(at, _)| fresh(*at))
-            .map(|(_, user)| user.clone())
+        kept(&self.emails, email)
     }
 
     fn keep_user_by_email(&self, email: Email, user: UserId) {
@@ -210,11 +217,7 @@ impl GateCache {
     }
 
     fn principal(&self, id: &PrincipalId) -> Option<ServicePrincipal> {
-        let principals = lock(&self.principals);
-        principals
-            .get(id)
-            .filter(|(at, _)| fresh(*at))
-            .map(|(_, sp)| sp.clone())
+        kept(&self.principals, id)
     }
 
     fn keep_principal(&self, sp: &ServicePrincipal) {

@@ -195,68 +195,24 @@ async fn each_use_case_costs_what_the_table_says_or_less() {
         "gate: the gateway principal, kept since the decision",
         meter.take(),
     ));
-    let ask = |at| {
-        gateway.gate(
-            &sp,
-            GateUser::Id(w.carol.id.as_str().parse().unwrap()),
-            GateResource::Id(gitlab.clone()),
-            at,
-        )
-    };
+    let check = |user: GateUser, at| gateway.gate(&sp, user, GateResource::Id(gitlab.clone()), at);
+    let carol = || GateUser::Id(w.carol.id.as_str().parse().unwrap());
+    let allowed = |user, at| async move { check(user, at).await.unwrap().decision.allow };
     let at = d(9) + chrono::Duration::minutes(1);
-    assert!(ask(at).await.unwrap().decision.allow);
+    assert!(allowed(carol(), at).await);
     costs.push(("gate check, allowed, written", meter.take()));
-    assert!(
-        ask(at + chrono::Duration::seconds(30))
-            .await
-            .unwrap()
-            .decision
-            .allow
-    );
+    assert!(allowed(carol(), at + chrono::Duration::seconds(30)).await);
     costs.push(("gate check, allowed within the window", meter.take()));
-    assert!(
-        ask(at + chrono::Duration::seconds(32))
-            .await
-            .unwrap()
-            .decision
-            .allow
-    );
+    assert!(allowed(carol(), at + chrono::Duration::seconds(32)).await);
     costs.push(("gate check, the same right again within 5 s", meter.take()));
-    let by_email = |at| {
-        gateway.gate(
-            &sp,
-            GateUser::Email("carol@example.com".parse().unwrap()),
-            GateResource::Id(gitlab.clone()),
-            at,
-        )
-    };
-    assert!(
-        by_email(at + chrono::Duration::seconds(40))
-            .await
-            .unwrap()
-            .decision
-            .allow
-    );
+    let carol_by_email = || GateUser::Email("carol@example.com".parse().unwrap());
+    assert!(allowed(carol_by_email(), at + chrono::Duration::seconds(40)).await);
     costs.push(("gate check by email address, the first", meter.take()));
-    assert!(
-        by_email(at + chrono::Duration::seconds(46))
-            .await
-            .unwrap()
-            .decision
-            .allow
-    );
+    assert!(allowed(carol_by_email(), at + chrono::Duration::seconds(46)).await);
     costs.push(("gate check by email address", meter.take()));
-    let refused = |uid: &'static str| {
-        gateway.gate(
-            &sp,
-            GateUser::Id(uid.parse().unwrap()),
-            GateResource::Id(gitlab.clone()),
-            at,
-        )
-    };
-    assert!(!refused("bob").await.unwrap().decision.allow);
+    assert!(!allowed(GateUser::Id("bob".parse().unwrap()), at).await);
     costs.push(("gate check, denied (locked)", meter.take()));
-    assert!(!refused("dev").await.unwrap().decision.allow);
+    assert!(!allowed(GateUser::Id("dev".parse().unwrap()), at).await);
     costs.push(("gate check, denied (no path ever)", meter.take()));
 
     println!("| use case | reads | RCU | writes | WCU |\n|---|---:|---:|---:|---:|");
