@@ -592,8 +592,8 @@ async fn gate_check_afresh(
 }
 
 /// The gate decides on the right as its usage keeps it (one read on a store that keeps the
-/// facts with the usage): a membership ended or begun reaches it as soon as the use case that
-/// made it returns; a change whose refresh was left pending reaches it when the tick carries
+/// facts with the usage): a membership or a grant ended or begun reaches it as soon as the use
+/// case that made it returns; a change whose refresh was left pending reaches it when the tick carries
 /// the refresh out — at once on a store that keeps no facts.
 pub async fn flow_the_gate_decides_on_the_facts_a_change_refreshed(store: Arc<dyn Store>) {
     use autolock_core::ports::{RefreshIntent, RefreshScope};
@@ -618,6 +618,38 @@ pub async fn flow_the_gate_decides_on_the_facts_a_change_refreshed(store: Arc<dy
     w.app
         .directory()
         .add_member(&w.admin, &w.eng, &bob, t + chrono::Duration::seconds(2))
+        .await
+        .unwrap();
+    let t = t + chrono::Duration::seconds(3);
+    assert!(gate_check_afresh(&store, &w, &bob, t).await.allow);
+
+    // The group's grant removed, then given again.
+    let grant = w
+        .app
+        .directory()
+        .grant_of(&w.admin, &w.gitlab, &w.eng)
+        .await
+        .unwrap()
+        .id;
+    w.app
+        .directory()
+        .remove_grant(&w.admin, &grant, t)
+        .await
+        .unwrap();
+    let denied = gate_check_afresh(&store, &w, &bob, t + chrono::Duration::seconds(1)).await;
+    assert_eq!(denied.reason, Some(DenyReason::NoAccess), "{denied:?}");
+    w.app
+        .directory()
+        .create_grant(
+            &w.admin,
+            autolock_core::service::NewGrant {
+                group: w.eng.clone(),
+                resource: w.gitlab.clone(),
+                expires_at: None,
+                policy_override: PolicyOverride::default(),
+            },
+            t + chrono::Duration::seconds(2),
+        )
         .await
         .unwrap();
     let t = t + chrono::Duration::seconds(3);
