@@ -12,7 +12,7 @@
 //! | list users, groups, resources | Query `gsi1` (`USERS`, `GROUPS`, `RESOURCES`) from the cursor | ≈ items/8 KB read |
 //! | facts of a right | Query the user's partition (with the active-flag history) + Query resource policies + Query grants of the resource + Query the user's memberships + Query each shared grant | 4 + grants queries, a few RCU |
 //! | usage of a right | GetItem (strongly consistent) | 1 RCU |
-//! | a gateway's decision (`/v1/gate`, `/v1/decision`) | GetItem of the right's item: its usage and the facts kept with it, rewritten by each refresh of a change that touches the right | 1 RCU (an item under 4 KB) |
+//! | a gateway's decision (`/v1/gate`, `POST /v1/access/check`) | GetItem of the right's item: its usage and the facts kept with it, rewritten by each refresh of a change that touches the right | 1 RCU (an item under 4 KB) |
 //! | record an access | one conditional write of the right's item (version check); none when nothing changes | 1 WCU per right per batch; the due index is rewritten only when the due *hour* changes; with the optional coalescing window (`USAGE_COALESCE_SECONDS`, off by default, at most an hour) a forward move within the window is not written, so a lock may come that much early |
 //! | deliveries | an item per (event, channel, recipient), created with `attribute_not_exists`; due retries under `DELIVERYDUE` | 2 WCU per attempt (transactional) |
 //! | sweep | Query each of 8 `due` shards up to the current hour (keys only), BatchGetItem the candidates | grows with rights due or due within the hour, not with all rights |
