@@ -261,6 +261,15 @@ impl World {
             .items
     }
 
+    /// Group `eng`'s grant on gitlab, as the directory holds it now.
+    pub async fn eng_grant(&self) -> autolock_core::directory::Grant {
+        self.app
+            .directory()
+            .grant_of(&self.admin, &self.gitlab, &self.eng)
+            .await
+            .expect("eng's grant on gitlab")
+    }
+
     /// Bob's user id.
     #[must_use]
     pub fn bob_id(&self) -> UserId {

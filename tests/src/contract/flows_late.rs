@@ -624,13 +624,7 @@ pub async fn flow_the_gate_decides_on_the_facts_a_change_refreshed(store: Arc<dy
     assert!(gate_check_afresh(&store, &w, &bob, t).await.allow);
 
     // The group's grant removed, then given again.
-    let grant = w
-        .app
-        .directory()
-        .grant_of(&w.admin, &w.gitlab, &w.eng)
-        .await
-        .unwrap()
-        .id;
+    let grant = w.eng_grant().await.id;
     w.app
         .directory()
         .remove_grant(&w.admin, &grant, t)

@@ -109,12 +109,7 @@ pub async fn flow_policies_as_code_are_exported_planned_and_applied(store: Arc<d
     assert!(applied.applied);
     assert_eq!(applied.changes.len(), 2);
     assert_eq!(gitlab_duration(&w).await, "1d");
-    let g = w
-        .app
-        .directory()
-        .grant_of(&w.admin, &w.gitlab, &w.eng)
-        .await
-        .unwrap();
+    let g = w.eng_grant().await;
     assert_eq!(
         g.current_override()
             .auto_lock_after

@@ -358,13 +358,7 @@ pub async fn race_concurrent_user_edits_are_all_kept(store: Arc<dyn Store>) {
 /// Field-by-field edits of one grant's override and its expiry, at once: all land.
 pub async fn race_concurrent_grant_edits_are_all_kept(store: Arc<dyn Store>) {
     let w = World::seed(store).await;
-    let grant = w
-        .app
-        .directory()
-        .grant_of(&w.admin, &w.gitlab, &w.eng)
-        .await
-        .unwrap()
-        .id;
+    let grant = w.eng_grant().await.id;
     let app = w.app.clone();
     let admin = w.admin.clone();
     let g = grant.clone();

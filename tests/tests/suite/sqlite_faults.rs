@@ -157,12 +157,7 @@ async fn a_multi_field_edit_and_a_policy_document_are_applied_whole_or_not_at_al
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("faults.db");
     let w = World::seed(Arc::new(SqliteStore::open(&path).unwrap())).await;
-    let grant = w
-        .app
-        .directory()
-        .grant_of(&w.admin, &w.gitlab, &w.eng)
-        .await
-        .unwrap();
+    let grant = w.eng_grant().await;
     let raw = rusqlite::Connection::open(&path).unwrap();
     raw.execute_batch(
         "CREATE TRIGGER refuse_expiry BEFORE INSERT ON grant_expiry BEGIN SELECT RAISE(ABORT, 'disk full'); END;",
@@ -188,12 +183,7 @@ async fn a_multi_field_edit_and_a_policy_document_are_applied_whole_or_not_at_al
 
     // Nothing of either: the grant's override and the resource's default are as they were,
     // and the audit log holds no policy change after the seed.
-    let now = w
-        .app
-        .directory()
-        .grant_of(&w.admin, &w.gitlab, &w.eng)
-        .await
-        .unwrap();
+    let now = w.eng_grant().await;
     assert_eq!(now.current_override(), PolicyOverride::default());
     assert_eq!(now.current_expiry(), None);
     let gitlab = w.store.resource(&w.gitlab).await.unwrap().unwrap();
@@ -217,12 +207,7 @@ async fn a_multi_field_edit_and_a_policy_document_are_applied_whole_or_not_at_al
         .apply_policies(&w.admin, &doc, d(1))
         .await
         .unwrap();
-    let now = w
-        .app
-        .directory()
-        .grant_of(&w.admin, &w.gitlab, &w.eng)
-        .await
-        .unwrap();
+    let now = w.eng_grant().await;
     assert_eq!(now.current_expiry(), Some(d(90)));
     assert_eq!(
         now.current_override().auto_lock_after,

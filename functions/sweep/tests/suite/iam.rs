@@ -33,13 +33,7 @@ async fn the_sweep_functions_policy_allows_exactly_what_a_tick_does() {
         .file_request(&w.bob, &w.gitlab, "release".parse().unwrap(), d(8))
         .await
         .unwrap();
-    let grant = w
-        .app
-        .directory()
-        .grant_of(&w.admin, &w.gitlab, &w.eng)
-        .await
-        .unwrap()
-        .id;
+    let grant = w.eng_grant().await.id;
     w.app
         .directory()
         .set_grant_expiry(&w.admin, &grant, Some(d(9)), d(8))
