@@ -158,6 +158,20 @@ fn kept<K: Eq + std::hash::Hash, V: Clone>(
         .map(|(_, v)| v.clone())
 }
 
+/// Keeps `value` for `key` in a map of the cache, which is emptied first when it holds `max`.
+fn keep_bounded<K: Eq + std::hash::Hash, V>(
+    map: &Mutex<HashMap<K, V>>,
+    max: usize,
+    key: K,
+    value: V,
+) {
+    let mut map = lock(map);
+    if map.len() >= max {
+        map.clear();
+    }
+    map.insert(key, value);
+}
+
 /// A cache's lock; one a panic left poisoned still holds a whole value (each write is one
 /// assignment), so it is taken as it is.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -177,11 +191,7 @@ impl GateCache {
     }
 
     fn keep_user_by_email(&self, email: Email, user: UserId) {
-        let mut emails = lock(&self.emails);
-        if emails.len() >= MAX_EMAILS {
-            emails.clear();
-        }
-        emails.insert(email, (Instant::now(), user));
+        keep_bounded(&self.emails, MAX_EMAILS, email, (Instant::now(), user));
     }
 
     /// Forgets the settings.
@@ -194,9 +204,12 @@ impl GateCache {
         lock(&self.decisions).clear();
     }
 
-    /// Forgets the decision kept for one right.
-    pub(crate) fn forget_decision(&self, user: &UserId, resource: &ResourceId) {
-        lock(&self.decisions).remove(&(user.clone(), resource.clone()));
+    /// Forgets the decisions kept for these rights.
+    pub(crate) fn forget_decisions_of(&self, rights: &[(UserId, ResourceId)]) {
+        let mut decisions = lock(&self.decisions);
+        for right in rights {
+            decisions.remove(right);
+        }
     }
 
     /// The decision kept for a right, if it still holds at `now`.
@@ -209,11 +222,8 @@ impl GateCache {
     }
 
     fn keep_decision(&self, user: &UserId, resource: &ResourceId, d: &Decision, until: Timestamp) {
-        let mut decisions = lock(&self.decisions);
-        if decisions.len() >= MAX_DECISIONS {
-            decisions.clear();
-        }
-        decisions.insert((user.clone(), resource.clone()), (d.clone(), until));
+        let right = (user.clone(), resource.clone());
+        keep_bounded(&self.decisions, MAX_DECISIONS, right, (d.clone(), until));
     }
 
     fn principal(&self, id: &PrincipalId) -> Option<ServicePrincipal> {
@@ -253,11 +263,13 @@ impl Committer for Forgetting {
         let directory = !changes.directory.is_empty();
         let settings = !changes.settings.is_empty();
         let every_decision = directory || settings || !changes.requests.is_empty();
-        let rights: Vec<(UserId, ResourceId)> = changes
-            .usage
-            .iter()
-            .map(|w| (w.user.clone(), w.resource.clone()))
-            .collect();
+        let rights: Vec<(UserId, ResourceId)> = if every_decision {
+            Vec::new()
+        } else {
+            (changes.usage.iter())
+                .map(|w| (w.user.clone(), w.resource.clone()))
+                .collect()
+        };
         let result = self.inner.commit(changes).await;
         if directory {
             self.cache.forget_directory();
@@ -268,9 +280,7 @@ impl Committer for Forgetting {
         if every_decision {
             self.cache.forget_decisions();
         } else {
-            for (user, resource) in &rights {
-                self.cache.forget_decision(user, resource);
-            }
+            self.cache.forget_decisions_of(&rights);
         }
         result
     }

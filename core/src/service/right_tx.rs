@@ -114,8 +114,8 @@ impl Engine {
         ))
     }
 
-    /// Reads a right for a decision at `now`: as its usage keeps it (one read where the store
-    /// keeps facts), the facts read apart only when none are kept.
+    /// Reads a right for a decision: as its usage keeps it (one read where the store keeps
+    /// facts), the facts read apart only when none are kept.
     pub(crate) async fn load_kept(
         &self,
         user: &UserId,
@@ -278,8 +278,9 @@ impl Engine {
                 tx.usage = tx.before.clone();
             }
         }
-        if tx.usage != tx.before || (tx.rewrite && self.usage.keeps_facts()) {
-            let facts = self.usage.keeps_facts().then(|| RightFacts {
+        let keeps_facts = self.usage.keeps_facts();
+        if tx.usage != tx.before || (tx.rewrite && keeps_facts) {
+            let facts = keeps_facts.then(|| RightFacts {
                 silences: Vec::new(),
                 ..tx.right.facts.clone()
             });

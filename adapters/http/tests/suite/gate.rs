@@ -567,14 +567,15 @@ async fn an_allowed_decision_is_kept_seconds_a_revocation_elsewhere_reaches_it_w
     assert_eq!(check(&t, "carol").await.status, StatusCode::FORBIDDEN);
 
     // Kept 0 seconds: every check decides afresh.
-    let r = t
-        .call(
+    let keep_for = |secs: u32| {
+        t.call(
             Method::PUT,
             "/v1/settings/gate",
             Some(admin),
-            Some(json!({"usage_window_secs": 60, "decision_ttl_secs": 0})),
+            Some(json!({"usage_window_secs": 60, "decision_ttl_secs": secs})),
         )
-        .await;
+    };
+    let r = keep_for(0).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text());
     elsewhere
         .directory()
@@ -589,14 +590,7 @@ async fn an_allowed_decision_is_kept_seconds_a_revocation_elsewhere_reaches_it_w
         .unwrap();
     t.clock.advance(seconds(1)).unwrap();
     assert_eq!(check(&t, "bob").await.status, StatusCode::FORBIDDEN);
-    let r = t
-        .call(
-            Method::PUT,
-            "/v1/settings/gate",
-            Some(admin),
-            Some(json!({"usage_window_secs": 60, "decision_ttl_secs": 61})),
-        )
-        .await;
+    let r = keep_for(61).await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.json()["field"], "decision_ttl_secs");
 }
