@@ -64,6 +64,7 @@ macro_rules! store_contract_tests {
             flow_a_change_left_half_done_is_completed_by_the_tick,
             flow_a_large_batch_for_one_right_is_committed_in_parts,
             flow_the_gate_decides_on_the_facts_a_change_refreshed,
+            flow_an_access_leaves_the_sweep_an_earlier_look,
             race_overlapping_retries_send_a_delivery_once,
             exemptions_are_stored_listed_and_edited_over_their_revision,
             flow_exemptions_keep_paths_open_and_are_audited_to_their_end,

@@ -28,7 +28,8 @@
 //!
 //! **usage** (`pk` = user, `sk` = resource; sparse index `due` on `due_shard`, `due_hour`,
 //! keys only): one item per right. `next_due` is a plain attribute; `due_hour` (its hour) is the
-//! index key, so an access that moves `next_due` within the same hour does not rewrite the index.
+//! index key, so an access that moves `next_due` within the same hour does not rewrite the index
+//! (and an access keeps an earlier `next_due` still ahead: docs/architecture.md, "The sweep's index").
 //!
 //! **requests** (`pk` = id; sparse index `open` on `open_pk`, `open_sk`; index `resolved` on
 //! `res_pk`, `res_sk`; TTL attribute `ttl`).

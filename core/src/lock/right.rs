@@ -134,6 +134,20 @@ impl Right {
         self.timeline.next_lock_if_heard(usage.last_activity())
     }
 
+    /// When the sweep should look at this right next after a change from `before` to `next`:
+    /// [`Self::next_due`], or the instant `before` kept when that is earlier and still ahead. A
+    /// sweep that comes early finds nothing to do and reschedules the right then (its `now` is
+    /// past the instant kept); an access that moved the instant later each time would move the
+    /// right in the sweep's index each time (docs/architecture.md, "The sweep's index").
+    #[must_use]
+    pub fn reschedule(&self, before: &Usage, next: &Usage, now: Timestamp) -> Option<Timestamp> {
+        let exact = self.next_due(next, now);
+        match (before.next_due, exact) {
+            (Some(kept), Some(exact)) if kept > now && kept <= exact => Some(kept),
+            _ => exact,
+        }
+    }
+
     /// Records the lock if it has occurred by `now` and is not recorded, and reschedules: what
     /// the sweep and a decision do. Changes nothing when there is nothing to record.
     #[must_use]
@@ -146,7 +160,7 @@ impl Right {
                 locked = Some(l);
             }
         }
-        next.next_due = self.next_due(&next, now);
+        next.next_due = self.reschedule(usage, &next, now);
         if next != *usage {
             next.prune(now);
         }
@@ -251,7 +265,7 @@ impl Right {
             at: event.accessed_at,
         });
         next.prune(now);
-        next.next_due = self.next_due(&next, now);
+        next.next_due = self.reschedule(usage, &next, now);
         let usage = (next != *usage).then_some(next);
         (
             EventOutcome::Denied(DenyReason::Locked),
@@ -318,7 +332,7 @@ impl Right {
             (None, new) => locked = new,
         }
         next.lock = new_lock;
-        next.next_due = self.next_due(&next, now);
+        next.next_due = self.reschedule(usage, &next, now);
         (
             EventOutcome::Counted,
             Effect {
@@ -423,7 +437,7 @@ impl Right {
             next.last_person_unlock = Some(record.clone());
         }
         next.last_unlock = Some(record);
-        next.next_due = self.next_due(&next, at);
+        next.next_due = self.reschedule(usage, &next, at);
         Some(Effect {
             usage: Some(next),
             reverted: None,

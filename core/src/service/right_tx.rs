@@ -252,7 +252,7 @@ impl Engine {
     /// The changes of a right's transaction: its next due instant recomputed, the lock-warning
     /// rule applied, the usage write dropped when the coalescing rule says it is not worth it.
     pub(crate) fn finish(&self, mut tx: RightTx, now: Timestamp) -> Changeset {
-        tx.usage.next_due = tx.right.next_due(&tx.usage, now);
+        tx.usage.next_due = tx.right.reschedule(&tx.before, &tx.usage, now);
         if let Some(before) = self.options.warn_before() {
             match warning(&tx.right, &tx.usage, now, before) {
                 Warning::None => {}

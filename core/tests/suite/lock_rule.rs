@@ -601,6 +601,42 @@ fn a_counted_event_moves_the_last_access_and_postpones_the_lock() {
     );
 }
 
+// The sweep's index: an access keeps an earlier instant still ahead; a change that brings the
+// lock forward, and the sweep once that instant comes, put the exact one.
+#[test]
+fn an_access_keeps_the_sweeps_earlier_instant_until_the_sweep_comes() {
+    let f = facts(manual("1d")).simple_path("g", h(0)).build();
+    let right = Right::new(f);
+    let (_, first) = right.apply_event(&Usage::default(), &event("e1", h(1)), h(1));
+    let first = first.usage.unwrap();
+    assert_eq!(first.next_due, Some(h(25)));
+    let (outcome, second) = right.apply_event(&first, &event("e2", h(10)), h(10));
+    assert_eq!(outcome, EventOutcome::Counted);
+    let second = second.usage.unwrap();
+    assert_eq!(second.last_access, Some(h(10)));
+    assert_eq!(second.next_due, Some(h(25)), "the earlier instant kept");
+    assert_eq!(
+        right.state(&second, h(25)),
+        RightState::Active {
+            next_lock: Some(h(34))
+        }
+    );
+    assert_eq!(
+        right.settle(&second, h(20)).usage,
+        None,
+        "a decision before it writes nothing"
+    );
+    let swept = right.settle(&second, h(25));
+    assert_eq!(swept.locked, None);
+    assert_eq!(swept.usage.unwrap().next_due, Some(h(34)));
+    // A later instant kept is never kept: the lock it would pass is sooner.
+    let later = Usage {
+        next_due: Some(h(40)),
+        ..second.clone()
+    };
+    assert_eq!(right.reschedule(&later, &second, h(20)), Some(h(34)));
+}
+
 #[test]
 fn an_event_after_the_lock_instant_does_not_count() {
     let f = facts(manual("1d")).simple_path("g", h(0)).build();

@@ -1,4 +1,4 @@
-//! More flows: the active flag over time, unlocks without a path, cancellations at an expiry, idempotent edits, last access after an unlock, disabled service principals, changes completed by the tick, large batches, the gate on the facts a change refreshed.
+//! More flows: the active flag over time, unlocks without a path, cancellations at an expiry, idempotent edits, last access after an unlock, disabled service principals, changes completed by the tick, large batches, the gate on the facts a change refreshed, the sweep's earlier look.
 
 #![allow(clippy::wildcard_imports)]
 
@@ -681,4 +681,47 @@ pub async fn flow_the_gate_decides_on_the_facts_a_change_refreshed(store: Arc<dy
     let denied = gate_check_afresh(&store, &w, &carol, t + chrono::Duration::seconds(3)).await;
     assert!(!denied.allow, "{denied:?}");
     assert_ne!(denied.reason, Some(DenyReason::NoAccess), "{denied:?}");
+}
+
+/// An access leaves a right where the sweep's index has it when that instant is earlier and still
+/// ahead: the sweep looks at the right then, finds nothing to record and puts it at its lock
+/// instant, which it records when it comes (docs/architecture.md, "The sweep's index").
+pub async fn flow_an_access_leaves_the_sweep_an_earlier_look(store: Arc<dyn Store>) {
+    let w = World::seed(store).await;
+    let carol = || async {
+        w.store()
+            .usage(&w.carol.id, &w.gitlab)
+            .await
+            .expect("usage read")
+            .value
+    };
+    // Bob and Carol, members since h(0) and never seen, are due at d(7).
+    assert_eq!(carol().await.next_due, Some(d(7)));
+    w.carol_uses_gitlab(&w.app, "c1", d(1)).await;
+    w.carol_uses_gitlab(&w.app, "c2", d(3)).await;
+    let used = carol().await;
+    assert_eq!(used.last_access, Some(d(3)));
+    assert_eq!(
+        used.next_due,
+        Some(d(7)),
+        "the index entry left where it was"
+    );
+    assert_eq!(
+        w.app
+            .sweep()
+            .sweep(d(7) - chrono::Duration::seconds(1), 10)
+            .await
+            .unwrap()
+            .examined,
+        0
+    );
+    // At d(7) Bob locks; Carol is looked at, not locked, and put at her lock instant.
+    let swept = w.app.sweep().sweep(d(7), 10).await.unwrap();
+    assert_eq!((swept.examined, swept.locked), (2, 1));
+    let looked = carol().await;
+    assert_eq!((looked.lock, looked.next_due), (None, Some(d(10))));
+    assert_eq!(w.app.sweep().sweep(d(9), 10).await.unwrap().examined, 0);
+    let at_lock = w.app.sweep().sweep(d(10), 10).await.unwrap();
+    assert_eq!((at_lock.examined, at_lock.locked), (1, 1));
+    assert_eq!(carol().await.lock, Some(d(10)));
 }

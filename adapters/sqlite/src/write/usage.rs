@@ -19,11 +19,19 @@ pub(super) fn apply_usage(tx: &Transaction<'_>, w: &UsageWrite) -> StoreResult<(
             params![u, r, next_due, data],
         )
     } else {
-        super::exec(tx,
-            "UPDATE usage SET version = version + 1, next_due = ?4, data = ?5
-             WHERE user_id = ?1 AND resource_id = ?2 AND version = ?3",
+        // The sweep's index is left alone when the instant is unchanged (an access, mostly).
+        match super::exec(tx,
+            "UPDATE usage SET version = version + 1, data = ?5
+             WHERE user_id = ?1 AND resource_id = ?2 AND version = ?3 AND next_due IS ?4",
             params![u, r, version, next_due, data],
-        )
+        ) {
+            Ok(0) => super::exec(tx,
+                "UPDATE usage SET version = version + 1, next_due = ?4, data = ?5
+                 WHERE user_id = ?1 AND resource_id = ?2 AND version = ?3",
+                params![u, r, version, next_due, data],
+            ),
+            other => other,
+        }
     }
     .map_err(backend)?;
     if n == 0 {
