@@ -1,6 +1,6 @@
 //! The usage of rights and the sweep's index of rights due.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -152,25 +152,22 @@ fn fill(
         .iter()
         .filter(|(u, r)| cache.usage(u.as_str(), r.as_str()).is_none());
     match aside {
-        // A batch: the usage of each resource's rights in one query.
+        // A batch: each right's row read in the key's order (each right once, however often
+        // the batch names it), so that one read finds the pages above its row where the last
+        // one left them.
         Some(a) => {
-            // Each right once, however often the batch names it.
-            let mut by_resource: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-            for (u, r) in missing {
-                by_resource
-                    .entry(r.as_str())
+            let rights: BTreeSet<(&str, &str)> =
+                missing.map(|(u, r)| (u.as_str(), r.as_str())).collect();
+            let mut s = conn.prepare_cached(
+                "SELECT version, data FROM usage WHERE user_id = ?1 AND resource_id = ?2",
+            )?;
+            for (u, r) in rights {
+                // A right never used: no row, version 0.
+                let used = s.query_row([u, r], |row| usage_row(row, 0)).optional()?;
+                a.usage
+                    .entry(r.to_owned())
                     .or_default()
-                    .insert(u.as_str());
-            }
-            for (r, users) in by_resource {
-                let mut found = usage_of_users(conn, r, &users)?;
-                for u in users {
-                    // A right never used: no row, version 0.
-                    if !found.contains_key(u) {
-                        found.insert(u.to_owned(), Versioned::default());
-                    }
-                }
-                a.usage.insert(r.to_owned(), found);
+                    .insert(u.to_owned(), used.unwrap_or_default());
             }
         }
         // One right: its usage read with its user's other rights'.
@@ -193,25 +190,6 @@ fn fill(
         }
     }
     Ok(())
-}
-
-/// The usage of the rights of `users` on `resource` that have one, by user, in one query.
-fn usage_of_users(
-    c: &rusqlite::Connection,
-    resource: &str,
-    users: &BTreeSet<&str>,
-) -> rusqlite::Result<HashMap<String, Versioned<Usage>>> {
-    let list = super::facts::ids(users.iter().copied());
-    let mut s = c.prepare_cached(
-        "SELECT user_id, version, data FROM usage
-         WHERE resource_id = ?1 AND user_id IN (SELECT value FROM json_each(?2))",
-    )?;
-    let mut rows = s.query(params![resource, list])?;
-    let mut found = HashMap::with_capacity(users.len());
-    while let Some(row) = rows.next()? {
-        found.insert(row.get::<_, String>(0)?, usage_row(row, 1)?);
-    }
-    Ok(found)
 }
 
 #[async_trait]
