@@ -561,28 +561,63 @@ async fn setup(quick: bool) -> Bench {
     }
 }
 
-async fn run(quick: bool) -> Vec<Figure> {
+/// The figures `--only NAME` selects one of (the OpenAPI figure comes with the decisions, whose
+/// bare handler is its baseline; the peak memory only with every figure).
+const FIGURES: [&str; 7] = [
+    "decisions",
+    "gate",
+    "core",
+    "events",
+    "report",
+    "webhook",
+    "sweep",
+];
+
+async fn run(quick: bool, only: Option<&str>) -> Vec<Figure> {
+    let wanted = |name: &str| only.is_none_or(|o| o == name);
     let b = setup(quick).await;
     let mut figures = Vec::new();
-    let (rss_decisions, bare) = decisions(&b, &mut figures).await;
-    figures.push(gate_figure(&b).await);
-    figures.push(openapi_figure(&b, bare).await);
-    figures.push(core_decision_figure(&b).await);
-    figures.push(ingestion_figure(&b).await);
-    let (report, rss_report) = report_figure(&b).await;
-    figures.push(report);
-    figures.push(webhook_figure(&b).await);
-    figures.push(Figure {
-        name: "peak resident memory (server and client)",
-        measured: format!(
-            "{rss_decisions:.0} MiB under decisions, {rss_report:.0} MiB after the report"
-        ),
-        baseline: "—".into(),
-        ratio: None,
-        target: "reported",
-        met: None,
-    });
-    figures.extend(sweep::figures(&b.dir, quick).await);
+    let decided = if wanted("decisions") {
+        Some(decisions(&b, &mut figures).await)
+    } else {
+        None
+    };
+    if wanted("gate") {
+        figures.push(gate_figure(&b).await);
+    }
+    if let Some((_, bare)) = decided {
+        figures.push(openapi_figure(&b, bare).await);
+    }
+    if wanted("core") {
+        figures.push(core_decision_figure(&b).await);
+    }
+    if wanted("events") {
+        figures.push(ingestion_figure(&b).await);
+    }
+    let mut rss_report = None;
+    if wanted("report") {
+        let (report, rss) = report_figure(&b).await;
+        figures.push(report);
+        rss_report = Some(rss);
+    }
+    if wanted("webhook") {
+        figures.push(webhook_figure(&b).await);
+    }
+    if let (Some((rss_decisions, _)), Some(rss_report)) = (decided, rss_report) {
+        figures.push(Figure {
+            name: "peak resident memory (server and client)",
+            measured: format!(
+                "{rss_decisions:.0} MiB under decisions, {rss_report:.0} MiB after the report"
+            ),
+            baseline: "—".into(),
+            ratio: None,
+            target: "reported",
+            met: None,
+        });
+    }
+    if wanted("sweep") {
+        figures.extend(sweep::figures(&b.dir, quick).await);
+    }
     let _ = std::fs::remove_dir_all(&b.dir);
     figures
 }
@@ -979,13 +1014,25 @@ fn futures_block<F: std::future::Future>(f: F) -> F::Output {
 }
 
 fn main() {
-    let quick = std::env::args().any(|a| a == "--quick");
+    let args: Vec<String> = std::env::args().collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .map(|i| args.get(i + 1).map_or("", String::as_str));
+    if let Some(name) = only {
+        assert!(
+            FIGURES.contains(&name),
+            "--only takes one of {}",
+            FIGURES.join(", ")
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let figures = runtime.block_on(run(quick));
+    let figures = runtime.block_on(run(quick, only));
     println!(
         "| figure | measured | baseline (same run) | ratio | target | met |\n|---|---|---|---:|---|---|"
     );
