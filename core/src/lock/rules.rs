@@ -52,9 +52,15 @@ pub fn warning(right: &Right, usage: &Usage, now: Timestamp, before: Duration) -
 
 /// The coalescing rule: a usage write that only moves the last access forward by less than
 /// `window` (and remembers the events that did) is not worth writing; a lock may then come up
-/// to `window` early.
+/// to `window` early. Nor is one that only keeps an attempt the lock denied less than `window`
+/// after the latest attempt kept: a late event that proves the lock wrong counts the attempts
+/// kept (docs/semantics.md §2.7), so the access it then restores may be up to `window` earlier.
 #[must_use]
 pub fn coalesces(before: &Usage, after: &Usage, window: Duration) -> bool {
+    access_coalesces(before, after, window) || attempt_coalesces(before, after, window)
+}
+
+fn access_coalesces(before: &Usage, after: &Usage, window: Duration) -> bool {
     let Some(previous) = before.last_access else {
         return false;
     };
@@ -65,4 +71,21 @@ pub fn coalesces(before: &Usage, after: &Usage, window: Duration) -> bool {
         ..after.clone()
     } == *before;
     only_access_moved && after.last_access.is_some_and(|a| a - previous < window)
+}
+
+fn attempt_coalesces(before: &Usage, after: &Usage, window: Duration) -> bool {
+    let Some(latest) = before.denied.iter().map(|d| d.at).max() else {
+        return false;
+    };
+    let mut added = after.denied.iter().filter(|d| !before.denied.contains(d));
+    let (Some(attempt), None) = (added.next(), added.next()) else {
+        return false;
+    };
+    // Older attempts the write would have pruned stay until a write that is made.
+    let only_attempt_kept = Usage {
+        denied: before.denied.clone(),
+        next_due: before.next_due,
+        ..after.clone()
+    } == *before;
+    only_attempt_kept && attempt.at >= latest && attempt.at - latest < window
 }

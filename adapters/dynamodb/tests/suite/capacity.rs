@@ -212,6 +212,9 @@ async fn each_use_case_costs_what_the_table_says_or_less() {
     costs.push(("gate check by email address", meter.take()));
     assert!(!allowed(GateUser::Id("bob".parse().unwrap()), at).await);
     costs.push(("gate check, denied (locked)", meter.take()));
+    let bob_again = at + chrono::Duration::seconds(20);
+    assert!(!allowed(GateUser::Id("bob".parse().unwrap()), bob_again).await);
+    costs.push(("gate check, denied again within the window", meter.take()));
     assert!(!allowed(GateUser::Id("dev".parse().unwrap()), at).await);
     costs.push(("gate check, denied (no path ever)", meter.take()));
 
@@ -263,6 +266,9 @@ async fn each_use_case_costs_what_the_table_says_or_less() {
         // The right's item, its lock recorded by the sweep; the attempt kept (for a revert to
         // count), as an event denied by the lock is.
         ("gate check, denied (locked)", 1, 1, 6.0, 1.0),
+        // The right's item alone: an attempt less than the window after the one kept is not
+        // kept (a locked browser asks once per asset).
+        ("gate check, denied again within the window", 1, 0, 0.0, 1.0),
         // No item: the facts read apart, and the resource, to tell a 404.
         ("gate check, denied (no path ever)", 5, 0, 0.0, 4.0),
     ];
