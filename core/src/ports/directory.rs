@@ -58,15 +58,6 @@ pub trait DirectoryReader: Send + Sync {
     async fn groups(&self, page: &PageRequest) -> StoreResult<Page<Group>>;
     /// A resource, with its current default policy.
     async fn resource(&self, id: &ResourceId) -> StoreResult<Option<Resource>>;
-    /// Several resources as [`Self::resource`] reads each, in order; a store may read them in
-    /// one go (a batch of access events names up to 500).
-    async fn resources_by_id(&self, ids: &[ResourceId]) -> StoreResult<Vec<Option<Resource>>> {
-        let mut read = Vec::with_capacity(ids.len());
-        for id in ids {
-            read.push(self.resource(id).await?);
-        }
-        Ok(read)
-    }
     /// Resources by id.
     async fn resources(&self, page: &PageRequest) -> StoreResult<Page<Resource>>;
     /// A grant with its history, current or ended.

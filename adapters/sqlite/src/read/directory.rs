@@ -15,8 +15,8 @@ use autolock_core::values::{Email, Name, Role};
 use crate::SqliteStore;
 use crate::rows::backend;
 use crate::rows::{
-    GRANT_COLUMNS, RESOURCE_SELECT, USER_COLUMNS, decode, group_row, instant, limit_plus_one,
-    load_grant_rows, load_resource, parse, resource_row, user_row,
+    GRANT_COLUMNS, USER_COLUMNS, decode, group_row, instant, limit_plus_one, load_grant_rows,
+    load_resource, parse, user_row,
 };
 
 /// The rows of `select` (which ends with the column of their id) whose id is one of `ids`, in
@@ -225,20 +225,6 @@ impl DirectoryReader for SqliteStore {
     async fn resource(&self, id: &ResourceId) -> StoreResult<Option<Resource>> {
         let id = id.clone();
         self.read(move |c| load_resource(c, id.as_str())).await
-    }
-
-    async fn resources_by_id(&self, ids: &[ResourceId]) -> StoreResult<Vec<Option<Resource>>> {
-        let ids: Vec<String> = ids.iter().map(|id| id.as_str().to_owned()).collect();
-        self.read(move |c| {
-            by_ids(
-                c,
-                &format!("{RESOURCE_SELECT} WHERE r.id"),
-                &ids,
-                resource_row,
-                |r| r.id.as_str(),
-            )
-        })
-        .await
     }
 
     async fn resources(&self, page: &PageRequest) -> StoreResult<Page<Resource>> {
