@@ -150,7 +150,7 @@ pub struct UnlockRecord {
 
 /// An access that was denied because the right was locked, kept for [`DENIED_RETENTION`] so that
 /// a revert can count it again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct DeniedAttempt {
     pub event_id: EventId,
     /// When the access happened.

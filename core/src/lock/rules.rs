@@ -77,7 +77,10 @@ fn attempt_coalesces(before: &Usage, after: &Usage, window: Duration) -> bool {
     let Some(latest) = before.denied.iter().map(|d| d.at).max() else {
         return false;
     };
-    let mut added = after.denied.iter().filter(|d| !before.denied.contains(d));
+    // Up to 256 attempts kept on each side, on the path of every check the lock denies: looked
+    // up in a set rather than each one in the other list.
+    let kept: std::collections::HashSet<_> = before.denied.iter().collect();
+    let mut added = after.denied.iter().filter(|d| !kept.contains(d));
     let (Some(attempt), None) = (added.next(), added.next()) else {
         return false;
     };
