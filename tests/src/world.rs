@@ -270,6 +270,28 @@ impl World {
             .expect("eng's grant on gitlab")
     }
 
+    /// Grants group `eng` `resource` at `at`, with no expiry and the resource's policy.
+    pub async fn grant_eng(
+        &self,
+        resource: &ResourceId,
+        at: Timestamp,
+    ) -> autolock_core::directory::Grant {
+        self.app
+            .directory()
+            .create_grant(
+                &self.admin,
+                NewGrant {
+                    group: self.eng.clone(),
+                    resource: resource.clone(),
+                    expires_at: None,
+                    policy_override: PolicyOverride::default(),
+                },
+                at,
+            )
+            .await
+            .expect("grant to eng")
+    }
+
     /// Bob's user id.
     #[must_use]
     pub fn bob_id(&self) -> UserId {

@@ -632,20 +632,8 @@ pub async fn flow_the_gate_decides_on_the_facts_a_change_refreshed(store: Arc<dy
         .unwrap();
     let denied = gate_check_afresh(&store, &w, &bob, t + chrono::Duration::seconds(1)).await;
     assert_eq!(denied.reason, Some(DenyReason::NoAccess), "{denied:?}");
-    w.app
-        .directory()
-        .create_grant(
-            &w.admin,
-            autolock_core::service::NewGrant {
-                group: w.eng.clone(),
-                resource: w.gitlab.clone(),
-                expires_at: None,
-                policy_override: PolicyOverride::default(),
-            },
-            t + chrono::Duration::seconds(2),
-        )
-        .await
-        .unwrap();
+    w.grant_eng(&w.gitlab, t + chrono::Duration::seconds(2))
+        .await;
     let t = t + chrono::Duration::seconds(3);
     assert!(gate_check_afresh(&store, &w, &bob, t).await.allow);
 

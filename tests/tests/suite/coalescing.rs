@@ -19,13 +19,19 @@ fn input(w: &World, id: &str, at: autolock_core::Timestamp) -> Vec<EventInput> {
     }]
 }
 
-#[tokio::test]
-async fn accesses_within_the_window_are_not_written_and_the_lock_comes_at_most_that_early() {
+/// The world on SQLite, and its use cases with a coalescing window of ten minutes.
+async fn coalescing_by_ten_minutes() -> (World, Autolock) {
     let w = World::seed(Arc::new(autolock_sqlite::SqliteStore::in_memory().unwrap())).await;
     let app = Autolock::with_options(
         Arc::clone(w.store()),
         Options::default().coalescing(Coalescing::new(Duration::minutes(10)).unwrap()),
     );
+    (w, app)
+}
+
+#[tokio::test]
+async fn accesses_within_the_window_are_not_written_and_the_lock_comes_at_most_that_early() {
+    let (w, app) = coalescing_by_ten_minutes().await;
     let t = d(1);
     app.gateway()
         .record_events(&w.gateway, input(&w, "a", t), t)
@@ -80,11 +86,7 @@ async fn accesses_within_the_window_are_not_written_and_the_lock_comes_at_most_t
 
 #[tokio::test]
 async fn attempts_the_lock_denies_within_the_window_are_not_kept_and_a_revert_counts_those_kept() {
-    let w = World::seed(Arc::new(autolock_sqlite::SqliteStore::in_memory().unwrap())).await;
-    let app = Autolock::with_options(
-        Arc::clone(w.store()),
-        Options::default().coalescing(Coalescing::new(Duration::minutes(10)).unwrap()),
-    );
+    let (w, app) = coalescing_by_ten_minutes().await;
     let send = |id: &'static str, at: autolock_core::Timestamp, arriving| {
         let app = app.clone();
         let events = input(&w, id, at);

@@ -63,20 +63,7 @@ async fn a_deactivation_goes_on_past_a_failing_right_and_the_tick_finishes_it() 
         .await
         .unwrap()
         .id;
-    w.app
-        .directory()
-        .create_grant(
-            &w.admin,
-            autolock_core::service::NewGrant {
-                group: w.eng.clone(),
-                resource: wiki.clone(),
-                expires_at: None,
-                policy_override: autolock_core::policy::PolicyOverride::default(),
-            },
-            d(0),
-        )
-        .await
-        .unwrap();
+    w.grant_eng(&wiki, d(0)).await;
     let rid = w
         .app
         .requests()
