@@ -851,7 +851,11 @@ async fn ingestion_figures(b: &Bench) -> [Figure; 2] {
     }
     let ingest_rate = rights.len() as f64 / started.elapsed().as_secs_f64();
     let sql_rate = usage_sql_alone(&b.path, rights);
-    let raw_rate = raw_upserts(dir, rights);
+    // The upserts take a fraction of a second and move the most from run to run: the median of
+    // three, each into a table of its own.
+    let mut raw = [0.0; 3].map(|_| raw_upserts(dir, rights));
+    raw.sort_by(f64::total_cmp);
+    let raw_rate = raw[1];
     [
         ratio_figure(
             "access events, batches of 500",
