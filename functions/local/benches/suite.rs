@@ -863,7 +863,7 @@ async fn ingestion_figures(b: &Bench) -> [Figure; 2] {
             raw_rate,
             "events/s",
             // Out of reach while each event's outcome is answered from a durable write: see
-            // BENCHMARKS.md, "What stands in the way".
+            // BENCHMARKS.md, "Access events".
             ("≥ 0.25 (out of reach on this design)", 0.25),
         ),
         // No target: the floor under the figure above, which answers each event from the
