@@ -895,18 +895,27 @@ fn raw_upserts(dir: &std::path::Path, rights: &[(UserId, ResourceId)]) -> f64 {
          CREATE TABLE usage (user_id TEXT, resource_id TEXT, last_access INTEGER, PRIMARY KEY (user_id, resource_id));",
     )
     .unwrap();
+    in_batches(&mut raw, rights, |tx, chunk| {
+        let mut s = tx
+            .prepare_cached("INSERT INTO usage VALUES (?1, ?2, ?3) ON CONFLICT (user_id, resource_id) DO UPDATE SET last_access = excluded.last_access")
+            .unwrap();
+        for (u, r) in chunk {
+            s.execute(rusqlite::params![u.as_str(), r.as_str(), now().timestamp()])
+                .unwrap();
+        }
+    })
+}
+
+/// `write` run over `rights` 500 at a time, a transaction each: rights a second.
+fn in_batches(
+    c: &mut rusqlite::Connection,
+    rights: &[(UserId, ResourceId)],
+    mut write: impl FnMut(&rusqlite::Transaction<'_>, &[(UserId, ResourceId)]),
+) -> f64 {
     let started = Instant::now();
     for chunk in rights.chunks(500) {
-        let tx = raw.transaction().unwrap();
-        {
-            let mut s = tx
-                .prepare_cached("INSERT INTO usage VALUES (?1, ?2, ?3) ON CONFLICT (user_id, resource_id) DO UPDATE SET last_access = excluded.last_access")
-                .unwrap();
-            for (u, r) in chunk {
-                s.execute(rusqlite::params![u.as_str(), r.as_str(), now().timestamp()])
-                    .unwrap();
-            }
-        }
+        let tx = c.transaction().unwrap();
+        write(&tx, chunk);
         tx.commit().unwrap();
     }
     rights.len() as f64 / started.elapsed().as_secs_f64()
@@ -916,40 +925,36 @@ fn raw_upserts(dir: &std::path::Path, rights: &[(UserId, ResourceId)]) -> f64 {
 /// with the store's statements, batches of 500 in a transaction each; rows a second.
 fn usage_sql_alone(path: &std::path::Path, rights: &[(UserId, ResourceId)]) -> f64 {
     let mut c = rusqlite::Connection::open(path).unwrap();
-    let started = Instant::now();
-    for chunk in rights.chunks(500) {
-        let tx = c.transaction().unwrap();
-        {
-            let mut read = tx
-                .prepare("SELECT version, next_due, data FROM usage WHERE user_id = ?1 AND resource_id = ?2")
+    in_batches(&mut c, rights, |tx, chunk| {
+        let mut read = tx
+            .prepare_cached(
+                "SELECT version, next_due, data FROM usage WHERE user_id = ?1 AND resource_id = ?2",
+            )
+            .unwrap();
+        let mut write = tx
+            .prepare_cached(
+                "UPDATE usage SET version = version + 1, data = ?5
+                 WHERE user_id = ?1 AND resource_id = ?2 AND version = ?3 AND next_due IS ?4",
+            )
+            .unwrap();
+        for (u, r) in chunk {
+            let (version, due, data): (i64, Option<i64>, String) = read
+                .query_row([u.as_str(), r.as_str()], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })
                 .unwrap();
-            let mut write = tx
-                .prepare(
-                    "UPDATE usage SET version = version + 1, data = ?5
-                     WHERE user_id = ?1 AND resource_id = ?2 AND version = ?3 AND next_due IS ?4",
-                )
+            let written = write
+                .execute(rusqlite::params![
+                    u.as_str(),
+                    r.as_str(),
+                    version,
+                    due,
+                    data
+                ])
                 .unwrap();
-            for (u, r) in chunk {
-                let (version, due, data): (i64, Option<i64>, String) = read
-                    .query_row([u.as_str(), r.as_str()], |row| {
-                        Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-                    })
-                    .unwrap();
-                let written = write
-                    .execute(rusqlite::params![
-                        u.as_str(),
-                        r.as_str(),
-                        version,
-                        due,
-                        data
-                    ])
-                    .unwrap();
-                assert_eq!(written, 1, "the usage of {u} on {r} written back");
-            }
+            assert_eq!(written, 1, "the usage of {u} on {r} written back");
         }
-        tx.commit().unwrap();
-    }
-    rights.len() as f64 / started.elapsed().as_secs_f64()
+    })
 }
 
 /// A resource's report, against a plain SQL join written by the same CSV writer; the peak
