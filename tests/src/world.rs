@@ -184,26 +184,7 @@ impl World {
             .await
             .expect("group")
             .id;
-        app.directory()
-            .create_grant(
-                &admin,
-                NewGrant {
-                    group: eng.clone(),
-                    resource: gitlab.clone(),
-                    expires_at: None,
-                    policy_override: PolicyOverride::default(),
-                },
-                t0,
-            )
-            .await
-            .expect("grant");
-        for u in ["bob", "carol"] {
-            app.directory()
-                .add_member(&admin, &eng, &id::<UserId>(u), t0)
-                .await
-                .expect("member");
-        }
-        Self {
+        let world = Self {
             app,
             store,
             admin,
@@ -214,7 +195,17 @@ impl World {
             gateway: principal("gw", Role::Gateway),
             gitlab,
             eng,
+        };
+        world.grant_eng(&world.gitlab, t0).await;
+        for u in ["bob", "carol"] {
+            world
+                .app
+                .directory()
+                .add_member(&world.admin, &world.eng, &id::<UserId>(u), t0)
+                .await
+                .expect("member");
         }
+        world
     }
 
     /// The store.
