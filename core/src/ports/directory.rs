@@ -19,6 +19,13 @@ pub trait DirectoryReader: Send + Sync {
         kind: crate::directory::ProvisionedKind,
         id: &str,
     ) -> StoreResult<Option<crate::directory::ProvisionedRecord>>;
+    /// The provisioned user, not deleted, whose `userName` has this key (lower case:
+    /// [`crate::directory::ProvisionedRecord::user_name_key`]); an identity provider looks a
+    /// user up by name before it creates one.
+    async fn provisioned_user_named(
+        &self,
+        key: &str,
+    ) -> StoreResult<Option<crate::directory::ProvisionedRecord>>;
     /// Every record of a kind, deleted ones too, ordered by id.
     async fn provisioned_all(
         &self,

@@ -162,6 +162,28 @@ impl Provisioning {
             .collect())
     }
 
+    /// The provisioned user whose `userName` is `user_name` (whatever its case) and its record,
+    /// if there is one: what an identity provider asks before it creates a user, read by the
+    /// name's key rather than from every user.
+    pub async fn user_named(
+        &self,
+        actor: &Principal,
+        user_name: &str,
+    ) -> Result<Option<(User, ProvisionedRecord)>> {
+        require(actor, Capability::Provision)?;
+        let directory = &self.engine.directory;
+        let Some(record) = directory
+            .provisioned_user_named(&user_name.to_lowercase())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Ok(id) = UserId::parse(&record.id) else {
+            return Ok(None);
+        };
+        Ok(directory.user(&id).await?.map(|u| (u, record)))
+    }
+
     /// A provisioned user and its record.
     pub async fn user(&self, actor: &Principal, id: &UserId) -> Result<(User, ProvisionedRecord)> {
         require(actor, Capability::Provision)?;

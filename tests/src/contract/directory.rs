@@ -806,6 +806,20 @@ pub async fn provisioned_records_are_kept_whole_with_unique_user_names(store: Ar
         .commit(put(record("u3", "Babs", 1, false), None))
         .await
         .unwrap();
+    // Looked up by the name's key: the live record that has it, none for a name that is free.
+    let named = |key: &'static str| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .provisioned_user_named(key)
+                .await
+                .unwrap()
+                .map(|r| (r.id, r.version))
+        }
+    };
+    assert_eq!(named("bjensen").await, Some(("u2".into(), 1)));
+    assert_eq!(named("babs").await, Some(("u3".into(), 1)));
+    assert_eq!(named("nobody").await, None);
     let all = store.provisioned_all(ProvisionedKind::User).await.unwrap();
     assert_eq!(
         all.iter()

@@ -237,6 +237,28 @@ impl DirectoryReader for DynamoStore {
         .transpose()
     }
 
+    async fn provisioned_user_named(
+        &self,
+        name_key: &str,
+    ) -> StoreResult<Option<ProvisionedRecord>> {
+        // The name's item names the user's record: two reads. A record renamed between them
+        // no longer has the name, and is not the answer.
+        let Some(name) = self
+            .get(
+                &self.tables.policies,
+                key(keys::PROVISIONED_NAMES, name_key),
+            )
+            .await?
+        else {
+            return Ok(None);
+        };
+        let id = get_s(&name, "id")?;
+        Ok(self
+            .provisioned(ProvisionedKind::User, id)
+            .await?
+            .filter(|r| r.user_name_key().as_deref() == Some(name_key)))
+    }
+
     async fn provisioned_all(&self, kind: ProvisionedKind) -> StoreResult<Vec<ProvisionedRecord>> {
         let q = Q::on(&self.tables.policies, "pk = :pk")
             .value(":pk", s(keys::provisioned(kind.as_str())));

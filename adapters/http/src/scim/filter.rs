@@ -306,6 +306,24 @@ impl Filter {
         Ok(f)
     }
 
+    /// The `userName` a match must equal (whatever its case), when the filter says one:
+    /// `userName eq "..."`, alone or as a side of an `and`. An identity provider asks this before
+    /// each user it creates; the user is then read by name, not found among every user.
+    #[must_use]
+    pub fn user_name(&self) -> Option<&str> {
+        match self {
+            Self::Compare(path, Op::Eq, Value::String(name))
+                if path.urn.is_none()
+                    && path.sub.is_none()
+                    && path.attr.eq_ignore_ascii_case("userName") =>
+            {
+                Some(name)
+            }
+            Self::And(a, b) => a.user_name().or_else(|| b.user_name()),
+            _ => None,
+        }
+    }
+
     /// Whether `resource` (its JSON) matches.
     #[must_use]
     pub fn matches(&self, resource: &Value) -> bool {
@@ -469,6 +487,34 @@ mod tests {
         Filter::parse(filter)
             .unwrap_or_else(|e| panic!("{filter}: {e:?}"))
             .matches(&bjensen())
+    }
+
+    #[test]
+    fn a_user_name_is_told_where_every_match_must_have_it() {
+        let named = |filter: &str| {
+            Filter::parse(filter)
+                .unwrap()
+                .user_name()
+                .map(str::to_owned)
+        };
+        for (filter, expected) in [
+            (r#"userName eq "Bjensen""#, Some("Bjensen")),
+            (r#"USERNAME Eq "bjensen""#, Some("bjensen")),
+            (r#"active eq true and userName eq "b""#, Some("b")),
+            (r#"(userName eq "b") and active eq true"#, Some("b")),
+            // Not a single name a match must have.
+            (r#"userName eq "a" or userName eq "b""#, None),
+            (r#"not (userName eq "b")"#, None),
+            (r#"userName ne "b""#, None),
+            (r#"userName sw "b""#, None),
+            (r#"emails[value eq "b"]"#, None),
+            (
+                r#"urn:ietf:params:scim:schemas:extension:x:2.0:User:userName eq "b""#,
+                None,
+            ),
+        ] {
+            assert_eq!(named(filter).as_deref(), expected, "{filter}");
+        }
     }
 
     #[test]

@@ -521,8 +521,7 @@ async fn search_users(
     body: Bytes,
 ) -> ScimResult<Response> {
     let q = search_query(&body)?;
-    let users = s.app().provisioning().users(&p).await?;
-    list(users.iter().map(|(u, r)| user_json(&s, u, r)).collect(), &q)
+    list(users_json(&s, &p, &q).await?, &q)
 }
 
 async fn search_groups(
@@ -540,8 +539,23 @@ async fn list_users(
     Provisioner(p): Provisioner,
     Query(q): Query<ListQuery>,
 ) -> ScimResult<Response> {
-    let users = s.app().provisioning().users(&p).await?;
-    list(users.iter().map(|(u, r)| user_json(&s, u, r)).collect(), &q)
+    list(users_json(&s, &p, &q).await?, &q)
+}
+
+/// The users a list or a search of users chooses from: the one with the `userName` the filter
+/// names, when it names one ([`Filter::user_name`]), else every provisioned user.
+async fn users_json(s: &AppState, p: &Principal, q: &ListQuery) -> ScimResult<Vec<Value>> {
+    let filter = q.filter.as_deref().map(Filter::parse).transpose()?;
+    let provisioning = s.app().provisioning();
+    let users = match filter.as_ref().and_then(Filter::user_name) {
+        Some(name) => provisioning
+            .user_named(p, name)
+            .await?
+            .into_iter()
+            .collect(),
+        None => provisioning.users(p).await?,
+    };
+    Ok(users.iter().map(|(u, r)| user_json(s, u, r)).collect())
 }
 
 async fn get_user(

@@ -241,6 +241,108 @@ async fn okta_connects_creates_updates_deactivates_and_unassigns() {
 }
 
 #[tokio::test]
+async fn a_user_name_filter_finds_the_one_live_user_with_that_name() {
+    let (t, idp) = provider().await;
+    let mut ids = Vec::new();
+    for name in ["ann@example.com", "bob@example.com"] {
+        let r = scim(
+            &t,
+            &idp,
+            Method::POST,
+            "/scim/v2/Users",
+            Some(json!({"schemas": [USER], "userName": name, "active": true,
+                        "emails": [{"primary": true, "value": name}]})),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+        ids.push(r.json()["id"].as_str().unwrap().to_owned());
+    }
+    let (ann, bob) = (&ids[0], &ids[1]);
+    let found = |filter: &'static str| {
+        let (t, idp) = (&t, &idp);
+        async move {
+            let path = format!(
+                "/scim/v2/Users?filter={}",
+                form_urlencoded::byte_serialize(filter.as_bytes()).collect::<String>()
+            );
+            let r = scim(t, idp, Method::GET, &path, None).await;
+            assert_eq!(r.status, StatusCode::OK, "{filter}: {}", r.text());
+            let mut ids: Vec<String> = r.json()["Resources"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u["id"].as_str().unwrap().to_owned())
+                .collect();
+            ids.sort();
+            assert_eq!(r.json()["totalResults"], ids.len(), "{filter}");
+            ids
+        }
+    };
+    assert_eq!(
+        found(r#"userName eq "ANN@example.com""#).await,
+        [ann.as_str()]
+    );
+    // The rest of the filter still holds the user to it.
+    assert!(
+        found(r#"userName eq "ann@example.com" and active eq false"#)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        found(r#"active eq true and userName eq "ann@example.com""#).await,
+        [ann.as_str()]
+    );
+    let mut both = vec![ann.clone(), bob.clone()];
+    both.sort();
+    assert_eq!(
+        found(r#"userName eq "ann@example.com" or userName eq "bob@example.com""#).await,
+        both
+    );
+    // A search by POST reads it the same way.
+    let r = scim(
+        &t,
+        &idp,
+        Method::POST,
+        "/scim/v2/Users/.search",
+        Some(
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                    "filter": "userName eq \"Bob@Example.com\""}),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.json()["totalResults"], 1);
+    assert_eq!(r.json()["Resources"][0]["id"], bob.as_str());
+    // Renamed: found by the new name only.
+    let r = scim(
+        &t,
+        &idp,
+        Method::PATCH,
+        &format!("/scim/v2/Users/{ann}"),
+        Some(json!({"schemas": [PATCH_OP], "Operations": [
+            {"op": "replace", "path": "userName", "value": "anne@example.com"}]})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert!(found(r#"userName eq "ann@example.com""#).await.is_empty());
+    assert_eq!(
+        found(r#"userName eq "anne@example.com""#).await,
+        [ann.as_str()]
+    );
+    // Deleted: found no more.
+    let r = scim(
+        &t,
+        &idp,
+        Method::DELETE,
+        &format!("/scim/v2/Users/{bob}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    assert!(found(r#"userName eq "bob@example.com""#).await.is_empty());
+}
+
+#[tokio::test]
 async fn entra_ids_requests_are_read_capitals_strings_and_all() {
     let (t, idp) = provider().await;
     let r = scim(

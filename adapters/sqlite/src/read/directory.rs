@@ -64,6 +64,17 @@ impl DirectoryReader for SqliteStore {
         .await
     }
 
+    async fn provisioned_user_named(&self, key: &str) -> StoreResult<Option<ProvisionedRecord>> {
+        let key = key.to_owned();
+        self.read(move |c| {
+            // `user_name_key` is set on live users' records only, and unique among them.
+            c.prepare_cached("SELECT data FROM provisioned WHERE user_name_key = ?1")?
+                .query_row([key], |r| decode(r.get_ref(0)?.as_str()?))
+                .optional()
+        })
+        .await
+    }
+
     async fn provisioned_all(&self, kind: ProvisionedKind) -> StoreResult<Vec<ProvisionedRecord>> {
         self.read(move |c| {
             c.prepare_cached("SELECT data FROM provisioned WHERE kind = ?1 ORDER BY id")?
