@@ -234,13 +234,19 @@ pub struct ProvisionedRecord {
 }
 
 impl ProvisionedRecord {
-    /// The key `user_name` is unique by: lower case.
+    /// The key `user_name` is unique by (while the record is not deleted): [`Self::name_key`].
     #[must_use]
     pub fn user_name_key(&self) -> Option<String> {
         self.user_name
-            .as_ref()
+            .as_deref()
             .filter(|_| !self.deleted)
-            .map(|n| n.to_lowercase())
+            .map(Self::name_key)
+    }
+
+    /// The key of a `userName`, whatever its case: lower case.
+    #[must_use]
+    pub fn name_key(user_name: &str) -> String {
+        user_name.to_lowercase()
     }
 }
 

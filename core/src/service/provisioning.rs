@@ -173,7 +173,7 @@ impl Provisioning {
         require(actor, Capability::Provision)?;
         let directory = &self.engine.directory;
         let Some(record) = directory
-            .provisioned_user_named(&user_name.to_lowercase())
+            .provisioned_user_named(&ProvisionedRecord::name_key(user_name))
             .await?
         else {
             return Ok(None);
