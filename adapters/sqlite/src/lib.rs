@@ -369,8 +369,10 @@ mod tests {
 
     #[test]
     fn a_failure_keeps_sqlites_own_error_as_its_source() {
-        let (dir, _) = scratch("autolock-missing");
-        let Err(err) = SqliteStore::open(dir.join("no-such-dir").join("x.db")) else {
+        let missing = std::env::temp_dir()
+            .join(format!("autolock-missing-{}", std::process::id()))
+            .join("no-such-dir");
+        let Err(err) = SqliteStore::open(missing.join("x.db")) else {
             panic!("a database in a missing directory does not open");
         };
         let source = std::error::Error::source(&err).expect("the backend's error is kept");

@@ -374,6 +374,8 @@ fn behind(name: &str, start: fn(&Path, u16, u16, &str) -> Proxy) {
     drop(proxy);
     let _ = demo.kill();
     let _ = demo.wait();
+    // Kept only when the walk failed, for its logs.
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
