@@ -32,7 +32,7 @@ pub use rows::SqliteError;
 use rows::backend;
 
 /// The migrations, in order: migration `n` brings the schema to version `n + 1`.
-const MIGRATIONS: [&str; 15] = [
+const MIGRATIONS: [&str; 16] = [
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_deliveries.sql"),
     include_str!("../migrations/0003_user_activity.sql"),
@@ -48,6 +48,7 @@ const MIGRATIONS: [&str; 15] = [
     include_str!("../migrations/0013_provisioned.sql"),
     include_str!("../migrations/0014_sign_in_identities.sql"),
     include_str!("../migrations/0015_chat_posts.sql"),
+    include_str!("../migrations/0016_provisioned_live.sql"),
 ];
 #[allow(clippy::cast_possible_wrap)]
 const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -502,6 +503,44 @@ mod tests {
             .unwrap();
         assert_eq!(without_rowid, 1);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_database_of_schema_15_lists_only_the_provisioned_records_not_deleted() {
+        use autolock_core::directory::{ProvisionedKind, ProvisionedRecord};
+        use autolock_core::ports::DirectoryReader;
+        let record = |id: &str, deleted: bool| ProvisionedRecord {
+            kind: ProvisionedKind::User,
+            id: id.into(),
+            user_name: Some(id.into()),
+            external_id: None,
+            deleted,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
+            version: 1,
+            doc: serde_json::json!({"userName": id}),
+        };
+        let conn = Connection::open_in_memory().unwrap();
+        migrate(&conn, 0, 15).unwrap();
+        for r in [
+            record("ann", false),
+            record("bob", true),
+            record("cy", false),
+        ] {
+            conn.execute(
+                "INSERT INTO provisioned (kind, id, user_name_key, version, data)
+                 VALUES ('user', ?1, ?2, 1, ?3)",
+                rusqlite::params![r.id, r.user_name_key(), rows::encode(&r).unwrap()],
+            )
+            .unwrap();
+        }
+        let store = SqliteStore::init(conn).unwrap();
+        let page = store
+            .provisioned_live_page(ProvisionedKind::User, 0, 10)
+            .await
+            .unwrap();
+        let ids: Vec<&str> = page.records.iter().map(|r| r.id.as_str()).collect();
+        assert_eq!((ids, page.total), (vec!["ann", "cy"], 2));
     }
 
     #[tokio::test]

@@ -10,6 +10,15 @@ use crate::directory::{
 use crate::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
 use crate::values::{Email, Role};
 
+/// A page of provisioned records not deleted ([`DirectoryReader::provisioned_live_page`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProvisionedPage {
+    /// The page's records, by id.
+    pub records: Vec<crate::directory::ProvisionedRecord>,
+    /// How many records of the kind are not deleted, on this page or another.
+    pub total: usize,
+}
+
 /// The directory, read.
 #[async_trait]
 pub trait DirectoryReader: Send + Sync {
@@ -31,6 +40,27 @@ pub trait DirectoryReader: Send + Sync {
         &self,
         kind: crate::directory::ProvisionedKind,
     ) -> StoreResult<Vec<crate::directory::ProvisionedRecord>>;
+    /// One page of the records of a kind not deleted, by id: at most `count` of them from the
+    /// `skip`th (0-based), with how many there are in all (an identity provider lists users a
+    /// page at a time). The provided method reads every record and keeps the page; a store may
+    /// read only the page.
+    async fn provisioned_live_page(
+        &self,
+        kind: crate::directory::ProvisionedKind,
+        skip: usize,
+        count: usize,
+    ) -> StoreResult<ProvisionedPage> {
+        let live: Vec<_> = self
+            .provisioned_all(kind)
+            .await?
+            .into_iter()
+            .filter(|r| !r.deleted)
+            .collect();
+        Ok(ProvisionedPage {
+            total: live.len(),
+            records: live.into_iter().skip(skip).take(count).collect(),
+        })
+    }
     /// A user or a service principal, with the role the directory gives it.
     async fn principal(&self, id: &PrincipalId) -> StoreResult<Option<Principal>>;
     /// A user.

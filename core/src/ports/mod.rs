@@ -38,7 +38,7 @@ pub use changes::{
 pub use channels::{Notice, NotificationChannel, Planned, Sent};
 pub use clock::{Clock, ManualClock, NoPause, Pause, Sleep, SystemClock};
 pub use deliveries::DeliveryStore;
-pub use directory::DirectoryReader;
+pub use directory::{DirectoryReader, ProvisionedPage};
 pub use exemptions::ExemptionReader;
 pub use outbox::{EventPublisher, OutboxReader};
 pub use refresh::{RefreshIntent, RefreshQueue, RefreshScope};

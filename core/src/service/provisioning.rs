@@ -145,13 +145,42 @@ impl Provisioning {
     /// Every user the provider provisioned and has not deleted, with its record.
     pub async fn users(&self, actor: &Principal) -> Result<Vec<(User, ProvisionedRecord)>> {
         require(actor, Capability::Provision)?;
-        let (ids, records): (Vec<UserId>, Vec<ProvisionedRecord>) = self
+        let records = self.all_live(ProvisionedKind::User).await?;
+        self.with_users(records).await
+    }
+
+    /// One page of [`Self::users`], by id: at most `count` from the `skip`th (0-based), with
+    /// how many there are in all. Only the page's records and users are read (where the store
+    /// reads a page: [`crate::ports::DirectoryReader::provisioned_live_page`]).
+    pub async fn users_page(
+        &self,
+        actor: &Principal,
+        skip: usize,
+        count: usize,
+    ) -> Result<(Vec<(User, ProvisionedRecord)>, usize)> {
+        require(actor, Capability::Provision)?;
+        let page = self
             .engine
             .directory
-            .provisioned_all(ProvisionedKind::User)
-            .await?
+            .provisioned_live_page(ProvisionedKind::User, skip, count)
+            .await?;
+        Ok((self.with_users(page.records).await?, page.total))
+    }
+
+    /// Every record of a kind not deleted.
+    async fn all_live(&self, kind: ProvisionedKind) -> Result<Vec<ProvisionedRecord>> {
+        let mut records = self.engine.directory.provisioned_all(kind).await?;
+        records.retain(|r| !r.deleted);
+        Ok(records)
+    }
+
+    /// Users' records with their users, read in one go.
+    async fn with_users(
+        &self,
+        records: Vec<ProvisionedRecord>,
+    ) -> Result<Vec<(User, ProvisionedRecord)>> {
+        let (ids, records): (Vec<UserId>, Vec<ProvisionedRecord>) = records
             .into_iter()
-            .filter(|r| !r.deleted)
             .filter_map(|r| Some((UserId::parse(&r.id).ok()?, r)))
             .unzip();
         let users = self.engine.directory.users_by_id(&ids).await?;
@@ -284,15 +313,31 @@ impl Provisioning {
     /// Every group the provider provisioned and has not deleted.
     pub async fn groups(&self, actor: &Principal) -> Result<Vec<GroupRecord>> {
         require(actor, Capability::Provision)?;
-        let mut out = Vec::new();
-        for record in self
+        let records = self.all_live(ProvisionedKind::Group).await?;
+        self.with_groups(records).await
+    }
+
+    /// One page of [`Self::groups`], by id, as [`Self::users_page`] reads users: only the
+    /// page's groups and their members are read.
+    pub async fn groups_page(
+        &self,
+        actor: &Principal,
+        skip: usize,
+        count: usize,
+    ) -> Result<(Vec<GroupRecord>, usize)> {
+        require(actor, Capability::Provision)?;
+        let page = self
             .engine
             .directory
-            .provisioned_all(ProvisionedKind::Group)
-            .await?
-            .into_iter()
-            .filter(|r| !r.deleted)
-        {
+            .provisioned_live_page(ProvisionedKind::Group, skip, count)
+            .await?;
+        Ok((self.with_groups(page.records).await?, page.total))
+    }
+
+    /// Groups' records with their groups and members.
+    async fn with_groups(&self, records: Vec<ProvisionedRecord>) -> Result<Vec<GroupRecord>> {
+        let mut out = Vec::new();
+        for record in records {
             let Ok(id) = GroupId::parse(&record.id) else {
                 continue;
             };

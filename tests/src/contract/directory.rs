@@ -827,6 +827,43 @@ pub async fn provisioned_records_are_kept_whole_with_unique_user_names(store: Ar
             .collect::<Vec<_>>(),
         [("u1", 3, true), ("u2", 1, false), ("u3", 1, false)]
     );
+    // Pages of the records not deleted, by id, each with their count.
+    let page = |kind: ProvisionedKind, skip: usize, count: usize| {
+        let store = Arc::clone(&store);
+        async move {
+            let page = store
+                .provisioned_live_page(kind, skip, count)
+                .await
+                .unwrap();
+            let ids: Vec<String> = page.records.iter().map(|r| r.id.clone()).collect();
+            (ids, page.total)
+        }
+    };
+    assert_eq!(
+        page(ProvisionedKind::User, 0, 10).await,
+        (vec!["u2".into(), "u3".into()], 2)
+    );
+    assert_eq!(
+        page(ProvisionedKind::User, 1, 1).await,
+        (vec!["u3".into()], 2)
+    );
+    assert_eq!(page(ProvisionedKind::User, 0, 0).await, (vec![], 2));
+    assert_eq!(page(ProvisionedKind::User, 2, 10).await, (vec![], 2));
+    assert_eq!(page(ProvisionedKind::Group, 0, 10).await, (vec![], 0));
+    let live = store
+        .provisioned_live_page(ProvisionedKind::User, 0, 1)
+        .await
+        .unwrap();
+    assert_eq!(live.records, [all[1].clone()], "a record is read whole");
+    // Deleted after it was listed: the next page no longer counts it.
+    store
+        .commit(put(record("u2", "bjensen", 2, true), Some("bjensen")))
+        .await
+        .unwrap();
+    assert_eq!(
+        page(ProvisionedKind::User, 0, 10).await,
+        (vec!["u3".into()], 1)
+    );
     assert!(
         store
             .provisioned_all(ProvisionedKind::Group)

@@ -448,35 +448,62 @@ fn drop_sub(v: &mut Value, sub: &str) {
     }
 }
 
-/// A list answer: the resources `filter` keeps, from `startIndex` (1-based), `count` of them.
-fn list(resources: Vec<Value>, q: &ListQuery) -> ScimResult<Response> {
-    let filter = q.filter.as_deref().map(Filter::parse).transpose()?;
-    let kept: Vec<Value> = resources
-        .into_iter()
-        .filter(|r| filter.as_ref().is_none_or(|f| f.matches(r)))
-        .collect();
-    let start = number(q.start_index.as_deref(), "startIndex")?
-        .unwrap_or(1)
-        .max(1);
-    let count = number(q.count.as_deref(), "count")?
-        .unwrap_or(100)
-        .clamp(0, MAX_RESULTS as i64);
-    let page: Vec<Value> = kept
-        .iter()
-        .skip(usize::try_from(start - 1).unwrap_or(usize::MAX))
-        .take(usize::try_from(count).unwrap_or(0))
-        .map(|r| projected(r.clone(), q))
-        .collect();
-    Ok(scim(
+/// The part of a list a request asks for: from `startIndex` (1-based; 1 when absent or
+/// below), `count` resources (100 when absent, at most [`MAX_RESULTS`]).
+struct Window {
+    start: i64,
+    count: usize,
+}
+
+impl Window {
+    fn of(q: &ListQuery) -> ScimResult<Self> {
+        let start = number(q.start_index.as_deref(), "startIndex")?
+            .unwrap_or(1)
+            .max(1);
+        let count = number(q.count.as_deref(), "count")?
+            .unwrap_or(100)
+            .clamp(0, MAX_RESULTS as i64);
+        Ok(Self {
+            start,
+            count: usize::try_from(count).unwrap_or(0),
+        })
+    }
+
+    /// How many resources come before the window.
+    fn skip(&self) -> usize {
+        usize::try_from(self.start - 1).unwrap_or(usize::MAX)
+    }
+}
+
+/// A list answer: the window's page of `total` resources, each projected as the query asks.
+fn answer(page: Vec<Value>, total: usize, window: &Window, q: &ListQuery) -> Response {
+    let page: Vec<Value> = page.into_iter().map(|r| projected(r, q)).collect();
+    scim(
         StatusCode::OK,
         &json!({
             "schemas": [LIST_SCHEMA],
-            "totalResults": kept.len(),
-            "startIndex": start,
+            "totalResults": total,
+            "startIndex": window.start,
             "itemsPerPage": page.len(),
             "Resources": page,
         }),
-    ))
+    )
+}
+
+/// A list answer from every resource there is: those `filter` keeps, the window's page of them.
+fn list(resources: Vec<Value>, filter: Option<&Filter>, q: &ListQuery) -> ScimResult<Response> {
+    let window = Window::of(q)?;
+    let kept: Vec<Value> = resources
+        .into_iter()
+        .filter(|r| filter.is_none_or(|f| f.matches(r)))
+        .collect();
+    let total = kept.len();
+    let page = kept
+        .into_iter()
+        .skip(window.skip())
+        .take(window.count)
+        .collect();
+    Ok(answer(page, total, &window, q))
 }
 
 /// A search request (RFC 7644 §3.4.3): the list's query, in a body.
@@ -520,8 +547,7 @@ async fn search_users(
     Provisioner(p): Provisioner,
     body: Bytes,
 ) -> ScimResult<Response> {
-    let q = search_query(&body)?;
-    list(users_json(&s, &p, &q).await?, &q)
+    users_list(&s, &p, &search_query(&body)?).await
 }
 
 async fn search_groups(
@@ -529,9 +555,7 @@ async fn search_groups(
     Provisioner(p): Provisioner,
     body: Bytes,
 ) -> ScimResult<Response> {
-    let q = search_query(&body)?;
-    let groups = s.app().provisioning().groups(&p).await?;
-    list(groups.iter().map(|g| group_json(&s, g)).collect(), &q)
+    groups_list(&s, &p, &search_query(&body)?).await
 }
 
 async fn list_users(
@@ -539,23 +563,36 @@ async fn list_users(
     Provisioner(p): Provisioner,
     Query(q): Query<ListQuery>,
 ) -> ScimResult<Response> {
-    list(users_json(&s, &p, &q).await?, &q)
+    users_list(&s, &p, &q).await
 }
 
-/// The users a list or a search of users chooses from: the one with the `userName` the filter
-/// names, when it names one ([`Filter::user_name`]), else every provisioned user.
-async fn users_json(s: &AppState, p: &Principal, q: &ListQuery) -> ScimResult<Vec<Value>> {
+/// A list or a search of users. Without a filter only the window's users are read; a filter
+/// that names one `userName` ([`Filter::user_name`]) reads that user; any other filter reads
+/// every provisioned user.
+async fn users_list(s: &AppState, p: &Principal, q: &ListQuery) -> ScimResult<Response> {
     let filter = q.filter.as_deref().map(Filter::parse).transpose()?;
     let provisioning = s.app().provisioning();
-    let users = match filter.as_ref().and_then(Filter::user_name) {
-        Some(name) => provisioning
-            .user_named(p, name)
-            .await?
-            .into_iter()
-            .collect(),
-        None => provisioning.users(p).await?,
+    let json = |users: Vec<(User, ProvisionedRecord)>| -> Vec<Value> {
+        users.iter().map(|(u, r)| user_json(s, u, r)).collect()
     };
-    Ok(users.iter().map(|(u, r)| user_json(s, u, r)).collect())
+    let users = match filter.as_ref() {
+        None => {
+            let window = Window::of(q)?;
+            let (users, total) = provisioning
+                .users_page(p, window.skip(), window.count)
+                .await?;
+            return Ok(answer(json(users), total, &window, q));
+        }
+        Some(f) => match f.user_name() {
+            Some(name) => provisioning
+                .user_named(p, name)
+                .await?
+                .into_iter()
+                .collect(),
+            None => provisioning.users(p).await?,
+        },
+    };
+    list(json(users), filter.as_ref(), q)
 }
 
 async fn get_user(
@@ -640,8 +677,25 @@ async fn list_groups(
     Provisioner(p): Provisioner,
     Query(q): Query<ListQuery>,
 ) -> ScimResult<Response> {
-    let groups = s.app().provisioning().groups(&p).await?;
-    list(groups.iter().map(|g| group_json(&s, g)).collect(), &q)
+    groups_list(&s, &p, &q).await
+}
+
+/// A list or a search of groups. Without a filter only the window's groups (and their members)
+/// are read; with one, every provisioned group.
+async fn groups_list(s: &AppState, p: &Principal, q: &ListQuery) -> ScimResult<Response> {
+    let filter = q.filter.as_deref().map(Filter::parse).transpose()?;
+    let provisioning = s.app().provisioning();
+    let json = |groups: Vec<GroupRecord>| -> Vec<Value> {
+        groups.iter().map(|g| group_json(s, g)).collect()
+    };
+    if filter.is_none() {
+        let window = Window::of(q)?;
+        let (groups, total) = provisioning
+            .groups_page(p, window.skip(), window.count)
+            .await?;
+        return Ok(answer(json(groups), total, &window, q));
+    }
+    list(json(provisioning.groups(p).await?), filter.as_ref(), q)
 }
 
 async fn get_group(

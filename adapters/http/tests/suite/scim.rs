@@ -343,6 +343,100 @@ async fn a_user_name_filter_finds_the_one_live_user_with_that_name() {
 }
 
 #[tokio::test]
+async fn pages_of_users_and_groups_list_each_live_one_once_in_id_order() {
+    let (t, idp) = provider().await;
+    let create = |path: &'static str, body: Value| {
+        let (t, idp) = (&t, &idp);
+        async move {
+            let r = scim(t, idp, Method::POST, path, Some(body)).await;
+            assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+            r.json()["id"].as_str().unwrap().to_owned()
+        }
+    };
+    let mut users = Vec::new();
+    for n in 0..5 {
+        let name = format!("user{n}@example.com");
+        users.push(
+            create(
+                "/scim/v2/Users",
+                json!({"schemas": [USER], "userName": name, "emails": [{"value": name}]}),
+            )
+            .await,
+        );
+    }
+    let mut groups = Vec::new();
+    for (n, member) in users.iter().take(3).enumerate() {
+        groups.push(
+            create(
+                "/scim/v2/Groups",
+                json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                       "displayName": format!("Team {n}"),
+                       "members": [{"value": member}]}),
+            )
+            .await,
+        );
+    }
+    for gone in [
+        format!("/scim/v2/Users/{}", users.remove(2)),
+        format!("/scim/v2/Groups/{}", groups.remove(0)),
+    ] {
+        let r = scim(&t, &idp, Method::DELETE, &gone, None).await;
+        assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+    }
+    users.sort();
+    groups.sort();
+    let list = |path: String| {
+        let (t, idp) = (&t, &idp);
+        async move {
+            let r = scim(t, idp, Method::GET, &path, None).await;
+            assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text());
+            r.json()
+        }
+    };
+    // Two at a time: every live user once, in id order, each page counting them all.
+    let mut seen = Vec::new();
+    for start in [1, 3, 5] {
+        let page = list(format!("/scim/v2/Users?startIndex={start}&count=2")).await;
+        assert_eq!(page["totalResults"], 4, "{page}");
+        assert_eq!(page["startIndex"], start);
+        let ids: Vec<String> = page["Resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(page["itemsPerPage"], ids.len());
+        seen.extend(ids);
+    }
+    assert_eq!(seen, users);
+    // A page is rendered and projected as a whole list is.
+    let page = list("/scim/v2/Users?startIndex=2&count=1&attributes=userName".into()).await;
+    let user = &page["Resources"][0];
+    assert_eq!(user["id"], users[1].as_str());
+    assert!(user["userName"].as_str().unwrap().ends_with("@example.com"));
+    assert!(user.get("emails").is_none(), "{user}");
+    // No resources asked for: the count alone.
+    let page = list("/scim/v2/Users?count=0".into()).await;
+    assert_eq!(
+        (page["totalResults"].clone(), page["Resources"].clone()),
+        (json!(4), json!([]))
+    );
+    // Groups likewise, each with its members.
+    let page = list("/scim/v2/Groups?startIndex=2&count=1".into()).await;
+    assert_eq!(page["totalResults"], 2);
+    assert_eq!(page["Resources"][0]["id"], groups[1].as_str());
+    assert_eq!(page["Resources"][0]["members"].as_array().unwrap().len(), 1);
+    let page = list("/scim/v2/Groups".into()).await;
+    let ids: Vec<&str> = page["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, groups);
+}
+
+#[tokio::test]
 async fn entra_ids_requests_are_read_capitals_strings_and_all() {
     let (t, idp) = provider().await;
     let r = scim(

@@ -9,7 +9,7 @@ use autolock_core::directory::{
     RightFacts, ServicePrincipal, Span, User,
 };
 use autolock_core::ids::{GrantId, GroupId, PrincipalId, ResourceId, UserId};
-use autolock_core::ports::{DirectoryReader, Page, PageRequest, StoreResult};
+use autolock_core::ports::{DirectoryReader, Page, PageRequest, ProvisionedPage, StoreResult};
 use autolock_core::values::{Email, Name, Role};
 
 use crate::SqliteStore;
@@ -80,6 +80,39 @@ impl DirectoryReader for SqliteStore {
             c.prepare_cached("SELECT data FROM provisioned WHERE kind = ?1 ORDER BY id")?
                 .query_map([kind.as_str()], |r| decode(r.get_ref(0)?.as_str()?))?
                 .collect()
+        })
+        .await
+    }
+
+    async fn provisioned_live_page(
+        &self,
+        kind: ProvisionedKind,
+        skip: usize,
+        count: usize,
+    ) -> StoreResult<ProvisionedPage> {
+        let as_sql = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        let (skip, count) = (as_sql(skip), as_sql(count));
+        self.read(move |c| {
+            // One snapshot, both through the index on (kind, deleted, id): the records
+            // skipped and counted are not read.
+            let tx = c.unchecked_transaction()?;
+            let records = tx
+                .prepare_cached(
+                    "SELECT data FROM provisioned WHERE kind = ?1 AND deleted = 0 \
+                     ORDER BY id LIMIT ?2 OFFSET ?3",
+                )?
+                .query_map(params![kind.as_str(), count, skip], |r| {
+                    decode(r.get_ref(0)?.as_str()?)
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            let total: i64 = tx
+                .prepare_cached("SELECT COUNT(*) FROM provisioned WHERE kind = ?1 AND deleted = 0")?
+                .query_row([kind.as_str()], |r| r.get(0))?;
+            tx.commit()?;
+            Ok(ProvisionedPage {
+                records,
+                total: usize::try_from(total).unwrap_or(0),
+            })
         })
         .await
     }

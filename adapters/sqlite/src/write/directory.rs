@@ -263,15 +263,17 @@ fn put_provisioned(tx: &Transaction<'_>, r: &ProvisionedRecord) -> StoreResult<(
     }
     super::exec(
         tx,
-        "INSERT INTO provisioned (kind, id, user_name_key, version, data) VALUES (?1, ?2, ?3, ?4, ?5) \
+        "INSERT INTO provisioned (kind, id, user_name_key, version, data, deleted) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
          ON CONFLICT (kind, id) DO UPDATE SET user_name_key = excluded.user_name_key, \
-         version = excluded.version, data = excluded.data",
+         version = excluded.version, data = excluded.data, deleted = excluded.deleted",
         params![
             r.kind.as_str(),
             r.id,
             key,
             i64::try_from(r.version).unwrap_or(i64::MAX),
-            encode(r)?
+            encode(r)?,
+            r.deleted
         ],
     )
     .map_err(backend)?;
