@@ -311,19 +311,21 @@ impl Provisioning {
     }
 
     /// Every group the provider provisioned and has not deleted.
-    pub async fn groups(&self, actor: &Principal) -> Result<Vec<GroupRecord>> {
+    /// With `members` false, their members are not read (each group's list left empty).
+    pub async fn groups(&self, actor: &Principal, members: bool) -> Result<Vec<GroupRecord>> {
         require(actor, Capability::Provision)?;
         let records = self.all_live(ProvisionedKind::Group).await?;
-        self.with_groups(records).await
+        self.with_groups(records, members).await
     }
 
     /// One page of [`Self::groups`], by id, as [`Self::users_page`] reads users: only the
-    /// page's groups and their members are read.
+    /// page's groups (and their members, with `members`) are read.
     pub async fn groups_page(
         &self,
         actor: &Principal,
         skip: usize,
         count: usize,
+        members: bool,
     ) -> Result<(Vec<GroupRecord>, usize)> {
         require(actor, Capability::Provision)?;
         let page = self
@@ -331,18 +333,26 @@ impl Provisioning {
             .directory
             .provisioned_live_page(ProvisionedKind::Group, skip, count)
             .await?;
-        Ok((self.with_groups(page.records).await?, page.total))
+        Ok((self.with_groups(page.records, members).await?, page.total))
     }
 
-    /// Groups' records with their groups and members.
-    async fn with_groups(&self, records: Vec<ProvisionedRecord>) -> Result<Vec<GroupRecord>> {
+    /// Groups' records with their groups, and their members with `members`.
+    async fn with_groups(
+        &self,
+        records: Vec<ProvisionedRecord>,
+        members: bool,
+    ) -> Result<Vec<GroupRecord>> {
         let mut out = Vec::new();
         for record in records {
             let Ok(id) = GroupId::parse(&record.id) else {
                 continue;
             };
             if let Some(group) = self.engine.directory.group(&id).await? {
-                let members = self.engine.directory.members(&id).await?;
+                let members = if members {
+                    self.engine.directory.members(&id).await?
+                } else {
+                    Vec::new()
+                };
                 out.push(GroupRecord {
                     group,
                     members,
@@ -491,7 +501,7 @@ impl Provisioning {
             _ => 0,
         };
         let mut given: std::collections::HashMap<UserId, Role> = std::collections::HashMap::new();
-        for g in self.groups(actor).await? {
+        for g in self.groups(actor, true).await? {
             let name = display_name_of(&g.record.doc).unwrap_or(g.group.name.as_str());
             let Some(role) = map.role_of(name) else {
                 continue;

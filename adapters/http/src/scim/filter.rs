@@ -324,6 +324,20 @@ impl Filter {
         }
     }
 
+    /// Whether the filter reads the attribute `attr` (of any schema, whole or a
+    /// sub-attribute): a list filtered so must hold it, whether it shows it or not.
+    #[must_use]
+    pub fn mentions(&self, attr: &str) -> bool {
+        match self {
+            Self::Compare(path, ..) | Self::Present(path) => path.attr.eq_ignore_ascii_case(attr),
+            Self::ValuePath(path, inner) => {
+                path.attr.eq_ignore_ascii_case(attr) || inner.mentions(attr)
+            }
+            Self::And(a, b) | Self::Or(a, b) => a.mentions(attr) || b.mentions(attr),
+            Self::Not(a) => a.mentions(attr),
+        }
+    }
+
     /// Whether `resource` (its JSON) matches.
     #[must_use]
     pub fn matches(&self, resource: &Value) -> bool {

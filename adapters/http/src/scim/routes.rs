@@ -363,24 +363,45 @@ fn number(text: Option<&str>, name: &str) -> ScimResult<Option<i64>> {
     .transpose()
 }
 
+/// The attributes a list of names (`attributes`, `excludedAttributes`) names.
+fn names(t: Option<&str>) -> Vec<String> {
+    t.unwrap_or_default()
+        .split(',')
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            // A URN-prefixed core attribute names the attribute.
+            n.strip_prefix(&format!("{USER_SCHEMA}:"))
+                .or_else(|| n.strip_prefix(&format!("{GROUP_SCHEMA}:")))
+                .map_or(n.clone(), str::to_owned)
+        })
+        .collect()
+}
+
+impl ListQuery {
+    /// Whether the answer shows `attr`, whole or some of it, as [`projected`] keeps it.
+    fn shows(&self, attr: &str) -> bool {
+        let keep = names(self.attributes.as_deref());
+        if !keep.is_empty() {
+            return keep.iter().any(|n| {
+                n.split('.')
+                    .next()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(attr))
+            });
+        }
+        !names(self.excluded_attributes.as_deref())
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(attr))
+    }
+}
+
 /// Keeps what `attributes` names (and `id`, `schemas`, `meta`) or drops what
 /// `excludedAttributes` names; `a.b` names a sub-attribute.
 fn projected(resource: Value, q: &ListQuery) -> Value {
-    let names = |t: &Option<String>| -> Vec<String> {
-        t.as_deref()
-            .unwrap_or_default()
-            .split(',')
-            .map(|n| n.trim().to_owned())
-            .filter(|n| !n.is_empty())
-            .map(|n| {
-                // A URN-prefixed core attribute names the attribute.
-                n.strip_prefix(&format!("{USER_SCHEMA}:"))
-                    .or_else(|| n.strip_prefix(&format!("{GROUP_SCHEMA}:")))
-                    .map_or(n.clone(), str::to_owned)
-            })
-            .collect()
-    };
-    let (keep, drop) = (names(&q.attributes), names(&q.excluded_attributes));
+    let (keep, drop) = (
+        names(q.attributes.as_deref()),
+        names(q.excluded_attributes.as_deref()),
+    );
     let Value::Object(mut object) = resource else {
         return resource;
     };
@@ -680,22 +701,25 @@ async fn list_groups(
     groups_list(&s, &p, &q).await
 }
 
-/// A list or a search of groups. Without a filter only the window's groups (and their members)
-/// are read; with one, every provisioned group.
+/// A list or a search of groups. Without a filter only the window's groups are read; with one,
+/// every provisioned group. Their members are read only when the answer shows them or the
+/// filter reads them (Entra ID looks a group up by name with `excludedAttributes=members`).
 async fn groups_list(s: &AppState, p: &Principal, q: &ListQuery) -> ScimResult<Response> {
     let filter = q.filter.as_deref().map(Filter::parse).transpose()?;
     let provisioning = s.app().provisioning();
+    let members = q.shows("members") || filter.as_ref().is_some_and(|f| f.mentions("members"));
     let json = |groups: Vec<GroupRecord>| -> Vec<Value> {
         groups.iter().map(|g| group_json(s, g)).collect()
     };
     if filter.is_none() {
         let window = Window::of(q)?;
         let (groups, total) = provisioning
-            .groups_page(p, window.skip(), window.count)
+            .groups_page(p, window.skip(), window.count, members)
             .await?;
         return Ok(answer(json(groups), total, &window, q));
     }
-    list(json(provisioning.groups(p).await?), filter.as_ref(), q)
+    let groups = provisioning.groups(p, members).await?;
+    list(json(groups), filter.as_ref(), q)
 }
 
 async fn get_group(

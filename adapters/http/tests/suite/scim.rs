@@ -377,12 +377,13 @@ async fn pages_of_users_and_groups_list_each_live_one_once_in_id_order() {
         );
     }
     for gone in [
-        format!("/scim/v2/Users/{}", users.remove(2)),
+        format!("/scim/v2/Users/{}", users.remove(4)),
         format!("/scim/v2/Groups/{}", groups.remove(0)),
     ] {
         let r = scim(&t, &idp, Method::DELETE, &gone, None).await;
         assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
     }
+    let team2 = groups[1].clone();
     users.sort();
     groups.sort();
     let list = |path: String| {
@@ -434,6 +435,43 @@ async fn pages_of_users_and_groups_list_each_live_one_once_in_id_order() {
         .map(|g| g["id"].as_str().unwrap())
         .collect();
     assert_eq!(ids, groups);
+    // Entra ID's look-up of a group by name, without its members; a filter on the members
+    // still finds a group by them when the answer leaves them out.
+    let page = list(
+        "/scim/v2/Groups?excludedAttributes=members&filter=displayName%20eq%20%22Team%202%22"
+            .into(),
+    )
+    .await;
+    assert_eq!(page["totalResults"], 1);
+    assert_eq!(page["Resources"][0]["id"], team2.as_str());
+    assert!(page["Resources"][0].get("members").is_none(), "{page}");
+    let member = page_member(&t, &idp, &team2).await;
+    let page = list(format!(
+        "/scim/v2/Groups?excludedAttributes=members&filter=members%5Bvalue%20eq%20%22{member}%22%5D"
+    ))
+    .await;
+    assert_eq!(page["totalResults"], 1, "{page}");
+    assert_eq!(page["Resources"][0]["id"], team2.as_str());
+    assert!(page["Resources"][0].get("members").is_none(), "{page}");
+    // Members named among the attributes are shown.
+    let page = list("/scim/v2/Groups?attributes=members.value&count=1".into()).await;
+    let shown = &page["Resources"][0]["members"];
+    assert_eq!(shown.as_array().map(Vec::len), Some(1), "{page}");
+    assert!(shown[0].get("$ref").is_none(), "{page}");
+}
+
+/// The one member of a group, as its document shows it.
+async fn page_member(t: &Harness, idp: &Principal, group: &str) -> String {
+    let r = scim(
+        t,
+        idp,
+        Method::GET,
+        &format!("/scim/v2/Groups/{group}"),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    r.json()["members"][0]["value"].as_str().unwrap().to_owned()
 }
 
 #[tokio::test]
