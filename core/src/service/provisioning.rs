@@ -4,6 +4,8 @@
 //! change goes through the directory's own use cases, so it is audited with the provisioner as
 //! the actor, deactivation cancels open requests, and memberships keep their instants.
 
+use std::collections::{HashMap, HashSet};
+
 use serde_json::Value;
 
 use crate::Timestamp;
@@ -397,7 +399,12 @@ impl Provisioning {
             now,
         );
         self.put(record.clone(), None).await?;
-        self.set_members(actor, &group.id, &new.members, now)
+        let change = Members {
+            current: Vec::new(),
+            joining: new.members,
+            leaving: Vec::new(),
+        };
+        self.set_members(actor, &group.id, change, false, now)
             .await?;
         Ok(GroupRecord {
             members: self.engine.directory.members(&group.id).await?,
@@ -416,7 +423,12 @@ impl Provisioning {
     ) -> Result<GroupRecord> {
         require(actor, Capability::Provision)?;
         let before = self.live(ProvisionedKind::Group, id.as_str()).await?;
-        self.existing_users(&new.members).await?;
+        let change = self.members_to(id, &new.members).await?;
+        self.existing_users(&change.joining).await?;
+        // A new name may give its members another role (`Options::group_roles`).
+        let roles = &self.engine.options.group_roles;
+        let role_changed = display_name_of(&before.doc).and_then(|n| roles.role_of(n))
+            != roles.role_of(new.display_name.as_str());
         let record = record(
             ProvisionedKind::Group,
             id.as_str(),
@@ -431,12 +443,56 @@ impl Provisioning {
         self.directory
             .rename_group(actor, id, new.display_name, now)
             .await?;
-        self.set_members(actor, id, &new.members, now).await?;
+        self.set_members(actor, id, change, role_changed, now)
+            .await?;
         Ok(GroupRecord {
             group: self.engine.existing_group(id).await?,
             members: self.engine.directory.members(id).await?,
             record,
         })
+    }
+
+    /// Adds and removes the members named, each `(user, whether a member after)` in order, the
+    /// last word on a user holding; the group's record is written again (its version and
+    /// instant move). Only the users named are read, not the group's other members: a large
+    /// group's membership changes cost what they change.
+    pub async fn change_members(
+        &self,
+        actor: &Principal,
+        id: &GroupId,
+        named: &[(UserId, bool)],
+        now: Timestamp,
+    ) -> Result<()> {
+        require(actor, Capability::Provision)?;
+        let before = self.live(ProvisionedKind::Group, id.as_str()).await?;
+        let mut last: HashMap<&UserId, bool> = HashMap::new();
+        let mut order = Vec::new();
+        for (user, member) in named {
+            if last.insert(user, *member).is_none() {
+                order.push(user);
+            }
+        }
+        let mut change = Members::default();
+        for user in order {
+            let is = self.engine.directory.membership(user, id).await?.is_some();
+            match (last[user], is) {
+                (true, false) => change.joining.push(user.clone()),
+                (false, true) => change.leaving.push(user.clone()),
+                _ => {}
+            }
+        }
+        self.existing_users(&change.joining).await?;
+        let record = record(
+            ProvisionedKind::Group,
+            id.as_str(),
+            None,
+            before.external_id.clone(),
+            before.doc.clone(),
+            Some(&before),
+            now,
+        );
+        self.put(record, Some(&before)).await?;
+        self.set_members(actor, id, change, false, now).await
     }
 
     /// Deletes a provisioned group: every member leaves it now (their paths through it end),
@@ -449,7 +505,8 @@ impl Provisioning {
     ) -> Result<()> {
         require(actor, Capability::Provision)?;
         let before = self.live(ProvisionedKind::Group, id.as_str()).await?;
-        self.set_members(actor, id, &[], now).await?;
+        let change = self.members_to(id, &[]).await?;
+        self.set_members(actor, id, change, false, now).await?;
         self.hide(&before, now).await
     }
 
@@ -461,26 +518,50 @@ impl Provisioning {
         Ok(())
     }
 
-    /// Makes `members` the group's members: who is missing joins, who is not listed leaves;
-    /// then the roles the provider's groups give are brought up to date for all of them.
+    /// Who joins and who leaves `group` for its members to be `members` (no id twice).
+    async fn members_to(&self, group: &GroupId, members: &[UserId]) -> Result<Members> {
+        let current = self.engine.directory.members(group).await?;
+        let (now_in, wanted): (HashSet<&UserId>, HashSet<&UserId>) =
+            (current.iter().collect(), members.iter().collect());
+        let joining = (members.iter())
+            .filter(|u| !now_in.contains(u))
+            .cloned()
+            .collect();
+        let leaving = (current.iter())
+            .filter(|u| !wanted.contains(u))
+            .cloned()
+            .collect();
+        Ok(Members {
+            current,
+            joining,
+            leaving,
+        })
+    }
+
+    /// Applies a change of a group's members: who joins does so now, who leaves too; then the
+    /// roles the provider's groups give are brought up to date for each of them, and for every
+    /// member with `role_changed` (the group's name gives another role now).
     async fn set_members(
         &self,
         actor: &Principal,
         group: &GroupId,
-        members: &[UserId],
+        change: Members,
+        role_changed: bool,
         now: Timestamp,
     ) -> Result<()> {
-        let current = self.engine.directory.members(group).await?;
-        for user in members.iter().filter(|u| !current.contains(u)) {
+        for user in &change.joining {
             self.directory.add_member(actor, group, user, now).await?;
         }
-        for user in current.iter().filter(|u| !members.contains(u)) {
+        for user in &change.leaving {
             self.directory
                 .remove_member(actor, group, user, now)
                 .await?;
         }
-        let mut touched = current;
-        touched.extend(members.iter().cloned());
+        let mut touched = change.joining;
+        touched.extend(change.leaving);
+        if role_changed {
+            touched.extend(change.current);
+        }
         touched.sort();
         touched.dedup();
         self.map_roles(actor, &touched, now).await
@@ -488,7 +569,7 @@ impl Provisioning {
 
     /// While a group-to-role map is set (`Options::group_roles`), each of `users` that the
     /// provider provisioned holds the highest role its provisioned groups give, `member` when
-    /// none gives one.
+    /// none gives one. Each user's own groups are read, each group's role once.
     async fn map_roles(&self, actor: &Principal, users: &[UserId], now: Timestamp) -> Result<()> {
         let map = &self.engine.options.group_roles;
         if map.is_empty() || users.is_empty() {
@@ -500,19 +581,7 @@ impl Provisioning {
             Role::AccessReviewer => 1,
             _ => 0,
         };
-        let mut given: std::collections::HashMap<UserId, Role> = std::collections::HashMap::new();
-        for g in self.groups(actor, true).await? {
-            let name = display_name_of(&g.record.doc).unwrap_or(g.group.name.as_str());
-            let Some(role) = map.role_of(name) else {
-                continue;
-            };
-            for m in g.members {
-                let best = given.entry(m).or_insert(Role::Member);
-                if rank(role) > rank(*best) {
-                    *best = role;
-                }
-            }
-        }
+        let mut given: HashMap<GroupId, Option<Role>> = HashMap::new();
         for id in users {
             if self
                 .engine
@@ -523,11 +592,51 @@ impl Provisioning {
             {
                 continue;
             }
-            let role = given.get(id).copied().unwrap_or(Role::Member);
+            let mut role = Role::Member;
+            for group in self.engine.directory.groups_of_user(id).await? {
+                let gives = match given.get(&group) {
+                    Some(gives) => *gives,
+                    None => {
+                        let gives = self.role_given(&group).await?;
+                        given.insert(group, gives);
+                        gives
+                    }
+                };
+                if let Some(gives) = gives.filter(|g| rank(*g) > rank(role)) {
+                    role = gives;
+                }
+            }
             if self.engine.existing_user(id).await?.role != role {
                 self.directory.set_mapped_role(actor, id, role, now).await?;
             }
         }
         Ok(())
     }
+
+    /// The role a group gives its members: its name's in the map, if the provider provisioned
+    /// it and has not deleted it.
+    async fn role_given(&self, group: &GroupId) -> Result<Option<Role>> {
+        let map = &self.engine.options.group_roles;
+        let Some(record) = (self.engine.directory)
+            .provisioned(ProvisionedKind::Group, group.as_str())
+            .await?
+            .filter(|r| !r.deleted)
+        else {
+            return Ok(None);
+        };
+        Ok(match display_name_of(&record.doc) {
+            Some(name) => map.role_of(name),
+            None => (self.engine.directory.group(group).await?)
+                .and_then(|g| map.role_of(g.name.as_str())),
+        })
+    }
+}
+
+/// A change of a group's members.
+#[derive(Default)]
+struct Members {
+    /// The members before it (read when every member's role may change).
+    current: Vec<UserId>,
+    joining: Vec<UserId>,
+    leaving: Vec<UserId>,
 }

@@ -1,7 +1,8 @@
 //! SCIM filters (RFC 7644 §3.4.2.2): parsed into a tree, evaluated against a resource as its
 //! JSON. `eq ne co sw ew gt lt ge le pr`, `and`, `or`, `not (...)`, parentheses and value paths
 //! (`emails[type eq "work"].value`, `members[value eq "..."]`). Attribute names are matched
-//! without regard to case; string values too, but for `id` and `externalId` (case-exact).
+//! without regard to case; string values too, but for `id`, `externalId` and a member's `value`
+//! (an id: case-exact).
 
 use serde_json::Value;
 
@@ -341,10 +342,30 @@ impl Filter {
     /// Whether `resource` (its JSON) matches.
     #[must_use]
     pub fn matches(&self, resource: &Value) -> bool {
+        self.matches_in(resource, false)
+    }
+
+    /// Whether a value of the multi-valued attribute `attr` matches: the filter of `attr[...]`.
+    #[must_use]
+    pub fn matches_value_of(&self, attr: &str, value: &Value) -> bool {
+        self.matches_in(value, attr.eq_ignore_ascii_case("members"))
+    }
+
+    /// [`Self::matches`], within `members[...]` when `in_members`: a member's `value` is its
+    /// id, compared case-exactly (`members.value` too).
+    fn matches_in(&self, resource: &Value, in_members: bool) -> bool {
+        let is =
+            |name: Option<&str>, wanted: &str| name.is_some_and(|n| n.eq_ignore_ascii_case(wanted));
+        let exact = |path: &AttrPath| {
+            path.case_exact()
+                || (in_members && path.sub.is_none() && is(Some(&path.attr), "value"))
+                || (is(Some(&path.attr), "members") && is(path.sub.as_deref(), "value"))
+        };
+        let holds = |f: &Self| f.matches_in(resource, in_members);
         match self {
-            Self::And(a, b) => a.matches(resource) && b.matches(resource),
-            Self::Or(a, b) => a.matches(resource) || b.matches(resource),
-            Self::Not(a) => !a.matches(resource),
+            Self::And(a, b) => holds(a) && holds(b),
+            Self::Or(a, b) => holds(a) || holds(b),
+            Self::Not(a) => !holds(a),
             Self::Present(path) => values_at(resource, path)
                 .iter()
                 .any(|v| !matches!(v, Value::Null) && v != &&Value::Array(vec![])),
@@ -352,12 +373,8 @@ impl Filter {
                 let found = values_at(resource, path);
                 match op {
                     // `ne` holds when no value equals (and when there is none).
-                    Op::Ne => !found
-                        .iter()
-                        .any(|v| compare(v, Op::Eq, value, path.case_exact())),
-                    _ => found
-                        .iter()
-                        .any(|v| compare(v, *op, value, path.case_exact())),
+                    Op::Ne => !found.iter().any(|v| compare(v, Op::Eq, value, exact(path))),
+                    _ => found.iter().any(|v| compare(v, *op, value, exact(path))),
                 }
             }
             Self::ValuePath(path, inner) => member(resource, path)
@@ -369,7 +386,7 @@ impl Filter {
                         Some(sub) => member(element, &AttrPath::simple(sub)).cloned(),
                         None => Some((*element).clone()),
                     };
-                    v.is_some_and(|v| inner.matches(&v))
+                    v.is_some_and(|v| inner.matches_value_of(&path.attr, &v))
                 }),
         }
     }

@@ -89,9 +89,8 @@ impl Target {
     }
 }
 
-/// Applies `request` to `resource` (a JSON object), whole or not at all: on an error the
-/// resource is as it was.
-pub fn apply(resource: &mut Value, request: &PatchRequest) -> Result<(), ScimError> {
+/// Refuses a request that does not name [`PATCH_SCHEMA`] or holds no operation or too many.
+fn checked(request: &PatchRequest) -> Result<(), ScimError> {
     if !request
         .schemas
         .iter()
@@ -106,6 +105,76 @@ pub fn apply(resource: &mut Value, request: &PatchRequest) -> Result<(), ScimErr
             "a PATCH holds 1 to {MAX_OPERATIONS} operations"
         )));
     }
+    Ok(())
+}
+
+/// When `request` only adds and removes members by naming them (`{"op": "add", "path":
+/// "members", "value": [{"value": "id"}]}`, Entra ID's removal of the same form, Okta's
+/// `{"op": "remove", "path": "members[value eq \"id\"]"}`), each member it names with whether
+/// it is one after the request, in order; otherwise `None`, and the request is applied to the
+/// whole group as any other. Applied this way it does what [`apply`] would do to the group's
+/// members, without the group's other members in hand.
+pub fn members_listed(request: &PatchRequest) -> Result<Option<Vec<(String, bool)>>, ScimError> {
+    checked(request)?;
+    let mut named = Vec::new();
+    for op in &request.operations {
+        let member = match op.op.to_ascii_lowercase().as_str() {
+            "add" => true,
+            "remove" => false,
+            _ => return Ok(None),
+        };
+        let Some(path) = op.path.as_deref().map(str::trim) else {
+            return Ok(None);
+        };
+        if !member && op.value.is_none() {
+            match one_member(path) {
+                Some(id) => named.push((id, false)),
+                None => return Ok(None),
+            }
+            continue;
+        }
+        if !path.eq_ignore_ascii_case("members") {
+            return Ok(None);
+        }
+        let values = match &op.value {
+            Some(Value::Array(values)) => values.iter().collect(),
+            Some(value @ Value::Object(_)) if member => vec![value],
+            _ => return Ok(None),
+        };
+        for v in values {
+            // As the group's document reads it: an added member's id trimmed, a removed one's
+            // compared as written.
+            let id = super::filter::field(v, "value")
+                .and_then(Value::as_str)
+                .map(|id| if member { id.trim() } else { id })
+                .filter(|id| !id.is_empty());
+            match id {
+                Some(id) if v.is_object() => named.push((id.to_owned(), member)),
+                _ => return Ok(None),
+            }
+        }
+    }
+    Ok(Some(named))
+}
+
+/// The member `members[value eq "id"]` selects (ids are compared case-exactly).
+fn one_member(path: &str) -> Option<String> {
+    let target = Target::parse(path).ok()?;
+    let plain = |p: &AttrPath, name: &str| {
+        p.urn.is_none() && p.sub.is_none() && p.attr.eq_ignore_ascii_case(name)
+    };
+    match (target.filter, plain(&target.path, "members")) {
+        (Some(Filter::Compare(by, Op::Eq, Value::String(id))), true) if plain(&by, "value") => {
+            Some(id)
+        }
+        _ => None,
+    }
+}
+
+/// Applies `request` to `resource` (a JSON object), whole or not at all: on an error the
+/// resource is as it was.
+pub fn apply(resource: &mut Value, request: &PatchRequest) -> Result<(), ScimError> {
+    checked(request)?;
     let mut changed = resource.clone();
     for op in &request.operations {
         let kind = match op.op.to_ascii_lowercase().as_str() {
@@ -406,7 +475,7 @@ fn filtered(
     let matched: Vec<usize> = items
         .iter()
         .enumerate()
-        .filter(|(_, i)| filter.matches(i))
+        .filter(|(_, i)| filter.matches_value_of(key, i))
         .map(|(n, _)| n)
         .collect();
     match kind {
@@ -589,6 +658,61 @@ mod tests {
         assert_eq!(g["members"], json!([{"value": "u1"}]));
         patch(&mut g, json!([{"op": "remove", "path": "members"}])).unwrap();
         assert!(g.get("members").is_none());
+    }
+
+    #[test]
+    fn members_named_alone_are_read_as_such_and_anything_else_is_not() {
+        let listed = |ops: Value| {
+            let request: PatchRequest =
+                serde_json::from_value(json!({"schemas": [PATCH_SCHEMA], "Operations": ops}))
+                    .unwrap();
+            members_listed(&request).unwrap()
+        };
+        let named = |pairs: &[(&str, bool)]| {
+            Some(
+                pairs
+                    .iter()
+                    .map(|(id, m)| ((*id).to_owned(), *m))
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(
+            listed(json!([
+                {"op": "Add", "path": "members", "value": [{"value": " u1 "}, {"value": "u2"}]},
+                {"op": "remove", "path": "members[value eq \"u1\"]"},
+                {"op": "Remove", "path": "Members", "value": [{"value": "u3"}]},
+                {"op": "add", "path": "members", "value": {"value": "u4"}}
+            ])),
+            named(&[
+                ("u1", true),
+                ("u2", true),
+                ("u1", false),
+                ("u3", false),
+                ("u4", true)
+            ])
+        );
+        for ops in [
+            // Every member replaced, every member removed, another attribute, no path, a
+            // member without a value, a filter that is not one member's id.
+            json!([{"op": "replace", "path": "members", "value": [{"value": "u1"}]}]),
+            json!([{"op": "remove", "path": "members"}]),
+            json!([{"op": "add", "path": "members", "value": [{"value": "u1"}]}, {"op": "replace", "path": "displayName", "value": "Ops"}]),
+            json!([{"op": "add", "value": {"members": [{"value": "u1"}]}}]),
+            json!([{"op": "add", "path": "members", "value": [{"display": "u1"}]}]),
+            json!([{"op": "remove", "path": "members[value sw \"u\"]"}]),
+            json!([{"op": "remove", "path": "members[display eq \"u1\"]"}]),
+            json!([{"op": "remove", "path": "members[value eq \"u1\"].display"}]),
+        ] {
+            assert_eq!(listed(ops.clone()), None, "{ops}");
+        }
+        let request: PatchRequest = serde_json::from_value(
+            json!({"schemas": [], "Operations": [{"op": "add", "path": "members", "value": []}]}),
+        )
+        .unwrap();
+        assert!(
+            members_listed(&request).is_err(),
+            "the schema is checked first"
+        );
     }
 
     #[test]

@@ -308,12 +308,15 @@ fn user_of(doc: Value) -> ScimResult<ProvisionedUser> {
     })
 }
 
-fn group_of(doc: Value) -> ScimResult<ProvisionedGroup> {
+/// The group a document describes. Its members are the directory's to keep: the record keeps
+/// the rest of the document (a large group's members would otherwise be written whole at every
+/// change and read whole with the record).
+fn group_of(mut doc: Value) -> ScimResult<ProvisionedGroup> {
     let shown = text(&doc, "displayName")
         .ok_or_else(|| ScimError::invalid_value("displayName is required"))?;
     let display_name = Name::parse(shown)
         .map_err(|e| ScimError::invalid_value(format!("displayName: {}", e.message)))?;
-    let mut members = Vec::new();
+    let (mut members, mut seen) = (Vec::new(), std::collections::HashSet::new());
     for m in field(&doc, "members")
         .and_then(Value::as_array)
         .into_iter()
@@ -323,9 +326,12 @@ fn group_of(doc: Value) -> ScimResult<ProvisionedGroup> {
             .ok_or_else(|| ScimError::invalid_value("members: each member has a value"))?;
         let id = UserId::parse(id)
             .map_err(|_| ScimError::invalid_value(format!("members: no user {id}")))?;
-        if !members.contains(&id) {
+        if seen.insert(id.clone()) {
             members.push(id);
         }
+    }
+    if let Some(o) = doc.as_object_mut() {
+        o.retain(|k, _| !k.eq_ignore_ascii_case("members"));
     }
     Ok(ProvisionedGroup {
         external_id: external_id(&doc),
@@ -761,22 +767,49 @@ async fn replace_group(
     Ok(scim(StatusCode::OK, &group_json(&s, &g)))
 }
 
+/// A group's PATCH. Members added and removed by listing them (as Entra ID and Okta add them)
+/// are changed without reading the group's other members; any other request is applied to the
+/// group's whole document. The answer is 204 No Content, as RFC 7644 §3.5.2 allows, unless the
+/// request asks for `attributes` or `excludedAttributes`: a large group's members are not read
+/// and sent back at each change.
 async fn patch_group(
     State(s): State<AppState>,
     Provisioner(p): Provisioner,
     Path(id): Path<String>,
+    Query(q): Query<ListQuery>,
     body: Bytes,
 ) -> ScimResult<Response> {
     let request = patch_request(&body)?;
     let id = group_id(&id)?;
     let provisioning = s.app().provisioning();
-    let current = provisioning.group(&p, &id).await?;
-    let mut doc = group_json(&s, &current);
-    patch::apply(&mut doc, &request)?;
-    let g = provisioning
-        .replace_group(&p, &id, group_of(doc)?, s.now())
-        .await?;
-    Ok(scim(StatusCode::OK, &group_json(&s, &g)))
+    if let Some(named) = patch::members_listed(&request)? {
+        let mut members = Vec::with_capacity(named.len());
+        for (user, member) in named {
+            match UserId::parse(&user) {
+                Ok(id) => members.push((id, member)),
+                Err(_) if member => {
+                    return Err(ScimError::invalid_value(format!("members: no user {user}")));
+                }
+                // No such user is a member: nothing to remove.
+                Err(_) => {}
+            }
+        }
+        provisioning
+            .change_members(&p, &id, &members, s.now())
+            .await?;
+    } else {
+        let current = provisioning.group(&p, &id).await?;
+        let mut doc = group_json(&s, &current);
+        patch::apply(&mut doc, &request)?;
+        provisioning
+            .replace_group(&p, &id, group_of(doc)?, s.now())
+            .await?;
+    }
+    if q.attributes.is_none() && q.excluded_attributes.is_none() {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    let g = provisioning.group(&p, &id).await?;
+    Ok(scim(StatusCode::OK, &projected(group_json(&s, &g), &q)))
 }
 
 async fn delete_group(

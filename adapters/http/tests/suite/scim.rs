@@ -541,27 +541,41 @@ async fn entra_ids_requests_are_read_capitals_strings_and_all() {
         Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "Replace", "path": "displayName", "value": "Contoso Operations"}]})),
     )
     .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
     let group = t
         .get(&format!("/v1/groups/{ops}"), &t.world.admin)
         .await
         .json();
     assert_eq!(group["name"], "Contoso Operations", "{group}");
-    for (op, expected) in [("Add", 1), ("Remove", 0)] {
+    // No content, unless the request asks for attributes: then the group, so projected.
+    for (op, query, expected) in [("Add", "", 1), ("Remove", "?attributes=members", 0)] {
         let r = scim(
             &t,
             &idp,
             Method::PATCH,
-            &format!("/scim/v2/Groups/{ops}"),
+            &format!("/scim/v2/Groups/{ops}{query}"),
             Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": op, "path": "members", "value": [{"value": gus}]}]})),
         )
         .await;
-        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
-        assert_eq!(
-            r.json()["members"].as_array().unwrap().len(),
-            expected,
-            "{op}"
-        );
+        let group = if query.is_empty() {
+            assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
+            assert!(r.text().is_empty(), "{}", r.text());
+            let r = scim(
+                &t,
+                &idp,
+                Method::GET,
+                &format!("/scim/v2/Groups/{ops}"),
+                None,
+            )
+            .await;
+            r.json()
+        } else {
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+            let group = r.json();
+            assert_eq!(group.get("displayName"), None, "{group}");
+            group
+        };
+        assert_eq!(group["members"].as_array().unwrap().len(), expected, "{op}");
     }
     // Deleting a user: deactivated, detached, kept; the provider sees it no more.
     let r = scim(
@@ -572,7 +586,7 @@ async fn entra_ids_requests_are_read_capitals_strings_and_all() {
         Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "Add", "path": "members", "value": [{"value": gus}]}]})),
     )
     .await;
-    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
     let r = scim(
         &t,
         &idp,
@@ -662,7 +676,7 @@ async fn a_user_unassigned_in_the_provider_is_refused_by_the_gate_at_once() {
         Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": format!("members[value eq \"{hal}\"]")}]})),
     )
     .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
     let denied = t.send(check()).await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
     assert_eq!(denied.json()["type"], "urn:autolock:problem:no_access");
@@ -797,7 +811,7 @@ async fn a_configured_group_gives_its_role_and_leaving_it_takes_it_back() {
         Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "remove", "path": "members"}]})),
     )
     .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.text());
     assert_eq!(role(&t, &kim).await, "access_reviewer");
     // Audited as the provisioner's edit.
     let audit = t
@@ -823,4 +837,144 @@ async fn role(t: &Harness, user: &str) -> Value {
         .await
         .json()["role"]
         .clone()
+}
+
+#[tokio::test]
+async fn membership_patches_change_the_members_named_and_the_roles_a_rename_gives() {
+    let map = autolock_core::service::GroupRoles::parse("reviewers=access_reviewer").unwrap();
+    let (t, idp) = provider_with(map).await;
+    let mut ids = Vec::new();
+    for name in ["kim", "lee"] {
+        let r = scim(
+            &t,
+            &idp,
+            Method::POST,
+            "/scim/v2/Users",
+            Some(json!({"schemas": [USER], "userName": format!("{name}@example.com")})),
+        )
+        .await;
+        ids.push(r.json()["id"].as_str().unwrap().to_owned());
+    }
+    let (kim, lee) = (ids[0].clone(), ids[1].clone());
+    // Two users whose ids differ only in case, made by an admin.
+    for id in ["ana", "Ana"] {
+        let r = t
+            .post(
+                "/v1/users",
+                &t.world.admin,
+                json!({"id": id, "email": format!("{id}@example.com"), "display_name": id, "role": "member"}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text());
+    }
+    let r = scim(
+        &t,
+        &idp,
+        Method::POST,
+        "/scim/v2/Groups",
+        Some(json!({"displayName": "Staff", "members": [{"value": kim}]})),
+    )
+    .await;
+    let staff = r.json()["id"].as_str().unwrap().to_owned();
+    let path = format!("/scim/v2/Groups/{staff}");
+    let patch = |ops: Value| {
+        let path = path.clone();
+        let (t, idp) = (&t, &idp);
+        async move {
+            let r = scim(
+                t,
+                idp,
+                Method::PATCH,
+                &path,
+                Some(json!({"schemas": [PATCH_OP], "Operations": ops})),
+            )
+            .await;
+            (r.status, r.text())
+        }
+    };
+    let members = || async {
+        let r = scim(&t, &idp, Method::GET, &path, None).await;
+        let group = r.json();
+        let mut ids: Vec<String> = (group["members"].as_array().unwrap().iter())
+            .map(|m| m["value"].as_str().unwrap().to_owned())
+            .collect();
+        ids.sort();
+        (ids, group["meta"]["version"].clone())
+    };
+    assert_eq!(role(&t, &kim).await, "member");
+
+    // Renamed to a name the map knows: its member, who neither joins nor leaves, takes the role.
+    let (status, text) =
+        patch(json!([{"op": "replace", "path": "displayName", "value": "Reviewers"}])).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{text}");
+    assert_eq!(role(&t, &kim).await, "access_reviewer");
+
+    // Members named are added (the record's version moves); a missing user refuses the
+    // whole request.
+    let (_, version) = members().await;
+    let (status, text) = patch(json!([
+        {"op": "add", "path": "members", "value": [{"value": lee}, {"value": "ana"}]},
+        {"op": "Add", "path": "members", "value": [{"value": "Ana"}]}
+    ]))
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{text}");
+    let (now_in, moved) = members().await;
+    let mut expected = ["Ana", "ana", &kim, &lee].map(String::from).to_vec();
+    expected.sort();
+    assert_eq!(now_in, expected);
+    assert_ne!(version, moved);
+    assert_eq!(role(&t, &lee).await, "access_reviewer");
+    let (status, text) = patch(json!([
+        {"op": "add", "path": "members", "value": [{"value": "nobody"}]},
+        {"op": "remove", "path": format!("members[value eq \"{kim}\"]")}
+    ]))
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{text}");
+    assert!(text.contains("nobody"), "{text}");
+    assert_eq!(members().await.0.len(), 4, "nothing changed");
+
+    // Okta's removal by filter: a member's value is an id, compared case-exactly, whether the
+    // request names members alone or changes the group's name too.
+    let (status, text) =
+        patch(json!([{"op": "remove", "path": "members[value eq \"ana\"]"}])).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{text}");
+    let (status, text) = patch(json!([
+        {"op": "remove", "path": "members[value eq \"ANA\"]"},
+        {"op": "remove", "path": format!("members[value eq \"{kim}\"]")}
+    ]))
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{text}");
+    let (status, text) = patch(json!([
+        {"op": "remove", "path": "members[value eq \"aNA\"]"},
+        {"op": "replace", "path": "displayName", "value": "Reviewers"}
+    ]))
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{text}");
+    let mut expected = vec!["Ana".to_owned(), lee.clone()];
+    expected.sort();
+    assert_eq!(members().await.0, expected);
+    assert_eq!(role(&t, &kim).await, "member", "kim left");
+    let found = |filter: &'static str| {
+        let (t, idp) = (&t, &idp);
+        async move {
+            let r = scim(
+                t,
+                idp,
+                Method::GET,
+                &format!("/scim/v2/Groups?filter={filter}"),
+                None,
+            )
+            .await;
+            r.json()["totalResults"].clone()
+        }
+    };
+    assert_eq!(found("members%5Bvalue%20eq%20%22Ana%22%5D").await, 1);
+    assert_eq!(found("members%5Bvalue%20eq%20%22ANA%22%5D").await, 0);
+    assert_eq!(found("members.value%20eq%20%22aNa%22").await, 0);
+
+    // Renamed away from the map's name: every member's role goes back.
+    let (status, text) =
+        patch(json!([{"op": "replace", "path": "displayName", "value": "Staff"}])).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{text}");
+    assert_eq!(role(&t, &lee).await, "member");
 }
