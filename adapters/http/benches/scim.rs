@@ -12,13 +12,17 @@
 //! pages are the same users — read as any filter but a `userName`'s is read, from every user,
 //! which is how a list without a filter was read before it read pages. The figures are each
 //! way's median time for a page, and their ratio.
+//!
+//! Then groups of 50 are looked up by name, and a group of every user but ten is built and
+//! changed a member at a time by PATCH (BENCHMARKS.md, "A member added to a large group"),
+//! the deployment mapping a group's name to a role.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use autolock_core::directory::Principal;
 use autolock_core::ports::{Clock, ManualClock, Store};
-use autolock_core::service::{Autolock, NewServicePrincipal};
+use autolock_core::service::{Autolock, GroupRoles, NewServicePrincipal};
 use autolock_core::values::Role;
 use autolock_http::{AppState, Hs256, HttpConfig, LinkSigner};
 use autolock_sqlite::SqliteStore;
@@ -38,7 +42,13 @@ fn t0() -> DateTime<Utc> {
 /// A router over an empty store with the provisioner `idp`, and a token of it.
 async fn service() -> (Router, String) {
     let store: Arc<dyn Store> = Arc::new(SqliteStore::in_memory().unwrap());
+    // As a deployment that maps a provider's group to a role (docs/semantics.md §6).
     let app = Autolock::new(store);
+    let app = app.reconfigured(
+        app.options()
+            .clone()
+            .group_roles(GroupRoles::parse("Reviewers=access_reviewer").unwrap()),
+    );
     let admin = Principal {
         id: "bench".parse().unwrap(),
         role: Role::Admin,
@@ -156,6 +166,7 @@ async fn main() {
         whole / paged
     );
     groups(&router, &token, &ids).await;
+    membership(&router, &token, &ids).await;
 }
 
 /// A group of 50 of the users for every 50, then Entra ID's look-up of a group by name
@@ -212,5 +223,74 @@ async fn groups(router: &Router, token: &str, ids: &[String]) {
         "a group looked up by name among {groups}, median of five runs: without its members \
          (excludedAttributes=members) {without:.2} ms, with them {with:.2} ms, {:.0}x",
         with / without
+    );
+}
+
+/// A group of every user but ten, built as a provider builds a large one (created with a
+/// thousand members, then PATCHes adding a thousand each), then the ten added one by one and
+/// removed one by one with Entra ID's PATCH operations: the time of one PATCH.
+async fn membership(router: &Router, token: &str, ids: &[String]) {
+    let (others, last) = ids.split_at(ids.len() - 10);
+    let value = |id: &String| serde_json::json!({"value": id});
+    let patch = |op: serde_json::Value| {
+        serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [op],
+        })
+        .to_string()
+    };
+    let mut chunks = others.chunks(1000);
+    let body = serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+        "displayName": "Everyone",
+        "members": chunks.next().unwrap().iter().map(value).collect::<Vec<_>>(),
+    });
+    let started = Instant::now();
+    let created: serde_json::Value = serde_json::from_str(
+        &call(
+            router,
+            token,
+            Method::POST,
+            "/scim/v2/Groups",
+            body.to_string(),
+        )
+        .await,
+    )
+    .unwrap();
+    let path = format!("/scim/v2/Groups/{}", created["id"].as_str().unwrap());
+    for chunk in chunks {
+        let added: Vec<_> = chunk.iter().map(value).collect();
+        let body = patch(serde_json::json!({"op": "add", "path": "members", "value": added}));
+        call(router, token, Method::PATCH, &path, body).await;
+    }
+    let members = others.len();
+    println!(
+        "a group of {members} members built a thousand at a time in {:.1}s",
+        started.elapsed().as_secs_f64()
+    );
+    let (mut added, mut removed) = (Vec::new(), Vec::new());
+    for id in last {
+        let body = patch(serde_json::json!({"op": "add", "path": "members", "value": [value(id)]}));
+        let started = Instant::now();
+        call(router, token, Method::PATCH, &path, body).await;
+        added.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    for id in last {
+        let body = patch(
+            serde_json::json!({"op": "remove", "path": format!("members[value eq \"{id}\"]")}),
+        );
+        let started = Instant::now();
+        call(router, token, Method::PATCH, &path, body).await;
+        removed.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let group: serde_json::Value =
+        serde_json::from_str(&call(router, token, Method::GET, &path, String::new()).await)
+            .unwrap();
+    assert_eq!(group["members"].as_array().unwrap().len(), members);
+    println!(
+        "one member added to a group of {members} by PATCH, median of ten: {:.2} ms; \
+         removed: {:.2} ms",
+        autolock_tests::bench::median(added),
+        autolock_tests::bench::median(removed)
     );
 }
