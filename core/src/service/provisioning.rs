@@ -635,7 +635,8 @@ impl Provisioning {
 /// A change of a group's members.
 #[derive(Default)]
 struct Members {
-    /// The members before it (read when every member's role may change).
+    /// The members before it, whose roles are brought up to date too when the group's new
+    /// name gives another role (empty where the name does not change).
     current: Vec<UserId>,
     joining: Vec<UserId>,
     leaving: Vec<UserId>,
