@@ -53,11 +53,19 @@ impl AttrPath {
         })
     }
 
-    /// Whether the attribute (not the sub-attribute) is compared case-exactly.
-    fn case_exact(&self) -> bool {
-        self.sub.is_none()
-            && (self.attr.eq_ignore_ascii_case("id")
-                || self.attr.eq_ignore_ascii_case("externalId"))
+    /// Whether the values the path names are compared case-exactly: ids — `id`, `externalId`,
+    /// a member's `value` (`members.value`, or `value` within `members[...]` when
+    /// `in_members`).
+    fn case_exact(&self, in_members: bool) -> bool {
+        let is = |name: &str, wanted: &str| name.eq_ignore_ascii_case(wanted);
+        match self.sub.as_deref() {
+            None => {
+                is(&self.attr, "id")
+                    || is(&self.attr, "externalId")
+                    || (in_members && is(&self.attr, "value"))
+            }
+            Some(sub) => is(&self.attr, "members") && is(sub, "value"),
+        }
     }
 }
 
@@ -354,13 +362,7 @@ impl Filter {
     /// [`Self::matches`], within `members[...]` when `in_members`: a member's `value` is its
     /// id, compared case-exactly (`members.value` too).
     fn matches_in(&self, resource: &Value, in_members: bool) -> bool {
-        let is =
-            |name: Option<&str>, wanted: &str| name.is_some_and(|n| n.eq_ignore_ascii_case(wanted));
-        let exact = |path: &AttrPath| {
-            path.case_exact()
-                || (in_members && path.sub.is_none() && is(Some(&path.attr), "value"))
-                || (is(Some(&path.attr), "members") && is(path.sub.as_deref(), "value"))
-        };
+        let exact = |path: &AttrPath| path.case_exact(in_members);
         let holds = |f: &Self| f.matches_in(resource, in_members);
         match self {
             Self::And(a, b) => holds(a) && holds(b),
