@@ -782,7 +782,8 @@ async fn patch_group(
     let request = patch_request(&body)?;
     let id = group_id(&id)?;
     let provisioning = s.app().provisioning();
-    if let Some(named) = patch::members_listed(&request)? {
+    // The group as the change leaves it, when the change read it whole.
+    let replaced = if let Some(named) = patch::members_listed(&request)? {
         let mut members = Vec::with_capacity(named.len());
         for (user, member) in named {
             match UserId::parse(&user) {
@@ -797,18 +798,24 @@ async fn patch_group(
         provisioning
             .change_members(&p, &id, &members, s.now())
             .await?;
+        None
     } else {
         let current = provisioning.group(&p, &id).await?;
         let mut doc = group_json(&s, &current);
         patch::apply(&mut doc, &request)?;
-        provisioning
-            .replace_group(&p, &id, group_of(doc)?, s.now())
-            .await?;
-    }
+        Some(
+            provisioning
+                .replace_group(&p, &id, group_of(doc)?, s.now())
+                .await?,
+        )
+    };
     if q.attributes.is_none() && q.excluded_attributes.is_none() {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
-    let g = provisioning.group(&p, &id).await?;
+    let g = match replaced {
+        Some(g) => g,
+        None => provisioning.group(&p, &id).await?,
+    };
     Ok(scim(StatusCode::OK, &projected(group_json(&s, &g), &q)))
 }
 

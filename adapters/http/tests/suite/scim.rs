@@ -977,4 +977,20 @@ async fn membership_patches_change_the_members_named_and_the_roles_a_rename_give
         patch(json!([{"op": "replace", "path": "displayName", "value": "Staff"}])).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{text}");
     assert_eq!(role(&t, &lee).await, "member");
+    // A change read whole, asked for the group without its members: the group as it left it.
+    let r = scim(
+        &t,
+        &idp,
+        Method::PATCH,
+        &format!("{path}?excludedAttributes=members"),
+        Some(json!({"schemas": [PATCH_OP], "Operations": [{"op": "replace", "path": "displayName", "value": "Staff 2"}]})),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let group = r.json();
+    assert_eq!(
+        (group["displayName"].as_str(), group.get("members")),
+        (Some("Staff 2"), None),
+        "{group}"
+    );
 }
